@@ -1,0 +1,217 @@
+#include "kube/informer.h"
+
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "kube/errors.h"
+#include "base/log.h"
+
+namespace kube {
+
+ResourceEventHandler EnqueueSelf(std::function<void(const ObjectKey&)> enqueue) {
+  auto f = std::make_shared<std::function<void(const ObjectKey&)>>(std::move(enqueue));
+  return {
+      [f](const Object& o) { (*f)(o.key()); },
+      [f](const Object&, const Object& o) { (*f)(o.key()); },
+      [f](const Object& o) { (*f)(o.key()); },
+  };
+}
+
+ResourceEventHandler EnqueueControllerOwner(std::string owner_kind,
+                                            std::function<void(const ObjectKey&)> enqueue) {
+  auto map = [kind = std::move(owner_kind), enqueue = std::move(enqueue)](const Object& o) {
+    auto owner = o.controller_owner();
+    // Owners are in the object's namespace (or cluster-scoped, when it has none).
+    if (owner && owner->kind == kind) enqueue(ObjectKey{o.ns(), owner->name});
+  };
+  return {
+      map,
+      [map](const Object& old_object, const Object& new_object) {
+        map(new_object);
+        // A changed owner: the old owner must learn it lost the object.
+        auto a = old_object.controller_owner(), b = new_object.controller_owner();
+        if (a && (!b || a->uid != b->uid)) map(old_object);
+      },
+      map,
+  };
+}
+
+Informer::Informer(Client& client, Resource resource, InformerOptions options)
+    : client_(client), resource_(std::move(resource)), options_(std::move(options)) {}
+
+Informer::~Informer() { Stop(); }
+
+void Informer::AddHandler(ResourceEventHandler handler) { handlers_.push_back(std::move(handler)); }
+
+void Informer::Start() {
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Informer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Informer::WaitForSync(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                      [this] { return synced_.load() || stop_.load(); }) &&
+         synced_.load();
+}
+
+Informer::Stats Informer::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+std::string Informer::last_resource_version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return resource_version_;
+}
+
+void Informer::SleepInterruptibly(absl::Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, absl::ToChronoMilliseconds(d), [this] { return stop_.load(); });
+}
+
+void Informer::Run() {
+  std::mt19937 rng(std::random_device{}());
+  absl::Duration backoff = options_.min_backoff;
+  bool need_list = true;
+  while (!stop_) {
+    absl::Status s = need_list ? Relist() : WatchOnce();
+    if (stop_) break;
+    if (s.ok()) {
+      // A list, or a watch the server ended on its timeout: carry on at once.
+      need_list = false;
+      backoff = options_.min_backoff;
+      continue;
+    }
+    if (IsGone(s)) {
+      // Our resourceVersion was compacted away: only a fresh list can catch us up.
+      spdlog::info("informer {}: {}; relisting", resource_.resource, s.message());
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.gone;
+      need_list = true;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.errors;
+    }
+    // Jitter keeps many informers from reconnecting to a restarted server in lockstep.
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    const absl::Duration wait = backoff * jitter(rng);
+    spdlog::warn("informer {}: {}; retrying in {}", resource_.resource, s.message(),
+                 absl::FormatDuration(wait));
+    SleepInterruptibly(wait);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+absl::Status Informer::Relist() {
+  ListOptions list_options;
+  list_options.label_selector = options_.label_selector;
+  list_options.field_selector = options_.field_selector;
+  list_options.limit = options_.page_size;
+  ASSIGN_OR_RETURN(ObjectList list, client_.List(resource_, options_.ns, list_options));
+
+  std::set<std::string> listed;
+  for (Object& object : list.items) {
+    listed.insert(object.key().ToString());
+    Apply(WatchEvent::Type::kModified, std::move(object));
+  }
+  // Whatever the store holds that the list lacks was deleted while we were not watching.
+  for (const std::string& key : store_.Keys()) {
+    if (listed.count(key) != 0) continue;
+    ObjectPtr gone = store_.Remove(key);
+    if (!gone) continue;
+    for (auto& h : handlers_) {
+      if (h.on_delete) h.on_delete(*gone);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.lists;
+    resource_version_ = list.resource_version;
+  }
+  if (!synced_.exchange(true)) cv_.notify_all();
+  return absl::OkStatus();
+}
+
+absl::Status Informer::WatchOnce() {
+  WatchOptions watch_options;
+  watch_options.resource_version = last_resource_version();
+  watch_options.label_selector = options_.label_selector;
+  watch_options.field_selector = options_.field_selector;
+  // Random 5–10 minute server-side timeouts spread the reconnects of many informers.
+  static thread_local std::mt19937 rng(std::random_device{}());
+  watch_options.timeout_seconds = std::uniform_int_distribution<int64_t>(300, 600)(rng);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.watches;
+  }
+  return client_.Watch(
+      resource_, options_.ns, watch_options,
+      [this](WatchEvent event) {
+        const std::string rv = event.object.resource_version();
+        if (event.type == WatchEvent::Type::kBookmark) {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++stats_.bookmarks;
+        } else {
+          Apply(event.type, std::move(event.object));
+        }
+        // Advance only after the event is applied: a crash between the two replays it, and
+        // Apply skips what the store already has.
+        if (!rv.empty()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          resource_version_ = rv;
+        }
+        return !stop_.load();
+      },
+      &stop_);
+}
+
+void Informer::Apply(WatchEvent::Type type, Object object) {
+  const std::string key = object.key().ToString();
+  if (type == WatchEvent::Type::kDeleted) {
+    ObjectPtr gone = store_.Remove(key);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++(gone ? stats_.events : stats_.skipped);
+    }
+    if (!gone) return;
+    for (auto& h : handlers_) {
+      if (h.on_delete) h.on_delete(object);
+    }
+    return;
+  }
+  ObjectPtr current = store_.Get(key);
+  if (current && current->resource_version() == object.resource_version()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.skipped;
+    return;
+  }
+  auto fresh = std::make_shared<const Object>(std::move(object));
+  ObjectPtr previous = store_.Upsert(fresh);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.events;
+  }
+  for (auto& h : handlers_) {
+    if (previous) {
+      if (h.on_update) h.on_update(*previous, *fresh);
+    } else if (h.on_add) {
+      h.on_add(*fresh);
+    }
+  }
+}
+
+}  // namespace kube

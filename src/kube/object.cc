@@ -1,0 +1,171 @@
+#include "kube/object.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace kube {
+
+ObjectKey ObjectKey::FromString(absl::string_view key) {
+  auto slash = key.find('/');
+  if (slash == absl::string_view::npos) return {"", std::string(key)};
+  return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
+}
+
+absl::StatusOr<Object> Object::Parse(absl::string_view text) {
+  // The non-throwing parse: hostile input must give an error, never an exception.
+  Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON (", text.size(), " bytes)"));
+  }
+  if (!json.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a JSON object, got ", json.type_name()));
+  }
+  return Object(std::move(json));
+}
+
+std::string Object::String(const char* pointer) const {
+  const Json::json_pointer ptr(pointer);
+  if (!json_.contains(ptr)) return "";
+  const Json& v = json_.at(ptr);
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+int64_t Object::generation() const {
+  const Json::json_pointer ptr("/metadata/generation");
+  if (!json_.contains(ptr)) return 0;
+  const Json& v = json_.at(ptr);
+  return v.is_number_integer() ? v.get<int64_t>() : 0;
+}
+
+std::map<std::string, std::string> Object::StringMap(const char* field) const {
+  std::map<std::string, std::string> out;
+  auto meta = json_.find("metadata");
+  if (meta == json_.end() || !meta->is_object()) return out;
+  auto map = meta->find(field);
+  if (map == meta->end() || !map->is_object()) return out;
+  for (const auto& [k, v] : map->items()) {
+    if (v.is_string()) out.emplace(k, v.get<std::string>());
+  }
+  return out;
+}
+
+std::optional<std::string> Object::label(absl::string_view key) const {
+  auto m = labels();
+  auto it = m.find(std::string(key));
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> Object::annotation(absl::string_view key) const {
+  auto m = annotations();
+  auto it = m.find(std::string(key));
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<OwnerReference> Object::owner_references() const {
+  std::vector<OwnerReference> out;
+  const Json::json_pointer ptr("/metadata/ownerReferences");
+  if (!json_.contains(ptr) || !json_.at(ptr).is_array()) return out;
+  for (const Json& ref : json_.at(ptr)) {
+    if (!ref.is_object()) continue;
+    OwnerReference r;
+    r.api_version = ref.value("apiVersion", "");
+    r.kind = ref.value("kind", "");
+    r.name = ref.value("name", "");
+    r.uid = ref.value("uid", "");
+    auto c = ref.find("controller");
+    r.controller = c != ref.end() && c->is_boolean() && c->get<bool>();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::optional<OwnerReference> Object::controller_owner() const {
+  for (auto& ref : owner_references()) {
+    if (ref.controller) return ref;
+  }
+  return std::nullopt;
+}
+
+Json& Object::metadata() {
+  if (!json_.is_object()) json_ = Json::object();
+  Json& meta = json_["metadata"];
+  if (!meta.is_object()) meta = Json::object();
+  return meta;
+}
+
+Object& Object::set_api_version(absl::string_view v) {
+  json_["apiVersion"] = v;
+  return *this;
+}
+Object& Object::set_kind(absl::string_view v) {
+  json_["kind"] = v;
+  return *this;
+}
+Object& Object::set_name(absl::string_view v) {
+  metadata()["name"] = v;
+  return *this;
+}
+Object& Object::set_namespace(absl::string_view v) {
+  metadata()["namespace"] = v;
+  return *this;
+}
+Object& Object::set_resource_version(absl::string_view v) {
+  metadata()["resourceVersion"] = v;
+  return *this;
+}
+Object& Object::set_label(absl::string_view key, absl::string_view value) {
+  metadata()["labels"][std::string(key)] = value;
+  return *this;
+}
+Object& Object::set_annotation(absl::string_view key, absl::string_view value) {
+  metadata()["annotations"][std::string(key)] = value;
+  return *this;
+}
+Object& Object::add_owner_reference(const OwnerReference& ref) {
+  Json& refs = metadata()["ownerReferences"];
+  if (!refs.is_array()) refs = Json::array();
+  refs.push_back({{"apiVersion", ref.api_version},
+                  {"kind", ref.kind},
+                  {"name", ref.name},
+                  {"uid", ref.uid},
+                  {"controller", ref.controller},
+                  {"blockOwnerDeletion", ref.controller}});
+  return *this;
+}
+
+namespace {
+void RedactValues(Json& map) {
+  if (!map.is_object()) return;
+  for (auto& [k, v] : map.items()) v = "<redacted>";
+}
+}  // namespace
+
+Json RedactedForLog(const Json& json) {
+  Json copy = json;
+  if (!copy.is_object()) return copy;
+  if (copy.value("kind", "") == "Secret") {
+    if (copy.contains("data")) RedactValues(copy["data"]);
+    if (copy.contains("stringData")) RedactValues(copy["stringData"]);
+  }
+  if (copy.contains("items") && copy["items"].is_array()) {
+    for (Json& item : copy["items"]) item = RedactedForLog(item);
+  }
+  if (copy.contains("object") && copy["object"].is_object()) {
+    copy["object"] = RedactedForLog(copy["object"]);
+  }
+  const Json::json_pointer annotations("/metadata/annotations");
+  if (copy.contains(annotations) && copy.at(annotations).is_object()) {
+    Json& a = copy.at(annotations);
+    if (a.contains("kubectl.kubernetes.io/last-applied-configuration")) {
+      a["kubectl.kubernetes.io/last-applied-configuration"] = "<redacted>";
+    }
+  }
+  const Json::json_pointer managed("/metadata/managedFields");
+  if (copy.contains(managed)) copy.at(managed) = "<omitted>";
+  return copy;
+}
+
+}  // namespace kube
