@@ -240,7 +240,7 @@ absl::StatusOr<bool> Client::HasResource(absl::string_view group, absl::string_v
   const Json& resources = list->json()["resources"];
   if (!resources.is_array()) return false;
   for (const Json& res : resources) {
-    if (res.is_object() && res.value("name", "") == resource) return true;
+    if (StringField(res, "name") == resource) return true;
   }
   return false;
 }

@@ -3,7 +3,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
+#include "kube/object.h"
 
 namespace kube {
 namespace {
@@ -55,19 +55,19 @@ absl::Status Build(int http, const Json* status_obj, absl::string_view raw_body,
   std::string reason, message;
   Json causes = Json::array();
   if (status_obj != nullptr && status_obj->is_object() &&
-      status_obj->value("kind", "") == "Status") {
-    reason = status_obj->value("reason", "");
-    message = status_obj->value("message", "");
-    if (http == 0) http = status_obj->value("code", 0);
+      kube::StringField(*status_obj, "kind") == "Status") {
+    reason = kube::StringField(*status_obj, "reason");
+    message = kube::StringField(*status_obj, "message");
+    if (http == 0) http = static_cast<int>(kube::IntField(*status_obj, "code"));
     auto details = status_obj->find("details");
     if (details != status_obj->end() && details->is_object()) {
       auto c = details->find("causes");
       if (c != details->end() && c->is_array()) {
         for (const Json& cause : *c) {
           if (!cause.is_object()) continue;
-          causes.push_back({{"reason", cause.value("reason", "")},
-                            {"message", cause.value("message", "")},
-                            {"field", cause.value("field", "")}});
+          causes.push_back({{"reason", kube::StringField(cause, "reason")},
+                            {"message", kube::StringField(cause, "message")},
+                            {"field", kube::StringField(cause, "field")}});
         }
       }
     }
@@ -105,12 +105,12 @@ absl::Status StatusFromStatusObject(absl::string_view status_json) {
 
 int HttpCode(const absl::Status& s) {
   auto p = Payload(s);
-  return p ? p->value("code", 0) : 0;
+  return p ? static_cast<int>(kube::IntField(*p, "code")) : 0;
 }
 
 std::string Reason(const absl::Status& s) {
   auto p = Payload(s);
-  return p ? p->value("reason", "") : "";
+  return p ? kube::StringField(*p, "reason") : "";
 }
 
 std::vector<StatusCause> Causes(const absl::Status& s) {
@@ -118,7 +118,7 @@ std::vector<StatusCause> Causes(const absl::Status& s) {
   auto p = Payload(s);
   if (!p || !p->contains("causes")) return out;
   for (const Json& c : (*p)["causes"]) {
-    out.push_back({c.value("reason", ""), c.value("message", ""), c.value("field", "")});
+    out.push_back({kube::StringField(c, "reason"), kube::StringField(c, "message"), kube::StringField(c, "field")});
   }
   return out;
 }

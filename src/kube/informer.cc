@@ -84,7 +84,9 @@ void Informer::SleepInterruptibly(absl::Duration d) {
 void Informer::Run() {
   std::mt19937 rng(std::random_device{}());
   absl::Duration backoff = options_.min_backoff;
-  bool need_list = true;
+  // A restarted informer resumes watching from where it stopped; its next watch gets a 410
+  // (and relists) if that version is gone by then.
+  bool need_list = !synced_.load();
   while (!stop_) {
     absl::Status s = need_list ? Relist() : WatchOnce();
     if (stop_) break;

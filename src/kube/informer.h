@@ -69,6 +69,7 @@ class Informer {
 
   // Handlers must be added before Start.
   void AddHandler(ResourceEventHandler handler);
+  // Starts the background thread. After a Stop, Start resumes from the last resourceVersion.
   void Start();
   // Stops the watch and joins the thread. Safe to call twice.
   void Stop();

@@ -4,6 +4,18 @@
 
 namespace kube {
 
+std::string StringField(const Json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int64_t IntField(const Json& obj, const char* key) {
+  if (!obj.is_object()) return 0;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
 ObjectKey ObjectKey::FromString(absl::string_view key) {
   auto slash = key.find('/');
   if (slash == absl::string_view::npos) return {"", std::string(key)};
@@ -71,10 +83,10 @@ std::vector<OwnerReference> Object::owner_references() const {
   for (const Json& ref : json_.at(ptr)) {
     if (!ref.is_object()) continue;
     OwnerReference r;
-    r.api_version = ref.value("apiVersion", "");
-    r.kind = ref.value("kind", "");
-    r.name = ref.value("name", "");
-    r.uid = ref.value("uid", "");
+    r.api_version = StringField(ref, "apiVersion");
+    r.kind = StringField(ref, "kind");
+    r.name = StringField(ref, "name");
+    r.uid = StringField(ref, "uid");
     auto c = ref.find("controller");
     r.controller = c != ref.end() && c->is_boolean() && c->get<bool>();
     out.push_back(std::move(r));
@@ -146,7 +158,7 @@ void RedactValues(Json& map) {
 Json RedactedForLog(const Json& json) {
   Json copy = json;
   if (!copy.is_object()) return copy;
-  if (copy.value("kind", "") == "Secret") {
+  if (StringField(copy, "kind") == "Secret") {
     if (copy.contains("data")) RedactValues(copy["data"]);
     if (copy.contains("stringData")) RedactValues(copy["stringData"]);
   }

@@ -19,6 +19,12 @@ namespace kube {
 
 using Json = nlohmann::json;
 
+// Reads obj[key] as a string / integer; "" / 0 when obj is not an object, the key is absent or
+// the value has another type. Use these (never Json::value) on anything a server sent:
+// Json::value throws on a type mismatch.
+std::string StringField(const Json& obj, const char* key);
+int64_t IntField(const Json& obj, const char* key);
+
 struct OwnerReference {
   std::string api_version;
   std::string kind;

@@ -37,7 +37,7 @@ struct RateLimiterOptions {
   // Per-key backoff: base_delay * 2^failures, capped at max_delay.
   absl::Duration base_delay = absl::Milliseconds(5);
   absl::Duration max_delay = absl::Seconds(1000);
-  // Overall token bucket shared by all keys.
+  // Overall token bucket shared by all keys; qps <= 0 turns it off.
   double qps = 10;
   int burst = 100;
 };
