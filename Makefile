@@ -1,0 +1,56 @@
+# Entry points. `make test` is what CI runs (through .ci/run); each tier can run alone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV := test/env/kube-env.sh
+FUZZ_SECONDS ?= 30
+
+.PHONY: help deps build unit integration lint fuzz test bench demo env-up env-down clean
+
+help:
+	@echo "make demo | test | unit | integration | lint | fuzz | bench | env-up | env-down"
+
+deps:
+	bash hack/install-deps.sh
+
+build: deps
+	cmake --preset ci >/dev/null
+	cmake --build --preset ci
+
+unit: build
+	ctest --preset unit
+
+# The integration tier against a real kube-apiserver + etcd + controller-manager; the
+# environment is torn down afterwards whatever the result.
+integration: build
+	bash hack/kubebin/build.sh >/dev/null
+	bash $(ENV) up >/dev/null
+	set -a; source $${RINGKEEPER_ENV_DIR:-/tmp/ringkeeper-env}/env; set +a; \
+	  ctest --preset integration; rc=$$?; bash $(ENV) down; exit $$rc
+
+lint: build
+	bash hack/lint.sh build/ci
+
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz --target object_json_fuzzer watch_frame_fuzzer
+	bash hack/fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+test: lint unit integration fuzz
+
+bench: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target kube_bench
+	bash bench/run.sh build/release
+
+demo:
+	@bash hack/demo.sh
+
+env-up:
+	bash hack/kubebin/build.sh >/dev/null
+	bash $(ENV) up
+
+env-down:
+	bash $(ENV) down
+
+clean:
+	rm -rf build
