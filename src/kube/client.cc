@@ -6,9 +6,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/log.h"
 #include "base/status_macros.h"
 #include "kube/errors.h"
-#include "base/log.h"
 
 namespace kube {
 namespace {
@@ -83,7 +83,8 @@ absl::StatusOr<HttpResponse> Client::DoWithRetry(const HttpRequest& request) {
           absl::StrCat(request.method, " ", request.path));
     }
     // 429 and 503 mean the server did not process the request, so any verb may be resent.
-    absl::Duration wait = std::min(response.retry_after.value_or(kDefaultRetryAfter), kMaxRetryAfter);
+    absl::Duration wait =
+        std::min(response.retry_after.value_or(kDefaultRetryAfter), kMaxRetryAfter);
     spdlog::info("{} {}: HTTP {}, retrying in {}", request.method, request.path, response.status,
                  absl::FormatDuration(wait));
     std::this_thread::sleep_for(absl::ToChronoMilliseconds(wait));
@@ -101,7 +102,8 @@ absl::StatusOr<Object> Client::DoObject(const HttpRequest& request) {
   return object;
 }
 
-absl::StatusOr<Object> Client::Get(const Resource& r, absl::string_view ns, absl::string_view name) {
+absl::StatusOr<Object> Client::Get(const Resource& r, absl::string_view ns,
+                                   absl::string_view name) {
   HttpRequest req;
   req.path = r.ObjectPath(ns, name);
   return DoObject(req);
@@ -110,15 +112,14 @@ absl::StatusOr<Object> Client::Get(const Resource& r, absl::string_view ns, absl
 absl::StatusOr<ObjectList> Client::ListPage(const Resource& r, absl::string_view ns,
                                             const ListOptions& options) {
   HttpRequest req;
-  req.path = r.CollectionPath(ns) + Query()
-                                        .Add("labelSelector", options.label_selector)
-                                        .Add("fieldSelector", options.field_selector)
-                                        .Add("limit", options.limit > 0
-                                                          ? std::to_string(options.limit)
-                                                          : "")
-                                        .Add("continue", options.continue_token)
-                                        .Add("resourceVersion", options.resource_version)
-                                        .str();
+  req.path = r.CollectionPath(ns) +
+             Query()
+                 .Add("labelSelector", options.label_selector)
+                 .Add("fieldSelector", options.field_selector)
+                 .Add("limit", options.limit > 0 ? std::to_string(options.limit) : "")
+                 .Add("continue", options.continue_token)
+                 .Add("resourceVersion", options.resource_version)
+                 .str();
   ASSIGN_OR_RETURN(Object list, DoObject(req));
   ObjectList out;
   out.resource_version = list.String("/metadata/resourceVersion");

@@ -12,10 +12,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "kube/config.h"
 #include "kube/http.h"
 #include "kube/object.h"

@@ -13,8 +13,9 @@
 namespace kube {
 namespace {
 
-constexpr char kEvent[] = R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"1"}}})"
-                          "\n";
+constexpr char kEvent[] =
+    R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"1"}}})"
+    "\n";
 
 class HostileServerTest : public ::testing::Test {
  protected:
@@ -74,7 +75,8 @@ class HostileServerTest : public ::testing::Test {
     server_.Get("/api/v1/namespaces/endless/pods", [this](const auto&, auto& res) {
       res.set_chunked_content_provider("application/json", [this](size_t, httplib::DataSink& sink) {
         const std::string bookmark =
-            R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"5"}}})" "\n";
+            R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"5"}}})"
+            "\n";
         while (!stopping_ && sink.is_writable()) {
           if (!sink.write(bookmark.data(), bookmark.size())) return false;
           std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow, live stream
@@ -107,10 +109,13 @@ class HostileServerTest : public ::testing::Test {
   }
 
   absl::Status WatchNs(Client& client, const std::string& ns, int* events) {
-    return client.Watch(resources::kPods, ns, {}, [&](WatchEvent) {
-      ++*events;
-      return true;
-    }, nullptr);
+    return client.Watch(
+        resources::kPods, ns, {},
+        [&](const WatchEvent&) {
+          ++*events;
+          return true;
+        },
+        nullptr);
   }
 
   httplib::Server server_;
@@ -198,10 +203,13 @@ TEST_F(HostileServerTest, WatchIsCancellable) {
     while (events.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     cancel = true;
   });
-  auto s = client.Watch(resources::kPods, "endless", {}, [&](WatchEvent) {
-    ++events;
-    return true;
-  }, &cancel);
+  auto s = client.Watch(
+      resources::kPods, "endless", {},
+      [&](const WatchEvent&) {
+        ++events;
+        return true;
+      },
+      &cancel);
   canceller.join();
   EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
 }
@@ -209,8 +217,8 @@ TEST_F(HostileServerTest, WatchIsCancellable) {
 TEST_F(HostileServerTest, HandlerCanStopAWatch) {
   auto client = MakeClient();
   int events = 0;
-  auto s = client.Watch(resources::kPods, "endless", {}, [&](WatchEvent) { return ++events < 2; },
-                        nullptr);
+  auto s = client.Watch(
+      resources::kPods, "endless", {}, [&](const WatchEvent&) { return ++events < 2; }, nullptr);
   EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(events, 2);
 }

@@ -32,9 +32,7 @@ class ClientIntegrationTest : public ::testing::Test {
     client_ = AdminClient();
     ns_ = CreateNamespace(*client_, "client");
   }
-  void TearDown() override {
-    (void)client_->Delete(resources::kNamespaces, "", ns_);
-  }
+  void TearDown() override { (void)client_->Delete(resources::kNamespaces, "", ns_); }
   std::unique_ptr<Client> client_;
   std::string ns_;
 };
@@ -115,13 +113,16 @@ TEST_F(ClientIntegrationTest, ListWithSelectorsAndPages) {
 
 TEST_F(ClientIntegrationTest, ServerSideApplyIsIdempotentAndOwnsFields) {
   ApplyOptions ours{"ringkeeper", false};
-  auto first = client_->Apply(resources::kConfigMaps, ConfigMap(ns_, "applied", {{"a", "1"}}), ours);
+  auto first =
+      client_->Apply(resources::kConfigMaps, ConfigMap(ns_, "applied", {{"a", "1"}}), ours);
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = client_->Apply(resources::kConfigMaps, ConfigMap(ns_, "applied", {{"a", "1"}}), ours);
+  auto second =
+      client_->Apply(resources::kConfigMaps, ConfigMap(ns_, "applied", {{"a", "1"}}), ours);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->resource_version(), first->resource_version()) << "a no-op apply wrote";
 
-  auto changed = client_->Apply(resources::kConfigMaps, ConfigMap(ns_, "applied", {{"a", "2"}}), ours);
+  auto changed =
+      client_->Apply(resources::kConfigMaps, ConfigMap(ns_, "applied", {{"a", "2"}}), ours);
   ASSERT_TRUE(changed.ok());
   EXPECT_NE(changed->resource_version(), first->resource_version());
 
@@ -137,12 +138,12 @@ TEST_F(ClientIntegrationTest, ServerSideApplyIsIdempotentAndOwnsFields) {
   EXPECT_EQ(forced->json()["data"]["a"], "9");
 
   // Fields we did not apply are left alone: another manager's key survives our apply.
-  auto merged = client_->MergePatch(resources::kConfigMaps, ns_, "applied",
-                                    {{"data", {{"theirs", "x"}}}});
+  auto merged =
+      client_->MergePatch(resources::kConfigMaps, ns_, "applied", {{"data", {{"theirs", "x"}}}});
   ASSERT_TRUE(merged.ok());
   ApplyOptions forced_ours{"ringkeeper", true};
-  auto reapplied = client_->Apply(resources::kConfigMaps,
-                                  ConfigMap(ns_, "applied", {{"a", "1"}}), forced_ours);
+  auto reapplied =
+      client_->Apply(resources::kConfigMaps, ConfigMap(ns_, "applied", {{"a", "1"}}), forced_ours);
   ASSERT_TRUE(reapplied.ok()) << reapplied.status();
   EXPECT_EQ(reapplied->json()["data"]["theirs"], "x");
   EXPECT_EQ(reapplied->json()["data"]["a"], "1");
@@ -152,10 +153,10 @@ TEST_F(ClientIntegrationTest, ServerSideApplyIsIdempotentAndOwnsFields) {
 }
 
 TEST_F(ClientIntegrationTest, MergePatchSetsAndRemovesKeys) {
-  ASSERT_TRUE(client_->Create(resources::kConfigMaps, ConfigMap(ns_, "p", {{"a", "1"}, {"b", "2"}}))
-                  .ok());
-  auto patched =
-      client_->MergePatch(resources::kConfigMaps, ns_, "p", {{"data", {{"a", nullptr}, {"c", "3"}}}});
+  ASSERT_TRUE(
+      client_->Create(resources::kConfigMaps, ConfigMap(ns_, "p", {{"a", "1"}, {"b", "2"}})).ok());
+  auto patched = client_->MergePatch(resources::kConfigMaps, ns_, "p",
+                                     {{"data", {{"a", nullptr}, {"c", "3"}}}});
   ASSERT_TRUE(patched.ok()) << patched.status();
   EXPECT_FALSE(patched->json()["data"].contains("a"));
   EXPECT_EQ(patched->json()["data"]["c"], "3");
@@ -191,7 +192,9 @@ TEST_F(ClientIntegrationTest, DeletePreconditionsAndPropagation) {
     propagation.propagation_policy = policy;
     ASSERT_TRUE(client_->Delete(resources::kConfigMaps, ns_, "owner", propagation).ok());
     ASSERT_TRUE(WaitFor(
-        [&] { return absl::IsNotFound(client_->Get(resources::kConfigMaps, ns_, "owner").status()); },
+        [&] {
+          return absl::IsNotFound(client_->Get(resources::kConfigMaps, ns_, "owner").status());
+        },
         absl::Seconds(30)))
         << policy;
     auto remaining = client_->Get(resources::kConfigMaps, ns_, "child");
@@ -239,15 +242,17 @@ TEST_F(ClientIntegrationTest, SecretValuesNeverReachLogs) {
   Object secret;
   secret.set_api_version("v1").set_kind("Secret").set_namespace(ns_).set_name("s");
   secret.json()["stringData"] = {{"password", value}};
-  Informer informer(*client_, resources::kSecrets, {.ns = ns_});
+  InformerOptions options;
+  options.ns = ns_;
+  Informer informer(*client_, resources::kSecrets, options);
   informer.Start();
   ASSERT_TRUE(informer.WaitForSync(absl::Seconds(10)));
   ASSERT_TRUE(client_->Create(resources::kSecrets, secret).ok());
   ASSERT_TRUE(client_->Get(resources::kSecrets, ns_, "s").ok());
   ASSERT_TRUE(client_->List(resources::kSecrets, ns_).ok());
   ASSERT_TRUE(client_->Apply(resources::kSecrets, secret, {"ringkeeper", true}).ok());
-  ASSERT_TRUE(WaitFor([&] { return informer.store().Get(ns_ + "/s") != nullptr; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return informer.store().Get(ns_ + "/s") != nullptr; }, absl::Seconds(10)));
   // A failing request logs its error; the error must not carry the body either.
   (void)client_->Create(resources::kSecrets, secret);
   informer.Stop();
@@ -257,7 +262,8 @@ TEST_F(ClientIntegrationTest, SecretValuesNeverReachLogs) {
   sinks.erase(std::find(sinks.begin(), sinks.end(), sink));
 
   const std::string logs = captured.str();
-  EXPECT_NE(logs.find("/secrets"), std::string::npos) << "nothing was logged: the test proves nothing";
+  EXPECT_NE(logs.find("/secrets"), std::string::npos)
+      << "nothing was logged: the test proves nothing";
   EXPECT_EQ(logs.find(value), std::string::npos);
   EXPECT_EQ(logs.find(absl::Base64Escape(value)), std::string::npos);
 }

@@ -137,9 +137,8 @@ TEST_F(ControllerTest, TerminalErrorIsNotRetried) {
 }
 
 TEST_F(ControllerTest, RequeueAfterRunsAgainAfterTheDelay) {
-  FakeReconciler reconciler(queue_, [](int call) {
-    return call == 0 ? Result{absl::Milliseconds(50)} : Result{};
-  });
+  FakeReconciler reconciler(
+      queue_, [](int call) { return call == 0 ? Result{absl::Milliseconds(50)} : Result{}; });
   Controller controller("test", reconciler, queue_, 2);
   controller.Start();
   controller.Enqueue(key_);

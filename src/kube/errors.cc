@@ -78,9 +78,8 @@ absl::Status Build(int http, const Json* status_obj, absl::string_view raw_body,
     absl::string_view prefix = raw_body.substr(0, kMaxQuoted);
     message = prefix.empty() ? "no response body" : absl::StrCat("response body: ", prefix);
   }
-  absl::Status status(CodeFor(http, reason),
-                      absl::StrCat("HTTP ", http, reason.empty() ? "" : " ", reason, ": ",
-                                   message));
+  absl::Status status(CodeFor(http, reason), absl::StrCat("HTTP ", http, reason.empty() ? "" : " ",
+                                                          reason, ": ", message));
   Json payload = {{"code", http}, {"reason", reason}, {"causes", causes}};
   if (retry_after) payload["retryAfterMs"] = absl::ToInt64Milliseconds(*retry_after);
   status.SetPayload(kPayloadUrl, absl::Cord(payload.dump()));
@@ -118,7 +117,8 @@ std::vector<StatusCause> Causes(const absl::Status& s) {
   auto p = Payload(s);
   if (!p || !p->contains("causes")) return out;
   for (const Json& c : (*p)["causes"]) {
-    out.push_back({kube::StringField(c, "reason"), kube::StringField(c, "message"), kube::StringField(c, "field")});
+    out.push_back({kube::StringField(c, "reason"), kube::StringField(c, "message"),
+                   kube::StringField(c, "field")});
   }
   return out;
 }

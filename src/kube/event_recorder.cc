@@ -30,7 +30,7 @@ namespace {
 constexpr size_t kMaxNameBytes = 253;  // a DNS subdomain
 
 // Event.firstTimestamp/lastTimestamp are metav1.Time: RFC 3339 in whole seconds.
-std::string FormatTime(absl::Time t) {
+std::string EventTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
@@ -122,15 +122,15 @@ void EventRecorder::Event(const Object& regarding, EventType type, absl::string_
 
   std::lock_guard<std::mutex> lock(entry->mu);
   if (entry->created) {
-    const Json patch = {{"count", entry->count + 1}, {"lastTimestamp", FormatTime(now)}};
+    const Json patch = {{"count", entry->count + 1}, {"lastTimestamp", EventTime(now)}};
     auto patched = client_.MergePatch(resources::kEvents, entry->ns, entry->name, patch);
     if (patched.ok()) {
       ++entry->count;
       return;
     }
     if (!absl::IsNotFound(patched.status())) {
-      spdlog::warn("event {} {} on {}: {}", EventTypeName(type), reason,
-                   regarding.key().ToString(), patched.status().message());
+      spdlog::warn("event {} {} on {}: {}", EventTypeName(type), reason, regarding.key().ToString(),
+                   patched.status().message());
       return;
     }
     // The API server's event TTL removed it: start over.
@@ -160,8 +160,8 @@ bool EventRecorder::Create(Entry& entry, const Object& regarding, EventType type
       {"source", {{"component", options_.component}}},
       {"reportingComponent", options_.component},
       {"reportingInstance", instance},
-      {"firstTimestamp", FormatTime(now)},
-      {"lastTimestamp", FormatTime(now)},
+      {"firstTimestamp", EventTime(now)},
+      {"lastTimestamp", EventTime(now)},
       {"count", 1},
   };
   absl::Status status;

@@ -189,7 +189,8 @@ class CurlTransport : public HttpTransport {
     absl::Duration timeout =
         request.timeout == absl::ZeroDuration() ? config_.timeout : request.timeout;
     if (timeout != absl::InfiniteDuration()) {
-      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
+      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                       static_cast<long>(absl::ToInt64Milliseconds(timeout)));
     }
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

@@ -4,9 +4,9 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 #include "base/status_macros.h"
 #include "kube/errors.h"
-#include "base/log.h"
 
 namespace kube {
 
@@ -61,9 +61,9 @@ void Informer::Stop() {
 
 bool Informer::WaitForSync(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                      [this] { return synced_.load() || stop_.load(); }) &&
-         synced_.load();
+  return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] {
+    return synced_.load() || stop_.load();
+  }) && synced_.load();
 }
 
 Informer::Stats Informer::stats() const {

@@ -52,13 +52,13 @@ struct InformerOptions {
 class Informer {
  public:
   struct Stats {
-    uint64_t lists = 0;      // full lists (the first one and every relist)
-    uint64_t watches = 0;    // watch requests started
-    uint64_t events = 0;     // events applied to the store
-    uint64_t skipped = 0;    // events not applied: already in the store at that version
+    uint64_t lists = 0;    // full lists (the first one and every relist)
+    uint64_t watches = 0;  // watch requests started
+    uint64_t events = 0;   // events applied to the store
+    uint64_t skipped = 0;  // events not applied: already in the store at that version
     uint64_t bookmarks = 0;
-    uint64_t gone = 0;       // 410s that forced a relist
-    uint64_t errors = 0;     // failed lists/watches (followed by backoff)
+    uint64_t gone = 0;    // 410s that forced a relist
+    uint64_t errors = 0;  // failed lists/watches (followed by backoff)
   };
 
   // `client` must outlive the informer.

@@ -86,8 +86,9 @@ class InformerIntegrationTest : public ::testing::Test {
     auto current = client_->Get(resources::kConfigMaps, ns_, name);
     Object next = ConfigMap(ns_, name, value);
     absl::StatusOr<Object> written =
-        current.ok() ? client_->MergePatch(resources::kConfigMaps, ns_, name, {{"data", {{"v", value}}}})
-                     : client_->Create(resources::kConfigMaps, next);
+        current.ok()
+            ? client_->MergePatch(resources::kConfigMaps, ns_, name, {{"data", {{"v", value}}}})
+            : client_->Create(resources::kConfigMaps, next);
     ASSERT_TRUE(written.ok()) << written.status();
   }
 
@@ -186,8 +187,8 @@ TEST_F(InformerIntegrationTest, RelistsAfterGoneAndDeliversTheDifference) {
   // The raw watch from that version is refused with a typed 410.
   WatchOptions from_stale;
   from_stale.resource_version = stale_rv;
-  absl::Status raw = client_->Watch(resources::kConfigMaps, ns_, from_stale,
-                                    [](WatchEvent) { return false; }, nullptr);
+  absl::Status raw = client_->Watch(
+      resources::kConfigMaps, ns_, from_stale, [](const WatchEvent&) { return false; }, nullptr);
   EXPECT_TRUE(IsGone(raw)) << raw;
 
   informer.Start();  // resumes from stale_rv: 410, relist

@@ -17,29 +17,21 @@ namespace {
 // changing under us is someone else's.
 constexpr int kMaxImmediateRetries = 3;
 
-int64_t DurationSeconds(absl::Duration d) { return absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1))); }
+int64_t DurationSeconds(absl::Duration d) {
+  return absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1)));
+}
 
 // The part of a Lease that leader election reads; any change to it restarts the expiry clock.
 Json RecordOf(const Object& lease) {
   Json record = Json::object();
-  const Json& spec = lease.json().value("spec", Json::object());
-  if (!spec.is_object()) return record;
+  auto spec = lease.json().find("spec");
+  if (spec == lease.json().end() || !spec->is_object()) return record;
   for (const char* field :
        {"holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions"}) {
-    auto it = spec.find(field);
-    if (it != spec.end()) record[field] = *it;
+    auto it = spec->find(field);
+    if (it != spec->end()) record[field] = *it;
   }
   return record;
-}
-
-int64_t IntField(const Json& record, const char* field) {
-  auto it = record.find(field);
-  return it != record.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-std::string StringField(const Json& record, const char* field) {
-  auto it = record.find(field);
-  return it != record.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 }  // namespace
@@ -56,8 +48,8 @@ absl::Status ValidateLeaderElectionConfig(const LeaderElectionConfig& c) {
         c.lease_duration > c.renew_deadline)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "leader election needs lease_duration > renew_deadline > retry_period > 0, got ",
-        absl::FormatDuration(c.lease_duration), ", ", absl::FormatDuration(c.renew_deadline),
-        ", ", absl::FormatDuration(c.retry_period)));
+        absl::FormatDuration(c.lease_duration), ", ", absl::FormatDuration(c.renew_deadline), ", ",
+        absl::FormatDuration(c.retry_period)));
   }
   if (c.lease_duration < absl::Seconds(1)) {
     return absl::InvalidArgumentError("leaseDurationSeconds is whole seconds: at least 1s");
@@ -177,8 +169,8 @@ bool LeaderElector::Campaign() {
 
 absl::Status LeaderElector::Lead() {
   SetLeading(true);
-  spdlog::info("leader election: {} leads lease {}/{}", config_.identity,
-               config_.lease_namespace, config_.lease_name);
+  spdlog::info("leader election: {} leads lease {}/{}", config_.identity, config_.lease_namespace,
+               config_.lease_name);
   if (callbacks_.on_started_leading) callbacks_.on_started_leading();
 
   const Clock::duration retry = absl::ToChronoNanoseconds(config_.retry_period);
@@ -188,9 +180,8 @@ absl::Status LeaderElector::Lead() {
     spdlog::error("leader election: {} lost lease {}/{}: {}", config_.identity,
                   config_.lease_namespace, config_.lease_name, why);
     if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
-    return absl::AbortedError(absl::StrCat("leader election: lost lease ",
-                                           config_.lease_namespace, "/", config_.lease_name,
-                                           ": ", why));
+    return absl::AbortedError(absl::StrCat("leader election: lost lease ", config_.lease_namespace,
+                                           "/", config_.lease_name, ": ", why));
   };
 
   int raced = 0;
@@ -201,7 +192,8 @@ absl::Status LeaderElector::Lead() {
     if (WaitUntil(std::min(next, deadline))) break;
     const Clock::time_point start = Clock::now();
     if (start >= deadline) {
-      return lost(absl::StrCat("not renewed within ", absl::FormatDuration(config_.renew_deadline)));
+      return lost(
+          absl::StrCat("not renewed within ", absl::FormatDuration(config_.renew_deadline)));
     }
     const Outcome outcome = TryAcquireOrRenew(deadline);
     const Clock::time_point now = Clock::now();
@@ -229,8 +221,7 @@ absl::Status LeaderElector::Lead() {
 }
 
 LeaderElector::Clock::duration LeaderElector::TimeToExpiry(Clock::time_point now) const {
-  const Clock::time_point expiry =
-      observed_time_ + std::chrono::seconds(observed_duration_s_);
+  const Clock::time_point expiry = observed_time_ + std::chrono::seconds(observed_duration_s_);
   return expiry > now ? expiry - now : Clock::duration::zero();
 }
 
@@ -287,8 +278,8 @@ LeaderElector::Outcome LeaderElector::TryAcquireOrRenew(Clock::time_point deadli
       Observe(*updated, Clock::now());
       return Outcome::kHolding;
     }
-    spdlog::debug("leader election: renew of {}/{} failed, re-reading: {}",
-                  config_.lease_namespace, config_.lease_name, updated.status().message());
+    spdlog::debug("leader election: renew of {}/{} failed, re-reading: {}", config_.lease_namespace,
+                  config_.lease_name, updated.status().message());
   }
 
   auto got = client_.Get(resources::kLeases, config_.lease_namespace, config_.lease_name);

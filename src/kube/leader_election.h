@@ -93,14 +93,14 @@ class LeaderElector {
   class DeadlineTransport;
 
   enum class Outcome {
-    kHolding,     // the lease is ours (acquired or renewed)
-    kHeldByOther, // another live holder
-    kRaced,       // 409 / AlreadyExists: the record changed under us; read it again
-    kError,       // the API failed; try again later
+    kHolding,      // the lease is ours (acquired or renewed)
+    kHeldByOther,  // another live holder
+    kRaced,        // 409 / AlreadyExists: the record changed under us; read it again
+    kError,        // the API failed; try again later
   };
 
-  bool Campaign();        // true once leading, false when stopped first
-  absl::Status Lead();    // returns when lost (Aborted) or stopped (OK)
+  bool Campaign();      // true once leading, false when stopped first
+  absl::Status Lead();  // returns when lost (Aborted) or stopped (OK)
   Outcome TryAcquireOrRenew(Clock::time_point deadline);
   // Notes a lease read or written at `now`; true when another holder's lease is still valid.
   bool Observe(const Object& lease, Clock::time_point now);
@@ -117,13 +117,13 @@ class LeaderElector {
   Client client_;
 
   // Run()'s thread only.
-  std::optional<Object> lease_;     // the last lease read or written
-  std::string observed_record_;     // the record part of lease_, to notice changes
-  Clock::time_point observed_time_; // local time that record was first seen
+  std::optional<Object> lease_;      // the last lease read or written
+  std::string observed_record_;      // the record part of lease_, to notice changes
+  Clock::time_point observed_time_;  // local time that record was first seen
   int64_t observed_duration_s_ = 0;
   std::string observed_holder_;
   std::string reported_leader_;
-  Clock::time_point last_renew_;    // start of the last successful acquire/renew attempt
+  Clock::time_point last_renew_;  // start of the last successful acquire/renew attempt
 
   std::atomic<bool> leading_{false};
   std::mutex mu_;

@@ -26,8 +26,7 @@ absl::StatusOr<Object> Object::Parse(absl::string_view text) {
   // The non-throwing parse: hostile input must give an error, never an exception.
   Json json = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed JSON (", text.size(), " bytes)"));
+    return absl::InvalidArgumentError(absl::StrCat("malformed JSON (", text.size(), " bytes)"));
   }
   if (!json.is_object()) {
     return absl::InvalidArgumentError(

@@ -63,12 +63,12 @@ TEST(ObjectTest, ObjectKeyFromString) {
 }
 
 TEST(ObjectTest, RedactsSecretsForLogs) {
-  Json secret = {{"kind", "Secret"},
-                 {"data", {{"password", "c2VjcmV0"}}},
-                 {"stringData", {{"token", "plain"}}},
-                 {"metadata",
-                  {{"annotations",
-                    {{"kubectl.kubernetes.io/last-applied-configuration", "{\"data\":1}"}}}}}};
+  Json secret = {
+      {"kind", "Secret"},
+      {"data", {{"password", "c2VjcmV0"}}},
+      {"stringData", {{"token", "plain"}}},
+      {"metadata",
+       {{"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{\"data\":1}"}}}}}};
   const std::string dumped = RedactedForLog(secret).dump();
   EXPECT_EQ(dumped.find("c2VjcmV0"), std::string::npos);
   EXPECT_EQ(dumped.find("plain"), std::string::npos);

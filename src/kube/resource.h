@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace kube {
@@ -40,9 +41,8 @@ inline const Resource kDeployments{"apps", "v1", "deployments", "Deployment", tr
 inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
 inline const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets",
                                             "PodDisruptionBudget", true};
-inline const Resource kCustomResourceDefinitions{"apiextensions.k8s.io", "v1",
-                                                 "customresourcedefinitions",
-                                                 "CustomResourceDefinition", false};
+inline const Resource kCustomResourceDefinitions{
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
 }  // namespace resources
 
 }  // namespace kube

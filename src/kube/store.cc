@@ -5,9 +5,8 @@
 namespace kube {
 
 Store::Store() {
-  AddIndex(std::string(kIndexNamespace), [](const Object& o) {
-    return std::vector<std::string>{o.ns()};
-  });
+  AddIndex(std::string(kIndexNamespace),
+           [](const Object& o) { return std::vector<std::string>{o.ns()}; });
   AddIndex(std::string(kIndexOwnerUid), [](const Object& o) {
     std::vector<std::string> uids;
     for (const auto& ref : o.owner_references()) uids.push_back(ref.uid);

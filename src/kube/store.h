@@ -12,9 +12,9 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "kube/object.h"
 
 namespace kube {

@@ -11,9 +11,9 @@
 #include <cstddef>
 #include <functional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "kube/object.h"
 
 namespace kube {

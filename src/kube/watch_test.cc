@@ -46,17 +46,26 @@ TEST(WatchDecoderTest, DecodesFramesAcrossAnyChunking) {
 TEST(WatchDecoderTest, StreamCutMidEventIsDataLoss) {
   WatchDecoder d;
   absl::Status s;
-  auto events = FeedAll(
-      d, {R"({"type":"ADDED","object":{}})" "\n", R"({"type":"MODIFIED","obj)"}, &s);
+  auto events = FeedAll(d,
+                        {R"({"type":"ADDED","object":{}})"
+                         "\n",
+                         R"({"type":"MODIFIED","obj)"},
+                        &s);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(events.size(), 1u);
   EXPECT_EQ(d.Finish().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(WatchDecoderTest, MalformedFramesAreRefused) {
-  for (const char* bad : {"garbage\n", "[1]\n", R"({"type":"ADDED"})" "\n",
-                          R"({"type":7,"object":{}})" "\n", R"({"type":"NOPE","object":{}})" "\n",
-                          R"({"type":"ADDED","object":[]})" "\n"}) {
+  for (const char* bad : {"garbage\n", "[1]\n",
+                          R"({"type":"ADDED"})"
+                          "\n",
+                          R"({"type":7,"object":{}})"
+                          "\n",
+                          R"({"type":"NOPE","object":{}})"
+                          "\n",
+                          R"({"type":"ADDED","object":[]})"
+                          "\n"}) {
     WatchDecoder d;
     absl::Status s;
     FeedAll(d, {bad}, &s);
@@ -74,8 +83,11 @@ TEST(WatchDecoderTest, OversizedFrameIsRefused) {
 TEST(WatchDecoderTest, HandlerErrorStopsDecoding) {
   WatchDecoder d;
   int calls = 0;
-  auto s = d.Feed(R"({"type":"ADDED","object":{}})" "\n" R"({"type":"ADDED","object":{}})" "\n",
-                  [&](WatchEvent) {
+  auto s = d.Feed(R"({"type":"ADDED","object":{}})"
+                  "\n"
+                  R"({"type":"ADDED","object":{}})"
+                  "\n",
+                  [&](const WatchEvent&) {
                     ++calls;
                     return absl::CancelledError("stop");
                   });

@@ -123,7 +123,7 @@ void WorkQueue::Done(absl::string_view key) {
   metrics_.work_duration.Record(Since(it->second, std::chrono::steady_clock::now()));
   processing_.erase(it);
   // Added again while in flight: its turn comes now.
-  if (false) {
+  if (!shutting_down_ && dirty_.count(std::string(key)) > 0) {
     queue_.emplace_back(key);
     ready_cv_.notify_one();
   }

@@ -73,11 +73,11 @@ struct DurationStats {
 class WorkQueue {
  public:
   struct Metrics {
-    int64_t depth = 0;       // keys ready for a worker
-    int64_t waiting = 0;     // keys waiting for a delay (AddAfter, AddRateLimited)
-    int64_t processing = 0;  // keys handed out and not yet Done
-    uint64_t adds = 0;       // keys that entered the queue (deduplicated adds not counted)
-    uint64_t retries = 0;    // AddRateLimited calls
+    int64_t depth = 0;            // keys ready for a worker
+    int64_t waiting = 0;          // keys waiting for a delay (AddAfter, AddRateLimited)
+    int64_t processing = 0;       // keys handed out and not yet Done
+    uint64_t adds = 0;            // keys that entered the queue (deduplicated adds not counted)
+    uint64_t retries = 0;         // AddRateLimited calls
     DurationStats queue_latency;  // from entering the queue to Get
     DurationStats work_duration;  // from Get to Done
   };
@@ -121,8 +121,8 @@ class WorkQueue {
   std::condition_variable timer_cv_;  // timer: an earlier deadline or shutdown
   // Guarded by mu_:
   bool shutting_down_ = false;
-  std::deque<std::string> queue_;                       // ready, in order
-  std::unordered_map<std::string, SteadyTime> dirty_;   // needs processing -> when added
+  std::deque<std::string> queue_;                           // ready, in order
+  std::unordered_map<std::string, SteadyTime> dirty_;       // needs processing -> when added
   std::unordered_map<std::string, SteadyTime> processing_;  // handed out -> when
   std::set<std::pair<SteadyTime, std::string>> waiting_;    // by deadline
   std::unordered_map<std::string, SteadyTime> waiting_deadline_;

@@ -46,7 +46,7 @@ TEST(WorkQueueTest, KeyAddedWhileQueuedIsQueuedOnce) {
   queue.Add("ns/a");
   queue.Add("ns/a");
   queue.Add("ns/b");
-  EXPECT_EQ(queue.Len(), 2);
+  ASSERT_EQ(queue.Len(), 2);
   EXPECT_EQ(queue.Get(), "ns/a");
   EXPECT_EQ(queue.Get(), "ns/b");
   EXPECT_EQ(queue.Len(), 0);
@@ -61,7 +61,7 @@ TEST(WorkQueueTest, KeyAddedWhileProcessingIsQueuedAgainOnDone) {
   queue.Add("ns/a");
   EXPECT_EQ(queue.Len(), 0) << "must not reach a second worker while in flight";
   queue.Done("ns/a");
-  EXPECT_EQ(queue.Len(), 1);
+  ASSERT_EQ(queue.Len(), 1);
   EXPECT_EQ(queue.Get(), "ns/a");
   queue.Done("ns/a");
   EXPECT_EQ(queue.Len(), 0);
@@ -200,8 +200,8 @@ TEST(TokenBucketTest, AllowsBurstThenPacesAtQps) {
   EXPECT_NEAR(absl::ToDoubleMilliseconds(bucket.Reserve(t0)), 100, 1e-6);
   EXPECT_NEAR(absl::ToDoubleMilliseconds(bucket.Reserve(t0)), 200, 1e-6);
   // 150 ms refill 1.5 tokens of the 2 owed.
-  EXPECT_NEAR(absl::ToDoubleMilliseconds(bucket.Reserve(t0 + std::chrono::milliseconds(150))),
-              150, 1e-6);
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(bucket.Reserve(t0 + std::chrono::milliseconds(150))), 150,
+              1e-6);
   // A long pause refills to the burst, not beyond.
   const auto later = t0 + std::chrono::seconds(60);
   EXPECT_EQ(bucket.Reserve(later), absl::ZeroDuration());

@@ -42,7 +42,7 @@ std::unique_ptr<Client> ClientFor(const std::string& kubeconfig_name) {
 
 std::string CreateNamespace(Client& client, const std::string& prefix) {
   static std::mt19937 rng(std::random_device{}());
-  const std::string name =
+  std::string name =
       absl::StrCat(prefix, "-", std::uniform_int_distribution<int>(100000, 999999)(rng));
   Object ns;
   ns.set_api_version("v1").set_kind("Namespace").set_name(name);
