@@ -13,11 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   kube::WatchDecoder decoder(/*max_frame_bytes=*/4096);
   for (size_t i = 0; i < stream.size(); i += chunk) {
     auto part = stream.substr(i, chunk);
-    absl::Status s = decoder.Feed(absl::string_view(part.data(), part.size()),
-                                  [](kube::WatchEvent e) {
-                                    (void)e.object.resource_version();
-                                    return absl::OkStatus();
-                                  });
+    absl::Status s =
+        decoder.Feed(absl::string_view(part.data(), part.size()), [](kube::WatchEvent e) {
+          (void)e.object.resource_version();
+          return absl::OkStatus();
+        });
     if (!s.ok()) return 0;
   }
   (void)decoder.Finish();

@@ -5,8 +5,8 @@
 #pragma once
 
 #include <memory>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "spdlog/spdlog.h"
 
 // Debian's abseil has its own string_view (not std::string_view); teach fmt to print it so

@@ -6,12 +6,12 @@
 // Context is added by the caller with base::Annotate(status, "what was being done").
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace base {
 
@@ -31,10 +31,10 @@ inline absl::Status Annotate(const absl::Status& status, absl::string_view conte
 #define RK_STATUS_CONCAT_INNER_(a, b) a##b
 #define RK_STATUS_CONCAT_(a, b) RK_STATUS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::absl::Status rk_status_ = (expr);               \
-    if (!rk_status_.ok()) return rk_status_;          \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::absl::Status rk_status_ = (expr);      \
+    if (!rk_status_.ok()) return rk_status_; \
   } while (false)
 
 #define ASSIGN_OR_RETURN(lhs, expr) \
