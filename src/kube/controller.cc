@@ -145,27 +145,42 @@ double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
 const std::vector<Family>& Families() {
   static const auto* families = new std::vector<Family>{
-      {"ringkeeper_reconcile_total", "counter", "Reconcile calls, whatever their outcome.",
+      {"ringkeeper_reconcile_total",
+       "counter",
+       "Reconcile calls, whatever their outcome.",
        {{"", [](const Snapshot& s) { return double(s.c.reconciles); }}}},
-      {"ringkeeper_reconcile_errors_total", "counter", "Reconciles that failed (any error).",
+      {"ringkeeper_reconcile_errors_total",
+       "counter",
+       "Reconciles that failed (any error).",
        {{"", [](const Snapshot& s) { return double(s.c.errors); }}}},
-      {"ringkeeper_reconcile_terminal_errors_total", "counter",
+      {"ringkeeper_reconcile_terminal_errors_total",
+       "counter",
        "Reconciles that failed with a terminal error (not retried).",
        {{"", [](const Snapshot& s) { return double(s.c.terminal_errors); }}}},
-      {"ringkeeper_reconcile_duration_seconds", "summary", "Time spent in Reconcile.",
+      {"ringkeeper_reconcile_duration_seconds",
+       "summary",
+       "Time spent in Reconcile.",
        {{"_sum", [](const Snapshot& s) { return Seconds(s.c.duration.sum); }},
         {"_count", [](const Snapshot& s) { return double(s.c.duration.count); }}}},
-      {"ringkeeper_workqueue_depth", "gauge", "Keys ready and waiting for a worker.",
+      {"ringkeeper_workqueue_depth",
+       "gauge",
+       "Keys ready and waiting for a worker.",
        {{"", [](const Snapshot& s) { return double(s.q.depth); }}}},
-      {"ringkeeper_workqueue_adds_total", "counter", "Keys that entered the work queue.",
+      {"ringkeeper_workqueue_adds_total",
+       "counter",
+       "Keys that entered the work queue.",
        {{"", [](const Snapshot& s) { return double(s.q.adds); }}}},
-      {"ringkeeper_workqueue_retries_total", "counter", "Rate-limited (backoff) re-adds.",
+      {"ringkeeper_workqueue_retries_total",
+       "counter",
+       "Rate-limited (backoff) re-adds.",
        {{"", [](const Snapshot& s) { return double(s.q.retries); }}}},
-      {"ringkeeper_workqueue_queue_duration_seconds", "summary",
+      {"ringkeeper_workqueue_queue_duration_seconds",
+       "summary",
        "Time a key waited in the queue before a worker took it.",
        {{"_sum", [](const Snapshot& s) { return Seconds(s.q.queue_latency.sum); }},
         {"_count", [](const Snapshot& s) { return double(s.q.queue_latency.count); }}}},
-      {"ringkeeper_workqueue_work_duration_seconds", "summary",
+      {"ringkeeper_workqueue_work_duration_seconds",
+       "summary",
        "Time from a worker taking a key to marking it done.",
        {{"_sum", [](const Snapshot& s) { return Seconds(s.q.work_duration.sum); }},
         {"_count", [](const Snapshot& s) { return double(s.q.work_duration.count); }}}},
@@ -182,10 +197,19 @@ std::string FormatValue(double v) {
 std::string EscapeLabelValue(absl::string_view v) {
   std::string out;
   for (char ch : v) {
-    if (ch == '\\') out += "\\\\";
-    else if (ch == '"') out += "\\\"";
-    else if (ch == '\n') out += "\\n";
-    else out += ch;
+    switch (ch) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += ch;
+    }
   }
   return out;
 }

@@ -85,8 +85,8 @@ void WorkQueue::AddRateLimited(absl::string_view key) {
     if (shutting_down_) return;
     ++metrics_.retries;
     const int failures = failures_[std::string(key)]++;
-    delay = std::max(BackoffFor(failures, options_),
-                     bucket_.Reserve(std::chrono::steady_clock::now()));
+    delay =
+        std::max(BackoffFor(failures, options_), bucket_.Reserve(std::chrono::steady_clock::now()));
   }
   AddAfter(key, delay);
 }
