@@ -81,8 +81,10 @@ int main(int argc, char** argv) {
   absl::Time start = absl::Now();
   Populate(client, kube::resources::kConfigMaps, configmaps, [&](int i) {
     Object cm;
-    cm.set_api_version("v1").set_kind("ConfigMap").set_namespace(ns).set_name(
-        absl::StrCat("cm-", i));
+    cm.set_api_version("v1")
+        .set_kind("ConfigMap")
+        .set_namespace(ns)
+        .set_name(absl::StrCat("cm-", i));
     cm.set_label("bench", "kube");
     cm.json()["data"] = {{"index", std::to_string(i)}, {"payload", std::string(256, 'x')}};
     return cm;
@@ -93,14 +95,13 @@ int main(int argc, char** argv) {
     Object pod;
     pod.set_api_version("v1").set_kind("Pod").set_namespace(ns).set_name(absl::StrCat("pod-", i));
     pod.set_label("app", "cassandra").set_label("bench", "kube");
-    pod.json()["spec"] = {
-        {"automountServiceAccountToken", false},
-        {"containers",
-         {{{"name", "cassandra"},
-           {"image", "ringkeeper/cassandra:5.0"},
-           {"ports", {{{"containerPort", 9042}, {"name", "cql"}}}},
-           {"env", {{{"name", "CASSANDRA_CLUSTER_NAME"}, {"value", "bench"}}}},
-           {"resources", {{"requests", {{"cpu", "1"}, {"memory", "2Gi"}}}}}}}}};
+    pod.json()["spec"] = {{"automountServiceAccountToken", false},
+                          {"containers",
+                           {{{"name", "cassandra"},
+                             {"image", "ringkeeper/cassandra:5.0"},
+                             {"ports", {{{"containerPort", 9042}, {"name", "cql"}}}},
+                             {"env", {{{"name", "CASSANDRA_CLUSTER_NAME"}, {"value", "bench"}}}},
+                             {"resources", {{"requests", {{"cpu", "1"}, {"memory", "2Gi"}}}}}}}}};
     return pod;
   });
   Figure("setup_pods_seconds", absl::ToDoubleSeconds(absl::Now() - start), "s");
@@ -166,8 +167,10 @@ int main(int argc, char** argv) {
     size_t json_bytes = 0;
     for (const auto& p : informer.store().List()) json_bytes += p->Dump().size();
     Figure("cached_pods", static_cast<double>(cached), "pods");
-    Figure("memory_per_cached_pod_bytes", static_cast<double>(after - before) / cached, "bytes");
-    Figure("json_per_pod_bytes", static_cast<double>(json_bytes) / cached, "bytes");
+    Figure("memory_per_cached_pod_bytes",
+           static_cast<double>(after - before) / static_cast<double>(cached), "bytes");
+    Figure("json_per_pod_bytes", static_cast<double>(json_bytes) / static_cast<double>(cached),
+           "bytes");
   }
   return 0;
 }
