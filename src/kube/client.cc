@@ -214,6 +214,13 @@ absl::StatusOr<Object> Client::MergePatch(const Resource& r, absl::string_view n
                               "application/merge-patch+json"));
 }
 
+absl::StatusOr<Object> Client::CreateSubresource(const Resource& r, absl::string_view ns,
+                                                 absl::string_view name,
+                                                 absl::string_view subresource,
+                                                 const Object& body) {
+  return DoObject(JsonRequest("POST", r.ObjectPath(ns, name, subresource), body.json()));
+}
+
 absl::Status Client::Delete(const Resource& r, absl::string_view ns, absl::string_view name,
                             const DeleteOptions& options) {
   Json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}};

@@ -85,6 +85,11 @@ class Client {
   // RFC 7386 JSON merge patch; `subresource` may be "status".
   absl::StatusOr<Object> MergePatch(const Resource& r, absl::string_view ns, absl::string_view name,
                                     const Json& patch, absl::string_view subresource = "");
+  // POST to an object's subresource (serviceaccounts/token, pods/eviction); returns the
+  // server's response object.
+  absl::StatusOr<Object> CreateSubresource(const Resource& r, absl::string_view ns,
+                                           absl::string_view name, absl::string_view subresource,
+                                           const Object& body);
   absl::Status Delete(const Resource& r, absl::string_view ns, absl::string_view name,
                       const DeleteOptions& options = {});
 

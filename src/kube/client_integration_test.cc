@@ -1,4 +1,8 @@
 // kube::Client against the real kube-apiserver of test/env/kube-env.sh.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 
@@ -228,6 +232,70 @@ TEST_F(ClientIntegrationTest, AuthenticationAndRbacAreEnforced) {
   RestConfig wrong_ca = client_->config();
   wrong_ca.ca_pem = "-----BEGIN CERTIFICATE-----\nnot a ca\n-----END CERTIFICATE-----\n";
   EXPECT_EQ(Client(wrong_ca).ServerVersion().status().code(), absl::StatusCode::kUnavailable);
+}
+
+// In-cluster configuration with real service-account tokens from the TokenRequest API; the
+// token file is re-read when it changes, as kubelet rotates projected tokens in place.
+TEST_F(ClientIntegrationTest, InClusterConfigRereadsRotatedTokens) {
+  auto token_for = [&](const std::string& sa) -> std::string {
+    Object account;
+    account.set_api_version("v1").set_kind("ServiceAccount").set_namespace(ns_).set_name(sa);
+    EXPECT_TRUE(client_->Create(resources::kServiceAccounts, account).ok());
+    Object request;
+    request.set_api_version("authentication.k8s.io/v1").set_kind("TokenRequest");
+    request.json()["spec"] = {{"expirationSeconds", 600}};
+    auto issued =
+        client_->CreateSubresource(resources::kServiceAccounts, ns_, sa, "token", request);
+    EXPECT_TRUE(issued.ok()) << issued.status();
+    return issued.ok() ? issued->String("/status/token") : "";
+  };
+  // "reader" may read ConfigMaps in the namespace; "nobody" may not.
+  Object binding;
+  binding.set_api_version("rbac.authorization.k8s.io/v1")
+      .set_kind("RoleBinding")
+      .set_namespace(ns_)
+      .set_name("reader-view");
+  binding.json()["roleRef"] = {
+      {"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "view"}};
+  binding.json()["subjects"] = {
+      {{"kind", "ServiceAccount"}, {"name", "reader"}, {"namespace", ns_}}};
+  const Resource role_bindings{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding",
+                               true};
+  ASSERT_TRUE(client_->Create(role_bindings, binding).ok());
+  const std::string reader = token_for("reader"), nobody = token_for("nobody");
+  ASSERT_FALSE(reader.empty());
+
+  char dir_template[] = "/tmp/rk-incluster-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+  };
+  write("token", reader);
+  write("ca.crt", client_->config().ca_pem);
+  write("namespace", ns_);
+  const std::string server = client_->config().server;  // https://127.0.0.1:PORT
+  const std::string host_port = server.substr(server.find("//") + 2);
+  setenv("KUBERNETES_SERVICE_HOST", host_port.substr(0, host_port.rfind(':')).c_str(), 1);
+  setenv("KUBERNETES_SERVICE_PORT", host_port.substr(host_port.rfind(':') + 1).c_str(), 1);
+  auto config = InClusterConfig({dir + "/token", dir + "/ca.crt", dir + "/namespace"});
+  unsetenv("KUBERNETES_SERVICE_HOST");
+  unsetenv("KUBERNETES_SERVICE_PORT");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->ns, ns_);
+  Client in_cluster(*config);
+  // The authorizer learns of the new RoleBinding through its own cache: wait for it.
+  EXPECT_TRUE(WaitFor([&] { return in_cluster.List(resources::kConfigMaps, ns_).ok(); },
+                      absl::Seconds(10)));
+
+  // Rotation: the file now holds another account's token (new mtime); the next request uses it.
+  write("token.next", nobody);
+  std::filesystem::last_write_time(
+      dir + "/token.next",
+      std::filesystem::last_write_time(dir + "/token") + std::chrono::seconds(2));
+  std::filesystem::rename(dir + "/token.next", dir + "/token");
+  auto refused = in_cluster.List(resources::kConfigMaps, ns_);
+  EXPECT_TRUE(IsForbidden(refused.status())) << refused.status();
+  std::filesystem::remove_all(dir);
 }
 
 // A Secret's value must never reach the logs, whatever the verb and at the chattiest level.
