@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Creates (once) a Python venv with the real cassandra-driver, for tests that read and write data
+# as a user would. Prints the venv's path.
+set -euo pipefail
+venv="${RINGKEEPER_CACHE:-$HOME/.cache/ringkeeper}/venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import cassandra" 2>/dev/null; then
+  python3 -m venv "$venv" >&2
+  # The pure-Python driver is enough for tests and installs in seconds (no Cython build).
+  CASS_DRIVER_NO_CYTHON=1 CASS_DRIVER_NO_EXTENSIONS=1 "$venv/bin/pip" install -q cassandra-driver >&2
+fi
+echo "$venv"
