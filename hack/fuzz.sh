@@ -13,7 +13,7 @@ for target in object_json watch_frame; do
   cp -n fuzz/corpus/$target/* "$corpus/"
   echo "fuzzing $target for ${seconds}s"
   "$build/fuzz/${target}_fuzzer" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
-    -artifact_prefix="$build/" -print_final_stats=0 "$corpus" 2>&1 | grep -E '^Done|ERROR|SUMMARY' || true
+    -artifact_prefix="$build/" -print_final_stats=0 "$corpus" 2>&1 | grep -E '^Done|==[0-9]+==|SUMMARY' || true
   # libFuzzer exits non-zero on a crash; rerunning the corpus gives that verdict.
   "$build/fuzz/${target}_fuzzer" -runs=0 "$corpus" >/dev/null 2>&1
   if ls "$build"/crash-* "$build"/leak-* "$build"/timeout-* >/dev/null 2>&1; then
