@@ -1,0 +1,1 @@
+#include "agent/api/api.h"

@@ -1,0 +1,174 @@
+// The agent's HTTP API: ports, routes and JSON messages, defined once and used by both the
+// agent's server (src/agent/server) and the operator's client. Change a route here and both
+// sides change together.
+//
+// Every route except kHealthz and kMetrics requires `Authorization: Bearer <token>` (the token
+// from the mounted Secret, compared in constant time); anything else gets 401. Errors are JSON
+// `Error` bodies with a status code that says what happened:
+//   400 malformed request (the message names the problem), 401 not authenticated,
+//   404 unknown route or id, 409 a conflicting operation is running,
+//   503 Cassandra (Jolokia) unreachable or not ready, 500 anything else.
+// Long operations (drain, decommission, cleanup, flush, snapshot, repair) are asynchronous:
+// POST kOperations returns 202 with an `Operation` whose id is polled at kOperations + "/" + id.
+//
+// Thread-safety: plain value types.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace agent::api {
+
+// The sidecar's port (HTTP API and /metrics); Jolokia's port inside the pod (127.0.0.1 only).
+inline constexpr int kAgentPort = 8090;
+inline constexpr int kJolokiaPort = 8778;
+
+inline constexpr char kHealthz[] = "/healthz";
+inline constexpr char kReadyz[] = "/readyz";
+inline constexpr char kMetrics[] = "/metrics";
+inline constexpr char kNodeInfo[] = "/v1/node";
+inline constexpr char kRing[] = "/v1/ring";
+inline constexpr char kSnapshots[] = "/v1/snapshots";
+inline constexpr char kOperations[] = "/v1/operations";
+
+// Operation kinds accepted by POST kOperations.
+inline constexpr char kOpDrain[] = "drain";
+inline constexpr char kOpDecommission[] = "decommission";
+inline constexpr char kOpCleanup[] = "cleanup";
+inline constexpr char kOpFlush[] = "flush";
+inline constexpr char kOpSnapshot[] = "snapshot";
+inline constexpr char kOpClearSnapshot[] = "clear_snapshot";
+inline constexpr char kOpRepair[] = "repair";
+inline constexpr char kOpStopRepairs[] = "stop_repairs";
+
+// Operation states.
+inline constexpr char kStateRunning[] = "running";
+inline constexpr char kStateSucceeded[] = "succeeded";
+inline constexpr char kStateFailed[] = "failed";
+inline constexpr char kStateStopped[] = "stopped";
+
+struct Error {
+  std::string message;
+};
+
+// One endpoint of the ring as this node sees it. status: "U"/"D"; state: "N" (normal),
+// "J" (joining), "L" (leaving), "M" (moving).
+struct RingEndpoint {
+  std::string address;
+  std::string dc;
+  std::string rack;
+  std::string status;
+  std::string state;
+  std::string host_id;
+  int64_t load_bytes = 0;
+  double ownership = 0;  // fraction 0..1 (token ownership, like `nodetool status` without ks)
+  int tokens = 0;
+};
+
+struct Ring {
+  std::vector<RingEndpoint> endpoints;
+};
+
+struct NodeInfo {
+  std::string host_id;
+  std::string address;             // broadcast address
+  std::string self_state;          // "UN"... as the node itself reports
+  std::string peers_state;         // "UN"... as its peers see it (majority of live peers)
+  std::string operation_mode;      // NORMAL, JOINING, LEAVING, DECOMMISSIONED, DRAINED, ...
+  std::vector<std::string> tokens;
+  int64_t load_bytes = 0;
+  std::string schema_version;
+  std::string release_version;
+  int64_t data_volume_used_bytes = 0;
+  int64_t data_volume_total_bytes = 0;
+};
+
+// POST kOperations body. Fields used depend on kind:
+//   cleanup/flush: keyspace (empty = all non-system), tables; snapshot: tag, keyspaces;
+//   clear_snapshot: tag (empty = all); repair: keyspace, tables, ranges ("start:end"),
+//   parallelism ("sequential" | "parallel" | "dc_parallel"); decommission, drain, stop_repairs: -.
+struct OperationRequest {
+  std::string kind;
+  std::string keyspace;
+  std::vector<std::string> tables;
+  std::vector<std::string> keyspaces;
+  std::string tag;
+  std::vector<std::string> ranges;
+  std::string parallelism;
+};
+
+struct Operation {
+  std::string id;
+  std::string kind;
+  std::string state;  // kState*
+  std::string message;  // error, or the last progress message (repair)
+  int64_t started_unix = 0;
+  int64_t finished_unix = 0;
+  int repair_command = 0;  // Cassandra's repair command number, for repairs
+};
+
+struct Snapshot {
+  std::string tag;
+  std::string keyspace;
+  std::string table;
+  int64_t size_bytes = 0;
+  int64_t true_size_bytes = 0;
+};
+
+struct SnapshotList {
+  std::vector<Snapshot> snapshots;
+};
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Error, message)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RingEndpoint, address, dc, rack, status, state,
+                                                host_id, load_bytes, ownership, tokens)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Ring, endpoints)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self_state,
+                                                peers_state, operation_mode, tokens, load_bytes,
+                                                schema_version, release_version,
+                                                data_volume_used_bytes, data_volume_total_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables,
+                                                keyspaces, tag, ranges, parallelism)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message,
+                                                started_unix, finished_unix, repair_command)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, tag, keyspace, table, size_bytes,
+                                                true_size_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotList, snapshots)
+
+// What the operator tells `agent init` about this member (a JSON file mounted from a ConfigMap
+// or written by the operator into the pod spec).
+struct InitSettings {
+  std::string cluster_name;
+  std::string dc;
+  std::string rack;
+  std::vector<std::string> seeds;
+  std::string listen_address;
+  std::string broadcast_address;  // the member's sticky Service IP
+  std::string rpc_address;
+  std::string broadcast_rpc_address;
+  int num_tokens = 16;
+  std::vector<std::string> initial_tokens;  // precomputed for a brand-new cluster
+  bool auto_bootstrap = true;
+  std::string data_dir = "/var/lib/cassandra";
+  std::string authenticator = "PasswordAuthenticator";
+  std::string authorizer = "CassandraAuthorizer";
+  bool member_joined_before = false;  // the operator saw this member UN once: empty data = loss
+  std::string restore_backup;         // non-empty: restore from this backup on an empty volume
+  int64_t heap_bytes = 0;             // 0: derived from the memory limit
+  std::string jolokia_jar;            // path of the Jolokia javaagent jar
+  std::vector<std::string> extra_jvm_options;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InitSettings, cluster_name, dc, rack, seeds,
+                                                listen_address, broadcast_address, rpc_address,
+                                                broadcast_rpc_address, num_tokens,
+                                                initial_tokens, auto_bootstrap, data_dir,
+                                                authenticator, authorizer, member_joined_before,
+                                                restore_backup, heap_bytes, jolokia_jar,
+                                                extra_jvm_options)
+
+}  // namespace agent::api

@@ -1,0 +1,146 @@
+#include "agent/config/init.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace agent::config {
+namespace fs = std::filesystem;
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::Status WriteFileAtomically(const fs::path& path, const std::string& content) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
+    out << content;
+    if (!out.flush()) return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("rename ", path.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+int64_t ReadInt(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return 0;
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &v)) return 0;
+  return v;
+}
+
+}  // namespace
+
+bool DataVolumeEmpty(const std::string& data_dir) {
+  std::error_code ec;
+  for (const char* sub : {"data", "commitlog"}) {
+    const fs::path p = fs::path(data_dir) / sub;
+    if (!fs::is_directory(p, ec)) continue;
+    if (fs::directory_iterator(p, ec) != fs::directory_iterator()) return false;
+  }
+  return true;
+}
+
+int64_t ContainerMemoryLimit() {
+  int64_t total = 0;
+  if (auto meminfo = ReadFile("/proc/meminfo"); meminfo.ok()) {
+    std::istringstream in(*meminfo);
+    std::string key;
+    int64_t kb = 0;
+    while (in >> key >> kb) {
+      if (key == "MemTotal:") {
+        total = kb * 1024;
+        break;
+      }
+      in.ignore(1 << 10, '\n');
+    }
+  }
+  int64_t limit = ReadInt("/sys/fs/cgroup/memory.max");
+  if (limit <= 0) limit = ReadInt("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+  // An unlimited cgroup reports "max" (v2) or a huge number (v1).
+  if (limit <= 0 || (total > 0 && limit > total)) return total;
+  return limit;
+}
+
+absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
+  ASSIGN_OR_RETURN(const std::string settings_text, ReadFile(o.settings_file));
+  api::InitSettings settings;
+  try {
+    settings = nlohmann::json::parse(settings_text).get<api::InitSettings>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("settings ", o.settings_file, ": ", e.what()));
+  }
+  std::string overrides;
+  if (!o.overrides_file.empty()) {
+    ASSIGN_OR_RETURN(overrides, ReadFile(o.overrides_file));
+  }
+  ASSIGN_OR_RETURN(const std::string keys_text, ReadFile(o.known_keys_file));
+  const KnownKeys known = ParseKnownKeys(keys_text);
+  ASSIGN_OR_RETURN(const std::string base_yaml,
+                   ReadFile((fs::path(o.base_conf_dir) / "cassandra.yaml").string()));
+
+  const StartMode mode = DecideStartMode(DataVolumeEmpty(settings.data_dir), settings);
+  if (mode == StartMode::kRestore) {
+    if (!o.restore) {
+      return absl::UnimplementedError(
+          absl::StrCat("restore of backup ", settings.restore_backup, " is not available yet"));
+    }
+    RETURN_IF_ERROR(base::Annotate(o.restore(settings), "restore"));
+  }
+  api::InitSettings effective = settings;
+  if (mode == StartMode::kReplace) {
+    // A replacing node must bootstrap (stream its ranges), and a node that lists itself as a
+    // seed never bootstraps: drop our own address from the seeds.
+    const std::string& self =
+        settings.broadcast_address.empty() ? settings.listen_address : settings.broadcast_address;
+    std::erase(effective.seeds, self);
+    if (effective.seeds.empty()) effective.seeds = settings.seeds;
+    effective.auto_bootstrap = true;
+  }
+  ASSIGN_OR_RETURN(const std::string yaml,
+                   RenderCassandraYaml(base_yaml, overrides, effective, known));
+  const int64_t memory =
+      o.memory_limit_bytes > 0 ? o.memory_limit_bytes : ContainerMemoryLimit();
+
+  std::error_code ec;
+  fs::create_directories(o.out_conf_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("mkdir ", o.out_conf_dir, ": ", ec.message()));
+  // Copy the image's other conf files (jvm options, logback) when writing elsewhere.
+  if (fs::weakly_canonical(o.out_conf_dir) != fs::weakly_canonical(o.base_conf_dir)) {
+    for (const auto& entry : fs::directory_iterator(o.base_conf_dir, ec)) {
+      if (!entry.is_regular_file()) continue;
+      const auto name = entry.path().filename().string();
+      if (name == "cassandra.yaml") continue;
+      fs::copy_file(entry.path(), fs::path(o.out_conf_dir) / name,
+                    fs::copy_options::overwrite_existing, ec);
+      if (ec) return absl::InternalError(absl::StrCat("copy ", name, ": ", ec.message()));
+    }
+  }
+  const fs::path out(o.out_conf_dir);
+  RETURN_IF_ERROR(WriteFileAtomically(out / "cassandra.yaml", yaml));
+  RETURN_IF_ERROR(WriteFileAtomically(out / "cassandra-rackdc.properties", RenderRackDc(settings)));
+  RETURN_IF_ERROR(WriteFileAtomically(out / "jvm-ringkeeper.options",
+                                      RenderJvmOptions(settings, memory, mode)));
+  for (const char* sub : {"data", "commitlog", "saved_caches", "hints", "cdc_raw"}) {
+    fs::create_directories(fs::path(settings.data_dir) / sub, ec);
+  }
+  return InitResult{mode, o.out_conf_dir};
+}
+
+}  // namespace agent::config

@@ -1,0 +1,46 @@
+// `ringkeeper-agent init`: reads the image's base conf, the operator's settings and the user's
+// overrides, decides the start mode from the data volume, and writes the node's conf folder.
+// Files are written to a temporary name and renamed, so a crash leaves either the old or the new
+// file; running it again with the same inputs writes the same files (idempotent).
+//
+// Errors: InvalidArgument for bad input (named key/field), NotFound for missing files,
+// Unimplemented for a restore (the backup module provides the hook), Internal for I/O.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agent/api/api.h"
+#include "agent/config/render.h"
+
+namespace agent::config {
+
+struct InitOptions {
+  std::string base_conf_dir;    // the image's conf (cassandra.yaml, jvm*.options, logback.xml)
+  std::string out_conf_dir;     // where Cassandra reads its conf (may equal base_conf_dir)
+  std::string settings_file;    // JSON api::InitSettings
+  std::string overrides_file;   // optional YAML map of cassandra.yaml overrides
+  std::string known_keys_file;  // config-keys.txt of this Cassandra version
+  int64_t memory_limit_bytes = 0;  // 0: read from the cgroup (v2, then v1), else /proc/meminfo
+  // Restore hook: fills the empty data volume from a backup (backup issue). Null: Unimplemented.
+  std::function<absl::Status(const api::InitSettings&)> restore;
+};
+
+struct InitResult {
+  StartMode mode;
+  std::string conf_dir;
+};
+
+absl::StatusOr<InitResult> RunInit(const InitOptions& options);
+
+// True when the data volume holds no Cassandra data: no keyspace folders under data/ and no
+// commit log segments.
+bool DataVolumeEmpty(const std::string& data_dir);
+
+// The container's memory limit in bytes (cgroup v2 memory.max, v1 memory.limit_in_bytes, or
+// MemTotal when unlimited).
+int64_t ContainerMemoryLimit();
+
+}  // namespace agent::config

@@ -1,0 +1,57 @@
+// Pure rendering of a Cassandra node's configuration from the image's base files, the operator's
+// settings (api::InitSettings) and the user's cassandra.yaml overrides. No I/O: init.h does the
+// files. Everything here is deterministic, so running `agent init` again gives the same files.
+//
+// Errors: InvalidArgument naming the offending key or value (unknown cassandra.yaml key, a key
+// the operator owns, malformed YAML).
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "agent/api/api.h"
+
+namespace agent::config {
+
+// The cassandra.yaml keys this Cassandra version knows (fetched from its jar at build/fetch time:
+// hack/cassandra/fetch.sh writes config-keys.txt, one key a line).
+using KnownKeys = std::set<std::string, std::less<>>;
+KnownKeys ParseKnownKeys(absl::string_view text);
+
+// Keys the operator sets from InitSettings; a user override of one of them is refused, since the
+// node's identity and the cluster's topology must come from one place.
+const std::vector<std::string>& OperatorOwnedKeys();
+
+// base + user overrides (top-level keys replace; nested maps merge) + operator settings.
+// Every top-level key of the result must be in `known`.
+absl::StatusOr<std::string> RenderCassandraYaml(absl::string_view base_yaml,
+                                                absl::string_view overrides_yaml,
+                                                const api::InitSettings& settings,
+                                                const KnownKeys& known);
+
+std::string RenderRackDc(const api::InitSettings& settings);
+
+// What the node does on start, decided from whether its data volume is empty.
+enum class StartMode {
+  kExisting,  // data present: start as usual
+  kFresh,     // empty volume, never joined: bootstrap (or take initial_token)
+  kReplace,   // empty volume, the member had joined before: replace its own sticky address
+  kRestore,   // empty volume, a backup to restore: the restore hook fills the volume first
+};
+absl::string_view StartModeName(StartMode mode);
+StartMode DecideStartMode(bool data_volume_empty, const api::InitSettings& settings);
+
+// Heap for a container with `memory_limit_bytes`: half the limit, at most 16 GiB, at least
+// 256 MiB, rounded down to MiB (Cassandra also needs off-heap memory for memtables, bloom
+// filters, compression metadata and the page cache).
+int64_t HeapBytesFor(int64_t memory_limit_bytes);
+
+// The contents of jvm-ringkeeper.options: heap, Jolokia on 127.0.0.1, replace address.
+std::string RenderJvmOptions(const api::InitSettings& settings, int64_t memory_limit_bytes,
+                             StartMode mode);
+
+}  // namespace agent::config
