@@ -183,19 +183,16 @@ absl::StatusOr<Object> Client::UpdateStatus(const Resource& r, const Object& obj
 
 absl::StatusOr<Object> Client::Apply(const Resource& r, const Object& object,
                                      const ApplyOptions& options) {
-  if (options.field_manager.empty()) {
-    return absl::InvalidArgumentError("server-side apply needs a field manager");
-  }
-  const std::string query = Query()
-                                .Add("fieldManager", options.field_manager)
-                                .Add("force", options.force ? "true" : "")
-                                .str();
-  return DoObject(JsonRequest("PATCH", r.ObjectPath(object.ns(), object.name()) + query,
-                              object.json(), "application/apply-patch+yaml"));
+  return ApplyTo(r, object, options, "");
 }
 
 absl::StatusOr<Object> Client::ApplyStatus(const Resource& r, const Object& object,
                                            const ApplyOptions& options) {
+  return ApplyTo(r, object, options, "status");
+}
+
+absl::StatusOr<Object> Client::ApplyTo(const Resource& r, const Object& object,
+                                       const ApplyOptions& options, absl::string_view subresource) {
   if (options.field_manager.empty()) {
     return absl::InvalidArgumentError("server-side apply needs a field manager");
   }
@@ -203,7 +200,9 @@ absl::StatusOr<Object> Client::ApplyStatus(const Resource& r, const Object& obje
                                 .Add("fieldManager", options.field_manager)
                                 .Add("force", options.force ? "true" : "")
                                 .str();
-  return DoObject(JsonRequest("PATCH", r.ObjectPath(object.ns(), object.name(), "status") + query,
+  // The apply content type is YAML, and JSON is YAML.
+  return DoObject(JsonRequest("PATCH",
+                              r.ObjectPath(object.ns(), object.name(), subresource) + query,
                               object.json(), "application/apply-patch+yaml"));
 }
 

@@ -111,6 +111,8 @@ class Client {
  private:
   absl::StatusOr<HttpResponse> DoWithRetry(const HttpRequest& request);
   absl::StatusOr<Object> DoObject(const HttpRequest& request);
+  absl::StatusOr<Object> ApplyTo(const Resource& r, const Object& object,
+                                 const ApplyOptions& options, absl::string_view subresource);
 
   const RestConfig config_;
   const std::shared_ptr<HttpTransport> transport_;
