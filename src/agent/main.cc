@@ -1,10 +1,13 @@
 // ringkeeper-agent: `init` (init container) renders the node's conf; `serve` (sidecar) is the
 // operator's HTTP API to the node. Wiring only; the logic lives in config/, node/, server/.
+#include <csignal>
 #include <cstdio>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "agent/config/init.h"
+#include "agent/node/jolokia_node_control.h"
+#include "agent/server/server.h"
 #include "base/log.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +28,21 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--memory-limit", init.memory_limit_bytes,
                        "bytes (default: the container's limit)");
 
+  agent::server::ServerOptions serve;
+  agent::node::JolokiaOptions jolokia;
+  auto* serve_cmd = app.add_subcommand("serve", "serve the operator's HTTP API (sidecar)");
+  serve_cmd->add_option("--listen", serve.listen_address, "address to bind");
+  serve_cmd->add_option("--port", serve.port, "port to bind");
+  serve_cmd->add_option("--token-file", serve.token_file, "bearer token (mounted Secret)")
+      ->required();
+  serve_cmd->add_option("--peer-agent-port", serve.peer_agent_port, "peers' agent port");
+  serve_cmd->add_option("--jolokia-port", jolokia.port, "Jolokia port on 127.0.0.1");
+  serve_cmd->add_option("--data-dir", jolokia.data_dir, "the node's data volume");
+  serve_cmd->add_option("--cluster", serve.cluster, "metrics label");
+  serve_cmd->add_option("--dc", serve.dc, "metrics label");
+  serve_cmd->add_option("--rack", serve.rack, "metrics label");
+  serve_cmd->add_option("--pod", serve.pod, "metrics label");
+
   CLI11_PARSE(app, argc, argv);
   base::InitLogging(log_level);
 
@@ -37,6 +55,18 @@ int main(int argc, char** argv) {
     std::printf("start mode: %s\nconf: %s\n",
                 std::string(agent::config::StartModeName(result->mode)).c_str(),
                 result->conf_dir.c_str());
+    return 0;
+  }
+  if (*serve_cmd) {
+    agent::node::JolokiaNodeControl node(jolokia);
+    agent::server::Server server(serve, &node);
+    static agent::server::Server* running = &server;
+    std::signal(SIGTERM, [](int) { running->Stop(); });
+    std::signal(SIGINT, [](int) { running->Stop(); });
+    if (auto status = server.Run(); !status.ok()) {
+      spdlog::error("serve: {}", status.message());
+      return 1;
+    }
     return 0;
   }
   return 0;

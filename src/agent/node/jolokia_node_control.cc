@@ -1,0 +1,337 @@
+#include "agent/node/jolokia_node_control.h"
+
+#include <sys/statvfs.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/status_macros.h"
+
+namespace agent::node {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr char kStorageService[] = "org.apache.cassandra.db:type=StorageService";
+constexpr char kSnitch[] = "org.apache.cassandra.db:type=EndpointSnitchInfo";
+
+std::set<std::string> EndpointSet(const json& list) {
+  std::set<std::string> out;
+  if (list.is_array()) {
+    for (const auto& e : list) out.insert(NormalizeEndpoint(e.get<std::string>()));
+  }
+  return out;
+}
+
+std::string StateLetter(const std::string& endpoint, const json& ss) {
+  if (EndpointSet(ss["JoiningNodes"]).contains(endpoint)) return "J";
+  if (EndpointSet(ss["LeavingNodes"]).contains(endpoint)) return "L";
+  if (EndpointSet(ss["MovingNodes"]).contains(endpoint)) return "M";
+  return "N";
+}
+
+}  // namespace
+
+std::string NormalizeEndpoint(const std::string& endpoint) {
+  absl::string_view e = endpoint;
+  // InetAddress.toString() gives "hostname/1.2.3.4" or "/1.2.3.4".
+  if (auto slash = e.find('/'); slash != absl::string_view::npos) e = e.substr(slash + 1);
+  if (absl::StartsWith(e, "[")) {  // [ipv6]:port
+    auto close = e.find(']');
+    return std::string(e.substr(1, close - 1));
+  }
+  if (std::count(e.begin(), e.end(), ':') == 1) e = e.substr(0, e.find(':'));
+  return std::string(e);
+}
+
+int64_t ParseSize(const std::string& text) {
+  std::vector<std::string> parts = absl::StrSplit(text, ' ', absl::SkipEmpty());
+  if (parts.empty()) return 0;
+  double value = 0;
+  if (!absl::SimpleAtod(parts[0], &value)) return 0;
+  const std::string unit = parts.size() > 1 ? absl::AsciiStrToLower(parts[1]) : "bytes";
+  static const std::map<std::string, double> kUnits = {
+      {"bytes", 1}, {"b", 1}, {"kib", 1024.0}, {"kb", 1024.0}, {"mib", 1048576.0},
+      {"mb", 1048576.0}, {"gib", 1073741824.0}, {"gb", 1073741824.0},
+      {"tib", 1099511627776.0}, {"tb", 1099511627776.0}};
+  auto it = kUnits.find(unit);
+  return static_cast<int64_t>(value * (it == kUnits.end() ? 1 : it->second));
+}
+
+JolokiaNodeControl::JolokiaNodeControl(JolokiaOptions options)
+    : options_(std::move(options)), client_(options_.host, options_.port) {}
+
+absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
+  json requests = json::array({
+      JolokiaClient::Read(kStorageService,
+                          {"LocalHostId", "OperationMode", "Tokens", "SchemaVersion",
+                           "ReleaseVersion", "EndpointToHostId", "JoiningNodes", "LeavingNodes",
+                           "MovingNodes"}),
+      JolokiaClient::Read("org.apache.cassandra.metrics:type=Storage,name=Load", "Count"),
+  });
+  ASSIGN_OR_RETURN(json responses, client_.Bulk(requests));
+  ASSIGN_OR_RETURN(json ss, JolokiaClient::Value(responses[0]));
+  api::NodeInfo info;
+  info.host_id = ss.value("LocalHostId", "");
+  info.operation_mode = ss.value("OperationMode", "");
+  if (ss["Tokens"].is_array()) info.tokens = ss["Tokens"].get<std::vector<std::string>>();
+  info.schema_version = ss.value("SchemaVersion", "");
+  info.release_version = ss.value("ReleaseVersion", "");
+  if (ss["EndpointToHostId"].is_object()) {
+    for (const auto& [endpoint, id] : ss["EndpointToHostId"].items()) {
+      if (id == info.host_id) info.address = NormalizeEndpoint(endpoint);
+    }
+  }
+  if (auto load = JolokiaClient::Value(responses[1]); load.ok() && load->is_number()) {
+    info.load_bytes = load->get<int64_t>();
+  }
+  static const std::map<std::string, std::string> kModes = {
+      {"NORMAL", "UN"}, {"JOINING", "UJ"}, {"LEAVING", "UL"}, {"DECOMMISSIONING", "UL"},
+      {"MOVING", "UM"}};
+  auto mode = kModes.find(info.operation_mode);
+  info.self_state = mode == kModes.end() ? "DN" : mode->second;
+  struct statvfs vfs;
+  if (statvfs(options_.data_dir.c_str(), &vfs) == 0) {
+    info.data_volume_total_bytes = static_cast<int64_t>(vfs.f_blocks) * vfs.f_frsize;
+    info.data_volume_used_bytes =
+        static_cast<int64_t>(vfs.f_blocks - vfs.f_bfree) * static_cast<int64_t>(vfs.f_frsize);
+  }
+  return info;
+}
+
+absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {
+  json requests = json::array({
+      JolokiaClient::Read(kStorageService,
+                          {"LiveNodes", "UnreachableNodes", "JoiningNodes", "LeavingNodes",
+                           "MovingNodes", "EndpointToHostId", "LoadMap", "Ownership",
+                           "TokenToEndpointMap"}),
+  });
+  ASSIGN_OR_RETURN(json responses, client_.Bulk(requests));
+  ASSIGN_OR_RETURN(json ss, JolokiaClient::Value(responses[0]));
+
+  std::map<std::string, api::RingEndpoint> endpoints;
+  auto add = [&](const std::string& raw) -> api::RingEndpoint& {
+    std::string address = NormalizeEndpoint(raw);
+    auto& e = endpoints[address];
+    e.address = address;
+    return e;
+  };
+  if (ss["EndpointToHostId"].is_object()) {
+    for (const auto& [ep, id] : ss["EndpointToHostId"].items()) add(ep).host_id = id;
+  }
+  for (const char* list : {"JoiningNodes", "LeavingNodes", "MovingNodes"}) {
+    for (const auto& ep : EndpointSet(ss[list])) add(ep);
+  }
+  const auto live = EndpointSet(ss["LiveNodes"]);
+  if (ss["TokenToEndpointMap"].is_object()) {
+    for (const auto& [token, ep] : ss["TokenToEndpointMap"].items()) add(ep).tokens++;
+  }
+  if (ss["LoadMap"].is_object()) {
+    for (const auto& [ep, load] : ss["LoadMap"].items()) {
+      auto it = endpoints.find(NormalizeEndpoint(ep));
+      if (it != endpoints.end()) it->second.load_bytes = ParseSize(load.get<std::string>());
+    }
+  }
+  if (ss["Ownership"].is_object()) {
+    for (const auto& [ep, own] : ss["Ownership"].items()) {
+      auto it = endpoints.find(NormalizeEndpoint(ep));
+      if (it != endpoints.end() && own.is_number()) it->second.ownership = own.get<double>();
+    }
+  }
+  json topology = json::array();
+  for (auto& [address, e] : endpoints) {
+    e.status = live.contains(address) ? "U" : "D";
+    e.state = StateLetter(address, ss);
+    topology.push_back(JolokiaClient::Exec(kSnitch, "getDatacenter(java.lang.String)", {address}));
+    topology.push_back(JolokiaClient::Exec(kSnitch, "getRack(java.lang.String)", {address}));
+  }
+  ASSIGN_OR_RETURN(json topo, client_.Bulk(topology));
+  api::Ring ring;
+  size_t i = 0;
+  for (auto& [address, e] : endpoints) {
+    if (auto dc = JolokiaClient::Value(topo[i]); dc.ok() && dc->is_string()) e.dc = *dc;
+    if (auto rack = JolokiaClient::Value(topo[i + 1]); rack.ok() && rack->is_string()) e.rack = *rack;
+    i += 2;
+    ring.endpoints.push_back(e);
+  }
+  return ring;
+}
+
+absl::Status JolokiaNodeControl::Drain() {
+  return client_.One(JolokiaClient::Exec(kStorageService, "drain()"), absl::Hours(2)).status();
+}
+
+absl::Status JolokiaNodeControl::Decommission() {
+  // force=false: Cassandra itself refuses when it would leave fewer nodes than the RF.
+  return client_
+      .One(JolokiaClient::Exec(kStorageService, "decommission(boolean)", {false}), absl::Hours(24))
+      .status();
+}
+
+absl::StatusOr<std::vector<std::string>> JolokiaNodeControl::Keyspaces(
+    const std::string& keyspace) {
+  if (!keyspace.empty()) return std::vector<std::string>{keyspace};
+  ASSIGN_OR_RETURN(json ks, client_.One(JolokiaClient::Read(kStorageService, "NonSystemKeyspaces")));
+  return ks.get<std::vector<std::string>>();
+}
+
+absl::Status JolokiaNodeControl::Cleanup(const std::string& keyspace) {
+  ASSIGN_OR_RETURN(auto keyspaces, Keyspaces(keyspace));
+  for (const auto& ks : keyspaces) {
+    ASSIGN_OR_RETURN(
+        json rc, client_.One(JolokiaClient::Exec(
+                                 kStorageService,
+                                 "forceKeyspaceCleanup(int,java.lang.String,[Ljava.lang.String;)",
+                                 {0, ks, json::array()}),
+                             absl::Hours(24)));
+    if (rc.is_number() && rc.get<int>() != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cleanup of ", ks, " ended with status ", rc.get<int>()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JolokiaNodeControl::Flush(const std::string& keyspace,
+                                       const std::vector<std::string>& tables) {
+  ASSIGN_OR_RETURN(auto keyspaces, Keyspaces(keyspace));
+  json requests = json::array();
+  for (const auto& ks : keyspaces) {
+    requests.push_back(JolokiaClient::Exec(
+        kStorageService, "forceKeyspaceFlush(java.lang.String,[Ljava.lang.String;)",
+        {ks, tables}));
+  }
+  ASSIGN_OR_RETURN(json responses, client_.Bulk(requests, absl::Hours(1)));
+  for (const auto& r : responses) RETURN_IF_ERROR(JolokiaClient::Value(r).status());
+  return absl::OkStatus();
+}
+
+absl::Status JolokiaNodeControl::TakeSnapshot(const std::string& tag,
+                                              const std::vector<std::string>& keyspaces) {
+  if (tag.empty()) return absl::InvalidArgumentError("snapshot: tag is empty");
+  return client_
+      .One(JolokiaClient::Exec(
+               kStorageService,
+               "takeSnapshot(java.lang.String,java.util.Map,[Ljava.lang.String;)",
+               {tag, json::object(), keyspaces}),
+           absl::Hours(1))
+      .status();
+}
+
+absl::Status JolokiaNodeControl::ClearSnapshot(const std::string& tag) {
+  return client_
+      .One(JolokiaClient::Exec(kStorageService,
+                               "clearSnapshot(java.lang.String,[Ljava.lang.String;)",
+                               {tag, json::array()}),
+           absl::Minutes(10))
+      .status();
+}
+
+absl::StatusOr<api::SnapshotList> JolokiaNodeControl::ListSnapshots() {
+  // <data>/data/<keyspace>/<table>-<id>/snapshots/<tag>/
+  api::SnapshotList list;
+  std::error_code ec;
+  const fs::path data = fs::path(options_.data_dir) / "data";
+  for (const auto& ks : fs::directory_iterator(data, ec)) {
+    if (!ks.is_directory()) continue;
+    for (const auto& table : fs::directory_iterator(ks.path(), ec)) {
+      const fs::path snaps = table.path() / "snapshots";
+      if (!fs::is_directory(snaps, ec)) continue;
+      for (const auto& snap : fs::directory_iterator(snaps, ec)) {
+        if (!snap.is_directory()) continue;
+        api::Snapshot s;
+        s.tag = snap.path().filename().string();
+        s.keyspace = ks.path().filename().string();
+        const std::string dir = table.path().filename().string();
+        s.table = dir.substr(0, dir.rfind('-'));
+        for (const auto& f : fs::recursive_directory_iterator(snap.path(), ec)) {
+          if (f.is_regular_file()) s.size_bytes += static_cast<int64_t>(f.file_size());
+        }
+        list.snapshots.push_back(std::move(s));
+      }
+    }
+  }
+  std::sort(list.snapshots.begin(), list.snapshots.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.tag, a.keyspace, a.table) < std::tie(b.tag, b.keyspace, b.table);
+  });
+  return list;
+}
+
+absl::StatusOr<int> JolokiaNodeControl::StartRepair(const RepairOptions& o) {
+  if (o.keyspace.empty()) return absl::InvalidArgumentError("repair: keyspace is empty");
+  json options = {{"incremental", "false"}, {"primaryRange", "false"}, {"trace", "false"}};
+  if (!o.parallelism.empty()) {
+    if (o.parallelism != "sequential" && o.parallelism != "parallel" &&
+        o.parallelism != "dc_parallel") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("repair: parallelism \"", o.parallelism,
+                       "\" is not sequential, parallel or dc_parallel"));
+    }
+    options["parallelism"] = o.parallelism;
+  }
+  if (!o.tables.empty()) options["columnFamilies"] = absl::StrJoin(o.tables, ",");
+  if (!o.ranges.empty()) {
+    for (const auto& r : o.ranges) {
+      std::vector<std::string> parts = absl::StrSplit(r, ':');
+      int64_t a, b;
+      if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &a) || !absl::SimpleAtoi(parts[1], &b)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("repair: range \"", r, "\" is not \"start:end\" tokens"));
+      }
+    }
+    options["ranges"] = absl::StrJoin(o.ranges, ",");
+  }
+  ASSIGN_OR_RETURN(json cmd, client_.One(JolokiaClient::Exec(
+                                 kStorageService, "repairAsync(java.lang.String,java.util.Map)",
+                                 {o.keyspace, options})));
+  if (!cmd.is_number()) return absl::InternalError("repairAsync: no command number");
+  const int command = cmd.get<int>();
+  if (command <= 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("repair of ", o.keyspace, ": nothing to repair (command ", command, ")"));
+  }
+  return command;
+}
+
+absl::StatusOr<RepairStatus> JolokiaNodeControl::GetRepairStatus(int command) {
+  ASSIGN_OR_RETURN(json st, client_.One(JolokiaClient::Exec(
+                                kStorageService, "getParentRepairStatus(int)", {command})));
+  RepairStatus out;
+  if (!st.is_array() || st.empty()) {
+    return absl::NotFoundError(absl::StrCat("repair command ", command, " unknown to the node"));
+  }
+  const std::string state = st[0].get<std::string>();
+  if (state == "IN_PROGRESS") {
+    out.state = api::kStateRunning;
+  } else if (state == "COMPLETED") {
+    out.state = api::kStateSucceeded;
+  } else {
+    out.state = api::kStateFailed;
+  }
+  std::vector<std::string> messages;
+  for (size_t i = 1; i < st.size(); ++i) messages.push_back(st[i].get<std::string>());
+  out.message = absl::StrJoin(messages, "; ");
+  if (out.message.empty()) out.message = state;
+  return out;
+}
+
+absl::Status JolokiaNodeControl::StopRepairs() {
+  return client_.One(JolokiaClient::Exec(kStorageService, "forceTerminateAllRepairSessions()"))
+      .status();
+}
+
+absl::StatusOr<std::string> JolokiaNodeControl::Metrics(const std::string& labels) {
+  ASSIGN_OR_RETURN(json responses, client_.Bulk(MetricRequests(), absl::Seconds(10)));
+  return RenderPrometheus(responses, labels);
+}
+
+}  // namespace agent::node

@@ -1,0 +1,56 @@
+// JolokiaNodeControl: NodeControl for Apache Cassandra through the Jolokia JVM agent bound to
+// 127.0.0.1 in the Cassandra JVM. Reads are bulk requests (one HTTP round trip per call, two for
+// the ring: endpoints first, then their dc/rack). Snapshots are listed from the data volume,
+// which the sidecar mounts (Jolokia renders the snapshot TabularData unusably).
+// Thread-safe (no mutable state beyond the client).
+#pragma once
+
+#include <string>
+
+#include "agent/node/jolokia_client.h"
+#include "agent/node/node_control.h"
+
+namespace agent::node {
+
+struct JolokiaOptions {
+  std::string host = "127.0.0.1";
+  int port = 8778;
+  std::string data_dir = "/var/lib/cassandra";  // the node's data volume (snapshots, usage)
+};
+
+class JolokiaNodeControl : public NodeControl {
+ public:
+  explicit JolokiaNodeControl(JolokiaOptions options);
+
+  absl::StatusOr<api::NodeInfo> GetNodeInfo() override;
+  absl::StatusOr<api::Ring> GetRing() override;
+  absl::Status Drain() override;
+  absl::Status Decommission() override;
+  absl::Status Cleanup(const std::string& keyspace) override;
+  absl::Status Flush(const std::string& keyspace, const std::vector<std::string>& tables) override;
+  absl::Status TakeSnapshot(const std::string& tag,
+                            const std::vector<std::string>& keyspaces) override;
+  absl::Status ClearSnapshot(const std::string& tag) override;
+  absl::StatusOr<api::SnapshotList> ListSnapshots() override;
+  absl::StatusOr<int> StartRepair(const RepairOptions& options) override;
+  absl::StatusOr<RepairStatus> GetRepairStatus(int command) override;
+  absl::Status StopRepairs() override;
+  absl::StatusOr<std::string> Metrics(const std::string& labels) override;
+
+ private:
+  absl::StatusOr<std::vector<std::string>> Keyspaces(const std::string& keyspace);
+
+  JolokiaOptions options_;
+  JolokiaClient client_;
+};
+
+// Parses Cassandra's human-readable sizes ("122.53 KiB", "1.5 GiB", "0 bytes") into bytes.
+int64_t ParseSize(const std::string& text);
+// "/127.0.0.1:7000" or "127.0.0.1" -> "127.0.0.1".
+std::string NormalizeEndpoint(const std::string& endpoint);
+// Converts a Jolokia bulk-read answer for the curated metric set into Prometheus text.
+std::string RenderPrometheus(const nlohmann::json& responses, const std::string& labels);
+// The curated metric reads (one bulk request).
+nlohmann::json MetricRequests();
+
+}  // namespace agent::node

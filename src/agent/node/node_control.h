@@ -1,0 +1,57 @@
+// NodeControl: what the agent asks of the database node it sits beside. One implementation per
+// mechanism: JolokiaNodeControl (Cassandra, JMX over Jolokia); a Scylla REST implementation fits
+// beside it with the same shape.
+//
+// Blocking calls; long ones (Drain, Decommission, Cleanup) return when the node has finished,
+// so callers run them off the request thread (server/operations.h). Errors: Unavailable when the
+// node cannot be reached; FailedPrecondition when the node refused; InvalidArgument for bad input.
+// Implementations are thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/api/api.h"
+
+namespace agent::node {
+
+struct RepairOptions {
+  std::string keyspace;
+  std::vector<std::string> tables;  // empty: all
+  std::vector<std::string> ranges;  // "start:end" tokens; empty: the node's ranges
+  std::string parallelism;          // sequential | parallel | dc_parallel
+};
+
+struct RepairStatus {
+  std::string state;  // api::kStateRunning / kStateSucceeded / kStateFailed
+  std::string message;
+};
+
+class NodeControl {
+ public:
+  virtual ~NodeControl() = default;
+
+  virtual absl::StatusOr<api::NodeInfo> GetNodeInfo() = 0;
+  virtual absl::StatusOr<api::Ring> GetRing() = 0;
+
+  virtual absl::Status Drain() = 0;
+  virtual absl::Status Decommission() = 0;
+  virtual absl::Status Cleanup(const std::string& keyspace) = 0;  // empty: all non-system
+  virtual absl::Status Flush(const std::string& keyspace, const std::vector<std::string>& tables) = 0;
+  virtual absl::Status TakeSnapshot(const std::string& tag,
+                                    const std::vector<std::string>& keyspaces) = 0;
+  virtual absl::Status ClearSnapshot(const std::string& tag) = 0;  // empty: all
+  virtual absl::StatusOr<api::SnapshotList> ListSnapshots() = 0;
+
+  // Starts a repair; returns Cassandra's command number to poll with GetRepairStatus.
+  virtual absl::StatusOr<int> StartRepair(const RepairOptions& options) = 0;
+  virtual absl::StatusOr<RepairStatus> GetRepairStatus(int command) = 0;
+  virtual absl::Status StopRepairs() = 0;
+
+  // Prometheus text of the curated metrics, every series with `labels` (e.g.
+  // cluster="c",dc="d",rack="r",pod="p"), from one bulk read.
+  virtual absl::StatusOr<std::string> Metrics(const std::string& labels) = 0;
+};
+
+}  // namespace agent::node

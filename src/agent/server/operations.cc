@@ -1,0 +1,181 @@
+#include "agent/server/operations.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+
+namespace agent::server {
+namespace {
+
+bool IsKnownKind(const std::string& kind) {
+  for (const char* k : {api::kOpDrain, api::kOpDecommission, api::kOpCleanup, api::kOpFlush,
+                        api::kOpSnapshot, api::kOpClearSnapshot, api::kOpRepair,
+                        api::kOpStopRepairs}) {
+    if (kind == k) return true;
+  }
+  return false;
+}
+
+bool Disruptive(const std::string& kind) {
+  return kind == api::kOpDrain || kind == api::kOpDecommission;
+}
+
+}  // namespace
+
+Operations::Operations(node::NodeControl* node, absl::Duration repair_poll)
+    : node_(node), repair_poll_(repair_poll) {}
+
+Operations::~Operations() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+  }
+  for (auto& t : threads_) t.join();
+}
+
+absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& request) {
+  if (!IsKnownKind(request.kind)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown operation kind \"", request.kind, "\""));
+  }
+  if (request.kind == api::kOpSnapshot && request.tag.empty()) {
+    return absl::InvalidArgumentError("snapshot: \"tag\" is required");
+  }
+  if (request.kind == api::kOpRepair && request.keyspace.empty()) {
+    return absl::InvalidArgumentError("repair: \"keyspace\" is required");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return absl::UnavailableError("agent is shutting down");
+  for (const auto& [id, op] : ops_) {
+    if (op.state != api::kStateRunning) continue;
+    if (op.kind == request.kind || (Disruptive(op.kind) && Disruptive(request.kind))) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("operation ", op.id, " (", op.kind, ") is running"));
+    }
+  }
+  api::Operation op;
+  op.id = absl::StrCat(request.kind, "-", next_id_++);
+  op.kind = request.kind;
+  op.state = api::kStateRunning;
+  op.started_unix = absl::ToUnixSeconds(absl::Now());
+  ops_[op.id] = op;
+  // Keep the history bounded: drop the oldest finished operations.
+  while (ops_.size() > 100) {
+    auto oldest = std::min_element(ops_.begin(), ops_.end(), [](const auto& a, const auto& b) {
+      if ((a.second.state == api::kStateRunning) != (b.second.state == api::kStateRunning)) {
+        return b.second.state == api::kStateRunning;
+      }
+      return a.second.started_unix < b.second.started_unix;
+    });
+    if (oldest->second.state == api::kStateRunning) break;
+    ops_.erase(oldest);
+  }
+  threads_.emplace_back(&Operations::Run, this, op.id, request);
+  return op;
+}
+
+absl::StatusOr<api::Operation> Operations::Get(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = ops_.find(id);
+  if (it == ops_.end()) return absl::NotFoundError(absl::StrCat("no operation ", id));
+  return it->second;
+}
+
+std::vector<api::Operation> Operations::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<api::Operation> out;
+  for (const auto& [id, op] : ops_) out.push_back(op);
+  return out;
+}
+
+bool Operations::IsStopping(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = stop_requested_.find(id);
+  return shutting_down_ || (it != stop_requested_.end() && it->second);
+}
+
+void Operations::Finish(const std::string& id, const absl::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& op = ops_[id];
+  op.finished_unix = absl::ToUnixSeconds(absl::Now());
+  if (op.state == api::kStateStopped) return;
+  if (status.ok()) {
+    op.state = api::kStateSucceeded;
+  } else {
+    op.state = api::kStateFailed;
+    op.message = std::string(status.message());
+  }
+  spdlog::info("operation {} {}{}", id, op.state, status.ok() ? "" : ": " + op.message);
+}
+
+void Operations::Run(std::string id, api::OperationRequest r) {
+  spdlog::info("operation {} started", id);
+  absl::Status status;
+  if (r.kind == api::kOpDrain) {
+    status = node_->Drain();
+  } else if (r.kind == api::kOpDecommission) {
+    status = node_->Decommission();
+  } else if (r.kind == api::kOpCleanup) {
+    status = node_->Cleanup(r.keyspace);
+  } else if (r.kind == api::kOpFlush) {
+    status = node_->Flush(r.keyspace, r.tables);
+  } else if (r.kind == api::kOpSnapshot) {
+    status = node_->TakeSnapshot(r.tag, r.keyspaces);
+  } else if (r.kind == api::kOpClearSnapshot) {
+    status = node_->ClearSnapshot(r.tag);
+  } else if (r.kind == api::kOpRepair) {
+    status = RunRepair(id, r);
+  } else if (r.kind == api::kOpStopRepairs) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [other, op] : ops_) {
+        if (op.kind == api::kOpRepair && op.state == api::kStateRunning) {
+          stop_requested_[other] = true;
+        }
+      }
+    }
+    status = node_->StopRepairs();
+  }
+  Finish(id, status);
+}
+
+absl::Status Operations::RunRepair(const std::string& id, const api::OperationRequest& r) {
+  auto command = node_->StartRepair({r.keyspace, r.tables, r.ranges, r.parallelism});
+  if (!command.ok()) return command.status();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ops_[id].repair_command = *command;
+  }
+  // Bounded: a repair that runs longer than a day is reported failed here (it keeps running in
+  // Cassandra until stopped).
+  const absl::Time deadline = absl::Now() + absl::Hours(24);
+  while (absl::Now() < deadline) {
+    auto status = node_->GetRepairStatus(*command);
+    if (status.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ops_[id].message = status->message;
+      if (status->state != api::kStateRunning) {
+        if (stop_requested_[id] && status->state == api::kStateFailed) {
+          ops_[id].state = api::kStateStopped;
+          return absl::OkStatus();
+        }
+        return status->state == api::kStateSucceeded
+                   ? absl::OkStatus()
+                   : absl::AbortedError(absl::StrCat("repair failed: ", status->message));
+      }
+    } else if (!absl::IsUnavailable(status.status())) {
+      return status.status();
+    }
+    if (IsStopping(id)) {
+      // The stop was asked; give Cassandra a few polls to report the failed sessions.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutting_down_) return absl::CancelledError("agent shutting down");
+    }
+    absl::SleepFor(repair_poll_);
+  }
+  return absl::DeadlineExceededError("repair still running after 24h");
+}
+
+}  // namespace agent::server

@@ -1,0 +1,49 @@
+// The registry of long-running node operations (drain, decommission, cleanup, flush, snapshot,
+// repair, ...). Start() validates, refuses conflicts, and runs the operation on its own thread;
+// Get()/List() report its state. The last 100 finished operations are kept.
+//
+// Conflicts (AlreadyExists -> HTTP 409): an operation of the same kind is running, or a drain or
+// decommission runs while another of those is asked for. Bad requests are InvalidArgument.
+// Thread-safe. The destructor waits for running operations' threads (their node calls are
+// bounded by the client's timeouts).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/api/api.h"
+#include "agent/node/node_control.h"
+
+namespace agent::server {
+
+class Operations {
+ public:
+  explicit Operations(node::NodeControl* node, absl::Duration repair_poll = absl::Seconds(1));
+  ~Operations();
+
+  absl::StatusOr<api::Operation> Start(const api::OperationRequest& request);
+  absl::StatusOr<api::Operation> Get(const std::string& id) const;
+  std::vector<api::Operation> List() const;
+
+ private:
+  void Run(std::string id, api::OperationRequest request);
+  absl::Status RunRepair(const std::string& id, const api::OperationRequest& request);
+  void Finish(const std::string& id, const absl::Status& status);
+  bool IsStopping(const std::string& id) const;
+
+  node::NodeControl* node_;
+  absl::Duration repair_poll_;
+  mutable std::mutex mu_;
+  std::map<std::string, api::Operation> ops_;
+  std::map<std::string, bool> stop_requested_;
+  std::vector<std::thread> threads_;
+  bool shutting_down_ = false;
+  int64_t next_id_ = 1;
+};
+
+}  // namespace agent::server

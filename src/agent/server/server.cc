@@ -1,0 +1,224 @@
+#include "agent/server/server.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+#include "httplib.h"
+
+namespace agent::server {
+namespace {
+
+using json = nlohmann::json;
+
+int HttpStatus(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument: return 400;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded: return 503;
+    default: return 500;
+  }
+}
+
+void Reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void ReplyError(httplib::Response& res, const absl::Status& s) {
+  Reply(res, HttpStatus(s), api::Error{std::string(s.message())});
+}
+
+std::string ReadToken(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(ss.str()));
+}
+
+// Parses a JSON body into T; the error names the problem (400).
+template <typename T>
+absl::StatusOr<T> ParseBody(const std::string& body) {
+  try {
+    return json::parse(body).get<T>();
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed JSON body: ", e.what()));
+  }
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, node::NodeControl* node)
+    : options_(std::move(options)),
+      node_(node),
+      operations_(node),
+      http_(std::make_unique<httplib::Server>()) {
+  Routes();
+}
+
+Server::~Server() { Stop(); }
+
+bool Server::TokenMatches(const std::string& presented, const std::string& expected) {
+  if (expected.empty()) return false;
+  // Compare fixed-size digests so neither content nor length leaks through timing.
+  unsigned char a[32] = {0}, b[32] = {0};
+  unsigned int la = 0, lb = 0;
+  EVP_Digest(presented.data(), presented.size(), a, &la, EVP_sha256(), nullptr);
+  EVP_Digest(expected.data(), expected.size(), b, &lb, EVP_sha256(), nullptr);
+  return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+void Server::Routes() {
+  auto& s = *http_;
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == api::kHealthz || req.path == api::kReadyz || req.path == api::kMetrics) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    const std::string header = req.get_header_value("Authorization");
+    const std::string expected = ReadToken(options_.token_file);
+    if (!absl::StartsWith(header, "Bearer ") || !TokenMatches(header.substr(7), expected)) {
+      Reply(res, 401, api::Error{"unauthorized"});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) {
+      Reply(res, res.status,
+            api::Error{res.status == 404 ? absl::StrCat("no route ", req.method, " ", req.path)
+                                         : absl::StrCat("HTTP ", res.status)});
+    }
+  });
+  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    if (req.path != api::kMetrics && req.path != api::kHealthz) {
+      spdlog::debug("{} {} {}", req.method, req.path, res.status);
+    }
+  });
+
+  s.Get(api::kHealthz, [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  s.Get(api::kMetrics, [this](const httplib::Request&, httplib::Response& res) {
+    const absl::Time start = absl::Now();
+    const std::string labels =
+        absl::StrCat("cluster=\"", options_.cluster, "\",dc=\"", options_.dc, "\",rack=\"",
+                     options_.rack, "\",pod=\"", options_.pod, "\"");
+    auto text = node_->Metrics(labels);
+    std::string out = text.ok() ? *text : "";
+    absl::StrAppend(&out, "# TYPE ringkeeper_agent_node_reachable gauge\n",
+                    "ringkeeper_agent_node_reachable{", labels, "} ", text.ok() ? 1 : 0, "\n",
+                    "# TYPE ringkeeper_agent_scrape_duration_seconds gauge\n",
+                    "ringkeeper_agent_scrape_duration_seconds{", labels, "} ",
+                    absl::ToDoubleSeconds(absl::Now() - start), "\n");
+    res.set_content(out, "text/plain; version=0.0.4");
+  });
+  s.Get(api::kReadyz, [this](const httplib::Request&, httplib::Response& res) {
+    auto info = node_->GetNodeInfo();
+    if (!info.ok()) return ReplyError(res, info.status());
+    auto ring = node_->GetRing();
+    if (!ring.ok()) return ReplyError(res, ring.status());
+    info->peers_state = PeersState(info->address, *ring);
+    if (info->self_state == "UN" && info->peers_state == "UN") {
+      return Reply(res, 200, json{{"ready", true}, {"state", "UN"}});
+    }
+    Reply(res, 503, api::Error{absl::StrCat("not ready: self ", info->self_state, ", peers see ",
+                                            info->peers_state.empty() ? "?" : info->peers_state)});
+  });
+  s.Get(api::kNodeInfo, [this](const httplib::Request&, httplib::Response& res) {
+    auto info = node_->GetNodeInfo();
+    if (!info.ok()) return ReplyError(res, info.status());
+    if (auto ring = node_->GetRing(); ring.ok()) info->peers_state = PeersState(info->address, *ring);
+    Reply(res, 200, *info);
+  });
+  s.Get(api::kRing, [this](const httplib::Request&, httplib::Response& res) {
+    auto ring = node_->GetRing();
+    if (!ring.ok()) return ReplyError(res, ring.status());
+    Reply(res, 200, *ring);
+  });
+  s.Get(api::kSnapshots, [this](const httplib::Request&, httplib::Response& res) {
+    auto list = node_->ListSnapshots();
+    if (!list.ok()) return ReplyError(res, list.status());
+    Reply(res, 200, *list);
+  });
+  s.Post(api::kOperations, [this](const httplib::Request& req, httplib::Response& res) {
+    auto request = ParseBody<api::OperationRequest>(req.body);
+    if (!request.ok()) return ReplyError(res, request.status());
+    auto op = operations_.Start(*request);
+    if (!op.ok()) return ReplyError(res, op.status());
+    Reply(res, 202, *op);
+  });
+  s.Get(api::kOperations, [this](const httplib::Request&, httplib::Response& res) {
+    Reply(res, 200, json(operations_.List()));
+  });
+  s.Get(absl::StrCat(api::kOperations, "/([A-Za-z0-9_-]+)"),
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto op = operations_.Get(req.matches[1]);
+          if (!op.ok()) return ReplyError(res, op.status());
+          Reply(res, 200, *op);
+        });
+}
+
+std::string Server::PeersState(const std::string& self, const api::Ring& ring) {
+  std::vector<std::string> peers;
+  const api::RingEndpoint* own = nullptr;
+  for (const auto& e : ring.endpoints) {
+    if (e.address == self) {
+      own = &e;
+    } else if (e.status == "U" && peers.size() < 3) {
+      peers.push_back(e.address);
+    }
+  }
+  if (ring.endpoints.size() <= 1) return own ? own->status + own->state : "";
+  const std::string token = ReadToken(options_.token_file);
+  std::map<std::string, int> votes;
+  int answers = 0;
+  for (const auto& peer : peers) {
+    httplib::Client client(peer, options_.peer_agent_port);
+    client.set_connection_timeout(1, 0);
+    client.set_read_timeout(5, 0);
+    auto res = client.Get(api::kRing, {{"Authorization", "Bearer " + token}});
+    if (!res || res->status != 200) continue;
+    auto parsed = json::parse(res->body, nullptr, false);
+    if (parsed.is_discarded()) continue;
+    ++answers;
+    for (const auto& e : parsed.value("endpoints", json::array())) {
+      if (e.value("address", "") == self) {
+        votes[e.value("status", "") + e.value("state", "")]++;
+      }
+    }
+  }
+  for (const auto& [state, n] : votes) {
+    if (2 * n > answers) return state;
+  }
+  return answers == 0 ? "" : "?";
+}
+
+absl::Status Server::Run() {
+  if (!http_->bind_to_port(options_.listen_address.c_str(), options_.port)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot bind ", options_.listen_address, ":", options_.port));
+  }
+  spdlog::info("agent serving on {}:{}", options_.listen_address, options_.port);
+  http_->listen_after_bind();
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  if (http_) http_->stop();
+}
+
+bool Server::Listening() const { return http_->is_running(); }
+
+}  // namespace agent::server

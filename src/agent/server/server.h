@@ -1,0 +1,60 @@
+// The agent's HTTP server (`agent serve`): the routes of api/api.h over a NodeControl.
+//
+// Authentication: every route but /healthz, /readyz and /metrics (probes) needs `Authorization: Bearer <token>`
+// equal (constant-time) to the content of `token_file`, re-read on every request so a rotated
+// Secret takes effect without a restart; anything else gets 401 and nothing is done. An empty
+// or missing token file refuses everything (never anonymous).
+//
+// /readyz: this node is UN as its peers see it: the agents of up to three peers are asked for
+// their ring view (same token) and a majority of the answers must say UN; a single-node ring
+// uses its own view. Thread-safe; Start() blocks until Stop().
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "agent/node/node_control.h"
+#include "agent/server/operations.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace agent::server {
+
+struct ServerOptions {
+  std::string listen_address = "0.0.0.0";
+  int port = api::kAgentPort;
+  std::string token_file;
+  int peer_agent_port = api::kAgentPort;
+  // Labels on every metric.
+  std::string cluster, dc, rack, pod;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, node::NodeControl* node);
+  ~Server();
+
+  // Binds and serves until Stop(); returns an error if the port cannot be bound.
+  absl::Status Run();
+  void Stop();
+  // True once bound (for tests).
+  bool Listening() const;
+
+  // Constant-time comparison of a presented token with the expected one.
+  static bool TokenMatches(const std::string& presented, const std::string& expected);
+
+ private:
+  void Routes();
+  std::string PeersState(const std::string& self_address, const api::Ring& ring);
+
+  ServerOptions options_;
+  node::NodeControl* node_;
+  Operations operations_;
+  std::unique_ptr<httplib::Server> http_;
+};
+
+}  // namespace agent::server

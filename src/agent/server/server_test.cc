@@ -1,0 +1,189 @@
+#include "agent/server/server.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+
+namespace agent::server {
+namespace {
+
+using json = nlohmann::json;
+
+// An honest fake: decommission blocks until released, so a second one overlaps it.
+class FakeNode : public node::NodeControl {
+ public:
+  absl::StatusOr<api::NodeInfo> GetNodeInfo() override {
+    if (!reachable) return absl::UnavailableError("jolokia at 127.0.0.1:8778 unreachable");
+    api::NodeInfo info;
+    info.host_id = "h1";
+    info.address = "127.0.0.1";
+    info.self_state = "UN";
+    return info;
+  }
+  absl::StatusOr<api::Ring> GetRing() override {
+    if (!reachable) return absl::UnavailableError("jolokia unreachable");
+    api::Ring ring;
+    ring.endpoints.push_back({"127.0.0.1", "dc1", "r1", "U", "N", "h1", 1, 1.0, 16});
+    return ring;
+  }
+  absl::Status Drain() override { return absl::OkStatus(); }
+  absl::Status Decommission() override {
+    decommissions++;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return released; });
+    return absl::OkStatus();
+  }
+  absl::Status Cleanup(const std::string&) override { return absl::OkStatus(); }
+  absl::Status Flush(const std::string&, const std::vector<std::string>&) override {
+    return absl::OkStatus();
+  }
+  absl::Status TakeSnapshot(const std::string&, const std::vector<std::string>&) override {
+    return absl::OkStatus();
+  }
+  absl::Status ClearSnapshot(const std::string&) override { return absl::OkStatus(); }
+  absl::StatusOr<api::SnapshotList> ListSnapshots() override { return api::SnapshotList{}; }
+  absl::StatusOr<int> StartRepair(const node::RepairOptions&) override { return 7; }
+  absl::StatusOr<node::RepairStatus> GetRepairStatus(int) override {
+    return node::RepairStatus{api::kStateSucceeded, "done"};
+  }
+  absl::Status StopRepairs() override { return absl::OkStatus(); }
+  absl::StatusOr<std::string> Metrics(const std::string& labels) override {
+    return "# TYPE x gauge\nx{" + labels + "} 1\n";
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+
+  std::atomic<bool> reachable{true};
+  std::atomic<int> decommissions{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    token_file_ = std::filesystem::temp_directory_path() / "rk-agent-token";
+    std::ofstream(token_file_) << "s3cret\n";
+    ServerOptions o;
+    o.listen_address = "127.0.0.1";
+    o.port = 18090 + (getpid() % 1000);
+    o.token_file = token_file_.string();
+    o.cluster = "c";
+    port_ = o.port;
+    server_ = std::make_unique<Server>(o, &node_);
+    thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (!server_->Listening() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  }
+  void TearDown() override {
+    node_.Release();
+    server_->Stop();
+    thread_.join();
+    server_.reset();
+  }
+  httplib::Result Get(const std::string& path, const std::string& token = "s3cret") {
+    httplib::Client c("127.0.0.1", port_);
+    return c.Get(path.c_str(), {{"Authorization", "Bearer " + token}});
+  }
+  httplib::Result Post(const std::string& path, const std::string& body,
+                       const std::string& token = "s3cret") {
+    httplib::Client c("127.0.0.1", port_);
+    return c.Post(path.c_str(), {{"Authorization", "Bearer " + token}}, body, "application/json");
+  }
+
+  FakeNode node_;
+  std::filesystem::path token_file_;
+  int port_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(ServerTest, WrongOrMissingTokenIs401AndNothingIsDone) {
+  auto r = Post(api::kOperations, R"({"kind":"decommission"})", "wrong");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  httplib::Client c("127.0.0.1", port_);
+  EXPECT_EQ(c.Get(api::kRing)->status, 401);
+  EXPECT_EQ(c.Get("/nope")->status, 401);  // unknown routes do not leak either
+  EXPECT_EQ(node_.decommissions.load(), 0);
+  EXPECT_EQ(Get(api::kRing)->status, 200);
+}
+
+TEST_F(ServerTest, HealthAndMetricsAreAnonymous) {
+  httplib::Client c("127.0.0.1", port_);
+  EXPECT_EQ(c.Get(api::kHealthz)->status, 200);
+  auto m = c.Get(api::kMetrics);
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("x{cluster=\"c\",dc=\"\",rack=\"\",pod=\"\"} 1"), std::string::npos);
+  EXPECT_EQ(c.Get(api::kReadyz)->status, 200);  // single-node ring, UN
+}
+
+TEST_F(ServerTest, UnknownRouteIs404) {
+  auto r = Get("/v1/nope");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(r->body.find("no route GET /v1/nope"), std::string::npos);
+  EXPECT_EQ(Get(std::string(api::kOperations) + "/repair-99")->status, 404);
+}
+
+TEST_F(ServerTest, SecondDecommissionIs409) {
+  auto first = Post(api::kOperations, R"({"kind":"decommission"})");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 202);
+  auto second = Post(api::kOperations, R"({"kind":"decommission"})");
+  EXPECT_EQ(second->status, 409);
+  EXPECT_EQ(Post(api::kOperations, R"({"kind":"drain"})")->status, 409);
+  node_.Release();
+  const std::string id = json::parse(first->body)["id"];
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  std::string state;
+  while (absl::Now() < deadline) {
+    state = json::parse(Get(std::string(api::kOperations) + "/" + id)->body)["state"];
+    if (state != api::kStateRunning) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(state, api::kStateSucceeded);
+}
+
+TEST_F(ServerTest, MalformedJsonIs400NamingTheProblem) {
+  auto r = Post(api::kOperations, R"({"kind": )");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("malformed JSON"), std::string::npos);
+  r = Post(api::kOperations, R"({"kind": 5})");
+  EXPECT_EQ(r->status, 400);
+  r = Post(api::kOperations, R"({"kind": "explode"})");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("explode"), std::string::npos);
+  r = Post(api::kOperations, R"({"kind": "snapshot"})");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("tag"), std::string::npos);
+}
+
+TEST_F(ServerTest, NodeUnreachableIs503WithReason) {
+  node_.reachable = false;
+  auto r = Get(api::kNodeInfo);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("unreachable"), std::string::npos);
+  httplib::Client c("127.0.0.1", port_);
+  EXPECT_EQ(c.Get(api::kReadyz)->status, 503);
+}
+
+TEST(TokenMatches, ConstantTimeCompare) {
+  EXPECT_TRUE(Server::TokenMatches("abc", "abc"));
+  EXPECT_FALSE(Server::TokenMatches("abd", "abc"));
+  EXPECT_FALSE(Server::TokenMatches("", ""));
+  EXPECT_FALSE(Server::TokenMatches("abcd", "abc"));
+}
+
+}  // namespace
+}  // namespace agent::server
