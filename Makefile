@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := test/env/kube-env.sh
 FUZZ_SECONDS ?= 30
 
-.PHONY: help deps build unit integration lint fuzz test bench demo env-up env-down clean
+.PHONY: help deps build unit integration cassandra-tests lint fuzz test bench demo env-up env-down clean
 
 help:
 	@echo "make demo | test | unit | integration | lint | fuzz | bench | env-up | env-down"
@@ -26,6 +26,11 @@ integration: build
 	bash $(ENV) up >/dev/null
 	set -a; source $${RINGKEEPER_ENV_DIR:-/tmp/ringkeeper-env}/env; set +a; \
 	  ctest --preset integration; rc=$$?; bash $(ENV) down; exit $$rc
+
+# Real Cassandra 5.0 nodes on 127.0.0.1-3 for the agent (jars from Maven Central, cached).
+cassandra-tests: build
+	bash hack/cassandra/fetch.sh >/dev/null
+	ctest --test-dir build/ci -L cassandra --output-on-failure
 
 lint: build
 	bash hack/lint.sh build/ci

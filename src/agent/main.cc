@@ -2,6 +2,7 @@
 // operator's HTTP API to the node. Wiring only; the logic lives in config/, node/, server/.
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -9,6 +10,8 @@
 #include "agent/node/jolokia_node_control.h"
 #include "agent/server/server.h"
 #include "base/log.h"
+#include "cql/auth_setup.h"
+#include "cql/client.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ringkeeper-agent: configures and manages one Cassandra node"};
@@ -43,6 +46,17 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--rack", serve.rack, "metrics label");
   serve_cmd->add_option("--pod", serve.pod, "metrics label");
 
+  std::string cql_host = "127.0.0.1", su_user, su_password, su_password_file, read_ks;
+  int cql_port = 9042;
+  auto* auth_cmd = app.add_subcommand(
+      "setup-auth", "create the superuser role over CQL and disable cassandra/cassandra");
+  auth_cmd->add_option("--host", cql_host, "CQL address");
+  auth_cmd->add_option("--port", cql_port, "CQL port");
+  auth_cmd->add_option("--superuser", su_user, "role to create")->required();
+  auth_cmd->add_option("--password", su_password, "its password");
+  auth_cmd->add_option("--password-file", su_password_file, "file holding its password");
+  auth_cmd->add_option("--read-replication", read_ks, "then print this keyspace's replication");
+
   CLI11_PARSE(app, argc, argv);
   base::InitLogging(log_level);
 
@@ -55,6 +69,31 @@ int main(int argc, char** argv) {
     std::printf("start mode: %s\nconf: %s\n",
                 std::string(agent::config::StartModeName(result->mode)).c_str(),
                 result->conf_dir.c_str());
+    return 0;
+  }
+  if (*auth_cmd) {
+    if (!su_password_file.empty()) {
+      std::ifstream in(su_password_file);
+      std::getline(in, su_password);
+    }
+    if (auto s = cql::SetupSuperuser(cql_host, cql_port, su_user, su_password); !s.ok()) {
+      spdlog::error("setup-auth: {}", s.message());
+      return 1;
+    }
+    std::printf("superuser %s ready; cassandra/cassandra disabled\n", su_user.c_str());
+    if (!read_ks.empty()) {
+      auto client = cql::Client::Connect(cql_host, cql_port, su_user, su_password);
+      if (!client.ok()) return 1;
+      auto rs = (*client)->Query(
+          "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = " +
+          cql::QuoteLiteral(read_ks));
+      if (!rs.ok() || rs->rows.empty()) {
+        spdlog::error("read replication: {}", rs.ok() ? "no such keyspace" : rs.status().message());
+        return 1;
+      }
+      std::printf("replication %s: %s\n", read_ks.c_str(),
+                  rs->rows[0].columns["replication"].c_str());
+    }
     return 0;
   }
   if (*serve_cmd) {

@@ -161,6 +161,7 @@ struct InitSettings {
   std::string restore_backup;         // non-empty: restore from this backup on an empty volume
   int64_t heap_bytes = 0;             // 0: derived from the memory limit
   std::string jolokia_jar;            // path of the Jolokia javaagent jar
+  int jolokia_port = kJolokiaPort;     // on 127.0.0.1 (distinct per node when nodes share a host)
   std::vector<std::string> extra_jvm_options;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InitSettings, cluster_name, dc, rack, seeds,
@@ -168,7 +169,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InitSettings, cluster_name, dc, 
                                                 broadcast_rpc_address, num_tokens,
                                                 initial_tokens, auto_bootstrap, data_dir,
                                                 authenticator, authorizer, member_joined_before,
-                                                restore_backup, heap_bytes, jolokia_jar,
+                                                restore_backup, heap_bytes, jolokia_jar, jolokia_port,
                                                 extra_jvm_options)
 
 }  // namespace agent::api

@@ -190,7 +190,7 @@ std::string RenderJvmOptions(const api::InitSettings& s, int64_t memory_limit_by
   if (!s.jolokia_jar.empty()) {
     // Jolokia only on loopback: the sidecar is its only client; nothing else may reach JMX.
     absl::StrAppend(&out, "-javaagent:", s.jolokia_jar, "=host=127.0.0.1,port=",
-                    api::kJolokiaPort, ",discoveryEnabled=false\n");
+                    s.jolokia_port, ",discoveryEnabled=false\n");
   }
   if (mode == StartMode::kReplace) {
     const std::string& self = s.broadcast_address.empty() ? s.listen_address : s.broadcast_address;

@@ -129,7 +129,7 @@ void Server::Routes() {
     if (!info.ok()) return ReplyError(res, info.status());
     auto ring = node_->GetRing();
     if (!ring.ok()) return ReplyError(res, ring.status());
-    info->peers_state = PeersState(info->address, *ring);
+    info->peers_state = PeersState(info->address, info->host_id, *ring);
     if (info->self_state == "UN" && info->peers_state == "UN") {
       return Reply(res, 200, json{{"ready", true}, {"state", "UN"}});
     }
@@ -139,7 +139,7 @@ void Server::Routes() {
   s.Get(api::kNodeInfo, [this](const httplib::Request&, httplib::Response& res) {
     auto info = node_->GetNodeInfo();
     if (!info.ok()) return ReplyError(res, info.status());
-    if (auto ring = node_->GetRing(); ring.ok()) info->peers_state = PeersState(info->address, *ring);
+    if (auto ring = node_->GetRing(); ring.ok()) info->peers_state = PeersState(info->address, info->host_id, *ring);
     Reply(res, 200, *info);
   });
   s.Get(api::kRing, [this](const httplib::Request&, httplib::Response& res) {
@@ -170,7 +170,8 @@ void Server::Routes() {
         });
 }
 
-std::string Server::PeersState(const std::string& self, const api::Ring& ring) {
+std::string Server::PeersState(const std::string& self, const std::string& host_id,
+                               const api::Ring& ring) {
   std::vector<std::string> peers;
   const api::RingEndpoint* own = nullptr;
   for (const auto& e : ring.endpoints) {
@@ -194,7 +195,9 @@ std::string Server::PeersState(const std::string& self, const api::Ring& ring) {
     if (parsed.is_discarded()) continue;
     ++answers;
     for (const auto& e : parsed.value("endpoints", json::array())) {
-      if (e.value("address", "") == self) {
+      // Only an entry with our own host id counts: after a replacement the peers may still
+      // show the replaced host at our address.
+      if (e.value("address", "") == self && e.value("host_id", "") == host_id) {
         votes[e.value("status", "") + e.value("state", "")]++;
       }
     }

@@ -49,7 +49,8 @@ class Server {
 
  private:
   void Routes();
-  std::string PeersState(const std::string& self_address, const api::Ring& ring);
+  std::string PeersState(const std::string& self_address, const std::string& host_id,
+                         const api::Ring& ring);
 
   ServerOptions options_;
   node::NodeControl* node_;

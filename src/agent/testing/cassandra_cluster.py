@@ -1,0 +1,197 @@
+"""Real Cassandra 5.0 nodes on 127.0.0.x for the agent's integration tests.
+
+Each node: `ringkeeper-agent init` renders its conf from images/cassandra/conf, then
+hack/cassandra/cassandra-run.sh starts CassandraDaemon (+ Jolokia on 127.0.0.1:<8778+i>, JMX
+7199+i), and `ringkeeper-agent serve` listens on <address>:8090. Every process is started in
+its own session and killed (whole group) on close(), whatever happened. Every wait is bounded.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../.."))
+TOKEN = "integration-token"
+AGENT_PORT = 8090
+
+
+def fetch_env():
+    out = subprocess.run([f"{ROOT}/hack/cassandra/fetch.sh"], check=True, capture_output=True,
+                         text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def wait_until(what, predicate, timeout, interval=1.0):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+            last = e
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not within {timeout}s (last error: {last})")
+
+
+def interleaved_tokens(n_nodes, per_node):
+    total = n_nodes * per_node
+    step = 2**64 // total
+    return [[str(-2**63 + (j * n_nodes + i) * step) for j in range(per_node)]
+            for i in range(n_nodes)]
+
+
+class Node:
+    def __init__(self, cluster, index):
+        self.cluster = cluster
+        self.index = index
+        self.address = f"127.0.0.{index + 1}"
+        self.dir = os.path.join(cluster.dir, f"node{index + 1}")
+        self.jolokia_port = 8778 + index
+        self.jmx_port = 7199 + index
+        self.cassandra = None
+        self.agent = None
+        os.makedirs(self.dir, exist_ok=True)
+
+    # --- init -------------------------------------------------------------------------------
+    def init(self, **extra):
+        env = self.cluster.env
+        settings = {
+            "cluster_name": "rk-it", "dc": "dc1", "rack": f"r{self.index % 3 + 1}",
+            "seeds": self.cluster.seeds, "listen_address": self.address,
+            "broadcast_address": self.address, "rpc_address": self.address,
+            "num_tokens": 8, "data_dir": f"{self.dir}/data", "jolokia_jar": env["JOLOKIA_JAR"],
+            "jolokia_port": self.jolokia_port, "heap_bytes": 512 << 20,
+            "extra_jvm_options": [f"-Dcassandra.jmx.local.port={self.jmx_port}",
+                                  "-Xmn128m"],
+        }
+        settings.update(extra)
+        with open(f"{self.dir}/settings.json", "w") as f:
+            json.dump(settings, f)
+        args = [self.cluster.agent_bin, "init", "--base-conf", f"{ROOT}/images/cassandra/conf",
+                "--out-conf", f"{self.dir}/conf", "--settings", f"{self.dir}/settings.json",
+                "--config-keys", env["CASSANDRA_CONFIG_KEYS"]]
+        if "overrides" in self.cluster.__dict__ and self.cluster.overrides:
+            args += ["--overrides", self.cluster.overrides]
+        out = subprocess.run(args, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"agent init {self.address}: {out.stderr.strip()} {out.stdout.strip()}")
+        return out.stdout
+
+    # --- processes --------------------------------------------------------------------------
+    def start(self):
+        env = dict(os.environ, CASSANDRA_LIB=self.cluster.env["CASSANDRA_LIB"],
+                   CASSANDRA_CONF=f"{self.dir}/conf", CASSANDRA_LOG_DIR=f"{self.dir}/logs")
+        log = open(f"{self.dir}/stdout.log", "ab")
+        self.cassandra = subprocess.Popen(
+            [f"{ROOT}/hack/cassandra/cassandra-run.sh",
+             "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.ring_delay_ms=3000",
+             "-Dcassandra.consistent.rangemovement=false",
+             "-Dcassandra.superuser_setup_delay_ms=0"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if self.agent is None:
+            self.start_agent()
+
+    def start_agent(self):
+        with open(self.cluster.token_file, "w") as f:
+            f.write(TOKEN)
+        self.agent = subprocess.Popen(
+            [self.cluster.agent_bin, "serve", "--listen", self.address, "--port", str(AGENT_PORT),
+             "--token-file", self.cluster.token_file, "--jolokia-port", str(self.jolokia_port),
+             "--data-dir", f"{self.dir}/data", "--cluster", "rk-it", "--dc", "dc1",
+             "--rack", f"r{self.index % 3 + 1}", "--pod", f"node{self.index + 1}"],
+            stdout=open(f"{self.dir}/agent.log", "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def stop_cassandra(self):
+        if self.cassandra and self.cassandra.poll() is None:
+            os.killpg(self.cassandra.pid, signal.SIGKILL)
+            self.cassandra.wait(timeout=30)
+        self.cassandra = None
+
+    def stop(self):
+        self.stop_cassandra()
+        if self.agent and self.agent.poll() is None:
+            os.killpg(self.agent.pid, signal.SIGKILL)
+            self.agent.wait(timeout=30)
+        self.agent = None
+
+    def wipe(self):
+        shutil.rmtree(f"{self.dir}/data", ignore_errors=True)
+
+    # --- agent API --------------------------------------------------------------------------
+    def api(self, method, path, body=None, token=TOKEN):
+        data = None if body is None else (body if isinstance(body, (bytes, str))
+                                          else json.dumps(body))
+        if isinstance(data, str):
+            data = data.encode()
+        req = urllib.request.Request(f"http://{self.address}:{AGENT_PORT}{path}", data=data,
+                                     method=method)
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw = r.read().decode()
+                return r.status, (json.loads(raw) if raw.startswith(("{", "[")) else raw)
+        except urllib.error.HTTPError as e:
+            raw = e.read().decode()
+            return e.code, (json.loads(raw) if raw.startswith("{") else raw)
+
+    def operation(self, body, timeout=600):
+        code, op = self.api("POST", "/v1/operations", body)
+        if code != 202:
+            raise RuntimeError(f"{body}: HTTP {code} {op}")
+        def done():
+            c, o = self.api("GET", f"/v1/operations/{op['id']}")
+            return o if c == 200 and o["state"] != "running" else None
+        return wait_until(f"operation {op['id']}", done, timeout)
+
+    def ring(self):
+        code, ring = self.api("GET", "/v1/ring")
+        if code != 200:
+            raise RuntimeError(f"ring: {code} {ring}")
+        return {e["address"]: e for e in ring["endpoints"]}
+
+    def wait_up(self, timeout=240):
+        def ready():
+            if self.cassandra is not None and self.cassandra.poll() is not None:
+                raise SystemExit(f"cassandra {self.address} exited; see {self.dir}/logs")
+            code, _ = self.api("GET", "/readyz", token=None)
+            return code == 200
+        wait_until(f"{self.address} UN as its peers see it", ready, timeout)
+
+    def nodetool(self, *args):
+        opens = [l.strip() for l in open(f"{ROOT}/images/cassandra/conf/jvm17-server.options")
+                 if l.startswith("--add-")]
+        cmd = ["java", *opens, "-cp", f"{self.cluster.env['CASSANDRA_LIB']}/*",
+               "-Dlogback.configurationFile=" + f"{ROOT}/images/cassandra/conf/logback.xml",
+               "-Dcassandra.logdir=" + f"{self.dir}/logs",
+               "org.apache.cassandra.tools.NodeTool", "-h", "127.0.0.1", "-p",
+               str(self.jmx_port), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+class Cluster:
+    def __init__(self, agent_bin, n):
+        self.agent_bin = os.path.abspath(agent_bin)
+        self.env = fetch_env()
+        self.dir = tempfile.mkdtemp(prefix="rk-cassandra-it.")
+        self.token_file = os.path.join(self.dir, "token")
+        self.seeds = ["127.0.0.1"]
+        self.overrides = None
+        self.nodes = [Node(self, i) for i in range(n)]
+
+    def close(self):
+        for n in self.nodes:
+            try:
+                n.stop()
+            except Exception:  # noqa: BLE001 - keep killing the others
+                pass
+        if os.environ.get("RK_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,281 @@
+"""Integration tests of ringkeeper-agent against real Cassandra 5.0 (ctest label `cassandra`).
+
+One 3-node cluster on 127.0.0.1-3 (rendered by `agent init`) is reused across the cases, in an
+order where each case leaves the cluster as the next expects it. Usage:
+  cassandra_integration_test.py <ringkeeper-agent binary> <python-with-cassandra-driver-site>
+"""
+import re
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import cassandra_cluster as cc  # noqa: E402
+
+from cassandra import ConsistencyLevel  # noqa: E402
+from cassandra.auth import PlainTextAuthProvider  # noqa: E402
+from cassandra.cluster import Cluster as DriverCluster, ExecutionProfile, EXEC_PROFILE_DEFAULT  # noqa: E402
+from cassandra.policies import WhiteListRoundRobinPolicy  # noqa: E402
+
+RESULTS = []
+
+
+def case(fn):
+    def run(*args):
+        start = time.time()
+        try:
+            fn(*args)
+            RESULTS.append((fn.__name__, "PASS", time.time() - start, ""))
+            print(f"PASS {fn.__name__} ({time.time() - start:.1f}s)", flush=True)
+        except Exception as e:  # noqa: BLE001
+            traceback.print_exc()
+            RESULTS.append((fn.__name__, "FAIL", time.time() - start, str(e)))
+            print(f"FAIL {fn.__name__}: {e}", flush=True)
+    return run
+
+
+CREDENTIALS = {"user": "cassandra", "password": "cassandra"}
+
+
+def session(addresses, cl=ConsistencyLevel.ALL, user=None, password=None):
+    user = user or CREDENTIALS["user"]
+    password = password or CREDENTIALS["password"]
+    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy(addresses),
+                               consistency_level=cl, request_timeout=30)
+    c = DriverCluster(addresses, auth_provider=PlainTextAuthProvider(user, password),
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,
+                      connect_timeout=10)
+    return c, cc.wait_until("CQL login", c.connect, 30 if user == "cassandra" and
+                            CREDENTIALS["user"] != "cassandra" else 90, interval=2)
+
+
+def parse_nodetool_status(text):
+    out, dc = {}, None
+    for line in text.splitlines():
+        m = re.match(r"Datacenter: (\S+)", line)
+        if m:
+            dc = m.group(1)
+        m = re.match(r"([UD][NLJM])\s+(\S+)\s+(\S+ \S+|\?)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)", line)
+        if m:
+            out[m.group(2)] = {"state": m.group(1), "tokens": int(m.group(4)),
+                               "host_id": m.group(6), "rack": m.group(7), "dc": dc}
+    return out
+
+
+@case
+def ring_agrees_with_nodetool(cluster):
+    n1 = cluster.nodes[0]
+    ring = n1.ring()
+    res = n1.nodetool("status")
+    assert res.returncode == 0, res.stderr
+    nt = parse_nodetool_status(res.stdout)
+    print(res.stdout)
+    assert set(ring) == set(nt) == {n.address for n in cluster.nodes}, (ring.keys(), nt.keys())
+    for addr, e in ring.items():
+        t = nt[addr]
+        assert e["status"] + e["state"] == t["state"], (addr, e, t)
+        assert e["host_id"] == t["host_id"], (addr, e, t)
+        assert e["rack"] == t["rack"] and e["dc"] == t["dc"], (addr, e, t)
+        assert e["tokens"] == t["tokens"], (addr, e, t)
+    code, info = n1.api("GET", "/v1/node")
+    assert code == 200 and info["self_state"] == "UN" and info["peers_state"] == "UN", info
+    assert info["host_id"] == nt["127.0.0.1"]["host_id"]
+    assert len(info["tokens"]) == 8 and info["schema_version"], info
+
+
+@case
+def write_rows(cluster):
+    c, s = session([n.address for n in cluster.nodes])
+    s.execute("CREATE KEYSPACE IF NOT EXISTS rf2 WITH replication = "
+              "{'class':'NetworkTopologyStrategy','dc1':2}")
+    s.execute("CREATE KEYSPACE IF NOT EXISTS rf3 WITH replication = "
+              "{'class':'NetworkTopologyStrategy','dc1':3}")
+    for ks in ("rf2", "rf3"):
+        s.execute(f"CREATE TABLE IF NOT EXISTS {ks}.t (k int PRIMARY KEY, v text)")
+        ins = s.prepare(f"INSERT INTO {ks}.t (k, v) VALUES (?, ?)")
+        for k in range(500):
+            s.execute(ins, (k, f"value-{k}"))
+    c.shutdown()
+
+
+@case
+def snapshot_flush_cleanup(cluster):
+    n1 = cluster.nodes[0]
+    op = n1.operation({"kind": "flush", "keyspace": "rf2"})
+    assert op["state"] == "succeeded", op
+    op = n1.operation({"kind": "snapshot", "tag": "it-snap", "keyspaces": ["rf2"]})
+    assert op["state"] == "succeeded", op
+    code, snaps = n1.api("GET", "/v1/snapshots")
+    tags = {(s["tag"], s["keyspace"], s["table"]) for s in snaps["snapshots"]}
+    assert ("it-snap", "rf2", "t") in tags, tags
+    assert all(s["size_bytes"] > 0 for s in snaps["snapshots"] if s["tag"] == "it-snap")
+    listed = n1.nodetool("listsnapshots").stdout
+    assert "it-snap" in listed, listed
+    op = n1.operation({"kind": "clear_snapshot", "tag": "it-snap"})
+    assert op["state"] == "succeeded", op
+    code, snaps = n1.api("GET", "/v1/snapshots")
+    assert not [s for s in snaps["snapshots"] if s["tag"] == "it-snap"], snaps
+    op = n1.operation({"kind": "cleanup", "keyspace": "rf2"})
+    assert op["state"] == "succeeded", op
+
+
+@case
+def repair_range_and_stop(cluster):
+    n1 = cluster.nodes[0]
+    code, info = n1.api("GET", "/v1/node")
+    tokens = sorted(int(t) for t in info["tokens"])
+    rng = f"{tokens[0]}:{tokens[0] + 2**50}"
+    op = n1.operation({"kind": "repair", "keyspace": "rf3", "tables": ["t"], "ranges": [rng],
+                       "parallelism": "parallel"})
+    assert op["state"] == "succeeded" and op["repair_command"] > 0, op
+    print("repair:", op)
+    # A full repair of both keyspaces, stopped at once.
+    code, op = n1.api("POST", "/v1/operations", {"kind": "repair", "keyspace": "rf3",
+                                                 "parallelism": "sequential"})
+    assert code == 202, op
+    stop = n1.operation({"kind": "stop_repairs"})
+    assert stop["state"] == "succeeded", stop
+    final = cc.wait_until("stopped repair ends", lambda: (lambda c, o: o if o["state"] !=
+                          "running" else None)(*n1.api("GET", f"/v1/operations/{op['id']}")), 120)
+    print("stopped repair:", final)
+    assert final["state"] in ("stopped", "succeeded"), final
+    cluster.stopped_repair_state = final["state"]
+
+
+@case
+def bad_input(cluster):
+    n1 = cluster.nodes[0]
+    code, _ = n1.api("POST", "/v1/operations", {"kind": "decommission"}, token="wrong")
+    assert code == 401
+    assert len(n1.ring()) == len(cluster.nodes)  # nothing done
+    code, body = n1.api("GET", "/v1/nothing")
+    assert code == 404, (code, body)
+    code, body = n1.api("POST", "/v1/operations", '{"kind": ')
+    assert code == 400 and "malformed JSON" in body["message"], body
+    # Jolokia unreachable: an agent pointed at a port nobody serves.
+    cluster.overrides = None
+
+
+@case
+def replacement(cluster):
+    n2 = cluster.nodes[1]
+    old_host = n2.ring()[n2.address]["host_id"]
+    n2.stop_cassandra()
+    n2.wipe()
+    out = n2.init(member_joined_before=True)
+    assert "start mode: replace" in out, out
+    assert "replace_address_first_boot=127.0.0.2" in open(f"{n2.dir}/conf/jvm-ringkeeper.options").read()
+    n2.start()
+    n2.wait_up(timeout=300)
+    ring = cluster.nodes[0].ring()
+    assert ring[n2.address]["status"] + ring[n2.address]["state"] == "UN", ring
+    # Same-address replacement keeps the host id in 5.0; the log proves it replaced.
+    log = open(f"{n2.dir}/logs/system.log").read()
+    assert "Replacing a node with token(s)" in log, "no replacement in the log"
+    op = n2.operation({"kind": "repair", "keyspace": "rf3"})
+    assert op["state"] == "succeeded", op
+    c, s = session([n2.address], cl=ConsistencyLevel.ONE)
+    rows = {r.k: r.v for r in s.execute("SELECT k, v FROM rf3.t")}
+    c.shutdown()
+    assert len(rows) == 500 and rows[7] == "value-7", len(rows)
+
+
+@case
+def superuser_flow(cluster):
+    n1 = cluster.nodes[0]
+    out = subprocess.run([cluster.agent_bin, "setup-auth", "--host", n1.address,
+                          "--superuser", "rk-admin", "--password", "s3cr'et",
+                          "--read-replication", "rf2"], capture_output=True, text=True, timeout=120)
+    print(out.stdout, out.stderr)
+    assert out.returncode == 0, out.stderr
+    assert "'dc1': '2'" in out.stdout or '"dc1":"2"' in out.stdout, out.stdout
+    c, s = session([n1.address], user="rk-admin", password="s3cr'et")
+    assert s.execute("SELECT count(*) FROM rf2.t").one()[0] == 500
+    c.shutdown()
+    try:
+        session([n1.address], user="cassandra", password="cassandra")
+        raise AssertionError("cassandra/cassandra still logs in")
+    except TimeoutError:
+        pass
+    CREDENTIALS.update(user="rk-admin", password="s3cr'et")
+
+
+@case
+def decommission(cluster):
+    n3 = cluster.nodes[2]
+    # Cassandra refuses to leave fewer nodes than a keyspace's RF (system_distributed has 3):
+    # shrink those first, as an operator scaling 3 -> 2 must.
+    c, s = session([cluster.nodes[0].address], cl=ConsistencyLevel.ALL)
+    for ks in ("system_distributed", "system_traces", "system_auth", "rf3"):
+        s.execute(f"ALTER KEYSPACE {ks} WITH replication = "
+                  "{'class':'NetworkTopologyStrategy','dc1':2}")
+    c.shutdown()
+    code, op = n3.api("POST", "/v1/operations", {"kind": "decommission"})
+    assert code == 202, op
+    code, body = n3.api("POST", "/v1/operations", {"kind": "decommission"})
+    assert code == 409, (code, body)
+    final = cc.wait_until("decommission", lambda: (lambda c, o: o if o["state"] != "running"
+                          else None)(*n3.api("GET", f"/v1/operations/{op['id']}")), 600)
+    assert final["state"] == "succeeded", final
+    cc.wait_until("ring drops 127.0.0.3", lambda: n3.address not in cluster.nodes[0].ring(), 60)
+    c, s = session([cluster.nodes[0].address, cluster.nodes[1].address], cl=ConsistencyLevel.ALL)
+    rows = {r.k: r.v for r in s.execute("SELECT k, v FROM rf2.t")}
+    c.shutdown()
+    assert len(rows) == 500, len(rows)
+
+
+@case
+def jolokia_unreachable(cluster):
+    n3 = cluster.nodes[2]
+    n3.stop_cassandra()
+    code, body = n3.api("GET", "/v1/node")
+    assert code == 503 and "unreachable" in body["message"], (code, body)
+
+
+def main():
+    agent_bin = sys.argv[1]
+    start = time.time()
+    cluster = cc.Cluster(agent_bin, 3)
+    try:
+        # A brand-new cluster: precomputed interleaved tokens, all members at once, no streaming.
+        tokens = cc.interleaved_tokens(3, 8)
+        for i, n in enumerate(cluster.nodes):
+            out = n.init(initial_tokens=tokens[i], auto_bootstrap=False)
+            assert "start mode: fresh" in out, out
+        # Unknown override is refused with its name.
+        with open(f"{cluster.dir}/overrides.yaml", "w") as f:
+            f.write("concurrent_reads: 16\nnot_a_cassandra_key: 1\n")
+        cluster.overrides = f"{cluster.dir}/overrides.yaml"
+        try:
+            cluster.nodes[0].init()
+            raise AssertionError("unknown override accepted")
+        except RuntimeError as e:
+            assert "not_a_cassandra_key" in str(e), e
+            print("PASS unknown_override_refused:", e)
+        cluster.overrides = None
+        for n in cluster.nodes:
+            n.start()
+        for n in cluster.nodes:
+            n.wait_up()
+        print(f"cluster UN after {time.time() - start:.0f}s", flush=True)
+        ring_agrees_with_nodetool(cluster)
+        write_rows(cluster)
+        bad_input(cluster)
+        snapshot_flush_cleanup(cluster)
+        repair_range_and_stop(cluster)
+        replacement(cluster)
+        superuser_flow(cluster)
+        decommission(cluster)
+        jolokia_unreachable(cluster)
+    finally:
+        cluster.close()
+    print(f"\n{'case':34} result  seconds")
+    for name, res, secs, msg in RESULTS:
+        print(f"{name:34} {res:6} {secs:7.1f} {msg[:80]}")
+    print(f"total {time.time() - start:.0f}s")
+    sys.exit(0 if RESULTS and all(r[1] == "PASS" for r in RESULTS) else 1)
+
+
+if __name__ == "__main__":
+    main()

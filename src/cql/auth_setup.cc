@@ -1,0 +1,44 @@
+#include "cql/auth_setup.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "base/status_macros.h"
+#include "cql/client.h"
+
+namespace cql {
+
+std::string QuoteLiteral(const std::string& s) {
+  return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "''"}}), "'");
+}
+
+absl::Status SetupSuperuser(const std::string& host, int port, const std::string& user,
+                            const std::string& password) {
+  if (user.empty() || user == "cassandra") {
+    return absl::InvalidArgumentError("superuser name must be set and not \"cassandra\"");
+  }
+  auto admin = Client::Connect(host, port, user, password);
+  if (!admin.ok() && absl::IsUnauthenticated(admin.status())) {
+    ASSIGN_OR_RETURN(auto bootstrap, Client::Connect(host, port, "cassandra", "cassandra"));
+    // Role names are identifiers: double-quote them, literal-quote the password.
+    RETURN_IF_ERROR(base::Annotate(
+        bootstrap
+            ->Query(absl::StrCat("CREATE ROLE IF NOT EXISTS \"",
+                                 absl::StrReplaceAll(user, {{"\"", "\"\""}}),
+                                 "\" WITH SUPERUSER = true AND LOGIN = true AND PASSWORD = ",
+                                 QuoteLiteral(password)),
+                    Consistency::kQuorum)
+            .status(),
+        "create superuser role"));
+    admin = Client::Connect(host, port, user, password);
+  }
+  if (!admin.ok()) return base::Annotate(admin.status(), "log in as the superuser");
+  RETURN_IF_ERROR(base::Annotate(
+      (*admin)
+          ->Query("ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false",
+                  Consistency::kQuorum)
+          .status(),
+      "disable cassandra/cassandra"));
+  return absl::OkStatus();
+}
+
+}  // namespace cql

@@ -1,0 +1,61 @@
+// A small CQL native-protocol (v4) client for what JMX cannot do: create the generated superuser
+// role, disable cassandra/cassandra, read keyspace replication, check schema agreement.
+// Simple (unprepared) queries only; rows come back as strings (collections rendered as JSON).
+//
+// Errors: Unavailable for connection failures, Unauthenticated for bad credentials,
+// FailedPrecondition with the server's message for a CQL error, Internal for a malformed frame.
+// Not thread-safe: one connection, one caller.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace cql {
+
+struct Row {
+  std::map<std::string, std::string> columns;  // column name -> value (empty string for null)
+};
+
+struct ResultSet {
+  std::vector<std::string> column_names;
+  std::vector<Row> rows;
+};
+
+enum class Consistency : uint16_t { kOne = 0x0001, kQuorum = 0x0004, kAll = 0x0005,
+                                    kLocalQuorum = 0x0006, kLocalOne = 0x000A };
+
+class Client {
+ public:
+  ~Client();
+  // Connects, sends STARTUP, and answers AUTHENTICATE with SASL PLAIN (user/password).
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& host, int port,
+                                                         const std::string& user,
+                                                         const std::string& password,
+                                                         absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ResultSet> Query(const std::string& cql,
+                                  Consistency consistency = Consistency::kLocalQuorum);
+
+ private:
+  explicit Client(int fd) : fd_(fd) {}
+  absl::Status Send(uint8_t opcode, const std::string& body);
+  absl::StatusOr<std::pair<uint8_t, std::string>> Receive();
+  int fd_;
+  int16_t stream_ = 0;
+};
+
+// Frame-level codecs, exposed for tests and the fuzz target.
+std::string EncodeFrame(uint8_t opcode, int16_t stream, const std::string& body);
+std::string EncodeStartup();
+std::string EncodePlainAuth(const std::string& user, const std::string& password);
+std::string EncodeQuery(const std::string& cql, Consistency consistency);
+// Decodes a RESULT body (kind Rows -> rows; other kinds -> empty set); errors on truncation.
+absl::StatusOr<ResultSet> DecodeResult(const std::string& body);
+// Decodes an ERROR body into a status.
+absl::Status DecodeError(const std::string& body);
+
+}  // namespace cql
