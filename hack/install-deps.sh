@@ -10,6 +10,10 @@ packages=(
   libcpp-httplib-dev libcli11-dev libgtest-dev libbenchmark-dev
   # test environment: openssl for its PKI, curl for health checks
   openssl curl
+  # the local cluster (test/cluster/local-cluster.sh) and its images (hack/images.sh); containerd
+  # and Kubernetes are built from the Go module proxy, runc and the CNI plugins are Debian's
+  runc containernetworking-plugins iptables conntrack podman buildah debootstrap uidmap
+  python3-venv
 )
 
 missing=()
