@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--out-conf", init.out_conf_dir, "conf folder Cassandra reads")->required();
   init_cmd->add_option("--settings", init.settings_file, "operator settings (JSON)")->required();
   init_cmd->add_option("--overrides", init.overrides_file, "cassandra.yaml overrides (YAML)");
-  init_cmd->add_option("--config-keys", init.known_keys_file,
-                       "cassandra.yaml keys this Cassandra version knows")
+  init_cmd
+      ->add_option("--config-keys", init.known_keys_file,
+                   "cassandra.yaml keys this Cassandra version knows")
       ->required();
   init_cmd->add_option("--memory-limit", init.memory_limit_bytes,
                        "bytes (default: the container's limit)");

@@ -32,12 +32,12 @@ absl::Status SetupSuperuser(const std::string& host, int port, const std::string
     admin = Client::Connect(host, port, user, password);
   }
   if (!admin.ok()) return base::Annotate(admin.status(), "log in as the superuser");
-  RETURN_IF_ERROR(base::Annotate(
-      (*admin)
-          ->Query("ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false",
-                  Consistency::kQuorum)
-          .status(),
-      "disable cassandra/cassandra"));
+  RETURN_IF_ERROR(
+      base::Annotate((*admin)
+                         ->Query("ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false",
+                                 Consistency::kQuorum)
+                         .status(),
+                     "disable cassandra/cassandra"));
   return absl::OkStatus();
 }
 

@@ -15,8 +15,7 @@ namespace {
 
 constexpr uint8_t kVersion = 0x04;
 constexpr uint8_t kOpError = 0x00, kOpStartup = 0x01, kOpReady = 0x02, kOpAuthenticate = 0x03,
-                  kOpQuery = 0x07, kOpResult = 0x08, kOpAuthResponse = 0x0F,
-                  kOpAuthSuccess = 0x10;
+                  kOpQuery = 0x07, kOpResult = 0x08, kOpAuthResponse = 0x0F, kOpAuthSuccess = 0x10;
 
 void PutShort(std::string& out, uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));
@@ -81,13 +80,18 @@ bool ReadType(Reader& r, Type& t, int depth = 0) {
   if (depth > 16) return false;
   t.id = r.Short();
   switch (t.id) {
-    case 0x0000: r.String(); break;  // custom
+    case 0x0000:
+      r.String();
+      break;  // custom
     case 0x0020:
-    case 0x0022: t.params.resize(1); return ReadType(r, t.params[0], depth + 1);
+    case 0x0022:
+      t.params.resize(1);
+      return ReadType(r, t.params[0], depth + 1);
     case 0x0021:
       t.params.resize(2);
       return ReadType(r, t.params[0], depth + 1) && ReadType(r, t.params[1], depth + 1);
-    case 0x0030: return false;  // UDT: not needed here
+    case 0x0030:
+      return false;  // UDT: not needed here
     case 0x0031: {
       int n = r.Short();
       t.params.resize(n);
@@ -96,7 +100,8 @@ bool ReadType(Reader& r, Type& t, int depth = 0) {
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return r.ok();
 }
@@ -122,12 +127,16 @@ std::string Render(const Type& t, const std::string& v, bool quoted, int depth =
   };
   switch (t.id) {
     case 0x0001:
-    case 0x000D: return quoted ? Quote(v) : v;
-    case 0x0009: return num(4);
+    case 0x000D:
+      return quoted ? Quote(v) : v;
+    case 0x0009:
+      return num(4);
     case 0x0002:
     case 0x0005:
-    case 0x000B: return num(8);
-    case 0x0004: return !v.empty() && v[0] ? "true" : "false";
+    case 0x000B:
+      return num(8);
+    case 0x0004:
+      return !v.empty() && v[0] ? "true" : "false";
     case 0x000C:
     case 0x000F: {
       if (v.size() != 16) return "";
@@ -237,8 +246,7 @@ absl::Status DecodeError(const std::string& body) {
   if (code == 0x1000 || code == 0x1001 || code == 0x1100 || code == 0x1200) {
     return absl::UnavailableError(absl::StrCat("cql: ", message));
   }
-  return absl::FailedPreconditionError(
-      absl::StrFormat("cql error 0x%04x: %s", code, message));
+  return absl::FailedPreconditionError(absl::StrFormat("cql error 0x%04x: %s", code, message));
 }
 
 absl::StatusOr<ResultSet> DecodeResult(const std::string& body) {
@@ -272,8 +280,8 @@ absl::StatusOr<ResultSet> DecodeResult(const std::string& body) {
     Row row;
     for (int32_t c = 0; c < count; ++c) {
       auto [present, value] = r.Bytes();
-      std::string name = c < static_cast<int32_t>(rs.column_names.size())
-                             ? rs.column_names[c] : std::to_string(c);
+      std::string name =
+          c < static_cast<int32_t>(rs.column_names.size()) ? rs.column_names[c] : std::to_string(c);
       row.columns[name] = present ? Render(types[c], value, false) : "";
     }
     rs.rows.push_back(std::move(row));
@@ -322,7 +330,8 @@ absl::StatusOr<std::pair<uint8_t, std::string>> Client::Receive() {
     }
     skip = pos;
   }
-  return std::make_pair(static_cast<uint8_t>(header[4]), body.substr(std::min<size_t>(skip, body.size())));
+  return std::make_pair(static_cast<uint8_t>(header[4]),
+                        body.substr(std::min<size_t>(skip, body.size())));
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& host, int port,
@@ -344,8 +353,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& host,
   freeaddrinfo(res);
   std::unique_ptr<Client> client(new Client(fd));
   if (rc != 0) {
-    return absl::UnavailableError(absl::StrCat("cql: connect ", host, ":", port, ": ",
-                                               std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cql: connect ", host, ":", port, ": ", std::strerror(errno)));
   }
   if (auto s = client->Send(kOpStartup, EncodeStartup()); !s.ok()) return s;
   auto reply = client->Receive();

@@ -26,17 +26,21 @@ struct ResultSet {
   std::vector<Row> rows;
 };
 
-enum class Consistency : uint16_t { kOne = 0x0001, kQuorum = 0x0004, kAll = 0x0005,
-                                    kLocalQuorum = 0x0006, kLocalOne = 0x000A };
+enum class Consistency : uint16_t {
+  kOne = 0x0001,
+  kQuorum = 0x0004,
+  kAll = 0x0005,
+  kLocalQuorum = 0x0006,
+  kLocalOne = 0x000A
+};
 
 class Client {
  public:
   ~Client();
   // Connects, sends STARTUP, and answers AUTHENTICATE with SASL PLAIN (user/password).
-  static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& host, int port,
-                                                         const std::string& user,
-                                                         const std::string& password,
-                                                         absl::Duration timeout = absl::Seconds(10));
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      const std::string& host, int port, const std::string& user, const std::string& password,
+      absl::Duration timeout = absl::Seconds(10));
   absl::StatusOr<ResultSet> Query(const std::string& cql,
                                   Consistency consistency = Consistency::kLocalQuorum);
 

@@ -30,13 +30,13 @@ TEST(Encode, Query) {
 TEST(Decode, RowsWithTextUuidIntMapAndNull) {
   // kind=Rows, flags=global spec, 4 columns: name varchar, id uuid, n int, r map<text,text>.
   std::string b = Bytes({0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4}) + Bytes({0, 2}) + "ks" +
-                  Bytes({0, 1}) + "t" + Bytes({0, 4}) + "name" + Bytes({0, 0x0D}) +
-                  Bytes({0, 2}) + "id" + Bytes({0, 0x0C}) + Bytes({0, 1}) + "n" +
-                  Bytes({0, 9}) + Bytes({0, 1}) + "r" + Bytes({0, 0x21, 0, 0x0D, 0, 0x0D});
-  b += Bytes({0, 0, 0, 1});                      // 1 row
-  b += Bytes({0, 0, 0, 3}) + "abc";              // name
+                  Bytes({0, 1}) + "t" + Bytes({0, 4}) + "name" + Bytes({0, 0x0D}) + Bytes({0, 2}) +
+                  "id" + Bytes({0, 0x0C}) + Bytes({0, 1}) + "n" + Bytes({0, 9}) + Bytes({0, 1}) +
+                  "r" + Bytes({0, 0x21, 0, 0x0D, 0, 0x0D});
+  b += Bytes({0, 0, 0, 1});                                        // 1 row
+  b += Bytes({0, 0, 0, 3}) + "abc";                                // name
   b += Bytes({0, 0, 0, 16}) + std::string(15, '\0') + Bytes({1});  // id
-  b += Bytes({0xff, 0xff, 0xff, 0xff});          // n = null
+  b += Bytes({0xff, 0xff, 0xff, 0xff});                            // n = null
   b += Bytes({0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 1}) + "k" + Bytes({0, 0, 0, 3}) + "v\"1";
   auto rs = DecodeResult(b);
   ASSERT_TRUE(rs.ok()) << rs.status();

@@ -76,10 +76,10 @@ struct Ring {
 
 struct NodeInfo {
   std::string host_id;
-  std::string address;             // broadcast address
-  std::string self_state;          // "UN"... as the node itself reports
-  std::string peers_state;         // "UN"... as its peers see it (majority of live peers)
-  std::string operation_mode;      // NORMAL, JOINING, LEAVING, DECOMMISSIONED, DRAINED, ...
+  std::string address;         // broadcast address
+  std::string self_state;      // "UN"... as the node itself reports
+  std::string peers_state;     // "UN"... as its peers see it (majority of live peers)
+  std::string operation_mode;  // NORMAL, JOINING, LEAVING, DECOMMISSIONED, DRAINED, ...
   std::vector<std::string> tokens;
   int64_t load_bytes = 0;
   std::string schema_version;
@@ -105,7 +105,7 @@ struct OperationRequest {
 struct Operation {
   std::string id;
   std::string kind;
-  std::string state;  // kState*
+  std::string state;    // kState*
   std::string message;  // error, or the last progress message (repair)
   int64_t started_unix = 0;
   int64_t finished_unix = 0;
@@ -128,14 +128,14 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Error, message)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RingEndpoint, address, dc, rack, status, state,
                                                 host_id, load_bytes, ownership, tokens)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Ring, endpoints)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self_state,
-                                                peers_state, operation_mode, tokens, load_bytes,
-                                                schema_version, release_version,
-                                                data_volume_used_bytes, data_volume_total_bytes)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables,
-                                                keyspaces, tag, ranges, parallelism)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message,
-                                                started_unix, finished_unix, repair_command)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self_state, peers_state,
+                                                operation_mode, tokens, load_bytes, schema_version,
+                                                release_version, data_volume_used_bytes,
+                                                data_volume_total_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables, keyspaces,
+                                                tag, ranges, parallelism)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,
+                                                finished_unix, repair_command)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, tag, keyspace, table, size_bytes,
                                                 true_size_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotList, snapshots)
@@ -161,15 +161,14 @@ struct InitSettings {
   std::string restore_backup;         // non-empty: restore from this backup on an empty volume
   int64_t heap_bytes = 0;             // 0: derived from the memory limit
   std::string jolokia_jar;            // path of the Jolokia javaagent jar
-  int jolokia_port = kJolokiaPort;     // on 127.0.0.1 (distinct per node when nodes share a host)
+  int jolokia_port = kJolokiaPort;    // on 127.0.0.1 (distinct per node when nodes share a host)
   std::vector<std::string> extra_jvm_options;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InitSettings, cluster_name, dc, rack, seeds,
                                                 listen_address, broadcast_address, rpc_address,
-                                                broadcast_rpc_address, num_tokens,
-                                                initial_tokens, auto_bootstrap, data_dir,
-                                                authenticator, authorizer, member_joined_before,
-                                                restore_backup, heap_bytes, jolokia_jar, jolokia_port,
-                                                extra_jvm_options)
+                                                broadcast_rpc_address, num_tokens, initial_tokens,
+                                                auto_bootstrap, data_dir, authenticator, authorizer,
+                                                member_joined_before, restore_backup, heap_bytes,
+                                                jolokia_jar, jolokia_port, extra_jvm_options)
 
 }  // namespace agent::api

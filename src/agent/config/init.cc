@@ -115,8 +115,7 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   }
   ASSIGN_OR_RETURN(const std::string yaml,
                    RenderCassandraYaml(base_yaml, overrides, effective, known));
-  const int64_t memory =
-      o.memory_limit_bytes > 0 ? o.memory_limit_bytes : ContainerMemoryLimit();
+  const int64_t memory = o.memory_limit_bytes > 0 ? o.memory_limit_bytes : ContainerMemoryLimit();
 
   std::error_code ec;
   fs::create_directories(o.out_conf_dir, ec);

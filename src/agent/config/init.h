@@ -18,11 +18,11 @@
 namespace agent::config {
 
 struct InitOptions {
-  std::string base_conf_dir;    // the image's conf (cassandra.yaml, jvm*.options, logback.xml)
-  std::string out_conf_dir;     // where Cassandra reads its conf (may equal base_conf_dir)
-  std::string settings_file;    // JSON api::InitSettings
-  std::string overrides_file;   // optional YAML map of cassandra.yaml overrides
-  std::string known_keys_file;  // config-keys.txt of this Cassandra version
+  std::string base_conf_dir;       // the image's conf (cassandra.yaml, jvm*.options, logback.xml)
+  std::string out_conf_dir;        // where Cassandra reads its conf (may equal base_conf_dir)
+  std::string settings_file;       // JSON api::InitSettings
+  std::string overrides_file;      // optional YAML map of cassandra.yaml overrides
+  std::string known_keys_file;     // config-keys.txt of this Cassandra version
   int64_t memory_limit_bytes = 0;  // 0: read from the cgroup (v2, then v1), else /proc/meminfo
   // Restore hook: fills the empty data volume from a backup (backup issue). Null: Unimplemented.
   std::function<absl::Status(const api::InitSettings&)> restore;

@@ -28,11 +28,12 @@ class InitTest : public ::testing::Test {
     fs::create_directories(root_ / "base");
     Write(root_ / "base/cassandra.yaml", "cluster_name: x\nnum_tokens: 16\n");
     Write(root_ / "base/jvm17-server.options", "-XX:+UseG1GC\n");
-    Write(root_ / "keys.txt", "cluster_name\nnum_tokens\nseed_provider\nlisten_address\n"
-                              "broadcast_address\nrpc_address\nauto_bootstrap\nendpoint_snitch\n"
-                              "data_file_directories\ncommitlog_directory\n"
-                              "saved_caches_directory\nhints_directory\ncdc_raw_directory\n"
-                              "authenticator\nauthorizer\nconcurrent_reads\n");
+    Write(root_ / "keys.txt",
+          "cluster_name\nnum_tokens\nseed_provider\nlisten_address\n"
+          "broadcast_address\nrpc_address\nauto_bootstrap\nendpoint_snitch\n"
+          "data_file_directories\ncommitlog_directory\n"
+          "saved_caches_directory\nhints_directory\ncdc_raw_directory\n"
+          "authenticator\nauthorizer\nconcurrent_reads\n");
     settings_ = R"({"cluster_name":"c","dc":"d1","rack":"r1","seeds":["127.0.0.1","127.0.0.3"],
       "listen_address":"127.0.0.3","broadcast_address":"127.0.0.3","data_dir":")" +
                 (root_ / "data").string() + R"(","jolokia_jar":"/j.jar")";
@@ -43,7 +44,9 @@ class InitTest : public ::testing::Test {
     options_.memory_limit_bytes = int64_t{1} << 30;
   }
   void TearDown() override { fs::remove_all(root_); }
-  void Settings(const std::string& extra) { Write(root_ / "settings.json", settings_ + extra + "}"); }
+  void Settings(const std::string& extra) {
+    Write(root_ / "settings.json", settings_ + extra + "}");
+  }
 
   fs::path root_;
   std::string settings_;
@@ -58,8 +61,12 @@ TEST_F(InitTest, FreshThenExistingAndIdempotent) {
   const std::string yaml = Read(root_ / "conf/cassandra.yaml");
   EXPECT_NE(std::string(yaml).find("cluster_name: c"), std::string::npos) << yaml;
   EXPECT_EQ(Read(root_ / "conf/jvm17-server.options"), "-XX:+UseG1GC\n");
-  EXPECT_NE(std::string(Read(root_ / "conf/cassandra-rackdc.properties")).find("dc=d1\nrack=r1"), std::string::npos) << Read(root_ / "conf/cassandra-rackdc.properties");
-  EXPECT_NE(std::string(Read(root_ / "conf/jvm-ringkeeper.options")).find("-Xmx512m"), std::string::npos) << Read(root_ / "conf/jvm-ringkeeper.options");
+  EXPECT_NE(std::string(Read(root_ / "conf/cassandra-rackdc.properties")).find("dc=d1\nrack=r1"),
+            std::string::npos)
+      << Read(root_ / "conf/cassandra-rackdc.properties");
+  EXPECT_NE(std::string(Read(root_ / "conf/jvm-ringkeeper.options")).find("-Xmx512m"),
+            std::string::npos)
+      << Read(root_ / "conf/jvm-ringkeeper.options");
   // Run again: same files.
   ASSERT_TRUE(RunInit(options_).ok());
   EXPECT_EQ(Read(root_ / "conf/cassandra.yaml"), yaml);
@@ -77,9 +84,14 @@ TEST_F(InitTest, EmptyVolumeOfJoinedMemberReplacesItsOwnAddress) {
   auto r = RunInit(options_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->mode, StartMode::kReplace);
-  EXPECT_NE(std::string(Read(root_ / "conf/jvm-ringkeeper.options")).find("-Dcassandra.replace_address_first_boot=127.0.0.3\n"), std::string::npos) << Read(root_ / "conf/jvm-ringkeeper.options");
+  EXPECT_NE(std::string(Read(root_ / "conf/jvm-ringkeeper.options"))
+                .find("-Dcassandra.replace_address_first_boot=127.0.0.3\n"),
+            std::string::npos)
+      << Read(root_ / "conf/jvm-ringkeeper.options");
   // Its own address is no seed while it replaces (a seed never bootstraps).
-  EXPECT_NE(std::string(Read(root_ / "conf/cassandra.yaml")).find("seeds: 127.0.0.1\n"), std::string::npos) << Read(root_ / "conf/cassandra.yaml");
+  EXPECT_NE(std::string(Read(root_ / "conf/cassandra.yaml")).find("seeds: 127.0.0.1\n"),
+            std::string::npos)
+      << Read(root_ / "conf/cassandra.yaml");
 }
 
 TEST_F(InitTest, RestoreCallsTheHook) {
@@ -103,7 +115,8 @@ TEST_F(InitTest, UnknownOverrideFailsWithKeyName) {
   options_.overrides_file = (root_ / "over.yaml").string();
   auto r = RunInit(options_);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(std::string(r.status().message()).find("not_a_real_key"), std::string::npos) << r.status().message();
+  EXPECT_NE(std::string(r.status().message()).find("not_a_real_key"), std::string::npos)
+      << r.status().message();
   EXPECT_FALSE(fs::exists(root_ / "conf/cassandra.yaml"));
 }
 

@@ -55,13 +55,11 @@ KnownKeys ParseKnownKeys(absl::string_view text) {
 
 const std::vector<std::string>& OperatorOwnedKeys() {
   static const auto* keys = new std::vector<std::string>{
-      "cluster_name",       "seed_provider",         "listen_address",
-      "broadcast_address",  "rpc_address",           "broadcast_rpc_address",
-      "num_tokens",         "initial_token",         "auto_bootstrap",
-      "data_file_directories", "commitlog_directory", "saved_caches_directory",
-      "hints_directory",    "cdc_raw_directory",     "endpoint_snitch",
-      "authenticator",      "authorizer",            "listen_interface",
-      "rpc_interface"};
+      "cluster_name",    "seed_provider",         "listen_address",      "broadcast_address",
+      "rpc_address",     "broadcast_rpc_address", "num_tokens",          "initial_token",
+      "auto_bootstrap",  "data_file_directories", "commitlog_directory", "saved_caches_directory",
+      "hints_directory", "cdc_raw_directory",     "endpoint_snitch",     "authenticator",
+      "authorizer",      "listen_interface",      "rpc_interface"};
   return *keys;
 }
 
@@ -146,8 +144,7 @@ absl::StatusOr<std::string> RenderCassandraYaml(absl::string_view base_yaml,
 
   YAML::Emitter emitter;
   emitter << out;
-  return absl::StrCat("# Rendered by ringkeeper-agent init; do not edit.\n", emitter.c_str(),
-                      "\n");
+  return absl::StrCat("# Rendered by ringkeeper-agent init; do not edit.\n", emitter.c_str(), "\n");
 }
 
 std::string RenderRackDc(const api::InitSettings& s) {
@@ -157,10 +154,14 @@ std::string RenderRackDc(const api::InitSettings& s) {
 
 absl::string_view StartModeName(StartMode mode) {
   switch (mode) {
-    case StartMode::kExisting: return "existing";
-    case StartMode::kFresh: return "fresh";
-    case StartMode::kReplace: return "replace";
-    case StartMode::kRestore: return "restore";
+    case StartMode::kExisting:
+      return "existing";
+    case StartMode::kFresh:
+      return "fresh";
+    case StartMode::kReplace:
+      return "replace";
+    case StartMode::kRestore:
+      return "restore";
   }
   return "unknown";
 }
@@ -189,8 +190,8 @@ std::string RenderJvmOptions(const api::InitSettings& s, int64_t memory_limit_by
   absl::StrAppend(&out, "-Xms", heap_mib, "m\n-Xmx", heap_mib, "m\n");
   if (!s.jolokia_jar.empty()) {
     // Jolokia only on loopback: the sidecar is its only client; nothing else may reach JMX.
-    absl::StrAppend(&out, "-javaagent:", s.jolokia_jar, "=host=127.0.0.1,port=",
-                    s.jolokia_port, ",discoveryEnabled=false\n");
+    absl::StrAppend(&out, "-javaagent:", s.jolokia_jar, "=host=127.0.0.1,port=", s.jolokia_port,
+                    ",discoveryEnabled=false\n");
   }
   if (mode == StartMode::kReplace) {
     const std::string& self = s.broadcast_address.empty() ? s.listen_address : s.broadcast_address;

@@ -6,7 +6,6 @@
 namespace agent::config {
 namespace {
 
-
 const KnownKeys& Keys() {
   static const KnownKeys keys = ParseKnownKeys(
       "cluster_name\nseed_provider\nlisten_address\nbroadcast_address\nrpc_address\n"
@@ -52,8 +51,7 @@ YAML::Node Render(absl::string_view overrides, const api::InitSettings& s = Sett
 TEST(RenderCassandraYaml, OperatorSettingsWin) {
   YAML::Node y = Render("");
   EXPECT_EQ(y["cluster_name"].as<std::string>(), "prod");
-  EXPECT_EQ(y["seed_provider"][0]["parameters"][0]["seeds"].as<std::string>(),
-            "10.0.0.1,10.0.0.2");
+  EXPECT_EQ(y["seed_provider"][0]["parameters"][0]["seeds"].as<std::string>(), "10.0.0.1,10.0.0.2");
   EXPECT_EQ(y["listen_address"].as<std::string>(), "10.1.0.5");
   EXPECT_EQ(y["broadcast_address"].as<std::string>(), "10.0.0.3");
   EXPECT_EQ(y["rpc_address"].as<std::string>(), "0.0.0.0");
@@ -76,33 +74,40 @@ TEST(RenderCassandraYaml, UserOverridesMergeNestedMaps) {
 }
 
 TEST(RenderCassandraYaml, UnknownOverrideKeyIsRefusedByName) {
-  auto out = RenderCassandraYaml(kBase, "concurrent_reads: 1\nconcurent_writes: 8\n", Settings(),
-                                 Keys());
+  auto out =
+      RenderCassandraYaml(kBase, "concurrent_reads: 1\nconcurent_writes: 8\n", Settings(), Keys());
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(out.status().message()).find("concurent_writes"), std::string::npos) << out.status().message();
+  EXPECT_NE(std::string(out.status().message()).find("concurent_writes"), std::string::npos)
+      << out.status().message();
 }
 
 TEST(RenderCassandraYaml, OperatorOwnedOverrideIsRefused) {
   auto out = RenderCassandraYaml(kBase, "cluster_name: other\n", Settings(), Keys());
   ASSERT_FALSE(out.ok());
-  EXPECT_NE(std::string(out.status().message()).find("cluster_name"), std::string::npos) << out.status().message();
-  EXPECT_NE(std::string(out.status().message()).find("set by the operator"), std::string::npos) << out.status().message();
+  EXPECT_NE(std::string(out.status().message()).find("cluster_name"), std::string::npos)
+      << out.status().message();
+  EXPECT_NE(std::string(out.status().message()).find("set by the operator"), std::string::npos)
+      << out.status().message();
 }
 
 TEST(RenderCassandraYaml, MalformedOverridesAreNamed) {
   auto out = RenderCassandraYaml(kBase, "a: [b\n", Settings(), Keys());
   ASSERT_FALSE(out.ok());
-  EXPECT_NE(std::string(out.status().message()).find("overrides: malformed YAML"), std::string::npos) << out.status().message();
+  EXPECT_NE(std::string(out.status().message()).find("overrides: malformed YAML"),
+            std::string::npos)
+      << out.status().message();
   out = RenderCassandraYaml(kBase, "- a\n- b\n", Settings(), Keys());
   ASSERT_FALSE(out.ok());
-  EXPECT_NE(std::string(out.status().message()).find("not a YAML map"), std::string::npos) << out.status().message();
+  EXPECT_NE(std::string(out.status().message()).find("not a YAML map"), std::string::npos)
+      << out.status().message();
 }
 
 TEST(RenderCassandraYaml, UnknownBaseKeyIsRefused) {
   auto out = RenderCassandraYaml("bogus_key: 1\n", "", Settings(), Keys());
   ASSERT_FALSE(out.ok());
-  EXPECT_NE(std::string(out.status().message()).find("bogus_key"), std::string::npos) << out.status().message();
+  EXPECT_NE(std::string(out.status().message()).find("bogus_key"), std::string::npos)
+      << out.status().message();
 }
 
 TEST(RenderCassandraYaml, InitialTokensReplaceAllocation) {
@@ -159,12 +164,18 @@ TEST(RenderJvmOptions, HeapJolokiaAndReplace) {
   s.jolokia_jar = "/opt/jolokia.jar";
   std::string fresh = RenderJvmOptions(s, int64_t{2} << 30, StartMode::kFresh);
   EXPECT_NE(std::string(fresh).find("-Xms1024m\n-Xmx1024m\n"), std::string::npos) << fresh;
-  EXPECT_NE(std::string(fresh).find("-javaagent:/opt/jolokia.jar=host=127.0.0.1,port=8778"), std::string::npos) << fresh;
+  EXPECT_NE(std::string(fresh).find("-javaagent:/opt/jolokia.jar=host=127.0.0.1,port=8778"),
+            std::string::npos)
+      << fresh;
   EXPECT_EQ(std::string(fresh).find("replace_address"), std::string::npos);
   std::string replace = RenderJvmOptions(s, int64_t{2} << 30, StartMode::kReplace);
-  EXPECT_NE(std::string(replace).find("-Dcassandra.replace_address_first_boot=10.0.0.3\n"), std::string::npos) << replace;
+  EXPECT_NE(std::string(replace).find("-Dcassandra.replace_address_first_boot=10.0.0.3\n"),
+            std::string::npos)
+      << replace;
   s.heap_bytes = 512 << 20;
-  EXPECT_NE(std::string(RenderJvmOptions(s, int64_t{8} << 30, StartMode::kFresh)).find("-Xmx512m"), std::string::npos) << RenderJvmOptions(s, int64_t{8} << 30, StartMode::kFresh);
+  EXPECT_NE(std::string(RenderJvmOptions(s, int64_t{8} << 30, StartMode::kFresh)).find("-Xmx512m"),
+            std::string::npos)
+      << RenderJvmOptions(s, int64_t{8} << 30, StartMode::kFresh);
 }
 
 }  // namespace

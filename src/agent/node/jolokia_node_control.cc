@@ -59,10 +59,16 @@ int64_t ParseSize(const std::string& text) {
   double value = 0;
   if (!absl::SimpleAtod(parts[0], &value)) return 0;
   const std::string unit = parts.size() > 1 ? absl::AsciiStrToLower(parts[1]) : "bytes";
-  static const std::map<std::string, double> kUnits = {
-      {"bytes", 1}, {"b", 1}, {"kib", 1024.0}, {"kb", 1024.0}, {"mib", 1048576.0},
-      {"mb", 1048576.0}, {"gib", 1073741824.0}, {"gb", 1073741824.0},
-      {"tib", 1099511627776.0}, {"tb", 1099511627776.0}};
+  static const std::map<std::string, double> kUnits = {{"bytes", 1},
+                                                       {"b", 1},
+                                                       {"kib", 1024.0},
+                                                       {"kb", 1024.0},
+                                                       {"mib", 1048576.0},
+                                                       {"mb", 1048576.0},
+                                                       {"gib", 1073741824.0},
+                                                       {"gb", 1073741824.0},
+                                                       {"tib", 1099511627776.0},
+                                                       {"tb", 1099511627776.0}};
   auto it = kUnits.find(unit);
   return static_cast<int64_t>(value * (it == kUnits.end() ? 1 : it->second));
 }
@@ -72,10 +78,9 @@ JolokiaNodeControl::JolokiaNodeControl(JolokiaOptions options)
 
 absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
   json requests = json::array({
-      JolokiaClient::Read(kStorageService,
-                          {"LocalHostId", "OperationMode", "Tokens", "SchemaVersion",
-                           "ReleaseVersion", "EndpointToHostId", "JoiningNodes", "LeavingNodes",
-                           "MovingNodes"}),
+      JolokiaClient::Read(kStorageService, {"LocalHostId", "OperationMode", "Tokens",
+                                            "SchemaVersion", "ReleaseVersion", "EndpointToHostId",
+                                            "JoiningNodes", "LeavingNodes", "MovingNodes"}),
       JolokiaClient::Read("org.apache.cassandra.metrics:type=Storage,name=Load", "Count"),
   });
   ASSIGN_OR_RETURN(json responses, client_.Bulk(requests));
@@ -94,14 +99,17 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
   if (auto load = JolokiaClient::Value(responses[1]); load.ok() && load->is_number()) {
     info.load_bytes = load->get<int64_t>();
   }
-  static const std::map<std::string, std::string> kModes = {
-      {"NORMAL", "UN"}, {"JOINING", "UJ"}, {"LEAVING", "UL"}, {"DECOMMISSIONING", "UL"},
-      {"MOVING", "UM"}};
+  static const std::map<std::string, std::string> kModes = {{"NORMAL", "UN"},
+                                                            {"JOINING", "UJ"},
+                                                            {"LEAVING", "UL"},
+                                                            {"DECOMMISSIONING", "UL"},
+                                                            {"MOVING", "UM"}};
   auto mode = kModes.find(info.operation_mode);
   info.self_state = mode == kModes.end() ? "DN" : mode->second;
   struct statvfs vfs;
   if (statvfs(options_.data_dir.c_str(), &vfs) == 0) {
-    info.data_volume_total_bytes = static_cast<int64_t>(vfs.f_blocks) * vfs.f_frsize;
+    info.data_volume_total_bytes =
+        static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
     info.data_volume_used_bytes =
         static_cast<int64_t>(vfs.f_blocks - vfs.f_bfree) * static_cast<int64_t>(vfs.f_frsize);
   }
@@ -110,10 +118,9 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
 
 absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {
   json requests = json::array({
-      JolokiaClient::Read(kStorageService,
-                          {"LiveNodes", "UnreachableNodes", "JoiningNodes", "LeavingNodes",
-                           "MovingNodes", "EndpointToHostId", "LoadMap", "Ownership",
-                           "TokenToEndpointMap"}),
+      JolokiaClient::Read(kStorageService, {"LiveNodes", "UnreachableNodes", "JoiningNodes",
+                                            "LeavingNodes", "MovingNodes", "EndpointToHostId",
+                                            "LoadMap", "Ownership", "TokenToEndpointMap"}),
   });
   ASSIGN_OR_RETURN(json responses, client_.Bulk(requests));
   ASSIGN_OR_RETURN(json ss, JolokiaClient::Value(responses[0]));
@@ -159,7 +166,8 @@ absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {
   size_t i = 0;
   for (auto& [address, e] : endpoints) {
     if (auto dc = JolokiaClient::Value(topo[i]); dc.ok() && dc->is_string()) e.dc = *dc;
-    if (auto rack = JolokiaClient::Value(topo[i + 1]); rack.ok() && rack->is_string()) e.rack = *rack;
+    if (auto rack = JolokiaClient::Value(topo[i + 1]); rack.ok() && rack->is_string())
+      e.rack = *rack;
     i += 2;
     ring.endpoints.push_back(e);
   }
@@ -180,7 +188,8 @@ absl::Status JolokiaNodeControl::Decommission() {
 absl::StatusOr<std::vector<std::string>> JolokiaNodeControl::Keyspaces(
     const std::string& keyspace) {
   if (!keyspace.empty()) return std::vector<std::string>{keyspace};
-  ASSIGN_OR_RETURN(json ks, client_.One(JolokiaClient::Read(kStorageService, "NonSystemKeyspaces")));
+  ASSIGN_OR_RETURN(json ks,
+                   client_.One(JolokiaClient::Read(kStorageService, "NonSystemKeyspaces")));
   return ks.get<std::vector<std::string>>();
 }
 
@@ -207,8 +216,7 @@ absl::Status JolokiaNodeControl::Flush(const std::string& keyspace,
   json requests = json::array();
   for (const auto& ks : keyspaces) {
     requests.push_back(JolokiaClient::Exec(
-        kStorageService, "forceKeyspaceFlush(java.lang.String,[Ljava.lang.String;)",
-        {ks, tables}));
+        kStorageService, "forceKeyspaceFlush(java.lang.String,[Ljava.lang.String;)", {ks, tables}));
   }
   ASSIGN_OR_RETURN(json responses, client_.Bulk(requests, absl::Hours(1)));
   for (const auto& r : responses) RETURN_IF_ERROR(JolokiaClient::Value(r).status());
@@ -219,10 +227,9 @@ absl::Status JolokiaNodeControl::TakeSnapshot(const std::string& tag,
                                               const std::vector<std::string>& keyspaces) {
   if (tag.empty()) return absl::InvalidArgumentError("snapshot: tag is empty");
   return client_
-      .One(JolokiaClient::Exec(
-               kStorageService,
-               "takeSnapshot(java.lang.String,java.util.Map,[Ljava.lang.String;)",
-               {tag, json::object(), keyspaces}),
+      .One(JolokiaClient::Exec(kStorageService,
+                               "takeSnapshot(java.lang.String,java.util.Map,[Ljava.lang.String;)",
+                               {tag, json::object(), keyspaces}),
            absl::Hours(1))
       .status();
 }

@@ -38,7 +38,8 @@ class NodeControl {
   virtual absl::Status Drain() = 0;
   virtual absl::Status Decommission() = 0;
   virtual absl::Status Cleanup(const std::string& keyspace) = 0;  // empty: all non-system
-  virtual absl::Status Flush(const std::string& keyspace, const std::vector<std::string>& tables) = 0;
+  virtual absl::Status Flush(const std::string& keyspace,
+                             const std::vector<std::string>& tables) = 0;
   virtual absl::Status TakeSnapshot(const std::string& tag,
                                     const std::vector<std::string>& keyspaces) = 0;
   virtual absl::Status ClearSnapshot(const std::string& tag) = 0;  // empty: all

@@ -10,9 +10,9 @@ namespace agent::server {
 namespace {
 
 bool IsKnownKind(const std::string& kind) {
-  for (const char* k : {api::kOpDrain, api::kOpDecommission, api::kOpCleanup, api::kOpFlush,
-                        api::kOpSnapshot, api::kOpClearSnapshot, api::kOpRepair,
-                        api::kOpStopRepairs}) {
+  for (const char* k :
+       {api::kOpDrain, api::kOpDecommission, api::kOpCleanup, api::kOpFlush, api::kOpSnapshot,
+        api::kOpClearSnapshot, api::kOpRepair, api::kOpStopRepairs}) {
     if (kind == k) return true;
   }
   return false;
@@ -110,7 +110,7 @@ void Operations::Finish(const std::string& id, const absl::Status& status) {
   spdlog::info("operation {} {}{}", id, op.state, status.ok() ? "" : ": " + op.message);
 }
 
-void Operations::Run(std::string id, api::OperationRequest r) {
+void Operations::Run(std::string id, const api::OperationRequest& r) {
   spdlog::info("operation {} started", id);
   absl::Status status;
   if (r.kind == api::kOpDrain) {

@@ -31,7 +31,7 @@ class Operations {
   std::vector<api::Operation> List() const;
 
  private:
-  void Run(std::string id, api::OperationRequest request);
+  void Run(std::string id, const api::OperationRequest& request);
   absl::Status RunRepair(const std::string& id, const api::OperationRequest& request);
   void Finish(const std::string& id, const absl::Status& status);
   bool IsStopping(const std::string& id) const;

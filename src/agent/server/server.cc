@@ -21,13 +21,18 @@ using json = nlohmann::json;
 
 int HttpStatus(const absl::Status& s) {
   switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument: return 400;
-    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kNotFound:
+      return 404;
     case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded: return 503;
-    default: return 500;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -133,13 +138,15 @@ void Server::Routes() {
     if (info->self_state == "UN" && info->peers_state == "UN") {
       return Reply(res, 200, json{{"ready", true}, {"state", "UN"}});
     }
-    Reply(res, 503, api::Error{absl::StrCat("not ready: self ", info->self_state, ", peers see ",
-                                            info->peers_state.empty() ? "?" : info->peers_state)});
+    Reply(res, 503,
+          api::Error{absl::StrCat("not ready: self ", info->self_state, ", peers see ",
+                                  info->peers_state.empty() ? "?" : info->peers_state)});
   });
   s.Get(api::kNodeInfo, [this](const httplib::Request&, httplib::Response& res) {
     auto info = node_->GetNodeInfo();
     if (!info.ok()) return ReplyError(res, info.status());
-    if (auto ring = node_->GetRing(); ring.ok()) info->peers_state = PeersState(info->address, info->host_id, *ring);
+    if (auto ring = node_->GetRing(); ring.ok())
+      info->peers_state = PeersState(info->address, info->host_id, *ring);
     Reply(res, 200, *info);
   });
   s.Get(api::kRing, [this](const httplib::Request&, httplib::Response& res) {

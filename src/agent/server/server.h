@@ -1,9 +1,9 @@
 // The agent's HTTP server (`agent serve`): the routes of api/api.h over a NodeControl.
 //
-// Authentication: every route but /healthz, /readyz and /metrics (probes) needs `Authorization: Bearer <token>`
-// equal (constant-time) to the content of `token_file`, re-read on every request so a rotated
-// Secret takes effect without a restart; anything else gets 401 and nothing is done. An empty
-// or missing token file refuses everything (never anonymous).
+// Authentication: every route but /healthz, /readyz and /metrics (probes) needs `Authorization:
+// Bearer <token>` equal (constant-time) to the content of `token_file`, re-read on every request so
+// a rotated Secret takes effect without a restart; anything else gets 401 and nothing is done. An
+// empty or missing token file refuses everything (never anonymous).
 //
 // /readyz: this node is UN as its peers see it: the agents of up to three peers are asked for
 // their ring view (same token) and a majority of the answers must say UN; a single-node ring
