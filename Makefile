@@ -4,10 +4,12 @@ SHELL := /bin/bash
 ENV := test/env/kube-env.sh
 FUZZ_SECONDS ?= 30
 
-.PHONY: help deps build unit integration cassandra-tests lint fuzz test bench demo env-up env-down clean
+.PHONY: help deps build unit integration cassandra-tests lint fuzz test bench demo env-up env-down clean \
+  cluster-up cluster-down cluster-status images e2e
 
 help:
 	@echo "make demo | test | unit | integration | lint | fuzz | bench | env-up | env-down"
+	@echo "     cluster-up | cluster-down | cluster-status | images | e2e"
 
 deps:
 	bash hack/install-deps.sh
@@ -40,7 +42,7 @@ fuzz: deps
 	cmake --build --preset fuzz --target object_json_fuzzer watch_frame_fuzzer
 	bash hack/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
-test: lint unit integration fuzz
+test: lint unit integration cassandra-tests fuzz
 
 bench: deps
 	cmake --preset release >/dev/null
@@ -59,3 +61,24 @@ env-down:
 
 clean:
 	rm -rf build
+
+# The local single-node Kubernetes (kubelet, containerd, kube-proxy, a volume provisioner) that
+# the e2e tier and the demo run on; see test/cluster/local-cluster.sh.
+CLUSTER := test/cluster/local-cluster.sh
+
+cluster-up: deps
+	bash $(CLUSTER) up
+
+cluster-down:
+	bash $(CLUSTER) down
+
+cluster-status:
+	bash $(CLUSTER) status
+
+# Container images from images/*/Dockerfile, loaded into the local cluster when it runs.
+images: deps
+	bash hack/images.sh
+
+# The e2e tier on the local cluster (brought up if needed, left up; E2E_DOWN=1 stops it after).
+e2e: deps
+	bash test/e2e/run.sh
