@@ -674,8 +674,8 @@ mounts_under() {
 }
 
 unmount_all() {
-  local m pass
-  for pass in 1 2 3; do
+  local m
+  for _ in 1 2 3; do # a lazy unmount of a parent can leave children: sweep again
     for m in $(mounts_under "$STATE") $(mounts_under "$CTRD_STATE") $(mounts_under "$RUNC_ROOT"); do
       umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done

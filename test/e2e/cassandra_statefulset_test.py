@@ -10,7 +10,6 @@ pod comes back on the same PVC with its data; a deleted PVC and pod come back wi
 Needs KUBECONFIG, KUBECTL, CASSANDRA_IMAGE in the environment (test/e2e/run.sh sets them).
 """
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -71,11 +70,6 @@ def timed(name, t0):
 
 def pod_ready(pod):
     return jsonpath("pod", pod, '{.status.conditions[?(@.type=="Ready")].status}') == "True"
-
-
-def tcp_open(ip, port):
-    with socket.create_connection((ip, port), timeout=3):
-        return True
 
 
 def session_for(ip):
