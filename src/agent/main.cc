@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "cql/auth_setup.h"
 #include "cql/client.h"
+#include "cql/schema.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ringkeeper-agent: configures and manages one Cassandra node"};
@@ -46,6 +47,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--dc", serve.dc, "metrics label");
   serve_cmd->add_option("--rack", serve.rack, "metrics label");
   serve_cmd->add_option("--pod", serve.pod, "metrics label");
+  std::string serve_cql_host = "127.0.0.1", cql_credentials_file;
+  int serve_cql_port = 9042;
+  serve_cmd->add_option("--cql-host", serve_cql_host, "this node's CQL address (for /v1/schema)");
+  serve_cmd->add_option("--cql-port", serve_cql_port, "this node's CQL port");
+  serve_cmd->add_option("--cql-credentials-file", cql_credentials_file,
+                        "role and password, one a line (mounted Secret; re-read on use)");
 
   std::string cql_host = "127.0.0.1", su_user, su_password, su_password_file, read_ks;
   int cql_port = 9042;
@@ -77,11 +84,14 @@ int main(int argc, char** argv) {
       std::ifstream in(su_password_file);
       std::getline(in, su_password);
     }
-    if (auto s = cql::SetupSuperuser(cql_host, cql_port, su_user, su_password); !s.ok()) {
-      spdlog::error("setup-auth: {}", s.message());
+    auto versions = cql::SetupSuperuser(cql_host, cql_port, su_user, su_password);
+    if (!versions.ok()) {
+      spdlog::error("setup-auth: {}", versions.status().message());
       return 1;
     }
     std::printf("superuser %s ready; cassandra/cassandra disabled\n", su_user.c_str());
+    std::printf("schema agreement: %zu nodes on %s\n", versions->peers.size() + 1,
+                versions->local.c_str());
     if (!read_ks.empty()) {
       auto client = cql::Client::Connect(cql_host, cql_port, su_user, su_password);
       if (!client.ok()) return 1;
@@ -99,7 +109,19 @@ int main(int argc, char** argv) {
   }
   if (*serve_cmd) {
     agent::node::JolokiaNodeControl node(jolokia);
-    agent::server::Server server(serve, &node);
+    auto schema_versions = [&]() -> absl::StatusOr<cql::SchemaVersions> {
+      std::string user, password;
+      if (!cql_credentials_file.empty()) {
+        std::ifstream in(cql_credentials_file);
+        std::getline(in, user);
+        std::getline(in, password);
+      }
+      auto client =
+          cql::Client::Connect(serve_cql_host, serve_cql_port, user, password, absl::Seconds(5));
+      if (!client.ok()) return client.status();
+      return cql::ReadSchemaVersions(**client);
+    };
+    agent::server::Server server(serve, &node, schema_versions);
     static agent::server::Server* running = &server;
     std::signal(SIGTERM, [](int) { running->Stop(); });
     std::signal(SIGINT, [](int) { running->Stop(); });

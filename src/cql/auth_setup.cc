@@ -11,8 +11,9 @@ std::string QuoteLiteral(const std::string& s) {
   return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "''"}}), "'");
 }
 
-absl::Status SetupSuperuser(const std::string& host, int port, const std::string& user,
-                            const std::string& password) {
+absl::StatusOr<SchemaVersions> SetupSuperuser(const std::string& host, int port,
+                                              const std::string& user, const std::string& password,
+                                              absl::Duration agreement_timeout) {
   if (user.empty() || user == "cassandra") {
     return absl::InvalidArgumentError("superuser name must be set and not \"cassandra\"");
   }
@@ -38,7 +39,11 @@ absl::Status SetupSuperuser(const std::string& host, int port, const std::string
                                  Consistency::kQuorum)
                          .status(),
                      "disable cassandra/cassandra"));
-  return absl::OkStatus();
+  // Role changes are writes to system_auth, whose tables every node must have: wait until the
+  // peers agree on the schema before reporting the cluster ready for the new role.
+  auto versions = WaitForSchemaAgreement(**admin, agreement_timeout);
+  if (!versions.ok()) return base::Annotate(versions.status(), "schema agreement");
+  return versions;
 }
 
 }  // namespace cql

@@ -1,6 +1,7 @@
 #include "cql/client.h"
 
 #include "cql/auth_setup.h"
+#include "cql/schema.h"
 #include "gtest/gtest.h"
 
 namespace cql {
@@ -64,6 +65,15 @@ TEST(Decode, ErrorCodes) {
   EXPECT_EQ(DecodeError(bad_credentials).code(), absl::StatusCode::kUnauthenticated);
   std::string syntax = Bytes({0, 0, 0x20, 0, 0, 1}) + "x";
   EXPECT_EQ(DecodeError(syntax).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Schema, DisagreeingPeersAmongLiveOnes) {
+  SchemaVersions v{"a", {{"10.0.0.2", "a"}, {"10.0.0.3", "b"}, {"10.0.0.4", ""}}};
+  EXPECT_EQ(DisagreeingPeers(v, nullptr), (std::vector<std::string>{"10.0.0.3", "10.0.0.4"}));
+  const std::set<std::string> live = {"10.0.0.2", "10.0.0.4", "10.0.0.9"};
+  EXPECT_EQ(DisagreeingPeers(v, &live), (std::vector<std::string>{"10.0.0.4"}));
+  const std::set<std::string> agreeing = {"10.0.0.2"};
+  EXPECT_TRUE(DisagreeingPeers(v, &agreeing).empty());
 }
 
 TEST(QuoteLiteral, DoublesQuotes) { EXPECT_EQ(QuoteLiteral("a'b"), "'a''b'"); }

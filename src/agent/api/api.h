@@ -35,6 +35,7 @@ inline constexpr char kNodeInfo[] = "/v1/node";
 inline constexpr char kRing[] = "/v1/ring";
 inline constexpr char kSnapshots[] = "/v1/snapshots";
 inline constexpr char kOperations[] = "/v1/operations";
+inline constexpr char kSchema[] = "/v1/schema";
 
 // Operation kinds accepted by POST kOperations.
 inline constexpr char kOpDrain[] = "drain";
@@ -88,6 +89,16 @@ struct NodeInfo {
   int64_t data_volume_total_bytes = 0;
 };
 
+// GET kSchema: the schema versions this node sees (its system.local and system.peers, over CQL)
+// and whether every live peer (status U in its ring) has the node's own version. 503 when CQL
+// cannot be reached or the agent's CQL credentials are refused.
+struct SchemaAgreement {
+  bool agreed = false;
+  std::string local_version;
+  std::map<std::string, std::string> peer_versions;  // every peer in system.peers
+  std::vector<std::string> disagreeing;              // live peers with another version
+};
+
 // POST kOperations body. Fields used depend on kind:
 //   cleanup/flush: keyspace (empty = all non-system), tables; snapshot: tag, keyspaces;
 //   clear_snapshot: tag (empty = all); repair: keyspace, tables, ranges ("start:end"),
@@ -132,6 +143,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self
                                                 operation_mode, tokens, load_bytes, schema_version,
                                                 release_version, data_volume_used_bytes,
                                                 data_volume_total_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
+                                                peer_versions, disagreeing)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables, keyspaces,
                                                 tag, ranges, parallelism)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,

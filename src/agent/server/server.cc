@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
+#include "base/status_macros.h"
 #include "httplib.h"
 
 namespace agent::server {
@@ -30,6 +32,7 @@ int HttpStatus(const absl::Status& s) {
       return 409;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnauthenticated:  // the node refused the agent's CQL credentials
       return 503;
     default:
       return 500;
@@ -65,9 +68,10 @@ absl::StatusOr<T> ParseBody(const std::string& body) {
 
 }  // namespace
 
-Server::Server(ServerOptions options, node::NodeControl* node)
+Server::Server(ServerOptions options, node::NodeControl* node, SchemaVersionsProbe schema_versions)
     : options_(std::move(options)),
       node_(node),
+      schema_versions_(std::move(schema_versions)),
       operations_(node),
       http_(std::make_unique<httplib::Server>()) {
   Routes();
@@ -148,6 +152,25 @@ void Server::Routes() {
     if (auto ring = node_->GetRing(); ring.ok())
       info->peers_state = PeersState(info->address, info->host_id, *ring);
     Reply(res, 200, *info);
+  });
+  s.Get(api::kSchema, [this](const httplib::Request&, httplib::Response& res) {
+    if (!schema_versions_) {
+      return ReplyError(res, absl::UnavailableError("no CQL access configured"));
+    }
+    auto versions = schema_versions_();
+    if (!versions.ok()) return ReplyError(res, base::Annotate(versions.status(), "read schema"));
+    auto ring = node_->GetRing();
+    if (!ring.ok()) return ReplyError(res, ring.status());
+    std::set<std::string> live;
+    for (const auto& e : ring->endpoints) {
+      if (e.status == "U") live.insert(e.address);
+    }
+    api::SchemaAgreement out;
+    out.local_version = versions->local;
+    out.peer_versions = versions->peers;
+    out.disagreeing = cql::DisagreeingPeers(*versions, &live);
+    out.agreed = !out.local_version.empty() && out.disagreeing.empty();
+    Reply(res, 200, out);
   });
   s.Get(api::kRing, [this](const httplib::Request&, httplib::Response& res) {
     auto ring = node_->GetRing();

@@ -7,16 +7,22 @@
 //
 // /readyz: this node is UN as its peers see it: the agents of up to three peers are asked for
 // their ring view (same token) and a majority of the answers must say UN; a single-node ring
-// uses its own view. Thread-safe; Start() blocks until Stop().
+// uses its own view.
+//
+// /v1/schema: the schema versions from `schema_versions` (a CQL read on this node, injected so
+// tests can fake it), judged against the live endpoints of the node's ring.
+// Thread-safe; Start() blocks until Stop().
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "agent/node/node_control.h"
 #include "agent/server/operations.h"
+#include "cql/schema.h"
 
 namespace httplib {
 class Server;
@@ -33,9 +39,15 @@ struct ServerOptions {
   std::string cluster, dc, rack, pod;
 };
 
+// Reads this node's schema versions (cql::ReadSchemaVersions over a fresh connection).
+using SchemaVersionsProbe = std::function<absl::StatusOr<cql::SchemaVersions>()>;
+
 class Server {
  public:
-  Server(ServerOptions options, node::NodeControl* node);
+  // `node` is borrowed and must outlive the server; an empty `schema_versions` makes
+  // /v1/schema answer 503.
+  Server(ServerOptions options, node::NodeControl* node,
+         SchemaVersionsProbe schema_versions = nullptr);
   ~Server();
 
   // Binds and serves until Stop(); returns an error if the port cannot be bound.
@@ -54,6 +66,7 @@ class Server {
 
   ServerOptions options_;
   node::NodeControl* node_;
+  SchemaVersionsProbe schema_versions_;
   Operations operations_;
   std::unique_ptr<httplib::Server> http_;
 };

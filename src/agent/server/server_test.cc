@@ -30,6 +30,7 @@ class FakeNode : public node::NodeControl {
     if (!reachable) return absl::UnavailableError("jolokia unreachable");
     api::Ring ring;
     ring.endpoints.push_back({"127.0.0.1", "dc1", "r1", "U", "N", "h1", 1, 1.0, 16});
+    for (const auto& e : extra_endpoints) ring.endpoints.push_back(e);
     return ring;
   }
   absl::Status Drain() override { return absl::OkStatus(); }
@@ -63,6 +64,7 @@ class FakeNode : public node::NodeControl {
   }
 
   std::atomic<bool> reachable{true};
+  std::vector<api::RingEndpoint> extra_endpoints;  // set before requests, never during
   std::atomic<int> decommissions{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -80,7 +82,7 @@ class ServerTest : public ::testing::Test {
     o.token_file = token_file_.string();
     o.cluster = "c";
     port_ = o.port;
-    server_ = std::make_unique<Server>(o, &node_);
+    server_ = std::make_unique<Server>(o, &node_, [this] { return schema_; });
     thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
     const absl::Time deadline = absl::Now() + absl::Seconds(5);
     while (!server_->Listening() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
@@ -102,6 +104,7 @@ class ServerTest : public ::testing::Test {
   }
 
   FakeNode node_;
+  absl::StatusOr<cql::SchemaVersions> schema_ = absl::UnavailableError("cql: connect refused");
   std::filesystem::path token_file_;
   int port_;
   std::unique_ptr<Server> server_;
@@ -176,6 +179,24 @@ TEST_F(ServerTest, NodeUnreachableIs503WithReason) {
   EXPECT_NE(r->body.find("unreachable"), std::string::npos);
   httplib::Client c("127.0.0.1", port_);
   EXPECT_EQ(c.Get(api::kReadyz)->status, 503);
+}
+
+TEST_F(ServerTest, SchemaAgreementCountsLivePeersOnly) {
+  EXPECT_EQ(Get(api::kSchema)->status, 503);  // CQL unreachable
+  node_.extra_endpoints = {{"127.0.0.2", "dc1", "r1", "U", "N", "h2", 1, 0, 16},
+                           {"127.0.0.3", "dc1", "r1", "D", "N", "h3", 1, 0, 16}};
+  schema_ = cql::SchemaVersions{"v1", {{"127.0.0.2", "v1"}, {"127.0.0.3", "v0"}}};
+  auto r = Get(api::kSchema);
+  ASSERT_EQ(r->status, 200);
+  auto agreement = json::parse(r->body).get<api::SchemaAgreement>();
+  EXPECT_TRUE(agreement.agreed);  // 127.0.0.3 differs but is down
+  EXPECT_EQ(agreement.peer_versions.size(), 2u);
+  schema_ = cql::SchemaVersions{"v2", {{"127.0.0.2", "v1"}, {"127.0.0.3", "v0"}}};
+  agreement = json::parse(Get(api::kSchema)->body).get<api::SchemaAgreement>();
+  EXPECT_FALSE(agreement.agreed);
+  EXPECT_EQ(agreement.disagreeing, std::vector<std::string>{"127.0.0.2"});
+  httplib::Client c("127.0.0.1", port_);
+  EXPECT_EQ(c.Get(api::kSchema)->status, 401);
 }
 
 TEST(TokenMatches, ConstantTimeCompare) {

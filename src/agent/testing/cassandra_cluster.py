@@ -105,7 +105,8 @@ class Node:
             [self.cluster.agent_bin, "serve", "--listen", self.address, "--port", str(AGENT_PORT),
              "--token-file", self.cluster.token_file, "--jolokia-port", str(self.jolokia_port),
              "--data-dir", f"{self.dir}/data", "--cluster", "rk-it", "--dc", "dc1",
-             "--rack", f"r{self.index % 3 + 1}", "--pod", f"node{self.index + 1}"],
+             "--rack", f"r{self.index % 3 + 1}", "--pod", f"node{self.index + 1}",
+             "--cql-host", self.address, "--cql-credentials-file", self.cluster.cql_credentials],
             stdout=open(f"{self.dir}/agent.log", "ab"), stderr=subprocess.STDOUT,
             start_new_session=True)
 
@@ -183,9 +184,15 @@ class Cluster:
         self.env = fetch_env()
         self.dir = tempfile.mkdtemp(prefix="rk-cassandra-it.")
         self.token_file = os.path.join(self.dir, "token")
+        self.cql_credentials = os.path.join(self.dir, "cql-credentials")
+        self.set_cql_credentials("cassandra", "cassandra")
         self.seeds = ["127.0.0.1"]
         self.overrides = None
         self.nodes = [Node(self, i) for i in range(n)]
+
+    def set_cql_credentials(self, user, password):
+        with open(self.cql_credentials, "w") as f:
+            f.write(f"{user}\n{password}\n")
 
     def close(self):
         for n in self.nodes:

@@ -84,6 +84,32 @@ def ring_agrees_with_nodetool(cluster):
 
 
 @case
+def schema_agreement(cluster):
+    # Every agent reports its node's view over CQL: all three agree on one version, the one
+    # JMX reports in /v1/node.
+    versions = set()
+    for n in cluster.nodes:
+        code, sa = n.api("GET", "/v1/schema")
+        assert code == 200, (code, sa)
+        print(n.address, sa)
+        assert sa["agreed"] is True and sa["disagreeing"] == [], sa
+        others = {m.address for m in cluster.nodes} - {n.address}
+        assert set(sa["peer_versions"]) == others, sa
+        assert set(sa["peer_versions"].values()) == {sa["local_version"]}, sa
+        code, info = n.api("GET", "/v1/node")
+        assert info["schema_version"] == sa["local_version"], (info, sa)
+        versions.add(sa["local_version"])
+    assert len(versions) == 1, versions
+    # A schema change moves every node to a new version, agreed again.
+    c, s = session([cluster.nodes[0].address])
+    s.execute("CREATE KEYSPACE IF NOT EXISTS schema_probe WITH replication = "
+              "{'class':'NetworkTopologyStrategy','dc1':1}")
+    c.shutdown()
+    code, sa = cluster.nodes[1].api("GET", "/v1/schema")
+    assert code == 200 and sa["agreed"] and sa["local_version"] not in versions, sa
+
+
+@case
 def write_rows(cluster):
     c, s = session([n.address for n in cluster.nodes])
     s.execute("CREATE KEYSPACE IF NOT EXISTS rf2 WITH replication = "
@@ -189,6 +215,11 @@ def superuser_flow(cluster):
     print(out.stdout, out.stderr)
     assert out.returncode == 0, out.stderr
     assert "'dc1': '2'" in out.stdout or '"dc1":"2"' in out.stdout, out.stdout
+    m = re.search(r"schema agreement: (\d+) nodes on (\S+)", out.stdout)
+    assert m and int(m.group(1)) == len(cluster.nodes), out.stdout
+    cluster.set_cql_credentials("rk-admin", "s3cr'et")  # re-read by the agents on each use
+    code, sa = n1.api("GET", "/v1/schema")
+    assert code == 200 and sa["local_version"] == m.group(2), (code, sa, m.group(2))
     c, s = session([n1.address], user="rk-admin", password="s3cr'et")
     assert s.execute("SELECT count(*) FROM rf2.t").one()[0] == 500
     c.shutdown()
@@ -266,6 +297,7 @@ def main():
             n.wait_up()
         print(f"cluster UN after {time.time() - start:.0f}s", flush=True)
         ring_agrees_with_nodetool(cluster)
+        schema_agreement(cluster)
         write_rows(cluster)
         bad_input(cluster)
         snapshot_flush_cleanup(cluster)
