@@ -5,7 +5,7 @@ ENV := test/env/kube-env.sh
 FUZZ_SECONDS ?= 30
 
 .PHONY: help deps build unit integration cassandra-tests lint fuzz test bench demo env-up env-down clean \
-  cluster-up cluster-down cluster-status images e2e
+  cluster-up cluster-down cluster-status images e2e e2e-ci
 
 help:
 	@echo "make demo | test | unit | integration | lint | fuzz | bench | env-up | env-down"
@@ -42,7 +42,11 @@ fuzz: deps
 	cmake --build --preset fuzz --target object_json_fuzzer watch_frame_fuzzer
 	bash hack/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
-test: lint unit integration cassandra-tests fuzz
+test: lint unit integration cassandra-tests fuzz e2e-ci
+
+# In `make test` the e2e tier tears the local cluster down afterwards.
+e2e-ci:
+	$(MAKE) e2e E2E_DOWN=1
 
 bench: deps
 	cmake --preset release >/dev/null
@@ -79,6 +83,8 @@ cluster-status:
 images: deps
 	bash hack/images.sh
 
-# The e2e tier on the local cluster (brought up if needed, left up; E2E_DOWN=1 stops it after).
+# The e2e tier on the local cluster: `down` leaves nothing behind (test/cluster/updown_test.sh),
+# then the Cassandra scenarios (test/e2e/run.sh). The cluster is left up unless E2E_DOWN=1.
 e2e: deps
-	bash test/e2e/run.sh
+	bash test/cluster/updown_test.sh
+	E2E_DOWN=$${E2E_DOWN:-0} bash test/e2e/run.sh
