@@ -100,7 +100,10 @@ void Operations::Finish(const std::string& id, const absl::Status& status) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& op = ops_[id];
   op.finished_unix = absl::ToUnixSeconds(absl::Now());
-  if (op.state == api::kStateStopped) return;
+  if (op.state == api::kStateStopped) {
+    spdlog::info("operation {} stopped: {}", id, op.message);
+    return;
+  }
   if (status.ok()) {
     op.state = api::kStateSucceeded;
   } else {
@@ -153,11 +156,13 @@ absl::Status Operations::RunRepair(const std::string& id, const api::OperationRe
   const absl::Time deadline = absl::Now() + absl::Hours(24);
   while (absl::Now() < deadline) {
     auto status = node_->GetRepairStatus(*command);
+    const bool stopping = IsStopping(id);
     if (status.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       ops_[id].message = status->message;
       if (status->state != api::kStateRunning) {
-        if (stop_requested_[id] && status->state == api::kStateFailed) {
+        // forceTerminateAllRepairSessions fails the sessions: after our stop, failed = stopped.
+        if (stopping && status->state == api::kStateFailed) {
           ops_[id].state = api::kStateStopped;
           return absl::OkStatus();
         }
@@ -165,11 +170,15 @@ absl::Status Operations::RunRepair(const std::string& id, const api::OperationRe
                    ? absl::OkStatus()
                    : absl::AbortedError(absl::StrCat("repair failed: ", status->message));
       }
+    } else if (stopping && absl::IsNotFound(status.status())) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ops_[id].state = api::kStateStopped;
+      ops_[id].message = std::string(status.status().message());
+      return absl::OkStatus();
     } else if (!absl::IsUnavailable(status.status())) {
       return status.status();
     }
-    if (IsStopping(id)) {
-      // The stop was asked; give Cassandra a few polls to report the failed sessions.
+    if (stopping) {
       std::lock_guard<std::mutex> lock(mu_);
       if (shutting_down_) return absl::CancelledError("agent shutting down");
     }

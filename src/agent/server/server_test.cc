@@ -50,10 +50,18 @@ class FakeNode : public node::NodeControl {
   absl::Status ClearSnapshot(const std::string&) override { return absl::OkStatus(); }
   absl::StatusOr<api::SnapshotList> ListSnapshots() override { return api::SnapshotList{}; }
   absl::StatusOr<int> StartRepair(const node::RepairOptions&) override { return 7; }
+  // With repair_runs, a repair runs until StopRepairs, then fails as Cassandra's does.
   absl::StatusOr<node::RepairStatus> GetRepairStatus(int) override {
-    return node::RepairStatus{api::kStateSucceeded, "done"};
+    if (!repair_runs) return node::RepairStatus{api::kStateSucceeded, "done"};
+    if (repairs_terminated) {
+      return node::RepairStatus{api::kStateFailed, "Terminate session is called"};
+    }
+    return node::RepairStatus{api::kStateRunning, ""};
   }
-  absl::Status StopRepairs() override { return absl::OkStatus(); }
+  absl::Status StopRepairs() override {
+    repairs_terminated = true;
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::string> Metrics(const std::string& labels) override {
     return "# TYPE x gauge\nx{" + labels + "} 1\n";
   }
@@ -64,6 +72,8 @@ class FakeNode : public node::NodeControl {
   }
 
   std::atomic<bool> reachable{true};
+  std::atomic<bool> repair_runs{false};
+  std::atomic<bool> repairs_terminated{false};
   std::vector<api::RingEndpoint> extra_endpoints;  // set before requests, never during
   std::atomic<int> decommissions{0};
   std::mutex mu;
@@ -156,6 +166,26 @@ TEST_F(ServerTest, SecondDecommissionIs409) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_EQ(state, api::kStateSucceeded);
+}
+
+TEST_F(ServerTest, StoppedRepairEndsStoppedNotSucceeded) {
+  node_.repair_runs = true;
+  auto repair = Post(api::kOperations, R"({"kind":"repair","keyspace":"ks"})");
+  ASSERT_EQ(repair->status, 202);
+  const std::string id = json::parse(repair->body)["id"];
+  const std::string path = std::string(api::kOperations) + "/" + id;
+  auto state = [&] { return json::parse(Get(path)->body)["state"].get<std::string>(); };
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(state(), api::kStateRunning);
+  ASSERT_EQ(Post(api::kOperations, R"({"kind":"stop_repairs"})")->status, 202);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (state() == api::kStateRunning && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  auto op = json::parse(Get(path)->body).get<api::Operation>();
+  EXPECT_EQ(op.state, api::kStateStopped);
+  EXPECT_EQ(op.message, "Terminate session is called");
+  EXPECT_EQ(op.repair_command, 7);
 }
 
 TEST_F(ServerTest, MalformedJsonIs400NamingTheProblem) {

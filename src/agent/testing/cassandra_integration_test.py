@@ -4,11 +4,13 @@ One 3-node cluster on 127.0.0.1-3 (rendered by `agent init`) is reused across th
 order where each case leaves the cluster as the next expects it. Usage:
   cassandra_integration_test.py <ringkeeper-agent binary> <python-with-cassandra-driver-site>
 """
+import json
 import re
 import subprocess
 import sys
 import time
 import traceback
+import urllib.request
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import cassandra_cluster as cc  # noqa: E402
@@ -146,7 +148,7 @@ def snapshot_flush_cleanup(cluster):
 
 
 @case
-def repair_range_and_stop(cluster):
+def repair_range(cluster):
     n1 = cluster.nodes[0]
     code, info = n1.api("GET", "/v1/node")
     tokens = sorted(int(t) for t in info["tokens"])
@@ -155,17 +157,74 @@ def repair_range_and_stop(cluster):
                        "parallelism": "parallel"})
     assert op["state"] == "succeeded" and op["repair_command"] > 0, op
     print("repair:", op)
-    # A full repair of both keyspaces, stopped at once.
-    code, op = n1.api("POST", "/v1/operations", {"kind": "repair", "keyspace": "rf3",
+
+
+def jolokia(node, request):
+    req = urllib.request.Request(f"http://127.0.0.1:{node.jolokia_port}/jolokia/",
+                                 data=json.dumps(request).encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        body = json.loads(r.read())
+    assert body.get("status") == 200, body
+    return body["value"]
+
+
+def parent_repair_sessions(node):
+    return jolokia(node, {"type": "exec", "mbean": "org.apache.cassandra.db:type=RepairService",
+                          "operation": "parentRepairSessionsCount()"})
+
+
+REPAIR_LOAD_TABLES = 40
+
+
+@case
+def repair_stopped_while_running(cluster):
+    # A sequential full repair of many RF=3 tables: one snapshot + validation per table, range
+    # and replica, so it runs for many seconds - long enough to be caught running and stopped.
+    n1 = cluster.nodes[0]
+    c, s = session([n.address for n in cluster.nodes])
+    s.execute("CREATE KEYSPACE IF NOT EXISTS repair_load WITH replication = "
+              "{'class':'NetworkTopologyStrategy','dc1':3}")
+    for i in range(REPAIR_LOAD_TABLES):
+        s.execute(f"CREATE TABLE IF NOT EXISTS repair_load.t{i} (k int PRIMARY KEY, v text)")
+        s.execute(f"INSERT INTO repair_load.t{i} (k, v) VALUES ({i}, 'x')")
+    c.shutdown()
+    start = time.time()
+    code, op = n1.api("POST", "/v1/operations", {"kind": "repair", "keyspace": "repair_load",
                                                  "parallelism": "sequential"})
     assert code == 202, op
+    path = f"/v1/operations/{op['id']}"
+
+    # Observed running on both sides: the agent's operation and Cassandra's parent session.
+    def running():
+        _, o = n1.api("GET", path)
+        if o["state"] != "running":
+            return o  # ended before it could be stopped: fails below
+        return o if o["repair_command"] > 0 and parent_repair_sessions(n1) > 0 else None
+    observed = cc.wait_until("repair observed running", running, 60, interval=0.2)
+    assert observed["state"] == "running", f"repair ended before it could be stopped: {observed}"
+    time.sleep(1)  # let its sessions start (a stop during prepare would find none to fail)
+    _, o = n1.api("GET", path)
+    assert o["state"] == "running", o
+    print(f"repair running after {time.time() - start:.1f}s: {observed}; stopping", flush=True)
     stop = n1.operation({"kind": "stop_repairs"})
     assert stop["state"] == "succeeded", stop
     final = cc.wait_until("stopped repair ends", lambda: (lambda c, o: o if o["state"] !=
-                          "running" else None)(*n1.api("GET", f"/v1/operations/{op['id']}")), 120)
-    print("stopped repair:", final)
-    assert final["state"] in ("stopped", "succeeded"), final
-    cluster.stopped_repair_state = final["state"]
+                          "running" else None)(*n1.api("GET", path)), 120)
+    print(f"stopped repair after {time.time() - start:.1f}s:", final)
+    assert final["state"] == "stopped", final
+    # Cassandra agrees: no parent repair session left on the coordinator. Its participants
+    # keep theirs until told too: stop_repairs on every node, as the operator does.
+    cc.wait_until("no repair session on 127.0.0.1", lambda: parent_repair_sessions(n1) == 0, 60)
+    print("parent repair sessions after stop on 127.0.0.1:",
+          {n.address: parent_repair_sessions(n) for n in cluster.nodes})
+    for n in cluster.nodes[1:]:
+        assert n.operation({"kind": "stop_repairs"})["state"] == "succeeded"
+    cc.wait_until("no repair session anywhere",
+                  lambda: all(parent_repair_sessions(n) == 0 for n in cluster.nodes), 60)
+    # Leave the ring as the next cases expect (decommission refuses while RF=3 keyspaces exist).
+    c, s = session([n1.address])
+    s.execute("DROP KEYSPACE repair_load")
+    c.shutdown()
 
 
 @case
@@ -301,7 +360,8 @@ def main():
         write_rows(cluster)
         bad_input(cluster)
         snapshot_flush_cleanup(cluster)
-        repair_range_and_stop(cluster)
+        repair_range(cluster)
+        repair_stopped_while_running(cluster)
         replacement(cluster)
         superuser_flow(cluster)
         decommission(cluster)
