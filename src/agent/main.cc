@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--dc", serve.dc, "metrics label");
   serve_cmd->add_option("--rack", serve.rack, "metrics label");
   serve_cmd->add_option("--pod", serve.pod, "metrics label");
+  serve_cmd->add_option("--tls-cert", serve.tls_cert, "serve HTTPS with this certificate (PEM)");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "its private key (PEM)");
+  serve_cmd->add_option("--client-ca", serve.client_ca,
+                        "require client certificates signed by this CA (mTLS)");
   std::string serve_cql_host = "127.0.0.1", cql_credentials_file;
   int serve_cql_port = 9042;
   serve_cmd->add_option("--cql-host", serve_cql_host, "this node's CQL address (for /v1/schema)");

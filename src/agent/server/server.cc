@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include <fstream>
 #include <map>
@@ -66,6 +67,34 @@ absl::StatusOr<T> ParseBody(const std::string& body) {
   }
 }
 
+// Configures the HTTPS context: our certificate chain and key, TLS 1.2+, and with a client CA a
+// mandatory, CA-verified client certificate (the handshake fails without one).
+bool SetupTls(SSL_CTX& ctx, const ServerOptions& o) {
+  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(&ctx, o.tls_cert.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(&ctx, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(&ctx) != 1) {
+    spdlog::error("tls: cannot load certificate {} / key {}", o.tls_cert, o.tls_key);
+    return false;
+  }
+  if (!o.client_ca.empty()) {
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.client_ca.c_str());
+    if (names == nullptr ||
+        SSL_CTX_load_verify_locations(&ctx, o.client_ca.c_str(), nullptr) != 1) {
+      spdlog::error("tls: cannot load client CA {}", o.client_ca);
+      return false;
+    }
+    SSL_CTX_set_client_CA_list(&ctx, names);
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return true;
+}
+
+std::unique_ptr<httplib::Server> MakeHttpServer(const ServerOptions& o) {
+  if (o.tls_cert.empty() && o.tls_key.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>([o](SSL_CTX& ctx) { return SetupTls(ctx, o); });
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, node::NodeControl* node, SchemaVersionsProbe schema_versions)
@@ -73,7 +102,7 @@ Server::Server(ServerOptions options, node::NodeControl* node, SchemaVersionsPro
       node_(node),
       schema_versions_(std::move(schema_versions)),
       operations_(node),
-      http_(std::make_unique<httplib::Server>()) {
+      http_(MakeHttpServer(options_)) {
   Routes();
 }
 
@@ -216,7 +245,11 @@ std::string Server::PeersState(const std::string& self, const std::string& host_
   std::map<std::string, int> votes;
   int answers = 0;
   for (const auto& peer : peers) {
-    httplib::Client client(peer, options_.peer_agent_port);
+    const bool tls = !options_.tls_cert.empty();
+    httplib::Client client(
+        absl::StrCat(tls ? "https://" : "http://", peer, ":", options_.peer_agent_port),
+        options_.tls_cert, options_.tls_key);
+    if (tls && !options_.client_ca.empty()) client.set_ca_cert_path(options_.client_ca.c_str());
     client.set_connection_timeout(1, 0);
     client.set_read_timeout(5, 0);
     auto res = client.Get(api::kRing, {{"Authorization", "Bearer " + token}});
@@ -239,6 +272,15 @@ std::string Server::PeersState(const std::string& self, const std::string& host_
 }
 
 absl::Status Server::Run() {
+  if (options_.tls_cert.empty() != options_.tls_key.empty() ||
+      (!options_.client_ca.empty() && options_.tls_cert.empty())) {
+    return absl::InvalidArgumentError(
+        "tls: --tls-cert and --tls-key go together; --client-ca needs both");
+  }
+  if (!http_->is_valid()) {
+    return absl::InvalidArgumentError(absl::StrCat("tls: cannot load ", options_.tls_cert, ", ",
+                                                   options_.tls_key, ", ", options_.client_ca));
+  }
   if (!http_->bind_to_port(options_.listen_address.c_str(), options_.port)) {
     return absl::UnavailableError(
         absl::StrCat("cannot bind ", options_.listen_address, ":", options_.port));

@@ -1,5 +1,6 @@
 // The agent's HTTP server (`agent serve`): the routes of api/api.h over a NodeControl.
 //
+// Transport: HTTP, or HTTPS (optionally mutual) per ServerOptions' TLS files.
 // Authentication: every route but /healthz, /readyz and /metrics (probes) needs `Authorization:
 // Bearer <token>` equal (constant-time) to the content of `token_file`, re-read on every request so
 // a rotated Secret takes effect without a restart; anything else gets 401 and nothing is done. An
@@ -35,6 +36,11 @@ struct ServerOptions {
   int port = api::kAgentPort;
   std::string token_file;
   int peer_agent_port = api::kAgentPort;
+  // TLS: with cert and key (PEM files) the server speaks HTTPS only; with client_ca as well,
+  // the handshake requires a client certificate signed by that CA (mTLS), on every route, and
+  // the bearer token is still required where it is without TLS. The same cert/key/CA are used
+  // as client credentials towards peers' agents. Files are read once, at construction.
+  std::string tls_cert, tls_key, client_ca;
   // Labels on every metric.
   std::string cluster, dc, rack, pod;
 };
@@ -50,7 +56,8 @@ class Server {
          SchemaVersionsProbe schema_versions = nullptr);
   ~Server();
 
-  // Binds and serves until Stop(); returns an error if the port cannot be bound.
+  // Binds and serves until Stop(); returns an error if the port cannot be bound or the TLS
+  // files cannot be loaded.
   absl::Status Run();
   void Stop();
   // True once bound (for tests).
