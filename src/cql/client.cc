@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +35,8 @@ class Reader {
  public:
   explicit Reader(const std::string& data) : data_(data) {}
   bool ok() const { return ok_; }
+  size_t pos() const { return pos_; }
+  size_t remaining() const { return data_.size() - pos_; }
   bool Need(size_t n) {
     if (!ok_ || data_.size() - pos_ < n) ok_ = false;
     return ok_;
@@ -148,6 +151,7 @@ std::string Render(const Type& t, const std::string& v, bool quoted, int depth =
       return quoted ? Quote(s) : s;
     }
     case 0x0010: {
+      if (v.size() != 4 && v.size() != 16) return "";  // inet_ntop would read past the value
       char buf[INET6_ADDRSTRLEN] = {0};
       inet_ntop(v.size() == 4 ? AF_INET : AF_INET6, v.data(), buf, sizeof(buf));
       return quoted ? Quote(buf) : buf;
@@ -275,7 +279,12 @@ absl::StatusOr<ResultSet> DecodeResult(const std::string& body) {
     }
   }
   int32_t rows = r.Int();
-  if (!r.ok() || rows < 0) return absl::InternalError("cql: bad row count");
+  // Every cell is at least its 4-byte length: a count the remaining bytes cannot hold is a lie
+  // (found by fuzzing: 2^31 column-less rows ran the decoder out of memory).
+  if (!r.ok() || rows < 0 ||
+      static_cast<size_t>(rows) > r.remaining() / (4 * std::max<size_t>(count, 1))) {
+    return absl::InternalError("cql: bad row count");
+  }
   for (int32_t i = 0; i < rows && r.ok(); ++i) {
     Row row;
     for (int32_t c = 0; c < count; ++c) {
@@ -288,6 +297,25 @@ absl::StatusOr<ResultSet> DecodeResult(const std::string& body) {
   }
   if (!r.ok()) return absl::InternalError("cql: truncated rows");
   return rs;
+}
+
+absl::StatusOr<std::string> StripFrameExtras(uint8_t flags, const std::string& body) {
+  Reader r(body);
+  // Cassandra's order (Message.Codec): tracing id, warnings, custom payload.
+  if (flags & 0x02) r.Raw(16);  // tracing id
+  if (flags & 0x08) {           // warnings: [string list]
+    const int n = r.Short();
+    for (int i = 0; i < n && r.ok(); ++i) r.String();
+  }
+  if (flags & 0x04) {  // custom payload: [bytes map]
+    const int n = r.Short();
+    for (int i = 0; i < n && r.ok(); ++i) {
+      r.String();
+      r.Bytes();
+    }
+  }
+  if (!r.ok()) return absl::InternalError("cql: truncated frame extras");
+  return body.substr(r.pos());
 }
 
 Client::~Client() {
@@ -314,24 +342,9 @@ absl::StatusOr<std::pair<uint8_t, std::string>> Client::Receive() {
   if (len > (256u << 20)) return absl::InternalError("cql: frame too large");
   std::string body(len, '\0');
   if (len && !ReadAll(fd_, body.data(), len)) return absl::UnavailableError("cql: connection lost");
-  // Warnings/tracing/custom payload flags prefix the body; skip them.
-  Reader r(body);
-  size_t skip = 0;
-  if (header[1] & 0x02) skip += 16;  // tracing id
-  if (header[1] & 0x08) {            // warnings: [string list]
-    Reader w(body);
-    w.Raw(skip);
-    int n = w.Short();
-    size_t pos = skip + 2;
-    for (int i = 0; i < n; ++i) {
-      uint16_t l = w.Short();
-      w.Raw(l);
-      pos += 2 + l;
-    }
-    skip = pos;
-  }
-  return std::make_pair(static_cast<uint8_t>(header[4]),
-                        body.substr(std::min<size_t>(skip, body.size())));
+  auto payload = StripFrameExtras(static_cast<uint8_t>(header[1]), body);
+  if (!payload.ok()) return payload.status();
+  return std::make_pair(static_cast<uint8_t>(header[4]), *std::move(payload));
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& host, int port,

@@ -59,6 +59,8 @@ std::string EncodePlainAuth(const std::string& user, const std::string& password
 std::string EncodeQuery(const std::string& cql, Consistency consistency);
 // Decodes a RESULT body (kind Rows -> rows; other kinds -> empty set); errors on truncation.
 absl::StatusOr<ResultSet> DecodeResult(const std::string& body);
+// Skips what the header's flags say precedes the body (tracing id, custom payload, warnings).
+absl::StatusOr<std::string> StripFrameExtras(uint8_t flags, const std::string& body);
 // Decodes an ERROR body into a status.
 absl::Status DecodeError(const std::string& body);
 

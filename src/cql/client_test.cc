@@ -60,6 +60,26 @@ TEST(Decode, TruncatedInputIsAnErrorNeverACrash) {
   }
 }
 
+TEST(Decode, FuzzFindingsAreErrorsOrEmptyValues) {
+  // 2^31 - 1 rows of zero columns in a 16-byte body: rejected, not allocated.
+  EXPECT_FALSE(
+      DecodeResult(Bytes({0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff})).ok());
+  // An inet of 2 bytes: rendered empty (inet_ntop would have read 16).
+  std::string b = Bytes({0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1}) + Bytes({0, 1}) + "k" +
+                  Bytes({0, 1}) + "t" + Bytes({0, 1}) + "a" + Bytes({0, 0x10}) +
+                  Bytes({0, 0, 0, 1, 0, 0, 0, 2, 10, 0});
+  auto rs = DecodeResult(b);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(rs->rows.at(0).columns.at("a"), "");
+}
+
+TEST(Decode, StripFrameExtras) {
+  // warnings ["w"], then the body; truncated warnings are an error.
+  EXPECT_EQ(*StripFrameExtras(0x08, Bytes({0, 1, 0, 1}) + "w" + "BODY"), "BODY");
+  EXPECT_FALSE(StripFrameExtras(0x08, Bytes({0, 2, 0, 1}) + "w").ok());
+  EXPECT_EQ(*StripFrameExtras(0x00, "BODY"), "BODY");
+}
+
 TEST(Decode, ErrorCodes) {
   std::string bad_credentials = Bytes({0, 0, 1, 0, 0, 3}) + "bad";
   EXPECT_EQ(DecodeError(bad_credentials).code(), absl::StatusCode::kUnauthenticated);
