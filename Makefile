@@ -39,7 +39,7 @@ lint: build
 
 fuzz: deps
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz --target object_json_fuzzer watch_frame_fuzzer
+	cmake --build --preset fuzz --target object_json_fuzzer watch_frame_fuzzer cql_result_fuzzer
 	bash hack/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 test: lint unit integration cassandra-tests fuzz e2e-ci
