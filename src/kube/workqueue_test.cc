@@ -11,20 +11,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "kube/testing/test_env.h"
 
 namespace kube {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Polls `done` until it holds or `timeout` passes; returns whether it held.
+// Polls every millisecond (queue timings are in milliseconds), up to ten seconds.
 bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10)) {
-  const auto deadline = Clock::now() + absl::ToChronoNanoseconds(timeout);
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
+  return testing::WaitFor(done, timeout, absl::Milliseconds(1));
 }
 
 void StoreMax(std::atomic<int>& target, int value) {
