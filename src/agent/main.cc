@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
       ->add_option("--config-keys", init.known_keys_file,
                    "cassandra.yaml keys this Cassandra version knows")
       ->required();
+  init_cmd->add_option("--listen-address", init.listen_address,
+                       "this node's listen address (overrides the settings; the pod IP)");
   init_cmd->add_option("--memory-limit", init.memory_limit_bytes,
                        "bytes (default: the container's limit)");
 

@@ -86,6 +86,7 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("settings ", o.settings_file, ": ", e.what()));
   }
+  if (!o.listen_address.empty()) settings.listen_address = o.listen_address;
   std::string overrides;
   if (!o.overrides_file.empty()) {
     ASSIGN_OR_RETURN(overrides, ReadFile(o.overrides_file));

@@ -23,6 +23,8 @@ struct InitOptions {
   std::string settings_file;       // JSON api::InitSettings
   std::string overrides_file;      // optional YAML map of cassandra.yaml overrides
   std::string known_keys_file;     // config-keys.txt of this Cassandra version
+  // Overrides settings.listen_address: in a pod the operator cannot know the pod IP in advance.
+  std::string listen_address;
   int64_t memory_limit_bytes = 0;  // 0: read from the cgroup (v2, then v1), else /proc/meminfo
   // Restore hook: fills the empty data volume from a backup (backup issue). Null: Unimplemented.
   std::function<absl::Status(const api::InitSettings&)> restore;
