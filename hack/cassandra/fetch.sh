@@ -42,41 +42,20 @@ POM
   mkdir -p "$cass_home.partial/lib"
   mvn -q -B -f "$tmp/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$cass_home.partial/lib" >&2
-  # The keys of cassandra.yaml are exactly the public fields of org.apache.cassandra.config.Config
-  # (SnakeYAML maps one to the other); list them from this version's jar, never by hand.
-  cat >"$tmp/ListConfigKeys.java" <<'JAVA'
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
-import java.util.TreeSet;
-public class ListConfigKeys {
-  public static void main(String[] args) throws Exception {
-    TreeSet<String> keys = new TreeSet<>();
-    Class<?> c = Class.forName("org.apache.cassandra.config.Config", false,
-        ListConfigKeys.class.getClassLoader());
-    for (Field f : c.getFields()) {
-      int m = f.getModifiers();
-      if (Modifier.isStatic(m) || Modifier.isFinal(m)) continue;
-      keys.add(f.getName());
-    }
-    // Renamed keys that Cassandra still accepts under their old names (@Replaces).
-    for (Field f : c.getFields()) {
-      for (java.lang.annotation.Annotation a : f.getAnnotations()) {
-        String t = a.annotationType().getSimpleName();
-        if (!t.equals("Replaces") && !t.equals("ReplacesList")) continue;
-        java.util.regex.Matcher mm =
-            java.util.regex.Pattern.compile("oldName=\"?([a-zA-Z0-9_]+)").matcher(a.toString());
-        while (mm.find()) keys.add(mm.group(1));
-      }
-    }
-    for (String k : keys) System.out.println(k);
-  }
-}
-JAVA
-  java -cp "$cass_home.partial/lib/*" "$tmp/ListConfigKeys.java" >"$cass_home.partial/config-keys.txt"
-  [ -s "$cass_home.partial/config-keys.txt" ] || { log "no config keys listed"; exit 1; }
   touch "$cass_home.partial/.complete"
   rm -rf "$cass_home"
   mv "$cass_home.partial" "$cass_home"
+fi
+
+# The cassandra.yaml keys this version knows, listed from its jars, never by hand; the image runs
+# the same probe (images/cassandra/Dockerfile). Listed again when the probe changes.
+keys="$cass_home/config-keys.txt"
+probe="$root/images/cassandra/ListConfigKeys.java"
+if [ ! -s "$keys" ] || [ "$probe" -nt "$keys" ]; then
+  log "cassandra.yaml keys -> $keys"
+  java -cp "$cass_home/lib/*" "$probe" >"$keys.partial"
+  [ -s "$keys.partial" ] || { log "no config keys listed"; exit 1; }
+  mv "$keys.partial" "$keys"
 fi
 
 if [ ! -s "$jolokia_jar" ]; then
