@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "agent/config/init.h"
 #include "agent/node/jolokia_node_control.h"
+#include "agent/server/cql_credentials.h"
 #include "agent/server/server.h"
 #include "base/log.h"
 #include "cql/auth_setup.h"
@@ -53,12 +54,17 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--tls-key", serve.tls_key, "its private key (PEM)");
   serve_cmd->add_option("--client-ca", serve.client_ca,
                         "require client certificates signed by this CA (mTLS)");
-  std::string serve_cql_host = "127.0.0.1", cql_credentials_file;
+  std::string serve_cql_host = "127.0.0.1", cql_credentials_file, cql_credentials_dir;
   int serve_cql_port = 9042;
   serve_cmd->add_option("--cql-host", serve_cql_host, "this node's CQL address (for /v1/schema)");
   serve_cmd->add_option("--cql-port", serve_cql_port, "this node's CQL port");
-  serve_cmd->add_option("--cql-credentials-file", cql_credentials_file,
-                        "role and password, one a line (mounted Secret; re-read on use)");
+  auto* cql_file_opt =
+      serve_cmd->add_option("--cql-credentials-file", cql_credentials_file,
+                            "role and password, one a line (mounted Secret; re-read on use)");
+  serve_cmd
+      ->add_option("--cql-credentials-dir", cql_credentials_dir,
+                   "folder with files username and password (mounted Secret; re-read on use)")
+      ->excludes(cql_file_opt);
 
   std::string cql_host = "127.0.0.1", su_user, su_password, su_password_file, read_ks;
   int cql_port = 9042;
@@ -116,14 +122,16 @@ int main(int argc, char** argv) {
   if (*serve_cmd) {
     agent::node::JolokiaNodeControl node(jolokia);
     auto schema_versions = [&]() -> absl::StatusOr<cql::SchemaVersions> {
-      std::string user, password;
+      // Neither flag: no authentication (an AllowAllAuthenticator node).
+      absl::StatusOr<agent::server::CqlCredentials> credentials = agent::server::CqlCredentials{};
       if (!cql_credentials_file.empty()) {
-        std::ifstream in(cql_credentials_file);
-        std::getline(in, user);
-        std::getline(in, password);
+        credentials = agent::server::ReadCqlCredentialsFile(cql_credentials_file);
+      } else if (!cql_credentials_dir.empty()) {
+        credentials = agent::server::ReadCqlCredentialsDir(cql_credentials_dir);
       }
-      auto client =
-          cql::Client::Connect(serve_cql_host, serve_cql_port, user, password, absl::Seconds(5));
+      if (!credentials.ok()) return credentials.status();
+      auto client = cql::Client::Connect(serve_cql_host, serve_cql_port, credentials->username,
+                                         credentials->password, absl::Seconds(5));
       if (!client.ok()) return client.status();
       return cql::ReadSchemaVersions(**client);
     };
