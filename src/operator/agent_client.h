@@ -1,0 +1,40 @@
+// The operator's client of a Cassandra pod's agent (the HTTP API in src/agent/api/api.h), over
+// the same libcurl transport as the Kubernetes client, with the cluster's bearer token.
+//
+// Errors: Unavailable when the agent cannot be reached or Cassandra behind it is not up (503);
+// AlreadyExists when a conflicting operation runs (409); NotFound for an unknown operation id;
+// Internal for anything else, with the agent's message.
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/api/api.h"
+#include "kube/http.h"
+
+namespace ringkeeper {
+
+class AgentClient {
+ public:
+  // `address`: the pod's IP (or its member Service IP); the agent listens on kAgentPort.
+  AgentClient(const std::string& address, const std::string& token,
+              absl::Duration timeout = absl::Seconds(10));
+
+  absl::StatusOr<agent::api::NodeInfo> NodeInfo();
+  absl::StatusOr<agent::api::Ring> Ring();
+  absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& request);
+  absl::StatusOr<agent::api::Operation> Operation(const std::string& id);
+  absl::StatusOr<std::vector<agent::api::Operation>> Operations();
+
+ private:
+  absl::StatusOr<std::string> Do(const std::string& method, const std::string& path,
+                                 const std::string& body = "");
+
+  std::shared_ptr<kube::HttpTransport> transport_;
+};
+
+}  // namespace ringkeeper

@@ -1,0 +1,194 @@
+#include "operator/cluster_spec.h"
+
+#include <cctype>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+using kube::StringField;
+
+const Json& Field(const Json& obj, const char* key) {
+  static const Json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
+}
+
+// The data volume's claim template: the first of the rack's storage.volumeClaimTemplates, or a
+// 10Gi claim of the default class when the rack names none.
+Json DataVolumeClaim(const Json& storage) {
+  const Json& templates = Field(storage, "volumeClaimTemplates");
+  if (templates.is_array() && !templates.empty() && templates[0].is_object()) {
+    const Json& t = templates[0];
+    Json claim = {{"metadata", {{"name", kDataVolumeDefault}}}, {"spec", Field(t, "spec")}};
+    const std::string name = StringField(Field(t, "metadata"), "name");
+    if (!name.empty()) claim["metadata"]["name"] = name;
+    // The seed's example writes storageClassName beside metadata (Rook's StorageSpec): honour it
+    // when the claim's spec has none.
+    const std::string cls = StringField(t, "storageClassName");
+    if (!cls.empty() && !claim["spec"].contains("storageClassName")) {
+      claim["spec"]["storageClassName"] = cls;
+    }
+    if (!claim["spec"].contains("accessModes")) claim["spec"]["accessModes"] = {"ReadWriteOnce"};
+    return claim;
+  }
+  return {{"metadata", {{"name", kDataVolumeDefault}}},
+          {"spec",
+           {{"accessModes", {"ReadWriteOnce"}},
+            {"resources", {{"requests", {{"storage", "10Gi"}}}}}}}};
+}
+
+absl::StatusOr<DataCenterSpec> ParseDc(const Json& dc) {
+  DataCenterSpec out;
+  out.name = StringField(dc, "name");
+  if (out.name.empty()) return absl::InvalidArgumentError("a data center has no name");
+  const Json& racks = Field(dc, "racks");
+  if (!racks.is_array() || racks.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("data center ", out.name, " has no racks"));
+  }
+  for (const Json& r : racks) {
+    RackSpec rack;
+    rack.name = StringField(r, "name");
+    rack.members = static_cast<int>(kube::IntField(r, "members"));
+    rack.config_map_name = StringField(r, "configMapName");
+    rack.volume_claim_template = DataVolumeClaim(Field(r, "storage"));
+    rack.placement = Field(r, "placement");
+    rack.resources = Field(r, "resources");
+    if (rack.name.empty() || rack.members < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("data center ", out.name, ": bad rack"));
+    }
+    out.racks.push_back(std::move(rack));
+  }
+  return out;
+}
+
+}  // namespace
+
+int DataCenterSpec::members() const {
+  int n = 0;
+  for (const auto& r : racks) n += r.members;
+  return n;
+}
+
+const DataCenterSpec* ClusterSpec::FindDc(const std::string& dc) const {
+  for (const auto& d : dcs) {
+    if (d.name == dc) return &d;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defaults& defaults) {
+  const Json& spec = Field(cluster.json(), "spec");
+  ClusterSpec c;
+  c.name = cluster.name();
+  c.ns = cluster.ns();
+  c.uid = cluster.uid();
+  c.generation = cluster.generation();
+  if (const std::string mode = StringField(spec, "mode"); !mode.empty()) c.mode = mode;
+  c.version = StringField(spec, "version");
+  if (c.version.empty()) return absl::InvalidArgumentError("spec.version is empty");
+  std::string repository = StringField(spec, "repository");
+  if (repository.empty()) repository = defaults.repository;
+  c.image = absl::StrCat(repository, ":", c.version);
+  const Json& sidecar = Field(spec, "sidecarImage");
+  const std::string sidecar_repo = StringField(sidecar, "repository");
+  c.agent_image = sidecar_repo.empty()
+                      ? defaults.agent_image
+                      : absl::StrCat(sidecar_repo, ":",
+                                     StringField(sidecar, "tag").empty()
+                                         ? std::string("latest")
+                                         : StringField(sidecar, "tag"));
+  if (const Json& dc = Field(spec, "dataCenter"); dc.is_object()) {
+    auto parsed = ParseDc(dc);
+    if (!parsed.ok()) return parsed.status();
+    c.dcs.push_back(*std::move(parsed));
+  }
+  if (const Json& dcs = Field(spec, "dataCenters"); dcs.is_array()) {
+    for (const Json& dc : dcs) {
+      auto parsed = ParseDc(dc);
+      if (!parsed.ok()) return parsed.status();
+      c.dcs.push_back(*std::move(parsed));
+    }
+  }
+  if (c.dcs.empty()) return absl::InvalidArgumentError("spec has no data center");
+  if (const Json& config = Field(spec, "config"); config.is_object()) c.config = config;
+  const Json& jvm = Field(spec, "jvm");
+  if (const Json& heap = Field(jvm, "heapSize"); heap.is_string()) {
+    c.heap_size = heap.get<std::string>();
+  } else if (heap.is_number_integer()) {
+    c.heap_size = std::to_string(heap.get<int64_t>());
+  }
+  if (const Json& extra = Field(jvm, "extraOptions"); extra.is_array()) {
+    for (const Json& o : extra) {
+      if (o.is_string()) c.jvm_extra_options.push_back(o.get<std::string>());
+    }
+  }
+  c.superuser_secret = StringField(Field(spec, "auth"), "superuserSecretName");
+  c.generate_superuser = c.superuser_secret.empty();
+  if (c.generate_superuser) c.superuser_secret = c.name + "-superuser";
+  c.delete_pvcs = StringField(spec, "pvcDeletionPolicy") == "Delete";
+  c.paused = Field(spec, "paused").is_boolean() && Field(spec, "paused").get<bool>();
+  return c;
+}
+
+std::string StatefulSetName(const ClusterSpec& c, const std::string& dc, const std::string& rack) {
+  return absl::StrCat(c.name, "-", dc, "-", rack);
+}
+std::string PodName(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                    int ordinal) {
+  return absl::StrCat(StatefulSetName(c, dc, rack), "-", ordinal);
+}
+std::string HeadlessServiceName(const ClusterSpec& c, const std::string& dc) {
+  return absl::StrCat(c.name, "-", dc);
+}
+std::string ClientServiceName(const ClusterSpec& c, const std::string& dc) {
+  return absl::StrCat(c.name, "-", dc, "-client");
+}
+std::string PdbName(const ClusterSpec& c, const std::string& dc) {
+  return absl::StrCat(c.name, "-", dc);
+}
+std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
+                                 const std::string& rack) {
+  return StatefulSetName(c, dc, rack) + "-members";
+}
+std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
+                                const std::string& rack) {
+  return StatefulSetName(c, dc, rack) + "-config";
+}
+std::string AgentTokenSecretName(const ClusterSpec& c) { return c.name + "-agent-token"; }
+std::string ServiceAccountName(const ClusterSpec& c) { return c.name + "-cassandra"; }
+std::string PvcName(const RackSpec& rack, const std::string& pod) {
+  return absl::StrCat(StringField(rack.volume_claim_template["metadata"], "name"), "-", pod);
+}
+
+int OrdinalOf(const std::string& pod_name) {
+  const auto dash = pod_name.rfind('-');
+  int ordinal = -1;
+  if (dash == std::string::npos || !absl::SimpleAtoi(pod_name.substr(dash + 1), &ordinal)) {
+    return -1;
+  }
+  return ordinal;
+}
+
+std::map<std::string, std::string> ClusterLabels(const ClusterSpec& c, const std::string& dc,
+                                                 const std::string& rack) {
+  std::map<std::string, std::string> labels = {{kLabelName, "cassandra"},
+                                               {kLabelInstance, c.name},
+                                               {kLabelManagedBy, "ringkeeper"},
+                                               {kLabelCluster, c.name}};
+  if (!dc.empty()) labels[kLabelDataCenter] = dc;
+  if (!rack.empty()) labels[kLabelRack] = rack;
+  return labels;
+}
+
+kube::Json OwnerReference(const ClusterSpec& c) {
+  return {{"apiVersion", kApiVersion}, {"kind", "Cluster"},         {"name", c.name},
+          {"uid", c.uid},              {"controller", true},        {"blockOwnerDeletion", true}};
+}
+
+}  // namespace ringkeeper

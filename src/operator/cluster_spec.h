@@ -1,0 +1,106 @@
+// The typed view of a Cluster (cassandra.rook.io/v1alpha1) that the reconciler works from, and
+// every name and label derived from it. The API server has already validated the shape (OpenAPI
+// + CEL in config/crd); ParseCluster only fills defaults and flattens dataCenter/dataCenters.
+//
+// Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kube/object.h"
+#include "kube/resource.h"
+
+namespace ringkeeper {
+
+inline const kube::Resource kClusters{"cassandra.rook.io", "v1alpha1", "clusters", "Cluster", true};
+inline constexpr char kApiVersion[] = "cassandra.rook.io/v1alpha1";
+
+// Labels and annotations of the contract (src/operator/README.md).
+inline constexpr char kLabelName[] = "app.kubernetes.io/name";
+inline constexpr char kLabelInstance[] = "app.kubernetes.io/instance";
+inline constexpr char kLabelManagedBy[] = "app.kubernetes.io/managed-by";
+inline constexpr char kLabelCluster[] = "cassandra.rook.io/cluster";
+inline constexpr char kLabelDataCenter[] = "cassandra.rook.io/datacenter";
+inline constexpr char kLabelRack[] = "cassandra.rook.io/rack";
+inline constexpr char kLabelReplace[] = "cassandra.rook.io/replace";  // "true" on a pod
+inline constexpr char kLabelPodName[] = "statefulset.kubernetes.io/pod-name";
+// The hash of what an object was applied from: equal hash, nothing to apply.
+inline constexpr char kAnnotationAppliedHash[] = "cassandra.rook.io/applied-hash";
+// On the pod template: changes (config, version, JVM) roll the pods.
+inline constexpr char kAnnotationConfigHash[] = "cassandra.rook.io/config-hash";
+
+inline constexpr char kDataVolumeDefault[] = "data";
+
+struct RackSpec {
+  std::string name;
+  int members = 0;
+  std::string config_map_name;  // the user's cassandra.yaml overrides for this rack, optional
+  kube::Json volume_claim_template;  // {metadata: {name}, spec: {...}} of the data volume
+  kube::Json placement;              // {nodeAffinity, podAffinity, podAntiAffinity, tolerations}
+  kube::Json resources;              // the cassandra container's resources
+};
+
+struct DataCenterSpec {
+  std::string name;
+  std::vector<RackSpec> racks;
+  int members() const;
+};
+
+struct ClusterSpec {
+  std::string name;
+  std::string ns;
+  std::string uid;
+  int64_t generation = 0;
+  std::string mode = "cassandra";
+  std::string version;
+  std::string image;        // repository:version
+  std::string agent_image;  // sidecarImage repository:tag
+  std::vector<DataCenterSpec> dcs;
+  kube::Json config = kube::Json::object();  // cassandra.yaml overrides
+  std::string heap_size;                     // "" = half the memory limit (agent init)
+  std::vector<std::string> jvm_extra_options;
+  std::string superuser_secret;  // the Secret's name (generated one unless spec.auth names one)
+  bool generate_superuser = true;
+  bool delete_pvcs = false;  // pvcDeletionPolicy Delete
+  bool paused = false;
+
+  const DataCenterSpec* FindDc(const std::string& dc) const;
+};
+
+struct Defaults {
+  std::string repository = "cassandra";
+  std::string agent_image = "ringkeeper/ringkeeper-agent:dev";
+};
+
+absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defaults& defaults);
+
+// Names (the table in src/operator/README.md).
+std::string StatefulSetName(const ClusterSpec& c, const std::string& dc, const std::string& rack);
+std::string PodName(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                    int ordinal);
+std::string HeadlessServiceName(const ClusterSpec& c, const std::string& dc);
+std::string ClientServiceName(const ClusterSpec& c, const std::string& dc);
+std::string PdbName(const ClusterSpec& c, const std::string& dc);
+std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
+                                 const std::string& rack);
+std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
+                                const std::string& rack);
+std::string AgentTokenSecretName(const ClusterSpec& c);
+std::string ServiceAccountName(const ClusterSpec& c);
+std::string PvcName(const RackSpec& rack, const std::string& pod);
+
+// The ordinal of a StatefulSet pod name ("x-y-3" -> 3), -1 when it has none.
+int OrdinalOf(const std::string& pod_name);
+
+// Labels shared by every object of the cluster (+ dc/rack where non-empty).
+std::map<std::string, std::string> ClusterLabels(const ClusterSpec& c, const std::string& dc = "",
+                                                 const std::string& rack = "");
+
+// The controller owner reference to the Cluster.
+kube::Json OwnerReference(const ClusterSpec& c);
+
+}  // namespace ringkeeper

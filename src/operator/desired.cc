@@ -1,0 +1,355 @@
+#include "operator/desired.h"
+
+#include <openssl/evp.h>
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+
+Json Metadata(const ClusterSpec& c, const std::string& name, const std::string& dc = "",
+              const std::string& rack = "") {
+  return {{"name", name},
+          {"namespace", c.ns},
+          {"labels", ClusterLabels(c, dc, rack)},
+          {"ownerReferences", Json::array({OwnerReference(c)})}};
+}
+
+Json Object(const char* api_version, const char* kind, Json metadata) {
+  return {{"apiVersion", api_version}, {"kind", kind}, {"metadata", std::move(metadata)}};
+}
+
+Json Port(const char* name, int port) {
+  return {{"name", name}, {"port", port}, {"targetPort", port}, {"protocol", "TCP"}};
+}
+
+Json PodSelector(const ClusterSpec& c, const std::string& dc, const std::string& rack = "") {
+  Json selector = {{kLabelCluster, c.name}, {kLabelDataCenter, dc}};
+  if (!rack.empty()) selector[kLabelRack] = rack;
+  return selector;
+}
+
+Json Mount(const char* volume, const char* path, bool read_only = false) {
+  Json m = {{"name", volume}, {"mountPath", path}};
+  if (read_only) m["readOnly"] = true;
+  return m;
+}
+
+Json EnvFromField(const char* name, const char* field) {
+  return {{"name", name}, {"valueFrom", {{"fieldRef", {{"fieldPath", field}}}}}};
+}
+
+// Containers run unprivileged with nothing they do not need.
+Json RestrictedContainerSecurity() {
+  return {{"allowPrivilegeEscalation", false},
+          {"runAsNonRoot", true},
+          {"capabilities", {{"drop", {"ALL"}}}}};
+}
+
+Json HttpProbe(const char* path, int period, int failures, int timeout) {
+  return {{"httpGet", {{"path", path}, {"port", agent::api::kAgentPort}}},
+          {"periodSeconds", period},
+          {"failureThreshold", failures},
+          {"timeoutSeconds", timeout}};
+}
+
+Json Affinity(const Json& placement) {
+  Json affinity = Json::object();
+  for (const char* key : {"nodeAffinity", "podAffinity", "podAntiAffinity"}) {
+    if (placement.is_object() && placement.contains(key)) affinity[key] = placement[key];
+  }
+  return affinity;
+}
+
+}  // namespace
+
+Json MemberService(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                   int ordinal) {
+  const std::string pod = PodName(c, dc, rack, ordinal);
+  Json svc = Object("v1", "Service", Metadata(c, pod, dc, rack));
+  svc["spec"] = {
+      {"type", "ClusterIP"},
+      {"selector", {{kLabelPodName, pod}}},
+      // Gossip must reach a node before it is Ready (it becomes Ready only through gossip).
+      {"publishNotReadyAddresses", true},
+      {"ports",
+       {Port("intra", 7000), Port("cql", 9042), Port("agent", agent::api::kAgentPort)}}};
+  return svc;
+}
+
+Json HeadlessService(const ClusterSpec& c, const std::string& dc) {
+  Json svc = Object("v1", "Service", Metadata(c, HeadlessServiceName(c, dc), dc));
+  svc["spec"] = {{"clusterIP", "None"},
+                 {"selector", PodSelector(c, dc)},
+                 {"publishNotReadyAddresses", true},
+                 {"ports", {Port("cql", 9042)}}};
+  return svc;
+}
+
+Json ClientService(const ClusterSpec& c, const std::string& dc) {
+  Json svc = Object("v1", "Service", Metadata(c, ClientServiceName(c, dc), dc));
+  svc["spec"] = {{"type", "ClusterIP"},
+                 {"selector", PodSelector(c, dc)},
+                 {"ports", {Port("cql", 9042)}}};
+  return svc;
+}
+
+Json PodDisruptionBudget(const ClusterSpec& c, const std::string& dc) {
+  Json pdb = Object("policy/v1", "PodDisruptionBudget", Metadata(c, PdbName(c, dc), dc));
+  pdb["spec"] = {{"maxUnavailable", 1}, {"selector", {{"matchLabels", PodSelector(c, dc)}}}};
+  return pdb;
+}
+
+Json CassandraServiceAccount(const ClusterSpec& c) {
+  Json sa = Object("v1", "ServiceAccount", Metadata(c, ServiceAccountName(c)));
+  // Neither Cassandra nor the agent talks to the Kubernetes API: no token in the pods.
+  sa["automountServiceAccountToken"] = false;
+  return sa;
+}
+
+Json AgentTokenSecret(const ClusterSpec& c, const std::string& token) {
+  Json s = Object("v1", "Secret", Metadata(c, AgentTokenSecretName(c)));
+  s["type"] = "Opaque";
+  s["stringData"] = {{"token", token}};
+  return s;
+}
+
+Json SuperuserSecret(const ClusterSpec& c, const std::string& username,
+                     const std::string& password) {
+  Json s = Object("v1", "Secret", Metadata(c, c.superuser_secret));
+  s["type"] = "kubernetes.io/basic-auth";
+  s["stringData"] = {{"username", username}, {"password", password}};
+  return s;
+}
+
+Json ConfigConfigMap(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                     const Json& rack_overrides) {
+  Json merged = rack_overrides.is_object() ? rack_overrides : Json::object();
+  merged.merge_patch(c.config);
+  Json cm = Object("v1", "ConfigMap", Metadata(c, ConfigConfigMapName(c, dc, rack), dc, rack));
+  cm["data"] = {{"cassandra.yaml", merged.dump(2) + "\n"}};
+  return cm;
+}
+
+agent::api::InitSettings MemberSettings(const ClusterSpec& c, const std::string& dc,
+                                        const std::string& rack,
+                                        const std::vector<std::string>& seeds,
+                                        const MemberPlan& member) {
+  agent::api::InitSettings s;
+  s.cluster_name = c.name;
+  s.dc = dc;
+  s.rack = rack;
+  s.seeds = seeds;
+  s.broadcast_address = member.broadcast_ip;
+  s.rpc_address = "0.0.0.0";
+  s.broadcast_rpc_address = member.broadcast_ip;
+  s.initial_tokens = member.initial_tokens;
+  s.auto_bootstrap = member.auto_bootstrap;
+  s.data_dir = kDataDir;
+  s.member_joined_before = member.joined_before;
+  if (!c.heap_size.empty()) s.heap_bytes = std::max<int64_t>(0, ParseByteQuantity(c.heap_size));
+  s.jolokia_jar = kJolokiaJar;
+  s.extra_jvm_options = c.jvm_extra_options;
+  return s;
+}
+
+Json MembersConfigMap(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                      const std::map<std::string, agent::api::InitSettings>& members) {
+  Json cm = Object("v1", "ConfigMap", Metadata(c, MembersConfigMapName(c, dc, rack), dc, rack));
+  cm["data"] = Json::object();
+  for (const auto& [pod, settings] : members) {
+    cm["data"][pod + ".json"] = Json(settings).dump(2) + "\n";
+  }
+  return cm;
+}
+
+Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
+                     int replicas, const std::string& config_hash) {
+  const std::string name = StatefulSetName(c, dc, rack.name);
+  const std::string data_volume =
+      kube::StringField(rack.volume_claim_template["metadata"], "name");
+  const Json pod_labels = ClusterLabels(c, dc, rack.name);
+
+  const std::string init_command = absl::StrCat(
+      "cp /opt/ringkeeper/jolokia-agent.jar /ringkeeper/jolokia-agent.jar && ",
+      "exec ringkeeper-agent init --base-conf /base-conf --out-conf /conf",
+      " --settings /etc/ringkeeper/members/$(POD_NAME).json",
+      " --overrides /etc/ringkeeper/config/cassandra.yaml",
+      " --config-keys /base-conf/config-keys.txt --listen-address $(POD_IP)",
+      " --memory-limit $(CASSANDRA_MEMORY_LIMIT)");
+  Json base_config = {
+      {"name", "base-config"},
+      {"image", c.image},
+      {"command",
+       {"sh", "-c",
+        "cp -a /etc/cassandra/. /base-conf/ && "
+        "cp /opt/cassandra/config-keys.txt /base-conf/config-keys.txt"}},
+      {"securityContext", RestrictedContainerSecurity()},
+      {"volumeMounts", {Mount("base-conf", "/base-conf")}}};
+  Json agent_init = {
+      {"name", "agent-init"},
+      {"image", c.agent_image},
+      {"command", {"sh", "-c", init_command}},
+      {"env",
+       {EnvFromField("POD_NAME", "metadata.name"),
+        EnvFromField("POD_IP", "status.podIP"),
+        {{"name", "CASSANDRA_MEMORY_LIMIT"},
+         {"valueFrom",
+          {{"resourceFieldRef",
+            {{"containerName", kCassandraContainer}, {"resource", "limits.memory"}}}}}}}},
+      {"securityContext", RestrictedContainerSecurity()},
+      {"volumeMounts",
+       {Mount("base-conf", "/base-conf", true), Mount("conf", "/conf"),
+        Mount("ringkeeper", "/ringkeeper"), Mount(data_volume.c_str(), kDataDir),
+        Mount("members", "/etc/ringkeeper/members", true),
+        Mount("config", "/etc/ringkeeper/config", true)}}};
+
+  Json cassandra = {
+      {"name", kCassandraContainer},
+      {"image", c.image},
+      // Not the image's entrypoint: it would rewrite cassandra.yaml from CASSANDRA_* variables.
+      {"command", {"cassandra", "-f"}},
+      {"env", {{{"name", "CASSANDRA_CONF"}, {"value", "/etc/cassandra"}}}},
+      {"ports",
+       {{{"name", "intra"}, {"containerPort", 7000}}, {{"name", "cql"}, {"containerPort", 9042}}}},
+      {"resources", rack.resources.is_object() ? rack.resources : Json::object()},
+      // Ready means "UN as its peers see it" (the agent's /readyz), not "the port is open".
+      {"readinessProbe", HttpProbe(agent::api::kReadyz, 5, 3, 8)},
+      // A node may take minutes to start or bootstrap; only then is it watched for liveness.
+      {"startupProbe",
+       {{"tcpSocket", {{"port", 7000}}}, {"periodSeconds", 10}, {"failureThreshold", 90}}},
+      {"livenessProbe",
+       {{"tcpSocket", {{"port", 7000}}}, {"periodSeconds", 15}, {"failureThreshold", 4}}},
+      // Flush memtables and leave gossip cleanly before the process stops.
+      {"lifecycle", {{"preStop", {{"exec", {{"command", {"nodetool", "drain"}}}}}}}},
+      {"securityContext", RestrictedContainerSecurity()},
+      {"volumeMounts",
+       {Mount("conf", "/etc/cassandra"), Mount(data_volume.c_str(), kDataDir),
+        Mount("ringkeeper", "/opt/ringkeeper", true)}}};
+
+  Json agent_container = {
+      {"name", kAgentContainer},
+      {"image", c.agent_image},
+      {"args",
+       {"serve", "--listen=0.0.0.0", absl::StrCat("--port=", agent::api::kAgentPort),
+        "--token-file=/etc/ringkeeper/token/token",
+        absl::StrCat("--jolokia-port=", agent::api::kJolokiaPort),
+        absl::StrCat("--data-dir=", kDataDir), "--cluster=" + c.name, "--dc=" + dc,
+        "--rack=" + rack.name, "--pod=$(POD_NAME)",
+        "--cql-credentials-dir=/etc/ringkeeper/superuser"}},
+      {"env", {EnvFromField("POD_NAME", "metadata.name")}},
+      {"ports", {{{"name", "agent"}, {"containerPort", agent::api::kAgentPort}}}},
+      {"readinessProbe", HttpProbe(agent::api::kHealthz, 10, 3, 3)},
+      {"livenessProbe", HttpProbe(agent::api::kHealthz, 20, 3, 5)},
+      {"resources",
+       {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}, {"limits", {{"memory", "256Mi"}}}}},
+      {"securityContext", RestrictedContainerSecurity()},
+      {"volumeMounts",
+       {Mount(data_volume.c_str(), kDataDir, true), Mount("token", "/etc/ringkeeper/token", true),
+        Mount("superuser", "/etc/ringkeeper/superuser", true)}}};
+
+  Json pod_spec = {
+      {"serviceAccountName", ServiceAccountName(c)},
+      {"automountServiceAccountToken", false},
+      // Long enough for `nodetool drain` on a busy node.
+      {"terminationGracePeriodSeconds", 120},
+      {"securityContext",
+       {{"runAsUser", 999},
+        {"runAsGroup", 999},
+        {"fsGroup", 999},
+        {"fsGroupChangePolicy", "OnRootMismatch"},
+        {"runAsNonRoot", true},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+      {"initContainers", {base_config, agent_init}},
+      {"containers", {cassandra, agent_container}},
+      {"volumes",
+       {{{"name", "base-conf"}, {"emptyDir", Json::object()}},
+        {{"name", "conf"}, {"emptyDir", Json::object()}},
+        {{"name", "ringkeeper"}, {"emptyDir", Json::object()}},
+        {{"name", "members"}, {"configMap", {{"name", MembersConfigMapName(c, dc, rack.name)}}}},
+        {{"name", "config"}, {"configMap", {{"name", ConfigConfigMapName(c, dc, rack.name)}}}},
+        {{"name", "token"},
+         {"secret", {{"secretName", AgentTokenSecretName(c)}, {"defaultMode", 0440}}}},
+        {{"name", "superuser"},
+         {"secret", {{"secretName", c.superuser_secret}, {"defaultMode", 0440}}}}}}};
+  if (Json affinity = Affinity(rack.placement); !affinity.empty()) {
+    pod_spec["affinity"] = std::move(affinity);
+  }
+  if (rack.placement.is_object()) {
+    for (const char* key : {"tolerations", "topologySpreadConstraints"}) {
+      if (rack.placement.contains(key)) pod_spec[key] = rack.placement[key];
+    }
+  }
+
+  Json sts = Object("apps/v1", "StatefulSet", Metadata(c, name, dc, rack.name));
+  const char* pvc_policy = c.delete_pvcs ? "Delete" : "Retain";
+  sts["spec"] = {
+      {"replicas", replicas},
+      {"serviceName", HeadlessServiceName(c, dc)},
+      {"podManagementPolicy", "Parallel"},
+      // The operator restarts pods itself, one at a time, when the node is safe to stop.
+      {"updateStrategy", {{"type", "OnDelete"}}},
+      {"persistentVolumeClaimRetentionPolicy",
+       {{"whenDeleted", pvc_policy}, {"whenScaled", pvc_policy}}},
+      {"selector", {{"matchLabels", PodSelector(c, dc, rack.name)}}},
+      {"template",
+       {{"metadata",
+         {{"labels", pod_labels}, {"annotations", {{kAnnotationConfigHash, config_hash}}}}},
+        {"spec", pod_spec}}},
+      {"volumeClaimTemplates",
+       {{{"metadata", {{"name", data_volume}, {"labels", pod_labels}}},
+         {"spec", rack.volume_claim_template["spec"]}}}}};
+  return sts;
+}
+
+std::string HashOf(const Json& value) {
+  const std::string text = value.dump();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < 8 && i < length; ++i) absl::StrAppendFormat(&hex, "%02x", digest[i]);
+  return hex;
+}
+
+Json WithAppliedHash(Json object) {
+  if (object["metadata"].contains("annotations")) {
+    object["metadata"]["annotations"].erase(kAnnotationAppliedHash);
+  }
+  const std::string hash = HashOf(object);
+  object["metadata"]["annotations"][kAnnotationAppliedHash] = hash;
+  return object;
+}
+
+bool AppliedFrom(const Json& desired_with_hash, const kube::Object& observed) {
+  const auto want = kube::StringField(desired_with_hash["metadata"]["annotations"],
+                                      kAnnotationAppliedHash);
+  const auto have = observed.annotation(kAnnotationAppliedHash);
+  return have.has_value() && *have == want;
+}
+
+int64_t ParseByteQuantity(const std::string& quantity) {
+  static const std::pair<const char*, double> kSuffixes[] = {
+      {"Ki", 1024.0}, {"Mi", 1024.0 * 1024}, {"Gi", 1024.0 * 1024 * 1024},
+      {"Ti", 1024.0 * 1024 * 1024 * 1024}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9},
+      {"T", 1e12}};
+  for (const auto& [suffix, factor] : kSuffixes) {
+    const std::string s(suffix);
+    if (quantity.size() > s.size() && quantity.compare(quantity.size() - s.size(), s.size(), s) == 0) {
+      double number = 0;
+      if (!absl::SimpleAtod(quantity.substr(0, quantity.size() - s.size()), &number)) return -1;
+      return static_cast<int64_t>(std::llround(number * factor));
+    }
+  }
+  int64_t bytes = 0;
+  return absl::SimpleAtoi(quantity, &bytes) ? bytes : -1;
+}
+
+}  // namespace ringkeeper

@@ -1,0 +1,77 @@
+// The objects a Cluster should own, built from its spec and what has been observed (Service IPs,
+// tokens, which members have joined). Pure functions: spec in, JSON objects out; the reconciler
+// applies them.
+//
+// Every object carries the cluster's labels and a controller owner reference to the Cluster, so
+// deleting the Cluster deletes them (the garbage collector does it; PVCs follow
+// spec.pvcDeletionPolicy through the StatefulSet's persistentVolumeClaimRetentionPolicy).
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/api/api.h"
+#include "kube/object.h"
+#include "operator/cluster_spec.h"
+
+namespace ringkeeper {
+
+// Paths and names inside a Cassandra pod (the pod layout in src/operator/README.md).
+inline constexpr char kCassandraContainer[] = "cassandra";
+inline constexpr char kAgentContainer[] = "agent";
+inline constexpr char kJolokiaJar[] = "/opt/ringkeeper/jolokia-agent.jar";
+inline constexpr char kDataDir[] = "/var/lib/cassandra";
+
+// Per member: the sticky ClusterIP Service whose IP is the node's broadcast address.
+kube::Json MemberService(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                         int ordinal);
+kube::Json HeadlessService(const ClusterSpec& c, const std::string& dc);
+kube::Json ClientService(const ClusterSpec& c, const std::string& dc);
+kube::Json PodDisruptionBudget(const ClusterSpec& c, const std::string& dc);
+kube::Json CassandraServiceAccount(const ClusterSpec& c);
+kube::Json AgentTokenSecret(const ClusterSpec& c, const std::string& token);
+kube::Json SuperuserSecret(const ClusterSpec& c, const std::string& username,
+                           const std::string& password);
+
+// The rack's cassandra.yaml overrides: the user's rack ConfigMap (its `cassandra.yaml` key,
+// parsed by the caller) with spec.config merged over it. Emitted as JSON, which is YAML.
+kube::Json ConfigConfigMap(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                           const kube::Json& rack_overrides);
+
+// What `agent init` of one member is told. `initial_tokens` only for members of a brand-new
+// cluster (they start at once and do not stream); members added later bootstrap.
+struct MemberPlan {
+  std::string pod;
+  std::string broadcast_ip;
+  std::vector<std::string> initial_tokens;
+  bool auto_bootstrap = true;
+  bool joined_before = false;
+};
+agent::api::InitSettings MemberSettings(const ClusterSpec& c, const std::string& dc,
+                                        const std::string& rack,
+                                        const std::vector<std::string>& seeds,
+                                        const MemberPlan& member);
+kube::Json MembersConfigMap(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                            const std::map<std::string, agent::api::InitSettings>& members);
+
+// The rack's StatefulSet with `replicas` pods. `config_hash` goes on the pod template so a
+// config change (which lives in a ConfigMap) changes the template and rolls the pods.
+kube::Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
+                           int replicas, const std::string& config_hash);
+
+// A short stable hash (hex) of a JSON value.
+std::string HashOf(const kube::Json& value);
+
+// `object` with its applied-hash annotation set to the hash of everything else in it.
+kube::Json WithAppliedHash(kube::Json object);
+// Whether `observed` was applied from exactly `desired` (its applied-hash matches).
+bool AppliedFrom(const kube::Json& desired_with_hash, const kube::Object& observed);
+
+// Parses a Kubernetes quantity of bytes ("512Mi", "2G", "1073741824"); -1 when invalid.
+int64_t ParseByteQuantity(const std::string& quantity);
+
+}  // namespace ringkeeper

@@ -1,0 +1,60 @@
+// One reconcile pass of one Cluster: what was observed, what has been decided so far, what will
+// be reported. Built by ClusterReconciler::Reconcile, handed to each step in turn.
+// Not thread-safe (one pass runs on one worker).
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/api/api.h"
+#include "kube/object.h"
+#include "kube/store.h"
+#include "operator/cluster_spec.h"
+#include "operator/reconciler.h"
+
+namespace ringkeeper {
+
+struct ClusterReconciler::Pass {
+  Pass(kube::Object cluster_object, ClusterSpec cluster_spec)
+      : cluster(std::move(cluster_object)), spec(std::move(cluster_spec)) {
+    const kube::Json& s = cluster.json()["status"];
+    old_status = s.is_object() ? s : kube::Json::object();
+    if (old_status.contains("operation")) operation = old_status["operation"];
+    if (old_status.contains("cleanup")) cleanup = old_status["cleanup"];
+  }
+
+  Member* Find(const std::string& pod) {
+    for (Member& m : members) {
+      if (m.pod == pod) return &m;
+    }
+    return nullptr;
+  }
+
+  kube::Object cluster;  // as last read or written (status writes update it)
+  ClusterSpec spec;
+  kube::Json old_status;  // the status as the API server has it now
+
+  // Observed (caches), by name.
+  std::map<std::string, kube::ObjectPtr> statefulsets, services, pods, configmaps, pvcs, pdbs;
+  std::vector<Member> members;  // rack by rack, ordinal order
+  std::vector<std::pair<std::string, agent::api::Ring>> ring_views;  // viewer pod, its ring
+  std::string agent_token;
+
+  // Decided in this pass.
+  std::map<std::string, kube::ObjectPtr> applied;  // "Kind/name" -> the applied object
+  std::map<std::string, std::string> config_hash;  // config ConfigMap name -> hash
+  std::map<std::string, int> replicas;             // StatefulSet name -> replicas
+  bool bootstrapped = false;
+  bool auth_ready = false;
+  kube::Json operation;  // status.operation (null: none)
+  kube::Json cleanup;    // status.cleanup (null: none)
+  std::string progress_reason, progress_message;
+  std::string scale_down_refusal_reason, scale_down_refusal;
+  std::string waiting_in;  // the step that asked to wait
+  int writes = 0;          // API writes made by this pass
+  absl::Duration requeue;
+};
+
+}  // namespace ringkeeper

@@ -1,0 +1,783 @@
+#include "operator/reconciler.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "cql/auth_setup.h"
+#include "cql/client.h"
+#include "kube/errors.h"
+#include "kube/resource.h"
+#include "operator/desired.h"
+#include "operator/pass.h"
+#include "operator/tokens.h"
+#include "yaml-cpp/yaml.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+namespace res = kube::resources;
+
+constexpr int kNumTokens = 16;
+
+std::string RandomSecret(int bytes) {
+  std::vector<unsigned char> buf(bytes);
+  RAND_bytes(buf.data(), bytes);
+  static const char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string out;
+  for (unsigned char b : buf) out += kAlphabet[b % 62];
+  return out;
+}
+
+std::string Base64(const std::string& encoded) {
+  std::string out;
+  return absl::Base64Unescape(encoded, &out) ? out : "";
+}
+
+std::string NowRfc3339() { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()); }
+
+// YAML (a ConfigMap's cassandra.yaml) to JSON; the agent validates the keys.
+Json YamlToJson(const YAML::Node& node) {
+  if (node.IsMap()) {
+    Json out = Json::object();
+    for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
+    return out;
+  }
+  if (node.IsSequence()) {
+    Json out = Json::array();
+    for (const auto& item : node) out.push_back(YamlToJson(item));
+    return out;
+  }
+  if (node.IsScalar()) {
+    const std::string s = node.Scalar();
+    if (node.Tag() != "!") {  // unquoted: keep numbers and booleans typed
+      if (s == "true" || s == "false") return s == "true";
+      try {
+        size_t used = 0;
+        const long long i = std::stoll(s, &used);
+        if (used == s.size()) return i;
+      } catch (...) {
+      }
+    }
+    return s;
+  }
+  return nullptr;
+}
+
+bool PodReady(const kube::Object& pod) {
+  const Json& conditions = pod.json()["status"]["conditions"];
+  if (!conditions.is_array()) return false;
+  for (const auto& c : conditions) {
+    if (kube::StringField(c, "type") == "Ready") return kube::StringField(c, "status") == "True";
+  }
+  return false;
+}
+
+std::string HumanBytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return absl::StrFormat("%.1f %s", v, units[u]);
+}
+
+}  // namespace
+
+// The steps of a pass, in order. A step returning kWait ends the pass there (the rest needs
+// what it waits for); status is reported after every pass, whatever happened.
+const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
+    {"observe", &ClusterReconciler::Observe, true},
+    {"secrets", &ClusterReconciler::EnsureSecrets, false},
+    {"service-account", &ClusterReconciler::EnsureServiceAccount, false},
+    {"services", &ClusterReconciler::EnsureServices, false},
+    {"config", &ClusterReconciler::EnsureConfig, false},
+    {"member-settings", &ClusterReconciler::EnsureMemberSettings, false},
+    {"statefulsets", &ClusterReconciler::EnsureStatefulSets, false},
+    {"pdbs", &ClusterReconciler::EnsurePdbs, false},
+    {"bootstrap", &ClusterReconciler::TrackBootstrap, true},
+    {"superuser", &ClusterReconciler::EnsureSuperuser, false},
+    {"operation", &ClusterReconciler::ContinueOperation, false},
+    {"replace-requests", &ClusterReconciler::StartRequestedReplacement, false},
+    {"rolling-restart", &ClusterReconciler::RollPods, false},
+    {"scale-up", &ClusterReconciler::ScaleUp, false},
+    {"cleanup", &ClusterReconciler::Cleanup, false},
+    {"scale-down", &ClusterReconciler::ScaleDown, false},
+};
+
+ClusterReconciler::ClusterReconciler(kube::Client& client, kube::EventRecorder& events,
+                                     Caches caches, ReconcilerOptions options)
+    : client_(client), events_(events), caches_(caches), options_(std::move(options)) {}
+
+absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey& key) {
+  kube::ObjectPtr cluster = caches_.clusters->Get(key.ToString());
+  if (!cluster || cluster->being_deleted()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    gauges_.erase(key);
+    return kube::Result{};  // owned objects go with it (owner references)
+  }
+  auto spec = ParseCluster(*cluster, options_.defaults);
+  if (!spec.ok()) return kube::TerminalError(spec.status());
+
+  Pass p(*cluster, *std::move(spec));
+  p.requeue = options_.resync;
+  absl::Status error;
+  for (const Step& step : kSteps) {
+    if (p.spec.paused && !step.when_paused) continue;
+    auto flow = (this->*step.run)(p);
+    if (!flow.ok()) {
+      error = base::Annotate(flow.status(), step.name);
+      break;
+    }
+    if (*flow == Flow::kWait) {
+      p.waiting_in = step.name;
+      break;
+    }
+  }
+  Report(p, error);
+  if (!error.ok()) {
+    if (kube::IsConflict(error)) return kube::Result{absl::Seconds(1)};  // stale cache: again
+    return error;
+  }
+  return kube::Result{p.requeue};
+}
+
+// ---- observe ------------------------------------------------------------------------------
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
+  const std::string selector = absl::StrCat(kLabelCluster, "=", p.spec.name);
+  auto collect = [&](const kube::Store* store, std::map<std::string, kube::ObjectPtr>& out) {
+    for (auto& o : store->ByIndex(kube::kIndexLabel, selector)) {
+      if (o->ns() == p.spec.ns) out[o->name()] = o;
+    }
+  };
+  collect(caches_.statefulsets, p.statefulsets);
+  collect(caches_.services, p.services);
+  collect(caches_.pods, p.pods);
+  collect(caches_.configmaps, p.configmaps);
+  collect(caches_.pvcs, p.pvcs);
+  collect(caches_.pdbs, p.pdbs);
+
+  // Members: every desired one and every pod that still exists beyond (a leaving member).
+  for (const auto& dc : p.spec.dcs) {
+    for (const auto& rack : dc.racks) {
+      int count = rack.members;
+      if (auto it = p.statefulsets.find(StatefulSetName(p.spec, dc.name, rack.name));
+          it != p.statefulsets.end()) {
+        count = std::max<int>(count, kube::IntField(it->second->json()["spec"], "replicas"));
+      }
+      for (const auto& [name, pod] : p.pods) {
+        if (pod->label(kLabelDataCenter) == dc.name && pod->label(kLabelRack) == rack.name) {
+          count = std::max(count, OrdinalOf(name) + 1);
+        }
+      }
+      for (int i = 0; i < count; ++i) {
+        Member m;
+        m.pod = PodName(p.spec, dc.name, rack.name, i);
+        m.dc = dc.name;
+        m.rack = rack.name;
+        m.ordinal = i;
+        p.members.push_back(std::move(m));
+      }
+    }
+  }
+  // Sticky facts from the last status.
+  std::set<std::string> bootstrapped;
+  for (const auto& dc : p.old_status["dataCenters"]) {
+    for (const auto& m : dc["members"]) {
+      if (m.value("bootstrapped", false)) bootstrapped.insert(kube::StringField(m, "pod"));
+    }
+  }
+  for (Member& m : p.members) {
+    m.bootstrapped = bootstrapped.count(m.pod) > 0;
+    if (auto it = p.services.find(m.pod); it != p.services.end()) {
+      m.address = kube::StringField(it->second->json()["spec"], "clusterIP");
+    }
+    if (auto it = p.pods.find(m.pod); it != p.pods.end() && !it->second->being_deleted()) {
+      m.pod_object = it->second;
+      m.pod_ip = kube::StringField(it->second->json()["status"], "podIP");
+      m.pod_uid = it->second->uid();
+      m.revision = it->second->label("controller-revision-hash").value_or("");
+      m.pod_ready = PodReady(*it->second);
+    }
+  }
+
+  // The agents: each running member's own view of itself and of the ring.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = agent_tokens_.find(p.spec.uid); it != agent_tokens_.end()) {
+      p.agent_token = it->second;
+    }
+  }
+  if (p.agent_token.empty()) {
+    auto secret = client_.Get(res::kSecrets, p.spec.ns, AgentTokenSecretName(p.spec));
+    if (secret.ok()) {
+      p.agent_token = Base64(
+          kube::StringField(secret->json()["data"], "token"));
+      std::lock_guard<std::mutex> lock(mu_);
+      agent_tokens_[p.spec.uid] = p.agent_token;
+    } else if (!absl::IsNotFound(secret.status())) {
+      return secret.status();
+    }
+  }
+  if (!p.agent_token.empty()) {
+    for (Member& m : p.members) {
+      if (m.pod_ip.empty()) continue;
+      AgentClient& agent = Agent(p, m.pod_ip);
+      auto info = agent.NodeInfo();
+      if (info.ok()) m.info = *std::move(info);
+      auto ring = agent.Ring();
+      if (ring.ok()) p.ring_views.push_back({m.pod, *std::move(ring)});
+    }
+  }
+  // Each member's state as the others see it; up everywhere = UN in every view.
+  for (Member& m : p.members) {
+    if (m.address.empty()) continue;
+    int views = 0, un = 0;
+    std::map<std::string, int> seen;
+    for (const auto& [viewer, ring] : p.ring_views) {
+      ++views;
+      for (const auto& e : ring.endpoints) {
+        if (e.address != m.address) continue;
+        const std::string state = e.status + e.state;
+        ++seen[state];
+        if (state == "UN") ++un;
+        if (viewer != m.pod) m.in_ring = true;
+      }
+    }
+    m.up_everywhere = views > 0 && un == views && m.pod_ready;
+    if (!seen.empty()) {
+      // The view the most nodes share; a tie goes to the worse (non-UN) one.
+      m.state = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+                  if (a.second != b.second) return a.second < b.second;
+                  return a.first == "UN";
+                })->first;
+    }
+  }
+  return Flow::kContinue;
+}
+
+// ---- desired objects ----------------------------------------------------------------------
+
+absl::Status ClusterReconciler::Apply(Pass& p, const kube::Resource& r, Json desired,
+                                      const kube::ObjectPtr& observed) {
+  desired = WithAppliedHash(std::move(desired));
+  if (observed && AppliedFrom(desired, *observed)) return absl::OkStatus();
+  auto applied = client_.Apply(r, kube::Object(desired), {options_.field_manager, true});
+  if (!applied.ok()) {
+    return base::Annotate(applied.status(),
+                          absl::StrCat("apply ", r.kind, " ", kube::StringField(desired["metadata"], "name")));
+  }
+  ++p.writes;
+  p.applied[absl::StrCat(r.kind, "/", applied->name())] =
+      std::make_shared<const kube::Object>(*applied);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p) {
+  if (p.agent_token.empty()) {
+    const std::string token = RandomSecret(40);
+    auto created = client_.Create(res::kSecrets, kube::Object(AgentTokenSecret(p.spec, token)));
+    if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
+    if (created.ok()) {
+      p.agent_token = token;
+      std::lock_guard<std::mutex> lock(mu_);
+      agent_tokens_[p.spec.uid] = token;
+    }
+    return Flow::kWait;  // an existing one is read by the next pass
+  }
+  if (p.spec.generate_superuser && !p.old_status.value("authReady", false)) {
+    auto secret = client_.Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
+    if (absl::IsNotFound(secret.status())) {
+      // A role name of our own, so the well-known "cassandra" can be disabled.
+      auto created = client_.Create(
+          res::kSecrets, kube::Object(SuperuserSecret(p.spec, p.spec.name + "-admin",
+                                                      RandomSecret(32))));
+      if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
+      Event(p, false, "SuperuserCreated",
+            absl::StrCat("generated superuser credentials in Secret ", p.spec.superuser_secret));
+    } else if (!secret.ok()) {
+      return secret.status();
+    }
+  }
+  return Flow::kContinue;
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServiceAccount(Pass& p) {
+  // Read straight from the API (no informer on ServiceAccounts): only when its hash is unknown.
+  const std::string name = ServiceAccountName(p.spec);
+  kube::ObjectPtr observed;
+  auto sa = client_.Get(res::kServiceAccounts, p.spec.ns, name);
+  if (sa.ok()) observed = std::make_shared<const kube::Object>(*std::move(sa));
+  RETURN_IF_ERROR(Apply(p, res::kServiceAccounts, CassandraServiceAccount(p.spec), observed));
+  return Flow::kContinue;
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServices(Pass& p) {
+  auto observed = [&](const std::string& name) {
+    auto it = p.services.find(name);
+    return it == p.services.end() ? nullptr : it->second;
+  };
+  for (const auto& dc : p.spec.dcs) {
+    RETURN_IF_ERROR(Apply(p, res::kServices, HeadlessService(p.spec, dc.name),
+                          observed(HeadlessServiceName(p.spec, dc.name))));
+    RETURN_IF_ERROR(Apply(p, res::kServices, ClientService(p.spec, dc.name),
+                          observed(ClientServiceName(p.spec, dc.name))));
+  }
+  bool missing_ip = false;
+  for (Member& m : p.members) {
+    RETURN_IF_ERROR(
+        Apply(p, res::kServices, MemberService(p.spec, m.dc, m.rack, m.ordinal), observed(m.pod)));
+    if (m.address.empty()) {
+      if (auto it = p.applied.find("Service/" + m.pod); it != p.applied.end()) {
+        m.address = kube::StringField(it->second->json()["spec"], "clusterIP");
+      }
+    }
+    missing_ip |= m.address.empty();
+  }
+  // Settings carry the members' IPs: without every one of them nothing else can be written.
+  return missing_ip ? Flow::kWait : Flow::kContinue;
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p) {
+  for (const auto& dc : p.spec.dcs) {
+    for (const auto& rack : dc.racks) {
+      Json rack_overrides = Json::object();
+      if (!rack.config_map_name.empty()) {
+        // The user's ConfigMap is optional (the seed names one that may not exist).
+        auto cm = client_.Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
+        if (cm.ok()) {
+          const std::string text = kube::StringField(cm->json()["data"], "cassandra.yaml");
+          try {
+            rack_overrides = YamlToJson(YAML::Load(text));
+          } catch (const YAML::Exception& e) {
+            return kube::TerminalError(absl::InvalidArgumentError(absl::StrCat(
+                "ConfigMap ", rack.config_map_name, " cassandra.yaml: ", e.what())));
+          }
+          if (rack_overrides.is_null()) rack_overrides = Json::object();
+        } else if (!absl::IsNotFound(cm.status())) {
+          return cm.status();
+        }
+      }
+      Json cm = ConfigConfigMap(p.spec, dc.name, rack.name, rack_overrides);
+      const std::string name = ConfigConfigMapName(p.spec, dc.name, rack.name);
+      // Everything that needs a restart when it changes (the template carries this hash).
+      p.config_hash[name] = HashOf(
+          Json{{"config", cm["data"]}, {"heap", p.spec.heap_size}, {"jvm", p.spec.jvm_extra_options}});
+      auto it = p.configmaps.find(name);
+      RETURN_IF_ERROR(
+          Apply(p, res::kConfigMaps, std::move(cm), it == p.configmaps.end() ? nullptr : it->second));
+    }
+  }
+  return Flow::kContinue;
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(Pass& p) {
+  const bool brand_new = p.statefulsets.empty() && !p.old_status.value("bootstrapped", false);
+  // The settings already written: a member's initial tokens are decided once, never changed.
+  std::map<std::string, agent::api::InitSettings> existing;
+  for (const auto& [name, cm] : p.configmaps) {
+    if (!absl::EndsWith(name, "-members")) continue;
+    for (const auto& [key, value] : cm->json()["data"].items()) {
+      try {
+        existing[key.substr(0, key.size() - 5)] =
+            Json::parse(value.get<std::string>()).get<agent::api::InitSettings>();
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  // Tokens of a brand-new cluster: evenly interleaved per DC, racks interleaved.
+  std::map<std::string, std::vector<std::string>> initial_tokens;
+  if (brand_new) {
+    int dc_index = 0;
+    for (const auto& dc : p.spec.dcs) {
+      std::vector<std::string> racks;
+      std::vector<int> counts;
+      for (const auto& r : dc.racks) {
+        racks.push_back(r.name);
+        counts.push_back(r.members);
+      }
+      const auto slots = InterleaveRacks(racks, counts);
+      const auto tokens = EvenlyInterleavedTokens(static_cast<int>(slots.size()), kNumTokens);
+      for (size_t i = 0; i < slots.size(); ++i) {
+        std::vector<std::string>& out =
+            initial_tokens[PodName(p.spec, dc.name, slots[i].rack, slots[i].ordinal)];
+        for (int64_t t : tokens[i]) out.push_back(std::to_string(t + dc_index));  // unique per DC
+      }
+      ++dc_index;
+    }
+  }
+  // Seeds: per DC the first three members, racks interleaved, that are not going to bootstrap
+  // (a seed never bootstraps): initial members and members that joined.
+  std::vector<std::string> seeds;
+  for (const auto& dc : p.spec.dcs) {
+    std::vector<std::string> racks;
+    std::vector<int> counts;
+    for (const auto& r : dc.racks) {
+      racks.push_back(r.name);
+      int n = 0;
+      for (const Member& m : p.members) n += (m.dc == dc.name && m.rack == r.name);
+      counts.push_back(n);
+    }
+    int taken = 0;
+    for (const auto& slot : InterleaveRacks(racks, counts)) {
+      if (taken == 3) break;
+      const std::string pod = PodName(p.spec, dc.name, slot.rack, slot.ordinal);
+      const Member* m = p.Find(pod);
+      const auto e = existing.find(pod);
+      const bool initial = initial_tokens.count(pod) ||
+                           (e != existing.end() && !e->second.initial_tokens.empty());
+      if (m && !m->address.empty() && (initial || m->bootstrapped)) {
+        seeds.push_back(m->address);
+        ++taken;
+      }
+    }
+  }
+  std::sort(seeds.begin(), seeds.end());
+  for (const auto& dc : p.spec.dcs) {
+    for (const auto& rack : dc.racks) {
+      std::map<std::string, agent::api::InitSettings> settings;
+      for (const Member& m : p.members) {
+        if (m.dc != dc.name || m.rack != rack.name) continue;
+        MemberPlan plan;
+        plan.pod = m.pod;
+        plan.broadcast_ip = m.address;
+        plan.joined_before = m.bootstrapped;
+        if (auto e = existing.find(m.pod); e != existing.end()) {
+          plan.initial_tokens = e->second.initial_tokens;
+          plan.auto_bootstrap = e->second.auto_bootstrap;
+        } else if (auto t = initial_tokens.find(m.pod); t != initial_tokens.end()) {
+          plan.initial_tokens = t->second;
+          plan.auto_bootstrap = false;  // all start at once on an empty cluster: nothing to stream
+        }
+        settings[m.pod] = MemberSettings(p.spec, dc.name, rack.name, seeds, plan);
+      }
+      const std::string name = MembersConfigMapName(p.spec, dc.name, rack.name);
+      auto it = p.configmaps.find(name);
+      RETURN_IF_ERROR(Apply(p, res::kConfigMaps, MembersConfigMap(p.spec, dc.name, rack.name, settings),
+                            it == p.configmaps.end() ? nullptr : it->second));
+    }
+  }
+  return Flow::kContinue;
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureStatefulSets(Pass& p) {
+  const bool brand_new = p.statefulsets.empty() && !p.old_status.value("bootstrapped", false);
+  for (const auto& dc : p.spec.dcs) {
+    for (const auto& rack : dc.racks) {
+      const std::string name = StatefulSetName(p.spec, dc.name, rack.name);
+      auto it = p.statefulsets.find(name);
+      // Replicas are the operator's decision: all members at once for a brand-new cluster,
+      // else what the scale steps set (a rack added later starts empty and grows one by one).
+      int replicas = brand_new ? rack.members : 0;
+      if (it != p.statefulsets.end()) {
+        replicas = static_cast<int>(kube::IntField(it->second->json()["spec"], "replicas"));
+      }
+      if (brand_new && it == p.statefulsets.end()) {
+        Event(p, false, "Creating",
+              absl::StrCat("creating rack ", dc.name, "/", rack.name, " with ", replicas,
+                           " members started at once on precomputed tokens"));
+      }
+      p.replicas[name] = replicas;
+      RETURN_IF_ERROR(Apply(p, res::kStatefulSets,
+                            RackStatefulSet(p.spec, dc.name, rack, replicas,
+                                            p.config_hash[ConfigConfigMapName(p.spec, dc.name, rack.name)]),
+                            it == p.statefulsets.end() ? nullptr : it->second));
+    }
+  }
+  return Flow::kContinue;
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsurePdbs(Pass& p) {
+  for (const auto& dc : p.spec.dcs) {
+    auto it = p.pdbs.find(PdbName(p.spec, dc.name));
+    RETURN_IF_ERROR(Apply(p, res::kPodDisruptionBudgets, PodDisruptionBudget(p.spec, dc.name),
+                          it == p.pdbs.end() ? nullptr : it->second));
+  }
+  return Flow::kContinue;
+}
+
+// ---- bootstrap and auth -------------------------------------------------------------------
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::TrackBootstrap(Pass& p) {
+  bool all_initial_up = true;
+  for (Member& m : p.members) {
+    if (m.up_everywhere) m.bootstrapped = true;  // joined: an empty volume later means loss
+    const DataCenterSpec* dc = p.spec.FindDc(m.dc);
+    bool desired = false;
+    for (const auto& r : dc->racks) desired |= (r.name == m.rack && m.ordinal < r.members);
+    if (desired && !m.up_everywhere) all_initial_up = false;
+  }
+  p.bootstrapped = p.old_status.value("bootstrapped", false) || all_initial_up;
+  return Flow::kContinue;
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> ClusterReconciler::SuperuserCredentials(
+    Pass& p) {
+  auto secret = client_.Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
+  if (!secret.ok()) return base::Annotate(secret.status(), "superuser Secret");
+  const Json& data = secret->json()["data"];
+  std::string user = Base64(kube::StringField(data, "username"));
+  std::string password = Base64(kube::StringField(data, "password"));
+  if (user.empty() || password.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Secret ", p.spec.superuser_secret, " needs non-empty keys username and password"));
+  }
+  return std::make_pair(user, password);
+}
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass& p) {
+  p.auth_ready = p.old_status.value("authReady", false);
+  if (p.auth_ready || !p.bootstrapped) return Flow::kContinue;
+  const Member* target = nullptr;
+  for (const Member& m : p.members) {
+    if (m.up_everywhere) {
+      target = &m;
+      break;
+    }
+  }
+  if (!target) return Flow::kWait;
+  ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
+  auto versions = cql::SetupSuperuser(target->address, options_.cql_port, creds.first, creds.second);
+  if (!versions.ok()) return base::Annotate(versions.status(), "create the superuser");
+  // System keyspaces replicated like user data (min(3, DC size) per DC), so that losing a node
+  // loses neither logins nor repair history.
+  auto client = cql::Client::Connect(target->address, options_.cql_port, creds.first, creds.second);
+  if (!client.ok()) return client.status();
+  std::vector<std::string> dcs;
+  for (const auto& dc : p.spec.dcs) {
+    dcs.push_back(absl::StrCat("'", dc.name, "': ", std::min(3, std::max(1, dc.members()))));
+  }
+  for (const char* ks : {"system_auth", "system_distributed", "system_traces"}) {
+    auto r = (*client)->Query(absl::StrCat("ALTER KEYSPACE ", ks,
+                                           " WITH replication = {'class': 'NetworkTopologyStrategy', ",
+                                           absl::StrJoin(dcs, ", "), "}"),
+                              cql::Consistency::kQuorum);
+    if (!r.ok()) return base::Annotate(r.status(), absl::StrCat("replication of ", ks));
+  }
+  p.auth_ready = true;
+  Event(p, false, "SuperuserCreated",
+        absl::StrCat("superuser ", creds.first, " ready; the default cassandra role is disabled"));
+  return Flow::kContinue;
+}
+
+// ---- report -------------------------------------------------------------------------------
+
+absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
+  kube::Object next = p.cluster;
+  next.json()["status"] = status;
+  auto written = client_.UpdateStatus(kClusters, next);
+  if (!written.ok()) return written.status();
+  ++p.writes;
+  p.cluster = *std::move(written);
+  p.old_status = status;
+  return absl::OkStatus();
+}
+
+absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) {
+  Json status = p.old_status;
+  if (operation.is_null()) {
+    status.erase("operation");
+  } else {
+    status["operation"] = operation;
+  }
+  // Members' bootstrapped flags are part of what must not be lost.
+  Json& dcs = status["dataCenters"];
+  if (!dcs.is_array()) dcs = Json::array();
+  RETURN_IF_ERROR(WriteStatus(p, status));
+  p.operation = operation;
+  return absl::OkStatus();
+}
+
+void ClusterReconciler::Report(Pass& p, const absl::Status& step_error) {
+  Json status = p.old_status.is_object() ? p.old_status : Json::object();
+  const int64_t generation = p.spec.generation;
+  auto set_condition = [&](const char* type, bool value, const std::string& reason,
+                           const std::string& message) {
+    Json& conditions = status["conditions"];
+    if (!conditions.is_array()) conditions = Json::array();
+    const std::string s = value ? "True" : "False";
+    for (auto& c : conditions) {
+      if (kube::StringField(c, "type") != type) continue;
+      if (kube::StringField(c, "status") != s) c["lastTransitionTime"] = NowRfc3339();
+      c["status"] = s;
+      c["reason"] = reason;
+      c["message"] = message;
+      c["observedGeneration"] = generation;
+      return;
+    }
+    conditions.push_back({{"type", type},
+                          {"status", s},
+                          {"reason", reason},
+                          {"message", message},
+                          {"observedGeneration", generation},
+                          {"lastTransitionTime", NowRfc3339()}});
+  };
+
+  // Members, per DC.
+  int desired = 0, ready = 0;
+  std::map<std::string, int> by_state;
+  Json dcs = Json::array();
+  for (const auto& dc : p.spec.dcs) {
+    Json racks = Json::array();
+    Json members = Json::array();
+    for (const auto& rack : dc.racks) {
+      int rack_ready = 0;
+      for (const Member& m : p.members) {
+        if (m.dc != dc.name || m.rack != rack.name) continue;
+        const bool is_desired = m.ordinal < rack.members;
+        if (is_desired && m.up_everywhere) ++rack_ready;
+        Json member = {{"name", m.pod},
+                       {"pod", m.pod},
+                       {"rack", m.rack},
+                       {"address", m.address},
+                       {"state", m.state.empty() ? std::string(m.pod_object ? "?" : "Absent")
+                                                 : m.state},
+                       {"bootstrapped", m.bootstrapped}};
+        if (m.info) {
+          member["hostId"] = m.info->host_id;
+          member["tokens"] = m.info->tokens.size();
+          member["load"] = HumanBytes(m.info->load_bytes);
+        }
+        if (m.pod_object) {
+          member["node"] = kube::StringField(m.pod_object->json()["spec"], "nodeName");
+        }
+        ++by_state[kube::StringField(member, "state")];
+        members.push_back(std::move(member));
+      }
+      desired += rack.members;
+      ready += rack_ready;
+      racks.push_back({{"name", rack.name}, {"members", rack.members}, {"readyMembers", rack_ready}});
+    }
+    dcs.push_back({{"name", dc.name}, {"racks", racks}, {"members", members}});
+  }
+  status["dataCenters"] = dcs;
+  status["membersSummary"] = absl::StrCat(ready, "/", desired);
+  status["bootstrapped"] = p.bootstrapped;
+  status["authReady"] = p.auth_ready;
+  if (p.operation.is_null()) {
+    status.erase("operation");
+  } else {
+    status["operation"] = p.operation;
+  }
+  if (p.cleanup.is_null()) {
+    status.erase("cleanup");
+  } else {
+    status["cleanup"] = p.cleanup;
+  }
+
+  bool replicas_match = true;
+  for (const auto& dc : p.spec.dcs) {
+    for (const auto& rack : dc.racks) {
+      auto it = p.replicas.find(StatefulSetName(p.spec, dc.name, rack.name));
+      replicas_match &= it != p.replicas.end() && it->second == rack.members;
+    }
+  }
+  const bool all_up = ready == desired;
+  const bool is_ready = all_up && replicas_match && p.auth_ready && p.operation.is_null();
+  std::string progress_reason = "Idle", progress_message = "nothing to do";
+  if (!p.operation.is_null()) {
+    progress_reason = kube::StringField(p.operation, "kind");
+    progress_message = absl::StrCat(progress_reason, " of ", kube::StringField(p.operation, "pod"),
+                                    ": ", kube::StringField(p.operation, "phase"));
+  } else if (!p.bootstrapped) {
+    progress_reason = "Creating";
+    progress_message = absl::StrCat(ready, " of ", desired, " members up");
+  } else if (!p.progress_reason.empty()) {
+    progress_reason = p.progress_reason;
+    progress_message = p.progress_message;
+  } else if (!p.cleanup.is_null()) {
+    progress_reason = "Cleanup";
+    progress_message = "cleanup of the members that gave ranges away";
+  } else if (!replicas_match) {
+    progress_reason = "Scaling";
+    progress_message = "racks are being resized";
+  }
+  const bool progressing = progress_reason != "Idle";
+  if (!step_error.ok()) {
+    set_condition("Ready", false, "ReconcileError", std::string(step_error.message()));
+  } else if (is_ready) {
+    set_condition("Ready", true, "AllMembersUp",
+                  absl::StrCat(ready, " of ", desired, " members are UN as every node sees them"));
+  } else {
+    set_condition("Ready", false, progressing ? progress_reason : "MembersNotUp",
+                  absl::StrCat(ready, " of ", desired, " members are UN as every node sees them",
+                               p.waiting_in.empty() ? "" : "; waiting in step " + p.waiting_in));
+  }
+  set_condition("Progressing", progressing, progress_reason, progress_message);
+  std::vector<std::string> down;
+  for (const Member& m : p.members) {
+    if (m.bootstrapped && !m.up_everywhere &&
+        kube::StringField(p.operation, "pod") != m.pod) {
+      down.push_back(absl::StrCat(m.pod, " (", m.state.empty() ? "?" : m.state, ")"));
+    }
+  }
+  set_condition("Degraded", !down.empty(), down.empty() ? "AllMembersUp" : "MembersDown",
+                down.empty() ? "every joined member is up" : absl::StrJoin(down, ", "));
+  if (p.scale_down_refusal.empty()) {
+    set_condition("ScaleDownRefused", false, "NotRefused", "no scale-down is refused");
+  } else {
+    set_condition("ScaleDownRefused", true, p.scale_down_refusal_reason, p.scale_down_refusal);
+  }
+  set_condition("Paused", p.spec.paused, p.spec.paused ? "Paused" : "NotPaused",
+                p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");
+  status["observedGeneration"] = generation;
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    gauges_[p.cluster.key()] = {by_state, is_ready};
+  }
+  if (status == p.old_status) return;
+  if (auto s = WriteStatus(p, status); !s.ok()) {
+    spdlog::warn("cluster {}: status: {}", p.cluster.key().ToString(), s.message());
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+AgentClient& ClusterReconciler::Agent(Pass& p, const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& client = agents_[absl::StrCat(p.spec.uid, "/", address)];
+  if (!client) client = std::make_shared<AgentClient>(address, p.agent_token);
+  return *client;
+}
+
+void ClusterReconciler::Event(Pass& p, bool warning, const char* reason,
+                              const std::string& message) {
+  spdlog::info("cluster {}: {}: {}", p.cluster.key().ToString(), reason, message);
+  events_.Event(p.cluster, warning ? kube::EventType::kWarning : kube::EventType::kNormal, reason,
+                message);
+}
+
+void ClusterReconciler::RenderPrometheus(std::string& out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::StrAppend(&out, "# HELP ringkeeper_cluster_members Members by state (UN, UJ, DN...).\n",
+                  "# TYPE ringkeeper_cluster_members gauge\n");
+  for (const auto& [key, g] : gauges_) {
+    for (const auto& [state, n] : g.members_by_state) {
+      absl::StrAppend(&out, "ringkeeper_cluster_members{namespace=\"", key.ns, "\",cluster=\"",
+                      key.name, "\",state=\"", state, "\"} ", n, "\n");
+    }
+  }
+  absl::StrAppend(&out, "# HELP ringkeeper_cluster_ready 1 when the cluster is Ready.\n",
+                  "# TYPE ringkeeper_cluster_ready gauge\n");
+  for (const auto& [key, g] : gauges_) {
+    absl::StrAppend(&out, "ringkeeper_cluster_ready{namespace=\"", key.ns, "\",cluster=\"",
+                    key.name, "\"} ", g.ready ? 1 : 0, "\n");
+  }
+}
+
+}  // namespace ringkeeper

@@ -1,0 +1,142 @@
+// The Cluster reconciler: observe (informer caches + the agents) → compute (desired objects, the
+// next action) → act (apply what differs; at most one disruptive action per pass) → report
+// (status, written only when it changed). The ordered steps are the table kSteps in
+// reconciler.cc; the operations (scale, replace, restart) are in operations.cc.
+//
+// Intent that must survive an operator crash is written to the Cluster's status before it is
+// acted on (status.operation, status.bootstrapped, members' bootstrapped flags), so any pass can
+// be interrupted and the next one, in this process or the next leader, finishes the job.
+//
+// Threading: Reconcile runs on the controller's workers, never twice at once for one key;
+// RenderPrometheus from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/api/api.h"
+#include "kube/client.h"
+#include "kube/controller.h"
+#include "kube/event_recorder.h"
+#include "kube/store.h"
+#include "operator/agent_client.h"
+#include "operator/cluster_spec.h"
+
+namespace ringkeeper {
+
+// The informer caches the reconciler reads (owned by main).
+struct Caches {
+  const kube::Store* clusters = nullptr;
+  const kube::Store* statefulsets = nullptr;
+  const kube::Store* services = nullptr;
+  const kube::Store* pods = nullptr;
+  const kube::Store* configmaps = nullptr;
+  const kube::Store* pvcs = nullptr;
+  const kube::Store* pdbs = nullptr;
+};
+
+struct ReconcilerOptions {
+  std::string field_manager = "ringkeeper-operator";
+  Defaults defaults;
+  absl::Duration resync = absl::Seconds(15);      // poll of the nodes when nothing happens
+  absl::Duration short_wait = absl::Seconds(5);   // while an operation is under way
+  int cql_port = 9042;
+};
+
+// One member (pod) as observed in this pass.
+struct Member {
+  std::string pod;
+  std::string dc;
+  std::string rack;
+  int ordinal = 0;
+  kube::ObjectPtr pod_object;  // null when the pod does not exist
+  std::string address;         // the member Service's ClusterIP (broadcast address)
+  std::string pod_ip;
+  std::string pod_uid;
+  std::string revision;  // the pod's controller-revision-hash
+  bool pod_ready = false;
+  std::optional<agent::api::NodeInfo> info;  // from its own agent
+  std::string state;                          // "UN", "UJ", "DN"... as the others see it; "" unknown
+  bool up_everywhere = false;                 // every view (its own included) has it UN
+  bool in_ring = false;                       // some other node's view still lists it
+  bool bootstrapped = false;                  // has been UN once (sticky, from status)
+};
+
+class ClusterReconciler : public kube::Reconciler {
+ public:
+  ClusterReconciler(kube::Client& client, kube::EventRecorder& events, Caches caches,
+                    ReconcilerOptions options);
+
+  absl::StatusOr<kube::Result> Reconcile(const kube::ObjectKey& key) override;
+
+  // ringkeeper_cluster_members{namespace,cluster,state} and ringkeeper_cluster_ready.
+  void RenderPrometheus(std::string& out) const;
+
+  struct Pass;  // one reconcile pass of one cluster (reconciler.cc)
+  enum class Flow { kContinue, kWait };
+
+ private:
+  using StepFn = absl::StatusOr<Flow> (ClusterReconciler::*)(Pass&);
+  struct Step {
+    const char* name;
+    StepFn run;
+    bool when_paused;  // runs also when spec.paused (observing and reporting only)
+  };
+  static const Step kSteps[];
+
+  // reconciler.cc: observe, apply the desired objects, report.
+  absl::StatusOr<Flow> Observe(Pass& p);
+  absl::StatusOr<Flow> EnsureSecrets(Pass& p);
+  absl::StatusOr<Flow> EnsureServiceAccount(Pass& p);
+  absl::StatusOr<Flow> EnsureServices(Pass& p);
+  absl::StatusOr<Flow> EnsureConfig(Pass& p);
+  absl::StatusOr<Flow> EnsureMemberSettings(Pass& p);
+  absl::StatusOr<Flow> EnsureStatefulSets(Pass& p);
+  absl::StatusOr<Flow> EnsurePdbs(Pass& p);
+  absl::StatusOr<Flow> TrackBootstrap(Pass& p);
+  absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
+  // operations.cc: the disruptive operations and their safety rules.
+  absl::StatusOr<Flow> ContinueOperation(Pass& p);
+  absl::StatusOr<Flow> StartRequestedReplacement(Pass& p);
+  absl::StatusOr<Flow> RollPods(Pass& p);
+  absl::StatusOr<Flow> ScaleUp(Pass& p);
+  absl::StatusOr<Flow> Cleanup(Pass& p);
+  absl::StatusOr<Flow> ScaleDown(Pass& p);
+
+  absl::StatusOr<Flow> ContinueDecommission(Pass& p);
+  absl::StatusOr<Flow> ContinueReplace(Pass& p);
+  absl::StatusOr<Flow> ContinueRestart(Pass& p);
+
+  // Applies `desired` (server-side apply) unless `observed` was applied from the same content.
+  absl::Status Apply(Pass& p, const kube::Resource& r, kube::Json desired,
+                     const kube::ObjectPtr& observed);
+  // Writes status.operation (or clears it with a null) now, before acting on it.
+  absl::Status RecordOperation(Pass& p, const kube::Json& operation);
+  absl::Status WriteStatus(Pass& p, const kube::Json& status);
+  void Report(Pass& p, const absl::Status& step_error);
+  absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);
+  AgentClient& Agent(Pass& p, const std::string& address);
+  void Event(Pass& p, bool warning, const char* reason, const std::string& message);
+
+  kube::Client& client_;
+  kube::EventRecorder& events_;
+  const Caches caches_;
+  const ReconcilerOptions options_;
+
+  mutable std::mutex mu_;  // guards the maps below
+  std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
+  std::map<std::string, std::shared_ptr<AgentClient>> agents_;  // "uid/address" -> client
+  struct ClusterGauges {
+    std::map<std::string, int> members_by_state;
+    bool ready = false;
+  };
+  std::map<kube::ObjectKey, ClusterGauges> gauges_;
+};
+
+}  // namespace ringkeeper
