@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The e2e tier: brings up the local cluster (test/cluster/local-cluster.sh, idempotent), builds and
-# loads the cassandra image (hack/images.sh, skipped when unchanged), then runs every
+# loads the cassandra, agent and operator images (hack/images.sh, each skipped when unchanged),
+# installs the CRD, RBAC and the operator Deployment (hack/install-operator.sh), then runs every
 # test/e2e/*_test.py with the real cassandra-driver (venv from hack/cassandra/venv.sh). Prints the
 # timings of each step. The cluster stays up (`make cluster-down` stops it) unless E2E_DOWN=1.
 set -euo pipefail
@@ -11,12 +12,15 @@ t=$SECONDS
 eval "$(bash "$root/test/cluster/local-cluster.sh" up)"
 echo "e2e: cluster up in $((SECONDS - t))s"
 t=$SECONDS
-bash "$root/hack/images.sh" cassandra
+bash "$root/hack/images.sh" cassandra agent operator
 echo "e2e: images ready in $((SECONDS - t))s"
-venv=$(bash "$root/hack/cassandra/venv.sh")
 export KUBECTL
 KUBECTL="$(bash "$root/hack/tools.sh")/kubectl"
-export CASSANDRA_IMAGE="localhost/ringkeeper/cassandra:$CASSANDRA_VERSION"
+export CASSANDRA_VERSION
+t=$SECONDS
+bash "$root/hack/install-operator.sh"
+echo "e2e: operator installed in $((SECONDS - t))s"
+venv=$(bash "$root/hack/cassandra/venv.sh")
 rc=0
 for test in "$root"/test/e2e/*_test.py; do
   echo "e2e: $(basename "$test")"
