@@ -189,7 +189,7 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
       {"image", c.image},
       {"command",
        {"sh", "-c",
-        "cp -a /etc/cassandra/. /base-conf/ && "
+        "cp -R /etc/cassandra/. /base-conf/ && "
         "cp /opt/cassandra/config-keys.txt /base-conf/config-keys.txt"}},
       {"securityContext", RestrictedContainerSecurity()},
       {"volumeMounts", {Mount("base-conf", "/base-conf")}}};

@@ -147,7 +147,7 @@ absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey&
       break;
     }
   }
-  Report(p, error);
+  if (absl::Status reported = Report(p, error); error.ok()) error = reported;
   if (!error.ok()) {
     if (kube::IsConflict(error)) return kube::Result{absl::Seconds(1)};  // stale cache: again
     return error;
@@ -602,7 +602,7 @@ absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) 
   return absl::OkStatus();
 }
 
-void ClusterReconciler::Report(Pass& p, const absl::Status& step_error) {
+absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) {
   Json status = p.old_status.is_object() ? p.old_status : Json::object();
   const int64_t generation = p.spec.generation;
   auto set_condition = [&](const char* type, bool value, const std::string& reason,
@@ -740,10 +740,8 @@ void ClusterReconciler::Report(Pass& p, const absl::Status& step_error) {
     std::lock_guard<std::mutex> lock(mu_);
     gauges_[p.cluster.key()] = {by_state, is_ready};
   }
-  if (status == p.old_status) return;
-  if (auto s = WriteStatus(p, status); !s.ok()) {
-    spdlog::warn("cluster {}: status: {}", p.cluster.key().ToString(), s.message());
-  }
+  if (status == p.old_status) return absl::OkStatus();
+  return base::Annotate(WriteStatus(p, status), "status");
 }
 
 // ---- helpers ------------------------------------------------------------------------------

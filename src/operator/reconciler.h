@@ -119,7 +119,7 @@ class ClusterReconciler : public kube::Reconciler {
   // Writes status.operation (or clears it with a null) now, before acting on it.
   absl::Status RecordOperation(Pass& p, const kube::Json& operation);
   absl::Status WriteStatus(Pass& p, const kube::Json& status);
-  void Report(Pass& p, const absl::Status& step_error);
+  absl::Status Report(Pass& p, const absl::Status& step_error);
   absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);
   AgentClient& Agent(Pass& p, const std::string& address);
   void Event(Pass& p, bool warning, const char* reason, const std::string& message);
