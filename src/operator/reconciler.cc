@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -127,7 +128,21 @@ absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey&
   if (!cluster || cluster->being_deleted()) {
     std::lock_guard<std::mutex> lock(mu_);
     gauges_.erase(key);
+    written_.erase(key);
     return kube::Result{};  // owned objects go with it (owner references)
+  }
+  {
+    // Read our own writes: the cache may not have our last status write yet, and a pass must
+    // not act on a status older than one it wrote (resourceVersions are etcd revisions).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = written_.find(key); it != written_.end()) {
+      int64_t cached = 0, written = 0;
+      if (absl::SimpleAtoi(cluster->resource_version(), &cached) &&
+          absl::SimpleAtoi(it->second->resource_version(), &written) && written > cached &&
+          it->second->uid() == cluster->uid()) {
+        cluster = it->second;
+      }
+    }
   }
   auto spec = ParseCluster(*cluster, options_.defaults);
   if (!spec.ok()) return kube::TerminalError(spec.status());
@@ -584,6 +599,8 @@ absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   ++p.writes;
   p.cluster = *std::move(written);
   p.old_status = status;
+  std::lock_guard<std::mutex> lock(mu_);
+  written_[p.cluster.key()] = std::make_shared<const kube::Object>(p.cluster);
   return absl::OkStatus();
 }
 

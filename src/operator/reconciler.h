@@ -137,6 +137,7 @@ class ClusterReconciler : public kube::Reconciler {
     bool ready = false;
   };
   std::map<kube::ObjectKey, ClusterGauges> gauges_;
+  std::map<kube::ObjectKey, kube::ObjectPtr> written_;  // the Cluster as our last write left it
 };
 
 }  // namespace ringkeeper
