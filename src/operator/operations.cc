@@ -78,7 +78,9 @@ absl::StatusOr<LargestRf> LargestReplicationFactor(cql::Client& client, const st
     } else if (absl::EndsWith(cls, "SimpleStrategy")) {
       rf = std::atoi(kube::StringField(replication, "replication_factor").c_str());
     }  // LocalStrategy, EverywhereStrategy: node-local or everywhere, nothing to keep
-    if (rf > out.rf || (rf == out.rf && rf > 0 && absl::StartsWith(out.keyspace, "system"))) {
+    // Ties go to a user keyspace: the one the user knows about.
+    const bool user = !absl::StartsWith(ks, "system");
+    if (rf > out.rf || (rf == out.rf && rf > 0 && user && absl::StartsWith(out.keyspace, "system"))) {
       out = {ks, rf};
     }
   }

@@ -297,6 +297,7 @@ absl::Status ClusterReconciler::Apply(Pass& p, const kube::Resource& r, Json des
                           absl::StrCat("apply ", r.kind, " ", kube::StringField(desired["metadata"], "name")));
   }
   ++p.writes;
+  spdlog::debug("cluster {}: applied {} {}", p.cluster.key().ToString(), r.kind, applied->name());
   p.applied[absl::StrCat(r.kind, "/", applied->name())] =
       std::make_shared<const kube::Object>(*applied);
   return absl::OkStatus();
@@ -719,6 +720,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   } else if (!p.cleanup.is_null()) {
     progress_reason = "Cleanup";
     progress_message = "cleanup of the members that gave ranges away";
+  } else if (!p.scale_down_refusal.empty()) {
+    // Nothing moves while the request is refused: not progressing, and the condition says why.
   } else if (!replicas_match) {
     progress_reason = "Scaling";
     progress_message = "racks are being resized";
@@ -758,6 +761,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
     gauges_[p.cluster.key()] = {by_state, is_ready};
   }
   if (status == p.old_status) return absl::OkStatus();
+  spdlog::debug("cluster {}: status changes: {}", p.cluster.key().ToString(),
+                Json::diff(p.old_status, status).dump());
   return base::Annotate(WriteStatus(p, status), "status");
 }
 
