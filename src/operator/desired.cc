@@ -322,6 +322,8 @@ std::string HashOf(const Json& value) {
 Json WithAppliedHash(Json object) {
   if (object["metadata"].contains("annotations")) {
     object["metadata"]["annotations"].erase(kAnnotationAppliedHash);
+    // An annotations map left empty hashes as no map: hashing again gives the same hash.
+    if (object["metadata"]["annotations"].empty()) object["metadata"].erase("annotations");
   }
   const std::string hash = HashOf(object);
   object["metadata"]["annotations"][kAnnotationAppliedHash] = hash;

@@ -189,11 +189,13 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   // Members: every desired one and every pod that still exists beyond (a leaving member).
   for (const auto& dc : p.spec.dcs) {
     for (const auto& rack : dc.racks) {
-      int count = rack.members;
+      // Wanted: the spec's members and whatever the StatefulSet still has (a member leaving).
+      int wanted = rack.members;
       if (auto it = p.statefulsets.find(StatefulSetName(p.spec, dc.name, rack.name));
           it != p.statefulsets.end()) {
-        count = std::max<int>(count, kube::IntField(it->second->json()["spec"], "replicas"));
+        wanted = std::max<int>(wanted, kube::IntField(it->second->json()["spec"], "replicas"));
       }
+      int count = wanted;
       for (const auto& [name, pod] : p.pods) {
         if (pod->label(kLabelDataCenter) == dc.name && pod->label(kLabelRack) == rack.name) {
           count = std::max(count, OrdinalOf(name) + 1);
@@ -205,6 +207,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
         m.dc = dc.name;
         m.rack = rack.name;
         m.ordinal = i;
+        m.wanted = i < wanted;
         p.members.push_back(std::move(m));
       }
     }
@@ -355,6 +358,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServices(Pass& 
   }
   bool missing_ip = false;
   for (Member& m : p.members) {
+    if (!m.wanted) continue;  // a removed member's pod still terminating gets no Service back
     RETURN_IF_ERROR(
         Apply(p, res::kServices, MemberService(p.spec, m.dc, m.rack, m.ordinal), observed(m.pod)));
     if (m.address.empty()) {
@@ -363,6 +367,17 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServices(Pass& 
       }
     }
     missing_ip |= m.address.empty();
+  }
+  // Member Services of members that are gone (a decommission interrupted after shrinking).
+  if (p.operation.is_null()) {
+    for (const auto& [name, svc] : p.services) {
+      if (!svc->label(kLabelRack) || OrdinalOf(name) < 0 || svc->being_deleted()) continue;
+      const Member* m = p.Find(name);
+      if (m && m->wanted) continue;
+      auto deleted = client_.Delete(res::kServices, p.spec.ns, name, {});
+      if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
+      ++p.writes;
+    }
   }
   // Settings carry the members' IPs: without every one of them nothing else can be written.
   return missing_ip ? Flow::kWait : Flow::kContinue;
@@ -445,7 +460,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
     for (const auto& r : dc.racks) {
       racks.push_back(r.name);
       int n = 0;
-      for (const Member& m : p.members) n += (m.dc == dc.name && m.rack == r.name);
+      for (const Member& m : p.members) n += (m.dc == dc.name && m.rack == r.name && m.wanted);
       counts.push_back(n);
     }
     int taken = 0;
@@ -467,7 +482,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
     for (const auto& rack : dc.racks) {
       std::map<std::string, agent::api::InitSettings> settings;
       for (const Member& m : p.members) {
-        if (m.dc != dc.name || m.rack != rack.name) continue;
+        if (m.dc != dc.name || m.rack != rack.name || !m.wanted) continue;
         MemberPlan plan;
         plan.pod = m.pod;
         plan.broadcast_ip = m.address;

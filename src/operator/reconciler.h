@@ -55,6 +55,7 @@ struct Member {
   std::string dc;
   std::string rack;
   int ordinal = 0;
+  bool wanted = true;          // within the spec or the StatefulSet (else: a pod going away)
   kube::ObjectPtr pod_object;  // null when the pod does not exist
   std::string address;         // the member Service's ClusterIP (broadcast address)
   std::string pod_ip;

@@ -1,0 +1,333 @@
+#include "operator/cluster_spec.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+#include "kube/yaml.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+
+// config/samples/seed-example.yaml (the design seed's example, shared/seeds/004) without its
+// comments; note the null `storageClassName:` beside the claim's metadata, as the seed wrote it.
+constexpr char kSeedExample[] = R"(
+apiVersion: "cassandra.rook.io/v1alpha1"
+kind: "Cluster"
+metadata:
+  name: "my-cassandra-cluster"
+spec:
+  version: "3.1.11"
+  repository: "custom-enterprise-repo.io/cassandra"
+  dataCenter:
+    name: "us-east-1"
+    racks:
+    - name: "us-east-1c"
+      members: 3
+      configMapName: "cassandra-config"
+      storage:
+        volumeClaimTemplates:
+          - storageClassName:
+            metadata:
+              name: "cassandra-data"
+            spec:
+              accessModes: ["ReadWriteOnce"]
+              storageClassName: default
+              resources:
+                requests:
+                  storage: "500Gi"
+      placement:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+              - matchExpressions:
+                - key: failure-domain.beta.kubernetes.io/region
+                  operator: In
+                  values:
+                  - us-east-1
+                - key: failure-domain.beta.kubernetes.io/zone
+                  operator: In
+                  values:
+                  - us-east-1c
+      resources:
+        requests:
+          cpu: "2000m"
+          memory: "4Gi"
+        limits:
+          cpu: "2000m"
+          memory: "4Gi"
+  sidecarImage:
+    repository: "rook.io/sidecar-cassandra"
+    tag: "0.1"
+)";
+
+kube::Object Seed() {
+  auto o = kube::ObjectFromYaml(kSeedExample);
+  EXPECT_TRUE(o.ok()) << o.status();
+  return o.ok() ? *std::move(o) : kube::Object();
+}
+
+// A Cluster named c in namespace ns with the given spec.
+kube::Object ClusterWith(Json spec) {
+  return kube::Object(Json{{"apiVersion", kApiVersion},
+                           {"kind", "Cluster"},
+                           {"metadata", {{"name", "c"}, {"namespace", "ns"}, {"uid", "u-1"}}},
+                           {"spec", std::move(spec)}});
+}
+
+Json OneRackDc(const std::string& name, const std::string& rack, int members) {
+  return {{"name", name}, {"racks", {{{"name", rack}, {"members", members}}}}};
+}
+
+TEST(ClusterSpecTest, ParsesTheSeedExample) {
+  kube::Object seed = Seed();
+  seed.set_namespace("db");
+  seed.json()["metadata"]["uid"] = "uid-7";
+  seed.json()["metadata"]["generation"] = 4;
+  auto c = ParseCluster(seed, Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+
+  EXPECT_EQ(c->name, "my-cassandra-cluster");
+  EXPECT_EQ(c->ns, "db");
+  EXPECT_EQ(c->uid, "uid-7");
+  EXPECT_EQ(c->generation, 4);
+  EXPECT_EQ(c->mode, "cassandra");
+  EXPECT_EQ(c->version, "3.1.11");
+  EXPECT_EQ(c->image, "custom-enterprise-repo.io/cassandra:3.1.11");
+  EXPECT_EQ(c->agent_image, "rook.io/sidecar-cassandra:0.1");
+
+  ASSERT_EQ(c->dcs.size(), 1u);
+  const DataCenterSpec& dc = c->dcs[0];
+  EXPECT_EQ(dc.name, "us-east-1");
+  EXPECT_EQ(dc.members(), 3);
+  ASSERT_EQ(dc.racks.size(), 1u);
+  const RackSpec& rack = dc.racks[0];
+  EXPECT_EQ(rack.name, "us-east-1c");
+  EXPECT_EQ(rack.members, 3);
+  EXPECT_EQ(rack.config_map_name, "cassandra-config");
+  EXPECT_EQ(rack.volume_claim_template, Json::parse(R"({
+    "metadata": {"name": "cassandra-data"},
+    "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "default",
+             "resources": {"requests": {"storage": "500Gi"}}}})"));
+  EXPECT_EQ(rack.placement, Json::parse(R"({"nodeAffinity": {
+    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+      {"key": "failure-domain.beta.kubernetes.io/region", "operator": "In", "values": ["us-east-1"]},
+      {"key": "failure-domain.beta.kubernetes.io/zone", "operator": "In", "values": ["us-east-1c"]}
+    ]}]}}})"));
+  EXPECT_EQ(rack.resources, Json::parse(R"({"requests": {"cpu": "2000m", "memory": "4Gi"},
+                                            "limits": {"cpu": "2000m", "memory": "4Gi"}})"));
+
+  EXPECT_EQ(c->superuser_secret, "my-cassandra-cluster-superuser");
+  EXPECT_TRUE(c->generate_superuser);
+  EXPECT_FALSE(c->delete_pvcs);
+  EXPECT_FALSE(c->paused);
+  EXPECT_EQ(c->config, Json::object());
+  EXPECT_EQ(c->heap_size, "");
+  EXPECT_TRUE(c->jvm_extra_options.empty());
+
+  ASSERT_NE(c->FindDc("us-east-1"), nullptr);
+  EXPECT_EQ(c->FindDc("us-east-1")->name, "us-east-1");
+  EXPECT_EQ(c->FindDc("us-west-2"), nullptr);
+}
+
+TEST(ClusterSpecTest, SeveralDataCentersKeepTheirOrder) {
+  Json second = {{"name", "dc2"},
+                 {"racks",
+                  {{{"name", "r1"}, {"members", 2}, {"configMapName", "cm"}},
+                   {{"name", "r2"}, {"members", 1}}}}};
+  auto c = ParseCluster(
+      ClusterWith({{"version", "4.1.5"},
+                   {"dataCenters", {OneRackDc("dc1", "a", 3), second, OneRackDc("dc3", "z", 0)}}}),
+      Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->dcs.size(), 3u);
+  EXPECT_EQ(c->dcs[0].name, "dc1");
+  EXPECT_EQ(c->dcs[1].name, "dc2");
+  EXPECT_EQ(c->dcs[2].name, "dc3");
+  EXPECT_EQ(c->dcs[0].members(), 3);
+  EXPECT_EQ(c->dcs[1].members(), 3);
+  EXPECT_EQ(c->dcs[2].members(), 0);
+  ASSERT_EQ(c->dcs[1].racks.size(), 2u);
+  EXPECT_EQ(c->dcs[1].racks[0].name, "r1");
+  EXPECT_EQ(c->dcs[1].racks[0].config_map_name, "cm");
+  EXPECT_EQ(c->dcs[1].racks[1].name, "r2");
+  EXPECT_EQ(c->dcs[1].racks[1].config_map_name, "");
+  ASSERT_NE(c->FindDc("dc2"), nullptr);
+  EXPECT_EQ(c->FindDc("dc2")->racks.size(), 2u);
+}
+
+TEST(ClusterSpecTest, DefaultsWhenRepositoryAndSidecarImageAreAbsent) {
+  const kube::Object cluster =
+      ClusterWith({{"version", "4.1.5"}, {"dataCenter", OneRackDc("dc1", "r1", 1)}});
+  auto c = ParseCluster(cluster, Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->image, "cassandra:4.1.5");
+  EXPECT_EQ(c->agent_image, Defaults{}.agent_image);
+
+  auto custom = ParseCluster(cluster, Defaults{"mirror.example/cassandra", "mirror.example/ag:1"});
+  ASSERT_TRUE(custom.ok()) << custom.status();
+  EXPECT_EQ(custom->image, "mirror.example/cassandra:4.1.5");
+  EXPECT_EQ(custom->agent_image, "mirror.example/ag:1");
+
+  // A sidecar repository without a tag is :latest.
+  auto no_tag = ParseCluster(ClusterWith({{"version", "4.1.5"},
+                                          {"sidecarImage", {{"repository", "r.io/agent"}}},
+                                          {"dataCenter", OneRackDc("dc1", "r1", 1)}}),
+                             Defaults{});
+  ASSERT_TRUE(no_tag.ok()) << no_tag.status();
+  EXPECT_EQ(no_tag->agent_image, "r.io/agent:latest");
+}
+
+TEST(ClusterSpecTest, DataVolumeClaim) {
+  // No storage: a 10Gi claim named "data" of the default class.
+  auto plain = ParseCluster(
+      ClusterWith({{"version", "4.1.5"}, {"dataCenter", OneRackDc("dc1", "r1", 1)}}), Defaults{});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  Json claim = plain->dcs[0].racks[0].volume_claim_template;
+  EXPECT_EQ(claim["metadata"]["name"], kDataVolumeDefault);
+  EXPECT_EQ(claim["spec"]["accessModes"], Json::array({"ReadWriteOnce"}));
+  EXPECT_EQ(claim["spec"]["resources"]["requests"]["storage"], "10Gi");
+  EXPECT_FALSE(claim["spec"].contains("storageClassName"));
+
+  // Rook's StorageSpec: storageClassName beside metadata applies when the spec names none; the
+  // claim's own storageClassName wins.
+  Json dc = OneRackDc("dc1", "r1", 1);
+  dc["racks"][0]["storage"] = {
+      {"volumeClaimTemplates",
+       {{{"storageClassName", "fast"},
+         {"spec", {{"resources", {{"requests", {{"storage", "1Ti"}}}}}}}}}}};
+  auto beside = ParseCluster(ClusterWith({{"version", "4.1.5"}, {"dataCenter", dc}}), Defaults{});
+  ASSERT_TRUE(beside.ok()) << beside.status();
+  Json b = beside->dcs[0].racks[0].volume_claim_template;
+  EXPECT_EQ(b["metadata"]["name"], kDataVolumeDefault);
+  EXPECT_EQ(b["spec"]["storageClassName"], "fast");
+  EXPECT_EQ(b["spec"]["accessModes"], Json::array({"ReadWriteOnce"}));
+  EXPECT_EQ(b["spec"]["resources"]["requests"]["storage"], "1Ti");
+
+  dc["racks"][0]["storage"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] = "slow";
+  auto both = ParseCluster(ClusterWith({{"version", "4.1.5"}, {"dataCenter", dc}}), Defaults{});
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->dcs[0].racks[0].volume_claim_template["spec"]["storageClassName"], "slow");
+}
+
+TEST(ClusterSpecTest, PolicyPauseAuthJvmAndConfig) {
+  auto c = ParseCluster(
+      ClusterWith({{"version", "4.1.5"},
+                   {"dataCenter", OneRackDc("dc1", "r1", 1)},
+                   {"pvcDeletionPolicy", "Delete"},
+                   {"paused", true},
+                   {"auth", {{"superuserSecretName", "mine"}}},
+                   {"jvm", {{"heapSize", "4Gi"}, {"extraOptions", {"-XX:+UseG1GC", "-Da=b"}}}},
+                   {"config", {{"num_tokens", 8}}}}),
+      Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->delete_pvcs);
+  EXPECT_TRUE(c->paused);
+  EXPECT_EQ(c->superuser_secret, "mine");
+  EXPECT_FALSE(c->generate_superuser);
+  EXPECT_EQ(c->heap_size, "4Gi");
+  EXPECT_EQ(c->jvm_extra_options, (std::vector<std::string>{"-XX:+UseG1GC", "-Da=b"}));
+  EXPECT_EQ(c->config, Json({{"num_tokens", 8}}));
+
+  auto retain = ParseCluster(ClusterWith({{"version", "4.1.5"},
+                                          {"dataCenter", OneRackDc("dc1", "r1", 1)},
+                                          {"pvcDeletionPolicy", "Retain"},
+                                          {"paused", false},
+                                          {"jvm", {{"heapSize", 536870912}}}}),
+                             Defaults{});
+  ASSERT_TRUE(retain.ok()) << retain.status();
+  EXPECT_FALSE(retain->delete_pvcs);
+  EXPECT_FALSE(retain->paused);
+  EXPECT_EQ(retain->heap_size, "536870912");
+}
+
+TEST(ClusterSpecTest, Errors) {
+  auto no_version = ParseCluster(ClusterWith({{"dataCenter", OneRackDc("dc1", "r1", 1)}}), {});
+  EXPECT_EQ(no_version.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_version.status().message().find("version"), std::string::npos)
+      << no_version.status();
+
+  auto no_dc = ParseCluster(ClusterWith({{"version", "4.1.5"}}), {});
+  EXPECT_EQ(no_dc.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_dc.status().message().find("data center"), std::string::npos) << no_dc.status();
+
+  auto empty_dcs =
+      ParseCluster(ClusterWith({{"version", "4.1.5"}, {"dataCenters", Json::array()}}), {});
+  EXPECT_EQ(empty_dcs.status().code(), absl::StatusCode::kInvalidArgument);
+
+  auto no_racks =
+      ParseCluster(ClusterWith({{"version", "4.1.5"},
+                                {"dataCenter", {{"name", "dc1"}, {"racks", Json::array()}}}}),
+                   {});
+  EXPECT_EQ(no_racks.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_racks.status().message().find("dc1"), std::string::npos) << no_racks.status();
+
+  auto unnamed_dc =
+      ParseCluster(ClusterWith({{"version", "4.1.5"}, {"dataCenter", OneRackDc("", "r1", 1)}}), {});
+  EXPECT_EQ(unnamed_dc.status().code(), absl::StatusCode::kInvalidArgument);
+
+  auto unnamed_rack = ParseCluster(
+      ClusterWith({{"version", "4.1.5"}, {"dataCenters", {OneRackDc("dc1", "", 1)}}}), {});
+  EXPECT_EQ(unnamed_rack.status().code(), absl::StatusCode::kInvalidArgument);
+
+  auto negative = ParseCluster(
+      ClusterWith({{"version", "4.1.5"}, {"dataCenters", {OneRackDc("dc1", "r1", -1)}}}), {});
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ClusterSpecTest, NamesFollowTheContract) {
+  auto c = ParseCluster(Seed(), Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string dc = "us-east-1", rack = "us-east-1c";
+  EXPECT_EQ(StatefulSetName(*c, dc, rack), "my-cassandra-cluster-us-east-1-us-east-1c");
+  EXPECT_EQ(PodName(*c, dc, rack, 2), "my-cassandra-cluster-us-east-1-us-east-1c-2");
+  EXPECT_EQ(HeadlessServiceName(*c, dc), "my-cassandra-cluster-us-east-1");
+  EXPECT_EQ(ClientServiceName(*c, dc), "my-cassandra-cluster-us-east-1-client");
+  EXPECT_EQ(PdbName(*c, dc), "my-cassandra-cluster-us-east-1");
+  EXPECT_EQ(MembersConfigMapName(*c, dc, rack),
+            "my-cassandra-cluster-us-east-1-us-east-1c-members");
+  EXPECT_EQ(ConfigConfigMapName(*c, dc, rack), "my-cassandra-cluster-us-east-1-us-east-1c-config");
+  EXPECT_EQ(AgentTokenSecretName(*c), "my-cassandra-cluster-agent-token");
+  EXPECT_EQ(ServiceAccountName(*c), "my-cassandra-cluster-cassandra");
+  // The StatefulSet controller names a PVC <claim template>-<pod>.
+  EXPECT_EQ(PvcName(c->dcs[0].racks[0], PodName(*c, dc, rack, 0)),
+            "cassandra-data-my-cassandra-cluster-us-east-1-us-east-1c-0");
+}
+
+TEST(ClusterSpecTest, OrdinalOf) {
+  EXPECT_EQ(OrdinalOf("a-b-12"), 12);
+  EXPECT_EQ(OrdinalOf("x-0"), 0);
+  EXPECT_EQ(OrdinalOf("abc"), -1);
+  EXPECT_EQ(OrdinalOf("a-b-"), -1);
+  EXPECT_EQ(OrdinalOf("a-b-x"), -1);
+  EXPECT_EQ(OrdinalOf(""), -1);
+  ClusterSpec c;
+  c.name = "my-cluster";
+  EXPECT_EQ(OrdinalOf(PodName(c, "dc-1", "rack-a", 7)), 7);
+}
+
+TEST(ClusterSpecTest, LabelsAndOwnerReference) {
+  ClusterSpec c;
+  c.name = "c1";
+  c.uid = "uid-1";
+  using Labels = std::map<std::string, std::string>;
+  const Labels base = {{"app.kubernetes.io/name", "cassandra"},
+                       {"app.kubernetes.io/instance", "c1"},
+                       {"app.kubernetes.io/managed-by", "ringkeeper"},
+                       {"cassandra.rook.io/cluster", "c1"}};
+  EXPECT_EQ(ClusterLabels(c), base);
+  Labels with_dc = base;
+  with_dc["cassandra.rook.io/datacenter"] = "dc1";
+  EXPECT_EQ(ClusterLabels(c, "dc1"), with_dc);
+  Labels with_rack = with_dc;
+  with_rack["cassandra.rook.io/rack"] = "r1";
+  EXPECT_EQ(ClusterLabels(c, "dc1", "r1"), with_rack);
+
+  EXPECT_EQ(OwnerReference(c), Json::parse(R"({"apiVersion": "cassandra.rook.io/v1alpha1",
+    "kind": "Cluster", "name": "c1", "uid": "uid-1", "controller": true,
+    "blockOwnerDeletion": true})"));
+}
+
+}  // namespace
+}  // namespace ringkeeper

@@ -1,0 +1,387 @@
+#include "operator/desired.h"
+
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+
+// A Cluster like the seed's example (one rack with a named claim, placement and resources).
+ClusterSpec Spec(const Json& extra = Json::object()) {
+  Json spec = Json::parse(R"({
+    "version": "4.1.5",
+    "dataCenter": {"name": "dc1", "racks": [{
+      "name": "r1", "members": 3,
+      "storage": {"volumeClaimTemplates": [{"metadata": {"name": "cassandra-data"},
+        "spec": {"storageClassName": "default",
+                 "resources": {"requests": {"storage": "500Gi"}}}}]},
+      "placement": {
+        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+          {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["z1"]}]}]}},
+        "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "cassandra"}]},
+      "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "4Gi"}}}]}})");
+  spec.merge_patch(extra);
+  kube::Object cluster(Json{{"apiVersion", kApiVersion},
+                            {"kind", "Cluster"},
+                            {"metadata", {{"name", "c"}, {"namespace", "ns"}, {"uid", "uid-1"}}},
+                            {"spec", spec}});
+  auto c = ParseCluster(cluster, Defaults{});
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : ClusterSpec();
+}
+
+// The element of `array` whose "name" is `name`; null when none.
+Json Named(const Json& array, const std::string& name) {
+  for (const Json& e : array) {
+    if (e.value("name", "") == name) return e;
+  }
+  return nullptr;
+}
+
+void ExpectOwnedByCluster(Json object, const ClusterSpec& c) {
+  Json refs = object["metadata"]["ownerReferences"];
+  ASSERT_EQ(refs.size(), 1u) << object.dump();
+  EXPECT_EQ(refs[0]["apiVersion"], "cassandra.rook.io/v1alpha1");
+  EXPECT_EQ(refs[0]["kind"], "Cluster");
+  EXPECT_EQ(refs[0]["name"], c.name);
+  EXPECT_EQ(refs[0]["uid"], c.uid);
+  EXPECT_EQ(refs[0]["controller"], true);
+  EXPECT_EQ(object["metadata"]["namespace"], c.ns);
+  EXPECT_EQ(object["metadata"]["labels"]["cassandra.rook.io/cluster"], c.name);
+  EXPECT_EQ(object["metadata"]["labels"]["app.kubernetes.io/managed-by"], "ringkeeper");
+}
+
+TEST(DesiredTest, MemberService) {
+  ClusterSpec c = Spec();
+  Json svc = MemberService(c, "dc1", "r1", 2);
+  EXPECT_EQ(svc["apiVersion"], "v1");
+  EXPECT_EQ(svc["kind"], "Service");
+  EXPECT_EQ(svc["metadata"]["name"], "c-dc1-r1-2");
+  EXPECT_EQ(svc["metadata"]["labels"]["cassandra.rook.io/datacenter"], "dc1");
+  EXPECT_EQ(svc["metadata"]["labels"]["cassandra.rook.io/rack"], "r1");
+  ExpectOwnedByCluster(svc, c);
+  EXPECT_EQ(svc["spec"]["type"], "ClusterIP");
+  // Exactly its own pod, whatever the pod's other labels.
+  EXPECT_EQ(svc["spec"]["selector"], Json({{"statefulset.kubernetes.io/pod-name", "c-dc1-r1-2"}}));
+  EXPECT_EQ(svc["spec"]["publishNotReadyAddresses"], true);
+  std::set<std::pair<std::string, int>> ports;
+  for (Json p : svc["spec"]["ports"]) {
+    EXPECT_EQ(p["targetPort"], p["port"]);
+    EXPECT_EQ(p["protocol"], "TCP");
+    ports.emplace(p["name"].get<std::string>(), p["port"].get<int>());
+  }
+  EXPECT_EQ(ports, (std::set<std::pair<std::string, int>>{
+                       {"intra", 7000}, {"cql", 9042}, {"agent", 8090}}));
+}
+
+TEST(DesiredTest, DataCenterServicesPdbAndServiceAccount) {
+  ClusterSpec c = Spec();
+  Json dc_selector = {{"cassandra.rook.io/cluster", "c"}, {"cassandra.rook.io/datacenter", "dc1"}};
+
+  Json headless = HeadlessService(c, "dc1");
+  EXPECT_EQ(headless["metadata"]["name"], "c-dc1");
+  EXPECT_EQ(headless["spec"]["clusterIP"], "None");
+  EXPECT_EQ(headless["spec"]["selector"], dc_selector);
+  ExpectOwnedByCluster(headless, c);
+
+  Json client = ClientService(c, "dc1");
+  EXPECT_EQ(client["metadata"]["name"], "c-dc1-client");
+  EXPECT_EQ(client["spec"]["selector"], dc_selector);
+  ASSERT_EQ(client["spec"]["ports"].size(), 1u);
+  EXPECT_EQ(client["spec"]["ports"][0]["name"], "cql");
+  EXPECT_EQ(client["spec"]["ports"][0]["port"], 9042);
+  ExpectOwnedByCluster(client, c);
+
+  Json pdb = PodDisruptionBudget(c, "dc1");
+  EXPECT_EQ(pdb["apiVersion"], "policy/v1");
+  EXPECT_EQ(pdb["metadata"]["name"], "c-dc1");
+  EXPECT_EQ(pdb["spec"]["maxUnavailable"], 1);
+  EXPECT_EQ(pdb["spec"]["selector"]["matchLabels"], dc_selector);
+  ExpectOwnedByCluster(pdb, c);
+
+  Json sa = CassandraServiceAccount(c);
+  EXPECT_EQ(sa["metadata"]["name"], "c-cassandra");
+  EXPECT_EQ(sa["automountServiceAccountToken"], false);
+  ExpectOwnedByCluster(sa, c);
+
+  Json su = SuperuserSecret(c, "admin", "pw");
+  EXPECT_EQ(su["metadata"]["name"], "c-superuser");
+  EXPECT_EQ(su["stringData"], Json({{"username", "admin"}, {"password", "pw"}}));
+  Json token = AgentTokenSecret(c, "t0k");
+  EXPECT_EQ(token["metadata"]["name"], "c-agent-token");
+  EXPECT_EQ(token["stringData"], Json({{"token", "t0k"}}));
+}
+
+TEST(DesiredTest, RackStatefulSetShape) {
+  ClusterSpec c = Spec();
+  RackSpec rack = c.dcs[0].racks[0];
+  Json sts = RackStatefulSet(c, "dc1", rack, 3, "hash-1");
+  EXPECT_EQ(sts["apiVersion"], "apps/v1");
+  EXPECT_EQ(sts["kind"], "StatefulSet");
+  EXPECT_EQ(sts["metadata"]["name"], "c-dc1-r1");
+  ExpectOwnedByCluster(sts, c);
+  Json spec = sts["spec"];
+  EXPECT_EQ(spec["replicas"], 3);
+  EXPECT_EQ(spec["serviceName"], "c-dc1");
+  EXPECT_EQ(spec["podManagementPolicy"], "Parallel");
+  EXPECT_EQ(spec["updateStrategy"], Json({{"type", "OnDelete"}}));
+  EXPECT_EQ(spec["persistentVolumeClaimRetentionPolicy"],
+            Json({{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}}));
+  EXPECT_EQ(spec["template"]["metadata"]["annotations"]["cassandra.rook.io/config-hash"], "hash-1");
+
+  // The selector must select the template's pods, and only this rack's.
+  Json selector = spec["selector"]["matchLabels"];
+  EXPECT_EQ(selector["cassandra.rook.io/rack"], "r1");
+  for (const auto& [key, value] : selector.items()) {
+    EXPECT_EQ(spec["template"]["metadata"]["labels"][key], value) << key;
+  }
+
+  Json claims = spec["volumeClaimTemplates"];
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0]["metadata"]["name"], "cassandra-data");
+  EXPECT_EQ(claims[0]["spec"], rack.volume_claim_template["spec"]);
+  EXPECT_EQ(claims[0]["spec"]["resources"]["requests"]["storage"], "500Gi");
+
+  Json delete_policy =
+      RackStatefulSet(Spec({{"pvcDeletionPolicy", "Delete"}}), "dc1", rack, 3, "hash-1");
+  EXPECT_EQ(delete_policy["spec"]["persistentVolumeClaimRetentionPolicy"],
+            Json({{"whenDeleted", "Delete"}, {"whenScaled", "Delete"}}));
+
+  // A config change changes the template (and so rolls the pods); nothing else differs.
+  Json other = RackStatefulSet(c, "dc1", rack, 3, "hash-2");
+  EXPECT_NE(other["spec"]["template"], spec["template"]);
+  other["spec"]["template"]["metadata"]["annotations"]["cassandra.rook.io/config-hash"] = "hash-1";
+  EXPECT_EQ(other, sts);
+}
+
+TEST(DesiredTest, RackStatefulSetPod) {
+  ClusterSpec c = Spec();
+  RackSpec rack = c.dcs[0].racks[0];
+  Json sts = RackStatefulSet(c, "dc1", rack, 3, "h");
+  Json pod = sts["spec"]["template"]["spec"];
+
+  EXPECT_EQ(pod["serviceAccountName"], "c-cassandra");
+  EXPECT_EQ(pod["automountServiceAccountToken"], false);
+  EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
+  EXPECT_EQ(pod["affinity"]["nodeAffinity"], rack.placement["nodeAffinity"]);
+  EXPECT_EQ(pod["affinity"]["podAntiAffinity"], rack.placement["podAntiAffinity"]);
+  EXPECT_FALSE(pod["affinity"].contains("tolerations"));
+  EXPECT_EQ(pod["tolerations"], rack.placement["tolerations"]);
+
+  std::vector<std::string> names, init_names;
+  for (Json ct : pod["containers"]) names.push_back(ct["name"].get<std::string>());
+  for (Json ct : pod["initContainers"]) init_names.push_back(ct["name"].get<std::string>());
+  EXPECT_EQ(names, (std::vector<std::string>{"cassandra", "agent"}));
+  EXPECT_EQ(init_names, (std::vector<std::string>{"base-config", "agent-init"}));
+
+  Json cassandra = Named(pod["containers"], "cassandra");
+  Json agent = Named(pod["containers"], "agent");
+  Json agent_init = Named(pod["initContainers"], "agent-init");
+  EXPECT_EQ(cassandra["image"], c.image);
+  EXPECT_EQ(agent["image"], c.agent_image);
+  EXPECT_EQ(agent_init["image"], c.agent_image);
+  EXPECT_EQ(cassandra["resources"], rack.resources);
+  EXPECT_NE(agent["resources"], rack.resources);
+
+  // Ready = UN as the peers see it, which only the agent knows.
+  EXPECT_EQ(cassandra["readinessProbe"]["httpGet"], Json({{"path", "/readyz"}, {"port", 8090}}));
+
+  // The data volume is the claim template, mounted where Cassandra keeps its data.
+  for (Json* ct : {&cassandra, &agent_init, &agent}) {
+    Json mount = Named((*ct)["volumeMounts"], "cassandra-data");
+    ASSERT_FALSE(mount.is_null()) << (*ct)["name"];
+    EXPECT_EQ(mount["mountPath"], "/var/lib/cassandra") << (*ct)["name"];
+  }
+
+  // Every mount names a volume of the pod or the claim template.
+  std::set<std::string> volumes = {"cassandra-data"};
+  for (Json v : pod["volumes"]) volumes.insert(v["name"].get<std::string>());
+  for (const char* list : {"containers", "initContainers"}) {
+    for (Json ct : pod[list]) {
+      EXPECT_EQ(ct["securityContext"]["runAsNonRoot"], true) << ct["name"];
+      EXPECT_EQ(ct["securityContext"]["allowPrivilegeEscalation"], false) << ct["name"];
+      for (Json m : ct["volumeMounts"]) {
+        EXPECT_TRUE(volumes.count(m["name"].get<std::string>()))
+            << ct["name"] << " mounts " << m["name"];
+      }
+    }
+  }
+  EXPECT_EQ(Named(pod["volumes"], "members")["configMap"]["name"], "c-dc1-r1-members");
+  EXPECT_EQ(Named(pod["volumes"], "config")["configMap"]["name"], "c-dc1-r1-config");
+  EXPECT_EQ(Named(pod["volumes"], "token")["secret"]["secretName"], "c-agent-token");
+  EXPECT_EQ(Named(pod["volumes"], "superuser")["secret"]["secretName"], "c-superuser");
+
+  // agent init learns the pod IP only when the pod starts, and reads its own member settings
+  // from the members ConfigMap (key <pod>.json).
+  ASSERT_EQ(agent_init["command"].size(), 3u);
+  const std::string command = agent_init["command"][2];
+  EXPECT_NE(command.find("--listen-address $(POD_IP)"), std::string::npos) << command;
+  EXPECT_NE(command.find("--settings /etc/ringkeeper/members/$(POD_NAME).json"), std::string::npos)
+      << command;
+  EXPECT_EQ(Named(agent_init["volumeMounts"], "members")["mountPath"], "/etc/ringkeeper/members");
+  EXPECT_EQ(Named(agent_init["env"], "POD_IP")["valueFrom"]["fieldRef"]["fieldPath"],
+            "status.podIP");
+  EXPECT_EQ(Named(agent_init["env"], "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.name");
+}
+
+TEST(DesiredTest, RackStatefulSetWithoutPlacement) {
+  ClusterSpec c = Spec();
+  RackSpec rack = c.dcs[0].racks[0];
+  rack.placement = nullptr;
+  rack.resources = nullptr;
+  Json pod = RackStatefulSet(c, "dc1", rack, 1, "h")["spec"]["template"]["spec"];
+  EXPECT_FALSE(pod.contains("affinity"));
+  EXPECT_FALSE(pod.contains("tolerations"));
+  EXPECT_EQ(Named(pod["containers"], "cassandra")["resources"], Json::object());
+}
+
+TEST(DesiredTest, MemberSettings) {
+  ClusterSpec c = Spec({{"jvm", {{"heapSize", "2Gi"}, {"extraOptions", {"-Da=b"}}}}});
+  const std::vector<std::string> seeds = {"10.0.0.1", "10.0.0.2"};
+
+  MemberPlan initial;
+  initial.pod = "c-dc1-r1-0";
+  initial.broadcast_ip = "10.0.0.1";
+  initial.initial_tokens = {"-9223372036854775808", "0"};
+  initial.auto_bootstrap = false;
+  const agent::api::InitSettings s = MemberSettings(c, "dc1", "r1", seeds, initial);
+  EXPECT_EQ(s.cluster_name, "c");
+  EXPECT_EQ(s.dc, "dc1");
+  EXPECT_EQ(s.rack, "r1");
+  EXPECT_EQ(s.seeds, seeds);
+  EXPECT_EQ(s.broadcast_address, "10.0.0.1");
+  EXPECT_EQ(s.broadcast_rpc_address, "10.0.0.1");
+  EXPECT_EQ(s.rpc_address, "0.0.0.0");
+  EXPECT_EQ(s.initial_tokens, initial.initial_tokens);
+  EXPECT_FALSE(s.auto_bootstrap);
+  EXPECT_FALSE(s.member_joined_before);
+  EXPECT_EQ(s.data_dir, "/var/lib/cassandra");
+  EXPECT_EQ(s.heap_bytes, 2LL << 30);
+  EXPECT_EQ(s.extra_jvm_options, (std::vector<std::string>{"-Da=b"}));
+  EXPECT_EQ(s.jolokia_jar, kJolokiaJar);
+
+  MemberPlan later;
+  later.pod = "c-dc1-r1-3";
+  later.broadcast_ip = "10.0.0.9";
+  later.joined_before = true;
+  const agent::api::InitSettings l = MemberSettings(Spec(), "dc1", "r1", seeds, later);
+  EXPECT_EQ(l.broadcast_address, "10.0.0.9");
+  EXPECT_EQ(l.broadcast_rpc_address, "10.0.0.9");
+  EXPECT_TRUE(l.initial_tokens.empty());
+  EXPECT_TRUE(l.auto_bootstrap);
+  EXPECT_TRUE(l.member_joined_before);
+  EXPECT_EQ(l.heap_bytes, 0);  // derived from the memory limit by agent init
+
+  // The members ConfigMap carries each member's settings under <pod>.json.
+  Json cm = MembersConfigMap(c, "dc1", "r1", {{initial.pod, s}, {later.pod, l}});
+  EXPECT_EQ(cm["metadata"]["name"], "c-dc1-r1-members");
+  ASSERT_TRUE(cm["data"].contains("c-dc1-r1-0.json"));
+  ASSERT_TRUE(cm["data"].contains("c-dc1-r1-3.json"));
+  const auto back =
+      Json::parse(cm["data"]["c-dc1-r1-0.json"].get<std::string>()).get<agent::api::InitSettings>();
+  EXPECT_EQ(back.broadcast_address, "10.0.0.1");
+  EXPECT_EQ(back.initial_tokens, initial.initial_tokens);
+  EXPECT_FALSE(back.auto_bootstrap);
+}
+
+// The config ConfigMap's cassandra.yaml (JSON, which is YAML).
+Json CassandraYaml(Json config_map) {
+  return Json::parse(config_map["data"]["cassandra.yaml"].get<std::string>());
+}
+
+TEST(DesiredTest, ConfigConfigMapMergesSpecOverRack) {
+  Json config = {{"num_tokens", 16}, {"client_encryption_options", {{"enabled", true}}}};
+  ClusterSpec c = Spec({{"config", config}});
+  Json rack = {{"num_tokens", 8},
+               {"concurrent_reads", 64},
+               {"client_encryption_options", {{"enabled", false}, {"keystore", "/ks"}}}};
+  Json cm = ConfigConfigMap(c, "dc1", "r1", rack);
+  EXPECT_EQ(cm["metadata"]["name"], "c-dc1-r1-config");
+  EXPECT_EQ(cm["metadata"]["labels"]["cassandra.rook.io/rack"], "r1");
+  ExpectOwnedByCluster(cm, c);
+  EXPECT_EQ(CassandraYaml(cm),
+            Json({{"num_tokens", 16},
+                  {"concurrent_reads", 64},
+                  {"client_encryption_options", {{"enabled", true}, {"keystore", "/ks"}}}}));
+
+  // No rack overrides (or not a mapping): spec.config alone.
+  EXPECT_EQ(CassandraYaml(ConfigConfigMap(c, "dc1", "r1", nullptr)), config);
+  EXPECT_EQ(CassandraYaml(ConfigConfigMap(c, "dc1", "r1", Json::array({1}))), config);
+  // No spec.config: the rack's overrides alone.
+  EXPECT_EQ(CassandraYaml(ConfigConfigMap(Spec(), "dc1", "r1", rack)), rack);
+}
+
+TEST(DesiredTest, AppliedHash) {
+  ClusterSpec c = Spec();
+  Json a = WithAppliedHash(MemberService(c, "dc1", "r1", 0));
+  Json b = WithAppliedHash(MemberService(c, "dc1", "r1", 0));
+  const std::string hash = a["metadata"]["annotations"]["cassandra.rook.io/applied-hash"];
+  EXPECT_EQ(hash.size(), 16u);
+  EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos) << hash;
+  EXPECT_EQ(a, b);
+
+  // Any change, however deep, changes the hash.
+  Json changed = MemberService(c, "dc1", "r1", 0);
+  changed["spec"]["ports"][2]["port"] = 8091;
+  EXPECT_NE(WithAppliedHash(changed)["metadata"]["annotations"], a["metadata"]["annotations"]);
+  EXPECT_NE(WithAppliedHash(MemberService(c, "dc1", "r1", 1))["metadata"]["annotations"],
+            a["metadata"]["annotations"]);
+
+  // The hash annotation itself is not hashed: hashing again (or over a stale hash) gives the
+  // same object, with or without other annotations.
+  EXPECT_EQ(WithAppliedHash(a), a);
+  Json stale = MemberService(c, "dc1", "r1", 0);
+  stale["metadata"]["annotations"]["cassandra.rook.io/applied-hash"] = "0000000000000000";
+  EXPECT_EQ(WithAppliedHash(stale), a);
+  Json annotated = MemberService(c, "dc1", "r1", 0);
+  annotated["metadata"]["annotations"]["team"] = "db";
+  Json annotated_hashed = WithAppliedHash(annotated);
+  EXPECT_EQ(annotated_hashed["metadata"]["annotations"]["team"], "db");
+  EXPECT_NE(annotated_hashed["metadata"]["annotations"]["cassandra.rook.io/applied-hash"], hash);
+  annotated["metadata"]["annotations"]["cassandra.rook.io/applied-hash"] = "ffffffffffffffff";
+  EXPECT_EQ(WithAppliedHash(annotated), annotated_hashed);
+
+  // AppliedFrom reads the observed object's annotation (the server adds other fields).
+  kube::Object observed(a);
+  observed.json()["metadata"]["resourceVersion"] = "42";
+  observed.json()["spec"]["clusterIP"] = "10.96.0.7";
+  EXPECT_TRUE(AppliedFrom(a, observed));
+  EXPECT_FALSE(AppliedFrom(WithAppliedHash(changed), observed));
+  EXPECT_FALSE(AppliedFrom(a, kube::Object(MemberService(c, "dc1", "r1", 0))));
+}
+
+TEST(DesiredTest, HashOfIsStable) {
+  // A golden value: a different hash after an upgrade would re-apply every object.
+  EXPECT_EQ(HashOf(Json({{"a", 1}})), "015abd7f5cc57a2d");  // sha256 of {"a":1}, 8 bytes
+  EXPECT_EQ(HashOf(Json::parse(R"({"x": 1, "y": [1, 2]})")),
+            HashOf(Json::parse(R"({"y": [1, 2], "x": 1})")));
+  EXPECT_NE(HashOf(Json::parse(R"({"y": [1, 2]})")), HashOf(Json::parse(R"({"y": [2, 1]})")));
+  EXPECT_NE(HashOf(Json({{"a", 1}})), HashOf(Json({{"a", "1"}})));
+}
+
+TEST(DesiredTest, ParseByteQuantity) {
+  EXPECT_EQ(ParseByteQuantity("512Mi"), 512LL << 20);
+  EXPECT_EQ(ParseByteQuantity("2G"), 2000000000);
+  EXPECT_EQ(ParseByteQuantity("1073741824"), 1073741824);
+  EXPECT_EQ(ParseByteQuantity("4Gi"), 4LL << 30);
+  EXPECT_EQ(ParseByteQuantity("1.5Gi"), 3LL << 29);
+  EXPECT_EQ(ParseByteQuantity("1Ti"), 1LL << 40);
+  EXPECT_EQ(ParseByteQuantity("64Ki"), 64 * 1024);
+  EXPECT_EQ(ParseByteQuantity("100k"), 100000);
+  EXPECT_EQ(ParseByteQuantity("3M"), 3000000);
+  EXPECT_EQ(ParseByteQuantity("2T"), 2000000000000);
+  EXPECT_EQ(ParseByteQuantity("x"), -1);
+  EXPECT_EQ(ParseByteQuantity(""), -1);
+  EXPECT_EQ(ParseByteQuantity("Gi"), -1);
+  EXPECT_EQ(ParseByteQuantity("xGi"), -1);
+  EXPECT_EQ(ParseByteQuantity("12Q"), -1);
+}
+
+}  // namespace
+}  // namespace ringkeeper
