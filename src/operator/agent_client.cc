@@ -73,8 +73,8 @@ absl::StatusOr<agent::api::Operation> AgentClient::Start(
 }
 
 absl::StatusOr<agent::api::Operation> AgentClient::Operation(const std::string& id) {
-  return Decode<agent::api::Operation>(
-      Do("GET", absl::StrCat(agent::api::kOperations, "/", id)), "operation");
+  return Decode<agent::api::Operation>(Do("GET", absl::StrCat(agent::api::kOperations, "/", id)),
+                                       "operation");
 }
 
 absl::StatusOr<std::vector<agent::api::Operation>> AgentClient::Operations() {

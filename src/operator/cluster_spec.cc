@@ -37,10 +37,10 @@ Json DataVolumeClaim(const Json& storage) {
     if (!claim["spec"].contains("accessModes")) claim["spec"]["accessModes"] = {"ReadWriteOnce"};
     return claim;
   }
-  return {{"metadata", {{"name", kDataVolumeDefault}}},
-          {"spec",
-           {{"accessModes", {"ReadWriteOnce"}},
-            {"resources", {{"requests", {{"storage", "10Gi"}}}}}}}};
+  return {
+      {"metadata", {{"name", kDataVolumeDefault}}},
+      {"spec",
+       {{"accessModes", {"ReadWriteOnce"}}, {"resources", {{"requests", {{"storage", "10Gi"}}}}}}}};
 }
 
 absl::StatusOr<DataCenterSpec> ParseDc(const Json& dc) {
@@ -97,12 +97,11 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   c.image = absl::StrCat(repository, ":", c.version);
   const Json& sidecar = Field(spec, "sidecarImage");
   const std::string sidecar_repo = StringField(sidecar, "repository");
-  c.agent_image = sidecar_repo.empty()
-                      ? defaults.agent_image
-                      : absl::StrCat(sidecar_repo, ":",
-                                     StringField(sidecar, "tag").empty()
-                                         ? std::string("latest")
-                                         : StringField(sidecar, "tag"));
+  c.agent_image = sidecar_repo.empty() ? defaults.agent_image
+                                       : absl::StrCat(sidecar_repo, ":",
+                                                      StringField(sidecar, "tag").empty()
+                                                          ? std::string("latest")
+                                                          : StringField(sidecar, "tag"));
   if (const Json& dc = Field(spec, "dataCenter"); dc.is_object()) {
     auto parsed = ParseDc(dc);
     if (!parsed.ok()) return parsed.status();
@@ -187,8 +186,9 @@ std::map<std::string, std::string> ClusterLabels(const ClusterSpec& c, const std
 }
 
 kube::Json OwnerReference(const ClusterSpec& c) {
-  return {{"apiVersion", kApiVersion}, {"kind", "Cluster"},         {"name", c.name},
-          {"uid", c.uid},              {"controller", true},        {"blockOwnerDeletion", true}};
+  return {
+      {"apiVersion", kApiVersion}, {"kind", "Cluster"},         {"name", c.name}, {"uid", c.uid},
+      {"controller", true},        {"blockOwnerDeletion", true}};
 }
 
 }  // namespace ringkeeper

@@ -38,7 +38,7 @@ inline constexpr char kDataVolumeDefault[] = "data";
 struct RackSpec {
   std::string name;
   int members = 0;
-  std::string config_map_name;  // the user's cassandra.yaml overrides for this rack, optional
+  std::string config_map_name;       // the user's cassandra.yaml overrides for this rack, optional
   kube::Json volume_claim_template;  // {metadata: {name}, spec: {...}} of the data volume
   kube::Json placement;              // {nodeAffinity, podAffinity, podAntiAffinity, tolerations}
   kube::Json resources;              // the cassandra container's resources

@@ -79,8 +79,7 @@ Json MemberService(const ClusterSpec& c, const std::string& dc, const std::strin
       {"selector", {{kLabelPodName, pod}}},
       // Gossip must reach a node before it is Ready (it becomes Ready only through gossip).
       {"publishNotReadyAddresses", true},
-      {"ports",
-       {Port("intra", 7000), Port("cql", 9042), Port("agent", agent::api::kAgentPort)}}};
+      {"ports", {Port("intra", 7000), Port("cql", 9042), Port("agent", agent::api::kAgentPort)}}};
   return svc;
 }
 
@@ -95,9 +94,8 @@ Json HeadlessService(const ClusterSpec& c, const std::string& dc) {
 
 Json ClientService(const ClusterSpec& c, const std::string& dc) {
   Json svc = Object("v1", "Service", Metadata(c, ClientServiceName(c, dc), dc));
-  svc["spec"] = {{"type", "ClusterIP"},
-                 {"selector", PodSelector(c, dc)},
-                 {"ports", {Port("cql", 9042)}}};
+  svc["spec"] = {
+      {"type", "ClusterIP"}, {"selector", PodSelector(c, dc)}, {"ports", {Port("cql", 9042)}}};
   return svc;
 }
 
@@ -173,26 +171,24 @@ Json MembersConfigMap(const ClusterSpec& c, const std::string& dc, const std::st
 Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
                      int replicas, const std::string& config_hash) {
   const std::string name = StatefulSetName(c, dc, rack.name);
-  const std::string data_volume =
-      kube::StringField(rack.volume_claim_template["metadata"], "name");
+  const std::string data_volume = kube::StringField(rack.volume_claim_template["metadata"], "name");
   const Json pod_labels = ClusterLabels(c, dc, rack.name);
 
-  const std::string init_command = absl::StrCat(
-      "cp /opt/ringkeeper/jolokia-agent.jar /ringkeeper/jolokia-agent.jar && ",
-      "exec ringkeeper-agent init --base-conf /base-conf --out-conf /conf",
-      " --settings /etc/ringkeeper/members/$(POD_NAME).json",
-      " --overrides /etc/ringkeeper/config/cassandra.yaml",
-      " --config-keys /base-conf/config-keys.txt --listen-address $(POD_IP)",
-      " --memory-limit $(CASSANDRA_MEMORY_LIMIT)");
-  Json base_config = {
-      {"name", "base-config"},
-      {"image", c.image},
-      {"command",
-       {"sh", "-c",
-        "cp -R /etc/cassandra/. /base-conf/ && "
-        "cp /opt/cassandra/config-keys.txt /base-conf/config-keys.txt"}},
-      {"securityContext", RestrictedContainerSecurity()},
-      {"volumeMounts", {Mount("base-conf", "/base-conf")}}};
+  const std::string init_command =
+      absl::StrCat("cp /opt/ringkeeper/jolokia-agent.jar /ringkeeper/jolokia-agent.jar && ",
+                   "exec ringkeeper-agent init --base-conf /base-conf --out-conf /conf",
+                   " --settings /etc/ringkeeper/members/$(POD_NAME).json",
+                   " --overrides /etc/ringkeeper/config/cassandra.yaml",
+                   " --config-keys /base-conf/config-keys.txt --listen-address $(POD_IP)",
+                   " --memory-limit $(CASSANDRA_MEMORY_LIMIT)");
+  Json base_config = {{"name", "base-config"},
+                      {"image", c.image},
+                      {"command",
+                       {"sh", "-c",
+                        "cp -R /etc/cassandra/. /base-conf/ && "
+                        "cp /opt/cassandra/config-keys.txt /base-conf/config-keys.txt"}},
+                      {"securityContext", RestrictedContainerSecurity()},
+                      {"volumeMounts", {Mount("base-conf", "/base-conf")}}};
   Json agent_init = {
       {"name", "agent-init"},
       {"image", c.agent_image},
@@ -331,20 +327,26 @@ Json WithAppliedHash(Json object) {
 }
 
 bool AppliedFrom(const Json& desired_with_hash, const kube::Object& observed) {
-  const auto want = kube::StringField(desired_with_hash["metadata"]["annotations"],
-                                      kAnnotationAppliedHash);
+  const auto want =
+      kube::StringField(desired_with_hash["metadata"]["annotations"], kAnnotationAppliedHash);
   const auto have = observed.annotation(kAnnotationAppliedHash);
   return have.has_value() && *have == want;
 }
 
 int64_t ParseByteQuantity(const std::string& quantity) {
-  static const std::pair<const char*, double> kSuffixes[] = {
-      {"Ki", 1024.0}, {"Mi", 1024.0 * 1024}, {"Gi", 1024.0 * 1024 * 1024},
-      {"Ti", 1024.0 * 1024 * 1024 * 1024}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9},
-      {"T", 1e12}};
+  static const std::pair<const char*, double> kSuffixes[] = {{"Ki", 1024.0},
+                                                             {"Mi", 1024.0 * 1024},
+                                                             {"Gi", 1024.0 * 1024 * 1024},
+                                                             {"Ti", 1024.0 * 1024 * 1024 * 1024},
+                                                             {"k", 1e3},
+                                                             {"K", 1e3},
+                                                             {"M", 1e6},
+                                                             {"G", 1e9},
+                                                             {"T", 1e12}};
   for (const auto& [suffix, factor] : kSuffixes) {
     const std::string s(suffix);
-    if (quantity.size() > s.size() && quantity.compare(quantity.size() - s.size(), s.size(), s) == 0) {
+    if (quantity.size() > s.size() &&
+        quantity.compare(quantity.size() - s.size(), s.size(), s) == 0) {
       double number = 0;
       if (!absl::SimpleAtod(quantity.substr(0, quantity.size() - s.size()), &number)) return -1;
       return static_cast<int64_t>(std::llround(number * factor));

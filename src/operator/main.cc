@@ -158,9 +158,8 @@ int main(int argc, char** argv) {
                         &res::kPersistentVolumeClaims, &res::kPodDisruptionBudgets}) {
     children.push_back(std::make_unique<kube::Informer>(client, *r, owned));
   }
-  ringkeeper::Caches caches{&clusters.store(),       &children[0]->store(),
-                            &children[1]->store(),   &children[2]->store(),
-                            &children[3]->store(),   &children[4]->store(),
+  ringkeeper::Caches caches{&clusters.store(),     &children[0]->store(), &children[1]->store(),
+                            &children[2]->store(), &children[3]->store(), &children[4]->store(),
                             &children[5]->store()};
   ringkeeper::ReconcilerOptions options;
   options.defaults.agent_image = agent_image;
@@ -217,7 +216,8 @@ int main(int argc, char** argv) {
   clusters.Start();
   for (auto& informer : children) informer->Start();
   bool all_synced = clusters.WaitForSync(absl::Minutes(2));
-  for (auto& informer : children) all_synced = all_synced && informer->WaitForSync(absl::Minutes(2));
+  for (auto& informer : children)
+    all_synced = all_synced && informer->WaitForSync(absl::Minutes(2));
   if (!all_synced) {
     spdlog::error("caches did not sync in 2 minutes");
     return 1;

@@ -80,7 +80,8 @@ absl::StatusOr<LargestRf> LargestReplicationFactor(cql::Client& client, const st
     }  // LocalStrategy, EverywhereStrategy: node-local or everywhere, nothing to keep
     // Ties go to a user keyspace: the one the user knows about.
     const bool user = !absl::StartsWith(ks, "system");
-    if (rf > out.rf || (rf == out.rf && rf > 0 && user && absl::StartsWith(out.keyspace, "system"))) {
+    if (rf > out.rf ||
+        (rf == out.rf && rf > 0 && user && absl::StartsWith(out.keyspace, "system"))) {
       out = {ks, rf};
     }
   }
@@ -138,14 +139,14 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       for (const Member& m : p.members) {
         if (!m.up_everywhere) down.push_back(m.pod);
       }
-      return refuse("NodesNotUp", absl::StrCat("scale-down of data center ", dc.name,
-                                               " waits: not UN everywhere: ",
-                                               absl::StrJoin(down, ", ")));
+      return refuse("NodesNotUp",
+                    absl::StrCat("scale-down of data center ", dc.name,
+                                 " waits: not UN everywhere: ", absl::StrJoin(down, ", ")));
     }
     // 2. Not below the largest replication factor of any keyspace in the DC.
     ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-    auto client = cql::Client::Connect(leaving->address, options_.cql_port, creds.first,
-                                       creds.second);
+    auto client =
+        cql::Client::Connect(leaving->address, options_.cql_port, creds.first, creds.second);
     if (!client.ok()) return base::Annotate(client.status(), "read replication factors");
     ASSIGN_OR_RETURN(LargestRf largest, LargestReplicationFactor(**client, dc.name));
     if (dc.members() < largest.rf) {
@@ -159,8 +160,9 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       const int remaining = static_cast<int>(p.members.size()) - 1;
       for (const Member& m : p.members) {
         if (m.pod == leaving->pod || !m.info || m.info->data_volume_total_bytes <= 0) continue;
-        const double after = static_cast<double>(m.info->data_volume_used_bytes) +
-                             static_cast<double>(leaving->info->load_bytes) / std::max(1, remaining);
+        const double after =
+            static_cast<double>(m.info->data_volume_used_bytes) +
+            static_cast<double>(leaving->info->load_bytes) / std::max(1, remaining);
         if (after > 0.9 * static_cast<double>(m.info->data_volume_total_bytes)) {
           return refuse("DiskSpace",
                         absl::StrCat("refusing to scale data center ", dc.name, ": ", m.pod,
@@ -197,7 +199,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
     const bool left = other_views > 0 && (!m || !m->in_ring);
     if (!left) {
       if (m && m->info && m->info->operation_mode == "NORMAL") {
-        auto started = Agent(p, m->pod_ip).Start(api::OperationRequest{.kind = api::kOpDecommission});
+        auto started =
+            Agent(p, m->pod_ip).Start(api::OperationRequest{.kind = api::kOpDecommission});
         if (!started.ok() && !absl::IsAlreadyExists(started.status())) {
           return base::Annotate(started.status(), "start decommission");
         }
@@ -289,13 +292,15 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
     }
     p.cleanup = cleanup;
     auto it = p.statefulsets.find(sts);
-    RETURN_IF_ERROR(Apply(p, res::kStatefulSets,
-                          RackStatefulSet(p.spec, dc.name, *grow, ordinal + 1,
-                                          p.config_hash[ConfigConfigMapName(p.spec, dc.name, grow->name)]),
-                          it == p.statefulsets.end() ? nullptr : it->second));
+    RETURN_IF_ERROR(
+        Apply(p, res::kStatefulSets,
+              RackStatefulSet(p.spec, dc.name, *grow, ordinal + 1,
+                              p.config_hash[ConfigConfigMapName(p.spec, dc.name, grow->name)]),
+              it == p.statefulsets.end() ? nullptr : it->second));
     p.replicas[sts] = ordinal + 1;
     p.progress_message = absl::StrCat("adding ", pod);
-    Event(p, false, "ScalingUp", absl::StrCat("adding ", pod, " (bootstraps, streaming its ranges)"));
+    Event(p, false, "ScalingUp",
+          absl::StrCat("adding ", pod, " (bootstraps, streaming its ranges)"));
     p.requeue = options_.short_wait;
     return Flow::kWait;
   }
@@ -317,11 +322,14 @@ absl::StatusOr<Flow> ClusterReconciler::Cleanup(Pass& p) {
       auto op = Agent(p, m->pod_ip).Operation(kube::StringField(cleanup, "operationId"));
       if (op.ok() && op->state == api::kStateRunning) return Flow::kContinue;
       if (op.ok() && op->state != api::kStateSucceeded) {
-        Event(p, true, "Cleanup", absl::StrCat("cleanup on ", running, " ", op->state, ": ", op->message));
+        Event(p, true, "Cleanup",
+              absl::StrCat("cleanup on ", running, " ", op->state, ": ", op->message));
       }
       finished = op.ok();
-      if (absl::IsNotFound(op.status())) running.clear();  // the agent restarted: run it again
-      else if (!op.ok()) return op.status();
+      if (absl::IsNotFound(op.status()))
+        running.clear();  // the agent restarted: run it again
+      else if (!op.ok())
+        return op.status();
     }
     if (finished) {
       std::erase(pending, running);
@@ -366,13 +374,15 @@ absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
     // Its data comes back only from the other replicas: they must all be up.
     if (!AllUp(p, m.pod)) {
       p.progress_reason = "Replacing";
-      p.progress_message = absl::StrCat("replacement of ", m.pod, " waits for every other node to be UN");
+      p.progress_message =
+          absl::StrCat("replacement of ", m.pod, " waits for every other node to be UN");
       p.requeue = options_.short_wait;
       return Flow::kWait;
     }
     const RackSpec* rack = FindRack(p.spec, m.dc, m.rack);
     std::string pvc_uid;
-    if (auto it = p.pvcs.find(PvcName(*rack, m.pod)); it != p.pvcs.end()) pvc_uid = it->second->uid();
+    if (auto it = p.pvcs.find(PvcName(*rack, m.pod)); it != p.pvcs.end())
+      pvc_uid = it->second->uid();
     RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", "Replace"},
                                             {"pod", m.pod},
                                             {"dataCenter", m.dc},

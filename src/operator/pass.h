@@ -38,7 +38,7 @@ struct ClusterReconciler::Pass {
 
   // Observed (caches), by name.
   std::map<std::string, kube::ObjectPtr> statefulsets, services, pods, configmaps, pvcs, pdbs;
-  std::vector<Member> members;  // rack by rack, ordinal order
+  std::vector<Member> members;                                       // rack by rack, ordinal order
   std::vector<std::pair<std::string, agent::api::Ring>> ring_views;  // viewer pod, its ring
   std::string agent_token;
 

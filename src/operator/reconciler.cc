@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -34,8 +34,7 @@ constexpr int kNumTokens = 16;
 std::string RandomSecret(int bytes) {
   std::vector<unsigned char> buf(bytes);
   RAND_bytes(buf.data(), bytes);
-  static const char kAlphabet[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::string out;
   for (unsigned char b : buf) out += kAlphabet[b % 62];
   return out;
@@ -46,7 +45,9 @@ std::string Base64(const std::string& encoded) {
   return absl::Base64Unescape(encoded, &out) ? out : "";
 }
 
-std::string NowRfc3339() { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()); }
+std::string NowRfc3339() {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+}
 
 // YAML (a ConfigMap's cassandra.yaml) to JSON; the agent validates the keys.
 Json YamlToJson(const YAML::Node& node) {
@@ -243,8 +244,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   if (p.agent_token.empty()) {
     auto secret = client_.Get(res::kSecrets, p.spec.ns, AgentTokenSecretName(p.spec));
     if (secret.ok()) {
-      p.agent_token = Base64(
-          kube::StringField(secret->json()["data"], "token"));
+      p.agent_token = Base64(kube::StringField(secret->json()["data"], "token"));
       std::lock_guard<std::mutex> lock(mu_);
       agent_tokens_[p.spec.uid] = p.agent_token;
     } else if (!absl::IsNotFound(secret.status())) {
@@ -296,8 +296,9 @@ absl::Status ClusterReconciler::Apply(Pass& p, const kube::Resource& r, Json des
   if (observed && AppliedFrom(desired, *observed)) return absl::OkStatus();
   auto applied = client_.Apply(r, kube::Object(desired), {options_.field_manager, true});
   if (!applied.ok()) {
-    return base::Annotate(applied.status(),
-                          absl::StrCat("apply ", r.kind, " ", kube::StringField(desired["metadata"], "name")));
+    return base::Annotate(
+        applied.status(),
+        absl::StrCat("apply ", r.kind, " ", kube::StringField(desired["metadata"], "name")));
   }
   ++p.writes;
   spdlog::debug("cluster {}: applied {} {}", p.cluster.key().ToString(), r.kind, applied->name());
@@ -323,8 +324,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p
     if (absl::IsNotFound(secret.status())) {
       // A role name of our own, so the well-known "cassandra" can be disabled.
       auto created = client_.Create(
-          res::kSecrets, kube::Object(SuperuserSecret(p.spec, p.spec.name + "-admin",
-                                                      RandomSecret(32))));
+          res::kSecrets,
+          kube::Object(SuperuserSecret(p.spec, p.spec.name + "-admin", RandomSecret(32))));
       if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
       Event(p, false, "SuperuserCreated",
             absl::StrCat("generated superuser credentials in Secret ", p.spec.superuser_secret));
@@ -395,8 +396,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p)
           try {
             rack_overrides = YamlToJson(YAML::Load(text));
           } catch (const YAML::Exception& e) {
-            return kube::TerminalError(absl::InvalidArgumentError(absl::StrCat(
-                "ConfigMap ", rack.config_map_name, " cassandra.yaml: ", e.what())));
+            return kube::TerminalError(absl::InvalidArgumentError(
+                absl::StrCat("ConfigMap ", rack.config_map_name, " cassandra.yaml: ", e.what())));
           }
           if (rack_overrides.is_null()) rack_overrides = Json::object();
         } else if (!absl::IsNotFound(cm.status())) {
@@ -406,11 +407,11 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p)
       Json cm = ConfigConfigMap(p.spec, dc.name, rack.name, rack_overrides);
       const std::string name = ConfigConfigMapName(p.spec, dc.name, rack.name);
       // Everything that needs a restart when it changes (the template carries this hash).
-      p.config_hash[name] = HashOf(
-          Json{{"config", cm["data"]}, {"heap", p.spec.heap_size}, {"jvm", p.spec.jvm_extra_options}});
+      p.config_hash[name] = HashOf(Json{
+          {"config", cm["data"]}, {"heap", p.spec.heap_size}, {"jvm", p.spec.jvm_extra_options}});
       auto it = p.configmaps.find(name);
-      RETURN_IF_ERROR(
-          Apply(p, res::kConfigMaps, std::move(cm), it == p.configmaps.end() ? nullptr : it->second));
+      RETURN_IF_ERROR(Apply(p, res::kConfigMaps, std::move(cm),
+                            it == p.configmaps.end() ? nullptr : it->second));
     }
   }
   return Flow::kContinue;
@@ -469,8 +470,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
       const std::string pod = PodName(p.spec, dc.name, slot.rack, slot.ordinal);
       const Member* m = p.Find(pod);
       const auto e = existing.find(pod);
-      const bool initial = initial_tokens.count(pod) ||
-                           (e != existing.end() && !e->second.initial_tokens.empty());
+      const bool initial =
+          initial_tokens.count(pod) || (e != existing.end() && !e->second.initial_tokens.empty());
       if (m && !m->address.empty() && (initial || m->bootstrapped)) {
         seeds.push_back(m->address);
         ++taken;
@@ -498,7 +499,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
       }
       const std::string name = MembersConfigMapName(p.spec, dc.name, rack.name);
       auto it = p.configmaps.find(name);
-      RETURN_IF_ERROR(Apply(p, res::kConfigMaps, MembersConfigMap(p.spec, dc.name, rack.name, settings),
+      RETURN_IF_ERROR(Apply(p, res::kConfigMaps,
+                            MembersConfigMap(p.spec, dc.name, rack.name, settings),
                             it == p.configmaps.end() ? nullptr : it->second));
     }
   }
@@ -523,10 +525,11 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureStatefulSets(Pa
                            " members started at once on precomputed tokens"));
       }
       p.replicas[name] = replicas;
-      RETURN_IF_ERROR(Apply(p, res::kStatefulSets,
-                            RackStatefulSet(p.spec, dc.name, rack, replicas,
-                                            p.config_hash[ConfigConfigMapName(p.spec, dc.name, rack.name)]),
-                            it == p.statefulsets.end() ? nullptr : it->second));
+      RETURN_IF_ERROR(
+          Apply(p, res::kStatefulSets,
+                RackStatefulSet(p.spec, dc.name, rack, replicas,
+                                p.config_hash[ConfigConfigMapName(p.spec, dc.name, rack.name)]),
+                it == p.statefulsets.end() ? nullptr : it->second));
     }
   }
   return Flow::kContinue;
@@ -582,7 +585,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass&
   }
   if (!target) return Flow::kWait;
   ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-  auto versions = cql::SetupSuperuser(target->address, options_.cql_port, creds.first, creds.second);
+  auto versions =
+      cql::SetupSuperuser(target->address, options_.cql_port, creds.first, creds.second);
   if (!versions.ok()) return base::Annotate(versions.status(), "create the superuser");
   // System keyspaces replicated like user data (min(3, DC size) per DC), so that losing a node
   // loses neither logins nor repair history.
@@ -593,10 +597,11 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass&
     dcs.push_back(absl::StrCat("'", dc.name, "': ", std::min(3, std::max(1, dc.members()))));
   }
   for (const char* ks : {"system_auth", "system_distributed", "system_traces"}) {
-    auto r = (*client)->Query(absl::StrCat("ALTER KEYSPACE ", ks,
-                                           " WITH replication = {'class': 'NetworkTopologyStrategy', ",
-                                           absl::StrJoin(dcs, ", "), "}"),
-                              cql::Consistency::kQuorum);
+    auto r =
+        (*client)->Query(absl::StrCat("ALTER KEYSPACE ", ks,
+                                      " WITH replication = {'class': 'NetworkTopologyStrategy', ",
+                                      absl::StrJoin(dcs, ", "), "}"),
+                         cql::Consistency::kQuorum);
     if (!r.ok()) return base::Annotate(r.status(), absl::StrCat("replication of ", ks));
   }
   p.auth_ready = true;
@@ -673,13 +678,13 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
         if (m.dc != dc.name || m.rack != rack.name) continue;
         const bool is_desired = m.ordinal < rack.members;
         if (is_desired && m.up_everywhere) ++rack_ready;
-        Json member = {{"name", m.pod},
-                       {"pod", m.pod},
-                       {"rack", m.rack},
-                       {"address", m.address},
-                       {"state", m.state.empty() ? std::string(m.pod_object ? "?" : "Absent")
-                                                 : m.state},
-                       {"bootstrapped", m.bootstrapped}};
+        Json member = {
+            {"name", m.pod},
+            {"pod", m.pod},
+            {"rack", m.rack},
+            {"address", m.address},
+            {"state", m.state.empty() ? std::string(m.pod_object ? "?" : "Absent") : m.state},
+            {"bootstrapped", m.bootstrapped}};
         if (m.info) {
           member["hostId"] = m.info->host_id;
           member["tokens"] = m.info->tokens.size();
@@ -693,7 +698,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
       }
       desired += rack.members;
       ready += rack_ready;
-      racks.push_back({{"name", rack.name}, {"members", rack.members}, {"readyMembers", rack_ready}});
+      racks.push_back(
+          {{"name", rack.name}, {"members", rack.members}, {"readyMembers", rack_ready}});
     }
     dcs.push_back({{"name", dc.name}, {"racks", racks}, {"members", members}});
   }
@@ -755,8 +761,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   set_condition("Progressing", progressing, progress_reason, progress_message);
   std::vector<std::string> down;
   for (const Member& m : p.members) {
-    if (m.bootstrapped && !m.up_everywhere &&
-        kube::StringField(p.operation, "pod") != m.pod) {
+    if (m.bootstrapped && !m.up_everywhere && kube::StringField(p.operation, "pod") != m.pod) {
       down.push_back(absl::StrCat(m.pod, " (", m.state.empty() ? "?" : m.state, ")"));
     }
   }

@@ -44,8 +44,8 @@ struct Caches {
 struct ReconcilerOptions {
   std::string field_manager = "ringkeeper-operator";
   Defaults defaults;
-  absl::Duration resync = absl::Seconds(15);      // poll of the nodes when nothing happens
-  absl::Duration short_wait = absl::Seconds(5);   // while an operation is under way
+  absl::Duration resync = absl::Seconds(15);     // poll of the nodes when nothing happens
+  absl::Duration short_wait = absl::Seconds(5);  // while an operation is under way
   int cql_port = 9042;
 };
 
@@ -63,10 +63,10 @@ struct Member {
   std::string revision;  // the pod's controller-revision-hash
   bool pod_ready = false;
   std::optional<agent::api::NodeInfo> info;  // from its own agent
-  std::string state;                          // "UN", "UJ", "DN"... as the others see it; "" unknown
-  bool up_everywhere = false;                 // every view (its own included) has it UN
-  bool in_ring = false;                       // some other node's view still lists it
-  bool bootstrapped = false;                  // has been UN once (sticky, from status)
+  std::string state;                         // "UN", "UJ", "DN"... as the others see it; "" unknown
+  bool up_everywhere = false;                // every view (its own included) has it UN
+  bool in_ring = false;                      // some other node's view still lists it
+  bool bootstrapped = false;                 // has been UN once (sticky, from status)
 };
 
 class ClusterReconciler : public kube::Reconciler {
@@ -130,8 +130,8 @@ class ClusterReconciler : public kube::Reconciler {
   const Caches caches_;
   const ReconcilerOptions options_;
 
-  mutable std::mutex mu_;  // guards the maps below
-  std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
+  mutable std::mutex mu_;                                       // guards the maps below
+  std::map<std::string, std::string> agent_tokens_;             // cluster uid -> token
   std::map<std::string, std::shared_ptr<AgentClient>> agents_;  // "uid/address" -> client
   struct ClusterGauges {
     std::map<std::string, int> members_by_state;
