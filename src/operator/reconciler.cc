@@ -62,7 +62,7 @@ Json YamlToJson(const YAML::Node& node) {
     return out;
   }
   if (node.IsScalar()) {
-    const std::string s = node.Scalar();
+    const std::string& s = node.Scalar();
     if (node.Tag() != "!") {  // unquoted: keep numbers and booleans typed
       if (s == "true" || s == "false") return s == "true";
       try {
@@ -128,15 +128,15 @@ absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey&
   kube::ObjectPtr cluster = caches_.clusters->Get(key.ToString());
   if (!cluster || cluster->being_deleted()) {
     std::lock_guard<std::mutex> lock(mu_);
-    gauges_.erase(key);
-    written_.erase(key);
+    gauges_.erase(key.ToString());
+    written_.erase(key.ToString());
     return kube::Result{};  // owned objects go with it (owner references)
   }
   {
     // Read our own writes: the cache may not have our last status write yet, and a pass must
     // not act on a status older than one it wrote (resourceVersions are etcd revisions).
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = written_.find(key); it != written_.end()) {
+    if (auto it = written_.find(key.ToString()); it != written_.end()) {
       int64_t cached = 0, written = 0;
       if (absl::SimpleAtoi(cluster->resource_version(), &cached) &&
           absl::SimpleAtoi(it->second->resource_version(), &written) && written > cached &&
@@ -194,7 +194,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
       int wanted = rack.members;
       if (auto it = p.statefulsets.find(StatefulSetName(p.spec, dc.name, rack.name));
           it != p.statefulsets.end()) {
-        wanted = std::max<int>(wanted, kube::IntField(it->second->json()["spec"], "replicas"));
+        wanted = std::max(wanted,
+                          static_cast<int>(kube::IntField(it->second->json()["spec"], "replicas")));
       }
       int count = wanted;
       for (const auto& [name, pod] : p.pods) {
@@ -621,7 +622,7 @@ absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   p.cluster = *std::move(written);
   p.old_status = status;
   std::lock_guard<std::mutex> lock(mu_);
-  written_[p.cluster.key()] = std::make_shared<const kube::Object>(p.cluster);
+  written_[p.cluster.key().ToString()] = std::make_shared<const kube::Object>(p.cluster);
   return absl::OkStatus();
 }
 
@@ -778,7 +779,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
 
   {
     std::lock_guard<std::mutex> lock(mu_);
-    gauges_[p.cluster.key()] = {by_state, is_ready};
+    gauges_[p.cluster.key().ToString()] = {p.cluster.key(), by_state, is_ready};
   }
   if (status == p.old_status) return absl::OkStatus();
   spdlog::debug("cluster {}: status changes: {}", p.cluster.key().ToString(),
@@ -806,7 +807,8 @@ void ClusterReconciler::RenderPrometheus(std::string& out) const {
   std::lock_guard<std::mutex> lock(mu_);
   absl::StrAppend(&out, "# HELP ringkeeper_cluster_members Members by state (UN, UJ, DN...).\n",
                   "# TYPE ringkeeper_cluster_members gauge\n");
-  for (const auto& [key, g] : gauges_) {
+  for (const auto& [_, g] : gauges_) {
+    const kube::ObjectKey& key = g.key;
     for (const auto& [state, n] : g.members_by_state) {
       absl::StrAppend(&out, "ringkeeper_cluster_members{namespace=\"", key.ns, "\",cluster=\"",
                       key.name, "\",state=\"", state, "\"} ", n, "\n");
@@ -814,7 +816,8 @@ void ClusterReconciler::RenderPrometheus(std::string& out) const {
   }
   absl::StrAppend(&out, "# HELP ringkeeper_cluster_ready 1 when the cluster is Ready.\n",
                   "# TYPE ringkeeper_cluster_ready gauge\n");
-  for (const auto& [key, g] : gauges_) {
+  for (const auto& [_, g] : gauges_) {
+    const kube::ObjectKey& key = g.key;
     absl::StrAppend(&out, "ringkeeper_cluster_ready{namespace=\"", key.ns, "\",cluster=\"",
                     key.name, "\"} ", g.ready ? 1 : 0, "\n");
   }

@@ -134,11 +134,12 @@ class ClusterReconciler : public kube::Reconciler {
   std::map<std::string, std::string> agent_tokens_;             // cluster uid -> token
   std::map<std::string, std::shared_ptr<AgentClient>> agents_;  // "uid/address" -> client
   struct ClusterGauges {
+    kube::ObjectKey key;
     std::map<std::string, int> members_by_state;
     bool ready = false;
   };
-  std::map<kube::ObjectKey, ClusterGauges> gauges_;
-  std::map<kube::ObjectKey, kube::ObjectPtr> written_;  // the Cluster as our last write left it
+  std::map<std::string, ClusterGauges> gauges_;     // by "ns/name"
+  std::map<std::string, kube::ObjectPtr> written_;  // the Cluster as our last write left it
 };
 
 }  // namespace ringkeeper
