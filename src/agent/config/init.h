@@ -18,11 +18,11 @@
 namespace agent::config {
 
 struct InitOptions {
-  std::string base_conf_dir;       // the image's conf (cassandra.yaml, jvm*.options, logback.xml)
-  std::string out_conf_dir;        // where Cassandra reads its conf (may equal base_conf_dir)
-  std::string settings_file;       // JSON api::InitSettings
-  std::string overrides_file;      // optional YAML map of cassandra.yaml overrides
-  std::string known_keys_file;     // config-keys.txt of this Cassandra version
+  std::string base_conf_dir;    // the image's conf (cassandra.yaml, jvm*.options, logback.xml)
+  std::string out_conf_dir;     // where Cassandra reads its conf (may equal base_conf_dir)
+  std::string settings_file;    // JSON api::InitSettings
+  std::string overrides_file;   // optional YAML map of cassandra.yaml overrides
+  std::string known_keys_file;  // config-keys.txt of this Cassandra version
   // Overrides settings.listen_address: in a pod the operator cannot know the pod IP in advance.
   std::string listen_address;
   int64_t memory_limit_bytes = 0;  // 0: read from the cgroup (v2, then v1), else /proc/meminfo
