@@ -603,8 +603,13 @@ def on_node(ip, creds, fn):
 
 def setting(ip, creds, name):
     """A node's live setting (the virtual table system_views.settings), asked of that node."""
-    row = on_node(ip, creds, lambda s: s.execute(
-        "SELECT value FROM system_views.settings WHERE name = %s", (name,)).one())
+    quiet = logging.getLogger("cassandra.cluster")
+    quiet.setLevel(logging.CRITICAL)  # a node not answering yet is the caller's to judge
+    try:
+        row = on_node(ip, creds, lambda s: s.execute(
+            "SELECT value FROM system_views.settings WHERE name = %s", (name,)).one())
+    finally:
+        quiet.setLevel(logging.NOTSET)
     return row and row.value
 
 
@@ -982,7 +987,10 @@ def scenario_rolling_restart(m, load, creds):
            worst["not ready"])
     log(f"restart order: {order}")
     for i in range(3):
-        v = setting(service_ip(m.member_service(i)), creds, "concurrent_compactors")
+        # Ready means UN as the peers see it; CQL on the node may open a moment later.
+        ip = service_ip(m.member_service(i))
+        v = wait(f"{m.pod(i)} answering CQL at {ip}",
+                 lambda ip=ip: setting(ip, creds, "concurrent_compactors"), 60)
         assert v == str(value), f"{m.pod(i)}: concurrent_compactors = {v}, want {value}"
     log(f"concurrent_compactors = {value} on every node (system_views.settings)")
     load.set_phase("after rolling restart")
