@@ -214,12 +214,19 @@ TEST_F(InformerIntegrationTest, RelistsAfterGoneAndDeliversTheDifference) {
 
 TEST_F(InformerIntegrationTest, OwnerHandlerMapsToTheOwnersKey) {
   std::mutex mu;
-  std::set<std::string> keys;
+  std::set<std::string> keys, added;
   Informer informer(*client_, resources::kConfigMaps, Options());
   informer.AddHandler(EnqueueControllerOwner("Cluster", [&](const ObjectKey& k) {
     std::lock_guard<std::mutex> l(mu);
     keys.insert(k.ToString());
   }));
+  // The objects' owners do not exist, so the real garbage collector may delete them at any
+  // moment: wait for their adds, not for them to be in the cache.
+  informer.AddHandler({[&](const Object& o) {
+                         std::lock_guard<std::mutex> l(mu);
+                         added.insert(o.name());
+                       },
+                       nullptr, nullptr});
   informer.Start();
   ASSERT_TRUE(informer.WaitForSync(absl::Seconds(10)));
   Object owned = ConfigMap(ns_, "owned", "x");
@@ -228,10 +235,15 @@ TEST_F(InformerIntegrationTest, OwnerHandlerMapsToTheOwnersKey) {
   Object other = ConfigMap(ns_, "other", "x");
   other.add_owner_reference({"apps/v1", "StatefulSet", "sts", "uid-2", true});
   ASSERT_TRUE(client_->Create(resources::kConfigMaps, other).ok());
-  ASSERT_TRUE(WaitFor([&] { return informer.store().size() == 2; }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> l(mu);
+        return added.count("owned") && added.count("other");
+      },
+      absl::Seconds(10)));
+  informer.Stop();  // before taking the lock: a handler may be waiting for it
   std::lock_guard<std::mutex> l(mu);
   EXPECT_EQ(keys, (std::set<std::string>{ns_ + "/ring"}));
-  informer.Stop();
 }
 
 }  // namespace
