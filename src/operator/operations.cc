@@ -118,6 +118,13 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       }
     }
     if (!shrink) continue;
+    // Not while members clean up: Cassandra refuses cleanup during range movements, and the
+    // cleanup owed by the last scale-up must finish first.
+    if (p.cleanup.is_object()) {
+      p.progress_reason = "Cleanup";
+      p.progress_message = "scale-down waits for the cleanup of the last scale-up";
+      return Flow::kWait;
+    }
     const int replicas = p.replicas[StatefulSetName(p.spec, dc.name, shrink->name)];
     Member* leaving = p.Find(PodName(p.spec, dc.name, shrink->name, replicas - 1));
     auto refuse = [&](const char* reason, const std::string& message) {
