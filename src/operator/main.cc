@@ -1,6 +1,7 @@
 // ringkeeper-operator: watches Clusters and what they own, reconciles them while it holds the
 // leader Lease, serves /metrics (metrics port) and /healthz, /readyz (health port).
 // Wiring only: the decisions live in reconciler.cc and operations.cc.
+#include <openssl/rand.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/log.h"
 #include "httplib.h"
 #include "kube/client.h"
@@ -137,6 +139,12 @@ int main(int argc, char** argv) {
       gethostname(host, sizeof(host) - 1);
       identity = host;
     }
+    // Unique per process (as client-go): a restarted container must not take over the lease of
+    // the process it replaces as if it were that process; it waits for the lease to expire.
+    unsigned char random[4];
+    RAND_bytes(random, sizeof(random));
+    absl::StrAppendFormat(&identity, "_%02x%02x%02x%02x", random[0], random[1], random[2],
+                          random[3]);
   }
   if (lease_namespace.empty()) lease_namespace = rest->ns;
 

@@ -147,9 +147,12 @@ absl::StatusOr<std::string> RenderCassandraYaml(absl::string_view base_yaml,
   return absl::StrCat("# Rendered by ringkeeper-agent init; do not edit.\n", emitter.c_str(), "\n");
 }
 
+// prefer_local=false: peers must reach a node at its broadcast address (the sticky Service IP)
+// only. With true they remember its listen address (the pod IP), which a recreated pod no longer
+// has, and a restarted or replaced node never gossips again.
 std::string RenderRackDc(const api::InitSettings& s) {
   return absl::StrCat("# Rendered by ringkeeper-agent init.\ndc=", s.dc.empty() ? "dc1" : s.dc,
-                      "\nrack=", s.rack.empty() ? "rack1" : s.rack, "\nprefer_local=true\n");
+                      "\nrack=", s.rack.empty() ? "rack1" : s.rack, "\nprefer_local=false\n");
 }
 
 absl::string_view StartModeName(StartMode mode) {

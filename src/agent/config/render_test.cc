@@ -137,7 +137,7 @@ TEST(RenderCassandraYaml, Deterministic) {
 
 TEST(RenderRackDc, WritesDcAndRack) {
   EXPECT_EQ(RenderRackDc(Settings()),
-            "# Rendered by ringkeeper-agent init.\ndc=dc-east\nrack=r1\nprefer_local=true\n");
+            "# Rendered by ringkeeper-agent init.\ndc=dc-east\nrack=r1\nprefer_local=false\n");
 }
 
 TEST(DecideStartMode, Table) {
