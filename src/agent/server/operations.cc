@@ -154,6 +154,9 @@ absl::Status Operations::RunRepair(const std::string& id, const api::OperationRe
   // Bounded: a repair that runs longer than a day is reported failed here (it keeps running in
   // Cassandra until stopped).
   const absl::Time deadline = absl::Now() + absl::Hours(24);
+  // repairAsync returns before the repair's thread records its status: until then the node does
+  // not know the command. Found under load (a replaced node's first repair).
+  const absl::Time registered_by = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {
     auto status = node_->GetRepairStatus(*command);
     const bool stopping = IsStopping(id);
@@ -175,6 +178,8 @@ absl::Status Operations::RunRepair(const std::string& id, const api::OperationRe
       ops_[id].state = api::kStateStopped;
       ops_[id].message = std::string(status.status().message());
       return absl::OkStatus();
+    } else if (absl::IsNotFound(status.status()) && absl::Now() < registered_by) {
+      // not recorded yet: poll again
     } else if (!absl::IsUnavailable(status.status())) {
       return status.status();
     }
