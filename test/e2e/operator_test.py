@@ -961,7 +961,10 @@ def scenario_rolling_restart(m, load, creds):
     worst = {"not ready": 0}
     order = []
     # A harmless setting, to a value the nodes do not have yet (the default follows the cores).
-    current = [setting(service_ip(m.member_service(i)), creds, "concurrent_compactors")
+    # A pod is Ready (UN as its peers see it) a moment before it opens CQL: wait for each.
+    current = [wait(f"{m.pod(i)} answers CQL",
+                    lambda i=i: setting(service_ip(m.member_service(i)), creds,
+                                        "concurrent_compactors"), 120)
                for i in range(3)]
     value = 1 if "1" not in current else 2
     log(f"concurrent_compactors {current} → {value}")
