@@ -82,75 +82,11 @@ die() { log "$*"; exit 1; }
 now_us() { local t=${EPOCHREALTIME//[.,]/}; echo "$((10#$t))"; }
 since() { local d=$(($(now_us) - $1)); printf '%d.%ds' "$((d / 1000000))" "$((d / 100000 % 10))"; }
 
-# --- processes (as in test/env/kube-env.sh) ---------------------------------------------------
+# --- processes (test/lib/processes.sh) -------------------------------------------------------
 
-pid_of() { [ -f "$RUN/$1.pid" ] && cat "$RUN/$1.pid"; }
-alive() {
-  local state
-  [ -r "/proc/$1/stat" ] || return 1
-  state=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-is_running() {
-  local pid arg0
-  pid=$(pid_of "$1") || return 1
-  alive "$pid" || return 1
-  arg0=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n1) || return 1
-  [ "$arg0" = "$(head -n1 "$RUN/$1.args" 2>/dev/null)" ]
-}
-start() { # name binary args...: in its own session, logs in $LOGS/name.log
-  local name=$1
-  shift
-  printf '%s\n' "$@" >"$RUN/$name.args"
-  local args
-  mapfile -t args <"$RUN/$name.args"
-  # containerd finds its shim on PATH; fd 9 is our lock and must not be inherited.
-  PATH="$CBIN:$PATH" setsid "${args[@]}" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$RUN/$name.pid"
-}
-fail() {
-  log "$1"
-  log "last 40 lines of $LOGS/$2.log:"
-  tail -n 40 "$LOGS/$2.log" >&2 2>/dev/null || true
-  exit 1
-}
-wait_until() { # what component command...
-  local what=$1 name=$2 deadline=$((SECONDS + TIMEOUT))
-  shift 2
-  until "$@"; do
-    is_running "$name" || fail "$name exited while waiting for $what" "$name"
-    [ "$SECONDS" -lt "$deadline" ] || fail "timed out after ${TIMEOUT}s waiting for $what" "$name"
-    sleep 0.3
-  done
-}
-wait_gone() {
-  local deadline=$((SECONDS + $2))
-  while alive "$1"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.1
-  done
-}
-stop() { # name: SIGTERM its process group, SIGKILL after 20 s
-  local name=$1 pid
-  is_running "$name" || { rm -f "$RUN/$name.pid"; return 0; }
-  pid=$(pid_of "$name")
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_gone "$pid" 20; then
-    log "$name (pid $pid) ignored SIGTERM for 20s; killing it"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || die "$name (pid $pid) does not die"
-  fi
-  rm -f "$RUN/$name.pid"
-}
-require_free_ports() { # component host port...
-  local name=$1 host=$2 p
-  shift 2
-  for p in "$@"; do
-    if (exec 3<>"/dev/tcp/$host/$p") 2>/dev/null; then
-      die "cannot start $name: $host:$p is in use"
-    fi
-  done
-}
+# shellcheck source=../lib/processes.sh
+source "$root/test/lib/processes.sh"
+
 # Processes of this cluster: our binaries whose command line names the state dir or containerd's
 # state, and the runc shims and containers they started (found by their cgroup or shim address).
 leftovers() {
@@ -615,6 +551,8 @@ cmd_up() {
   KBIN=$(bash "$root/hack/kubebin/build.sh" etcd kube-apiserver kube-controller-manager \
     kube-scheduler kubelet kube-proxy | tail -n1)
   CBIN=$(bash "$root/hack/cluster/build.sh" | tail -n1)
+  # shellcheck disable=SC2034 # read by launch (test/lib/processes.sh): containerd finds its shim on PATH
+  LAUNCH_PATH=$CBIN
   TOOLS=$(bash "$root/hack/tools.sh" | tail -n1)
   command -v runc >/dev/null || die "runc is not installed (hack/install-deps.sh)"
   [ -x /usr/lib/cni/bridge ] || die "CNI plugins are missing (/usr/lib/cni)"

@@ -65,89 +65,10 @@ since() { # start_us -> seconds with one decimal
   printf '%d.%ds' "$((d / 1000000))" "$((d / 100000 % 10))"
 }
 
-# --- processes ---------------------------------------------------------------------------------
+# --- processes (test/lib/processes.sh) -------------------------------------------------------
 
-pid_of() { [ -f "$RUN/$1.pid" ] && cat "$RUN/$1.pid"; }
-
-alive() { # pid: exists and is not a zombie
-  local state
-  [ -r "/proc/$1/stat" ] || return 1
-  state=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-
-is_running() { # name: its pid file names a live process running the binary it was started with
-  local pid arg0
-  pid=$(pid_of "$1") || return 1
-  alive "$pid" || return 1
-  arg0=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n1) || return 1
-  [ "$arg0" = "$(head -n1 "$RUN/$1.args" 2>/dev/null)" ]
-}
-
-launch() { # name: starts the command saved in $RUN/name.args in its own session
-  local name=$1 args
-  mapfile -t args <"$RUN/$name.args"
-  # fd 9 is the lock: the daemon must not inherit it.
-  setsid "${args[@]}" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$RUN/$name.pid"
-}
-
-start() { # name binary args...
-  local name=$1
-  shift
-  printf '%s\n' "$@" >"$RUN/$name.args"
-  launch "$name"
-}
-
-fail() { # message component
-  log "$1"
-  log "last 40 lines of $LOGS/$2.log:"
-  tail -n 40 "$LOGS/$2.log" >&2 2>/dev/null || true
-  exit 1
-}
-
-wait_until() { # what component command...: poll the command until it succeeds, bounded
-  local what=$1 name=$2 deadline=$((SECONDS + TIMEOUT))
-  shift 2
-  until "$@"; do
-    is_running "$name" || fail "$name exited while waiting for $what" "$name"
-    [ "$SECONDS" -lt "$deadline" ] || fail "timed out after ${TIMEOUT}s waiting for $what" "$name"
-    sleep 0.2
-  done
-  is_running "$name" || fail "$name exited while waiting for $what" "$name"
-}
-
-# A port someone else listens on would make the health checks below talk to them.
-require_free_ports() { # component port...
-  local name=$1 p
-  shift
-  for p in "$@"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      die "cannot start $name: 127.0.0.1:$p is in use (another environment? see RINGKEEPER_*_PORT)"
-    fi
-  done
-}
-
-wait_gone() { # pid seconds
-  local deadline=$((SECONDS + $2))
-  while alive "$1"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.1
-  done
-}
-
-stop() { # name: SIGTERM its process group, SIGKILL after 20 s
-  local name=$1 pid
-  is_running "$name" || { rm -f "$RUN/$name.pid"; return 0; }
-  pid=$(pid_of "$name")
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_gone "$pid" 20; then
-    log "$name (pid $pid) ignored SIGTERM for 20s; killing it"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || die "$name (pid $pid) does not die"
-  fi
-  rm -f "$RUN/$name.pid"
-}
+# shellcheck source=../lib/processes.sh
+source "$root/test/lib/processes.sh"
 
 leftovers() { # pids of our binaries whose command line names the state dir (lost pid files)
   local p cmd
@@ -426,19 +347,19 @@ EOF
   write_files
 
   if ! is_running etcd; then
-    require_free_ports etcd "$ETCD_PORT" "$ETCD_PEER_PORT"
+    require_free_ports etcd 127.0.0.1 "$ETCD_PORT" "$ETCD_PEER_PORT"
     start_etcd
   fi
   wait_until "etcd /health" etcd etcd_healthy
   if ! is_running kube-apiserver; then
-    require_free_ports kube-apiserver "$APISERVER_PORT"
+    require_free_ports kube-apiserver 127.0.0.1 "$APISERVER_PORT"
     start_apiserver
   fi
   wait_until "kube-apiserver /readyz" kube-apiserver apiserver_ready
   wait_until "the default namespace" kube-apiserver default_namespace
   ensure_controller_manager_binding
   if ! is_running kube-controller-manager; then
-    require_free_ports kube-controller-manager "$KCM_PORT"
+    require_free_ports kube-controller-manager 127.0.0.1 "$KCM_PORT"
     start_controller_manager
   fi
   wait_until "kube-controller-manager /healthz" kube-controller-manager kcm_healthy
@@ -505,7 +426,7 @@ cmd_restart_apiserver() {
   pid=$(pid_of kube-apiserver)
   kill -TERM "$pid"
   wait_gone "$pid" "$TIMEOUT" || fail "kube-apiserver (pid $pid) still runs ${TIMEOUT}s after SIGTERM" kube-apiserver
-  require_free_ports kube-apiserver "$APISERVER_PORT"
+  require_free_ports kube-apiserver 127.0.0.1 "$APISERVER_PORT"
   launch kube-apiserver
   wait_until "kube-apiserver /readyz" kube-apiserver apiserver_ready
   log "kube-apiserver restarted in $(since "$t0")"
