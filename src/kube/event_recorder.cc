@@ -29,11 +29,6 @@ namespace {
 
 constexpr size_t kMaxNameBytes = 253;  // a DNS subdomain
 
-// Event.firstTimestamp/lastTimestamp are metav1.Time: RFC 3339 in whole seconds.
-std::string EventTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
 // Cuts at most `max` bytes without splitting a UTF-8 sequence (the API server rejects
 // invalid UTF-8).
 std::string TruncateUtf8(absl::string_view s, size_t max) {
@@ -122,7 +117,7 @@ void EventRecorder::Event(const Object& regarding, EventType type, absl::string_
 
   std::lock_guard<std::mutex> lock(entry->mu);
   if (entry->created) {
-    const Json patch = {{"count", entry->count + 1}, {"lastTimestamp", EventTime(now)}};
+    const Json patch = {{"count", entry->count + 1}, {"lastTimestamp", FormatRfc3339(now)}};
     auto patched = client_.MergePatch(resources::kEvents, entry->ns, entry->name, patch);
     if (patched.ok()) {
       ++entry->count;
@@ -160,8 +155,8 @@ bool EventRecorder::Create(Entry& entry, const Object& regarding, EventType type
       {"source", {{"component", options_.component}}},
       {"reportingComponent", options_.component},
       {"reportingInstance", instance},
-      {"firstTimestamp", EventTime(now)},
-      {"lastTimestamp", EventTime(now)},
+      {"firstTimestamp", FormatRfc3339(now)},
+      {"lastTimestamp", FormatRfc3339(now)},
       {"count", 1},
   };
   absl::Status status;

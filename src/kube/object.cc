@@ -179,4 +179,8 @@ Json RedactedForLog(const Json& json) {
   return copy;
 }
 
+std::string FormatRfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
 }  // namespace kube

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
 namespace kube {
@@ -102,5 +103,9 @@ class Object {
 // A copy of `json` safe to log: a Secret's data/stringData values are replaced by
 // "<redacted>", as are last-applied annotations (which can embed them).
 Json RedactedForLog(const Json& json);
+
+// metav1.Time text: RFC 3339 in whole seconds, UTC ("2006-01-02T15:04:05Z"), as in conditions'
+// lastTransitionTime and Events' timestamps.
+std::string FormatRfc3339(absl::Time t);
 
 }  // namespace kube

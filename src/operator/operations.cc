@@ -26,10 +26,6 @@ using Flow = ClusterReconciler::Flow;
 namespace res = kube::resources;
 namespace api = agent::api;
 
-std::string Now() {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
-}
-
 // Every member that has a pod is UN as every node sees it, and every such node answered.
 bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "") {
   int running = 0;
@@ -184,7 +180,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
                                             {"dataCenter", dc.name},
                                             {"rack", shrink->name},
                                             {"phase", "Decommissioning"},
-                                            {"startedAt", Now()}}));
+                                            {"startedAt", kube::FormatRfc3339(absl::Now())}}));
     Event(p, false, "Decommissioning",
           absl::StrCat("decommissioning ", leaving->pod, " (", leaving->address,
                        "): its ranges stream to the remaining nodes"));
@@ -397,7 +393,7 @@ absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
                                             {"phase", "DeletingVolume"},
                                             {"podUid", m.pod_uid},
                                             {"pvcUid", pvc_uid},
-                                            {"startedAt", Now()}}));
+                                            {"startedAt", kube::FormatRfc3339(absl::Now())}}));
     Event(p, false, "Replacing",
           absl::StrCat("replacing ", m.pod, " (", m.address,
                        ") on request: new empty volume, same address, data streamed back"));
@@ -485,7 +481,7 @@ absl::StatusOr<Flow> ClusterReconciler::RollPods(Pass& p) {
                                                 {"rack", rack.name},
                                                 {"phase", "Draining"},
                                                 {"podUid", m->pod_uid},
-                                                {"startedAt", Now()}}));
+                                                {"startedAt", kube::FormatRfc3339(absl::Now())}}));
         Event(p, false, "RestartingPod",
               absl::StrCat("restarting ", m->pod, " for a new configuration (revision ", update,
                            "): drain, then recreate"));

@@ -18,10 +18,10 @@
 #include "cql/client.h"
 #include "kube/errors.h"
 #include "kube/resource.h"
+#include "kube/yaml.h"
 #include "operator/desired.h"
 #include "operator/pass.h"
 #include "operator/tokens.h"
-#include "yaml-cpp/yaml.h"
 
 namespace ringkeeper {
 namespace {
@@ -43,38 +43,6 @@ std::string RandomSecret(int bytes) {
 std::string Base64(const std::string& encoded) {
   std::string out;
   return absl::Base64Unescape(encoded, &out) ? out : "";
-}
-
-std::string NowRfc3339() {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
-}
-
-// YAML (a ConfigMap's cassandra.yaml) to JSON; the agent validates the keys.
-Json YamlToJson(const YAML::Node& node) {
-  if (node.IsMap()) {
-    Json out = Json::object();
-    for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
-    return out;
-  }
-  if (node.IsSequence()) {
-    Json out = Json::array();
-    for (const auto& item : node) out.push_back(YamlToJson(item));
-    return out;
-  }
-  if (node.IsScalar()) {
-    const std::string& s = node.Scalar();
-    if (node.Tag() != "!") {  // unquoted: keep numbers and booleans typed
-      if (s == "true" || s == "false") return s == "true";
-      try {
-        size_t used = 0;
-        const long long i = std::stoll(s, &used);
-        if (used == s.size()) return i;
-      } catch (...) {
-      }
-    }
-    return s;
-  }
-  return nullptr;
 }
 
 bool PodReady(const kube::Object& pod) {
@@ -393,14 +361,15 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p)
         // The user's ConfigMap is optional (the seed names one that may not exist).
         auto cm = client_.Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
         if (cm.ok()) {
-          const std::string text = kube::StringField(cm->json()["data"], "cassandra.yaml");
-          try {
-            rack_overrides = YamlToJson(YAML::Load(text));
-          } catch (const YAML::Exception& e) {
+          // Parsed with Kubernetes' scalar rules; the agent validates the keys.
+          auto docs =
+              kube::ObjectsFromYaml(kube::StringField(cm->json()["data"], "cassandra.yaml"));
+          if (!docs.ok() || docs->size() > 1) {
             return kube::TerminalError(absl::InvalidArgumentError(
-                absl::StrCat("ConfigMap ", rack.config_map_name, " cassandra.yaml: ", e.what())));
+                absl::StrCat("ConfigMap ", rack.config_map_name, " cassandra.yaml: ",
+                             docs.ok() ? "more than one YAML document" : docs.status().message())));
           }
-          if (rack_overrides.is_null()) rack_overrides = Json::object();
+          if (!docs->empty()) rack_overrides = docs->front().json();
         } else if (!absl::IsNotFound(cm.status())) {
           return cm.status();
         }
@@ -651,7 +620,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
     const std::string s = value ? "True" : "False";
     for (auto& c : conditions) {
       if (kube::StringField(c, "type") != type) continue;
-      if (kube::StringField(c, "status") != s) c["lastTransitionTime"] = NowRfc3339();
+      if (kube::StringField(c, "status") != s)
+        c["lastTransitionTime"] = kube::FormatRfc3339(absl::Now());
       c["status"] = s;
       c["reason"] = reason;
       c["message"] = message;
@@ -663,7 +633,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
                           {"reason", reason},
                           {"message", message},
                           {"observedGeneration", generation},
-                          {"lastTransitionTime", NowRfc3339()}});
+                          {"lastTransitionTime", kube::FormatRfc3339(absl::Now())}});
   };
 
   // Members, per DC.
