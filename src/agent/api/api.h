@@ -77,10 +77,11 @@ struct Ring {
 
 struct NodeInfo {
   std::string host_id;
-  std::string address;         // broadcast address
-  std::string self_state;      // "UN"... as the node itself reports
-  std::string peers_state;     // "UN"... as its peers see it (majority of live peers)
-  std::string operation_mode;  // NORMAL, JOINING, LEAVING, DECOMMISSIONED, DRAINED, ...
+  std::string address;                    // broadcast address
+  std::string self_state;                 // "UN"... as the node itself reports
+  std::string peers_state;                // "UN"... as its peers see it (majority of live peers)
+  std::string operation_mode;             // NORMAL, JOINING, LEAVING, DECOMMISSIONED, DRAINED, ...
+  bool native_transport_running = false;  // CQL port open (a node is UN a moment before it is)
   std::vector<std::string> tokens;
   int64_t load_bytes = 0;
   std::string schema_version;
@@ -140,9 +141,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RingEndpoint, address, dc, rack,
                                                 host_id, load_bytes, ownership, tokens)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Ring, endpoints)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self_state, peers_state,
-                                                operation_mode, tokens, load_bytes, schema_version,
-                                                release_version, data_volume_used_bytes,
-                                                data_volume_total_bytes)
+                                                operation_mode, native_transport_running, tokens,
+                                                load_bytes, schema_version, release_version,
+                                                data_volume_used_bytes, data_volume_total_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables, keyspaces,

@@ -78,9 +78,10 @@ JolokiaNodeControl::JolokiaNodeControl(JolokiaOptions options)
 
 absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
   json requests = json::array({
-      JolokiaClient::Read(kStorageService, {"LocalHostId", "OperationMode", "Tokens",
-                                            "SchemaVersion", "ReleaseVersion", "EndpointToHostId",
-                                            "JoiningNodes", "LeavingNodes", "MovingNodes"}),
+      JolokiaClient::Read(kStorageService,
+                          {"LocalHostId", "OperationMode", "Tokens", "SchemaVersion",
+                           "ReleaseVersion", "EndpointToHostId", "JoiningNodes", "LeavingNodes",
+                           "MovingNodes", "NativeTransportRunning"}),
       JolokiaClient::Read("org.apache.cassandra.metrics:type=Storage,name=Load", "Count"),
   });
   ASSIGN_OR_RETURN(json responses, client_.Bulk(requests));
@@ -88,6 +89,7 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
   api::NodeInfo info;
   info.host_id = ss.value("LocalHostId", "");
   info.operation_mode = ss.value("OperationMode", "");
+  info.native_transport_running = ss.value("NativeTransportRunning", false);
   if (ss["Tokens"].is_array()) info.tokens = ss["Tokens"].get<std::vector<std::string>>();
   info.schema_version = ss.value("SchemaVersion", "");
   info.release_version = ss.value("ReleaseVersion", "");

@@ -168,12 +168,13 @@ void Server::Routes() {
     auto ring = node_->GetRing();
     if (!ring.ok()) return ReplyError(res, ring.status());
     info->peers_state = PeersState(info->address, info->host_id, *ring);
-    if (info->self_state == "UN" && info->peers_state == "UN") {
+    if (info->self_state == "UN" && info->peers_state == "UN" && info->native_transport_running) {
       return Reply(res, 200, json{{"ready", true}, {"state", "UN"}});
     }
     Reply(res, 503,
           api::Error{absl::StrCat("not ready: self ", info->self_state, ", peers see ",
-                                  info->peers_state.empty() ? "?" : info->peers_state)});
+                                  info->peers_state.empty() ? "?" : info->peers_state,
+                                  info->native_transport_running ? "" : ", CQL not serving")});
   });
   s.Get(api::kNodeInfo, [this](const httplib::Request&, httplib::Response& res) {
     auto info = node_->GetNodeInfo();

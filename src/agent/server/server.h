@@ -6,9 +6,10 @@
 // a rotated Secret takes effect without a restart; anything else gets 401 and nothing is done. An
 // empty or missing token file refuses everything (never anonymous).
 //
-// /readyz: this node is UN as its peers see it: the agents of up to three peers are asked for
-// their ring view (same token) and a majority of the answers must say UN; a single-node ring
-// uses its own view.
+// /readyz: this node serves CQL and is UN as its peers see it: the agents of up to three peers
+// are asked for their ring view (same token) and a majority of the answers must say UN; a
+// single-node ring uses its own view. (UN alone comes about a second before the CQL port opens,
+// and a client Service would send new connections to a node that refuses them.)
 //
 // /v1/schema: the schema versions from `schema_versions` (a CQL read on this node, injected so
 // tests can fake it), judged against the live endpoints of the node's ring.

@@ -24,6 +24,7 @@ class FakeNode : public node::NodeControl {
     info.host_id = "h1";
     info.address = "127.0.0.1";
     info.self_state = "UN";
+    info.native_transport_running = cql_serving;
     return info;
   }
   absl::StatusOr<api::Ring> GetRing() override {
@@ -72,6 +73,7 @@ class FakeNode : public node::NodeControl {
   }
 
   std::atomic<bool> reachable{true};
+  std::atomic<bool> cql_serving{true};
   std::atomic<bool> repair_runs{false};
   std::atomic<bool> repairs_terminated{false};
   std::vector<api::RingEndpoint> extra_endpoints;  // set before requests, never during
@@ -200,6 +202,17 @@ TEST_F(ServerTest, MalformedJsonIs400NamingTheProblem) {
   r = Post(api::kOperations, R"({"kind": "snapshot"})");
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(r->body.find("tag"), std::string::npos);
+}
+
+TEST_F(ServerTest, NotReadyUntilCqlServes) {
+  node_.cql_serving = false;  // UN already, native transport not yet open
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Get(api::kReadyz);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("CQL not serving"), std::string::npos) << r->body;
+  node_.cql_serving = true;
+  EXPECT_EQ(c.Get(api::kReadyz)->status, 200);
 }
 
 TEST_F(ServerTest, NodeUnreachableIs503WithReason) {

@@ -83,6 +83,7 @@ def ring_agrees_with_nodetool(cluster):
     assert code == 200 and info["self_state"] == "UN" and info["peers_state"] == "UN", info
     assert info["host_id"] == nt["127.0.0.1"]["host_id"]
     assert len(info["tokens"]) == 8 and info["schema_version"], info
+    assert info["native_transport_running"] is True, info  # /readyz requires it
 
 
 @case
