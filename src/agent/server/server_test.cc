@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "agent/node/fake_node_control.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
@@ -14,74 +15,6 @@ namespace agent::server {
 namespace {
 
 using json = nlohmann::json;
-
-// An honest fake: decommission blocks until released, so a second one overlaps it.
-class FakeNode : public node::NodeControl {
- public:
-  absl::StatusOr<api::NodeInfo> GetNodeInfo() override {
-    if (!reachable) return absl::UnavailableError("jolokia at 127.0.0.1:8778 unreachable");
-    api::NodeInfo info;
-    info.host_id = "h1";
-    info.address = "127.0.0.1";
-    info.self_state = "UN";
-    info.native_transport_running = cql_serving;
-    return info;
-  }
-  absl::StatusOr<api::Ring> GetRing() override {
-    if (!reachable) return absl::UnavailableError("jolokia unreachable");
-    api::Ring ring;
-    ring.endpoints.push_back({"127.0.0.1", "dc1", "r1", "U", "N", "h1", 1, 1.0, 16});
-    for (const auto& e : extra_endpoints) ring.endpoints.push_back(e);
-    return ring;
-  }
-  absl::Status Drain() override { return absl::OkStatus(); }
-  absl::Status Decommission() override {
-    decommissions++;
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return released; });
-    return absl::OkStatus();
-  }
-  absl::Status Cleanup(const std::string&) override { return absl::OkStatus(); }
-  absl::Status Flush(const std::string&, const std::vector<std::string>&) override {
-    return absl::OkStatus();
-  }
-  absl::Status TakeSnapshot(const std::string&, const std::vector<std::string>&) override {
-    return absl::OkStatus();
-  }
-  absl::Status ClearSnapshot(const std::string&) override { return absl::OkStatus(); }
-  absl::StatusOr<api::SnapshotList> ListSnapshots() override { return api::SnapshotList{}; }
-  absl::StatusOr<int> StartRepair(const node::RepairOptions&) override { return 7; }
-  // With repair_runs, a repair runs until StopRepairs, then fails as Cassandra's does.
-  absl::StatusOr<node::RepairStatus> GetRepairStatus(int) override {
-    if (!repair_runs) return node::RepairStatus{api::kStateSucceeded, "done"};
-    if (repairs_terminated) {
-      return node::RepairStatus{api::kStateFailed, "Terminate session is called"};
-    }
-    return node::RepairStatus{api::kStateRunning, ""};
-  }
-  absl::Status StopRepairs() override {
-    repairs_terminated = true;
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> Metrics(const std::string& labels) override {
-    return "# TYPE x gauge\nx{" + labels + "} 1\n";
-  }
-  void Release() {
-    std::lock_guard<std::mutex> lock(mu);
-    released = true;
-    cv.notify_all();
-  }
-
-  std::atomic<bool> reachable{true};
-  std::atomic<bool> cql_serving{true};
-  std::atomic<bool> repair_runs{false};
-  std::atomic<bool> repairs_terminated{false};
-  std::vector<api::RingEndpoint> extra_endpoints;  // set before requests, never during
-  std::atomic<int> decommissions{0};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool released = false;
-};
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -115,7 +48,7 @@ class ServerTest : public ::testing::Test {
     return c.Post(path.c_str(), {{"Authorization", "Bearer " + token}}, body, "application/json");
   }
 
-  FakeNode node_;
+  node::FakeNodeControl node_;
   absl::StatusOr<cql::SchemaVersions> schema_ = absl::UnavailableError("cql: connect refused");
   std::filesystem::path token_file_;
   int port_;

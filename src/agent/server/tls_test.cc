@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/node/fake_node_control.h"
 #include "agent/server/server.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -19,33 +20,6 @@ namespace agent::server {
 namespace {
 
 namespace fs = std::filesystem;
-
-class SingleNode : public node::NodeControl {
- public:
-  absl::StatusOr<api::NodeInfo> GetNodeInfo() override { return api::NodeInfo{}; }
-  absl::StatusOr<api::Ring> GetRing() override {
-    api::Ring ring;
-    ring.endpoints.push_back({"127.0.0.1", "dc1", "r1", "U", "N", "h1", 1, 1.0, 16});
-    return ring;
-  }
-  absl::Status Drain() override { return absl::OkStatus(); }
-  absl::Status Decommission() override { return absl::OkStatus(); }
-  absl::Status Cleanup(const std::string&) override { return absl::OkStatus(); }
-  absl::Status Flush(const std::string&, const std::vector<std::string>&) override {
-    return absl::OkStatus();
-  }
-  absl::Status TakeSnapshot(const std::string&, const std::vector<std::string>&) override {
-    return absl::OkStatus();
-  }
-  absl::Status ClearSnapshot(const std::string&) override { return absl::OkStatus(); }
-  absl::StatusOr<api::SnapshotList> ListSnapshots() override { return api::SnapshotList{}; }
-  absl::StatusOr<int> StartRepair(const node::RepairOptions&) override { return 1; }
-  absl::StatusOr<node::RepairStatus> GetRepairStatus(int) override {
-    return node::RepairStatus{api::kStateSucceeded, ""};
-  }
-  absl::Status StopRepairs() override { return absl::OkStatus(); }
-  absl::StatusOr<std::string> Metrics(const std::string&) override { return std::string(); }
-};
 
 // Runs a shell command (openssl); true on exit status 0.
 bool Sh(const std::string& cmd) {
@@ -109,7 +83,7 @@ class TlsTest : public ::testing::Test {
     return c.Get(path.c_str(), {{"Authorization", "Bearer " + token}});
   }
 
-  SingleNode node_;
+  node::FakeNodeControl node_;
   fs::path dir_;
   int port_ = 0;
   std::unique_ptr<Server> server_;
@@ -142,7 +116,7 @@ TEST_F(TlsTest, PlainHttpGetsNoAnswer) {
 }
 
 TEST(TlsOptions, UnloadableFilesAreAnErrorNotPlainHttp) {
-  SingleNode node;
+  node::FakeNodeControl node;
   ServerOptions o;
   o.listen_address = "127.0.0.1";
   o.port = 0;

@@ -1,0 +1,83 @@
+// A NodeControl for the agent server's unit tests: one node, 127.0.0.1, host id h1, UN and
+// serving CQL unless told otherwise. Honest: decommission blocks until Release(), so a second
+// request overlaps the first, and a repair can be made to run until StopRepairs.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "agent/node/node_control.h"
+
+namespace agent::node {
+
+class FakeNodeControl : public NodeControl {
+ public:
+  absl::StatusOr<api::NodeInfo> GetNodeInfo() override {
+    if (!reachable) return absl::UnavailableError("jolokia at 127.0.0.1:8778 unreachable");
+    api::NodeInfo info;
+    info.host_id = "h1";
+    info.address = "127.0.0.1";
+    info.self_state = "UN";
+    info.native_transport_running = cql_serving;
+    return info;
+  }
+  absl::StatusOr<api::Ring> GetRing() override {
+    if (!reachable) return absl::UnavailableError("jolokia unreachable");
+    api::Ring ring;
+    ring.endpoints.push_back({"127.0.0.1", "dc1", "r1", "U", "N", "h1", 1, 1.0, 16});
+    for (const auto& e : extra_endpoints) ring.endpoints.push_back(e);
+    return ring;
+  }
+  absl::Status Drain() override { return absl::OkStatus(); }
+  absl::Status Decommission() override {
+    decommissions++;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return released; });
+    return absl::OkStatus();
+  }
+  absl::Status Cleanup(const std::string&) override { return absl::OkStatus(); }
+  absl::Status Flush(const std::string&, const std::vector<std::string>&) override {
+    return absl::OkStatus();
+  }
+  absl::Status TakeSnapshot(const std::string&, const std::vector<std::string>&) override {
+    return absl::OkStatus();
+  }
+  absl::Status ClearSnapshot(const std::string&) override { return absl::OkStatus(); }
+  absl::StatusOr<api::SnapshotList> ListSnapshots() override { return api::SnapshotList{}; }
+  absl::StatusOr<int> StartRepair(const RepairOptions&) override { return 7; }
+  // With repair_runs, a repair runs until StopRepairs, then fails as Cassandra's does.
+  absl::StatusOr<RepairStatus> GetRepairStatus(int) override {
+    if (!repair_runs) return RepairStatus{api::kStateSucceeded, "done"};
+    if (repairs_terminated) {
+      return RepairStatus{api::kStateFailed, "Terminate session is called"};
+    }
+    return RepairStatus{api::kStateRunning, ""};
+  }
+  absl::Status StopRepairs() override {
+    repairs_terminated = true;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> Metrics(const std::string& labels) override {
+    return "# TYPE x gauge\nx{" + labels + "} 1\n";
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+
+  std::atomic<bool> reachable{true};
+  std::atomic<bool> cql_serving{true};
+  std::atomic<bool> repair_runs{false};
+  std::atomic<bool> repairs_terminated{false};
+  std::vector<api::RingEndpoint> extra_endpoints;  // set before requests, never during
+  std::atomic<int> decommissions{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+};
+
+}  // namespace agent::node
