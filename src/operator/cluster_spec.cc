@@ -82,6 +82,15 @@ const DataCenterSpec* ClusterSpec::FindDc(const std::string& dc) const {
   return nullptr;
 }
 
+const RackSpec* ClusterSpec::FindRack(const std::string& dc, const std::string& rack) const {
+  const DataCenterSpec* d = FindDc(dc);
+  if (!d) return nullptr;
+  for (const auto& r : d->racks) {
+    if (r.name == rack) return &r;
+  }
+  return nullptr;
+}
+
 absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defaults& defaults) {
   const Json& spec = Field(cluster.json(), "spec");
   ClusterSpec c;

@@ -69,6 +69,7 @@ struct ClusterSpec {
   bool paused = false;
 
   const DataCenterSpec* FindDc(const std::string& dc) const;
+  const RackSpec* FindRack(const std::string& dc, const std::string& rack) const;
 };
 
 struct Defaults {

@@ -4,19 +4,23 @@
 // request, rolling restart one pod at a time. Each records itself in status.operation before it
 // acts, and each phase is idempotent, so a pass interrupted anywhere is finished by the next.
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "cql/client.h"
+#include "cql/schema.h"
 #include "kube/errors.h"
 #include "kube/resource.h"
 #include "operator/desired.h"
 #include "operator/pass.h"
 #include "operator/reconciler.h"
+#include "operator/system_keyspaces.h"
 
 namespace ringkeeper {
 namespace {
@@ -25,6 +29,8 @@ using kube::Json;
 using Flow = ClusterReconciler::Flow;
 namespace res = kube::resources;
 namespace api = agent::api;
+
+constexpr char kReplicateSystemKeyspaces[] = "ReplicateSystemKeyspaces";
 
 // Every member that has a pod is UN as every node sees it, and every such node answered.
 bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "") {
@@ -40,13 +46,15 @@ bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "") {
   return static_cast<int>(p.ring_views.size()) >= running;
 }
 
-const RackSpec* FindRack(const ClusterSpec& c, const std::string& dc, const std::string& rack) {
-  const DataCenterSpec* d = c.FindDc(dc);
-  if (!d) return nullptr;
-  for (const auto& r : d->racks) {
-    if (r.name == rack) return &r;
-  }
-  return nullptr;
+// The record of an operation on one member, written to status.operation before it acts.
+Json NewOperation(const char* kind, const Member& m, const char* phase) {
+  return Json{{"kind", kind},   {"pod", m.pod},   {"dataCenter", m.dc},
+              {"rack", m.rack}, {"phase", phase}, {"startedAt", kube::FormatRfc3339(absl::Now())}};
+}
+
+Json ParseReplication(const std::string& text) {
+  Json replication = Json::parse(text, nullptr, false);
+  return replication.is_object() ? replication : Json::object();
 }
 
 // The largest replication factor any keyspace has in `dc`, and that keyspace.
@@ -61,19 +69,7 @@ absl::StatusOr<LargestRf> LargestReplicationFactor(cql::Client& client, const st
   LargestRf out;
   for (const auto& row : rows.rows) {
     const std::string ks = row.columns.at("keyspace_name");
-    Json replication;
-    try {
-      replication = Json::parse(row.columns.at("replication"));
-    } catch (const std::exception&) {
-      continue;
-    }
-    const std::string cls = kube::StringField(replication, "class");
-    int rf = 0;
-    if (absl::EndsWith(cls, "NetworkTopologyStrategy")) {
-      rf = std::atoi(kube::StringField(replication, dc.c_str()).c_str());
-    } else if (absl::EndsWith(cls, "SimpleStrategy")) {
-      rf = std::atoi(kube::StringField(replication, "replication_factor").c_str());
-    }  // LocalStrategy, EverywhereStrategy: node-local or everywhere, nothing to keep
+    const int rf = ReplicationIn(ParseReplication(row.columns.at("replication")), dc);
     // Ties go to a user keyspace: the one the user knows about.
     const bool user = !absl::StartsWith(ks, "system");
     if (rf > out.rf ||
@@ -93,6 +89,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
   if (kind == "Decommission") return ContinueDecommission(p);
   if (kind == "Replace") return ContinueReplace(p);
   if (kind == "Restart") return ContinueRestart(p);
+  if (kind == kReplicateSystemKeyspaces) return ContinueSystemReplication(p);
   spdlog::warn("cluster {}: unknown operation {} dropped", p.cluster.key().ToString(), kind);
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
   return Flow::kWait;
@@ -123,6 +120,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
     }
     const int replicas = p.replicas[StatefulSetName(p.spec, dc.name, shrink->name)];
     Member* leaving = p.Find(PodName(p.spec, dc.name, shrink->name, replicas - 1));
+    if (!leaving) continue;  // Observe lists every ordinal below replicas; defensive
     auto refuse = [&](const char* reason, const std::string& message) {
       p.scale_down_refusal_reason = reason;
       p.scale_down_refusal = message;
@@ -175,12 +173,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       }
     }
     // Safe: record, then decommission.
-    RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", "Decommission"},
-                                            {"pod", leaving->pod},
-                                            {"dataCenter", dc.name},
-                                            {"rack", shrink->name},
-                                            {"phase", "Decommissioning"},
-                                            {"startedAt", kube::FormatRfc3339(absl::Now())}}));
+    RETURN_IF_ERROR(RecordOperation(p, NewOperation("Decommission", *leaving, "Decommissioning")));
     Event(p, false, "Decommissioning",
           absl::StrCat("decommissioning ", leaving->pod, " (", leaving->address,
                        "): its ranges stream to the remaining nodes"));
@@ -210,13 +203,11 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
       }
       return Flow::kWait;
     }
-    Json op = p.operation;
-    op["phase"] = "Removing";
-    RETURN_IF_ERROR(RecordOperation(p, op));
+    RETURN_IF_ERROR(AdvanceOperation(p, "Removing"));
   }
   // Removing: shrink the StatefulSet to the leaving ordinal, drop the member's Service. The
   // PVC follows spec.pvcDeletionPolicy (the StatefulSet's whenScaled policy).
-  const RackSpec* r = FindRack(p.spec, dc, rack);
+  const RackSpec* r = p.spec.FindRack(dc, rack);
   const std::string sts = StatefulSetName(p.spec, dc, rack);
   const int ordinal = OrdinalOf(pod);
   if (r && p.replicas[sts] > ordinal) {
@@ -227,10 +218,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
                           it == p.statefulsets.end() ? nullptr : it->second));
     p.replicas[sts] = ordinal;
   }
-  if (p.services.count(pod)) {
-    auto deleted = client_.Delete(res::kServices, p.spec.ns, pod, {});
-    if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
-    ++p.writes;
+  if (auto it = p.services.find(pod); it != p.services.end()) {
+    RETURN_IF_ERROR(DeleteIfSame(p, res::kServices, pod, it->second->uid()));
   }
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
   Event(p, false, "Decommissioned",
@@ -269,11 +258,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
     if (auto it = p.pvcs.find(pvc); it != p.pvcs.end()) {
       const Member* m = p.Find(pod);
       if (!(m && m->bootstrapped) && !it->second->being_deleted()) {
-        kube::DeleteOptions opts;
-        opts.precondition_uid = it->second->uid();
-        auto deleted = client_.Delete(res::kPersistentVolumeClaims, p.spec.ns, pvc, opts);
-        if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
-        ++p.writes;
+        RETURN_IF_ERROR(DeleteIfSame(p, res::kPersistentVolumeClaims, pvc, it->second->uid()));
         Event(p, false, "StaleVolumeDeleted",
               absl::StrCat("deleted PVC ", pvc, " of a member that left the ring, before adding ",
                            pod));
@@ -382,18 +367,14 @@ absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
       p.requeue = options_.short_wait;
       return Flow::kWait;
     }
-    const RackSpec* rack = FindRack(p.spec, m.dc, m.rack);
+    const RackSpec* rack = p.spec.FindRack(m.dc, m.rack);
     std::string pvc_uid;
     if (auto it = p.pvcs.find(PvcName(*rack, m.pod)); it != p.pvcs.end())
       pvc_uid = it->second->uid();
-    RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", "Replace"},
-                                            {"pod", m.pod},
-                                            {"dataCenter", m.dc},
-                                            {"rack", m.rack},
-                                            {"phase", "DeletingVolume"},
-                                            {"podUid", m.pod_uid},
-                                            {"pvcUid", pvc_uid},
-                                            {"startedAt", kube::FormatRfc3339(absl::Now())}}));
+    Json operation = NewOperation("Replace", m, "DeletingVolume");
+    operation["podUid"] = m.pod_uid;
+    operation["pvcUid"] = pvc_uid;
+    RETURN_IF_ERROR(RecordOperation(p, operation));
     Event(p, false, "Replacing",
           absl::StrCat("replacing ", m.pod, " (", m.address,
                        ") on request: new empty volume, same address, data streamed back"));
@@ -407,8 +388,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
   const std::string pod = kube::StringField(p.operation, "pod");
   const std::string pod_uid = kube::StringField(p.operation, "podUid");
   const std::string pvc_uid = kube::StringField(p.operation, "pvcUid");
-  const RackSpec* rack = FindRack(p.spec, kube::StringField(p.operation, "dataCenter"),
-                                  kube::StringField(p.operation, "rack"));
+  const RackSpec* rack = p.spec.FindRack(kube::StringField(p.operation, "dataCenter"),
+                                         kube::StringField(p.operation, "rack"));
   Member* m = p.Find(pod);
   if (!rack || !m) {
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
@@ -420,22 +401,12 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
     const std::string pvc = PvcName(*rack, pod);
     if (auto it = p.pvcs.find(pvc);
         it != p.pvcs.end() && it->second->uid() == pvc_uid && !it->second->being_deleted()) {
-      kube::DeleteOptions opts;
-      opts.precondition_uid = pvc_uid;
-      auto deleted = client_.Delete(res::kPersistentVolumeClaims, p.spec.ns, pvc, opts);
-      if (!deleted.ok() && !absl::IsNotFound(deleted) && !kube::IsConflict(deleted)) return deleted;
-      ++p.writes;
+      RETURN_IF_ERROR(DeleteIfSame(p, res::kPersistentVolumeClaims, pvc, pvc_uid));
     }
     if (auto it = p.pods.find(pod); it != p.pods.end() && it->second->uid() == pod_uid) {
-      kube::DeleteOptions opts;
-      opts.precondition_uid = pod_uid;
-      auto deleted = client_.Delete(res::kPods, p.spec.ns, pod, opts);
-      if (!deleted.ok() && !absl::IsNotFound(deleted) && !kube::IsConflict(deleted)) return deleted;
-      ++p.writes;
+      RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, pod, pod_uid));
     }
-    Json op = p.operation;
-    op["phase"] = "Replacing";
-    RETURN_IF_ERROR(RecordOperation(p, op));
+    RETURN_IF_ERROR(AdvanceOperation(p, "Replacing"));
     return Flow::kWait;
   }
   // Replacing: the new pod streams the member's ranges; done when it is UN everywhere.
@@ -475,13 +446,9 @@ absl::StatusOr<Flow> ClusterReconciler::RollPods(Pass& p) {
           p.requeue = options_.short_wait;
           return Flow::kWait;
         }
-        RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", "Restart"},
-                                                {"pod", m->pod},
-                                                {"dataCenter", dc.name},
-                                                {"rack", rack.name},
-                                                {"phase", "Draining"},
-                                                {"podUid", m->pod_uid},
-                                                {"startedAt", kube::FormatRfc3339(absl::Now())}}));
+        Json operation = NewOperation("Restart", *m, "Draining");
+        operation["podUid"] = m->pod_uid;
+        RETURN_IF_ERROR(RecordOperation(p, operation));
         Event(p, false, "RestartingPod",
               absl::StrCat("restarting ", m->pod, " for a new configuration (revision ", update,
                            "): drain, then recreate"));
@@ -514,21 +481,182 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueRestart(Pass& p) {
           return Flow::kWait;
         }
       }
-      kube::DeleteOptions opts;
-      opts.precondition_uid = pod_uid;
-      auto deleted = client_.Delete(res::kPods, p.spec.ns, pod, opts);
-      if (!deleted.ok() && !absl::IsNotFound(deleted) && !kube::IsConflict(deleted)) return deleted;
-      ++p.writes;
+      RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, pod, pod_uid));
     }
-    Json op = p.operation;
-    op["phase"] = "Restarting";
-    RETURN_IF_ERROR(RecordOperation(p, op));
+    RETURN_IF_ERROR(AdvanceOperation(p, "Restarting"));
     return Flow::kWait;
   }
   if (m->pod_object && m->pod_uid != pod_uid && m->up_everywhere) {
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
     return Flow::kContinue;  // the next pod, if any, in this same pass
   }
+  return Flow::kWait;
+}
+
+// ---- system keyspaces ---------------------------------------------------------------------
+
+bool ClusterReconciler::SystemKeyspacesReplicated(const Pass& p) {
+  for (const auto& dc : p.spec.dcs) {
+    if (kube::IntField(p.system_replication, dc.name.c_str()) < SystemReplicationFactor(dc)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<cql::Client>> ClusterReconciler::AdminSession(Pass& p) {
+  const Member* target = nullptr;
+  for (const Member& m : p.members) {
+    if (m.up_everywhere && !m.address.empty()) {
+      target = &m;
+      break;
+    }
+  }
+  if (!target) return absl::UnavailableError("no member is UN to take a CQL session");
+  ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
+  auto client = cql::Client::Connect(target->address, options_.cql_port, creds.first, creds.second);
+  // Before the superuser exists (and only then) the default account still logs in.
+  if (!p.auth_ready && absl::IsUnauthenticated(client.status())) {
+    client = cql::Client::Connect(target->address, options_.cql_port, "cassandra", "cassandra");
+  }
+  if (!client.ok()) return base::Annotate(client.status(), "CQL session");
+  return client;
+}
+
+// Brings each DC's system keyspaces to min(3, DC size) once the DC has its members, a step at a
+// time once serving, each step repaired on every member (system_keyspaces.h says why).
+absl::StatusOr<Flow> ClusterReconciler::ReplicateSystemKeyspaces(Pass& p) {
+  if (!p.bootstrapped || !p.operation.is_null() || p.cleanup.is_object()) return Flow::kContinue;
+  if (SystemKeyspacesReplicated(p)) return Flow::kContinue;
+  for (const auto& dc : p.spec.dcs) {
+    for (const auto& rack : dc.racks) {
+      // Scaling first: the factor follows the size the DC is going to have.
+      if (p.replicas[StatefulSetName(p.spec, dc.name, rack.name)] != rack.members) {
+        return Flow::kContinue;
+      }
+    }
+  }
+  if (!AllUp(p)) {
+    p.requeue = options_.short_wait;
+    return Flow::kContinue;
+  }
+  ASSIGN_OR_RETURN(auto session, AdminSession(p));
+  ASSIGN_OR_RETURN(auto rows, session->Query("SELECT keyspace_name, replication FROM "
+                                             "system_schema.keyspaces",
+                                             cql::Consistency::kOne));
+  std::map<std::string, Json> current;
+  for (const auto& row : rows.rows) {
+    current[row.columns.at("keyspace_name")] = ParseReplication(row.columns.at("replication"));
+  }
+  const std::vector<ReplicationChange> changes =
+      PlanSystemReplication(current, p.spec, p.auth_ready);
+  if (changes.empty()) {  // there already (set by hand, or by an older operator)
+    for (const auto& dc : p.spec.dcs) p.system_replication[dc.name] = SystemReplicationFactor(dc);
+    return Flow::kContinue;
+  }
+  Json next = Json::object();
+  std::vector<std::string> steps;
+  for (const auto& change : changes) {
+    next[change.keyspace] = change.factors;
+    steps.insert(steps.end(), change.steps.begin(), change.steps.end());
+  }
+  RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", kReplicateSystemKeyspaces},
+                                          {"phase", "Altering"},
+                                          {"replication", next},
+                                          {"startedAt", kube::FormatRfc3339(absl::Now())}}));
+  Event(
+      p, false, kReplicateSystemKeyspaces,
+      absl::StrCat("replication of ", absl::StrJoin(steps, ", "), "; then repair on every member"));
+  return ContinueSystemReplication(p);
+}
+
+absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
+  // Repairs of a few kilobytes take a second or two: look again soon.
+  p.requeue = absl::Seconds(1);
+  Json op = p.operation;
+  if (kube::StringField(op, "phase") == "Altering") {
+    ASSIGN_OR_RETURN(auto session, AdminSession(p));
+    Json pending = Json::array();
+    for (const auto& [ks, factors] : op["replication"].items()) {
+      std::vector<std::string> entries = {"'class': 'NetworkTopologyStrategy'"};
+      for (const auto& [dc, factor] : factors.items()) {
+        entries.push_back(absl::StrCat("'", dc, "': ", factor.get<int>()));
+      }
+      auto altered = session->Query(absl::StrCat("ALTER KEYSPACE ", ks, " WITH replication = {",
+                                                 absl::StrJoin(entries, ", "), "}"),
+                                    cql::Consistency::kQuorum);
+      if (!altered.ok()) return base::Annotate(altered.status(), absl::StrCat("alter ", ks));
+    }
+    // Every node must compute the new replicas before it repairs for them.
+    auto agreed = cql::WaitForSchemaAgreement(*session, absl::Seconds(30));
+    if (!agreed.ok()) return base::Annotate(agreed.status(), "schema agreement");
+    for (const auto& [ks, factors] : op["replication"].items()) {
+      if (!RepairAfterChange(ks, factors, p.auth_ready)) continue;
+      for (const Member& m : p.members) {
+        if (m.wanted && m.pod_object) pending.push_back(absl::StrCat(m.pod, " ", ks));
+      }
+    }
+    op["phase"] = "Repairing";
+    op["repairs"] = Json{{"pending", pending}};
+    RETURN_IF_ERROR(RecordOperation(p, op));
+  }
+  // Repairing: one member and keyspace at a time ("pod keyspace"); the one under way is
+  // recorded with its agent operation id, so a new leader polls it instead of starting another.
+  Json& repairs = op["repairs"];
+  while (true) {
+    std::vector<std::string> pending;
+    for (const auto& v : repairs["pending"]) pending.push_back(v.get<std::string>());
+    if (pending.empty()) break;
+    const std::vector<std::string> item = absl::StrSplit(pending.front(), ' ');
+    if (item.size() != 2) {
+      repairs["pending"].erase(0);
+      continue;
+    }
+    Member* m = p.Find(item[0]);
+    if (!m || !m->wanted) {  // removed since: nothing of it to repair
+      repairs["pending"].erase(0);
+      continue;
+    }
+    if (m->pod_ip.empty()) return Flow::kWait;  // its pod comes back; repair it then
+    const std::string id = kube::StringField(repairs, "operationId");
+    if (!id.empty()) {
+      auto repair = Agent(p, m->pod_ip).Operation(id);
+      if (repair.ok() && repair->state == api::kStateRunning) return Flow::kWait;
+      if (!repair.ok() && !absl::IsNotFound(repair.status())) return repair.status();
+      repairs.erase("operationId");
+      if (repair.ok() && repair->state == api::kStateSucceeded) {
+        repairs["pending"].erase(0);
+        repairs.erase("failures");
+      } else if (repair.ok()) {  // failed: again, a few times (NotFound: the agent restarted)
+        const int failures = static_cast<int>(kube::IntField(repairs, "failures")) + 1;
+        const bool give_up = failures >= 5;
+        Event(p, true, kReplicateSystemKeyspaces,
+              absl::StrCat(
+                  "repair of ", item[1], " on ", item[0], " ", repair->state, ": ", repair->message,
+                  give_up ? "; giving up after 5 attempts: run it by hand" : "; retrying"));
+        repairs["failures"] = failures;
+        if (give_up) {
+          repairs["pending"].erase(0);
+          repairs.erase("failures");
+        }
+        p.requeue = options_.short_wait;
+      }
+      RETURN_IF_ERROR(RecordOperation(p, op));
+      if (repair.ok() && repair->state != api::kStateSucceeded) return Flow::kWait;
+      continue;
+    }
+    auto started = Agent(p, m->pod_ip)
+                       .Start(api::OperationRequest{.kind = api::kOpRepair, .keyspace = item[1]});
+    if (absl::IsAlreadyExists(started.status())) return Flow::kWait;  // another repair runs
+    if (!started.ok()) return base::Annotate(started.status(), "start repair");
+    repairs["operationId"] = started->id;
+    RETURN_IF_ERROR(RecordOperation(p, op));
+    return Flow::kWait;
+  }
+  RETURN_IF_ERROR(RecordOperation(p, nullptr));
+  Event(p, false, kReplicateSystemKeyspaces,
+        "system keyspaces replicated and repaired on every member");
+  // The next pass reads the factors again: another step, or status.systemReplication.
   return Flow::kWait;
 }
 

@@ -23,6 +23,10 @@ struct ClusterReconciler::Pass {
     old_status = s.is_object() ? s : kube::Json::object();
     if (old_status.contains("operation")) operation = old_status["operation"];
     if (old_status.contains("cleanup")) cleanup = old_status["cleanup"];
+    auth_ready = old_status.value("authReady", false);
+    if (old_status["systemReplication"].is_object()) {
+      system_replication = old_status["systemReplication"];
+    }
   }
 
   Member* Find(const std::string& pod) {
@@ -42,6 +46,10 @@ struct ClusterReconciler::Pass {
   std::vector<std::pair<std::string, agent::api::Ring>> ring_views;  // viewer pod, its ring
   std::string agent_token;
 
+  // Never created (no StatefulSet, never bootstrapped): all members start at once, on tokens
+  // computed here.
+  bool brand_new = false;
+
   // Decided in this pass.
   std::map<std::string, kube::ObjectPtr> applied;  // "Kind/name" -> the applied object
   std::map<std::string, std::string> config_hash;  // config ConfigMap name -> hash
@@ -50,10 +58,12 @@ struct ClusterReconciler::Pass {
   bool auth_ready = false;
   kube::Json operation;  // status.operation (null: none)
   kube::Json cleanup;    // status.cleanup (null: none)
+  // status.systemReplication: per DC, the replication factor the system keyspaces were brought
+  // to and repaired at.
+  kube::Json system_replication = kube::Json::object();
   std::string progress_reason, progress_message;
   std::string scale_down_refusal_reason, scale_down_refusal;
   std::string waiting_in;  // the step that asked to wait
-  int writes = 0;          // API writes made by this pass
   absl::Duration requeue;
 };
 

@@ -79,6 +79,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"statefulsets", &ClusterReconciler::EnsureStatefulSets, false},
     {"pdbs", &ClusterReconciler::EnsurePdbs, false},
     {"bootstrap", &ClusterReconciler::TrackBootstrap, true},
+    {"system-keyspaces", &ClusterReconciler::ReplicateSystemKeyspaces, false},
     {"superuser", &ClusterReconciler::EnsureSuperuser, false},
     {"operation", &ClusterReconciler::ContinueOperation, false},
     {"replace-requests", &ClusterReconciler::StartRequestedReplacement, false},
@@ -154,6 +155,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   collect(caches_.configmaps, p.configmaps);
   collect(caches_.pvcs, p.pvcs);
   collect(caches_.pdbs, p.pdbs);
+  p.brand_new = p.statefulsets.empty() && !p.old_status.value("bootstrapped", false);
 
   // Members: every desired one and every pod that still exists beyond (a leaving member).
   for (const auto& dc : p.spec.dcs) {
@@ -269,7 +271,6 @@ absl::Status ClusterReconciler::Apply(Pass& p, const kube::Resource& r, Json des
         applied.status(),
         absl::StrCat("apply ", r.kind, " ", kube::StringField(desired["metadata"], "name")));
   }
-  ++p.writes;
   spdlog::debug("cluster {}: applied {} {}", p.cluster.key().ToString(), r.kind, applied->name());
   p.applied[absl::StrCat(r.kind, "/", applied->name())] =
       std::make_shared<const kube::Object>(*applied);
@@ -344,9 +345,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServices(Pass& 
       if (!svc->label(kLabelRack) || OrdinalOf(name) < 0 || svc->being_deleted()) continue;
       const Member* m = p.Find(name);
       if (m && m->wanted) continue;
-      auto deleted = client_.Delete(res::kServices, p.spec.ns, name, {});
-      if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
-      ++p.writes;
+      RETURN_IF_ERROR(DeleteIfSame(p, res::kServices, name, svc->uid()));
     }
   }
   // Settings carry the members' IPs: without every one of them nothing else can be written.
@@ -388,7 +387,6 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p)
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(Pass& p) {
-  const bool brand_new = p.statefulsets.empty() && !p.old_status.value("bootstrapped", false);
   // The settings already written: a member's initial tokens are decided once, never changed.
   std::map<std::string, agent::api::InitSettings> existing;
   for (const auto& [name, cm] : p.configmaps) {
@@ -403,7 +401,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
   }
   // Tokens of a brand-new cluster: evenly interleaved per DC, racks interleaved.
   std::map<std::string, std::vector<std::string>> initial_tokens;
-  if (brand_new) {
+  if (p.brand_new) {
     int dc_index = 0;
     for (const auto& dc : p.spec.dcs) {
       std::vector<std::string> racks;
@@ -478,18 +476,17 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureStatefulSets(Pass& p) {
-  const bool brand_new = p.statefulsets.empty() && !p.old_status.value("bootstrapped", false);
   for (const auto& dc : p.spec.dcs) {
     for (const auto& rack : dc.racks) {
       const std::string name = StatefulSetName(p.spec, dc.name, rack.name);
       auto it = p.statefulsets.find(name);
       // Replicas are the operator's decision: all members at once for a brand-new cluster,
       // else what the scale steps set (a rack added later starts empty and grows one by one).
-      int replicas = brand_new ? rack.members : 0;
+      int replicas = p.brand_new ? rack.members : 0;
       if (it != p.statefulsets.end()) {
         replicas = static_cast<int>(kube::IntField(it->second->json()["spec"], "replicas"));
       }
-      if (brand_new && it == p.statefulsets.end()) {
+      if (p.brand_new && it == p.statefulsets.end()) {
         Event(p, false, "Creating",
               absl::StrCat("creating rack ", dc.name, "/", rack.name, " with ", replicas,
                            " members started at once on precomputed tokens"));
@@ -520,9 +517,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::TrackBootstrap(Pass& 
   bool all_initial_up = true;
   for (Member& m : p.members) {
     if (m.up_everywhere) m.bootstrapped = true;  // joined: an empty volume later means loss
-    const DataCenterSpec* dc = p.spec.FindDc(m.dc);
-    bool desired = false;
-    for (const auto& r : dc->racks) desired |= (r.name == m.rack && m.ordinal < r.members);
+    const RackSpec* rack = p.spec.FindRack(m.dc, m.rack);
+    const bool desired = rack && m.ordinal < rack->members;
     if (desired && !m.up_everywhere) all_initial_up = false;
   }
   p.bootstrapped = p.old_status.value("bootstrapped", false) || all_initial_up;
@@ -544,8 +540,9 @@ absl::StatusOr<std::pair<std::string, std::string>> ClusterReconciler::Superuser
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass& p) {
-  p.auth_ready = p.old_status.value("authReady", false);
-  if (p.auth_ready || !p.bootstrapped) return Flow::kContinue;
+  // After the system keyspaces have their replication: the new role is then written to every
+  // replica it will be read from (ReplicateSystemKeyspaces).
+  if (p.auth_ready || !p.bootstrapped || !SystemKeyspacesReplicated(p)) return Flow::kContinue;
   const Member* target = nullptr;
   for (const Member& m : p.members) {
     if (m.up_everywhere) {
@@ -558,22 +555,6 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass&
   auto versions =
       cql::SetupSuperuser(target->address, options_.cql_port, creds.first, creds.second);
   if (!versions.ok()) return base::Annotate(versions.status(), "create the superuser");
-  // System keyspaces replicated like user data (min(3, DC size) per DC), so that losing a node
-  // loses neither logins nor repair history.
-  auto client = cql::Client::Connect(target->address, options_.cql_port, creds.first, creds.second);
-  if (!client.ok()) return client.status();
-  std::vector<std::string> dcs;
-  for (const auto& dc : p.spec.dcs) {
-    dcs.push_back(absl::StrCat("'", dc.name, "': ", std::min(3, std::max(1, dc.members()))));
-  }
-  for (const char* ks : {"system_auth", "system_distributed", "system_traces"}) {
-    auto r =
-        (*client)->Query(absl::StrCat("ALTER KEYSPACE ", ks,
-                                      " WITH replication = {'class': 'NetworkTopologyStrategy', ",
-                                      absl::StrJoin(dcs, ", "), "}"),
-                         cql::Consistency::kQuorum);
-    if (!r.ok()) return base::Annotate(r.status(), absl::StrCat("replication of ", ks));
-  }
   p.auth_ready = true;
   Event(p, false, "SuperuserCreated",
         absl::StrCat("superuser ", creds.first, " ready; the default cassandra role is disabled"));
@@ -587,7 +568,6 @@ absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   next.json()["status"] = status;
   auto written = client_.UpdateStatus(kClusters, next);
   if (!written.ok()) return written.status();
-  ++p.writes;
   p.cluster = *std::move(written);
   p.old_status = status;
   std::lock_guard<std::mutex> lock(mu_);
@@ -602,12 +582,25 @@ absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) 
   } else {
     status["operation"] = operation;
   }
-  // Members' bootstrapped flags are part of what must not be lost.
-  Json& dcs = status["dataCenters"];
-  if (!dcs.is_array()) dcs = Json::array();
   RETURN_IF_ERROR(WriteStatus(p, status));
   p.operation = operation;
   return absl::OkStatus();
+}
+
+absl::Status ClusterReconciler::AdvanceOperation(Pass& p, const char* phase) {
+  Json operation = p.operation;
+  operation["phase"] = phase;
+  return RecordOperation(p, operation);
+}
+
+absl::Status ClusterReconciler::DeleteIfSame(Pass& p, const kube::Resource& r,
+                                             const std::string& name, const std::string& uid) {
+  kube::DeleteOptions opts;
+  opts.precondition_uid = uid;
+  absl::Status deleted = client_.Delete(r, p.spec.ns, name, opts);
+  // Conflict: the precondition failed, the name now belongs to a successor.
+  if (absl::IsNotFound(deleted) || kube::IsConflict(deleted)) return absl::OkStatus();
+  return deleted;
 }
 
 absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) {
@@ -688,6 +681,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   } else {
     status["cleanup"] = p.cleanup;
   }
+  if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
 
   bool replicas_match = true;
   for (const auto& dc : p.spec.dcs) {
@@ -701,8 +695,9 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   std::string progress_reason = "Idle", progress_message = "nothing to do";
   if (!p.operation.is_null()) {
     progress_reason = kube::StringField(p.operation, "kind");
-    progress_message = absl::StrCat(progress_reason, " of ", kube::StringField(p.operation, "pod"),
-                                    ": ", kube::StringField(p.operation, "phase"));
+    const std::string pod = kube::StringField(p.operation, "pod");
+    progress_message = absl::StrCat(progress_reason, pod.empty() ? "" : " of ", pod, ": ",
+                                    kube::StringField(p.operation, "phase"));
   } else if (!p.bootstrapped) {
     progress_reason = "Creating";
     progress_message = absl::StrCat(ready, " of ", desired, " members up");

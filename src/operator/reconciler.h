@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/api/api.h"
+#include "cql/client.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/event_recorder.h"
@@ -101,6 +102,7 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> EnsureStatefulSets(Pass& p);
   absl::StatusOr<Flow> EnsurePdbs(Pass& p);
   absl::StatusOr<Flow> TrackBootstrap(Pass& p);
+  absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // operations.cc
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
   // operations.cc: the disruptive operations and their safety rules.
   absl::StatusOr<Flow> ContinueOperation(Pass& p);
@@ -113,12 +115,23 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> ContinueDecommission(Pass& p);
   absl::StatusOr<Flow> ContinueReplace(Pass& p);
   absl::StatusOr<Flow> ContinueRestart(Pass& p);
+  absl::StatusOr<Flow> ContinueSystemReplication(Pass& p);
+  // Every DC's system keyspaces are at min(3, its size), repaired.
+  static bool SystemKeyspacesReplicated(const Pass& p);
+  // CQL as the superuser, or as cassandra/cassandra before the superuser exists.
+  absl::StatusOr<std::unique_ptr<cql::Client>> AdminSession(Pass& p);
 
   // Applies `desired` (server-side apply) unless `observed` was applied from the same content.
   absl::Status Apply(Pass& p, const kube::Resource& r, kube::Json desired,
                      const kube::ObjectPtr& observed);
   // Writes status.operation (or clears it with a null) now, before acting on it.
   absl::Status RecordOperation(Pass& p, const kube::Json& operation);
+  // Records that the current operation moved on to `phase`.
+  absl::Status AdvanceOperation(Pass& p, const char* phase);
+  // Deletes `name` only while it is still the object with `uid` (a pass acting on an old
+  // observation never deletes its successor); already gone or replaced counts as done.
+  absl::Status DeleteIfSame(Pass& p, const kube::Resource& r, const std::string& name,
+                            const std::string& uid);
   absl::Status WriteStatus(Pass& p, const kube::Json& status);
   absl::Status Report(Pass& p, const absl::Status& step_error);
   absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);

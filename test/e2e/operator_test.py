@@ -345,6 +345,34 @@ def events(ns, reason):
     return sum(max(e.get("count") or 1, (e.get("series") or {}).get("count") or 1) for e in out)
 
 
+def event_messages(ns, reason):
+    out = json.loads(kubectl("get", "events", "--field-selector", f"reason={reason}", "-o", "json",
+                             ns=ns))["items"]
+    return [e.get("message") or "" for e in out]
+
+
+SYSTEM_KEYSPACES = ("system_auth", "system_distributed", "system_traces")
+
+
+def check_system_replication(n, session, factor, steps):
+    """The system keyspaces at `factor` in DC (status.systemReplication says so once repaired),
+    reached through the events' `steps` ("system_auth 1→2"...)."""
+    wait(f"status.systemReplication {DC}={factor}",
+         lambda: ((cluster_obj(n).get("status") or {}).get("systemReplication") or {}).get(DC)
+         == factor, 300, ns=n.ns)
+    rows = session.execute("SELECT keyspace_name, replication FROM system_schema.keyspaces")
+    replication = {r.keyspace_name: r.replication for r in rows}
+    for ks in SYSTEM_KEYSPACES:
+        assert replication[ks].get(DC) == str(factor) and \
+            replication[ks]["class"].endswith("NetworkTopologyStrategy"), (ks, replication[ks])
+    said = event_messages(n.ns, "ReplicateSystemKeyspaces")
+    for step in steps:
+        assert any(step in m for m in said), (step, said)
+    assert any("repaired on every member" in m for m in said), said
+    log(f"{n.cluster}: system keyspaces at NetworkTopologyStrategy {DC}={factor}, via "
+        f"{', '.join(steps)}")
+
+
 def ring_un(n, via_pod):
     """The addresses `nodetool status` in via_pod's cassandra container shows Up/Normal."""
     out = kubectl("exec", via_pod, "-c", "cassandra", "--", "nodetool", "status", ns=n.ns, timeout=60)
@@ -790,6 +818,14 @@ def scenario_timing():
         ups.append(timed("1 timing", f"single: scale {members - 1}→{members} → Ready "
                                      f"{members}/{members}", t))
     figure("1 timing", "one at a time to 3 (start + 2 scale-ups)", f"{one + sum(ups):.1f}s")
+    # Grown while serving: the system keyspaces follow the DC, one repaired step at a time.
+    t = time.monotonic()
+    cluster, session = connect(service_ip(s.client, ns=s.ns), *superuser(s))
+    try:
+        check_system_replication(s, session, 3, ["system_auth 1→2", "system_auth 2→3"])
+    finally:
+        cluster.shutdown()
+    timed("1 timing", "single: Ready 3/3 → system keyspaces at RF 3, repaired", t)
     t = time.monotonic()
     kubectl("delete", CRD, s.cluster, "--wait=true", "--timeout=180s", ns=s.ns, timeout=210)
     delete_namespace(NS_SINGLE, 300)
@@ -827,6 +863,8 @@ def scenario_cql(m):
     timed("2 CQL", "authReady → first superuser login", t0)
     figure("2 CQL", "superuser logins refused after authReady", len(refusals))
     assert default_login_refused(ip), "cassandra/cassandra was not refused"
+    # Created at 3: straight to RF 3 and repaired before the superuser was written.
+    check_system_replication(m, session, 3, ["system_auth 1→3"])
     log("CQL answers the generated superuser; cassandra/cassandra is refused")
     session.execute(f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
                     f"{{'class': 'NetworkTopologyStrategy', '{DC}': {RF}}}")

@@ -1,0 +1,77 @@
+#include "operator/system_keyspaces.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace ringkeeper {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string Text(const Json& obj, const std::string& key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool IsNetworkTopology(const Json& replication) {
+  return absl::EndsWith(Text(replication, "class"), "NetworkTopologyStrategy");
+}
+
+}  // namespace
+
+int SystemReplicationFactor(const DataCenterSpec& dc) { return std::clamp(dc.members(), 1, 3); }
+
+int ReplicationIn(const Json& replication, const std::string& dc) {
+  if (!replication.is_object()) return 0;
+  if (IsNetworkTopology(replication)) return std::atoi(Text(replication, dc).c_str());
+  if (absl::EndsWith(Text(replication, "class"), "SimpleStrategy")) {
+    return std::atoi(Text(replication, "replication_factor").c_str());
+  }
+  return 0;
+}
+
+std::vector<ReplicationChange> PlanSystemReplication(const std::map<std::string, Json>& current,
+                                                     const ClusterSpec& spec, bool serving) {
+  std::vector<ReplicationChange> out;
+  for (const char* keyspace : kSystemKeyspaces) {
+    auto it = current.find(keyspace);
+    if (it == current.end()) continue;
+    const Json& replication = it->second;
+    ReplicationChange change{keyspace, Json::object(), {}};
+    const bool topology = IsNetworkTopology(replication);
+    if (topology) {  // DCs the spec does not name (removed, or another operator's) stay
+      for (const auto& [key, value] : replication.items()) {
+        if (key != "class" && value.is_string()) {
+          change.factors[key] = std::atoi(value.get<std::string>().c_str());
+        }
+      }
+    }
+    for (const auto& dc : spec.dcs) {
+      const int have = ReplicationIn(replication, dc.name);
+      const int want = SystemReplicationFactor(dc);
+      const int to = have >= want ? have : (serving ? have + 1 : want);
+      change.factors[dc.name] = to;
+      if (to != have)
+        change.steps.push_back(absl::StrCat(keyspace, " ", have, "→", to, " in ", dc.name));
+    }
+    if (!topology && change.steps.empty()) {
+      change.steps.push_back(absl::StrCat(keyspace, " to NetworkTopologyStrategy"));
+    }
+    if (!change.steps.empty()) out.push_back(std::move(change));
+  }
+  return out;
+}
+
+bool RepairAfterChange(const std::string& keyspace, const Json& factors, bool serving) {
+  bool replicated = false;
+  for (const auto& [dc, factor] : factors.items()) {
+    replicated |= factor.is_number_integer() && factor.get<int>() > 1;
+  }
+  if (!replicated) return false;
+  return keyspace == "system_auth" || (serving && keyspace == "system_distributed");
+}
+
+}  // namespace ringkeeper
