@@ -108,8 +108,16 @@ def schema_agreement(cluster):
     s.execute("CREATE KEYSPACE IF NOT EXISTS schema_probe WITH replication = "
               "{'class':'NetworkTopologyStrategy','dc1':1}")
     c.shutdown()
-    code, sa = cluster.nodes[1].api("GET", "/v1/schema")
-    assert code == 200 and sa["agreed"] and sa["local_version"] not in versions, sa
+    # The change reaches the other nodes by gossip, a moment later (once, in CI, after the
+    # driver returned): wait, bounded, until node 2 sees every node on the new version.
+
+    def agreed_on_new_version():
+        code, sa = cluster.nodes[1].api("GET", "/v1/schema")
+        return code == 200 and sa["agreed"] and sa["local_version"] not in versions and sa
+
+    sa = cc.wait_until("schema agreement on the new version", agreed_on_new_version, 30,
+                       interval=0.2)
+    print("after CREATE KEYSPACE:", sa)
 
 
 @case
