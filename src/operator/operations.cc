@@ -564,9 +564,9 @@ absl::StatusOr<Flow> ClusterReconciler::ReplicateSystemKeyspaces(Pass& p) {
                                           {"phase", "Altering"},
                                           {"replication", next},
                                           {"startedAt", kube::FormatRfc3339(absl::Now())}}));
-  Event(
-      p, false, kReplicateSystemKeyspaces,
-      absl::StrCat("replication of ", absl::StrJoin(steps, ", "), "; then repair on every member"));
+  Event(p, false, kReplicateSystemKeyspaces,
+        absl::StrCat("replication of ", absl::StrJoin(steps, ", "),
+                     "; then repairs where a keyspace has more than one replica"));
   return ContinueSystemReplication(p);
 }
 
@@ -592,12 +592,25 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
     if (!agreed.ok()) return base::Annotate(agreed.status(), "schema agreement");
     for (const auto& [ks, factors] : op["replication"].items()) {
       if (!RepairAfterChange(ks, factors, p.auth_ready)) continue;
+      // A full repair on a node syncs every range it holds on all their replicas. In a DC whose
+      // factor is its size each node holds the whole ring: one repair covers the keyspace.
+      const Member* whole_ring = nullptr;
+      for (const auto& dc : p.spec.dcs) {
+        if (whole_ring || kube::IntField(factors, dc.name.c_str()) < dc.members()) continue;
+        for (const Member& m : p.members) {
+          if (m.dc == dc.name && m.wanted && m.pod_object) {
+            whole_ring = &m;
+            break;
+          }
+        }
+      }
       for (const Member& m : p.members) {
+        if (whole_ring && &m != whole_ring) continue;
         if (m.wanted && m.pod_object) pending.push_back(absl::StrCat(m.pod, " ", ks));
       }
     }
     op["phase"] = "Repairing";
-    op["repairs"] = Json{{"pending", pending}};
+    op["repairs"] = Json{{"pending", pending}, {"total", pending.size()}};
     RETURN_IF_ERROR(RecordOperation(p, op));
   }
   // Repairing: one member and keyspace at a time ("pod keyspace"); the one under way is
@@ -653,9 +666,11 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
     RETURN_IF_ERROR(RecordOperation(p, op));
     return Flow::kWait;
   }
+  const int64_t total = kube::IntField(repairs, "total");
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
   Event(p, false, kReplicateSystemKeyspaces,
-        "system keyspaces replicated and repaired on every member");
+        absl::StrCat("system keyspaces replicated; ", total, total == 1 ? " repair" : " repairs",
+                     " ran"));
   // The next pass reads the factors again: another step, or status.systemReplication.
   return Flow::kWait;
 }

@@ -691,7 +691,12 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
     }
   }
   const bool all_up = ready == desired;
-  const bool is_ready = all_up && replicas_match && p.auth_ready && p.operation.is_null();
+  // Replicating the system keyspaces disturbs no one (Progressing says it runs): Ready does not
+  // flap to False for it after a scale-up.
+  const bool disruptive_operation =
+      !p.operation.is_null() &&
+      kube::StringField(p.operation, "kind") != "ReplicateSystemKeyspaces";
+  const bool is_ready = all_up && replicas_match && p.auth_ready && !disruptive_operation;
   std::string progress_reason = "Idle", progress_message = "nothing to do";
   if (!p.operation.is_null()) {
     progress_reason = kube::StringField(p.operation, "kind");
