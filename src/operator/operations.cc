@@ -4,7 +4,6 @@
 // request, rolling restart one pod at a time. Each records itself in status.operation before it
 // acts, and each phase is idempotent, so a pass interrupted anywhere is finished by the next.
 #include <algorithm>
-#include <iterator>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -30,8 +29,6 @@ using Flow = ClusterReconciler::Flow;
 namespace res = kube::resources;
 namespace api = agent::api;
 
-constexpr char kReplicateSystemKeyspaces[] = "ReplicateSystemKeyspaces";
-
 // Every member that has a pod is UN as every node sees it, and every such node answered.
 bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "") {
   int running = 0;
@@ -52,9 +49,17 @@ Json NewOperation(const char* kind, const Member& m, const char* phase) {
               {"rack", m.rack}, {"phase", phase}, {"startedAt", kube::FormatRfc3339(absl::Now())}};
 }
 
-Json ParseReplication(const std::string& text) {
-  Json replication = Json::parse(text, nullptr, false);
-  return replication.is_object() ? replication : Json::object();
+// Every keyspace's replication map, from system_schema.keyspaces.
+absl::StatusOr<std::map<std::string, Json>> ReadReplication(cql::Client& client) {
+  ASSIGN_OR_RETURN(auto rows, client.Query("SELECT keyspace_name, replication FROM "
+                                           "system_schema.keyspaces",
+                                           cql::Consistency::kOne));
+  std::map<std::string, Json> out;
+  for (const auto& row : rows.rows) {
+    Json replication = Json::parse(row.columns.at("replication"), nullptr, false);
+    out[row.columns.at("keyspace_name")] = replication.is_object() ? replication : Json::object();
+  }
+  return out;
 }
 
 // The largest replication factor any keyspace has in `dc`, and that keyspace.
@@ -63,13 +68,10 @@ struct LargestRf {
   int rf = 0;
 };
 absl::StatusOr<LargestRf> LargestReplicationFactor(cql::Client& client, const std::string& dc) {
-  ASSIGN_OR_RETURN(auto rows, client.Query("SELECT keyspace_name, replication FROM "
-                                           "system_schema.keyspaces",
-                                           cql::Consistency::kOne));
+  ASSIGN_OR_RETURN(auto keyspaces, ReadReplication(client));
   LargestRf out;
-  for (const auto& row : rows.rows) {
-    const std::string ks = row.columns.at("keyspace_name");
-    const int rf = ReplicationIn(ParseReplication(row.columns.at("replication")), dc);
+  for (const auto& [ks, replication] : keyspaces) {
+    const int rf = ReplicationIn(replication, dc);
     // Ties go to a user keyspace: the one the user knows about.
     const bool user = !absl::StartsWith(ks, "system");
     if (rf > out.rf ||
@@ -505,13 +507,7 @@ bool ClusterReconciler::SystemKeyspacesReplicated(const Pass& p) {
 }
 
 absl::StatusOr<std::unique_ptr<cql::Client>> ClusterReconciler::AdminSession(Pass& p) {
-  const Member* target = nullptr;
-  for (const Member& m : p.members) {
-    if (m.up_everywhere && !m.address.empty()) {
-      target = &m;
-      break;
-    }
-  }
+  const Member* target = p.FirstUp();
   if (!target) return absl::UnavailableError("no member is UN to take a CQL session");
   ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
   auto client = cql::Client::Connect(target->address, options_.cql_port, creds.first, creds.second);
@@ -527,27 +523,14 @@ absl::StatusOr<std::unique_ptr<cql::Client>> ClusterReconciler::AdminSession(Pas
 // time once serving, each step repaired on every member (system_keyspaces.h says why).
 absl::StatusOr<Flow> ClusterReconciler::ReplicateSystemKeyspaces(Pass& p) {
   if (!p.bootstrapped || !p.operation.is_null() || p.cleanup.is_object()) return Flow::kContinue;
-  if (SystemKeyspacesReplicated(p)) return Flow::kContinue;
-  for (const auto& dc : p.spec.dcs) {
-    for (const auto& rack : dc.racks) {
-      // Scaling first: the factor follows the size the DC is going to have.
-      if (p.replicas[StatefulSetName(p.spec, dc.name, rack.name)] != rack.members) {
-        return Flow::kContinue;
-      }
-    }
-  }
+  // Scaling first: the factor follows the size the DC is going to have.
+  if (SystemKeyspacesReplicated(p) || !p.RacksAtSize()) return Flow::kContinue;
   if (!AllUp(p)) {
     p.requeue = options_.short_wait;
     return Flow::kContinue;
   }
   ASSIGN_OR_RETURN(auto session, AdminSession(p));
-  ASSIGN_OR_RETURN(auto rows, session->Query("SELECT keyspace_name, replication FROM "
-                                             "system_schema.keyspaces",
-                                             cql::Consistency::kOne));
-  std::map<std::string, Json> current;
-  for (const auto& row : rows.rows) {
-    current[row.columns.at("keyspace_name")] = ParseReplication(row.columns.at("replication"));
-  }
+  ASSIGN_OR_RETURN(auto current, ReadReplication(*session));
   const std::vector<ReplicationChange> changes =
       PlanSystemReplication(current, p.spec, p.auth_ready);
   if (changes.empty()) {  // there already (set by hand, or by an older operator)
@@ -616,18 +599,12 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
   // Repairing: one member and keyspace at a time ("pod keyspace"); the one under way is
   // recorded with its agent operation id, so a new leader polls it instead of starting another.
   Json& repairs = op["repairs"];
-  while (true) {
-    std::vector<std::string> pending;
-    for (const auto& v : repairs["pending"]) pending.push_back(v.get<std::string>());
-    if (pending.empty()) break;
-    const std::vector<std::string> item = absl::StrSplit(pending.front(), ' ');
-    if (item.size() != 2) {
-      repairs["pending"].erase(0);
-      continue;
-    }
-    Member* m = p.Find(item[0]);
-    if (!m || !m->wanted) {  // removed since: nothing of it to repair
-      repairs["pending"].erase(0);
+  Json& pending = repairs["pending"];
+  while (pending.is_array() && !pending.empty()) {
+    const std::vector<std::string> item = absl::StrSplit(pending[0].get<std::string>(), ' ');
+    const Member* m = item.size() == 2 ? p.Find(item[0]) : nullptr;
+    if (!m || !m->wanted) {  // malformed, or removed since: nothing of it to repair
+      pending.erase(0);
       continue;
     }
     if (m->pod_ip.empty()) return Flow::kWait;  // its pod comes back; repair it then
@@ -638,7 +615,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
       if (!repair.ok() && !absl::IsNotFound(repair.status())) return repair.status();
       repairs.erase("operationId");
       if (repair.ok() && repair->state == api::kStateSucceeded) {
-        repairs["pending"].erase(0);
+        pending.erase(0);
         repairs.erase("failures");
       } else if (repair.ok()) {  // failed: again, a few times (NotFound: the agent restarted)
         const int failures = static_cast<int>(kube::IntField(repairs, "failures")) + 1;
@@ -649,7 +626,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
                   give_up ? "; giving up after 5 attempts: run it by hand" : "; retrying"));
         repairs["failures"] = failures;
         if (give_up) {
-          repairs["pending"].erase(0);
+          pending.erase(0);
           repairs.erase("failures");
         }
         p.requeue = options_.short_wait;

@@ -12,6 +12,7 @@
 #include "kube/object.h"
 #include "kube/store.h"
 #include "operator/cluster_spec.h"
+#include "operator/desired.h"
 #include "operator/reconciler.h"
 
 namespace ringkeeper {
@@ -34,6 +35,25 @@ struct ClusterReconciler::Pass {
       if (m.pod == pod) return &m;
     }
     return nullptr;
+  }
+
+  // The first member UN as every node sees it, or null: where the operator opens CQL sessions.
+  const Member* FirstUp() const {
+    for (const Member& m : members) {
+      if (m.up_everywhere && !m.address.empty()) return &m;
+    }
+    return nullptr;
+  }
+
+  // Every rack's StatefulSet has the spec's member count: no scaling decided or under way.
+  bool RacksAtSize() const {
+    for (const auto& dc : spec.dcs) {
+      for (const auto& rack : dc.racks) {
+        auto it = replicas.find(StatefulSetName(spec, dc.name, rack.name));
+        if (it == replicas.end() || it->second != rack.members) return false;
+      }
+    }
+    return true;
   }
 
   kube::Object cluster;  // as last read or written (status writes update it)

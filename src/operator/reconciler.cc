@@ -21,6 +21,7 @@
 #include "kube/yaml.h"
 #include "operator/desired.h"
 #include "operator/pass.h"
+#include "operator/system_keyspaces.h"
 #include "operator/tokens.h"
 
 namespace ringkeeper {
@@ -543,13 +544,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass&
   // After the system keyspaces have their replication: the new role is then written to every
   // replica it will be read from (ReplicateSystemKeyspaces).
   if (p.auth_ready || !p.bootstrapped || !SystemKeyspacesReplicated(p)) return Flow::kContinue;
-  const Member* target = nullptr;
-  for (const Member& m : p.members) {
-    if (m.up_everywhere) {
-      target = &m;
-      break;
-    }
-  }
+  const Member* target = p.FirstUp();
   if (!target) return Flow::kWait;
   ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
   auto versions =
@@ -683,19 +678,12 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   }
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
 
-  bool replicas_match = true;
-  for (const auto& dc : p.spec.dcs) {
-    for (const auto& rack : dc.racks) {
-      auto it = p.replicas.find(StatefulSetName(p.spec, dc.name, rack.name));
-      replicas_match &= it != p.replicas.end() && it->second == rack.members;
-    }
-  }
+  const bool replicas_match = p.RacksAtSize();
   const bool all_up = ready == desired;
   // Replicating the system keyspaces disturbs no one (Progressing says it runs): Ready does not
   // flap to False for it after a scale-up.
   const bool disruptive_operation =
-      !p.operation.is_null() &&
-      kube::StringField(p.operation, "kind") != "ReplicateSystemKeyspaces";
+      !p.operation.is_null() && kube::StringField(p.operation, "kind") != kReplicateSystemKeyspaces;
   const bool is_ready = all_up && replicas_match && p.auth_ready && !disruptive_operation;
   std::string progress_reason = "Idle", progress_message = "nothing to do";
   if (!p.operation.is_null()) {

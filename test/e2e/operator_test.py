@@ -338,17 +338,19 @@ def service_ip(name, ns=NS):
     return jsonpath("service", name, "{.spec.clusterIP}", ns=ns)
 
 
+def events_of(ns, reason):
+    return json.loads(kubectl("get", "events", "--field-selector", f"reason={reason}", "-o", "json",
+                              ns=ns))["items"]
+
+
 def events(ns, reason):
     """How many times an event of this reason was recorded in ns (aggregated events count)."""
-    out = json.loads(kubectl("get", "events", "--field-selector", f"reason={reason}", "-o", "json",
-                             ns=ns))["items"]
-    return sum(max(e.get("count") or 1, (e.get("series") or {}).get("count") or 1) for e in out)
+    return sum(max(e.get("count") or 1, (e.get("series") or {}).get("count") or 1)
+               for e in events_of(ns, reason))
 
 
 def event_messages(ns, reason):
-    out = json.loads(kubectl("get", "events", "--field-selector", f"reason={reason}", "-o", "json",
-                             ns=ns))["items"]
-    return [e.get("message") or "" for e in out]
+    return [e.get("message") or "" for e in events_of(ns, reason)]
 
 
 SYSTEM_KEYSPACES = ("system_auth", "system_distributed", "system_traces")
