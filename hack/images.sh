@@ -51,9 +51,22 @@ inputs_of() {
 }
 build_args_of() {
   case $1 in
-    cassandra) echo "--build-arg=CASSANDRA_VERSION=$CASSANDRA_VERSION" ;;
-    agent) echo "--build-arg=JOLOKIA_VERSION=$JOLOKIA_VERSION" ;;
+    cassandra) echo "--build-arg=CASSANDRA_VERSION=$CASSANDRA_VERSION --build-arg=MAVEN_FLAGS=-o" ;;
+    agent) echo "--build-arg=JOLOKIA_VERSION=$JOLOKIA_VERSION --build-arg=MAVEN_FLAGS=-o" ;;
   esac
+}
+
+# The Maven downloads of an image, made on the host into ~/.m2 (which the build mounts): the
+# Dockerfile runs the same script offline, because a build container does not trust the
+# certificate authority the registries are reached through here (TESTBED.md).
+prefetch_maven() { # name
+  local tmp
+  tmp=$(mktemp -d)
+  case $1 in
+    cassandra) bash "$root/images/cassandra/fetch-jars.sh" "$tmp" "$CASSANDRA_VERSION" ;;
+    agent) bash "$root/images/agent/fetch-jolokia.sh" "$tmp" "$JOLOKIA_VERSION" ;;
+  esac
+  rm -rf "$tmp"
 }
 
 inputs_hash() { # name: content hash of every input file (tracked or not, unless ignored)
@@ -84,6 +97,7 @@ build() { # name
       BUILT="$name unchanged"
     else
       log "building $ref"
+      prefetch_maven "$name"
       read -r -a args <<<"$(build_args_of "$name")"
       # --network=host: RUN steps (apt-get, mvn) use the machine's network, not podman's.
       # The Maven repository is shared with the build so jars are not downloaded twice.
@@ -107,7 +121,7 @@ import() { # name ref hash
     return 0
   fi
   local ctr=("$ctr_bin" --address "$sock" -n k8s.io)
-  if "${ctr[@]}" images ls "name==$ref" 2>/dev/null | grep -q "ringkeeper.inputs=$hash"; then
+  if "${ctr[@]}" images ls "name==$ref" 2>/dev/null | grep "ringkeeper.inputs=$hash" >/dev/null; then
     echo "$BUILT; already in containerd"
     return 0
   fi

@@ -14,6 +14,8 @@ packages=(
   # and Kubernetes are built from the Go module proxy, runc and the CNI plugins are Debian's
   runc containernetworking-plugins iptables conntrack podman buildah debootstrap uidmap
   python3-venv
+  # Maven: jars for the tests and the images are fetched on the host (hack/images.sh says why)
+  maven
 )
 
 missing=()

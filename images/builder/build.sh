@@ -10,11 +10,13 @@ cmake -S "$src" -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 mkdir -p /out/bin
 targets=()
 for t in ringkeeper-operator ringkeeper-agent kubectl-ringkeeper; do
-  if ninja -C /build -t targets all | grep -q "^$t:"; then targets+=("$t"); fi
+  # grep without -q reads all of ninja's output: -q would exit at the first match and
+  # SIGPIPE ninja, which pipefail turns into "no such target".
+  if ninja -C /build -t targets all | grep "^$t:" >/dev/null; then targets+=("$t"); fi
 done
 [ ${#targets[@]} -eq 0 ] || cmake --build /build --target "${targets[@]}"
 for t in ringkeeper-operator ringkeeper-agent kubectl-ringkeeper; do
-  bin=$(find /build -type f -name "$t" -perm -u+x | head -n 1)
+  bin=$(find /build -type f -name "$t" -perm -u+x -print -quit)
   if [ -n "$bin" ]; then
     install -m 0755 -s "$bin" "/out/bin/$t"
   else

@@ -404,7 +404,7 @@ proxy_healthy() {
 }
 node_ready() {
   admin_curl "$APISERVER_URL/api/v1/nodes/$NODE" 2>/dev/null |
-    tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
+    tr -d ' \n' | grep '"type":"Ready","status":"True"' >/dev/null
 }
 default_serviceaccount() {
   [ "$(http_code "$APISERVER_URL/api/v1/namespaces/default/serviceaccounts/default")" = 200 ]
@@ -412,7 +412,7 @@ default_serviceaccount() {
 storageclass_exists() {
   [ "$(http_code "$APISERVER_URL/apis/storage.k8s.io/v1/storageclasses/default")" = 200 ]
 }
-image_present() { "$CBIN/ctr" --address "$CTRD_SOCK" -n k8s.io images check "name==$1" 2>/dev/null | grep -q complete; }
+image_present() { "$CBIN/ctr" --address "$CTRD_SOCK" -n k8s.io images check "name==$1" 2>/dev/null | grep complete >/dev/null; }
 
 all_healthy() {
   local c

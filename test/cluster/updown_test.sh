@@ -40,9 +40,11 @@ YAML
 "$K" -n updown wait --for=condition=Ready pod/sleeper --timeout=120s >/dev/null
 state=$RINGKEEPER_CLUSTER_DIR
 grep -q " $state/" /proc/self/mountinfo || fail "no mounts under $state while a pod runs"
-iptables-save -t nat | grep -q 'KUBE-SVC' || fail "no kube-proxy rules while a Service exists"
+# grep reads the whole output (no -q): under pipefail an early exit SIGPIPEs the writer (exit 141)
+# once the rules outgrow one pipe buffer, as they do while another cluster (the demo) runs.
+iptables-save -t nat | grep 'KUBE-SVC' >/dev/null || fail "no kube-proxy rules while a Service exists"
 ls -d /sys/fs/cgroup/memory/ringkeeper/kubepods >/dev/null || fail "no pod cgroups"
-find /run/ringkeeper-containerd -path '*netns*' | grep -q . || fail "no pod network namespace"
+find /run/ringkeeper-containerd -path '*netns*' | grep . >/dev/null || fail "no pod network namespace"
 echo "updown: a pod with a PVC and a Service runs (mounts, netns, iptables rules, cgroups exist)"
 t=$SECONDS
 bash "$cluster" down || fail "down left something behind"
