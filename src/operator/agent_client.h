@@ -15,19 +15,20 @@
 #include "absl/time/time.h"
 #include "agent/api/api.h"
 #include "kube/http.h"
+#include "operator/seams.h"
 
 namespace ringkeeper {
 
-class AgentClient {
+class AgentClient : public NodeAgent {
  public:
   // `address`: the pod's IP (or its member Service IP); the agent listens on kAgentPort.
   AgentClient(const std::string& address, const std::string& token,
               absl::Duration timeout = absl::Seconds(10));
 
-  absl::StatusOr<agent::api::NodeInfo> NodeInfo();
-  absl::StatusOr<agent::api::Ring> Ring();
-  absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& request);
-  absl::StatusOr<agent::api::Operation> Operation(const std::string& id);
+  absl::StatusOr<agent::api::NodeInfo> NodeInfo() override;
+  absl::StatusOr<agent::api::Ring> Ring() override;
+  absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& request) override;
+  absl::StatusOr<agent::api::Operation> Operation(const std::string& id) override;
   absl::StatusOr<std::vector<agent::api::Operation>> Operations();
 
  private:

@@ -32,6 +32,7 @@
 #include "kube/workqueue.h"
 #include "operator/cluster_spec.h"
 #include "operator/reconciler.h"
+#include "operator/seams_real.h"
 
 namespace {
 
@@ -172,7 +173,13 @@ int main(int argc, char** argv) {
   ringkeeper::ReconcilerOptions options;
   options.defaults.agent_image = agent_image;
   options.resync = absl::Seconds(resync_seconds);
-  ringkeeper::ClusterReconciler reconciler(client, events, caches, options);
+  ringkeeper::KubeObjects objects(client, "ringkeeper-operator");
+  ringkeeper::RecorderEvents event_sink(events);
+  ringkeeper::HttpNodeAgents agents;
+  ringkeeper::CqlClientSessions cql;
+  ringkeeper::SystemClock clock;
+  ringkeeper::ClusterReconciler reconciler(
+      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, caches, options);
   kube::WorkQueue queue;
   kube::Controller controller("cluster", reconciler, queue, workers);
   auto enqueue = [&controller](const kube::ObjectKey& key) { controller.Enqueue(key); };

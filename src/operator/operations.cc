@@ -4,6 +4,7 @@
 // request, rolling restart one pod at a time. Each records itself in status.operation before it
 // acts, and each phase is idempotent, so a pass interrupted anywhere is finished by the next.
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -44,13 +45,19 @@ bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "") {
 }
 
 // The record of an operation on one member, written to status.operation before it acts.
-Json NewOperation(const char* kind, const Member& m, const char* phase) {
-  return Json{{"kind", kind},   {"pod", m.pod},   {"dataCenter", m.dc},
-              {"rack", m.rack}, {"phase", phase}, {"startedAt", kube::FormatRfc3339(absl::Now())}};
+Json NewOperation(OperationKind kind, const Member& m, Phase phase, absl::Time now) {
+  return Json{{"kind", ToString(kind)}, {"pod", m.pod},
+              {"dataCenter", m.dc},     {"rack", m.rack},
+              {"phase", ToString(phase)}, {"startedAt", kube::FormatRfc3339(now)}};
+}
+
+// The phase status.operation records (nullopt for an unknown one).
+std::optional<Phase> PhaseOf(const Json& operation) {
+  return ParsePhase(kube::StringField(operation, "phase"));
 }
 
 // Every keyspace's replication map, from system_schema.keyspaces.
-absl::StatusOr<std::map<std::string, Json>> ReadReplication(cql::Client& client) {
+absl::StatusOr<std::map<std::string, Json>> ReadReplication(CqlSession& client) {
   ASSIGN_OR_RETURN(auto rows, client.Query("SELECT keyspace_name, replication FROM "
                                            "system_schema.keyspaces",
                                            cql::Consistency::kOne));
@@ -67,7 +74,7 @@ struct LargestRf {
   std::string keyspace;
   int rf = 0;
 };
-absl::StatusOr<LargestRf> LargestReplicationFactor(cql::Client& client, const std::string& dc) {
+absl::StatusOr<LargestRf> LargestReplicationFactor(CqlSession& client, const std::string& dc) {
   ASSIGN_OR_RETURN(auto keyspaces, ReadReplication(client));
   LargestRf out;
   for (const auto& [ks, replication] : keyspaces) {
@@ -88,11 +95,16 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
   if (p.operation.is_null()) return Flow::kContinue;
   p.requeue = options_.short_wait;
   const std::string kind = kube::StringField(p.operation, "kind");
-  if (kind == "Decommission") return ContinueDecommission(p);
-  if (kind == "Replace") return ContinueReplace(p);
-  if (kind == "Restart") return ContinueRestart(p);
-  if (kind == kReplicateSystemKeyspaces) return ContinueSystemReplication(p);
-  spdlog::warn("cluster {}: unknown operation {} dropped", p.cluster.key().ToString(), kind);
+  if (auto k = ParseOperationKind(kind); k && PhaseOf(p.operation)) {
+    switch (*k) {
+      case OperationKind::kDecommission: return ContinueDecommission(p);
+      case OperationKind::kReplace: return ContinueReplace(p);
+      case OperationKind::kRestart: return ContinueRestart(p);
+      case OperationKind::kReplicateSystemKeyspaces: return ContinueSystemReplication(p);
+    }
+  }
+  spdlog::warn("cluster {}: unknown operation {} (phase {}) dropped", p.cluster.key().ToString(),
+               kind, kube::StringField(p.operation, "phase"));
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
   return Flow::kWait;
 }
@@ -116,7 +128,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
     // Not while members clean up: Cassandra refuses cleanup during range movements, and the
     // cleanup owed by the last scale-up must finish first.
     if (p.cleanup.is_object()) {
-      p.progress_reason = "Cleanup";
+      p.progress_reason = reason::kCleanup;
       p.progress_message = "scale-down waits for the cleanup of the last scale-up";
       return Flow::kWait;
     }
@@ -129,11 +141,11 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       // One event per new refusal, not one per pass.
       bool already = false;
       for (const auto& c : p.old_status["conditions"]) {
-        already |= kube::StringField(c, "type") == "ScaleDownRefused" &&
+        already |= kube::StringField(c, "type") == condition::kScaleDownRefused &&
                    kube::StringField(c, "status") == "True" &&
                    kube::StringField(c, "message") == message;
       }
-      if (!already) Event(p, true, "ScaleDownRefused", message);
+      if (!already) Event(p, true, reason::kScaleDownRefused, message);
       return Flow::kContinue;
     };
     // 1. Every node UN: decommissioning streams from and to all of them.
@@ -142,18 +154,17 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       for (const Member& m : p.members) {
         if (!m.up_everywhere) down.push_back(m.pod);
       }
-      return refuse("NodesNotUp",
+      return refuse(reason::kNodesNotUp,
                     absl::StrCat("scale-down of data center ", dc.name,
                                  " waits: not UN everywhere: ", absl::StrJoin(down, ", ")));
     }
     // 2. Not below the largest replication factor of any keyspace in the DC.
     ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-    auto client =
-        cql::Client::Connect(leaving->address, options_.cql_port, creds.first, creds.second);
+    auto client = seams_.cql->Connect(leaving->address, {creds.first, creds.second});
     if (!client.ok()) return base::Annotate(client.status(), "read replication factors");
     ASSIGN_OR_RETURN(LargestRf largest, LargestReplicationFactor(**client, dc.name));
     if (dc.members() < largest.rf) {
-      return refuse("ReplicationFactor",
+      return refuse(reason::kReplicationFactor,
                     absl::StrCat("refusing to scale data center ", dc.name, " to ", dc.members(),
                                  " members: keyspace ", largest.keyspace,
                                  " has replication factor ", largest.rf, " there"));
@@ -167,7 +178,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
             static_cast<double>(m.info->data_volume_used_bytes) +
             static_cast<double>(leaving->info->load_bytes) / std::max(1, remaining);
         if (after > 0.9 * static_cast<double>(m.info->data_volume_total_bytes)) {
-          return refuse("DiskSpace",
+          return refuse(reason::kDiskSpace,
                         absl::StrCat("refusing to scale data center ", dc.name, ": ", m.pod,
                                      " would be over 90% full after taking its share of ",
                                      leaving->pod, "'s data"));
@@ -175,8 +186,8 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       }
     }
     // Safe: record, then decommission.
-    RETURN_IF_ERROR(RecordOperation(p, NewOperation("Decommission", *leaving, "Decommissioning")));
-    Event(p, false, "Decommissioning",
+    RETURN_IF_ERROR(RecordOperation(p, NewOperation(OperationKind::kDecommission, *leaving, Phase::kDecommissioning, seams_.clock->Now())));
+    Event(p, false, reason::kDecommissioning,
           absl::StrCat("decommissioning ", leaving->pod, " (", leaving->address,
                        "): its ranges stream to the remaining nodes"));
     p.requeue = options_.short_wait;
@@ -190,7 +201,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
   const std::string dc = kube::StringField(p.operation, "dataCenter");
   const std::string rack = kube::StringField(p.operation, "rack");
   Member* m = p.Find(pod);
-  if (kube::StringField(p.operation, "phase") == "Decommissioning") {
+  if (PhaseOf(p.operation) == Phase::kDecommissioning) {
     // Left the ring: no other node lists it any more (and some other node was asked).
     int other_views = 0;
     for (const auto& [viewer, ring] : p.ring_views) other_views += viewer != pod;
@@ -198,14 +209,14 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
     if (!left) {
       if (m && m->info && m->info->operation_mode == "NORMAL") {
         auto started =
-            Agent(p, m->pod_ip).Start(api::OperationRequest{.kind = api::kOpDecommission});
+            Agent(p, m->pod_ip)->Start(api::OperationRequest{.kind = api::kOpDecommission});
         if (!started.ok() && !absl::IsAlreadyExists(started.status())) {
           return base::Annotate(started.status(), "start decommission");
         }
       }
       return Flow::kWait;
     }
-    RETURN_IF_ERROR(AdvanceOperation(p, "Removing"));
+    RETURN_IF_ERROR(AdvanceOperation(p, Phase::kRemoving));
   }
   // Removing: shrink the StatefulSet to the leaving ordinal, drop the member's Service. The
   // PVC follows spec.pvcDeletionPolicy (the StatefulSet's whenScaled policy).
@@ -224,7 +235,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
     RETURN_IF_ERROR(DeleteIfSame(p, res::kServices, pod, it->second->uid()));
   }
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
-  Event(p, false, "Decommissioned",
+  Event(p, false, reason::kDecommissioned,
         absl::StrCat(pod, " left the ring; its StatefulSet now has ", ordinal, " members"));
   return Flow::kWait;
 }
@@ -244,7 +255,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
       }
     }
     if (!grow) continue;
-    p.progress_reason = "ScalingUp";
+    p.progress_reason = reason::kScalingUp;
     // One at a time: the next only once every node (the last one added included) is UN.
     if (!AllUp(p)) {
       p.progress_message = "waiting for every member to be UN before adding the next";
@@ -261,7 +272,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
       const Member* m = p.Find(pod);
       if (!(m && m->bootstrapped) && !it->second->being_deleted()) {
         RETURN_IF_ERROR(DeleteIfSame(p, res::kPersistentVolumeClaims, pvc, it->second->uid()));
-        Event(p, false, "StaleVolumeDeleted",
+        Event(p, false, reason::kStaleVolumeDeleted,
               absl::StrCat("deleted PVC ", pvc, " of a member that left the ring, before adding ",
                            pod));
       }
@@ -289,7 +300,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
               it == p.statefulsets.end() ? nullptr : it->second));
     p.replicas[sts] = ordinal + 1;
     p.progress_message = absl::StrCat("adding ", pod);
-    Event(p, false, "ScalingUp",
+    Event(p, false, reason::kScalingUp,
           absl::StrCat("adding ", pod, " (bootstraps, streaming its ranges)"));
     p.requeue = options_.short_wait;
     return Flow::kWait;
@@ -309,10 +320,10 @@ absl::StatusOr<Flow> ClusterReconciler::Cleanup(Pass& p) {
     Member* m = p.Find(running);
     bool finished = !m || m->pod_ip.empty();
     if (m && !m->pod_ip.empty()) {
-      auto op = Agent(p, m->pod_ip).Operation(kube::StringField(cleanup, "operationId"));
+      auto op = Agent(p, m->pod_ip)->Operation(kube::StringField(cleanup, "operationId"));
       if (op.ok() && op->state == api::kStateRunning) return Flow::kContinue;
       if (op.ok() && op->state != api::kStateSucceeded) {
-        Event(p, true, "Cleanup",
+        Event(p, true, reason::kCleanup,
               absl::StrCat("cleanup on ", running, " ", op->state, ": ", op->message));
       }
       finished = op.ok();
@@ -331,12 +342,12 @@ absl::StatusOr<Flow> ClusterReconciler::Cleanup(Pass& p) {
     if (!m || m->pod_ip.empty()) {
       pending.erase(pending.begin());
     } else {
-      auto op = Agent(p, m->pod_ip).Start(api::OperationRequest{.kind = api::kOpCleanup});
+      auto op = Agent(p, m->pod_ip)->Start(api::OperationRequest{.kind = api::kOpCleanup});
       if (absl::IsAlreadyExists(op.status())) return Flow::kContinue;
       if (!op.ok()) return base::Annotate(op.status(), "start cleanup");
       running = m->pod;
       cleanup["operationId"] = op->id;
-      Event(p, false, "Cleanup",
+      Event(p, false, reason::kCleanup,
             absl::StrCat("cleanup on ", m->pod, ": dropping the ranges it gave to new members"));
     }
   }
@@ -344,7 +355,7 @@ absl::StatusOr<Flow> ClusterReconciler::Cleanup(Pass& p) {
   cleanup["running"] = running;
   if (pending.empty() && running.empty()) {
     p.cleanup = nullptr;
-    Event(p, false, "Cleanup", "cleanup finished on every member");
+    Event(p, false, reason::kCleanup, "cleanup finished on every member");
   } else {
     p.cleanup = cleanup;
   }
@@ -357,13 +368,13 @@ absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
   for (Member& m : p.members) {
     if (!m.pod_object || m.pod_object->label(kLabelReplace) != "true") continue;
     if (!m.bootstrapped) {
-      Event(p, true, "Replacing",
+      Event(p, true, reason::kReplacing,
             absl::StrCat("refusing to replace ", m.pod, ": it has never joined the ring"));
       continue;
     }
     // Its data comes back only from the other replicas: they must all be up.
     if (!AllUp(p, m.pod)) {
-      p.progress_reason = "Replacing";
+      p.progress_reason = reason::kReplacing;
       p.progress_message =
           absl::StrCat("replacement of ", m.pod, " waits for every other node to be UN");
       p.requeue = options_.short_wait;
@@ -373,11 +384,11 @@ absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
     std::string pvc_uid;
     if (auto it = p.pvcs.find(PvcName(*rack, m.pod)); it != p.pvcs.end())
       pvc_uid = it->second->uid();
-    Json operation = NewOperation("Replace", m, "DeletingVolume");
+    Json operation = NewOperation(OperationKind::kReplace, m, Phase::kDeletingVolume, seams_.clock->Now());
     operation["podUid"] = m.pod_uid;
     operation["pvcUid"] = pvc_uid;
     RETURN_IF_ERROR(RecordOperation(p, operation));
-    Event(p, false, "Replacing",
+    Event(p, false, reason::kReplacing,
           absl::StrCat("replacing ", m.pod, " (", m.address,
                        ") on request: new empty volume, same address, data streamed back"));
     p.requeue = options_.short_wait;
@@ -397,7 +408,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
     return Flow::kWait;
   }
-  if (kube::StringField(p.operation, "phase") == "DeletingVolume") {
+  if (PhaseOf(p.operation) == Phase::kDeletingVolume) {
     // The old volume first (it stays until its pod is gone), then the old pod. Both deletes are
     // bound to the recorded UIDs, so a later pass can never delete the new ones.
     const std::string pvc = PvcName(*rack, pod);
@@ -408,13 +419,13 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
     if (auto it = p.pods.find(pod); it != p.pods.end() && it->second->uid() == pod_uid) {
       RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, pod, pod_uid));
     }
-    RETURN_IF_ERROR(AdvanceOperation(p, "Replacing"));
+    RETURN_IF_ERROR(AdvanceOperation(p, Phase::kReplacing));
     return Flow::kWait;
   }
   // Replacing: the new pod streams the member's ranges; done when it is UN everywhere.
   if (m->pod_object && m->pod_uid != pod_uid && m->up_everywhere) {
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
-    Event(p, false, "Replaced",
+    Event(p, false, reason::kReplaced,
           absl::StrCat(pod, " replaced: UN again at ", m->address, " with a new volume"));
     return Flow::kContinue;
   }
@@ -442,16 +453,16 @@ absl::StatusOr<Flow> ClusterReconciler::RollPods(Pass& p) {
       for (auto m = p.members.rbegin(); m != p.members.rend(); ++m) {
         if (m->dc != dc.name || m->rack != rack.name || !m->pod_object) continue;
         if (m->revision.empty() || m->revision == update) continue;
-        p.progress_reason = "RollingRestart";
+        p.progress_reason = reason::kRollingRestart;
         if (!AllUp(p)) {
           p.progress_message = absl::StrCat(m->pod, " waits for every node to be UN");
           p.requeue = options_.short_wait;
           return Flow::kWait;
         }
-        Json operation = NewOperation("Restart", *m, "Draining");
+        Json operation = NewOperation(OperationKind::kRestart, *m, Phase::kDraining, seams_.clock->Now());
         operation["podUid"] = m->pod_uid;
         RETURN_IF_ERROR(RecordOperation(p, operation));
-        Event(p, false, "RestartingPod",
+        Event(p, false, reason::kRestartingPod,
               absl::StrCat("restarting ", m->pod, " for a new configuration (revision ", update,
                            "): drain, then recreate"));
         p.requeue = options_.short_wait;
@@ -470,12 +481,12 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueRestart(Pass& p) {
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
     return Flow::kWait;
   }
-  if (kube::StringField(p.operation, "phase") == "Draining") {
+  if (PhaseOf(p.operation) == Phase::kDraining) {
     if (m->pod_object && m->pod_uid == pod_uid) {
       // Drain first (clients are told, memtables flushed), then delete; an unreachable agent
       // leaves the drain to the pod's preStop hook.
       if (m->info && m->info->operation_mode != "DRAINED") {
-        auto started = Agent(p, m->pod_ip).Start(api::OperationRequest{.kind = api::kOpDrain});
+        auto started = Agent(p, m->pod_ip)->Start(api::OperationRequest{.kind = api::kOpDrain});
         if (!started.ok() && !absl::IsAlreadyExists(started.status())) {
           spdlog::warn("cluster {}: drain {}: {}", p.cluster.key().ToString(), pod,
                        started.status().message());
@@ -485,7 +496,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueRestart(Pass& p) {
       }
       RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, pod, pod_uid));
     }
-    RETURN_IF_ERROR(AdvanceOperation(p, "Restarting"));
+    RETURN_IF_ERROR(AdvanceOperation(p, Phase::kRestarting));
     return Flow::kWait;
   }
   if (m->pod_object && m->pod_uid != pod_uid && m->up_everywhere) {
@@ -506,14 +517,14 @@ bool ClusterReconciler::SystemKeyspacesReplicated(const Pass& p) {
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<cql::Client>> ClusterReconciler::AdminSession(Pass& p) {
+absl::StatusOr<std::unique_ptr<CqlSession>> ClusterReconciler::AdminSession(Pass& p) {
   const Member* target = p.FirstUp();
   if (!target) return absl::UnavailableError("no member is UN to take a CQL session");
   ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-  auto client = cql::Client::Connect(target->address, options_.cql_port, creds.first, creds.second);
+  auto client = seams_.cql->Connect(target->address, {creds.first, creds.second});
   // Before the superuser exists (and only then) the default account still logs in.
   if (!p.auth_ready && absl::IsUnauthenticated(client.status())) {
-    client = cql::Client::Connect(target->address, options_.cql_port, "cassandra", "cassandra");
+    client = seams_.cql->Connect(target->address, {"cassandra", "cassandra"});
   }
   if (!client.ok()) return base::Annotate(client.status(), "CQL session");
   return client;
@@ -543,11 +554,11 @@ absl::StatusOr<Flow> ClusterReconciler::ReplicateSystemKeyspaces(Pass& p) {
     next[change.keyspace] = change.factors;
     steps.insert(steps.end(), change.steps.begin(), change.steps.end());
   }
-  RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", kReplicateSystemKeyspaces},
-                                          {"phase", "Altering"},
+  RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", ToString(OperationKind::kReplicateSystemKeyspaces)},
+                                          {"phase", ToString(Phase::kAltering)},
                                           {"replication", next},
-                                          {"startedAt", kube::FormatRfc3339(absl::Now())}}));
-  Event(p, false, kReplicateSystemKeyspaces,
+                                          {"startedAt", kube::FormatRfc3339(seams_.clock->Now())}}));
+  Event(p, false, reason::kReplicateSystemKeyspaces,
         absl::StrCat("replication of ", absl::StrJoin(steps, ", "),
                      "; then repairs where a keyspace has more than one replica"));
   return ContinueSystemReplication(p);
@@ -557,7 +568,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
   // Repairs of a few kilobytes take a second or two: look again soon.
   p.requeue = absl::Seconds(1);
   Json op = p.operation;
-  if (kube::StringField(op, "phase") == "Altering") {
+  if (PhaseOf(op) == Phase::kAltering) {
     ASSIGN_OR_RETURN(auto session, AdminSession(p));
     Json pending = Json::array();
     for (const auto& [ks, factors] : op["replication"].items()) {
@@ -571,8 +582,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
       if (!altered.ok()) return base::Annotate(altered.status(), absl::StrCat("alter ", ks));
     }
     // Every node must compute the new replicas before it repairs for them.
-    auto agreed = cql::WaitForSchemaAgreement(*session, absl::Seconds(30));
-    if (!agreed.ok()) return base::Annotate(agreed.status(), "schema agreement");
+    absl::Status agreed = session->WaitForSchemaAgreement(absl::Seconds(30));
+    if (!agreed.ok()) return base::Annotate(agreed, "schema agreement");
     for (const auto& [ks, factors] : op["replication"].items()) {
       if (!RepairAfterChange(ks, factors, p.auth_ready)) continue;
       // A full repair on a node syncs every range it holds on all their replicas. In a DC whose
@@ -592,7 +603,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
         if (m.wanted && m.pod_object) pending.push_back(absl::StrCat(m.pod, " ", ks));
       }
     }
-    op["phase"] = "Repairing";
+    op["phase"] = ToString(Phase::kRepairing);
     op["repairs"] = Json{{"pending", pending}, {"total", pending.size()}};
     RETURN_IF_ERROR(RecordOperation(p, op));
   }
@@ -610,7 +621,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
     if (m->pod_ip.empty()) return Flow::kWait;  // its pod comes back; repair it then
     const std::string id = kube::StringField(repairs, "operationId");
     if (!id.empty()) {
-      auto repair = Agent(p, m->pod_ip).Operation(id);
+      auto repair = Agent(p, m->pod_ip)->Operation(id);
       if (repair.ok() && repair->state == api::kStateRunning) return Flow::kWait;
       if (!repair.ok() && !absl::IsNotFound(repair.status())) return repair.status();
       repairs.erase("operationId");
@@ -620,7 +631,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
       } else if (repair.ok()) {  // failed: again, a few times (NotFound: the agent restarted)
         const int failures = static_cast<int>(kube::IntField(repairs, "failures")) + 1;
         const bool give_up = failures >= 5;
-        Event(p, true, kReplicateSystemKeyspaces,
+        Event(p, true, reason::kReplicateSystemKeyspaces,
               absl::StrCat(
                   "repair of ", item[1], " on ", item[0], " ", repair->state, ": ", repair->message,
                   give_up ? "; giving up after 5 attempts: run it by hand" : "; retrying"));
@@ -636,7 +647,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
       continue;
     }
     auto started = Agent(p, m->pod_ip)
-                       .Start(api::OperationRequest{.kind = api::kOpRepair, .keyspace = item[1]});
+                       ->Start(api::OperationRequest{.kind = api::kOpRepair, .keyspace = item[1]});
     if (absl::IsAlreadyExists(started.status())) return Flow::kWait;  // another repair runs
     if (!started.ok()) return base::Annotate(started.status(), "start repair");
     repairs["operationId"] = started->id;
@@ -645,7 +656,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
   }
   const int64_t total = kube::IntField(repairs, "total");
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
-  Event(p, false, kReplicateSystemKeyspaces,
+  Event(p, false, reason::kReplicateSystemKeyspaces,
         absl::StrCat("system keyspaces replicated; ", total, total == 1 ? " repair" : " repairs",
                      " ran"));
   // The next pass reads the factors again: another step, or status.systemReplication.

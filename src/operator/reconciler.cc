@@ -14,8 +14,6 @@
 #include "absl/strings/str_join.h"
 #include "base/log.h"
 #include "base/status_macros.h"
-#include "cql/auth_setup.h"
-#include "cql/client.h"
 #include "kube/errors.h"
 #include "kube/resource.h"
 #include "kube/yaml.h"
@@ -90,9 +88,8 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"scale-down", &ClusterReconciler::ScaleDown, false},
 };
 
-ClusterReconciler::ClusterReconciler(kube::Client& client, kube::EventRecorder& events,
-                                     Caches caches, ReconcilerOptions options)
-    : client_(client), events_(events), caches_(caches), options_(std::move(options)) {}
+ClusterReconciler::ClusterReconciler(Seams seams, Caches caches, ReconcilerOptions options)
+    : seams_(seams), caches_(caches), options_(std::move(options)) {}
 
 absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey& key) {
   kube::ObjectPtr cluster = caches_.clusters->Get(key.ToString());
@@ -214,7 +211,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
     }
   }
   if (p.agent_token.empty()) {
-    auto secret = client_.Get(res::kSecrets, p.spec.ns, AgentTokenSecretName(p.spec));
+    auto secret = seams_.reader->Get(res::kSecrets, p.spec.ns, AgentTokenSecretName(p.spec));
     if (secret.ok()) {
       p.agent_token = Base64(kube::StringField(secret->json()["data"], "token"));
       std::lock_guard<std::mutex> lock(mu_);
@@ -226,10 +223,10 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   if (!p.agent_token.empty()) {
     for (Member& m : p.members) {
       if (m.pod_ip.empty()) continue;
-      AgentClient& agent = Agent(p, m.pod_ip);
-      auto info = agent.NodeInfo();
+      std::shared_ptr<NodeAgent> agent = Agent(p, m.pod_ip);
+      auto info = agent->NodeInfo();
       if (info.ok()) m.info = *std::move(info);
-      auto ring = agent.Ring();
+      auto ring = agent->Ring();
       if (ring.ok()) p.ring_views.push_back({m.pod, *std::move(ring)});
     }
   }
@@ -266,7 +263,7 @@ absl::Status ClusterReconciler::Apply(Pass& p, const kube::Resource& r, Json des
                                       const kube::ObjectPtr& observed) {
   desired = WithAppliedHash(std::move(desired));
   if (observed && AppliedFrom(desired, *observed)) return absl::OkStatus();
-  auto applied = client_.Apply(r, kube::Object(desired), {options_.field_manager, true});
+  auto applied = seams_.writer->Apply(r, desired);
   if (!applied.ok()) {
     return base::Annotate(
         applied.status(),
@@ -281,7 +278,7 @@ absl::Status ClusterReconciler::Apply(Pass& p, const kube::Resource& r, Json des
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p) {
   if (p.agent_token.empty()) {
     const std::string token = RandomSecret(40);
-    auto created = client_.Create(res::kSecrets, kube::Object(AgentTokenSecret(p.spec, token)));
+    auto created = seams_.writer->Create(res::kSecrets, AgentTokenSecret(p.spec, token));
     if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
     if (created.ok()) {
       p.agent_token = token;
@@ -291,14 +288,13 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p
     return Flow::kWait;  // an existing one is read by the next pass
   }
   if (p.spec.generate_superuser && !p.old_status.value("authReady", false)) {
-    auto secret = client_.Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
+    auto secret = seams_.reader->Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
     if (absl::IsNotFound(secret.status())) {
       // A role name of our own, so the well-known "cassandra" can be disabled.
-      auto created = client_.Create(
-          res::kSecrets,
-          kube::Object(SuperuserSecret(p.spec, p.spec.name + "-admin", RandomSecret(32))));
+      auto created = seams_.writer->Create(
+          res::kSecrets, SuperuserSecret(p.spec, p.spec.name + "-admin", RandomSecret(32)));
       if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
-      Event(p, false, "SuperuserCreated",
+      Event(p, false, reason::kSuperuserCreated,
             absl::StrCat("generated superuser credentials in Secret ", p.spec.superuser_secret));
     } else if (!secret.ok()) {
       return secret.status();
@@ -311,7 +307,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServiceAccount(
   // Read straight from the API (no informer on ServiceAccounts): only when its hash is unknown.
   const std::string name = ServiceAccountName(p.spec);
   kube::ObjectPtr observed;
-  auto sa = client_.Get(res::kServiceAccounts, p.spec.ns, name);
+  auto sa = seams_.reader->Get(res::kServiceAccounts, p.spec.ns, name);
   if (sa.ok()) observed = std::make_shared<const kube::Object>(*std::move(sa));
   RETURN_IF_ERROR(Apply(p, res::kServiceAccounts, CassandraServiceAccount(p.spec), observed));
   return Flow::kContinue;
@@ -359,7 +355,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p)
       Json rack_overrides = Json::object();
       if (!rack.config_map_name.empty()) {
         // The user's ConfigMap is optional (the seed names one that may not exist).
-        auto cm = client_.Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
+        auto cm = seams_.reader->Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
         if (cm.ok()) {
           // Parsed with Kubernetes' scalar rules; the agent validates the keys.
           auto docs =
@@ -488,7 +484,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureStatefulSets(Pa
         replicas = static_cast<int>(kube::IntField(it->second->json()["spec"], "replicas"));
       }
       if (p.brand_new && it == p.statefulsets.end()) {
-        Event(p, false, "Creating",
+        Event(p, false, reason::kCreating,
               absl::StrCat("creating rack ", dc.name, "/", rack.name, " with ", replicas,
                            " members started at once on precomputed tokens"));
       }
@@ -528,7 +524,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::TrackBootstrap(Pass& 
 
 absl::StatusOr<std::pair<std::string, std::string>> ClusterReconciler::SuperuserCredentials(
     Pass& p) {
-  auto secret = client_.Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
+  auto secret = seams_.reader->Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
   if (!secret.ok()) return base::Annotate(secret.status(), "superuser Secret");
   const Json& data = secret->json()["data"];
   std::string user = Base64(kube::StringField(data, "username"));
@@ -547,11 +543,10 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass&
   const Member* target = p.FirstUp();
   if (!target) return Flow::kWait;
   ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-  auto versions =
-      cql::SetupSuperuser(target->address, options_.cql_port, creds.first, creds.second);
-  if (!versions.ok()) return base::Annotate(versions.status(), "create the superuser");
+  absl::Status setup = seams_.cql->SetupSuperuser(target->address, {creds.first, creds.second});
+  if (!setup.ok()) return base::Annotate(setup, "create the superuser");
   p.auth_ready = true;
-  Event(p, false, "SuperuserCreated",
+  Event(p, false, reason::kSuperuserCreated,
         absl::StrCat("superuser ", creds.first, " ready; the default cassandra role is disabled"));
   return Flow::kContinue;
 }
@@ -561,7 +556,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass&
 absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   kube::Object next = p.cluster;
   next.json()["status"] = status;
-  auto written = client_.UpdateStatus(kClusters, next);
+  auto written = seams_.status->UpdateStatus(next);
   if (!written.ok()) return written.status();
   p.cluster = *std::move(written);
   p.old_status = status;
@@ -582,17 +577,15 @@ absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) 
   return absl::OkStatus();
 }
 
-absl::Status ClusterReconciler::AdvanceOperation(Pass& p, const char* phase) {
+absl::Status ClusterReconciler::AdvanceOperation(Pass& p, Phase phase) {
   Json operation = p.operation;
-  operation["phase"] = phase;
+  operation["phase"] = ToString(phase);
   return RecordOperation(p, operation);
 }
 
 absl::Status ClusterReconciler::DeleteIfSame(Pass& p, const kube::Resource& r,
                                              const std::string& name, const std::string& uid) {
-  kube::DeleteOptions opts;
-  opts.precondition_uid = uid;
-  absl::Status deleted = client_.Delete(r, p.spec.ns, name, opts);
+  absl::Status deleted = seams_.writer->Delete(r, p.spec.ns, name, uid);
   // Conflict: the precondition failed, the name now belongs to a successor.
   if (absl::IsNotFound(deleted) || kube::IsConflict(deleted)) return absl::OkStatus();
   return deleted;
@@ -609,7 +602,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
     for (auto& c : conditions) {
       if (kube::StringField(c, "type") != type) continue;
       if (kube::StringField(c, "status") != s)
-        c["lastTransitionTime"] = kube::FormatRfc3339(absl::Now());
+        c["lastTransitionTime"] = kube::FormatRfc3339(seams_.clock->Now());
       c["status"] = s;
       c["reason"] = reason;
       c["message"] = message;
@@ -621,7 +614,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
                           {"reason", reason},
                           {"message", message},
                           {"observedGeneration", generation},
-                          {"lastTransitionTime", kube::FormatRfc3339(absl::Now())}});
+                          {"lastTransitionTime", kube::FormatRfc3339(seams_.clock->Now())}});
   };
 
   // Members, per DC.
@@ -683,55 +676,55 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   // Replicating the system keyspaces disturbs no one (Progressing says it runs): Ready does not
   // flap to False for it after a scale-up.
   const bool disruptive_operation =
-      !p.operation.is_null() && kube::StringField(p.operation, "kind") != kReplicateSystemKeyspaces;
+      !p.operation.is_null() && kube::StringField(p.operation, "kind") != ToString(OperationKind::kReplicateSystemKeyspaces);
   const bool is_ready = all_up && replicas_match && p.auth_ready && !disruptive_operation;
-  std::string progress_reason = "Idle", progress_message = "nothing to do";
+  std::string progress_reason = reason::kIdle, progress_message = "nothing to do";
   if (!p.operation.is_null()) {
     progress_reason = kube::StringField(p.operation, "kind");
     const std::string pod = kube::StringField(p.operation, "pod");
     progress_message = absl::StrCat(progress_reason, pod.empty() ? "" : " of ", pod, ": ",
                                     kube::StringField(p.operation, "phase"));
   } else if (!p.bootstrapped) {
-    progress_reason = "Creating";
+    progress_reason = reason::kCreating;
     progress_message = absl::StrCat(ready, " of ", desired, " members up");
   } else if (!p.progress_reason.empty()) {
     progress_reason = p.progress_reason;
     progress_message = p.progress_message;
   } else if (!p.cleanup.is_null()) {
-    progress_reason = "Cleanup";
+    progress_reason = reason::kCleanup;
     progress_message = "cleanup of the members that gave ranges away";
   } else if (!p.scale_down_refusal.empty()) {
     // Nothing moves while the request is refused: not progressing, and the condition says why.
   } else if (!replicas_match) {
-    progress_reason = "Scaling";
+    progress_reason = reason::kScaling;
     progress_message = "racks are being resized";
   }
-  const bool progressing = progress_reason != "Idle";
+  const bool progressing = progress_reason != reason::kIdle;
   if (!step_error.ok()) {
-    set_condition("Ready", false, "ReconcileError", std::string(step_error.message()));
+    set_condition(condition::kReady, false, reason::kReconcileError, std::string(step_error.message()));
   } else if (is_ready) {
-    set_condition("Ready", true, "AllMembersUp",
+    set_condition(condition::kReady, true, reason::kAllMembersUp,
                   absl::StrCat(ready, " of ", desired, " members are UN as every node sees them"));
   } else {
-    set_condition("Ready", false, progressing ? progress_reason : "MembersNotUp",
+    set_condition(condition::kReady, false, progressing ? progress_reason : reason::kMembersNotUp,
                   absl::StrCat(ready, " of ", desired, " members are UN as every node sees them",
                                p.waiting_in.empty() ? "" : "; waiting in step " + p.waiting_in));
   }
-  set_condition("Progressing", progressing, progress_reason, progress_message);
+  set_condition(condition::kProgressing, progressing, progress_reason, progress_message);
   std::vector<std::string> down;
   for (const Member& m : p.members) {
     if (m.bootstrapped && !m.up_everywhere && kube::StringField(p.operation, "pod") != m.pod) {
       down.push_back(absl::StrCat(m.pod, " (", m.state.empty() ? "?" : m.state, ")"));
     }
   }
-  set_condition("Degraded", !down.empty(), down.empty() ? "AllMembersUp" : "MembersDown",
+  set_condition(condition::kDegraded, !down.empty(), down.empty() ? reason::kAllMembersUp : reason::kMembersDown,
                 down.empty() ? "every joined member is up" : absl::StrJoin(down, ", "));
   if (p.scale_down_refusal.empty()) {
-    set_condition("ScaleDownRefused", false, "NotRefused", "no scale-down is refused");
+    set_condition(condition::kScaleDownRefused, false, reason::kNotRefused, "no scale-down is refused");
   } else {
-    set_condition("ScaleDownRefused", true, p.scale_down_refusal_reason, p.scale_down_refusal);
+    set_condition(condition::kScaleDownRefused, true, p.scale_down_refusal_reason, p.scale_down_refusal);
   }
-  set_condition("Paused", p.spec.paused, p.spec.paused ? "Paused" : "NotPaused",
+  set_condition(condition::kPaused, p.spec.paused, p.spec.paused ? reason::kPaused : reason::kNotPaused,
                 p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");
   status["observedGeneration"] = generation;
 
@@ -747,18 +740,14 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
 
 // ---- helpers ------------------------------------------------------------------------------
 
-AgentClient& ClusterReconciler::Agent(Pass& p, const std::string& address) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto& client = agents_[absl::StrCat(p.spec.uid, "/", address)];
-  if (!client) client = std::make_shared<AgentClient>(address, p.agent_token);
-  return *client;
+std::shared_ptr<NodeAgent> ClusterReconciler::Agent(Pass& p, const std::string& address) {
+  return seams_.agents->For(address, p.agent_token);
 }
 
 void ClusterReconciler::Event(Pass& p, bool warning, const char* reason,
                               const std::string& message) {
   spdlog::info("cluster {}: {}: {}", p.cluster.key().ToString(), reason, message);
-  events_.Event(p.cluster, warning ? kube::EventType::kWarning : kube::EventType::kNormal, reason,
-                message);
+  seams_.events->Event(p.cluster, warning, reason, message);
 }
 
 void ClusterReconciler::RenderPrometheus(std::string& out) const {

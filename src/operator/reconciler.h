@@ -21,13 +21,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/api/api.h"
-#include "cql/client.h"
-#include "kube/client.h"
 #include "kube/controller.h"
-#include "kube/event_recorder.h"
 #include "kube/store.h"
-#include "operator/agent_client.h"
+#include "operator/catalogue.h"
 #include "operator/cluster_spec.h"
+#include "operator/seams.h"
 
 namespace ringkeeper {
 
@@ -43,11 +41,9 @@ struct Caches {
 };
 
 struct ReconcilerOptions {
-  std::string field_manager = "ringkeeper-operator";
   Defaults defaults;
   absl::Duration resync = absl::Seconds(15);     // poll of the nodes when nothing happens
   absl::Duration short_wait = absl::Seconds(5);  // while an operation is under way
-  int cql_port = 9042;
 };
 
 // One member (pod) as observed in this pass.
@@ -72,8 +68,8 @@ struct Member {
 
 class ClusterReconciler : public kube::Reconciler {
  public:
-  ClusterReconciler(kube::Client& client, kube::EventRecorder& events, Caches caches,
-                    ReconcilerOptions options);
+  // Acts only through `seams` (not owned; they outlive the reconciler).
+  ClusterReconciler(Seams seams, Caches caches, ReconcilerOptions options);
 
   absl::StatusOr<kube::Result> Reconcile(const kube::ObjectKey& key) override;
 
@@ -119,7 +115,7 @@ class ClusterReconciler : public kube::Reconciler {
   // Every DC's system keyspaces are at min(3, its size), repaired.
   static bool SystemKeyspacesReplicated(const Pass& p);
   // CQL as the superuser, or as cassandra/cassandra before the superuser exists.
-  absl::StatusOr<std::unique_ptr<cql::Client>> AdminSession(Pass& p);
+  absl::StatusOr<std::unique_ptr<CqlSession>> AdminSession(Pass& p);
 
   // Applies `desired` (server-side apply) unless `observed` was applied from the same content.
   absl::Status Apply(Pass& p, const kube::Resource& r, kube::Json desired,
@@ -127,7 +123,7 @@ class ClusterReconciler : public kube::Reconciler {
   // Writes status.operation (or clears it with a null) now, before acting on it.
   absl::Status RecordOperation(Pass& p, const kube::Json& operation);
   // Records that the current operation moved on to `phase`.
-  absl::Status AdvanceOperation(Pass& p, const char* phase);
+  absl::Status AdvanceOperation(Pass& p, Phase phase);
   // Deletes `name` only while it is still the object with `uid` (a pass acting on an old
   // observation never deletes its successor); already gone or replaced counts as done.
   absl::Status DeleteIfSame(Pass& p, const kube::Resource& r, const std::string& name,
@@ -135,17 +131,15 @@ class ClusterReconciler : public kube::Reconciler {
   absl::Status WriteStatus(Pass& p, const kube::Json& status);
   absl::Status Report(Pass& p, const absl::Status& step_error);
   absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);
-  AgentClient& Agent(Pass& p, const std::string& address);
+  std::shared_ptr<NodeAgent> Agent(Pass& p, const std::string& address);
   void Event(Pass& p, bool warning, const char* reason, const std::string& message);
 
-  kube::Client& client_;
-  kube::EventRecorder& events_;
+  const Seams seams_;
   const Caches caches_;
   const ReconcilerOptions options_;
 
   mutable std::mutex mu_;                                       // guards the maps below
-  std::map<std::string, std::string> agent_tokens_;             // cluster uid -> token
-  std::map<std::string, std::shared_ptr<AgentClient>> agents_;  // "uid/address" -> client
+  std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
   struct ClusterGauges {
     kube::ObjectKey key;
     std::map<std::string, int> members_by_state;

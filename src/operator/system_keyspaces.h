@@ -21,9 +21,6 @@
 
 namespace ringkeeper {
 
-// The kind of the operation (status.operation) that changes their replication.
-inline constexpr char kReplicateSystemKeyspaces[] = "ReplicateSystemKeyspaces";
-
 inline constexpr const char* kSystemKeyspaces[] = {"system_auth", "system_distributed",
                                                    "system_traces"};
 

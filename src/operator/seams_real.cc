@@ -1,0 +1,92 @@
+#include "operator/seams_real.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cql/auth_setup.h"
+#include "cql/schema.h"
+#include "operator/agent_client.h"
+#include "operator/cluster_spec.h"
+
+namespace ringkeeper {
+
+absl::StatusOr<kube::Object> KubeObjects::Get(const kube::Resource& r, const std::string& ns,
+                                              const std::string& name) {
+  return client_.Get(r, ns, name);
+}
+
+absl::StatusOr<kube::Object> KubeObjects::Apply(const kube::Resource& r, const kube::Json& object) {
+  return client_.Apply(r, kube::Object(object), {field_manager_, /*force=*/true});
+}
+
+absl::StatusOr<kube::Object> KubeObjects::Create(const kube::Resource& r,
+                                                 const kube::Json& object) {
+  return client_.Create(r, kube::Object(object));
+}
+
+absl::Status KubeObjects::Delete(const kube::Resource& r, const std::string& ns,
+                                 const std::string& name, const std::string& uid) {
+  kube::DeleteOptions options;
+  options.precondition_uid = uid;
+  return client_.Delete(r, ns, name, options);
+}
+
+absl::StatusOr<kube::Object> KubeObjects::UpdateStatus(const kube::Object& cluster) {
+  return client_.UpdateStatus(kClusters, cluster);
+}
+
+void RecorderEvents::Event(const kube::Object& regarding, bool warning, const std::string& reason,
+                           const std::string& message) {
+  recorder_.Event(regarding, warning ? kube::EventType::kWarning : kube::EventType::kNormal,
+                  reason, message);
+}
+
+std::shared_ptr<NodeAgent> HttpNodeAgents::For(const std::string& address,
+                                               const std::string& token) {
+  const absl::Time now = absl::Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(agents_, [&](const auto& e) { return now - e.second.last_used > idle_; });
+  Entry& entry = agents_[absl::StrCat(token, "@", address)];
+  if (!entry.agent) entry.agent = std::make_shared<AgentClient>(address, token);
+  entry.last_used = now;
+  return entry.agent;
+}
+
+size_t HttpNodeAgents::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return agents_.size();
+}
+
+namespace {
+
+class ClientSession : public CqlSession {
+ public:
+  explicit ClientSession(std::unique_ptr<cql::Client> client) : client_(std::move(client)) {}
+  absl::StatusOr<cql::ResultSet> Query(const std::string& statement,
+                                       cql::Consistency consistency) override {
+    return client_->Query(statement, consistency);
+  }
+  absl::Status WaitForSchemaAgreement(absl::Duration timeout) override {
+    return cql::WaitForSchemaAgreement(*client_, timeout).status();
+  }
+
+ private:
+  std::unique_ptr<cql::Client> client_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CqlSession>> CqlClientSessions::Connect(
+    const std::string& host, const CqlCredentials& login) {
+  auto client = cql::Client::Connect(host, port_, login.user, login.password);
+  if (!client.ok()) return client.status();
+  return std::make_unique<ClientSession>(*std::move(client));
+}
+
+absl::Status CqlClientSessions::SetupSuperuser(const std::string& host,
+                                               const CqlCredentials& superuser) {
+  return cql::SetupSuperuser(host, port_, superuser.user, superuser.password).status();
+}
+
+absl::Time SystemClock::Now() const { return absl::Now(); }
+
+}  // namespace ringkeeper
