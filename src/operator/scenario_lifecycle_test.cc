@@ -1,0 +1,71 @@
+// Scenarios of creation, idleness, pausing and authentication (the safety rules of README.md,
+// "Safety rules, where they live"), on the in-memory cluster. Each ends with "the next pass
+// writes nothing".
+#include "kube/resource.h"
+#include "operator/catalogue.h"
+#include "operator/testing/scenario.h"
+
+namespace ringkeeper::testing {
+namespace {
+
+using kube::Json;
+namespace res = kube::resources;
+
+TEST_F(Scenario, CreateStartsEveryMemberAtOnceOnPrecomputedTokens) {
+  key = world.CreateCluster(ClusterManifest(3));
+  int passes = 0;
+  ASSERT_TRUE(RunUntil([&] { return ++passes && world.StatefulSetReplicas("c-dc1-r1") == 3; }, 5));
+  // All three at once, never 1 then 2 then 3.
+  EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r1"), 3);
+  ASSERT_TRUE(RunUntil([&] { return Ready(); }));
+  for (int i = 0; i < 3; ++i) {
+    const FakeNode* n = world.Node(PodOf(i));
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->state, "N");
+  }
+  EXPECT_TRUE(world.HasEvent(reason::kCreating));
+  // No node bootstrapped (streamed): each started on its tokens with auto_bootstrap off.
+  for (const auto& e : world.events) EXPECT_NE(e.reason, reason::kScalingUp) << e.message;
+  ExpectQuiet();
+}
+
+TEST_F(Scenario, GeneratedSuperuserReplacesTheDefaultAfterSystemKeyspacesReplicate) {
+  CreateReady(3);
+  EXPECT_EQ(world.superuser, "c-admin");
+  EXPECT_TRUE(world.Status().value("authReady", false));
+  // system_auth at NetworkTopologyStrategy 3 in dc1 before the role was written.
+  EXPECT_EQ(world.keyspaces["system_auth"]["class"], "NetworkTopologyStrategy");
+  EXPECT_EQ(world.keyspaces["system_auth"]["dc1"], "3");
+  EXPECT_EQ(world.Status()["systemReplication"]["dc1"], 3);
+  ExpectQuiet();
+}
+
+TEST_F(Scenario, IdleClusterWritesNothingPassAfterPass) {
+  CreateReady(3);
+  const int before = world.writes();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(world.writes(), before) << world.write_log.back();
+}
+
+TEST_F(Scenario, PausedClusterOnlyReports) {
+  CreateReady(3);
+  world.PatchCluster({{"spec", {{"paused", true}}}});
+  ASSERT_TRUE(RunUntil([&] { return world.ConditionTrue(condition::kPaused); }, 3));
+  SetMembers(4);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r1"), 3);
+  ExpectQuiet();
+}
+
+TEST_F(Scenario, AgentTokenIsRequiredByEveryAgent) {
+  CreateReady(1);
+  // The fake agents refuse any token but the Secret's: a Ready cluster proves the operator
+  // used it. A wrong one is refused.
+  auto pod = world.Find(res::kPods, PodOf(0));
+  auto agent = world.For(kube::StringField(pod->json()["status"], "podIP"), "wrong");
+  EXPECT_TRUE(absl::IsUnauthenticated(agent->NodeInfo().status()));
+  ExpectQuiet();
+}
+
+}  // namespace
+}  // namespace ringkeeper::testing

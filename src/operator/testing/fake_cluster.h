@@ -1,0 +1,164 @@
+// An in-memory cluster for the scenario tests: the seams' honest twin. It holds the objects
+// (the informer Stores the reconciler reads, plus Secrets and ServiceAccounts), plays the
+// StatefulSet controller and the kubelet (pods per replica at the template's revision, PVCs per
+// claim template, PVC protection while a pod uses the claim), and the Cassandra nodes behind
+// the agents (a ring with states, tokens and load; bootstrap, replacement, decommission, drain;
+// data that lives on the PVC), and CQL (keyspaces with per-DC replication, the superuser).
+//
+// The world moves only in Tick(); the reconciler's calls act at once, as the API server would.
+// Not thread-safe: one test drives it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kube/store.h"
+#include "operator/reconciler.h"
+#include "operator/seams.h"
+
+namespace ringkeeper::testing {
+
+// One Cassandra node: the process in a pod, with its data on the pod's PVC.
+struct FakeNode {
+  std::string pod;
+  std::string pod_uid;  // the pod the process runs in
+  std::string address;  // broadcast address (the member Service IP)
+  std::string host_id;
+  std::string dc, rack;
+  std::string state = "N";  // N, J (joining), L (leaving)
+  bool up = false;          // the process runs and gossips
+  std::string mode = "STARTING";  // NORMAL, JOINING, LEAVING, DECOMMISSIONED, DRAINED
+  int ticks_to_normal = 0;        // joining/starting: ticks left
+  int ticks_to_leave = 0;         // leaving: ticks left
+  int64_t load_bytes = 1 << 20;
+  int64_t volume_used_bytes = 10 << 20;
+  int64_t volume_total_bytes = 1 << 30;
+  bool in_ring = false;
+};
+
+struct RecordedEvent {
+  bool warning;
+  std::string reason;
+  std::string message;
+};
+
+class FakeCluster : public ObjectReader,
+                    public ObjectWriter,
+                    public StatusWriter,
+                    public EventSink,
+                    public NodeAgents,
+                    public CqlSessions,
+                    public Clock {
+ public:
+  FakeCluster();
+
+  Caches caches() const;
+  Seams seams();
+
+  // The Cluster (full object JSON), created as the API server would (uid, generation 1).
+  kube::ObjectKey CreateCluster(kube::Json cluster);
+  // JSON merge patch of the Cluster's spec (and metadata): generation +1 when the spec changes.
+  void PatchCluster(const kube::Json& patch);
+  kube::ObjectPtr Cluster() const;
+  const kube::Json& Status() const;
+  // The condition of `type`, or null.
+  kube::Json Condition(const std::string& type) const;
+  bool ConditionTrue(const std::string& type) const;
+
+  // The world moves by one step (5 s of the fake clock): controllers, kubelet, nodes.
+  void Tick();
+
+  // Objects, by kind store and name (null when absent).
+  kube::ObjectPtr Find(const kube::Resource& r, const std::string& name) const;
+  std::vector<kube::ObjectPtr> List(const kube::Resource& r) const;
+  int StatefulSetReplicas(const std::string& name) const;
+  // Deletes an object as a user would (kubectl delete).
+  void UserDelete(const kube::Resource& r, const std::string& name);
+  void UserLabelPod(const std::string& pod, const std::string& key, const std::string& value);
+  void UserCreate(const kube::Resource& r, kube::Json object);
+
+  // Nodes, by pod name; null when that pod never ran.
+  FakeNode* Node(const std::string& pod);
+  // Nodes of pods in the ring (joined and not decommissioned).
+  std::vector<const FakeNode*> Ring() const;
+  // Pods whose node never comes up (a bad image, a refused setting).
+  std::set<std::string> never_up;
+  // Pods whose agent does not answer.
+  std::set<std::string> agent_down;
+
+  // Keyspaces: name -> replication map ({"class": ..., "dc1": "3"}).
+  std::map<std::string, kube::Json> keyspaces;
+  std::string superuser;  // set by SetupSuperuser
+
+  // What the reconciler did.
+  int writes() const { return writes_; }
+  std::vector<std::string> write_log;  // "APPLY StatefulSet/x", "DELETE Pod/y", ...
+  std::vector<RecordedEvent> events;
+  std::vector<std::string> agent_requests;  // "pod kind" of each started agent operation
+  bool HasEvent(const std::string& reason) const;
+
+  // ObjectReader / ObjectWriter / StatusWriter.
+  absl::StatusOr<kube::Object> Get(const kube::Resource& r, const std::string& ns,
+                                   const std::string& name) override;
+  absl::StatusOr<kube::Object> Apply(const kube::Resource& r, const kube::Json& object) override;
+  absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
+  absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
+                      const std::string& uid) override;
+  absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) override;
+  // EventSink.
+  void Event(const kube::Object& regarding, bool warning, const std::string& reason,
+             const std::string& message) override;
+  // NodeAgents.
+  std::shared_ptr<NodeAgent> For(const std::string& address, const std::string& token) override;
+  // CqlSessions.
+  absl::StatusOr<std::unique_ptr<CqlSession>> Connect(const std::string& host,
+                                                      const CqlCredentials& login) override;
+  absl::Status SetupSuperuser(const std::string& host, const CqlCredentials& superuser) override;
+  // Clock.
+  absl::Time Now() const override { return now_; }
+
+  // Used by the fake agents and sessions.
+  struct AgentOp {
+    agent::api::Operation op;
+    std::string pod;
+    int ticks_left = 1;
+  };
+  FakeNode* NodeAt(const std::string& pod_ip);
+  absl::StatusOr<agent::api::Operation> StartOperation(const std::string& pod,
+                                                       const agent::api::OperationRequest& r);
+  absl::StatusOr<agent::api::Operation> GetOperation(const std::string& pod,
+                                                     const std::string& id);
+  agent::api::NodeInfo InfoOf(const FakeNode& n) const;
+  agent::api::Ring RingView() const;
+  bool Serving(const std::string& address) const;  // a node at this address is UN
+
+ private:
+  kube::Store* StoreFor(const kube::Resource& r);
+  const kube::Store* StoreFor(const kube::Resource& r) const;
+  kube::Object Stamp(kube::Json object, const kube::ObjectPtr& old, const kube::Resource& r);
+  void Put(const kube::Resource& r, kube::Object object);
+  void RunStatefulSetController();
+  void RunNodes();
+  void StartNode(const kube::Object& pod);
+  agent::api::InitSettings SettingsOf(const std::string& pod) const;
+  std::string PvcOf(const std::string& pod) const;
+
+  kube::Store clusters_, statefulsets_, services_, pods_, configmaps_, pvcs_, pdbs_, secrets_,
+      others_;
+  int64_t resource_version_ = 1;
+  int uid_counter_ = 0;
+  int pod_ip_counter_ = 10;
+  int service_ip_counter_ = 10;
+  int writes_ = 0;
+  absl::Time now_ = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+  kube::ObjectKey cluster_key_;
+  std::map<std::string, FakeNode> nodes_;           // by pod name
+  std::map<std::string, std::string> data_of_pvc_;  // PVC uid -> host id of the data on it
+  std::map<std::string, AgentOp> operations_;       // by id
+  int op_counter_ = 0;
+};
+
+}  // namespace ringkeeper::testing
