@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "kube/client.h"
 #include "kube/errors.h"
+#include "kube/http.h"
 #include "kube/testing/test_env.h"
 #include "kube/yaml.h"
 
@@ -54,6 +55,32 @@ class ClusterCrdTest : public ::testing::Test {
     seed_.set_namespace(ns_);
   }
   void TearDown() override { (void)client_->Delete(kube::resources::kNamespaces, "", ns_); }
+
+  // Creates `object` as `kubectl create/apply` does: with strict field validation, so a field
+  // the schema does not know is refused ("unknown field") instead of silently pruned.
+  absl::StatusOr<Object> CreateStrict(const Object& object) {
+    auto transport = kube::NewCurlTransport(client_->config());
+    kube::HttpRequest request;
+    request.method = "POST";
+    request.path = kClusters.CollectionPath(object.ns()) + "?fieldValidation=Strict";
+    request.body = object.json().dump();
+    request.content_type = "application/json";
+    auto response = transport->Do(request);
+    if (!response.ok()) return response.status();
+    if (response->status / 100 != 2) {
+      return kube::StatusFromResponse(response->status, response->body);
+    }
+    return Object(Json::parse(response->body));
+  }
+
+  // config/samples/rook-v1.5-example.yaml in this test's namespace.
+  Object RookExample() {
+    auto rook = kube::ObjectFromYaml(ReadSource("config/samples/rook-v1.5-example.yaml"));
+    EXPECT_TRUE(rook.ok()) << rook.status();
+    Object o = rook.ok() ? *rook : Object();
+    o.set_namespace(ns_);
+    return o;
+  }
 
   // Expects 422 Invalid naming `field` (as a cause's field and in the message) and saying `says`
   // about it; counts the refusal.
@@ -119,6 +146,55 @@ TEST_F(ClusterCrdTest, SeedExampleIsAcceptedAsWrittenWithDefaults) {
                 ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
                 ["matchExpressions"][1]["values"][0],
             "us-east-1c");
+
+  // kubectl's strict field validation finds no unknown field in it either.
+  Object strict = seed_;
+  strict.set_name("seed-strict");
+  auto created_strict = CreateStrict(strict);
+  ASSERT_TRUE(created_strict.ok()) << created_strict.status();
+}
+
+TEST_F(ClusterCrdTest, RookV15ExampleIsAcceptedAsWritten) {
+  // Strict validation is on: a misspelling Rook never had is refused, not pruned.
+  Object misspelt = RookExample();
+  misspelt.json()["spec"]["dataCentre"] = misspelt.json()["spec"]["datacenter"];
+  auto refused = CreateStrict(misspelt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("unknown field \"spec.dataCentre\""),
+            absl::string_view::npos)
+      << refused.status();
+
+  auto created = CreateStrict(RookExample());
+  ASSERT_TRUE(created.ok()) << created.status();
+  const Json& spec = created->json()["spec"];
+  EXPECT_EQ(spec["datacenter"]["name"], "us-east-1");
+  EXPECT_EQ(spec["datacenter"]["racks"][0]["members"], 3);
+  EXPECT_EQ(spec["datacenter"]["racks"][0]["storage"]["volumeClaimTemplates"][0]["spec"]
+                ["resources"]["requests"]["storage"],
+            "5Gi");
+  EXPECT_EQ(spec["datacenter"]["racks"][0]["resources"]["limits"]["cpu"], 1);
+  EXPECT_EQ(spec["mode"], "cassandra");
+  EXPECT_FALSE(spec.contains("dataCenter"));
+
+  // The data center's rules hold under Rook's spelling too.
+  auto update = [&](const std::function<void(Json&)>& mutate) {
+    auto current = client_->Get(kClusters, ns_, "rook-cassandra");
+    EXPECT_TRUE(current.ok()) << current.status();
+    Object next = *current;
+    mutate(next.json()["spec"]);
+    return client_->Update(kClusters, next);
+  };
+  ExpectRefused(update([](Json& s) { s["datacenter"]["racks"][0]["name"] = "us-east-1b"; }),
+                "spec.datacenter.racks", "racks cannot be removed or renamed");
+  ExpectRefused(update([](Json& s) { s["datacenter"]["name"] = "eu-west-1"; }),
+                "spec.datacenter.name", "a data center cannot be renamed");
+  ExpectRefused(update([](Json& s) {
+                  s["dataCenter"] = s["datacenter"];
+                  s.erase("datacenter");
+                }),
+                "spec", "cannot be swapped after creation");
+  auto scaled = update([](Json& s) { s["datacenter"]["racks"][0]["members"] = 4; });
+  ASSERT_TRUE(scaled.ok()) << scaled.status();
 }
 
 // Every field the schema constrains, broken one at a time: the API server refuses the manifest
@@ -135,10 +211,31 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
        [](Json& c) { c["metadata"]["name"] = "a-cluster-name-that-is-too-long"; }},
       {"metadata.name", "should match",  // Service names start with a letter
        [](Json& c) { c["metadata"]["name"] = "1st-cluster"; }},
-      {"spec", "set exactly one of spec.dataCenter and spec.dataCenters",
+      {"spec", "set exactly one of spec.dataCenter, spec.datacenter",
        [](Json& c) { Spec(c)["dataCenters"] = Json::array({Dc(c)}); }},
-      {"spec", "set exactly one of spec.dataCenter and spec.dataCenters",
+      {"spec", "set exactly one of spec.dataCenter, spec.datacenter",
        [](Json& c) { Spec(c).erase("dataCenter"); }},
+      {"spec", "set exactly one of spec.dataCenter, spec.datacenter",
+       [](Json& c) { Spec(c)["datacenter"] = Dc(c); }},
+      {"spec", "set exactly one of spec.dataCenter, spec.datacenter",
+       [](Json& c) {
+         Spec(c)["datacenter"] = Dc(c);
+         ToDataCenters(c, {"us-west-2"});
+       }},
+      {"spec.datacenter.racks[0].name", "should match",
+       [](Json& c) {
+         Spec(c)["datacenter"] = Dc(c);
+         Spec(c).erase("dataCenter");
+         Spec(c)["datacenter"]["racks"][0]["name"] = "Not_A_DNS_Label";
+       }},
+      {"spec.mode", "the Scylla backend is not available yet",
+       [](Json& c) { Spec(c)["mode"] = "scylla"; }},
+      {"spec.annotations.replicas", "must be of type string",
+       [](Json& c) {
+         Spec(c)["annotations"] = {{"replicas", 3}};
+       }},
+      {"spec.dataCenter.racks[0].placement.topologySpreadConstraints", "must be of type array",
+       [](Json& c) { Rack(c)["placement"]["topologySpreadConstraints"] = Json::object(); }},
       {"spec.version", "Required value", [](Json& c) { Spec(c).erase("version"); }},
       {"spec.version", "should match", [](Json& c) { Spec(c)["version"] = "latest"; }},
       {"spec.version", "should match", [](Json& c) { Spec(c)["version"] = ""; }},
@@ -176,6 +273,23 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
       {"spec.dataCenter.racks[0].storage.volumeClaimTemplates[0].spec.resources.requests.storage",
        "storage must be a quantity",
        [](Json& c) { Claim(c)["spec"]["resources"]["requests"]["storage"] = "lots"; }},
+      {"spec.dataCenter.racks[0].storage.volumeClaimTemplates[0].spec.resources.requests.storage",
+       "storage must be greater than zero",
+       [](Json& c) { Claim(c)["spec"]["resources"]["requests"]["storage"] = "0"; }},
+      {"spec.dataCenter.racks[0].storage.volumeClaimTemplates[0].spec.resources.requests.storage",
+       "storage must be greater than zero",
+       [](Json& c) { Claim(c)["spec"]["resources"]["requests"]["storage"] = "0Gi"; }},
+      {"spec.dataCenter.racks[0].storage.volumeClaimTemplates[0].spec.resources.requests.storage",
+       "storage must be greater than zero",
+       [](Json& c) { Claim(c)["spec"]["resources"]["requests"]["storage"] = "-1Gi"; }},
+      {"spec.dataCenters[1].racks[0].storage.volumeClaimTemplates[0].spec.resources.requests."
+       "storage",
+       "storage must be greater than zero",
+       [](Json& c) {
+         ToDataCenters(c, {"us-east-1", "us-west-2"});
+         Spec(c)["dataCenters"][1]["racks"][0]["storage"]["volumeClaimTemplates"][0]["spec"]
+                ["resources"]["requests"]["storage"] = "0";
+       }},
       {"spec.dataCenter.racks[0].storage.volumeClaimTemplates[0].spec.accessModes[0]",
        "Unsupported value",
        [](Json& c) { Claim(c)["spec"]["accessModes"] = Json::array({"ReadWriteSometimes"}); }},
@@ -236,7 +350,15 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
   seed_.json()["spec"]["jvm"] = {
       {"heapSize", "1.5Gi"}, {"extraOptions", Json::array({"-XX:+UseG1GC", "-Dcassandra.x=a b"})}};
   seed_.json()["spec"]["dataCenter"]["racks"][0]["resources"]["limits"]["cpu"] = 4;
-  auto created = client_->Create(kClusters, seed_);
+  // The smallest positive storage request, pod annotations, the user's own spread.
+  Claim(seed_.json())["spec"]["resources"]["requests"]["storage"] = "1";
+  seed_.json()["spec"]["annotations"] = {{"prometheus.io/scrape", "true"}};
+  Rack(seed_.json())["placement"]["topologySpreadConstraints"] =
+      Json::array({{{"maxSkew", 1},
+                    {"topologyKey", "kubernetes.io/hostname"},
+                    {"whenUnsatisfiable", "DoNotSchedule"}}});
+  // Strict: a field the schema lacked would be refused here, not silently pruned.
+  auto created = CreateStrict(seed_);
   ASSERT_TRUE(created.ok()) << created.status();
   Object multi = seed_;
   multi.set_name("multi-dc");
@@ -270,7 +392,12 @@ TEST_F(ClusterCrdTest, RefusesUnsafeChangesAndAllowsGrowth) {
   ExpectRefused(update(seed, [&](Json& c) { claim(c)["storageClassName"] = "fast"; }),
                 "spec.dataCenter.racks[0].storage", "storage is immutable except for growing");
   ExpectRefused(update(seed, [](Json& c) { ToDataCenters(c, {"us-east-1"}); }), "spec",
-                "spec.dataCenter and spec.dataCenters cannot be swapped");
+                "spec.dataCenter, spec.datacenter and spec.dataCenters cannot be swapped");
+  // A storage request cannot go to zero by an update either (it is also a shrink).
+  ExpectRefused(update(seed, [&](Json& c) { claim(c)["resources"]["requests"]["storage"] = "0"; }),
+                "spec.dataCenter.racks[0].storage.volumeClaimTemplates[0].spec.resources.requests."
+                "storage",
+                "storage must be greater than zero");
 
   // Growth, scaling and adding a rack are fine...
   auto grown = update(seed, [&](Json& c) {

@@ -99,6 +99,14 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   c.uid = cluster.uid();
   c.generation = cluster.generation();
   if (const std::string mode = StringField(spec, "mode"); !mode.empty()) c.mode = mode;
+  // The CRD refuses it now, but a Cluster stored before that must not silently run Cassandra.
+  if (c.mode == "scylla") {
+    return absl::InvalidArgumentError(
+        "spec.mode scylla: the Scylla backend is not available yet; use mode cassandra");
+  }
+  if (c.mode != "cassandra") {
+    return absl::InvalidArgumentError(absl::StrCat("spec.mode ", c.mode, " is not a known mode"));
+  }
   c.version = StringField(spec, "version");
   if (c.version.empty()) return absl::InvalidArgumentError("spec.version is empty");
   std::string repository = StringField(spec, "repository");
@@ -111,10 +119,13 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
                                                       StringField(sidecar, "tag").empty()
                                                           ? std::string("latest")
                                                           : StringField(sidecar, "tag"));
-  if (const Json& dc = Field(spec, "dataCenter"); dc.is_object()) {
-    auto parsed = ParseDc(dc);
-    if (!parsed.ok()) return parsed.status();
-    c.dcs.push_back(*std::move(parsed));
+  // `datacenter` is Rook v1.5's spelling of `dataCenter`; the CRD admits exactly one of the three.
+  for (const char* key : {"dataCenter", "datacenter"}) {
+    if (const Json& dc = Field(spec, key); dc.is_object()) {
+      auto parsed = ParseDc(dc);
+      if (!parsed.ok()) return parsed.status();
+      c.dcs.push_back(*std::move(parsed));
+    }
   }
   if (const Json& dcs = Field(spec, "dataCenters"); dcs.is_array()) {
     for (const Json& dc : dcs) {
@@ -141,6 +152,12 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (c.generate_superuser) c.superuser_secret = c.name + "-superuser";
   c.delete_pvcs = StringField(spec, "pvcDeletionPolicy") == "Delete";
   c.paused = Field(spec, "paused").is_boolean() && Field(spec, "paused").get<bool>();
+  c.restarted_at = cluster.annotation(kAnnotationRestartedAt).value_or("");
+  if (const Json& annotations = Field(spec, "annotations"); annotations.is_object()) {
+    for (const auto& [key, value] : annotations.items()) {
+      if (value.is_string()) c.pod_annotations[key] = value.get<std::string>();
+    }
+  }
   return c;
 }
 

@@ -1,6 +1,8 @@
 // The typed view of a Cluster (cassandra.rook.io/v1alpha1) that the reconciler works from, and
 // every name and label derived from it. The API server has already validated the shape (OpenAPI
-// + CEL in config/crd); ParseCluster only fills defaults and flattens dataCenter/dataCenters.
+// + CEL in config/crd); ParseCluster only fills defaults and flattens dataCenter/datacenter/
+// dataCenters. It still refuses (InvalidArgument) what the operator cannot run, for objects
+// stored before the CRD refused them.
 //
 // Pure; thread-safe.
 #pragma once
@@ -32,6 +34,9 @@ inline constexpr char kLabelPodName[] = "statefulset.kubernetes.io/pod-name";
 inline constexpr char kAnnotationAppliedHash[] = "cassandra.rook.io/applied-hash";
 // On the pod template: changes (config, version, JVM) roll the pods.
 inline constexpr char kAnnotationConfigHash[] = "cassandra.rook.io/config-hash";
+// On the Cluster, set by a user (as `kubectl rollout restart` sets kubectl.kubernetes.io/
+// restartedAt on a Deployment): copied to every pod template, so a new value rolls every pod.
+inline constexpr char kAnnotationRestartedAt[] = "cassandra.rook.io/restartedAt";
 
 inline constexpr char kDataVolumeDefault[] = "data";
 
@@ -67,6 +72,9 @@ struct ClusterSpec {
   bool generate_superuser = true;
   bool delete_pvcs = false;  // pvcDeletionPolicy Delete
   bool paused = false;
+  std::string restarted_at;  // the Cluster's kAnnotationRestartedAt, "" when absent
+  // spec.annotations (Rook v1.5's field): added to every pod template.
+  std::map<std::string, std::string> pod_annotations;
 
   const DataCenterSpec* FindDc(const std::string& dc) const;
   const RackSpec* FindRack(const std::string& dc, const std::string& rack) const;

@@ -62,6 +62,40 @@ spec:
     tag: "0.1"
 )";
 
+// config/samples/rook-v1.5-example.yaml (Rook v1.5's example Cluster) without its comments:
+// `datacenter` in Rook's spelling, a null `annotations`, integer cpu quantities.
+constexpr char kRookV15Example[] = R"(
+apiVersion: cassandra.rook.io/v1alpha1
+kind: Cluster
+metadata:
+  name: rook-cassandra
+  namespace: rook-cassandra
+spec:
+  version: 3.11.6
+  mode: cassandra
+  annotations:
+  datacenter:
+    name: us-east-1
+    racks:
+      - name: us-east-1a
+        members: 3
+        storage:
+          volumeClaimTemplates:
+                - metadata:
+                    name: rook-cassandra-data
+                  spec:
+                    resources:
+                      requests:
+                        storage: 5Gi
+        resources:
+          requests:
+            cpu: 1
+            memory: 2Gi
+          limits:
+            cpu: 1
+            memory: 2Gi
+)";
+
 kube::Object Seed() {
   auto o = kube::ObjectFromYaml(kSeedExample);
   EXPECT_TRUE(o.ok()) << o.status();
@@ -129,6 +163,80 @@ TEST(ClusterSpecTest, ParsesTheSeedExample) {
   ASSERT_NE(c->FindDc("us-east-1"), nullptr);
   EXPECT_EQ(c->FindDc("us-east-1")->name, "us-east-1");
   EXPECT_EQ(c->FindDc("us-west-2"), nullptr);
+}
+
+TEST(ClusterSpecTest, ParsesRookV15ExampleWithItsDatacenterSpelling) {
+  auto rook = kube::ObjectFromYaml(kRookV15Example);
+  ASSERT_TRUE(rook.ok()) << rook.status();
+  auto c = ParseCluster(*rook, Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->mode, "cassandra");
+  EXPECT_EQ(c->image, "cassandra:3.11.6");
+  ASSERT_EQ(c->dcs.size(), 1u);
+  EXPECT_EQ(c->dcs[0].name, "us-east-1");
+  ASSERT_EQ(c->dcs[0].racks.size(), 1u);
+  const RackSpec& rack = c->dcs[0].racks[0];
+  EXPECT_EQ(rack.name, "us-east-1a");
+  EXPECT_EQ(rack.members, 3);
+  EXPECT_EQ(rack.volume_claim_template, Json::parse(R"({
+    "metadata": {"name": "rook-cassandra-data"},
+    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}})"));
+  EXPECT_EQ(rack.resources["limits"]["cpu"], 1);
+  // Its `annotations:` is null: no pod annotations.
+  EXPECT_TRUE(c->pod_annotations.empty());
+
+  // `datacenter` parses exactly as `dataCenter` does.
+  Json spec = rook->json()["spec"];
+  spec["dataCenter"] = spec["datacenter"];
+  spec.erase("datacenter");
+  auto camel = ParseCluster(ClusterWith(spec), Defaults{});
+  ASSERT_TRUE(camel.ok()) << camel.status();
+  ASSERT_EQ(camel->dcs.size(), 1u);
+  EXPECT_EQ(camel->dcs[0].name, c->dcs[0].name);
+  EXPECT_EQ(camel->dcs[0].racks[0].volume_claim_template, rack.volume_claim_template);
+  EXPECT_EQ(camel->dcs[0].racks[0].resources, rack.resources);
+}
+
+TEST(ClusterSpecTest, ScyllaModeIsRefusedWithTheReason) {
+  // The CRD refuses it; a Cluster stored before it did must not silently run Cassandra.
+  auto scylla = ParseCluster(
+      ClusterWith(
+          {{"version", "4.1.5"}, {"mode", "scylla"}, {"dataCenter", OneRackDc("dc1", "r1", 1)}}),
+      Defaults{});
+  EXPECT_EQ(scylla.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(scylla.status().message().find("Scylla backend is not available"), std::string::npos)
+      << scylla.status();
+  auto unknown = ParseCluster(
+      ClusterWith(
+          {{"version", "4.1.5"}, {"mode", "mysql"}, {"dataCenter", OneRackDc("dc1", "r1", 1)}}),
+      Defaults{});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("mysql"), std::string::npos) << unknown.status();
+  auto cassandra = ParseCluster(
+      ClusterWith(
+          {{"version", "4.1.5"}, {"mode", "cassandra"}, {"dataCenter", OneRackDc("dc1", "r1", 1)}}),
+      Defaults{});
+  ASSERT_TRUE(cassandra.ok()) << cassandra.status();
+  EXPECT_EQ(cassandra->mode, "cassandra");
+}
+
+TEST(ClusterSpecTest, RestartedAtAnnotationAndPodAnnotations) {
+  kube::Object cluster = ClusterWith({{"version", "4.1.5"},
+                                      {"dataCenter", OneRackDc("dc1", "r1", 1)},
+                                      {"annotations", {{"team", "db"}, {"scrape", "true"}}}});
+  auto plain = ParseCluster(cluster, Defaults{});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->restarted_at, "");
+  EXPECT_EQ(plain->pod_annotations,
+            (std::map<std::string, std::string>{{"team", "db"}, {"scrape", "true"}}));
+
+  cluster.set_annotation("cassandra.rook.io/restartedAt", "2026-01-02T03:04:05Z");
+  cluster.set_annotation("unrelated", "x");
+  auto restarted = ParseCluster(cluster, Defaults{});
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_EQ(restarted->restarted_at, "2026-01-02T03:04:05Z");
+  // Only spec.annotations reach the pods, not the Cluster's own metadata annotations.
+  EXPECT_EQ(restarted->pod_annotations.count("unrelated"), 0u);
 }
 
 TEST(ClusterSpecTest, SeveralDataCentersKeepTheirOrder) {

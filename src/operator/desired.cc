@@ -60,12 +60,33 @@ Json HttpProbe(const char* path, int period, int failures, int timeout) {
           {"timeoutSeconds", timeout}};
 }
 
-Json Affinity(const Json& placement) {
+// The rack's placement; where it sets no podAntiAffinity, a preference for one member of the
+// data center per Kubernetes node: two replicas of a range on one node are lost together.
+// Preferred, not required: a cluster with fewer nodes than members (a one-node test cluster)
+// still schedules every pod.
+Json Affinity(const ClusterSpec& c, const std::string& dc, const Json& placement) {
   Json affinity = Json::object();
   for (const char* key : {"nodeAffinity", "podAffinity", "podAntiAffinity"}) {
     if (placement.is_object() && placement.contains(key)) affinity[key] = placement[key];
   }
+  if (!affinity.contains("podAntiAffinity")) {
+    affinity["podAntiAffinity"] = {{"preferredDuringSchedulingIgnoredDuringExecution",
+                                    {{{"weight", 100},
+                                      {"podAffinityTerm",
+                                       {{"labelSelector", {{"matchLabels", PodSelector(c, dc)}}},
+                                        {"topologyKey", kTopologyKeyHostname}}}}}}};
+  }
   return affinity;
+}
+
+// Racks of a data center spread over zones when the user's placement does not pin them (a zone
+// lost takes one rack's replicas, which NetworkTopologyStrategy places in distinct racks).
+// ScheduleAnyway: nodes without a zone label, or a single zone, still schedule.
+Json TopologySpreadConstraints(const ClusterSpec& c, const std::string& dc) {
+  return {{{"maxSkew", 1},
+           {"topologyKey", kTopologyKeyZone},
+           {"whenUnsatisfiable", "ScheduleAnyway"},
+           {"labelSelector", {{"matchLabels", PodSelector(c, dc)}}}}};
 }
 
 }  // namespace
@@ -275,33 +296,36 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
          {"secret", {{"secretName", AgentTokenSecretName(c)}, {"defaultMode", 0440}}}},
         {{"name", "superuser"},
          {"secret", {{"secretName", c.superuser_secret}, {"defaultMode", 0440}}}}}}};
-  if (Json affinity = Affinity(rack.placement); !affinity.empty()) {
-    pod_spec["affinity"] = std::move(affinity);
-  }
+  pod_spec["affinity"] = Affinity(c, dc, rack.placement);
+  pod_spec["topologySpreadConstraints"] = TopologySpreadConstraints(c, dc);
   if (rack.placement.is_object()) {
     for (const char* key : {"tolerations", "topologySpreadConstraints"}) {
       if (rack.placement.contains(key)) pod_spec[key] = rack.placement[key];
     }
   }
 
+  // spec.annotations first, so the operator's own keys win over a user's of the same name.
+  Json pod_annotations = c.pod_annotations;
+  pod_annotations[kAnnotationConfigHash] = config_hash;
+  // A new value is a new template revision: RollPods restarts the pods one at a time.
+  if (!c.restarted_at.empty()) pod_annotations[kAnnotationRestartedAt] = c.restarted_at;
+
   Json sts = Object("apps/v1", "StatefulSet", Metadata(c, name, dc, rack.name));
   const char* pvc_policy = c.delete_pvcs ? "Delete" : "Retain";
-  sts["spec"] = {
-      {"replicas", replicas},
-      {"serviceName", HeadlessServiceName(c, dc)},
-      {"podManagementPolicy", "Parallel"},
-      // The operator restarts pods itself, one at a time, when the node is safe to stop.
-      {"updateStrategy", {{"type", "OnDelete"}}},
-      {"persistentVolumeClaimRetentionPolicy",
-       {{"whenDeleted", pvc_policy}, {"whenScaled", pvc_policy}}},
-      {"selector", {{"matchLabels", PodSelector(c, dc, rack.name)}}},
-      {"template",
-       {{"metadata",
-         {{"labels", pod_labels}, {"annotations", {{kAnnotationConfigHash, config_hash}}}}},
-        {"spec", pod_spec}}},
-      {"volumeClaimTemplates",
-       {{{"metadata", {{"name", data_volume}, {"labels", pod_labels}}},
-         {"spec", rack.volume_claim_template["spec"]}}}}};
+  sts["spec"] = {{"replicas", replicas},
+                 {"serviceName", HeadlessServiceName(c, dc)},
+                 {"podManagementPolicy", "Parallel"},
+                 // The operator restarts pods itself, one at a time, when the node is safe to stop.
+                 {"updateStrategy", {{"type", "OnDelete"}}},
+                 {"persistentVolumeClaimRetentionPolicy",
+                  {{"whenDeleted", pvc_policy}, {"whenScaled", pvc_policy}}},
+                 {"selector", {{"matchLabels", PodSelector(c, dc, rack.name)}}},
+                 {"template",
+                  {{"metadata", {{"labels", pod_labels}, {"annotations", pod_annotations}}},
+                   {"spec", pod_spec}}},
+                 {"volumeClaimTemplates",
+                  {{{"metadata", {{"name", data_volume}, {"labels", pod_labels}}},
+                    {"spec", rack.volume_claim_template["spec"]}}}}};
   return sts;
 }
 

@@ -26,6 +26,10 @@ inline constexpr char kAgentContainer[] = "agent";
 inline constexpr char kJolokiaJar[] = "/opt/ringkeeper/jolokia-agent.jar";
 inline constexpr char kDataDir[] = "/var/lib/cassandra";
 
+// Well-known node labels of the default placement (the contract in src/operator/README.md).
+inline constexpr char kTopologyKeyHostname[] = "kubernetes.io/hostname";
+inline constexpr char kTopologyKeyZone[] = "topology.kubernetes.io/zone";
+
 // Per member: the sticky ClusterIP Service whose IP is the node's broadcast address.
 kube::Json MemberService(const ClusterSpec& c, const std::string& dc, const std::string& rack,
                          int ordinal);
@@ -59,7 +63,10 @@ kube::Json MembersConfigMap(const ClusterSpec& c, const std::string& dc, const s
                             const std::map<std::string, agent::api::InitSettings>& members);
 
 // The rack's StatefulSet with `replicas` pods. `config_hash` goes on the pod template so a
-// config change (which lives in a ConfigMap) changes the template and rolls the pods.
+// config change (which lives in a ConfigMap) changes the template and rolls the pods; so does
+// the Cluster's restartedAt annotation (c.restarted_at). The rack's placement applies; where it
+// sets no podAntiAffinity (or topologySpreadConstraints) the pods prefer one member of the data
+// center per node (and spread over zones).
 kube::Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
                            int replicas, const std::string& config_hash);
 
