@@ -29,6 +29,7 @@ namespace reason {
 inline constexpr char kAllMembersUp[] = "AllMembersUp";          // Ready/Degraded: all UN
 inline constexpr char kMembersNotUp[] = "MembersNotUp";          // Ready False, nothing running
 inline constexpr char kMembersDown[] = "MembersDown";            // Degraded: joined members down
+inline constexpr char kPodNotStarting[] = "PodNotStarting";  // Degraded: crash loop, image...
 inline constexpr char kPodsNotUpdated[] = "PodsNotUpdated";      // Ready False: a roll is owed
 inline constexpr char kReconcileError[] = "ReconcileError";      // Ready False: a step failed
 inline constexpr char kIdle[] = "Idle";                          // Progressing False

@@ -234,6 +234,9 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
   if (auto it = p.services.find(pod); it != p.services.end()) {
     RETURN_IF_ERROR(DeleteIfSame(p, res::kServices, pod, it->second->uid()));
   }
+  // It left the ring: should the member come back (the scale-down cancelled, members raised
+  // again), it joins as a new node on a new volume, never on the data of the one that left.
+  if (m) m->bootstrapped = false;
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
   Event(p, false, reason::kDecommissioned,
         absl::StrCat(pod, " left the ring; its StatefulSet now has ", ordinal, " members"));
@@ -502,6 +505,17 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueRestart(Pass& p) {
   if (m->pod_object && m->pod_uid != pod_uid && m->up_everywhere) {
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
     return Flow::kContinue;  // the next pod, if any, in this same pass
+  }
+  // The restarted pod is not up and its template is no longer the current one (the spec was
+  // fixed after a bad image or setting): it serves nothing, so it goes first, straight to the
+  // new template, instead of waiting forever on the old one.
+  const std::string current = CurrentRevision(p, m->dc, m->rack);
+  if (m->pod_object && m->pod_uid != pod_uid && !m->up_everywhere && !current.empty() &&
+      !m->revision.empty() && m->revision != current) {
+    Event(p, false, reason::kRestartingPod,
+          absl::StrCat(pod, " never came up on the previous template (", m->trouble,
+                       "); recreating it on revision ", current));
+    RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, pod, m->pod_uid));
   }
   return Flow::kWait;
 }

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "kube/errors.h"
@@ -153,7 +154,6 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   collect(caches_.configmaps, p.configmaps);
   collect(caches_.pvcs, p.pvcs);
   collect(caches_.pdbs, p.pdbs);
-  p.brand_new = p.statefulsets.empty() && !p.old_status.value("bootstrapped", false);
 
   // Members: every desired one and every pod that still exists beyond (a leaving member).
   for (const auto& dc : p.spec.dcs) {
@@ -200,8 +200,18 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
       m.pod_uid = it->second->uid();
       m.revision = it->second->label("controller-revision-hash").value_or("");
       m.pod_ready = PodReady(*it->second);
+      if (!m.pod_ready) {
+        m.trouble = PodTrouble(*it->second, seams_.clock->Now(), options_.start_timeout);
+      }
     }
   }
+
+  // Never bootstrapped and no member ever joined: every rack starts all its members at once,
+  // also when an earlier pass created only some of the StatefulSets (a crash, a rack whose
+  // placement failed) -- a rack left at 0 would keep bootstrap from ever completing.
+  p.brand_new = !p.old_status.value("bootstrapped", false) &&
+                std::none_of(p.members.begin(), p.members.end(),
+                             [](const Member& m) { return m.bootstrapped; });
 
   // The agents: each running member's own view of itself and of the ring.
   {
@@ -677,7 +687,9 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   // flap to False for it after a scale-up.
   const bool disruptive_operation =
       !p.operation.is_null() && kube::StringField(p.operation, "kind") != ToString(OperationKind::kReplicateSystemKeyspaces);
-  const bool is_ready = all_up && replicas_match && p.auth_ready && !disruptive_operation;
+  const bool pods_updated = PodsAtCurrentRevision(p);
+  const bool is_ready =
+      all_up && replicas_match && pods_updated && p.auth_ready && !disruptive_operation;
   std::string progress_reason = reason::kIdle, progress_message = "nothing to do";
   if (!p.operation.is_null()) {
     progress_reason = kube::StringField(p.operation, "kind");
@@ -702,6 +714,10 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   const bool progressing = progress_reason != reason::kIdle;
   if (!step_error.ok()) {
     set_condition(condition::kReady, false, reason::kReconcileError, std::string(step_error.message()));
+  } else if (all_up && replicas_match && p.auth_ready && !disruptive_operation && !pods_updated) {
+    set_condition(condition::kReady, false, reason::kPodsNotUpdated,
+                  "a new pod template (config, version, JVM, restart request) is not rolled out "
+                  "to every pod yet");
   } else if (is_ready) {
     set_condition(condition::kReady, true, reason::kAllMembersUp,
                   absl::StrCat(ready, " of ", desired, " members are UN as every node sees them"));
@@ -711,14 +727,25 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
                                p.waiting_in.empty() ? "" : "; waiting in step " + p.waiting_in));
   }
   set_condition(condition::kProgressing, progressing, progress_reason, progress_message);
-  std::vector<std::string> down;
+  // Down outside an operation, or (operation or not) a pod that cannot start: a roll stuck on
+  // a bad image or setting says so here, and fixing the spec rolls that pod first.
+  std::vector<std::string> down, stuck;
   for (const Member& m : p.members) {
-    if (m.bootstrapped && !m.up_everywhere && kube::StringField(p.operation, "pod") != m.pod) {
+    if (!m.trouble.empty()) {
+      stuck.push_back(absl::StrCat(m.pod, ": ", m.trouble));
+    } else if (m.bootstrapped && !m.up_everywhere &&
+               kube::StringField(p.operation, "pod") != m.pod) {
       down.push_back(absl::StrCat(m.pod, " (", m.state.empty() ? "?" : m.state, ")"));
     }
   }
-  set_condition(condition::kDegraded, !down.empty(), down.empty() ? reason::kAllMembersUp : reason::kMembersDown,
-                down.empty() ? "every joined member is up" : absl::StrJoin(down, ", "));
+  if (!stuck.empty()) {
+    down.insert(down.begin(), stuck.begin(), stuck.end());
+    set_condition(condition::kDegraded, true, reason::kPodNotStarting, absl::StrJoin(down, "; "));
+  } else {
+    set_condition(condition::kDegraded, !down.empty(),
+                  down.empty() ? reason::kAllMembersUp : reason::kMembersDown,
+                  down.empty() ? "every joined member is up" : absl::StrJoin(down, ", "));
+  }
   if (p.scale_down_refusal.empty()) {
     set_condition(condition::kScaleDownRefused, false, reason::kNotRefused, "no scale-down is refused");
   } else {
@@ -739,6 +766,67 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
 }
 
 // ---- helpers ------------------------------------------------------------------------------
+
+std::string PodTrouble(const kube::Object& pod, absl::Time now, absl::Duration start_timeout) {
+  static const std::set<std::string> kStuck = {
+      "CrashLoopBackOff",  "ImagePullBackOff",           "ErrImagePull",
+      "InvalidImageName",  "CreateContainerConfigError", "CreateContainerError",
+      "RunContainerError", "ErrImageNeverPull"};
+  const Json& status = pod.json()["status"];
+  for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
+    if (!status.is_object() || !status.contains(list) || !status[list].is_array()) continue;
+    for (const auto& c : status[list]) {
+      const Json& waiting = c["state"]["waiting"];
+      const std::string why = kube::StringField(waiting, "reason");
+      if (kStuck.count(why)) {
+        return absl::StrCat(why, " (container ", kube::StringField(c, "name"), ")",
+                            kube::StringField(waiting, "message").empty() ? "" : ": ",
+                            kube::StringField(waiting, "message"));
+      }
+    }
+  }
+  if (status.is_object() && status.contains("conditions") && status["conditions"].is_array()) {
+    for (const auto& c : status["conditions"]) {
+      if (kube::StringField(c, "type") == "PodScheduled" &&
+          kube::StringField(c, "status") == "False") {
+        return absl::StrCat(kube::StringField(c, "reason"), ": ", kube::StringField(c, "message"));
+      }
+    }
+  }
+  absl::Time created;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, pod.String("/metadata/creationTimestamp"), &created,
+                      &err) &&
+      now - created > start_timeout) {
+    return absl::StrCat("not Ready ", absl::FormatDuration(now - created), " after its creation");
+  }
+  return "";
+}
+
+std::string ClusterReconciler::CurrentRevision(const Pass& p, const std::string& dc,
+                                               const std::string& rack) {
+  const std::string name = StatefulSetName(p.spec, dc, rack);
+  auto it = p.statefulsets.find(name);
+  if (it == p.statefulsets.end() || p.applied.count("StatefulSet/" + name)) return "";
+  const Json& status = it->second->json()["status"];
+  if (kube::IntField(status, "observedGeneration") < it->second->generation()) return "";
+  return kube::StringField(status, "updateRevision");
+}
+
+bool ClusterReconciler::PodsAtCurrentRevision(const Pass& p) {
+  for (const auto& [name, sts] : p.statefulsets) {
+    // Applied in this pass: its template may have changed, the controller has not seen it yet.
+    if (p.applied.count("StatefulSet/" + name)) return false;
+    const kube::Json& status = sts->json()["status"];
+    if (kube::IntField(status, "observedGeneration") < sts->generation()) return false;
+    const std::string update = kube::StringField(status, "updateRevision");
+    for (const Member& m : p.members) {
+      if (!m.pod_object || StatefulSetName(p.spec, m.dc, m.rack) != name) continue;
+      if (!m.revision.empty() && m.revision != update) return false;
+    }
+  }
+  return true;
+}
 
 std::shared_ptr<NodeAgent> ClusterReconciler::Agent(Pass& p, const std::string& address) {
   return seams_.agents->For(address, p.agent_token);

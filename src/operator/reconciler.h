@@ -44,6 +44,8 @@ struct ReconcilerOptions {
   Defaults defaults;
   absl::Duration resync = absl::Seconds(15);     // poll of the nodes when nothing happens
   absl::Duration short_wait = absl::Seconds(5);  // while an operation is under way
+  // A pod not Ready this long after its creation is reported as not starting (Degraded).
+  absl::Duration start_timeout = absl::Minutes(10);
 };
 
 // One member (pod) as observed in this pass.
@@ -64,7 +66,14 @@ struct Member {
   bool up_everywhere = false;                // every view (its own included) has it UN
   bool in_ring = false;                      // some other node's view still lists it
   bool bootstrapped = false;                 // has been UN once (sticky, from status)
+  // Why its pod cannot start ("CrashLoopBackOff: ...", "Unschedulable: ..."); "" when none seen.
+  std::string trouble;
 };
+
+// What keeps a pod from starting, read from its status: a container (init containers
+// included) waiting in a crash loop or on an image, an unschedulable pod, or a pod not Ready
+// `start_timeout` after it was created. "" when none.
+std::string PodTrouble(const kube::Object& pod, absl::Time now, absl::Duration start_timeout);
 
 class ClusterReconciler : public kube::Reconciler {
  public:
@@ -114,6 +123,11 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> ContinueSystemReplication(Pass& p);
   // Every DC's system keyspaces are at min(3, its size), repaired.
   static bool SystemKeyspacesReplicated(const Pass& p);
+  // Every pod runs its StatefulSet's current template (Ready requires it: a config or version
+  // change is not done until the roll is).
+  static bool PodsAtCurrentRevision(const Pass& p);
+  // The rack's current template revision, "" while its controller has not caught up with us.
+  static std::string CurrentRevision(const Pass& p, const std::string& dc, const std::string& rack);
   // CQL as the superuser, or as cassandra/cassandra before the superuser exists.
   absl::StatusOr<std::unique_ptr<CqlSession>> AdminSession(Pass& p);
 

@@ -32,11 +32,11 @@ TEST_F(Scenario, CreateStartsEveryMemberAtOnceOnPrecomputedTokens) {
 TEST_F(Scenario, GeneratedSuperuserReplacesTheDefaultAfterSystemKeyspacesReplicate) {
   CreateReady(3);
   EXPECT_EQ(world.superuser, "c-admin");
-  EXPECT_TRUE(world.Status().value("authReady", false));
+  EXPECT_TRUE(world.StatusField("authReady") == true);
   // system_auth at NetworkTopologyStrategy 3 in dc1 before the role was written.
   EXPECT_EQ(world.keyspaces["system_auth"]["class"], "NetworkTopologyStrategy");
   EXPECT_EQ(world.keyspaces["system_auth"]["dc1"], "3");
-  EXPECT_EQ(world.Status()["systemReplication"]["dc1"], 3);
+  EXPECT_EQ(world.StatusField("systemReplication")["dc1"], 3);
   ExpectQuiet();
 }
 

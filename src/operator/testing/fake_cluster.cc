@@ -207,6 +207,9 @@ absl::StatusOr<kube::Object> FakeCluster::Apply(const kube::Resource& r, const J
   ++writes_;
   const std::string name = kube::StringField(object["metadata"], "name");
   write_log.push_back(absl::StrCat("APPLY ", r.kind, "/", name));
+  if (fail_apply_once.erase(absl::StrCat(r.kind, "/", name))) {
+    return absl::UnavailableError("injected: apply " + name + " failed");
+  }
   kube::ObjectPtr old = Find(r, name);
   if (old && r.resource == "statefulsets") {
     // volumeClaimTemplates are immutable (the real API server answers 422).
@@ -335,6 +338,11 @@ void FakeCluster::PatchCluster(const Json& patch) {
 kube::ObjectPtr FakeCluster::Cluster() const { return clusters_.Get(cluster_key_.ToString()); }
 
 const Json& FakeCluster::Status() const { return Cluster()->json()["status"]; }
+
+Json FakeCluster::StatusField(const std::string& field) const {
+  const Json& status = Status();
+  return status.is_object() && status.contains(field) ? status[field] : Json(nullptr);
+}
 
 Json FakeCluster::Condition(const std::string& type) const {
   for (const auto& c : Status()["conditions"]) {
@@ -491,8 +499,21 @@ void FakeCluster::RunNodes() {
   // Pods without a running node start one (the kubelet runs the containers).
   for (const auto& pod : pods_.List()) {
     FakeNode* n = Node(pod->name());
-    if (never_up.count(pod->name())) {
+    const bool crashes =
+        never_up.count(pod->name()) ||
+        (!crash_revision.empty() && pod->label("controller-revision-hash") == crash_revision);
+    if (crashes) {
       if (n) n->up = false;  // crash-looping: never gossips
+      Json j = pod->json();
+      Json waiting = {{"reason", "CrashLoopBackOff"},
+                      {"message", "back-off 5m0s restarting failed container=cassandra"}};
+      if (j["status"]["containerStatuses"] !=
+          Json::array({{{"name", "cassandra"}, {"state", {{"waiting", waiting}}}}})) {
+        j["status"]["containerStatuses"] =
+            Json::array({{{"name", "cassandra"}, {"state", {{"waiting", waiting}}}}});
+        j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+        pods_.Upsert(std::make_shared<const kube::Object>(std::move(j)));
+      }
       continue;
     }
     if (!n || n->pod_uid != pod->uid() || !n->up) StartNode(*pod);

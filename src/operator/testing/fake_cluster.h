@@ -64,6 +64,8 @@ class FakeCluster : public ObjectReader,
   void PatchCluster(const kube::Json& patch);
   kube::ObjectPtr Cluster() const;
   const kube::Json& Status() const;
+  // status[field] (a copy), null when absent.
+  kube::Json StatusField(const std::string& field) const;
   // The condition of `type`, or null.
   kube::Json Condition(const std::string& type) const;
   bool ConditionTrue(const std::string& type) const;
@@ -86,6 +88,10 @@ class FakeCluster : public ObjectReader,
   std::vector<const FakeNode*> Ring() const;
   // Pods whose node never comes up (a bad image, a refused setting).
   std::set<std::string> never_up;
+  // "Kind/name" whose next apply fails (a crash or a refused object mid-pass).
+  std::set<std::string> fail_apply_once;
+  // Pods created from this StatefulSet revision crash-loop (a bad image or setting).
+  std::string crash_revision;
   // Pods whose agent does not answer.
   std::set<std::string> agent_down;
 

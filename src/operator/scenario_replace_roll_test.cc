@@ -1,0 +1,80 @@
+// Scenarios of replacement (on request, after data loss) and of the rolling restart.
+#include "kube/resource.h"
+#include "operator/catalogue.h"
+#include "operator/testing/scenario.h"
+
+namespace ringkeeper::testing {
+namespace {
+
+using kube::Json;
+namespace res = kube::resources;
+
+std::string Uid(const FakeCluster& world, const kube::Resource& r, const std::string& name) {
+  auto o = world.Find(r, name);
+  return o ? o->uid() : "";
+}
+
+TEST_F(Scenario, ReplaceOnRequestKeepsTheAddressAndStreamsBack) {
+  CreateReady(3);
+  const std::string address = world.Node(PodOf(1))->address;
+  const std::string host = world.Node(PodOf(1))->host_id;
+  const std::string pvc = Uid(world, res::kPersistentVolumeClaims, "data-" + PodOf(1));
+  world.UserLabelPod(PodOf(1), "cassandra.rook.io/replace", "true");
+  ASSERT_TRUE(RunUntil([&] { return world.HasEvent(reason::kReplaced) && Ready(); }));
+  EXPECT_NE(Uid(world, res::kPersistentVolumeClaims, "data-" + PodOf(1)), pvc);  // new volume
+  EXPECT_EQ(world.Node(PodOf(1))->address, address);  // same sticky IP
+  EXPECT_EQ(world.Node(PodOf(1))->host_id, host);     // replaced itself, not a new node
+  EXPECT_TRUE(world.StatusField("operation").is_null());
+  ExpectQuiet();
+}
+
+TEST_F(Scenario, LostVolumeIsReplacedAutomatically) {
+  CreateReady(3);
+  const std::string host = world.Node(PodOf(2))->host_id;
+  world.UserDelete(res::kPersistentVolumeClaims, "data-" + PodOf(2));
+  world.UserDelete(res::kPods, PodOf(2));
+  ASSERT_TRUE(RunUntil([&] { return Ready(); }));
+  EXPECT_EQ(world.Node(PodOf(2))->host_id, host);
+  EXPECT_EQ(world.Ring().size(), 3u);  // no second node for the same member
+  ExpectQuiet();
+}
+
+TEST_F(Scenario, ReplacementOfANeverJoinedMemberIsRefused) {
+  key = world.CreateCluster(ClusterManifest(1));
+  ASSERT_TRUE(RunUntil([&] { return world.Find(res::kPods, PodOf(0)) != nullptr; }, 3));
+  world.never_up.insert(PodOf(0));
+  world.UserLabelPod(PodOf(0), "cassandra.rook.io/replace", "true");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Pass().ok());
+  EXPECT_TRUE(world.StatusField("operation").is_null());
+  EXPECT_TRUE(world.HasEvent(reason::kReplacing));  // a Warning saying why
+}
+
+TEST_F(Scenario, ConfigChangeRollsOnePodAtATimeDrainingFirst) {
+  CreateReady(3);
+  world.PatchCluster({{"spec", {{"config", {{"concurrent_compactors", 2}}}}}});
+  int most_down = 0;
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        int rolled = 0;
+        for (int i = 0; i < 3; ++i) {
+          for (const auto& r : world.agent_requests) rolled += r == PodOf(i) + " drain";
+        }
+        return rolled == 3 && Ready();
+      },
+      80, [&] { most_down = std::max(most_down, NotReadyPods()); }));
+  EXPECT_EQ(most_down, 1);
+  EXPECT_TRUE(world.HasEvent(reason::kRestartingPod));
+  ExpectQuiet();
+}
+
+TEST_F(Scenario, NewOperatorProcessFinishesAnInterruptedReplacement) {
+  CreateReady(3);
+  world.UserLabelPod(PodOf(0), "cassandra.rook.io/replace", "true");
+  ASSERT_TRUE(RunUntil([&] { return world.StatusField("operation")["phase"] == "Replacing"; }, 5));
+  RestartOperator();
+  ASSERT_TRUE(RunUntil([&] { return world.HasEvent(reason::kReplaced) && Ready(); }));
+  ExpectQuiet();
+}
+
+}  // namespace
+}  // namespace ringkeeper::testing
