@@ -63,6 +63,7 @@ void Scenario::ExpectQuiet() {
   world.Tick();
   const size_t before = world.write_log.size();
   auto result = reconciler->Reconcile(key);
+  EXPECT_TRUE(result.ok()) << result.status();
   std::vector<std::string> writes(world.write_log.begin() + static_cast<long>(before),
                                   world.write_log.end());
   EXPECT_TRUE(writes.empty()) << "the next pass wrote: " << absl::StrJoin(writes, ", ");
