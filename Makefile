@@ -39,7 +39,8 @@ lint: build
 
 fuzz: deps
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz --target object_json_fuzzer watch_frame_fuzzer cql_result_fuzzer
+	cmake --build --preset fuzz --target object_json_fuzzer watch_frame_fuzzer cql_result_fuzzer \
+	  config_jar_fuzzer
 	bash hack/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 test: lint unit integration cassandra-tests fuzz e2e-ci

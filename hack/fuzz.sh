@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/fuzz}
 seconds=${2:-30}
-for target in object_json watch_frame cql_result; do
+for target in object_json watch_frame cql_result config_jar; do
   corpus="$build/corpus/$target"
   mkdir -p "$corpus"
   cp -n fuzz/corpus/$target/* "$corpus/"

@@ -27,10 +27,13 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--out-conf", init.out_conf_dir, "conf folder Cassandra reads")->required();
   init_cmd->add_option("--settings", init.settings_file, "operator settings (JSON)")->required();
   init_cmd->add_option("--overrides", init.overrides_file, "cassandra.yaml overrides (YAML)");
-  init_cmd
-      ->add_option("--config-keys", init.known_keys_file,
-                   "cassandra.yaml keys this Cassandra version knows")
-      ->required();
+  init_cmd->add_option("--config-keys", init.known_keys_file,
+                       "cassandra.yaml keys this Cassandra version knows (one a "
+                       "line); used when the file exists");
+  init_cmd->add_option(
+      "--cassandra-lib", init.cassandra_lib_dir,
+      "folder holding Cassandra's jar: the keys are derived from its Config class when the "
+      "--config-keys file is absent (the official image has none)");
   init_cmd->add_option("--listen-address", init.listen_address,
                        "this node's listen address (overrides the settings; the pod IP)");
   init_cmd->add_option("--memory-limit", init.memory_limit_bytes,
@@ -86,9 +89,9 @@ int main(int argc, char** argv) {
       spdlog::error("init: {}", result.status().message());
       return 1;
     }
-    std::printf("start mode: %s\nconf: %s\n",
+    std::printf("start mode: %s\nconf: %s\nconfig keys: %zu from %s\n",
                 std::string(agent::config::StartModeName(result->mode)).c_str(),
-                result->conf_dir.c_str());
+                result->conf_dir.c_str(), result->key_count, result->keys_source.c_str());
     return 0;
   }
   if (*auth_cmd) {

@@ -200,14 +200,20 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
                    "exec ringkeeper-agent init --base-conf /base-conf --out-conf /conf",
                    " --settings /etc/ringkeeper/members/$(POD_NAME).json",
                    " --overrides /etc/ringkeeper/config/cassandra.yaml",
-                   " --config-keys /base-conf/config-keys.txt --listen-address $(POD_IP)",
+                   " --cassandra-lib /base-conf/lib --listen-address $(POD_IP)",
                    " --memory-limit $(CASSANDRA_MEMORY_LIMIT)");
   Json base_config = {{"name", "base-config"},
                       {"image", c.image},
                       {"command",
                        {"sh", "-c",
-                        "cp -R /etc/cassandra/. /base-conf/ && "
-                        "cp /opt/cassandra/config-keys.txt /base-conf/config-keys.txt"}},
+                        // The jar holding Config.class, which agent init lists the
+                        // cassandra.yaml keys from: apache-cassandra-<v>.jar in the official
+                        // image, cassandra-all-<v>.jar in ours. In lib/: init copies only the
+                        // top-level files of /base-conf.
+                        "cp -R /etc/cassandra/. /base-conf/ && mkdir -p /base-conf/lib && "
+                        "for j in /opt/cassandra/lib/apache-cassandra-*.jar "
+                        "/opt/cassandra/lib/cassandra-all-*.jar; do "
+                        "if [ -f \"$j\" ]; then cp \"$j\" /base-conf/lib/ || exit 1; fi; done"}},
                       {"securityContext", RestrictedContainerSecurity()},
                       {"volumeMounts", {Mount("base-conf", "/base-conf")}}};
   Json agent_init = {

@@ -188,6 +188,17 @@ TEST(DesiredTest, RackStatefulSetPod) {
   EXPECT_EQ(cassandra["resources"], rack.resources);
   EXPECT_NE(agent["resources"], rack.resources);
 
+  // The official image has no config-keys.txt: base-config hands agent init the Cassandra jar
+  // (whichever of the two names exists), and init lists the cassandra.yaml keys from it.
+  const std::string base_config_command =
+      Named(pod["initContainers"], "base-config")["command"][2].get<std::string>();
+  EXPECT_NE(base_config_command.find("/opt/cassandra/lib/apache-cassandra-*.jar"),
+            std::string::npos);
+  EXPECT_NE(base_config_command.find("/opt/cassandra/lib/cassandra-all-*.jar"), std::string::npos);
+  EXPECT_EQ(base_config_command.find("config-keys.txt"), std::string::npos);
+  const std::string init_command = agent_init["command"][2].get<std::string>();
+  EXPECT_NE(init_command.find("--cassandra-lib /base-conf/lib"), std::string::npos);
+
   // Ready = UN as the peers see it, which only the agent knows.
   EXPECT_EQ(cassandra["readinessProbe"]["httpGet"], Json({{"path", "/readyz"}, {"port", 8090}}));
 

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "agent/config/config_keys.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -43,6 +44,28 @@ int64_t ReadInt(const std::string& path) {
   int64_t v = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &v)) return 0;
   return v;
+}
+
+struct LoadedKeys {
+  KnownKeys keys;
+  std::string source;
+};
+
+// config-keys.txt when given and present (our image, the cassandra tier), else derived from the
+// Cassandra jar (the official image has no such file).
+absl::StatusOr<LoadedKeys> LoadKnownKeys(const InitOptions& o) {
+  std::error_code ec;
+  const bool have_file = !o.known_keys_file.empty() && fs::exists(o.known_keys_file, ec);
+  if (have_file || o.cassandra_lib_dir.empty()) {
+    if (o.known_keys_file.empty()) {
+      return absl::InvalidArgumentError("neither a config keys file nor a Cassandra lib folder");
+    }
+    ASSIGN_OR_RETURN(const std::string text, ReadFile(o.known_keys_file));
+    return LoadedKeys{ParseKnownKeys(text), o.known_keys_file};
+  }
+  auto derived = ConfigKeysFromLib(o.cassandra_lib_dir);
+  if (!derived.ok()) return base::Annotate(derived.status(), "cassandra.yaml keys");
+  return LoadedKeys{std::move(derived->keys), std::move(derived->jar)};
 }
 
 }  // namespace
@@ -91,8 +114,8 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   if (!o.overrides_file.empty()) {
     ASSIGN_OR_RETURN(overrides, ReadFile(o.overrides_file));
   }
-  ASSIGN_OR_RETURN(const std::string keys_text, ReadFile(o.known_keys_file));
-  const KnownKeys known = ParseKnownKeys(keys_text);
+  ASSIGN_OR_RETURN(const LoadedKeys loaded, LoadKnownKeys(o));
+  const KnownKeys& known = loaded.keys;
   ASSIGN_OR_RETURN(const std::string base_yaml,
                    ReadFile((fs::path(o.base_conf_dir) / "cassandra.yaml").string()));
 
@@ -140,7 +163,7 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   for (const char* sub : {"data", "commitlog", "saved_caches", "hints", "cdc_raw"}) {
     fs::create_directories(fs::path(settings.data_dir) / sub, ec);
   }
-  return InitResult{mode, o.out_conf_dir};
+  return InitResult{mode, o.out_conf_dir, loaded.source, known.size()};
 }
 
 }  // namespace agent::config

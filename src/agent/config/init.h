@@ -3,7 +3,8 @@
 // Files are written to a temporary name and renamed, so a crash leaves either the old or the new
 // file; running it again with the same inputs writes the same files (idempotent).
 //
-// Errors: InvalidArgument for bad input (named key/field), NotFound for missing files,
+// Errors: InvalidArgument for bad input (named key/field), NotFound for missing files (a keys
+// file absent with no --cassandra-lib, or no jar there holding Config.class),
 // Unimplemented for a restore (the backup module provides the hook), Internal for I/O.
 #pragma once
 
@@ -22,7 +23,10 @@ struct InitOptions {
   std::string out_conf_dir;     // where Cassandra reads its conf (may equal base_conf_dir)
   std::string settings_file;    // JSON api::InitSettings
   std::string overrides_file;   // optional YAML map of cassandra.yaml overrides
-  std::string known_keys_file;  // config-keys.txt of this Cassandra version
+  std::string known_keys_file;  // config-keys.txt of this Cassandra version; used when present
+  // Else the keys are derived from the jar holding Config.class in this folder (config_keys.h):
+  // the official image has no config-keys.txt.
+  std::string cassandra_lib_dir;
   // Overrides settings.listen_address: in a pod the operator cannot know the pod IP in advance.
   std::string listen_address;
   int64_t memory_limit_bytes = 0;  // 0: read from the cgroup (v2, then v1), else /proc/meminfo
@@ -33,6 +37,8 @@ struct InitOptions {
 struct InitResult {
   StartMode mode;
   std::string conf_dir;
+  std::string keys_source;  // the keys file or jar the known cassandra.yaml keys came from
+  size_t key_count = 0;
 };
 
 absl::StatusOr<InitResult> RunInit(const InitOptions& options);

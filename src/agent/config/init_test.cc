@@ -4,6 +4,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/config/class_file.h"
+#include "agent/config/config_keys.h"
+#include "agent/config/java_test_util.h"
 #include "gtest/gtest.h"
 
 namespace agent::config {
@@ -118,6 +121,48 @@ TEST_F(InitTest, UnknownOverrideFailsWithKeyName) {
   EXPECT_NE(std::string(r.status().message()).find("not_a_real_key"), std::string::npos)
       << r.status().message();
   EXPECT_FALSE(fs::exists(root_ / "conf/cassandra.yaml"));
+}
+
+// The official image has no config-keys.txt: the keys come from the jar holding Config.class,
+// which the base-config container copies into /base-conf/lib.
+TEST_F(InitTest, KeysFileAbsentDerivesKeysFromTheCassandraJar) {
+  Settings("");
+  Write(root_ / "over.yaml", "concurrent_reads: 4\n");
+  options_.overrides_file = (root_ / "over.yaml").string();
+  options_.known_keys_file = (root_ / "absent.txt").string();
+  EXPECT_EQ(RunInit(options_).status().code(), absl::StatusCode::kNotFound);
+
+  testing::ClassBuilder b;
+  for (const char* key : {"cluster_name", "num_tokens", "seed_provider", "listen_address",
+                          "broadcast_address", "rpc_address", "auto_bootstrap", "endpoint_snitch",
+                          "data_file_directories", "commitlog_directory", "saved_caches_directory",
+                          "hints_directory", "cdc_raw_directory", "authenticator", "authorizer"}) {
+    b.Field(kAccPublic, key);
+  }
+  b.Field(kAccPublic, "concurrent_reads", {b.Replaces("old_reads")});
+  fs::create_directories(root_ / "lib");
+  Write(root_ / "lib/apache-cassandra-5.0.9.jar",
+        testing::MakeZip(
+            {{std::string(kConfigClassEntry), b.Build("org/apache/cassandra/config/Config")}}));
+  options_.cassandra_lib_dir = (root_ / "lib").string();
+  auto r = RunInit(options_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->keys_source, (root_ / "lib/apache-cassandra-5.0.9.jar").string());
+  EXPECT_EQ(r->key_count, 17u);
+  EXPECT_NE(Read(root_ / "conf/cassandra.yaml").find("concurrent_reads: 4"), std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / "conf/apache-cassandra-5.0.9.jar"));
+  // The old name of a renamed key is known too; an unknown key is still refused.
+  Write(root_ / "over.yaml", "old_reads: 4\n");
+  EXPECT_TRUE(RunInit(options_).ok());
+  Write(root_ / "over.yaml", "not_a_real_key: 4\n");
+  EXPECT_EQ(RunInit(options_).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // A keys file that exists wins over the jar.
+  options_.known_keys_file = (root_ / "keys.txt").string();
+  options_.overrides_file.clear();
+  r = RunInit(options_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->keys_source, (root_ / "keys.txt").string());
 }
 
 TEST_F(InitTest, MalformedSettingsAreInvalidArgument) {

@@ -17,8 +17,8 @@
 
 namespace agent::config {
 
-// The cassandra.yaml keys this Cassandra version knows (fetched from its jar at build/fetch time:
-// hack/cassandra/fetch.sh writes config-keys.txt, one key a line).
+// The cassandra.yaml keys this Cassandra version knows: config-keys.txt, one key a line (written
+// by hack/cassandra/fetch.sh and our image), or derived from the version's jar (config_keys.h).
 using KnownKeys = std::set<std::string, std::less<>>;
 KnownKeys ParseKnownKeys(absl::string_view text);
 
