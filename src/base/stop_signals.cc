@@ -1,7 +1,5 @@
 #include "base/stop_signals.h"
 
-#include <pthread.h>
-
 #include <utility>
 
 namespace base {
@@ -15,19 +13,17 @@ StopSignals::StopSignals(std::function<void(int)> on_signal) : on_signal_(std::m
 }
 
 StopSignals::~StopSignals() {
-  closing_ = true;
-  // A signal sent to the waiting thread alone: its sigwait returns and it sees closing_.
-  pthread_kill(thread_.native_handle(), SIGTERM);
+  closing_ = true;  // seen by the waiting thread within one wait period
   thread_.join();
   pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
 }
 
 void StopSignals::Wait() {
-  while (true) {
-    int signal = 0;
-    if (sigwait(&signals_, &signal) != 0) continue;
-    if (closing_) return;
-    on_signal_(signal);
+  // A bounded wait, so that the destructor can end the thread without sending it a signal.
+  const timespec period{0, 100'000'000};
+  while (!closing_) {
+    const int signal = sigtimedwait(&signals_, nullptr, &period);
+    if (signal > 0) on_signal_(signal);  // else timeout (EAGAIN) or EINTR: look at closing_
   }
 }
 

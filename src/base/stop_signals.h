@@ -7,8 +7,8 @@
 // runs with the signals unblocked would take them in the default way: the process dies).
 // `on_signal` runs on the waiting thread for every SIGTERM/SIGINT, one at a time, with the
 // signal number; it may be called more than once and must be thread-safe against its callers.
-// The destructor wakes and joins the thread (on_signal is not called for that) and restores
-// the caller's previous mask. One instance per process.
+// The destructor joins the thread (within 0.1 s) and restores the caller's previous mask; a
+// signal arriving after that acts as it would have without this class. One instance per process.
 #pragma once
 
 #include <signal.h>
