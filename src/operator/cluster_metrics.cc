@@ -15,12 +15,12 @@ constexpr char kReady[] = "ringkeeper_cluster_ready";
 void ClusterMetrics::Set(const kube::ObjectKey& key, std::map<std::string, int> members_by_state,
                          bool ready) {
   std::lock_guard<std::mutex> lock(mu_);
-  clusters_[key] = {std::move(members_by_state), ready};
+  clusters_[key.ToString()] = {key, std::move(members_by_state), ready};
 }
 
 void ClusterMetrics::Remove(const kube::ObjectKey& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  clusters_.erase(key);
+  clusters_.erase(key.ToString());
 }
 
 std::string ClusterMetrics::RenderPrometheus() const {
@@ -28,7 +28,8 @@ std::string ClusterMetrics::RenderPrometheus() const {
   out.Declare(kMembers, metrics::Type::kGauge, "Members by state (UN, UJ, DN...).");
   out.Declare(kReady, metrics::Type::kGauge, "1 when the cluster is Ready.");
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [key, g] : clusters_) {
+  for (const auto& [_, g] : clusters_) {
+    const kube::ObjectKey& key = g.key;
     for (const auto& [state, n] : g.members_by_state) {
       out.Add(kMembers, {{"namespace", key.ns}, {"cluster", key.name}, {"state", state}}, n);
     }
