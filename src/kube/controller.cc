@@ -1,13 +1,13 @@
 #include "kube/controller.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <exception>
 #include <utility>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "metrics/exposition.h"
 #include "spdlog/spdlog.h"
 
 namespace kube {
@@ -136,7 +136,7 @@ struct Sample {
 
 struct Family {
   const char* name;
-  const char* type;
+  metrics::Type type;
   const char* help;
   std::vector<Sample> samples;
 };
@@ -144,74 +144,49 @@ struct Family {
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
 const std::vector<Family>& Families() {
+  using metrics::Type;
   static const auto* families = new std::vector<Family>{
       {"ringkeeper_reconcile_total",
-       "counter",
+       Type::kCounter,
        "Reconcile calls, whatever their outcome.",
        {{"", [](const Snapshot& s) { return double(s.c.reconciles); }}}},
       {"ringkeeper_reconcile_errors_total",
-       "counter",
+       Type::kCounter,
        "Reconciles that failed (any error).",
        {{"", [](const Snapshot& s) { return double(s.c.errors); }}}},
       {"ringkeeper_reconcile_terminal_errors_total",
-       "counter",
+       Type::kCounter,
        "Reconciles that failed with a terminal error (not retried).",
        {{"", [](const Snapshot& s) { return double(s.c.terminal_errors); }}}},
       {"ringkeeper_reconcile_duration_seconds",
-       "summary",
+       Type::kSummary,
        "Time spent in Reconcile.",
        {{"_sum", [](const Snapshot& s) { return Seconds(s.c.duration.sum); }},
         {"_count", [](const Snapshot& s) { return double(s.c.duration.count); }}}},
       {"ringkeeper_workqueue_depth",
-       "gauge",
+       Type::kGauge,
        "Keys ready and waiting for a worker.",
        {{"", [](const Snapshot& s) { return double(s.q.depth); }}}},
       {"ringkeeper_workqueue_adds_total",
-       "counter",
+       Type::kCounter,
        "Keys that entered the work queue.",
        {{"", [](const Snapshot& s) { return double(s.q.adds); }}}},
       {"ringkeeper_workqueue_retries_total",
-       "counter",
+       Type::kCounter,
        "Rate-limited (backoff) re-adds.",
        {{"", [](const Snapshot& s) { return double(s.q.retries); }}}},
       {"ringkeeper_workqueue_queue_duration_seconds",
-       "summary",
+       Type::kSummary,
        "Time a key waited in the queue before a worker took it.",
        {{"_sum", [](const Snapshot& s) { return Seconds(s.q.queue_latency.sum); }},
         {"_count", [](const Snapshot& s) { return double(s.q.queue_latency.count); }}}},
       {"ringkeeper_workqueue_work_duration_seconds",
-       "summary",
+       Type::kSummary,
        "Time from a worker taking a key to marking it done.",
        {{"_sum", [](const Snapshot& s) { return Seconds(s.q.work_duration.sum); }},
         {"_count", [](const Snapshot& s) { return double(s.q.work_duration.count); }}}},
   };
   return *families;
-}
-
-std::string FormatValue(double v) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);  // shortest exact form
-  return ec == std::errc() ? std::string(buf, end) : "NaN";
-}
-
-std::string EscapeLabelValue(absl::string_view v) {
-  std::string out;
-  for (char ch : v) {
-    switch (ch) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -222,18 +197,16 @@ std::string RenderPrometheus(absl::Span<const Controller* const> controllers) {
   for (const Controller* c : controllers) {
     snapshots.push_back({&c->name(), c->metrics(), c->queue_metrics()});
   }
-  std::string out;
+  metrics::Exposition out;
   for (const Family& f : Families()) {
-    absl::StrAppend(&out, "# HELP ", f.name, " ", f.help, "\n# TYPE ", f.name, " ", f.type, "\n");
+    out.Declare(f.name, f.type, f.help);
     for (const Sample& sample : f.samples) {
       for (const Snapshot& s : snapshots) {
-        absl::StrAppend(&out, f.name, sample.suffix, "{controller=\"",
-                        EscapeLabelValue(*s.controller), "\"} ", FormatValue(sample.value(s)),
-                        "\n");
+        out.Add(f.name, {{"controller", *s.controller}}, sample.value(s), sample.suffix);
       }
     }
   }
-  return out;
+  return out.Text();
 }
 
 }  // namespace kube

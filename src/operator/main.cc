@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,7 +20,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/log.h"
+#include "base/stop_signals.h"
 #include "httplib.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -30,6 +33,7 @@
 #include "kube/leader_election.h"
 #include "kube/resource.h"
 #include "kube/workqueue.h"
+#include "metrics/exposition.h"
 #include "operator/cluster_spec.h"
 #include "operator/reconciler.h"
 #include "operator/seams_real.h"
@@ -42,6 +46,8 @@ namespace res = kube::resources;
 // that changes nothing must show no writes).
 class CountingTransport : public kube::HttpTransport {
  public:
+  static constexpr char kRequests[] = "ringkeeper_kube_requests_total";
+
   explicit CountingTransport(std::shared_ptr<kube::HttpTransport> inner)
       : inner_(std::move(inner)) {}
   absl::StatusOr<kube::HttpResponse> Do(const kube::HttpRequest& request) override {
@@ -54,14 +60,12 @@ class CountingTransport : public kube::HttpTransport {
     Count("WATCH");
     return inner_->Stream(request, sink, cancel);
   }
-  void Render(std::string& out) const {
+  std::string RenderPrometheus() const {
+    metrics::Exposition out;
+    out.Declare(kRequests, metrics::Type::kCounter, "Requests to the API server by verb.");
     std::lock_guard<std::mutex> lock(mu_);
-    absl::StrAppend(&out,
-                    "# HELP ringkeeper_kube_requests_total Requests to the API server by verb.\n",
-                    "# TYPE ringkeeper_kube_requests_total counter\n");
-    for (const auto& [verb, n] : counts_) {
-      absl::StrAppend(&out, "ringkeeper_kube_requests_total{verb=\"", verb, "\"} ", n, "\n");
-    }
+    for (const auto& [verb, n] : counts_) out.Add(kRequests, {{"verb", verb}}, double(n));
+    return out.Text();
   }
 
  private:
@@ -96,11 +100,79 @@ double CpuSeconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-std::atomic<bool> g_stop{false};
+// The leader gauge and the process' own.
+std::string RenderProcessMetrics(bool leading) {
+  metrics::Exposition out;
+  out.Declare("ringkeeper_leader", metrics::Type::kGauge, "1 while this process holds the Lease.");
+  out.Add("ringkeeper_leader", {}, leading ? 1 : 0);
+  out.Declare("process_resident_memory_bytes", metrics::Type::kGauge);
+  out.Add("process_resident_memory_bytes", {}, double(ResidentBytes()));
+  out.Declare("process_cpu_seconds_total", metrics::Type::kCounter);
+  out.Add("process_cpu_seconds_total", {}, CpuSeconds());
+  return out.Text();
+}
+
+// httplib's stop() does nothing before listen() has bound its socket (a stop signal can come that
+// early): wait for the server to run, or for listen() to have given up, then stop it.
+void StopServer(httplib::Server& server, const std::atomic<bool>& listen_returned) {
+  while (!server.is_running() && !listen_returned) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server.stop();
+}
+
+// The informers of the kinds the operator owns, each filling the Caches member named beside
+// it: adding a kind is one line here and one member in Caches, and cannot shift the others.
+struct OwnedKind {
+  const kube::Resource* resource;
+  const kube::Store* ringkeeper::Caches::*cache;
+};
+constexpr OwnedKind kOwnedKinds[] = {
+    {&res::kStatefulSets, &ringkeeper::Caches::statefulsets},
+    {&res::kServices, &ringkeeper::Caches::services},
+    {&res::kPods, &ringkeeper::Caches::pods},
+    {&res::kConfigMaps, &ringkeeper::Caches::configmaps},
+    {&res::kPersistentVolumeClaims, &ringkeeper::Caches::pvcs},
+    {&res::kPodDisruptionBudgets, &ringkeeper::Caches::pdbs},
+};
+
+// What a stop signal does, from the signal thread: remember the stop, and stop the leader
+// elector if there is one (Run then releases the lease and returns). main creates the elector
+// only through Elect, so a signal that comes first means no campaign at all.
+class Stopper {
+ public:
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    if (elector_) elector_->Stop();
+  }
+  bool stopped() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
+  // The elector `make` builds, kept to be stopped; null when a stop came first.
+  kube::LeaderElector* Elect(const std::function<std::unique_ptr<kube::LeaderElector>()>& make) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopped_) elector_ = make();
+    return elector_.get();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool stopped_ = false;
+  std::unique_ptr<kube::LeaderElector> elector_;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any thread exists, so that every thread inherits the blocked signals.
+  Stopper stopper;
+  base::StopSignals signals([&stopper](int signal) {
+    spdlog::info("signal {}: stopping", signal);
+    stopper.Stop();
+  });
+
   CLI::App app{"ringkeeper-operator: runs Cassandra clusters on Kubernetes"};
   std::string kubeconfig, watch_namespace, lease_namespace, lease_name = "ringkeeper-operator";
   std::string identity, log_level = "info", agent_image = "ringkeeper/ringkeeper-agent:dev";
@@ -162,14 +234,13 @@ int main(int argc, char** argv) {
   kube::InformerOptions all;
   all.ns = watch_namespace;
   kube::Informer clusters(client, ringkeeper::kClusters, all);
+  ringkeeper::Caches caches;
+  caches.clusters = &clusters.store();
   std::vector<std::unique_ptr<kube::Informer>> children;
-  for (const auto* r : {&res::kStatefulSets, &res::kServices, &res::kPods, &res::kConfigMaps,
-                        &res::kPersistentVolumeClaims, &res::kPodDisruptionBudgets}) {
-    children.push_back(std::make_unique<kube::Informer>(client, *r, owned));
+  for (const OwnedKind& kind : kOwnedKinds) {
+    children.push_back(std::make_unique<kube::Informer>(client, *kind.resource, owned));
+    caches.*kind.cache = &children.back()->store();
   }
-  ringkeeper::Caches caches{&clusters.store(),     &children[0]->store(), &children[1]->store(),
-                            &children[2]->store(), &children[3]->store(), &children[4]->store(),
-                            &children[5]->store()};
   ringkeeper::ReconcilerOptions options;
   options.defaults.agent_image = agent_image;
   options.resync = absl::Seconds(resync_seconds);
@@ -178,6 +249,8 @@ int main(int argc, char** argv) {
   ringkeeper::HttpNodeAgents agents;
   ringkeeper::CqlClientSessions cql;
   ringkeeper::SystemClock clock;
+  ringkeeper::ClusterMetrics cluster_metrics;
+  options.metrics = &cluster_metrics;
   ringkeeper::ClusterReconciler reconciler(
       {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, caches, options);
   kube::WorkQueue queue;
@@ -192,17 +265,12 @@ int main(int argc, char** argv) {
   // /metrics and /healthz, /readyz.
   httplib::Server metrics_server, health_server;
   metrics_server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    std::string out;
+    // Each part writes its own families, so their texts concatenate into one exposition.
     const kube::Controller* controllers[] = {&controller};
-    out = kube::RenderPrometheus(controllers);
-    reconciler.RenderPrometheus(out);
-    counting->Render(out);
-    absl::StrAppend(&out, "# HELP ringkeeper_leader 1 while this process holds the Lease.\n",
-                    "# TYPE ringkeeper_leader gauge\nringkeeper_leader ", leading.load() ? 1 : 0,
-                    "\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ",
-                    ResidentBytes(),
-                    "\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ",
-                    CpuSeconds(), "\n");
+    std::string out = kube::RenderPrometheus(controllers);
+    out += cluster_metrics.RenderPrometheus();
+    out += counting->RenderPrometheus();
+    out += RenderProcessMetrics(leading.load());
     res.set_content(out, "text/plain; version=0.0.4");
   });
   health_server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -216,29 +284,34 @@ int main(int argc, char** argv) {
     }
     res.set_content(leading.load() ? "ok (leader)\n" : "ok (standby)\n", "text/plain");
   });
-  std::thread metrics_thread([&] { metrics_server.listen("0.0.0.0", metrics_port); });
-  std::thread health_thread([&] { health_server.listen("0.0.0.0", health_port); });
-
-  static std::function<void()> on_signal;
-  std::unique_ptr<kube::LeaderElector> elector;
-  on_signal = [&] {
-    g_stop = true;
-    if (elector) elector->Stop();
-  };
-  std::signal(SIGTERM, [](int) { on_signal(); });
-  std::signal(SIGINT, [](int) { on_signal(); });
+  std::atomic<bool> metrics_returned{false}, health_returned{false};
+  std::thread metrics_thread([&] {
+    if (!metrics_server.listen("0.0.0.0", metrics_port)) {
+      spdlog::error("metrics: cannot listen on port {}", metrics_port);
+    }
+    metrics_returned = true;
+  });
+  std::thread health_thread([&] {
+    if (!health_server.listen("0.0.0.0", health_port)) {
+      spdlog::error("health: cannot listen on port {}", health_port);
+    }
+    health_returned = true;
+  });
 
   clusters.Start();
   for (auto& informer : children) informer->Start();
-  bool all_synced = clusters.WaitForSync(absl::Minutes(2));
-  for (auto& informer : children)
-    all_synced = all_synced && informer->WaitForSync(absl::Minutes(2));
-  if (!all_synced) {
-    spdlog::error("caches did not sync in 2 minutes");
-    return 1;
+  // Every cache's first list within 2 minutes; a stop signal ends the wait early.
+  auto all_synced = [&] {
+    if (!clusters.HasSynced()) return false;
+    for (const auto& informer : children) {
+      if (!informer->HasSynced()) return false;
+    }
+    return true;
+  };
+  const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
+  while (!all_synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  synced = true;
-  spdlog::info("caches synced: {} clusters; identity {}", clusters.store().size(), identity);
 
   auto lead = [&] {
     leading = true;
@@ -247,8 +320,15 @@ int main(int argc, char** argv) {
       controller.Enqueue(kube::ObjectKey::FromString(key));
     }
   };
-  int rc = 0;
-  if (leader_elect) {
+  // Until a stop signal, or the lease is lost, or leader election fails (then 1).
+  auto serve = [&]() -> int {
+    synced = true;
+    spdlog::info("caches synced: {} clusters; identity {}", clusters.store().size(), identity);
+    if (!leader_elect) {
+      lead();
+      while (!stopper.stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return 0;
+    }
     kube::LeaderElectionConfig config;
     config.lease_namespace = lease_namespace;
     config.lease_name = lease_name;
@@ -263,29 +343,41 @@ int main(int argc, char** argv) {
     };
     callbacks.on_stopped_leading = [&] {
       leading = false;
-      if (!g_stop) {
+      if (!stopper.stopped()) {
         // Another leader may act now: stop at once, a restart campaigns again.
         spdlog::error("lost the lease: exiting");
         std::_Exit(1);
       }
     };
     callbacks.on_new_leader = [](const std::string& who) { spdlog::info("leader: {}", who); };
-    elector = std::make_unique<kube::LeaderElector>(*rest, config, callbacks);
+    kube::LeaderElector* elector = stopper.Elect(
+        [&] { return std::make_unique<kube::LeaderElector>(*rest, config, callbacks); });
+    if (!elector) return 0;  // stopped first
     auto status = elector->Run();
     if (!status.ok()) {
       spdlog::error("leader election: {}", status.message());
-      rc = 1;
+      return 1;
     }
+    return 0;
+  };
+
+  int rc = 0;
+  if (stopper.stopped()) {
+    spdlog::info("stopped before the caches synced");
+  } else if (!all_synced()) {
+    spdlog::error("caches did not sync in 2 minutes");
+    rc = 1;
   } else {
-    lead();
-    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    rc = serve();
   }
+  // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
   clusters.Stop();
   for (auto& informer : children) informer->Stop();
-  metrics_server.stop();
-  health_server.stop();
+  StopServer(metrics_server, metrics_returned);
+  StopServer(health_server, health_returned);
   metrics_thread.join();
   health_thread.join();
+  spdlog::info("stopped");
   return rc;
 }

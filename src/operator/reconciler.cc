@@ -96,7 +96,7 @@ absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey&
   kube::ObjectPtr cluster = caches_.clusters->Get(key.ToString());
   if (!cluster || cluster->being_deleted()) {
     std::lock_guard<std::mutex> lock(mu_);
-    gauges_.erase(key.ToString());
+    if (options_.metrics) options_.metrics->Remove(key);
     written_.erase(key.ToString());
     return kube::Result{};  // owned objects go with it (owner references)
   }
@@ -755,10 +755,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
                 p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");
   status["observedGeneration"] = generation;
 
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    gauges_[p.cluster.key().ToString()] = {p.cluster.key(), by_state, is_ready};
-  }
+  if (options_.metrics) options_.metrics->Set(p.cluster.key(), by_state, is_ready);
   if (status == p.old_status) return absl::OkStatus();
   spdlog::debug("cluster {}: status changes: {}", p.cluster.key().ToString(),
                 Json::diff(p.old_status, status).dump());
@@ -836,26 +833,6 @@ void ClusterReconciler::Event(Pass& p, bool warning, const char* reason,
                               const std::string& message) {
   spdlog::info("cluster {}: {}: {}", p.cluster.key().ToString(), reason, message);
   seams_.events->Event(p.cluster, warning, reason, message);
-}
-
-void ClusterReconciler::RenderPrometheus(std::string& out) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::StrAppend(&out, "# HELP ringkeeper_cluster_members Members by state (UN, UJ, DN...).\n",
-                  "# TYPE ringkeeper_cluster_members gauge\n");
-  for (const auto& [_, g] : gauges_) {
-    const kube::ObjectKey& key = g.key;
-    for (const auto& [state, n] : g.members_by_state) {
-      absl::StrAppend(&out, "ringkeeper_cluster_members{namespace=\"", key.ns, "\",cluster=\"",
-                      key.name, "\",state=\"", state, "\"} ", n, "\n");
-    }
-  }
-  absl::StrAppend(&out, "# HELP ringkeeper_cluster_ready 1 when the cluster is Ready.\n",
-                  "# TYPE ringkeeper_cluster_ready gauge\n");
-  for (const auto& [_, g] : gauges_) {
-    const kube::ObjectKey& key = g.key;
-    absl::StrAppend(&out, "ringkeeper_cluster_ready{namespace=\"", key.ns, "\",cluster=\"",
-                    key.name, "\"} ", g.ready ? 1 : 0, "\n");
-  }
 }
 
 }  // namespace ringkeeper

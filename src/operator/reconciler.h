@@ -24,6 +24,7 @@
 #include "kube/controller.h"
 #include "kube/store.h"
 #include "operator/catalogue.h"
+#include "operator/cluster_metrics.h"
 #include "operator/cluster_spec.h"
 #include "operator/seams.h"
 
@@ -44,6 +45,8 @@ struct ReconcilerOptions {
   Defaults defaults;
   absl::Duration resync = absl::Seconds(15);     // poll of the nodes when nothing happens
   absl::Duration short_wait = absl::Seconds(5);  // while an operation is under way
+  // Where each pass reports its gauges (members by state, ready); optional, not owned.
+  ClusterMetrics* metrics = nullptr;
   // A pod not Ready this long after its creation is reported as not starting (Degraded).
   absl::Duration start_timeout = absl::Minutes(10);
 };
@@ -82,8 +85,6 @@ class ClusterReconciler : public kube::Reconciler {
 
   absl::StatusOr<kube::Result> Reconcile(const kube::ObjectKey& key) override;
 
-  // ringkeeper_cluster_members{namespace,cluster,state} and ringkeeper_cluster_ready.
-  void RenderPrometheus(std::string& out) const;
 
   struct Pass;  // one reconcile pass of one cluster (reconciler.cc)
   enum class Flow { kContinue, kWait };
@@ -154,12 +155,6 @@ class ClusterReconciler : public kube::Reconciler {
 
   mutable std::mutex mu_;                                       // guards the maps below
   std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
-  struct ClusterGauges {
-    kube::ObjectKey key;
-    std::map<std::string, int> members_by_state;
-    bool ready = false;
-  };
-  std::map<std::string, ClusterGauges> gauges_;     // by "ns/name"
   std::map<std::string, kube::ObjectPtr> written_;  // the Cluster as our last write left it
 };
 

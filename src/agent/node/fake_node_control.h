@@ -60,8 +60,11 @@ class FakeNodeControl : public NodeControl {
     repairs_terminated = true;
     return absl::OkStatus();
   }
-  absl::StatusOr<std::string> Metrics(const std::string& labels) override {
-    return "# TYPE x gauge\nx{" + labels + "} 1\n";
+  absl::StatusOr<std::string> Metrics(const metrics::Labels& labels) override {
+    metrics::Exposition out;
+    out.Declare("x", metrics::Type::kGauge);
+    out.Add("x", labels, 1);
+    return out.Text();
   }
   void Release() {
     std::lock_guard<std::mutex> lock(mu);

@@ -338,7 +338,7 @@ absl::Status JolokiaNodeControl::StopRepairs() {
       .status();
 }
 
-absl::StatusOr<std::string> JolokiaNodeControl::Metrics(const std::string& labels) {
+absl::StatusOr<std::string> JolokiaNodeControl::Metrics(const metrics::Labels& labels) {
   ASSIGN_OR_RETURN(json responses, client_.Bulk(MetricRequests(), absl::Seconds(10)));
   return RenderPrometheus(responses, labels);
 }

@@ -35,7 +35,7 @@ class JolokiaNodeControl : public NodeControl {
   absl::StatusOr<int> StartRepair(const RepairOptions& options) override;
   absl::StatusOr<RepairStatus> GetRepairStatus(int command) override;
   absl::Status StopRepairs() override;
-  absl::StatusOr<std::string> Metrics(const std::string& labels) override;
+  absl::StatusOr<std::string> Metrics(const metrics::Labels& labels) override;
 
  private:
   absl::StatusOr<std::vector<std::string>> Keyspaces(const std::string& keyspace);
@@ -49,7 +49,7 @@ int64_t ParseSize(const std::string& text);
 // "/127.0.0.1:7000" or "127.0.0.1" -> "127.0.0.1".
 std::string NormalizeEndpoint(const std::string& endpoint);
 // Converts a Jolokia bulk-read answer for the curated metric set into Prometheus text.
-std::string RenderPrometheus(const nlohmann::json& responses, const std::string& labels);
+std::string RenderPrometheus(const nlohmann::json& responses, const metrics::Labels& labels);
 // The curated metric reads (one bulk request).
 nlohmann::json MetricRequests();
 

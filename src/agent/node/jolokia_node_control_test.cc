@@ -42,7 +42,7 @@ TEST(RenderPrometheus, PatternAndExactReadsBecomeLabelledSeries) {
       responses[i] = {{"status", 200}, {"value", {{"OperationMode", "NORMAL"}}}};
     }
   }
-  const std::string text = RenderPrometheus(responses, "cluster=\"c\",pod=\"p\"");
+  const std::string text = RenderPrometheus(responses, {{"cluster", "c"}, {"pod", "p"}});
   EXPECT_NE(text.find("# TYPE cassandra_client_request_latency_total counter\n"
                       "cassandra_client_request_latency_total{cluster=\"c\",pod=\"p\","
                       "request_type=\"Read\"} 42\n"),

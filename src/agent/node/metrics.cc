@@ -2,11 +2,10 @@
 // the Prometheus text format. Each spec is one request in the bulk; MBean patterns (`*`) expand
 // to every matching MBean, whose key properties become labels.
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "agent/node/jolokia_node_control.h"
 
@@ -18,7 +17,7 @@ using json = nlohmann::json;
 struct Attr {
   const char* attribute;  // Jolokia attribute (or "Attr/inner" for composite values)
   const char* suffix;     // metric name suffix
-  const char* type;       // counter | gauge
+  metrics::Type type;
 };
 
 struct Spec {
@@ -33,96 +32,98 @@ const std::vector<Spec>& Specs() {
       {"org.apache.cassandra.metrics:type=ClientRequest,scope=*,name=Latency",
        "cassandra_client_request_latency",
        {{"scope", "request_type"}},
-       {{"Count", "_total", "counter"},
-        {"50thPercentile", "_p50_microseconds", "gauge"},
-        {"99thPercentile", "_p99_microseconds", "gauge"},
-        {"OneMinuteRate", "_rate1m", "gauge"}}},
+       {{"Count", "_total", metrics::Type::kCounter},
+        {"50thPercentile", "_p50_microseconds", metrics::Type::kGauge},
+        {"99thPercentile", "_p99_microseconds", metrics::Type::kGauge},
+        {"OneMinuteRate", "_rate1m", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=ClientRequest,scope=*,name=Timeouts",
        "cassandra_client_request_timeouts",
        {{"scope", "request_type"}},
-       {{"Count", "_total", "counter"}}},
+       {{"Count", "_total", metrics::Type::kCounter}}},
       {"org.apache.cassandra.metrics:type=ClientRequest,scope=*,name=Unavailables",
        "cassandra_client_request_unavailables",
        {{"scope", "request_type"}},
-       {{"Count", "_total", "counter"}}},
+       {{"Count", "_total", metrics::Type::kCounter}}},
       {"org.apache.cassandra.metrics:type=ClientRequest,scope=*,name=Failures",
        "cassandra_client_request_failures",
        {{"scope", "request_type"}},
-       {{"Count", "_total", "counter"}}},
+       {{"Count", "_total", metrics::Type::kCounter}}},
       {"org.apache.cassandra.metrics:type=Table,keyspace=*,scope=*,name=ReadLatency",
        "cassandra_table_read_latency",
        {{"keyspace", "keyspace"}, {"scope", "table"}},
-       {{"Count", "_total", "counter"}, {"99thPercentile", "_p99_microseconds", "gauge"}}},
+       {{"Count", "_total", metrics::Type::kCounter},
+        {"99thPercentile", "_p99_microseconds", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Table,keyspace=*,scope=*,name=WriteLatency",
        "cassandra_table_write_latency",
        {{"keyspace", "keyspace"}, {"scope", "table"}},
-       {{"Count", "_total", "counter"}, {"99thPercentile", "_p99_microseconds", "gauge"}}},
+       {{"Count", "_total", metrics::Type::kCounter},
+        {"99thPercentile", "_p99_microseconds", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Table,keyspace=*,scope=*,name=LiveSSTableCount",
        "cassandra_table_live_sstables",
        {{"keyspace", "keyspace"}, {"scope", "table"}},
-       {{"Value", "", "gauge"}}},
+       {{"Value", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Table,keyspace=*,scope=*,name=LiveDiskSpaceUsed",
        "cassandra_table_live_disk_space_used_bytes",
        {{"keyspace", "keyspace"}, {"scope", "table"}},
-       {{"Count", "", "gauge"}}},
+       {{"Count", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Table,keyspace=*,scope=*,name=TombstoneScannedHistogram",
        "cassandra_table_tombstones_scanned",
        {{"keyspace", "keyspace"}, {"scope", "table"}},
-       {{"99thPercentile", "_p99", "gauge"}}},
+       {{"99thPercentile", "_p99", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Table,keyspace=*,scope=*,name=PendingCompactions",
        "cassandra_table_pending_compactions",
        {{"keyspace", "keyspace"}, {"scope", "table"}},
-       {{"Value", "", "gauge"}}},
+       {{"Value", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Storage,name=Load",
        "cassandra_storage_load_bytes",
        {},
-       {{"Count", "", "gauge"}}},
+       {{"Count", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Storage,name=TotalHints",
        "cassandra_storage_hints",
        {},
-       {{"Count", "_total", "counter"}}},
+       {{"Count", "_total", metrics::Type::kCounter}}},
       {"org.apache.cassandra.metrics:type=Storage,name=TotalHintsInProgress",
        "cassandra_storage_hints_in_progress",
        {},
-       {{"Count", "", "gauge"}}},
+       {{"Count", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Compaction,name=PendingTasks",
        "cassandra_compaction_pending_tasks",
        {},
-       {{"Value", "", "gauge"}}},
+       {{"Value", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Compaction,name=CompletedTasks",
        "cassandra_compaction_completed_tasks",
        {},
-       {{"Value", "_total", "counter"}}},
+       {{"Value", "_total", metrics::Type::kCounter}}},
       {"org.apache.cassandra.metrics:type=DroppedMessage,scope=*,name=Dropped",
        "cassandra_dropped_messages",
        {{"scope", "message_type"}},
-       {{"Count", "_total", "counter"}}},
+       {{"Count", "_total", metrics::Type::kCounter}}},
       {"org.apache.cassandra.metrics:type=ThreadPools,path=*,scope=*,name=PendingTasks",
        "cassandra_thread_pool_pending_tasks",
        {{"path", "path"}, {"scope", "pool"}},
-       {{"Value", "", "gauge"}}},
+       {{"Value", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=ThreadPools,path=*,scope=*,name=ActiveTasks",
        "cassandra_thread_pool_active_tasks",
        {{"path", "path"}, {"scope", "pool"}},
-       {{"Value", "", "gauge"}}},
+       {{"Value", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=ThreadPools,path=*,scope=*,name=CurrentlyBlockedTasks",
        "cassandra_thread_pool_blocked_tasks",
        {{"path", "path"}, {"scope", "pool"}},
-       {{"Count", "", "gauge"}}},
+       {{"Count", "", metrics::Type::kGauge}}},
       {"org.apache.cassandra.metrics:type=Client,name=connectedNativeClients",
        "cassandra_client_connected_native_clients",
        {},
-       {{"Value", "", "gauge"}}},
+       {{"Value", "", metrics::Type::kGauge}}},
       {"java.lang:type=Memory",
        "jvm_memory_heap",
        {},
-       {{"HeapMemoryUsage/used", "_used_bytes", "gauge"},
-        {"HeapMemoryUsage/max", "_max_bytes", "gauge"}}},
+       {{"HeapMemoryUsage/used", "_used_bytes", metrics::Type::kGauge},
+        {"HeapMemoryUsage/max", "_max_bytes", metrics::Type::kGauge}}},
       {"java.lang:type=GarbageCollector,name=*",
        "jvm_gc",
        {{"name", "gc"}},
-       {{"CollectionCount", "_collections_total", "counter"},
-        {"CollectionTime", "_collection_milliseconds_total", "counter"}}},
+       {{"CollectionCount", "_collections_total", metrics::Type::kCounter},
+        {"CollectionTime", "_collection_milliseconds_total", metrics::Type::kCounter}}},
   };
   return *specs;
 }
@@ -143,21 +144,12 @@ std::map<std::string, std::string> KeyProperties(const std::string& name) {
   return props;
 }
 
-std::string Escape(const std::string& v) {
-  return absl::StrReplaceAll(v, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
+// Jolokia answers numbers, booleans, or null (NaN) and strings for values it cannot read.
+std::optional<double> Number(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_boolean()) return v.get<bool>() ? 1 : 0;
+  return std::nullopt;
 }
-
-std::string Number(const json& v) {
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
-  if (v.is_number()) return absl::StrCat(v.get<double>());
-  if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
-  return "";
-}
-
-struct Family {
-  std::string type;
-  std::vector<std::string> samples;
-};
 
 }  // namespace
 
@@ -179,17 +171,14 @@ json MetricRequests() {
   return requests;
 }
 
-std::string RenderPrometheus(const json& responses, const std::string& labels) {
-  std::map<std::string, Family> families;
+std::string RenderPrometheus(const json& responses, const metrics::Labels& labels) {
+  metrics::Exposition out;
   const auto& specs = Specs();
-  auto emit = [&](const std::string& name, const char* type, const std::string& extra,
-                  const std::string& value) {
-    if (value.empty()) return;
-    auto& f = families[name];
-    f.type = type;
-    std::string all = labels;
-    if (!extra.empty()) all = all.empty() ? extra : absl::StrCat(all, ",", extra);
-    f.samples.push_back(absl::StrCat(name, "{", all, "} ", value));
+  auto emit = [&](const std::string& name, metrics::Type type, const metrics::Labels& series,
+                  std::optional<double> value) {
+    if (!value) return;
+    out.Declare(name, type);
+    out.Add(name, series, *value);
   };
   for (size_t i = 0; i < specs.size() && i < responses.size(); ++i) {
     const auto& spec = specs[i];
@@ -204,11 +193,8 @@ std::string RenderPrometheus(const json& responses, const std::string& labels) {
     }
     for (const auto& [name, attrs] : beans) {
       auto props = KeyProperties(name);
-      std::string extra;
-      for (const auto& [key, label] : spec.labels) {
-        if (!extra.empty()) extra += ",";
-        absl::StrAppend(&extra, label, "=\"", Escape(props[key]), "\"");
-      }
+      metrics::Labels series = labels;
+      for (const auto& [key, label] : spec.labels) series.emplace_back(label, props[key]);
       for (const auto& a : spec.attrs) {
         std::vector<std::string> path = absl::StrSplit(a.attribute, '/');
         const json* v = &attrs;
@@ -219,7 +205,7 @@ std::string RenderPrometheus(const json& responses, const std::string& labels) {
           }
           v = &(*v)[p];
         }
-        if (v) emit(absl::StrCat(spec.metric, a.suffix), a.type, extra, Number(*v));
+        if (v) emit(std::string(spec.metric) + a.suffix, a.type, series, Number(*v));
       }
     }
   }
@@ -227,16 +213,12 @@ std::string RenderPrometheus(const json& responses, const std::string& labels) {
   if (responses.size() > specs.size()) {
     const json& r = responses[specs.size()];
     if (r.value("status", 0) == 200 && r["value"].is_object()) {
-      emit("cassandra_node_operation_mode", "gauge",
-           absl::StrCat("mode=\"", Escape(r["value"].value("OperationMode", "")), "\""), "1");
+      metrics::Labels series = labels;
+      series.emplace_back("mode", r["value"].value("OperationMode", ""));
+      emit("cassandra_node_operation_mode", metrics::Type::kGauge, series, 1);
     }
   }
-  std::string out;
-  for (const auto& [name, f] : families) {
-    absl::StrAppend(&out, "# TYPE ", name, " ", f.type, "\n");
-    for (const auto& s : f.samples) absl::StrAppend(&out, s, "\n");
-  }
-  return out;
+  return out.Text();
 }
 
 }  // namespace agent::node

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/api/api.h"
+#include "metrics/exposition.h"
 
 namespace agent::node {
 
@@ -50,9 +51,9 @@ class NodeControl {
   virtual absl::StatusOr<RepairStatus> GetRepairStatus(int command) = 0;
   virtual absl::Status StopRepairs() = 0;
 
-  // Prometheus text of the curated metrics, every series with `labels` (e.g.
-  // cluster="c",dc="d",rack="r",pod="p"), from one bulk read.
-  virtual absl::StatusOr<std::string> Metrics(const std::string& labels) = 0;
+  // Prometheus text of the curated metrics, every series with `labels` first (e.g. cluster, dc,
+  // rack, pod), from one bulk read.
+  virtual absl::StatusOr<std::string> Metrics(const metrics::Labels& labels) = 0;
 };
 
 }  // namespace agent::node

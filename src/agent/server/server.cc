@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "httplib.h"
+#include "metrics/exposition.h"
 
 namespace agent::server {
 namespace {
@@ -150,16 +151,19 @@ void Server::Routes() {
   });
   s.Get(api::kMetrics, [this](const httplib::Request&, httplib::Response& res) {
     const absl::Time start = absl::Now();
-    const std::string labels =
-        absl::StrCat("cluster=\"", options_.cluster, "\",dc=\"", options_.dc, "\",rack=\"",
-                     options_.rack, "\",pod=\"", options_.pod, "\"");
+    const metrics::Labels labels = {{"cluster", options_.cluster},
+                                    {"dc", options_.dc},
+                                    {"rack", options_.rack},
+                                    {"pod", options_.pod}};
     auto text = node_->Metrics(labels);
+    metrics::Exposition agent;
+    agent.Declare("ringkeeper_agent_node_reachable", metrics::Type::kGauge);
+    agent.Add("ringkeeper_agent_node_reachable", labels, text.ok() ? 1 : 0);
+    agent.Declare("ringkeeper_agent_scrape_duration_seconds", metrics::Type::kGauge);
+    agent.Add("ringkeeper_agent_scrape_duration_seconds", labels,
+              absl::ToDoubleSeconds(absl::Now() - start));
     std::string out = text.ok() ? *text : "";
-    absl::StrAppend(&out, "# TYPE ringkeeper_agent_node_reachable gauge\n",
-                    "ringkeeper_agent_node_reachable{", labels, "} ", text.ok() ? 1 : 0, "\n",
-                    "# TYPE ringkeeper_agent_scrape_duration_seconds gauge\n",
-                    "ringkeeper_agent_scrape_duration_seconds{", labels, "} ",
-                    absl::ToDoubleSeconds(absl::Now() - start), "\n");
+    out += agent.Text();
     res.set_content(out, "text/plain; version=0.0.4");
   });
   s.Get(api::kReadyz, [this](const httplib::Request&, httplib::Response& res) {
