@@ -8,10 +8,16 @@
 # PASS/FAIL are printed, then the table of every scenario's figures; the exit status is 1 if any
 # failed. The scenarios' state and figures go to $E2E_STATE_DIR (default: a fresh directory under
 # /tmp, kept). Prints the timings of each step. The cluster stays up (`make cluster-down` stops it)
-# unless E2E_DOWN=1. `python3 test/e2e/NN_name_test.py --list` says what a scenario needs and leaves.
+# unless E2E_DOWN=1. `run.sh --list` (or `NN_name_test.py --list`) says what each scenario needs
+# and leaves, and starts nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/versions.env"
+if [ "${1:-}" = --list ]; then  # what each scenario needs and leaves; starts nothing
+  venv=$(bash "$root/hack/cassandra/venv.sh")
+  for test in "$root"/test/e2e/*_test.py; do "$venv/bin/python" "$test" --list; done
+  exit 0
+fi
 t0=$SECONDS
 t=$SECONDS
 eval "$(bash "$root/test/cluster/local-cluster.sh" up)"
