@@ -2,11 +2,22 @@
 # The e2e tier: brings up the local cluster (test/cluster/local-cluster.sh, idempotent), builds and
 # loads the cassandra, agent and operator images (hack/images.sh, each skipped when unchanged),
 # installs the CRD, RBAC and the operator Deployment (hack/install-operator.sh), then runs every
-# test/e2e/*_test.py with the real cassandra-driver (venv from hack/cassandra/venv.sh). Prints the
-# timings of each step. The cluster stays up (`make cluster-down` stops it) unless E2E_DOWN=1.
+# test/e2e/*_test.py in name order (the scenarios NN_*_test.py, one per file, sharing two Cassandra
+# clusters; helpers and the state between them in test/e2e/e2elib.py) with the real cassandra-driver
+# (venv from hack/cassandra/venv.sh). Every scenario runs even after one failed; each one's time and
+# PASS/FAIL are printed, then the table of every scenario's figures; the exit status is 1 if any
+# failed. The scenarios' state and figures go to $E2E_STATE_DIR (default: a fresh directory under
+# /tmp, kept). Prints the timings of each step. The cluster stays up (`make cluster-down` stops it)
+# unless E2E_DOWN=1. `run.sh --list` (or `NN_name_test.py --list`) says what each scenario needs
+# and leaves, and starts nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/versions.env"
+if [ "${1:-}" = --list ]; then  # what each scenario needs and leaves; starts nothing
+  venv=$(bash "$root/hack/cassandra/venv.sh")
+  for test in "$root"/test/e2e/*_test.py; do "$venv/bin/python" "$test" --list; done
+  exit 0
+fi
 t0=$SECONDS
 t=$SECONDS
 eval "$(bash "$root/test/cluster/local-cluster.sh" up)"
@@ -21,11 +32,29 @@ t=$SECONDS
 bash "$root/hack/install-operator.sh"
 echo "e2e: operator installed in $((SECONDS - t))s"
 venv=$(bash "$root/hack/cassandra/venv.sh")
+export E2E_STATE_DIR="${E2E_STATE_DIR:-$(mktemp -d /tmp/ringkeeper-e2e.XXXXXX)}"
+mkdir -p "$E2E_STATE_DIR"
+rm -f "$E2E_STATE_DIR/state.json" "$E2E_STATE_DIR/figures.jsonl" "$E2E_STATE_DIR/results.tsv"
+export E2E_T0
+E2E_T0=$(date +%s.%N)  # the scenarios' shared clock and budget (E2E_BUDGET_SECONDS) start here
+echo "e2e: scenario state and figures in $E2E_STATE_DIR"
 rc=0
+summary=()
 for test in "$root"/test/e2e/*_test.py; do
-  echo "e2e: $(basename "$test")"
-  "$venv/bin/python" "$test" || rc=1
+  name=$(basename "$test" .py)
+  echo "e2e: $name"
+  t=$SECONDS
+  result=PASS
+  "$venv/bin/python" "$test" || { result=FAIL; rc=1; }
+  printf '%s\t%s\t%s\n' "$name" "$([ "$result" = PASS ] && echo 0 || echo 1)" "$((SECONDS - t))" \
+    >>"$E2E_STATE_DIR/results.tsv"
+  summary+=("$(printf '%-34s %s %5ds' "$name" "$result" "$((SECONDS - t))")")
+  echo "e2e: $name $result in $((SECONDS - t))s"
 done
+"$venv/bin/python" "$root/test/e2e/e2elib.py" figures || rc=1
+echo
+echo "SCENARIOS"
+printf '  %s\n' "${summary[@]}"
 if [ "${E2E_DOWN:-0}" = 1 ]; then bash "$root/test/cluster/local-cluster.sh" down; fi
 echo "e2e: done in $((SECONDS - t0))s (rc=$rc)"
 exit "$rc"

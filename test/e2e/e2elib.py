@@ -1,31 +1,49 @@
 #!/usr/bin/env python3
-"""e2e: the Ringkeeper operator on the local Kubernetes, with a real CQL client throughout.
+"""e2e: what the scenarios share (test/e2e/NN_*_test.py, run in order by test/e2e/run.sh).
 
 Against the real local cluster (test/cluster/local-cluster.sh), the operator as deployed by
 hack/install-operator.sh (2 replicas, leader election on Lease ringkeeper-system/ringkeeper-operator)
-and a real CQL client (cassandra-driver) writing and reading at QUORUM, this proves, in order:
+and a real CQL client (cassandra-driver) writing and reading at QUORUM, the scenarios prove, in
+order (the scenario files in brackets):
 
   1. creation timing: a 1-member Cluster to Ready (one node's start), scaled 1→2→3 (one at a
-     time), against a 3-member Cluster created at once (should take about one node's start);
-  2. CQL with the generated superuser (cassandra/cassandra refused); keyspace at RF 3, N rows;
+     time) (01), against a 3-member Cluster created at once (should take about one node's
+     start) (02);
+  2. CQL with the generated superuser (cassandra/cassandra refused); keyspace at RF 3, N rows (03);
   3. a background client (writes new rows, reads earlier ones, idempotent, QUORUM) whose
-     successes and failures are counted per phase;
-  4. scale 3→4 (Cleanup event) and 4→3 (StatefulSet, member Service, status shrink);
-  5. scale to 2 refused (ScaleDownRefused names the keyspace and its RF) and back;
-  6. a pod and its PVC deleted: the member comes back with the same address, UN;
-  7. a config change restarts every pod one at a time with zero client failures;
-  8. the operator leader SIGKILLed mid decommission: the next leader finishes it;
-  9. the operator leader SIGKILLed mid replacement: the next leader finishes it;
- 10. with nothing changed, reconcile passes make zero writes to the API server;
- 11. the operator's RSS and CPU;
- 12. deleting the Cluster removes what it owns and retains the PVCs.
-A table of every figure is printed at the end (also after a failure, with what was measured).
+     successes and failures are counted per phase, in every scenario from 04 to 11;
+  4. scale 3→4 (Cleanup event) and 4→3 (StatefulSet, member Service, status shrink) (04);
+  5. scale to 2 refused (ScaleDownRefused names the keyspace and its RF) and back (05);
+  6. a pod and its PVC deleted: the member comes back with the same address, UN (06);
+  7. a config change restarts every pod one at a time with zero client failures (07);
+  8. the operator leader SIGKILLed mid decommission: the next leader finishes it (08);
+  9. the operator leader SIGKILLed mid replacement: the next leader finishes it (09);
+ 10. with nothing changed, reconcile passes make zero writes to the API server (10);
+     every row confirmed by any scenario's client read back at QUORUM at the end (11);
+ 11. the operator's RSS and CPU over the whole run (12);
+ 12. deleting the Cluster removes what it owns and retains the PVCs (13).
+
+One file per scenario, so one failure does not hide the rest. Two Cassandra clusters in all, as
+before the split: `single` (01 only) and the seed's cluster, created at 3 by 02 and shared by 03
+to 13. A scenario on the shared cluster starts from its precondition (require_main_ready: the
+Cluster exists, members patched back to 3 if a failed scenario left it elsewhere, Ready 3/3,
+bounded; require_rows: 03 wrote the table) and fails naming it when it cannot be met.
+
+State between the scenarios' processes lives in $E2E_STATE_DIR (run.sh makes a fresh one):
+  state.json    the client's confirmed keys and next key, the operator CPU/RSS samples, 01's timings
+  figures.jsonl every figure, appended as measured (a failed scenario keeps what it measured);
+                `python3 e2elib.py figures` prints the table of all (run.sh does, at the end)
+The run's clock and budget start at $E2E_T0 (epoch seconds, set by run.sh): log times are since
+then and no wait goes past E2E_BUDGET_SECONDS (45 min) after it.
 
 Needs KUBECONFIG, KUBECTL and CASSANDRA_VERSION (test/e2e/run.sh sets them); runs as root on the
 host of the local cluster (it reads /proc of the operator's processes and SIGKILLs the leader).
-E2E_KEEP=1 keeps the namespace afterwards; a failed run always keeps it for inspection.
+E2E_KEEP=1 keeps the namespace afterwards; a failed run always keeps it for inspection (13 deletes
+the Cluster, as it must to test deletion, but keeps the namespace when an earlier scenario failed).
+Every scenario file takes --list: it prints what it needs and leaves, and touches nothing.
 """
 import base64
+import contextlib
 import datetime
 import json
 import logging
@@ -37,13 +55,13 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.request
 
 import yaml
 from cassandra import AuthenticationFailed, ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
-from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy,
                                 TokenAwarePolicy, WhiteListRoundRobinPolicy)
 from cassandra.query import SimpleStatement
@@ -72,8 +90,13 @@ QUORUM = ConsistencyLevel.QUORUM
 
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 BUDGET = float(os.environ.get("E2E_BUDGET_SECONDS", 45 * 60))  # no wait goes past it
-T_START = time.monotonic()
-FIGURES = []  # (section, name, value): the summary table
+# The run's start (run.sh sets it before the first scenario; a scenario run alone starts its own).
+T0 = float(os.environ.get("E2E_T0") or time.time())
+FIGURES = []  # (section, name, value): this scenario's figures (all of them: FIGURES_FILE)
+STATE_DIR = os.environ.get("E2E_STATE_DIR") or "/tmp/ringkeeper-e2e"
+STATE_FILE = os.path.join(STATE_DIR, "state.json")  # what one scenario leaves to the next
+FIGURES_FILE = os.path.join(STATE_DIR, "figures.jsonl")  # every scenario's figures, in order
+SCENARIO = os.path.splitext(os.path.basename(sys.argv[0]))[0]  # e.g. 04_scale_up_down_test
 
 # Direct connections only: pod IPs are never sent to an HTTP proxy.
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -92,12 +115,21 @@ CASSANDRA_VERSION = cassandra_version()
 
 # --- output ----------------------------------------------------------------------------------
 
+def since_start():
+    """Seconds since the run's start (E2E_T0): the same clock in every scenario's log."""
+    return time.time() - T0
+
+
 def log(msg):
-    print(f"[{time.monotonic() - T_START:7.1f}s] {msg}", flush=True)
+    print(f"[{since_start():7.1f}s] {msg}", flush=True)
 
 
 def figure(section, name, value):
     FIGURES.append((section, name, value))
+    os.makedirs(STATE_DIR, exist_ok=True)
+    with open(FIGURES_FILE, "a") as f:  # at once: a scenario that fails later keeps it
+        f.write(json.dumps({"scenario": SCENARIO, "section": section, "name": name,
+                            "value": str(value)}) + "\n")
     log(f"{section}: {name} = {value}")
 
 
@@ -107,14 +139,58 @@ def timed(section, name, t0):
     return d
 
 
-def print_figures():
-    print("\nFIGURES", flush=True)
-    w = max([len(f"{s} | {n}") for s, n, _ in FIGURES] + [20])
+def print_figures(figures=None, title="FIGURES"):
+    """The table of figures (this scenario's by default; `e2elib.py figures`: every scenario's)."""
+    figures = FIGURES if figures is None else figures
+    print(f"\n{title}", flush=True)
+    w = max([len(f"{s} | {n}") for s, n, _ in figures] + [20])
     print(f"  {'section | figure':{w}s}  value")
     print(f"  {'-' * w}  {'-' * 24}")
-    for section, name, value in FIGURES:
+    for section, name, value in figures:
         print(f"  {f'{section} | {name}':{w}s}  {value}")
-    print(f"  {'total | e2e wall time':{w}s}  {time.monotonic() - T_START:.1f}s", flush=True)
+    print(f"  {'total | e2e wall time':{w}s}  {since_start():.1f}s", flush=True)
+
+
+def read_figures():
+    """Every figure in FIGURES_FILE, in the order measured: [(section, name, value)]."""
+    if not os.path.exists(FIGURES_FILE):
+        return []
+    with open(FIGURES_FILE) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [(r["section"], r["name"], r["value"]) for r in rows]
+
+
+# --- state between the scenarios -------------------------------------------------------------
+
+def load_state():
+    try:
+        with open(STATE_FILE) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def forget_state(*keys):
+    """Drops keys from STATE_FILE (all of it without keys): what described a deleted cluster."""
+    state = {} if not keys else {k: v for k, v in load_state().items() if k not in keys}
+    os.makedirs(STATE_DIR, exist_ok=True)
+    with open(STATE_FILE, "w") as f:
+        json.dump(state, f)
+
+
+# What the shared Cluster's scenarios left (02 deletes and recreates it: forgotten then).
+MAIN_STATE = ("rows_written", "load_keys", "load_next_key", "main_not_ready")
+
+
+def save_state(**changes):
+    """Merges changes into STATE_FILE (scenarios run one after another: no lock needed)."""
+    state = load_state()
+    state.update(changes)
+    os.makedirs(STATE_DIR, exist_ok=True)
+    tmp = STATE_FILE + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f)
+    os.replace(tmp, STATE_FILE)
 
 
 # --- Kubernetes ------------------------------------------------------------------------------
@@ -155,7 +231,7 @@ def condition(obj, ctype):
 
 
 def remaining():
-    return BUDGET - (time.monotonic() - T_START)
+    return BUDGET - since_start()
 
 
 def diagnose(ns):
@@ -471,6 +547,24 @@ class OperatorSampler(threading.Thread):
             return [(p, self.pods[p], (self.last[p] - self.first[p]) / CLK_TCK, self.max_rss[p])
                     for p in sorted(self.last)]
 
+    def saved(self):
+        """The samples so far, for the next scenario's process (state.json "sampler")."""
+        with self.lock:
+            return {"first": self.first, "last": self.last, "max_rss": self.max_rss,
+                    "pods": self.pods,
+                    "initial": None if self.initial is None else sorted(self.initial)}
+
+    def restore(self, saved):
+        """Continues an earlier scenario's samples: a process it saw keeps its first ticks (the
+        whole run's CPU counts), a process first seen later started during the run."""
+        if not saved:
+            return
+        with self.lock:
+            for key in ("first", "last", "max_rss", "pods"):
+                getattr(self, key).update({int(p): v for p, v in saved[key].items()})
+            if saved.get("initial") is not None:
+                self.initial = set(saved["initial"])
+
 
 SAMPLER = OperatorSampler()
 
@@ -674,7 +768,8 @@ class Load(threading.Thread):
     that finds a confirmed row missing or wrong counts as lost. Stops on stop() or after
     max_seconds. Thread-safe: the test switches phases and reads counts while it runs."""
 
-    def __init__(self, contact, creds, max_seconds):
+    def __init__(self, contact, creds, max_seconds, phase="steady", written=(),
+                 first_key=LOAD_FIRST_KEY):
         super().__init__(name="cql-load", daemon=True)
         self.cluster, self.session = connect(contact, *creds)
         self.ins = self.session.prepare(f"INSERT INTO {KEYSPACE}.kv (k, v) VALUES (?, ?)")
@@ -687,11 +782,13 @@ class Load(threading.Thread):
         self.writes_on = threading.Event()
         self.writes_on.set()
         self.lock = threading.Lock()
-        self.phase = "steady"
+        self.phase = phase
         self.phases = {}  # name -> counters
         self.phase_order = []
-        self.keys = []  # confirmed keys, in write order
-        self.written = {}  # confirmed key -> value
+        # Confirmed keys, in write order (earlier scenarios' clients' first: state.json).
+        self.keys = list(written)
+        self.written = {k: f"load-{k}" for k in self.keys}  # confirmed key -> value
+        self.next_key = first_key  # after every key an earlier client tried
         self.crash = None
         self._open_phase(self.phase)
 
@@ -714,7 +811,7 @@ class Load(threading.Thread):
             p = self.phases[phase]
             p[what] += 1
             if error is not None and len(p["errors"]) < 5:
-                p["errors"].append(f"{time.monotonic() - T_START:.1f}s {what}: {error!r}"[:300])
+                p["errors"].append(f"{since_start():.1f}s {what}: {error!r}"[:300])
 
     def failures(self, phase):
         with self.lock:
@@ -731,7 +828,7 @@ class Load(threading.Thread):
 
     def run(self):
         rng = random.Random(7)
-        key = LOAD_FIRST_KEY
+        key = self.next_key
         deadline = time.monotonic() + self.max_seconds
         try:
             while not self.stop_event.is_set() and time.monotonic() < deadline:
@@ -747,6 +844,7 @@ class Load(threading.Thread):
                     except Exception as e:
                         self._count(phase, "writes failed", e)
                     key += 1
+                    self.next_key = key
                 with self.lock:
                     k = rng.choice(self.keys) if self.keys else None
                     want = self.written.get(k)
@@ -790,7 +888,7 @@ class Load(threading.Thread):
                 log(f"  {name}: {e}")
 
 
-# --- the scenarios ---------------------------------------------------------------------------
+# --- helpers of several scenarios -----------------------------------------------------------
 
 def wait_operator():
     """The operator installed by hack/install-operator.sh: two processes, a leader on the Lease."""
@@ -807,115 +905,6 @@ def create_cluster(n, members):
     kubectl("apply", "-f", "-", stdin=json.dumps(cluster_manifest(n.cluster, members)), ns=n.ns)
 
 
-def scenario_timing():
-    """1. One node's start, one at a time to 3, and 3 at once."""
-    s = Names(SINGLE, NS_SINGLE)
-    t0 = time.monotonic()
-    create_cluster(s, 1)
-    kubectl_wait_ready(s, 600)
-    wait_ready(s, 1, 60)
-    one = timed("1 timing", "single: created → Ready 1/1 (one node's start)", t0)
-    ups = []
-    for members in (2, 3):
-        t = time.monotonic()
-        patch_members(s, members)
-        wait_ready(s, members, 600)
-        ups.append(timed("1 timing", f"single: scale {members - 1}→{members} → Ready "
-                                     f"{members}/{members}", t))
-    figure("1 timing", "one at a time to 3 (start + 2 scale-ups)", f"{one + sum(ups):.1f}s")
-    # Grown while serving: the system keyspaces follow the DC, one repaired step at a time.
-    t = time.monotonic()
-    cluster, session = connect(service_ip(s.client, ns=s.ns), *superuser(s))
-    try:
-        check_system_replication(s, session, 3, ["system_auth 1→2", "system_auth 2→3"])
-    finally:
-        cluster.shutdown()
-    timed("1 timing", "single: Ready 3/3 → system keyspaces at RF 3, repaired", t)
-    t = time.monotonic()
-    kubectl("delete", CRD, s.cluster, "--wait=true", "--timeout=180s", ns=s.ns, timeout=210)
-    delete_namespace(NS_SINGLE, 300)
-    timed("1 timing", f"single: Cluster and namespace {NS_SINGLE} deleted", t)
-
-    m = Names(MAIN, NS)
-    t0 = time.monotonic()
-    create_cluster(m, 3)
-    kubectl_wait_ready(m, 900)
-    wait_ready(m, 3, 60)
-    three = timed("1 timing", f"{MAIN}: 3 at once, created → Ready 3/3", t0)
-    figure("1 timing", "one node | one at a time to 3 | 3 at once",
-           f"{one:.1f}s | {one + sum(ups):.1f}s | {three:.1f}s (3 at once = {three / one:.2f}× one node)")
-
-
-def scenario_cql(m):
-    """2. The generated superuser; cassandra/cassandra refused; keyspace at RF 3; N rows."""
-    wait("status.authReady", lambda: (cluster_obj(m).get("status") or {}).get("authReady"), 180)
-    creds = superuser(m)
-    ip = service_ip(m.client)
-    assert ip, f"no ClusterIP on Service {m.client}"
-    log(f"client Service {m.client} at {ip}; superuser {creds[0]!r}")
-    # Ready and authReady promise a working login: count the refusals a user would see first.
-    refusals = []
-
-    def login():
-        try:
-            return quiet_connect(ip, *creds)
-        except NoHostAvailable as e:
-            if auth_refused(e):
-                refusals.append(time.monotonic())
-            raise
-    t0 = time.monotonic()
-    cluster, session = wait(f"CQL login as {creds[0]} at {ip}", login, 120, interval=0.5)
-    timed("2 CQL", "authReady → first superuser login", t0)
-    figure("2 CQL", "superuser logins refused after authReady", len(refusals))
-    # Cassandra caches a role's login right for roles_validity (2 s) and the operator logged in
-    # as cassandra moments before disabling it: bounded wait, then the time is a figure.
-    t0 = time.monotonic()
-    wait("cassandra/cassandra refused", lambda: default_login_refused(ip), 30, interval=0.5)
-    timed("2 CQL", "authReady → cassandra/cassandra refused (Cassandra's role cache)", t0)
-    # Created at 3: straight to RF 3 and repaired before the superuser was written.
-    check_system_replication(m, session, 3, ["system_auth 1→3"])
-    log("CQL answers the generated superuser; cassandra/cassandra is refused")
-    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-                    f"{{'class': 'NetworkTopologyStrategy', '{DC}': {RF}}}")
-    session.execute(f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.kv (k int PRIMARY KEY, v text)")
-    ins = session.prepare(f"INSERT INTO {KEYSPACE}.kv (k, v) VALUES (?, ?)")
-    ins.consistency_level = QUORUM
-    ins.is_idempotent = True
-    t0 = time.monotonic()
-    execute_concurrent_with_args(session, ins, [(k, f"value-{k}") for k in range(ROWS)],
-                                 concurrency=20, raise_on_first_error=True)
-    timed("2 CQL", f"write {ROWS} rows at QUORUM (RF {RF})", t0)
-    check_rows(session, None, "initial rows")
-    return ip, creds, cluster, session
-
-
-def keyspaces_at_rf3(session):
-    out = []
-    for r in session.execute("SELECT keyspace_name, replication FROM system_schema.keyspaces"):
-        if r.replication.get(DC) == str(RF):
-            out.append(r.keyspace_name)
-    return out
-
-
-def scenario_scale_up_down(m, load, session):
-    """4. 3→4 with a Cleanup event, then 4→3."""
-    load.set_phase("scale up 3→4")
-    cleanups = events(NS, "Cleanup")
-    t = time.monotonic()
-    patch_members(m, 4)
-    wait_ready(m, 4, 600)
-    timed("4 scale", "3→4 → Ready 4/4", t)
-    wait("a Cleanup event after the scale-up", lambda: events(NS, "Cleanup") > cleanups, 300)
-    timed("4 scale", "3→4 → Cleanup event", t)
-
-    load.set_phase("scale down 4→3")
-    t = time.monotonic()
-    patch_members(m, 3)
-    wait_scaled_down(m, 600)
-    timed("4 scale", "4→3 → StatefulSet 3, Service -3 gone, Ready 3/3", t)
-    check_rows(session, load, "after 4→3")
-
-
 def wait_scaled_down(m, timeout):
     def done():
         obj = ready_with(m, 3)
@@ -926,147 +915,6 @@ def wait_scaled_down(m, timeout):
     wait("StatefulSet at 3 replicas, member Service -3 gone, 3 members in status", done, timeout)
 
 
-def scenario_scale_down_refused(m, load, session):
-    """5. Below RF is refused with a condition naming the keyspace; nothing is decommissioned."""
-    load.set_phase("scale down to 2 refused")
-    rf3 = keyspaces_at_rf3(session)
-    assert KEYSPACE in rf3, rf3
-    t = time.monotonic()
-    patch_members(m, 2)
-
-    def refused():
-        obj = cluster_obj(m)
-        c = condition(obj, "ScaleDownRefused")
-        if c and c["status"] == "True" and (obj["status"].get("observedGeneration", -1)
-                                            >= obj["metadata"]["generation"]):
-            return c
-        return None
-    c = wait("condition ScaleDownRefused True", refused, 120)
-    timed("5 refuse", "members 2 → ScaleDownRefused", t)
-    log(f"ScaleDownRefused: reason {c.get('reason')}: {c.get('message')}")
-    named = [ks for ks in rf3 if ks in c.get("message", "")]
-    assert named and re.search(rf"\b{RF}\b", c["message"]), \
-        f"the message names no keyspace at RF {RF} ({rf3}): {c['message']!r}"
-    obj = cluster_obj(m)
-    assert jsonpath("statefulset", m.sts, "{.spec.replicas}") == "3", "StatefulSet changed"
-    assert not (obj.get("status") or {}).get("operation"), f"an operation started: {obj['status']}"
-    states = sorted(mb.get("state") for mb in status_members(obj))
-    assert states == ["UN"] * 3, f"members not all UN: {states}"
-    pod_map = pods(m)
-    assert all(pod_ready(pod_map.get(m.pod(i))) for i in range(3)), "a pod is not Ready"
-    assert len(ring_un(m, m.pod(0))) == 3, "the ring lost a member"
-    assert events(NS, "ScaleDownRefused"), "no ScaleDownRefused event"
-    log("nothing was decommissioned: StatefulSet 3, 3 members UN, no operation")
-
-    t = time.monotonic()
-    patch_members(m, 3)
-
-    def cleared():
-        obj = ready_with(m, 3)
-        c = condition(obj, "ScaleDownRefused") if obj else None
-        return obj and (c is None or c["status"] == "False")
-    wait("ScaleDownRefused False (or gone) after members 3", cleared, 120)
-    timed("5 refuse", "members back to 3 → condition cleared", t)
-
-
-def scenario_pod_and_pvc_lost(m, load, session):
-    """6. Pod -1 and its PVC deleted: the member returns with the same address, UN."""
-    load.set_phase("pod + PVC deleted")
-    pod, pvc, svc = m.pod(1), m.pvc(1), m.member_service(1)
-    before = member_of(cluster_obj(m), pod)
-    assert before and before.get("address"), f"no status member for {pod}"
-    svc_ip = service_ip(svc)
-    assert before["address"] == svc_ip, f"member address {before['address']} is not {svc}'s {svc_ip}"
-    old_pod, old_pvc = uid("pod", pod), uid("pvc", pvc)
-    assert old_pvc, f"no PVC {pvc}"
-    t = time.monotonic()
-    kubectl("delete", "pvc", pvc, "--wait=false")
-    kubectl("delete", "pod", pod, "--wait=false")
-
-    def back():
-        p = pods(m).get(pod)
-        if not p or p["metadata"]["uid"] == old_pod or not pod_ready(p):
-            return None
-        new_pvc = uid("pvc", pvc)
-        obj = ready_with(m, 3)
-        mb = member_of(obj, pod) if obj else None
-        return new_pvc and new_pvc != old_pvc and mb and mb.get("state") == "UN" and mb
-    mb = wait(f"{pod} back on a new PVC, UN, Ready 3/3", back, 900)
-    timed("6 volume loss", "pod + PVC deleted → member back UN, Ready 3/3", t)
-    assert mb["address"] == before["address"], f"address changed: {before['address']} → {mb['address']}"
-    un = ring_un(m, m.pod(0))
-    assert before["address"] in un and len(un) == 3, f"ring from {m.pod(0)}: UN {un}"
-    log(f"{pod} returned as {mb['address']} (same Service IP), UN in the ring")
-    check_rows(session, load, "after pod + PVC loss")
-
-
-def scenario_rolling_restart(m, load, creds):
-    """7. A config change: pods restart one at a time, zero client failures."""
-    load.set_phase("rolling restart (config)")
-    before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
-    assert len(before) == 3, before
-    worst = {"not ready": 0}
-    order = []
-    # A harmless setting, to a value the nodes do not have yet (the default follows the cores).
-    # A pod is Ready (UN as its peers see it) a moment before it opens CQL: wait for each.
-    current = [wait(f"{m.pod(i)} answers CQL",
-                    lambda i=i: setting(service_ip(m.member_service(i)), creds,
-                                        "concurrent_compactors"), 120)
-               for i in range(3)]
-    value = 1 if "1" not in current else 2
-    log(f"concurrent_compactors {current} → {value}")
-    t = time.monotonic()
-    kubectl("patch", CRD, m.cluster, "--type=merge", "-p",
-            json.dumps({"spec": {"config": {"concurrent_compactors": value}}}))
-
-    def done():
-        now = pods(m)
-        not_ready = 3 - sum(1 for name in before if pod_ready(now.get(name)))
-        worst["not ready"] = max(worst["not ready"], not_ready)
-        for name in before:
-            p = now.get(name)
-            if p and p["metadata"]["uid"] != before[name] and name not in order:
-                order.append(name)
-        assert worst["not ready"] <= 1, f"{not_ready} cassandra pods not Ready at once"
-        renewed = all(now.get(name) and now[name]["metadata"]["uid"] != before[name]
-                      for name in before)
-        return renewed and ready_with(m, 3)
-    wait_strict("every pod restarted once, one at a time, Ready 3/3", done, 900)
-    timed("7 rolling restart", "config change → every pod restarted, Ready 3/3", t)
-    figure("7 rolling restart", "most cassandra pods not Ready at once (sampled ~1/s)",
-           worst["not ready"])
-    log(f"restart order: {order}")
-    for i in range(3):
-        # Ready means UN as the peers see it; CQL on the node may open a moment later.
-        ip = service_ip(m.member_service(i))
-        v = wait(f"{m.pod(i)} answering CQL at {ip}",
-                 lambda ip=ip: setting(ip, creds, "concurrent_compactors"), 60)
-        assert v == str(value), f"{m.pod(i)}: concurrent_compactors = {v}, want {value}"
-    log(f"concurrent_compactors = {value} on every node (system_views.settings)")
-    load.set_phase("after rolling restart")
-    failed = load.failures("rolling restart (config)")
-    figure("7 rolling restart", "client failures during the restart", failed)
-    assert failed == 0, f"{failed} client failures during the rolling restart"
-
-
-def wait_strict(what, fn, timeout):
-    """wait(), except that an AssertionError from fn fails at once (a safety rule was broken)."""
-    def probe():
-        try:
-            return fn()
-        except AssertionError as e:
-            return AssertionFailure(e)
-    r = wait(what, probe, timeout)
-    if isinstance(r, AssertionFailure):
-        raise AssertionError(f"{what}: {r.error}\n{diagnose(NS)}")
-    return r
-
-
-class AssertionFailure:
-    def __init__(self, error):
-        self.error = error
-
-
 def wait_operation(m, kind, timeout):
     def under_way():
         op = ((cluster_obj(m) or {}).get("status") or {}).get("operation") or {}
@@ -1074,169 +922,135 @@ def wait_operation(m, kind, timeout):
     return wait(f"status.operation.kind == {kind}", under_way, timeout, interval=0.5)
 
 
-def scenario_kill_mid_decommission(m, load, session):
-    """8. SIGKILL the leader while a decommission is under way; the next leader finishes it."""
-    load.set_phase("leader killed mid decommission")
-    t = time.monotonic()
-    patch_members(m, 4)
-    wait_ready(m, 4, 600)
-    timed("8 kill mid decommission", "3→4 → Ready 4/4", t)
-    t = time.monotonic()
-    patch_members(m, 3)
-    op = wait_operation(m, "Decommission", 180)
-    timed("8 kill mid decommission", "4→3 → operation Decommission", t)
-    log(f"operation under way: {op}")
-    kill_leader("8 kill mid decommission")
-    wait_scaled_down(m, 600)
-    timed("8 kill mid decommission", "4→3 → done (StatefulSet 3, Service gone, operation cleared)", t)
-    check_rows(session, load, "after the decommission across a leader kill")
+# --- a scenario's frame -----------------------------------------------------------------------
+
+class PreconditionFailed(AssertionError):
+    """A state a scenario needs is not there, and it could not bring it there itself."""
 
 
-def scenario_kill_mid_replace(m, load, session):
-    """9. SIGKILL the leader while a replacement is under way; the next leader finishes it."""
-    load.set_phase("leader killed mid replace")
-    pod = m.pod(2)
-    before = member_of(cluster_obj(m), pod)
-    assert before and before.get("address"), f"no status member for {pod}"
-    old_pod = uid("pod", pod)
-    t = time.monotonic()
-    kubectl("label", "pod", pod, f"{REPLACE_LABEL}=true")
-    op = wait_operation(m, "Replace", 180)
-    timed("9 kill mid replace", "label → operation Replace", t)
-    log(f"operation under way: {op}")
-    kill_leader("9 kill mid replace")
-
-    def back():
-        p = pods(m).get(pod)
-        if not p or p["metadata"]["uid"] == old_pod or not pod_ready(p):
-            return None
-        obj = ready_with(m, 3)
-        mb = member_of(obj, pod) if obj else None
-        return mb if mb and mb.get("state") == "UN" else None
-    mb = wait(f"{pod} replaced, UN, operation cleared, Ready 3/3", back, 900)
-    timed("9 kill mid replace", "label → replaced, UN, Ready 3/3", t)
-    assert mb["address"] == before["address"], f"address changed: {before['address']} → {mb['address']}"
-    assert len(ring_un(m, m.pod(0))) == 3, "ring not 3 UN"
-    label = jsonpath("pod", pod, "{.metadata.labels.cassandra\\.rook\\.io/replace}")
-    log(f"{pod} back as {mb['address']}; replace label on the new pod: {label or '(none)'}"
-        " (a leftover label must be ignored: the idle check below would see a second replacement)")
-    assert events(NS, "Replaced"), "no Replaced event"
-    check_rows(session, load, "after the replacement across a leader kill")
-    return old_pod
-
-
-def scenario_idle(m, load):
-    """10. With nothing changed, reconcile passes make zero writes."""
-    load.set_phase("idle (client reads only)")
-    load.writes_on.clear()  # data written changes a node's load, which status may report
+def require_main_ready(m, members=3):
+    """The shared Cluster (created by 02) Ready with members/members and no operation under way.
+    A failed scenario may have left it at another size (patched back here: the operator then
+    finishes or undoes what it was doing) or mid operation (waited for, bounded: 600 s, 120 s
+    once such a wait has already failed in this run, so a broken cluster does not eat the budget
+    of every scenario after it)."""
+    obj = cluster_obj(m)
+    if not obj:
+        raise PreconditionFailed(f"precondition: Cluster {m.ns}/{m.cluster} exists (02_create_three"
+                                 "_test creates it; it did not)")
+    if ready_with(m, members):
+        return obj
+    spec_members = obj["spec"]["dataCenter"]["racks"][0].get("members")
+    if spec_members != members:
+        log(f"precondition: {m.cluster} has members {spec_members} (a scenario before failed):"
+            f" patched back to {members}")
+        patch_members(m, members)
+    timeout = 120 if load_state().get("main_not_ready") else 600
     try:
-        wait_ready(m, 3, 120)
-        pod, _, ip = wait("an operator leader", leader, 60, ns=OPERATOR_NS)
-        # One pass after everything above settled, then the measured window.
-        first = reconcile_count(scrape(ip))
-        wait("one settling reconcile pass", lambda: reconcile_count(scrape(ip)) >= first + 1, 60,
-             ns=OPERATOR_NS)
-        s0 = scrape(ip)
-        t = time.monotonic()
-        r0, w0 = reconcile_count(s0), write_counts(s0)
-        def two_passes():
-            s = scrape(ip)
-            return s if reconcile_count(s) >= r0 + 2 else None
-        s1 = wait("2 more reconcile passes (resync 15s)", two_passes, 90, ns=OPERATOR_NS)
-        window = time.monotonic() - t
-        assert lease_holder_pod() == pod, "the leader changed during the measurement"
-        r1, w1 = reconcile_count(s1), write_counts(s1)
-        delta = {v: w1[v] - w0[v] for v in WRITE_VERBS}
-        figure("10 idle", "reconcile passes (ringkeeper_reconcile_total)",
-               f"{r0:.0f} → {r1:.0f} (+{r1 - r0:.0f} in {window:.0f}s)")
-        figure("10 idle", "writes (ringkeeper_kube_requests_total POST/PUT/PATCH/DELETE)",
-               " ".join(f"{v} {w0[v]:.0f}→{w1[v]:.0f}" for v in WRITE_VERBS))
-        assert not any(delta.values()), f"idle reconcile passes wrote to the API server: {delta}"
-    finally:
-        load.writes_on.set()
-        load.set_phase("after idle")
+        return wait_ready(m, members, timeout)
+    except TimeoutError as e:
+        save_state(main_not_ready=SCENARIO)
+        raise PreconditionFailed(f"precondition: Cluster {m.ns}/{m.cluster} Ready {members}/"
+                                 f"{members}: {e}") from None
 
 
-def scenario_delete(m):
-    """12. The Cluster deleted: owned objects go, PVCs stay (pvcDeletionPolicy Retain)."""
-    t = time.monotonic()
-    kubectl("delete", CRD, m.cluster, "--wait=true", "--timeout=300s", timeout=330)
-
-    def gone():
-        left = kubectl("get", "statefulsets,services,pods,poddisruptionbudgets", "-l", m.selector,
-                       "-o", "name")
-        return not left
-    wait("StatefulSets, Services, pods, PDBs of the Cluster gone", gone, 300)
-    timed("12 delete", "Cluster deleted → owned objects gone", t)
-    pvcs = kubectl("get", "pvc", "-o", "jsonpath={.items[*].metadata.name}").split()
-    for i in range(3):
-        assert m.pvc(i) in pvcs, f"PVC {m.pvc(i)} was not retained: {pvcs}"
-    figure("12 delete", "PVCs retained", len([p for p in pvcs if p.startswith(f"cassandra-data-{m.sts}-")]))
+def require_rows():
+    """03 wrote the table and its initial rows (state.json says so)."""
+    if not load_state().get("rows_written"):
+        raise PreconditionFailed(f"precondition: {KEYSPACE}.kv holds the {ROWS} initial rows "
+                                 "(03_cql_test writes them; it did not)")
 
 
-def main():
-    log(f"kubectl {KUBECTL}; Cassandra {CASSANDRA_VERSION}; budget {BUDGET:.0f}s")
-    for ns in (NS, NS_SINGLE):
-        delete_namespace(ns, 300)
-    wait_operator()
-    SAMPLER.sample()
-    SAMPLER.start()
-    t_test = time.monotonic()
-
-    scenario_timing()
+@contextlib.contextmanager
+def client_on_main(first_phase):
+    """What the scenarios 04 to 11 share: the Cluster Ready 3/3 (require_main_ready), the table
+    (require_rows), a superuser session, and the background client (Load), which continues the
+    earlier scenarios' clients: it reads the rows they confirmed and writes keys after theirs.
+    It warms up in phase "steady, before <first_phase>" (20 writes) before the scenario starts.
+    Yields (m, load, session, creds). At the end: the client stopped and reported, its confirmed
+    keys saved for the next scenario; a crash of the client loop or a lost row fails the scenario."""
     m = Names(MAIN, NS)
-    ip, creds, cluster, session = scenario_cql(m)
-    load = Load(ip, creds, max_seconds=max(remaining(), 60))
+    require_main_ready(m)
+    require_rows()
+    creds = superuser(m)
+    ip = service_ip(m.client)
+    cluster, session = wait(f"CQL login as {creds[0]} at {ip}", lambda: connect(ip, *creds), 120,
+                            interval=0.5)
+    state = load_state()
+    try:
+        load = Load(ip, creds, max_seconds=max(remaining(), 60),
+                    phase=f"steady, before {first_phase}", written=state.get("load_keys", []),
+                    first_key=state.get("load_next_key", LOAD_FIRST_KEY))
+    except Exception:
+        cluster.shutdown()
+        raise
     load.start()
     try:
         wait("the client's first writes", lambda: load.total("writes ok") >= 20, 60)
-        scenario_scale_up_down(m, load, session)
-        scenario_scale_down_refused(m, load, session)
-        scenario_pod_and_pvc_lost(m, load, session)
-        scenario_rolling_restart(m, load, creds)
-        scenario_kill_mid_decommission(m, load, session)
-        scenario_kill_mid_replace(m, load, session)
-        scenario_idle(m, load)
-        load.set_phase("final check")
-        figure("client", "rows read back at QUORUM at the end",
-               check_rows(session, load, "at the end"))
+        yield m, load, session, creds
     finally:
         load.stop()
         load.report()
         cluster.shutdown()
+        save_state(load_keys=load.keys, load_next_key=load.next_key)
     assert load.crash is None, f"the client loop crashed: {load.crash!r}"
     lost = load.total("lost")
     assert lost == 0, f"the client found {lost} confirmed rows missing or wrong"
 
-    # 11. The operator's footprint.
-    SAMPLER.sample()
-    wall = time.monotonic() - t_test
-    cpu = SAMPLER.cpu_seconds()
-    pod, pid, _ = wait("an operator leader", leader, 60, ns=OPERATOR_NS)
-    figure("11 operator", "leader RSS (VmRSS)", f"{proc_rss_kib(pid) / 1024:.1f} MiB ({pod})")
-    figure("11 operator", "largest RSS seen (any replica)",
-           f"{max(r for *_, r in SAMPLER.per_process()) / 1024:.1f} MiB")
-    figure("11 operator", "CPU, all replicas (utime+stime / wall)",
-           f"{cpu:.1f}s / {wall:.0f}s = {100 * cpu / wall:.2f}% of one core")
-    for p, name, secs, rss in SAMPLER.per_process():
-        log(f"  operator process {p} ({name}): {secs:.1f}s CPU, max RSS {rss / 1024:.1f} MiB")
 
-    scenario_delete(m)
-    if os.environ.get("E2E_KEEP") != "1":
-        delete_namespace(NS, 300)
+RESULTS_FILE = os.path.join(STATE_DIR, "results.tsv")  # run.sh: scenario, rc, seconds
 
 
-if __name__ == "__main__":
+def earlier_failures():
+    """The scenarios of this run that failed so far (run.sh records each one's result)."""
+    if not os.path.exists(RESULTS_FILE):
+        return []
+    with open(RESULTS_FILE) as f:
+        return [line.split("\t")[0] for line in f if line.split("\t")[1:2] != ["0"]]
+
+
+def run_scenario(body, needs, leaves, doc=None, before=None):
+    """A scenario file's main. With --list: prints what the scenario does, needs and leaves, and
+    touches nothing. Otherwise: before() (01 cleans the namespaces first), the operator up, its
+    CPU/RSS samples continued from the scenario before, body(), PASS or FAIL, this scenario's
+    figures (every figure also went to FIGURES_FILE), the samples saved. Returns the exit code."""
+    doc = " ".join((doc or body.__doc__ or "").split())
+    if "--list" in sys.argv[1:]:
+        print(f"{SCENARIO}: {doc}\n  needs:  {needs}\n  leaves: {leaves}")
+        return 0
     # A stopped run (SIGTERM) still stops its client and prints what it measured.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rc = 0
+    sampling = False
     try:
-        main()
-        print("PASS", flush=True)
+        log(f"{SCENARIO}: {doc}")
+        log(f"kubectl {KUBECTL}; Cassandra {CASSANDRA_VERSION}; budget {BUDGET:.0f}s, "
+            f"{remaining():.0f}s left; state {STATE_DIR}")
+        if before:
+            before()
+        wait_operator()
+        SAMPLER.restore(load_state().get("sampler"))
+        SAMPLER.sample()
+        SAMPLER.start()
+        sampling = True
+        if "t_test" not in load_state():
+            save_state(t_test=time.time())  # the footprint's window starts with the first scenario
+        body()
+        print(f"PASS {SCENARIO}", flush=True)
     except Exception as e:
-        print(f"FAIL: {e}", file=sys.stderr, flush=True)
+        traceback.print_exc()
+        print(f"FAIL {SCENARIO}: {e}", file=sys.stderr, flush=True)
         rc = 1
     finally:
         SAMPLER.stop_event.set()
-        print_figures()
-    sys.exit(rc)
+        if sampling:
+            SAMPLER.sample()
+            save_state(sampler=SAMPLER.saved())
+        print_figures(title=f"FIGURES ({SCENARIO})")
+    return rc
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["figures"]:
+        sys.exit("usage: e2elib.py figures   (the table of every scenario's figures)")
+    print_figures(read_figures(), title=f"FIGURES (every scenario; {FIGURES_FILE})")

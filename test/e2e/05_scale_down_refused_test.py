@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""e2e 05: members 2 (below RF 3) refused with ScaleDownRefused naming the keyspace and its RF;
+nothing decommissioned; members back to 3 clears it. Helpers and state: e2elib.py."""
+import re
+import sys
+import time
+
+from e2elib import (DC, KEYSPACE, NS, RF, client_on_main, cluster_obj, condition, events,
+                    jsonpath, log, patch_members, pod_ready, pods, ready_with, ring_un,
+                    run_scenario, status_members, timed, wait)
+
+NEEDS = "the shared Cluster Ready 3/3 (02), the keyspace e2e at RF 3 and its rows (03)"
+LEAVES = "the shared Cluster Ready 3/3, members 3, ScaleDownRefused False or gone"
+
+
+def keyspaces_at_rf3(session):
+    out = []
+    for r in session.execute("SELECT keyspace_name, replication FROM system_schema.keyspaces"):
+        if r.replication.get(DC) == str(RF):
+            out.append(r.keyspace_name)
+    return out
+
+
+def scenario_scale_down_refused(m, load, session):
+    """5. Below RF is refused with a condition naming the keyspace; nothing is decommissioned."""
+    load.set_phase("scale down to 2 refused")
+    rf3 = keyspaces_at_rf3(session)
+    assert KEYSPACE in rf3, rf3
+    t = time.monotonic()
+    patch_members(m, 2)
+
+    def refused():
+        obj = cluster_obj(m)
+        c = condition(obj, "ScaleDownRefused")
+        if c and c["status"] == "True" and (obj["status"].get("observedGeneration", -1)
+                                            >= obj["metadata"]["generation"]):
+            return c
+        return None
+    c = wait("condition ScaleDownRefused True", refused, 120)
+    timed("5 refuse", "members 2 → ScaleDownRefused", t)
+    log(f"ScaleDownRefused: reason {c.get('reason')}: {c.get('message')}")
+    named = [ks for ks in rf3 if ks in c.get("message", "")]
+    assert named and re.search(rf"\b{RF}\b", c["message"]), \
+        f"the message names no keyspace at RF {RF} ({rf3}): {c['message']!r}"
+    obj = cluster_obj(m)
+    assert jsonpath("statefulset", m.sts, "{.spec.replicas}") == "3", "StatefulSet changed"
+    assert not (obj.get("status") or {}).get("operation"), f"an operation started: {obj['status']}"
+    states = sorted(mb.get("state") for mb in status_members(obj))
+    assert states == ["UN"] * 3, f"members not all UN: {states}"
+    pod_map = pods(m)
+    assert all(pod_ready(pod_map.get(m.pod(i))) for i in range(3)), "a pod is not Ready"
+    assert len(ring_un(m, m.pod(0))) == 3, "the ring lost a member"
+    assert events(NS, "ScaleDownRefused"), "no ScaleDownRefused event"
+    log("nothing was decommissioned: StatefulSet 3, 3 members UN, no operation")
+
+    t = time.monotonic()
+    patch_members(m, 3)
+
+    def cleared():
+        obj = ready_with(m, 3)
+        c = condition(obj, "ScaleDownRefused") if obj else None
+        return obj and (c is None or c["status"] == "False")
+    wait("ScaleDownRefused False (or gone) after members 3", cleared, 120)
+    timed("5 refuse", "members back to 3 → condition cleared", t)
+
+
+def main():
+    with client_on_main("scale down to 2 refused") as (m, load, session, _):
+        scenario_scale_down_refused(m, load, session)
+
+
+if __name__ == "__main__":
+    sys.exit(run_scenario(main, NEEDS, LEAVES, doc=scenario_scale_down_refused.__doc__))
