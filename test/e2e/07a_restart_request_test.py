@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""e2e 07a: a restart on request (the Cluster annotation cassandra.rook.io/restartedAt, as
+`kubectl rollout restart` does for a Deployment) restarts every pod once, one at a time, with
+zero client failures; the value is on the StatefulSet's pod template.
+Helpers and state: e2elib.py."""
+import datetime
+import sys
+import time
+
+from e2elib import (CRD, NS, client_on_main, cluster_obj, condition, diagnose, figure, get,
+                    kubectl, log, pod_ready, pods, ready_with, run_scenario, timed, wait)
+
+NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
+LEAVES = ("the shared Cluster Ready 3/3, annotated cassandra.rook.io/restartedAt "
+          "(every pod restarted)")
+
+RESTARTED_AT = "cassandra.rook.io/restartedAt"
+SECTION = "7a restart on request"
+
+
+def scenario_restart_request(m, load):
+    """7a. A restart on request (restartedAt): every pod restarts once, one at a time, zero
+    client failures at QUORUM."""
+    load.set_phase("restart on request")
+    before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
+    assert len(before) == 3, before
+    worst = {"not ready": 0}
+    order = []
+    value = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    old = (cluster_obj(m)["metadata"].get("annotations") or {}).get(RESTARTED_AT)
+    assert old != value, f"{RESTARTED_AT} is already {value}"
+    log(f"{RESTARTED_AT} {old!r} → {value!r}")
+    t = time.monotonic()
+    kubectl("annotate", f"{CRD}/{m.cluster}", f"{RESTARTED_AT}={value}", "--overwrite")
+
+    def done():
+        now = pods(m)
+        not_ready = 3 - sum(1 for name in before if pod_ready(now.get(name)))
+        worst["not ready"] = max(worst["not ready"], not_ready)
+        for name in before:
+            p = now.get(name)
+            if p and p["metadata"]["uid"] != before[name] and name not in order:
+                order.append(name)
+        assert worst["not ready"] <= 1, f"{not_ready} cassandra pods not Ready at once"
+        renewed = all(now.get(name) and now[name]["metadata"]["uid"] != before[name]
+                      for name in before)
+        return renewed and ready_with(m, 3)
+    obj = wait_strict("every pod restarted once, one at a time, Ready 3/3", done, 900)
+    timed(SECTION, "restartedAt annotated → every pod restarted, Ready 3/3", t)
+    figure(SECTION, "most cassandra pods not Ready at once (sampled ~1/s)", worst["not ready"])
+    log(f"restart order: {order}")
+    assert sorted(order) == sorted(before), f"pods recreated: {order}, want all of {sorted(before)}"
+
+    sts = get("statefulset", m.sts)
+    assert sts, f"no StatefulSet {m.sts}"
+    template = (sts["spec"]["template"]["metadata"].get("annotations") or {}).get(RESTARTED_AT)
+    assert template == value, (f"StatefulSet {m.sts}: pod template {RESTARTED_AT} = {template!r},"
+                               f" want {value!r}")
+    now = pods(m)
+    for name in before:
+        got = (now[name]["metadata"].get("annotations") or {}).get(RESTARTED_AT)
+        assert got == value, f"{name}: {RESTARTED_AT} = {got!r}, want {value!r}"
+    log(f"{RESTARTED_AT}={value} on {m.sts}'s pod template and on every pod")
+
+    ready = condition(obj, "Ready")
+    generation = obj["metadata"]["generation"]
+    assert ready.get("observedGeneration") == generation, (
+        f"Ready's observedGeneration {ready.get('observedGeneration')} is not the Cluster's "
+        f"generation {generation}: {ready}")
+    assert (obj.get("status") or {}).get("membersSummary") == "3/3", obj.get("status")
+    log(f"Ready True, 3/3, observedGeneration {generation} (the Cluster's generation)")
+
+    load.set_phase("after restart on request")
+    failed = load.failures("restart on request")
+    figure(SECTION, "client failures during the restart (QUORUM)", failed)
+    assert failed == 0, f"{failed} client failures at QUORUM during the restart on request"
+
+
+def wait_strict(what, fn, timeout):
+    """wait(), except that an AssertionError from fn fails at once (a safety rule was broken)."""
+    def probe():
+        try:
+            return fn()
+        except AssertionError as e:
+            return AssertionFailure(e)
+    r = wait(what, probe, timeout)
+    if isinstance(r, AssertionFailure):
+        raise AssertionError(f"{what}: {r.error}\n{diagnose(NS)}")
+    return r
+
+
+class AssertionFailure:
+    def __init__(self, error):
+        self.error = error
+
+
+def main():
+    with client_on_main("restart on request") as (m, load, _, _creds):
+        scenario_restart_request(m, load)
+
+
+if __name__ == "__main__":
+    sys.exit(run_scenario(main, NEEDS, LEAVES, doc=scenario_restart_request.__doc__))
