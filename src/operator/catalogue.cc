@@ -11,9 +11,9 @@ std::optional<OperationKind> ParseOperationKind(std::string_view s) {
 }
 
 std::optional<Phase> ParsePhase(std::string_view s) {
-  for (Phase p : {Phase::kDecommissioning, Phase::kRemoving, Phase::kDeletingVolume,
-                  Phase::kReplacing, Phase::kDraining, Phase::kRestarting, Phase::kAltering,
-                  Phase::kRepairing}) {
+  for (Phase p :
+       {Phase::kDecommissioning, Phase::kRemoving, Phase::kDeletingVolume, Phase::kReplacing,
+        Phase::kDraining, Phase::kRestarting, Phase::kAltering, Phase::kRepairing}) {
     if (ToString(p) == s) return p;
   }
   return std::nullopt;

@@ -26,37 +26,37 @@ inline constexpr char kPaused[] = "Paused";
 // ---- reasons of conditions and events ----------------------------------------------------
 namespace reason {
 // Conditions.
-inline constexpr char kAllMembersUp[] = "AllMembersUp";          // Ready/Degraded: all UN
-inline constexpr char kMembersNotUp[] = "MembersNotUp";          // Ready False, nothing running
-inline constexpr char kMembersDown[] = "MembersDown";            // Degraded: joined members down
+inline constexpr char kAllMembersUp[] = "AllMembersUp";      // Ready/Degraded: all UN
+inline constexpr char kMembersNotUp[] = "MembersNotUp";      // Ready False, nothing running
+inline constexpr char kMembersDown[] = "MembersDown";        // Degraded: joined members down
 inline constexpr char kPodNotStarting[] = "PodNotStarting";  // Degraded: crash loop, image...
-inline constexpr char kPodsNotUpdated[] = "PodsNotUpdated";      // Ready False: a roll is owed
-inline constexpr char kReconcileError[] = "ReconcileError";      // Ready False: a step failed
-inline constexpr char kIdle[] = "Idle";                          // Progressing False
-inline constexpr char kNotRefused[] = "NotRefused";              // ScaleDownRefused False
-inline constexpr char kNotPaused[] = "NotPaused";                // Paused False
-inline constexpr char kScaling[] = "Scaling";                    // racks being resized
-inline constexpr char kRollingRestart[] = "RollingRestart";      // pods rolling to a new template
+inline constexpr char kPodsNotUpdated[] = "PodsNotUpdated";  // Ready False: a roll is owed
+inline constexpr char kReconcileError[] = "ReconcileError";  // Ready False: a step failed
+inline constexpr char kIdle[] = "Idle";                      // Progressing False
+inline constexpr char kNotRefused[] = "NotRefused";          // ScaleDownRefused False
+inline constexpr char kNotPaused[] = "NotPaused";            // Paused False
+inline constexpr char kScaling[] = "Scaling";                // racks being resized
+inline constexpr char kRollingRestart[] = "RollingRestart";  // pods rolling to a new template
 // Scale-down refusals (condition ScaleDownRefused and a Warning event of that reason).
 inline constexpr char kReplicationFactor[] = "ReplicationFactor";  // below a keyspace's RF
 inline constexpr char kNodesNotUp[] = "NodesNotUp";                // a node is not UN
-inline constexpr char kDiskSpace[] = "DiskSpace";  // the remaining nodes lack the disk
+inline constexpr char kDiskSpace[] = "DiskSpace";      // the remaining nodes lack the disk
 inline constexpr char kDiskUnknown[] = "DiskUnknown";  // a node's disk figures are unknown
 // Events (and Progressing reasons while the operation runs).
-inline constexpr char kCreating[] = "Creating";                  // racks created at once
-inline constexpr char kSuperuserCreated[] = "SuperuserCreated";  // generated superuser ready
-inline constexpr char kScalingUp[] = "ScalingUp";                // a member is being added
-inline constexpr char kCleanup[] = "Cleanup";                    // cleanup after a scale-up
+inline constexpr char kCreating[] = "Creating";                      // racks created at once
+inline constexpr char kSuperuserCreated[] = "SuperuserCreated";      // generated superuser ready
+inline constexpr char kScalingUp[] = "ScalingUp";                    // a member is being added
+inline constexpr char kCleanup[] = "Cleanup";                        // cleanup after a scale-up
 inline constexpr char kStaleVolumeDeleted[] = "StaleVolumeDeleted";  // PVC of a member that left
-inline constexpr char kScaleDownRefused[] = "ScaleDownRefused";  // see the refusal reasons
+inline constexpr char kScaleDownRefused[] = "ScaleDownRefused";      // see the refusal reasons
 inline constexpr char kScaleDownCancelled[] = "ScaleDownCancelled";  // members raised mid-way
-inline constexpr char kDecommissioning[] = "Decommissioning";    // a member streams its data away
-inline constexpr char kDecommissioned[] = "Decommissioned";      // it left; its StatefulSet shrank
-inline constexpr char kReplacing[] = "Replacing";                // a member is being replaced
-inline constexpr char kReplaced[] = "Replaced";                  // UN again with a new volume
-inline constexpr char kRestartingPod[] = "RestartingPod";        // drain, delete, recreate
+inline constexpr char kDecommissioning[] = "Decommissioning";  // a member streams its data away
+inline constexpr char kDecommissioned[] = "Decommissioned";    // it left; its StatefulSet shrank
+inline constexpr char kReplacing[] = "Replacing";              // a member is being replaced
+inline constexpr char kReplaced[] = "Replaced";                // UN again with a new volume
+inline constexpr char kRestartingPod[] = "RestartingPod";      // drain, delete, recreate
 inline constexpr char kReplicateSystemKeyspaces[] = "ReplicateSystemKeyspaces";  // and repairs
-inline constexpr char kPaused[] = "Paused";                      // spec.paused
+inline constexpr char kPaused[] = "Paused";                                      // spec.paused
 }  // namespace reason
 
 // ---- status.operation: the crash-safe record of the one disruptive operation -------------
@@ -80,24 +80,36 @@ enum class Phase {
 
 constexpr std::string_view ToString(OperationKind kind) {
   switch (kind) {
-    case OperationKind::kDecommission: return "Decommission";
-    case OperationKind::kReplace: return "Replace";
-    case OperationKind::kRestart: return "Restart";
-    case OperationKind::kReplicateSystemKeyspaces: return "ReplicateSystemKeyspaces";
+    case OperationKind::kDecommission:
+      return "Decommission";
+    case OperationKind::kReplace:
+      return "Replace";
+    case OperationKind::kRestart:
+      return "Restart";
+    case OperationKind::kReplicateSystemKeyspaces:
+      return "ReplicateSystemKeyspaces";
   }
   return "";
 }
 
 constexpr std::string_view ToString(Phase phase) {
   switch (phase) {
-    case Phase::kDecommissioning: return "Decommissioning";
-    case Phase::kRemoving: return "Removing";
-    case Phase::kDeletingVolume: return "DeletingVolume";
-    case Phase::kReplacing: return "Replacing";
-    case Phase::kDraining: return "Draining";
-    case Phase::kRestarting: return "Restarting";
-    case Phase::kAltering: return "Altering";
-    case Phase::kRepairing: return "Repairing";
+    case Phase::kDecommissioning:
+      return "Decommissioning";
+    case Phase::kRemoving:
+      return "Removing";
+    case Phase::kDeletingVolume:
+      return "DeletingVolume";
+    case Phase::kReplacing:
+      return "Replacing";
+    case Phase::kDraining:
+      return "Draining";
+    case Phase::kRestarting:
+      return "Restarting";
+    case Phase::kAltering:
+      return "Altering";
+    case Phase::kRepairing:
+      return "Repairing";
   }
   return "";
 }

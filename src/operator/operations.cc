@@ -46,8 +46,8 @@ bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "") {
 
 // The record of an operation on one member, written to status.operation before it acts.
 Json NewOperation(OperationKind kind, const Member& m, Phase phase, absl::Time now) {
-  return Json{{"kind", ToString(kind)}, {"pod", m.pod},
-              {"dataCenter", m.dc},     {"rack", m.rack},
+  return Json{{"kind", ToString(kind)},   {"pod", m.pod},
+              {"dataCenter", m.dc},       {"rack", m.rack},
               {"phase", ToString(phase)}, {"startedAt", kube::FormatRfc3339(now)}};
 }
 
@@ -97,10 +97,14 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
   const std::string kind = kube::StringField(p.operation, "kind");
   if (auto k = ParseOperationKind(kind); k && PhaseOf(p.operation)) {
     switch (*k) {
-      case OperationKind::kDecommission: return ContinueDecommission(p);
-      case OperationKind::kReplace: return ContinueReplace(p);
-      case OperationKind::kRestart: return ContinueRestart(p);
-      case OperationKind::kReplicateSystemKeyspaces: return ContinueSystemReplication(p);
+      case OperationKind::kDecommission:
+        return ContinueDecommission(p);
+      case OperationKind::kReplace:
+        return ContinueReplace(p);
+      case OperationKind::kRestart:
+        return ContinueRestart(p);
+      case OperationKind::kReplicateSystemKeyspaces:
+        return ContinueSystemReplication(p);
     }
   }
   spdlog::warn("cluster {}: unknown operation {} (phase {}) dropped", p.cluster.key().ToString(),
@@ -186,7 +190,8 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
       }
     }
     // Safe: record, then decommission.
-    RETURN_IF_ERROR(RecordOperation(p, NewOperation(OperationKind::kDecommission, *leaving, Phase::kDecommissioning, seams_.clock->Now())));
+    RETURN_IF_ERROR(RecordOperation(p, NewOperation(OperationKind::kDecommission, *leaving,
+                                                    Phase::kDecommissioning, seams_.clock->Now())));
     Event(p, false, reason::kDecommissioning,
           absl::StrCat("decommissioning ", leaving->pod, " (", leaving->address,
                        "): its ranges stream to the remaining nodes"));
@@ -387,7 +392,8 @@ absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
     std::string pvc_uid;
     if (auto it = p.pvcs.find(PvcName(*rack, m.pod)); it != p.pvcs.end())
       pvc_uid = it->second->uid();
-    Json operation = NewOperation(OperationKind::kReplace, m, Phase::kDeletingVolume, seams_.clock->Now());
+    Json operation =
+        NewOperation(OperationKind::kReplace, m, Phase::kDeletingVolume, seams_.clock->Now());
     operation["podUid"] = m.pod_uid;
     operation["pvcUid"] = pvc_uid;
     RETURN_IF_ERROR(RecordOperation(p, operation));
@@ -462,7 +468,8 @@ absl::StatusOr<Flow> ClusterReconciler::RollPods(Pass& p) {
           p.requeue = options_.short_wait;
           return Flow::kWait;
         }
-        Json operation = NewOperation(OperationKind::kRestart, *m, Phase::kDraining, seams_.clock->Now());
+        Json operation =
+            NewOperation(OperationKind::kRestart, *m, Phase::kDraining, seams_.clock->Now());
         operation["podUid"] = m->pod_uid;
         RETURN_IF_ERROR(RecordOperation(p, operation));
         Event(p, false, reason::kRestartingPod,
@@ -568,10 +575,11 @@ absl::StatusOr<Flow> ClusterReconciler::ReplicateSystemKeyspaces(Pass& p) {
     next[change.keyspace] = change.factors;
     steps.insert(steps.end(), change.steps.begin(), change.steps.end());
   }
-  RETURN_IF_ERROR(RecordOperation(p, Json{{"kind", ToString(OperationKind::kReplicateSystemKeyspaces)},
-                                          {"phase", ToString(Phase::kAltering)},
-                                          {"replication", next},
-                                          {"startedAt", kube::FormatRfc3339(seams_.clock->Now())}}));
+  RETURN_IF_ERROR(
+      RecordOperation(p, Json{{"kind", ToString(OperationKind::kReplicateSystemKeyspaces)},
+                              {"phase", ToString(Phase::kAltering)},
+                              {"replication", next},
+                              {"startedAt", kube::FormatRfc3339(seams_.clock->Now())}}));
   Event(p, false, reason::kReplicateSystemKeyspaces,
         absl::StrCat("replication of ", absl::StrJoin(steps, ", "),
                      "; then repairs where a keyspace has more than one replica"));

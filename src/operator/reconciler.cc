@@ -686,7 +686,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   // Replicating the system keyspaces disturbs no one (Progressing says it runs): Ready does not
   // flap to False for it after a scale-up.
   const bool disruptive_operation =
-      !p.operation.is_null() && kube::StringField(p.operation, "kind") != ToString(OperationKind::kReplicateSystemKeyspaces);
+      !p.operation.is_null() &&
+      kube::StringField(p.operation, "kind") != ToString(OperationKind::kReplicateSystemKeyspaces);
   const bool pods_updated = PodsAtCurrentRevision(p);
   const bool is_ready =
       all_up && replicas_match && pods_updated && p.auth_ready && !disruptive_operation;
@@ -713,7 +714,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   }
   const bool progressing = progress_reason != reason::kIdle;
   if (!step_error.ok()) {
-    set_condition(condition::kReady, false, reason::kReconcileError, std::string(step_error.message()));
+    set_condition(condition::kReady, false, reason::kReconcileError,
+                  std::string(step_error.message()));
   } else if (all_up && replicas_match && p.auth_ready && !disruptive_operation && !pods_updated) {
     set_condition(condition::kReady, false, reason::kPodsNotUpdated,
                   "a new pod template (config, version, JVM, restart request) is not rolled out "
@@ -747,11 +749,14 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
                   down.empty() ? "every joined member is up" : absl::StrJoin(down, ", "));
   }
   if (p.scale_down_refusal.empty()) {
-    set_condition(condition::kScaleDownRefused, false, reason::kNotRefused, "no scale-down is refused");
+    set_condition(condition::kScaleDownRefused, false, reason::kNotRefused,
+                  "no scale-down is refused");
   } else {
-    set_condition(condition::kScaleDownRefused, true, p.scale_down_refusal_reason, p.scale_down_refusal);
+    set_condition(condition::kScaleDownRefused, true, p.scale_down_refusal_reason,
+                  p.scale_down_refusal);
   }
-  set_condition(condition::kPaused, p.spec.paused, p.spec.paused ? reason::kPaused : reason::kNotPaused,
+  set_condition(condition::kPaused, p.spec.paused,
+                p.spec.paused ? reason::kPaused : reason::kNotPaused,
                 p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");
   status["observedGeneration"] = generation;
 

@@ -85,7 +85,6 @@ class ClusterReconciler : public kube::Reconciler {
 
   absl::StatusOr<kube::Result> Reconcile(const kube::ObjectKey& key) override;
 
-
   struct Pass;  // one reconcile pass of one cluster (reconciler.cc)
   enum class Flow { kContinue, kWait };
 
@@ -153,9 +152,9 @@ class ClusterReconciler : public kube::Reconciler {
   const Caches caches_;
   const ReconcilerOptions options_;
 
-  mutable std::mutex mu_;                                       // guards the maps below
+  mutable std::mutex mu_;                            // guards the maps below
   std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
-  std::map<std::string, kube::ObjectPtr> written_;  // the Cluster as our last write left it
+  std::map<std::string, kube::ObjectPtr> written_;   // the Cluster as our last write left it
 };
 
 }  // namespace ringkeeper

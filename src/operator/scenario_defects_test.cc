@@ -44,8 +44,8 @@ TEST_F(Scenario, CancelledScaleDownEndsWithTheMemberBackAsANewNode) {
   CreateReady(4);
   const std::string old_host = world.Node(PodOf(3))->host_id;
   SetMembers(3);
-  ASSERT_TRUE(RunUntil(
-      [&] { return world.StatusField("operation")["kind"] == "Decommission"; }, 10));
+  ASSERT_TRUE(
+      RunUntil([&] { return world.StatusField("operation")["kind"] == "Decommission"; }, 10));
   SetMembers(4);  // the user changes their mind while it streams
   ASSERT_TRUE(RunUntil([&] {
     const FakeNode* n = world.Node(PodOf(3));
@@ -62,14 +62,15 @@ TEST_F(Scenario, ReadyWaitsForEveryPodAtTheNewRevision) {
   CreateReady(3);
   world.PatchCluster({{"spec", {{"config", {{"concurrent_compactors", 2}}}}}});
   bool ready_while_behind = false;
-  ASSERT_TRUE(RunUntil(
-      [&] { return Ready() && AllPodsAt(world, UpdateRevision(world, "c-dc1-r1")); }, 80, [&] {
-        if (!Ready()) return;
-        auto generation = world.Cluster()->generation();
-        const Json c = world.Condition(condition::kReady);
-        ready_while_behind |= c["observedGeneration"] == generation &&
-                              !AllPodsAt(world, UpdateRevision(world, "c-dc1-r1"));
-      }));
+  ASSERT_TRUE(
+      RunUntil([&] { return Ready() && AllPodsAt(world, UpdateRevision(world, "c-dc1-r1")); }, 80,
+               [&] {
+                 if (!Ready()) return;
+                 auto generation = world.Cluster()->generation();
+                 const Json c = world.Condition(condition::kReady);
+                 ready_while_behind |= c["observedGeneration"] == generation &&
+                                       !AllPodsAt(world, UpdateRevision(world, "c-dc1-r1"));
+               }));
   EXPECT_FALSE(ready_while_behind);
   ExpectQuiet();
 }
@@ -78,7 +79,8 @@ TEST_F(Scenario, ReadyWaitsForEveryPodAtTheNewRevision) {
 TEST_F(Scenario, RestartedAtAnnotationRollsEveryPod) {
   CreateReady(3);
   world.PatchCluster(
-      {{"metadata", {{"annotations", {{"cassandra.rook.io/restartedAt", "2026-12-02T06:00:00Z"}}}}}});
+      {{"metadata",
+        {{"annotations", {{"cassandra.rook.io/restartedAt", "2026-12-02T06:00:00Z"}}}}}});
   int most_down = 0;
   ASSERT_TRUE(RunUntil(
       [&] {
@@ -96,13 +98,20 @@ TEST_F(Scenario, RestartedAtAnnotationRollsEveryPod) {
 TEST_F(Scenario, StuckRollIsDegradedAndAFixedSpecRollsTheStuckPodFirst) {
   CreateReady(3);
   world.PatchCluster({{"spec", {{"config", {{"concurrent_compactors", 99}}}}}});
-  ASSERT_TRUE(RunUntil([&] { return !UpdateRevision(world, "c-dc1-r1").empty() &&
-                                    world.Cluster()->generation() > 1; }, 2));
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        return !UpdateRevision(world, "c-dc1-r1").empty() && world.Cluster()->generation() > 1;
+      },
+      2));
   world.crash_revision = UpdateRevision(world, "c-dc1-r1");
-  ASSERT_TRUE(RunUntil([&] { return world.ConditionTrue(condition::kDegraded) &&
-                                    absl::StrContains(world.Condition(condition::kDegraded)
-                                                          ["message"].get<std::string>(),
-                                                      "CrashLoopBackOff"); }, 20))
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        return world.ConditionTrue(condition::kDegraded) &&
+               absl::StrContains(
+                   world.Condition(condition::kDegraded)["message"].get<std::string>(),
+                   "CrashLoopBackOff");
+      },
+      20))
       << world.Status().dump(2);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Pass().ok());
   int drained = 0;
@@ -110,8 +119,8 @@ TEST_F(Scenario, StuckRollIsDegradedAndAFixedSpecRollsTheStuckPodFirst) {
   EXPECT_EQ(drained, 1);  // no second pod touched while the first is stuck
   // The fix.
   world.PatchCluster({{"spec", {{"config", {{"concurrent_compactors", 2}}}}}});
-  ASSERT_TRUE(RunUntil(
-      [&] { return Ready() && AllPodsAt(world, UpdateRevision(world, "c-dc1-r1")); }, 80))
+  ASSERT_TRUE(
+      RunUntil([&] { return Ready() && AllPodsAt(world, UpdateRevision(world, "c-dc1-r1")); }, 80))
       << world.Status().dump(2);
   EXPECT_FALSE(world.ConditionTrue(condition::kDegraded));
   ExpectQuiet();

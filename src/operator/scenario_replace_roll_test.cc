@@ -22,8 +22,8 @@ TEST_F(Scenario, ReplaceOnRequestKeepsTheAddressAndStreamsBack) {
   world.UserLabelPod(PodOf(1), "cassandra.rook.io/replace", "true");
   ASSERT_TRUE(RunUntil([&] { return world.HasEvent(reason::kReplaced) && Ready(); }));
   EXPECT_NE(Uid(world, res::kPersistentVolumeClaims, "data-" + PodOf(1)), pvc);  // new volume
-  EXPECT_EQ(world.Node(PodOf(1))->address, address);  // same sticky IP
-  EXPECT_EQ(world.Node(PodOf(1))->host_id, host);     // replaced itself, not a new node
+  EXPECT_EQ(world.Node(PodOf(1))->address, address);                             // same sticky IP
+  EXPECT_EQ(world.Node(PodOf(1))->host_id, host);  // replaced itself, not a new node
   EXPECT_TRUE(world.StatusField("operation").is_null());
   ExpectQuiet();
 }

@@ -50,8 +50,7 @@ TEST_F(Scenario, ScaleDownBelowReplicationFactorIsRefusedAndTouchesNothing) {
   ASSERT_TRUE(RunUntil([&] { return world.ConditionTrue(condition::kScaleDownRefused); }, 5));
   const Json c = world.Condition(condition::kScaleDownRefused);
   EXPECT_EQ(c["reason"], reason::kReplicationFactor);
-  EXPECT_TRUE(absl::StrContains(c["message"].get<std::string>(), "keyspace shop"))
-      << c["message"];
+  EXPECT_TRUE(absl::StrContains(c["message"].get<std::string>(), "keyspace shop")) << c["message"];
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r1"), 3);
   EXPECT_FALSE(Requested(world, PodOf(2) + " decommission"));

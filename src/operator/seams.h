@@ -36,7 +36,8 @@ class ObjectWriter {
   // Server-side apply under the operator's field manager, taking conflicting fields.
   virtual absl::StatusOr<kube::Object> Apply(const kube::Resource& r, const kube::Json& object) = 0;
   // AlreadyExists when the name is taken.
-  virtual absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) = 0;
+  virtual absl::StatusOr<kube::Object> Create(const kube::Resource& r,
+                                              const kube::Json& object) = 0;
   // Deletes `name` only while it is the object with `uid`: NotFound when gone, Conflict when the
   // name now belongs to another object.
   virtual absl::Status Delete(const kube::Resource& r, const std::string& ns,

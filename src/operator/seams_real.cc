@@ -36,8 +36,8 @@ absl::StatusOr<kube::Object> KubeObjects::UpdateStatus(const kube::Object& clust
 
 void RecorderEvents::Event(const kube::Object& regarding, bool warning, const std::string& reason,
                            const std::string& message) {
-  recorder_.Event(regarding, warning ? kube::EventType::kWarning : kube::EventType::kNormal,
-                  reason, message);
+  recorder_.Event(regarding, warning ? kube::EventType::kWarning : kube::EventType::kNormal, reason,
+                  message);
 }
 
 std::shared_ptr<NodeAgent> HttpNodeAgents::For(const std::string& address,

@@ -4,8 +4,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
 #include "kube/errors.h"
@@ -75,8 +75,7 @@ class FakeAgent : public NodeAgent {
 class FakeSession : public CqlSession {
  public:
   explicit FakeSession(FakeCluster& world) : world_(world) {}
-  absl::StatusOr<cql::ResultSet> Query(const std::string& statement,
-                                       cql::Consistency) override {
+  absl::StatusOr<cql::ResultSet> Query(const std::string& statement, cql::Consistency) override {
     cql::ResultSet out;
     if (absl::StartsWith(statement, "SELECT keyspace_name, replication FROM")) {
       for (const auto& [ks, replication] : world_.keyspaces) {
@@ -88,8 +87,8 @@ class FakeSession : public CqlSession {
       const std::string rest = statement.substr(15);
       const std::string ks = rest.substr(0, rest.find(' '));
       const size_t open = rest.find('{');
-      Json replication = Json::parse(absl::StrReplaceAll(rest.substr(open), {{"'", "\""}}),
-                                     nullptr, false);
+      Json replication =
+          Json::parse(absl::StrReplaceAll(rest.substr(open), {{"'", "\""}}), nullptr, false);
       if (!world_.keyspaces.count(ks) || !replication.is_object()) {
         return absl::FailedPreconditionError("fake CQL: bad ALTER " + statement);
       }
@@ -408,8 +407,8 @@ void FakeCluster::RunStatefulSetController() {
                     {"status", {{"phase", "Bound"}}}};
           Put(res::kPersistentVolumeClaims, Stamp(c, nullptr, res::kPersistentVolumeClaims));
         }
-        volumes.push_back({{"name", t["metadata"]["name"]},
-                           {"persistentVolumeClaim", {{"claimName", claim}}}});
+        volumes.push_back(
+            {{"name", t["metadata"]["name"]}, {"persistentVolumeClaim", {{"claimName", claim}}}});
       }
       if (waiting) continue;
       Json labels = spec["template"]["metadata"]["labels"];

@@ -28,8 +28,8 @@ struct FakeNode {
   std::string address;  // broadcast address (the member Service IP)
   std::string host_id;
   std::string dc, rack;
-  std::string state = "N";  // N, J (joining), L (leaving)
-  bool up = false;          // the process runs and gossips
+  std::string state = "N";        // N, J (joining), L (leaving)
+  bool up = false;                // the process runs and gossips
   std::string mode = "STARTING";  // NORMAL, JOINING, LEAVING, DECOMMISSIONED, DRAINED
   int ticks_to_normal = 0;        // joining/starting: ticks left
   int ticks_to_leave = 0;         // leaving: ticks left
@@ -135,8 +135,7 @@ class FakeCluster : public ObjectReader,
   FakeNode* NodeAt(const std::string& pod_ip);
   absl::StatusOr<agent::api::Operation> StartOperation(const std::string& pod,
                                                        const agent::api::OperationRequest& r);
-  absl::StatusOr<agent::api::Operation> GetOperation(const std::string& pod,
-                                                     const std::string& id);
+  absl::StatusOr<agent::api::Operation> GetOperation(const std::string& pod, const std::string& id);
   agent::api::NodeInfo InfoOf(const FakeNode& n) const;
   agent::api::Ring RingView() const;
   bool Serving(const std::string& address) const;  // a node at this address is UN
