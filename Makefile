@@ -43,7 +43,11 @@ fuzz: deps
 	  config_jar_fuzzer
 	bash hack/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
-test: lint unit integration cassandra-tests fuzz e2e-ci
+# Each tier in turn, its time printed (CI reads them); the first failing tier stops the run.
+TIERS := lint unit integration cassandra-tests fuzz e2e-ci
+test:
+	@for t in $(TIERS); do s=$$(date +%s); $(MAKE) --no-print-directory $$t || exit $$?; \
+	  echo "tier $$t: $$(( $$(date +%s) - s ))s"; done
 
 # In `make test` the e2e tier tears the local cluster down afterwards.
 e2e-ci:
