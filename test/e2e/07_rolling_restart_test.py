@@ -5,8 +5,8 @@ import json
 import sys
 import time
 
-from e2elib import (CRD, NS, client_on_main, diagnose, figure, kubectl, log,
-                    pod_ready, pods, ready_with, run_scenario, service_ip, setting, timed, wait)
+from e2elib import (wait_strict, CRD, client_on_main, figure, kubectl, log, pod_ready, pods,
+                    ready_with, run_scenario, service_ip, setting, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = "the shared Cluster Ready 3/3, concurrent_compactors changed (every pod restarted)"
@@ -60,23 +60,6 @@ def scenario_rolling_restart(m, load, creds):
     figure("7 rolling restart", "client failures during the restart", failed)
     assert failed == 0, f"{failed} client failures during the rolling restart"
 
-
-def wait_strict(what, fn, timeout):
-    """wait(), except that an AssertionError from fn fails at once (a safety rule was broken)."""
-    def probe():
-        try:
-            return fn()
-        except AssertionError as e:
-            return AssertionFailure(e)
-    r = wait(what, probe, timeout)
-    if isinstance(r, AssertionFailure):
-        raise AssertionError(f"{what}: {r.error}\n{diagnose(NS)}")
-    return r
-
-
-class AssertionFailure:
-    def __init__(self, error):
-        self.error = error
 
 
 def main():

@@ -7,8 +7,8 @@ import datetime
 import sys
 import time
 
-from e2elib import (CRD, NS, client_on_main, cluster_obj, condition, diagnose, figure, get,
-                    kubectl, log, pod_ready, pods, ready_with, run_scenario, timed, wait)
+from e2elib import (wait_strict, CRD, client_on_main, cluster_obj, condition, figure, get,
+                    kubectl, log, pod_ready, pods, ready_with, run_scenario, timed)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = ("the shared Cluster Ready 3/3, annotated cassandra.rook.io/restartedAt "
@@ -75,23 +75,6 @@ def scenario_restart_request(m, load):
     figure(SECTION, "client failures during the restart (QUORUM)", failed)
     assert failed == 0, f"{failed} client failures at QUORUM during the restart on request"
 
-
-def wait_strict(what, fn, timeout):
-    """wait(), except that an AssertionError from fn fails at once (a safety rule was broken)."""
-    def probe():
-        try:
-            return fn()
-        except AssertionError as e:
-            return AssertionFailure(e)
-    r = wait(what, probe, timeout)
-    if isinstance(r, AssertionFailure):
-        raise AssertionError(f"{what}: {r.error}\n{diagnose(NS)}")
-    return r
-
-
-class AssertionFailure:
-    def __init__(self, error):
-        self.error = error
 
 
 def main():

@@ -8,8 +8,8 @@ import re
 import sys
 import time
 
-from e2elib import (CRD, NS, client_on_main, cluster_obj, condition, diagnose, figure, kubectl,
-                    log, pod_ready, pods, ready_with, run_scenario, timed, wait)
+from e2elib import (wait_strict, CRD, client_on_main, cluster_obj, condition, figure, kubectl,
+                    log, pod_ready, pods, ready_with, run_scenario, timed)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = "the shared Cluster Ready 3/3 on its original version (the stuck pod recreated)"
@@ -154,23 +154,6 @@ def scenario_bad_image(m, load):
             except Exception as e:  # must not hide the failure that brought us here
                 log(f"could not set spec.version back to {orig}: {e!r}")
 
-
-def wait_strict(what, fn, timeout):
-    """wait(), except that an AssertionError from fn fails at once (a safety rule was broken)."""
-    def probe():
-        try:
-            return fn()
-        except AssertionError as e:
-            return AssertionFailure(e)
-    r = wait(what, probe, timeout)
-    if isinstance(r, AssertionFailure):
-        raise AssertionError(f"{what}: {r.error}\n{diagnose(NS)}")
-    return r
-
-
-class AssertionFailure:
-    def __init__(self, error):
-        self.error = error
 
 
 def main():

@@ -283,6 +283,24 @@ def wait(what, fn, timeout, ns=NS, interval=1.0):
         time.sleep(interval)
 
 
+class AssertionFailure:
+    def __init__(self, error):
+        self.error = error
+
+
+def wait_strict(what, fn, timeout):
+    """wait(), except that an AssertionError from fn fails at once (a safety rule was broken)."""
+    def probe():
+        try:
+            return fn()
+        except AssertionError as e:
+            return AssertionFailure(e)
+    r = wait(what, probe, timeout)
+    if isinstance(r, AssertionFailure):
+        raise AssertionError(f"{what}: {r.error}\n{diagnose(NS)}")
+    return r
+
+
 class Names:
     """The contract's object names (src/operator/README.md) for one Cluster."""
 
