@@ -44,7 +44,7 @@ std::shared_ptr<NodeAgent> HttpNodeAgents::For(const std::string& address,
                                                const std::string& token) {
   const absl::Time now = absl::Now();
   std::lock_guard<std::mutex> lock(mu_);
-  std::erase_if(agents_, [&](const auto& e) { return now - e.second.last_used > idle_; });
+  std::erase_if(agents_, [&](const auto& e) { return now - e.second.last_used >= idle_; });
   Entry& entry = agents_[absl::StrCat(token, "@", address)];
   if (!entry.agent) entry.agent = std::make_shared<AgentClient>(address, token);
   entry.last_used = now;

@@ -140,12 +140,6 @@ const kube::Store* FakeCluster::StoreFor(const kube::Resource& r) const {
   return &others_;  // ServiceAccounts
 }
 
-namespace {
-std::string StoreKey(const kube::Resource&, const std::string& ns, const std::string& name) {
-  return KeyOf(ns, name);
-}
-}  // namespace
-
 kube::Object FakeCluster::Stamp(Json object, const kube::ObjectPtr& old, const kube::Resource& r) {
   Json& meta = object["metadata"];
   if (!meta.contains("namespace")) meta["namespace"] = cluster_key_.ns;
@@ -168,8 +162,8 @@ kube::Object FakeCluster::Stamp(Json object, const kube::ObjectPtr& old, const k
     meta["generation"] = 1;
   }
   meta["resourceVersion"] = std::to_string(++resource_version_);
-  if (r.resource == "services" && kube::StringField(object["spec"], "clusterIP").empty() &&
-      kube::StringField(object["spec"], "clusterIP") != "None") {
+  // A Service without a clusterIP gets one (headless ones say "None").
+  if (r.resource == "services" && kube::StringField(object["spec"], "clusterIP").empty()) {
     std::string ip = old ? kube::StringField(old->json()["spec"], "clusterIP") : "";
     if (ip.empty()) ip = absl::StrCat("10.96.0.", ++service_ip_counter_);
     object["spec"]["clusterIP"] = ip;
@@ -188,7 +182,7 @@ void FakeCluster::Put(const kube::Resource& r, kube::Object object) {
 }
 
 kube::ObjectPtr FakeCluster::Find(const kube::Resource& r, const std::string& name) const {
-  return StoreFor(r)->Get(StoreKey(r, cluster_key_.ns, name));
+  return StoreFor(r)->Get(KeyOf(cluster_key_.ns, name));
 }
 
 std::vector<kube::ObjectPtr> FakeCluster::List(const kube::Resource& r) const {
@@ -197,7 +191,7 @@ std::vector<kube::ObjectPtr> FakeCluster::List(const kube::Resource& r) const {
 
 absl::StatusOr<kube::Object> FakeCluster::Get(const kube::Resource& r, const std::string& ns,
                                               const std::string& name) {
-  kube::ObjectPtr o = StoreFor(r)->Get(StoreKey(r, ns, name));
+  kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
   if (!o) return ApiError(404, "NotFound", absl::StrCat(r.resource, " \"", name, "\" not found"));
   return *o;
 }
@@ -240,7 +234,7 @@ absl::Status FakeCluster::Delete(const kube::Resource& r, const std::string& ns,
                                  const std::string& name, const std::string& uid) {
   ++writes_;
   write_log.push_back(absl::StrCat("DELETE ", r.kind, "/", name));
-  kube::ObjectPtr o = StoreFor(r)->Get(StoreKey(r, ns, name));
+  kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
   if (!o) return ApiError(404, "NotFound", name + " not found");
   if (!uid.empty() && o->uid() != uid) {
     return ApiError(409, "Conflict", "Precondition failed: UID in precondition: " + uid);
@@ -266,7 +260,7 @@ void FakeCluster::UserDelete(const kube::Resource& r, const std::string& name) {
       }
     }
   }
-  StoreFor(r)->Remove(StoreKey(r, cluster_key_.ns, name));
+  StoreFor(r)->Remove(KeyOf(cluster_key_.ns, name));
   if (r.resource == "pods") {
     // The pod's claims that waited for it go now.
     for (const auto& pvc : pvcs_.List()) {
