@@ -8,8 +8,8 @@ packages=(
   # libraries (see CMakeLists.txt)
   libabsl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
   libcpp-httplib-dev libcli11-dev libgtest-dev libbenchmark-dev zlib1g-dev
-  # test environment: openssl for its PKI, curl for health checks
-  openssl curl
+  # test environment: openssl for its PKI, curl for health checks, jq for the volume resizer
+  openssl curl jq
   # the local cluster (test/cluster/local-cluster.sh) and its images (hack/images.sh); containerd
   # and Kubernetes are built from the Go module proxy, runc and the CNI plugins are Debian's
   runc containernetworking-plugins iptables conntrack podman buildah debootstrap uidmap

@@ -41,6 +41,9 @@ inline const Resource kDeployments{"apps", "v1", "deployments", "Deployment", tr
 inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
 inline const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets",
                                             "PodDisruptionBudget", true};
+inline const Resource kStorageClasses{"storage.k8s.io", "v1", "storageclasses", "StorageClass",
+                                     false};
+inline const Resource kNodes{"", "v1", "nodes", "Node", false};
 inline const Resource kCustomResourceDefinitions{
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
 }  // namespace resources

@@ -21,6 +21,9 @@ inline constexpr char kDegraded[] = "Degraded";
 inline constexpr char kScaleDownRefused[] = "ScaleDownRefused";
 // spec.paused: the operator observes and reports only.
 inline constexpr char kPaused[] = "Paused";
+// Every data volume (each claim and each StatefulSet's claim template) has the spec's size.
+// False while volumes grow (the message counts them) or when a StorageClass cannot expand.
+inline constexpr char kVolumesResized[] = "VolumesResized";
 }  // namespace condition
 
 // ---- reasons of conditions and events ----------------------------------------------------
@@ -37,6 +40,10 @@ inline constexpr char kNotRefused[] = "NotRefused";          // ScaleDownRefused
 inline constexpr char kNotPaused[] = "NotPaused";            // Paused False
 inline constexpr char kScaling[] = "Scaling";                // racks being resized
 inline constexpr char kRollingRestart[] = "RollingRestart";  // pods rolling to a new template
+inline constexpr char kVolumesAtSize[] = "VolumesAtSize";      // VolumesResized True
+inline constexpr char kResizingVolumes[] = "ResizingVolumes";  // claims raised, not all resized
+// VolumesResized False: a claim's StorageClass does not allow expansion (named in the message).
+inline constexpr char kStorageClassNotExpandable[] = "StorageClassNotExpandable";
 // Scale-down refusals (condition ScaleDownRefused and a Warning event of that reason).
 inline constexpr char kReplicationFactor[] = "ReplicationFactor";  // below a keyspace's RF
 inline constexpr char kNodesNotUp[] = "NodesNotUp";                // a node is not UN
@@ -57,16 +64,29 @@ inline constexpr char kReplaced[] = "Replaced";                // UN again with 
 inline constexpr char kRestartingPod[] = "RestartingPod";      // drain, delete, recreate
 inline constexpr char kReplicateSystemKeyspaces[] = "ReplicateSystemKeyspaces";  // and repairs
 inline constexpr char kPaused[] = "Paused";                                      // spec.paused
+inline constexpr char kGrowingVolumes[] = "GrowingVolumes";  // claims' requests raised
+// A rack's StatefulSet deleted with its pods orphaned, to come back with a bigger claim template.
+inline constexpr char kRecreatingStatefulSet[] = "RecreatingStatefulSet";
+inline constexpr char kStatefulSetRecreated[] = "StatefulSetRecreated";
 }  // namespace reason
 
 // ---- status.operation: the crash-safe record of the one disruptive operation -------------
-enum class OperationKind { kDecommission, kReplace, kRestart, kReplicateSystemKeyspaces };
+// Values run 0..last with no gaps (catalogue.cc parses by iterating them): add new ones last.
+enum class OperationKind {
+  kDecommission,
+  kReplace,
+  kRestart,
+  kReplicateSystemKeyspaces,
+  kRecreateStatefulSet
+};
 
 // Phases, in the order each kind goes through them.
 //   Decommission: Decommissioning -> Removing
 //   Replace:      DeletingVolume -> Replacing
 //   Restart:      Draining -> Restarting
 //   ReplicateSystemKeyspaces: Altering -> Repairing
+//   RecreateStatefulSet: OrphaningPods (then created again by the statefulsets step)
+// Values run 0..last with no gaps: add new ones last.
 enum class Phase {
   kDecommissioning,
   kRemoving,
@@ -75,7 +95,8 @@ enum class Phase {
   kDraining,
   kRestarting,
   kAltering,
-  kRepairing
+  kRepairing,
+  kOrphaningPods
 };
 
 constexpr std::string_view ToString(OperationKind kind) {
@@ -88,6 +109,8 @@ constexpr std::string_view ToString(OperationKind kind) {
       return "Restart";
     case OperationKind::kReplicateSystemKeyspaces:
       return "ReplicateSystemKeyspaces";
+    case OperationKind::kRecreateStatefulSet:
+      return "RecreateStatefulSet";
   }
   return "";
 }
@@ -110,6 +133,8 @@ constexpr std::string_view ToString(Phase phase) {
       return "Altering";
     case Phase::kRepairing:
       return "Repairing";
+    case Phase::kOrphaningPods:
+      return "OrphaningPods";
   }
   return "";
 }

@@ -105,6 +105,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
         return ContinueRestart(p);
       case OperationKind::kReplicateSystemKeyspaces:
         return ContinueSystemReplication(p);
+      case OperationKind::kRecreateStatefulSet:
+        return ContinueRecreateStatefulSet(p);
     }
   }
   spdlog::warn("cluster {}: unknown operation {} (phase {}) dropped", p.cluster.key().ToString(),
@@ -229,12 +231,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
   const std::string sts = StatefulSetName(p.spec, dc, rack);
   const int ordinal = OrdinalOf(pod);
   if (r && p.replicas[sts] > ordinal) {
-    auto it = p.statefulsets.find(sts);
-    RETURN_IF_ERROR(Apply(p, res::kStatefulSets,
-                          RackStatefulSet(p.spec, dc, *r, ordinal,
-                                          p.config_hash[ConfigConfigMapName(p.spec, dc, rack)]),
-                          it == p.statefulsets.end() ? nullptr : it->second));
-    p.replicas[sts] = ordinal;
+    RETURN_IF_ERROR(ApplyStatefulSet(p, dc, *r, ordinal));
   }
   if (auto it = p.services.find(pod); it != p.services.end()) {
     RETURN_IF_ERROR(DeleteIfSame(p, res::kServices, pod, it->second->uid()));
@@ -300,13 +297,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
       RETURN_IF_ERROR(WriteStatus(p, status));
     }
     p.cleanup = cleanup;
-    auto it = p.statefulsets.find(sts);
-    RETURN_IF_ERROR(
-        Apply(p, res::kStatefulSets,
-              RackStatefulSet(p.spec, dc.name, *grow, ordinal + 1,
-                              p.config_hash[ConfigConfigMapName(p.spec, dc.name, grow->name)]),
-              it == p.statefulsets.end() ? nullptr : it->second));
-    p.replicas[sts] = ordinal + 1;
+    RETURN_IF_ERROR(ApplyStatefulSet(p, dc.name, *grow, ordinal + 1));
     p.progress_message = absl::StrCat("adding ", pod);
     Event(p, false, reason::kScalingUp,
           absl::StrCat("adding ", pod, " (bootstraps, streaming its ranges)"));

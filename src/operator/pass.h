@@ -14,6 +14,7 @@
 #include "operator/cluster_spec.h"
 #include "operator/desired.h"
 #include "operator/reconciler.h"
+#include "operator/volumes.h"
 
 namespace ringkeeper {
 
@@ -83,6 +84,11 @@ struct ClusterReconciler::Pass {
   kube::Json system_replication = kube::Json::object();
   std::string progress_reason, progress_message;
   std::string scale_down_refusal_reason, scale_down_refusal;
+  std::vector<RackVolumes> volumes;         // each rack's data volumes against the spec
+  std::vector<std::string> volumes_blocked;  // "dc1/r1: StorageClass x does not allow ..."
+  // Applies that failed without stopping the pass (one rack's StatefulSet does not hold back
+  // the others or the operations); reported as ReconcileError.
+  std::vector<absl::Status> apply_errors;
   std::string waiting_in;  // the step that asked to wait
   absl::Duration requeue;
 };

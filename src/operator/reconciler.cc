@@ -20,6 +20,7 @@
 #include "kube/yaml.h"
 #include "operator/desired.h"
 #include "operator/pass.h"
+#include "operator/volumes.h"
 #include "operator/system_keyspaces.h"
 #include "operator/tokens.h"
 
@@ -77,11 +78,13 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"config", &ClusterReconciler::EnsureConfig, false},
     {"member-settings", &ClusterReconciler::EnsureMemberSettings, false},
     {"statefulsets", &ClusterReconciler::EnsureStatefulSets, false},
+    {"volumes", &ClusterReconciler::GrowVolumes, false},
     {"pdbs", &ClusterReconciler::EnsurePdbs, false},
     {"bootstrap", &ClusterReconciler::TrackBootstrap, true},
     {"system-keyspaces", &ClusterReconciler::ReplicateSystemKeyspaces, false},
     {"superuser", &ClusterReconciler::EnsureSuperuser, false},
     {"operation", &ClusterReconciler::ContinueOperation, false},
+    {"volume-templates", &ClusterReconciler::RecreateStatefulSets, false},
     {"replace-requests", &ClusterReconciler::StartRequestedReplacement, false},
     {"rolling-restart", &ClusterReconciler::RollPods, false},
     {"scale-up", &ClusterReconciler::ScaleUp, false},
@@ -131,6 +134,12 @@ absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey&
       break;
     }
   }
+  if (error.ok() && !p.apply_errors.empty()) {
+    // The pass went on past these; they are reported (ReconcileError) and retried with backoff.
+    std::vector<std::string> messages;
+    for (const absl::Status& e : p.apply_errors) messages.emplace_back(e.message());
+    error = absl::Status(p.apply_errors.front().code(), absl::StrJoin(messages, "; "));
+  }
   if (absl::Status reported = Report(p, error); error.ok()) error = reported;
   if (!error.ok()) {
     if (kube::IsConflict(error)) return kube::Result{absl::Seconds(1)};  // stale cache: again
@@ -154,6 +163,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   collect(caches_.configmaps, p.configmaps);
   collect(caches_.pvcs, p.pvcs);
   collect(caches_.pdbs, p.pdbs);
+  p.volumes = ObserveVolumes(p.spec, p.statefulsets, p.pvcs);
 
   // Members: every desired one and every pod that still exists beyond (a leaving member).
   for (const auto& dc : p.spec.dcs) {
@@ -487,33 +497,53 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureStatefulSets(Pa
     for (const auto& rack : dc.racks) {
       const std::string name = StatefulSetName(p.spec, dc.name, rack.name);
       auto it = p.statefulsets.find(name);
+      const kube::ObjectPtr observed = it == p.statefulsets.end() ? nullptr : it->second;
       // Replicas are the operator's decision: all members at once for a brand-new cluster,
       // else what the scale steps set (a rack added later starts empty and grows one by one).
-      int replicas = p.brand_new ? rack.members : 0;
-      if (it != p.statefulsets.end()) {
-        replicas = static_cast<int>(kube::IntField(it->second->json()["spec"], "replicas"));
+      int replicas = p.brand_new ? rack.members : ReplicasOfMissing(p, dc.name, rack.name);
+      if (observed) {
+        replicas = static_cast<int>(kube::IntField(observed->json()["spec"], "replicas"));
       }
-      if (p.brand_new && it == p.statefulsets.end()) {
+      p.replicas[name] = replicas;
+      if (observed && observed->being_deleted()) continue;  // re-created once it is gone
+      if (p.brand_new && !observed) {
         Event(p, false, reason::kCreating,
               absl::StrCat("creating rack ", dc.name, "/", rack.name, " with ", replicas,
                            " members started at once on precomputed tokens"));
       }
-      p.replicas[name] = replicas;
-      RETURN_IF_ERROR(
-          Apply(p, res::kStatefulSets,
-                RackStatefulSet(p.spec, dc.name, rack, replicas,
-                                p.config_hash[ConfigConfigMapName(p.spec, dc.name, rack.name)]),
-                it == p.statefulsets.end() ? nullptr : it->second));
+      // A failed apply holds back neither the other racks nor the operations.
+      if (absl::Status applied = ApplyStatefulSet(p, dc.name, rack, replicas); !applied.ok()) {
+        p.apply_errors.push_back(std::move(applied));
+      }
     }
   }
   return Flow::kContinue;
 }
 
+absl::Status ClusterReconciler::ApplyStatefulSet(Pass& p, const std::string& dc,
+                                                 const RackSpec& rack, int replicas) {
+  const std::string name = StatefulSetName(p.spec, dc, rack.name);
+  auto it = p.statefulsets.find(name);
+  const kube::ObjectPtr observed = it == p.statefulsets.end() ? nullptr : it->second;
+  RackSpec to_apply = rack;
+  to_apply.volume_claim_template = ClaimTemplateToApply(rack, observed);
+  RETURN_IF_ERROR(Apply(p, res::kStatefulSets,
+                        RackStatefulSet(p.spec, dc, to_apply, replicas,
+                                        p.config_hash[ConfigConfigMapName(p.spec, dc, rack.name)]),
+                        observed));
+  p.replicas[name] = replicas;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsurePdbs(Pass& p) {
   for (const auto& dc : p.spec.dcs) {
     auto it = p.pdbs.find(PdbName(p.spec, dc.name));
-    RETURN_IF_ERROR(Apply(p, res::kPodDisruptionBudgets, PodDisruptionBudget(p.spec, dc.name),
-                          it == p.pdbs.end() ? nullptr : it->second));
+    if (absl::Status applied =
+            Apply(p, res::kPodDisruptionBudgets, PodDisruptionBudget(p.spec, dc.name),
+                  it == p.pdbs.end() ? nullptr : it->second);
+        !applied.ok()) {
+      p.apply_errors.push_back(std::move(applied));
+    }
   }
   return Flow::kContinue;
 }
@@ -685,9 +715,12 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   const bool all_up = ready == desired;
   // Replicating the system keyspaces disturbs no one (Progressing says it runs): Ready does not
   // flap to False for it after a scale-up.
+  // Nor does re-creating a StatefulSet with its pods orphaned (they keep running).
+  const std::string operation_kind = kube::StringField(p.operation, "kind");
   const bool disruptive_operation =
       !p.operation.is_null() &&
-      kube::StringField(p.operation, "kind") != ToString(OperationKind::kReplicateSystemKeyspaces);
+      operation_kind != ToString(OperationKind::kReplicateSystemKeyspaces) &&
+      operation_kind != ToString(OperationKind::kRecreateStatefulSet);
   const bool pods_updated = PodsAtCurrentRevision(p);
   const bool is_ready =
       all_up && replicas_match && pods_updated && p.auth_ready && !disruptive_operation;
@@ -755,6 +788,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
     set_condition(condition::kScaleDownRefused, true, p.scale_down_refusal_reason,
                   p.scale_down_refusal);
   }
+  const VolumesVerdict volumes = JudgeVolumes(p.volumes, p.volumes_blocked);
+  set_condition(condition::kVolumesResized, volumes.resized, volumes.reason, volumes.message);
   set_condition(condition::kPaused, p.spec.paused,
                 p.spec.paused ? reason::kPaused : reason::kNotPaused,
                 p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");

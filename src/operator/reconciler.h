@@ -78,6 +78,8 @@ struct Member {
 // `start_timeout` after it was created. "" when none.
 std::string PodTrouble(const kube::Object& pod, absl::Time now, absl::Duration start_timeout);
 
+struct RackVolumes;  // volumes.h
+
 class ClusterReconciler : public kube::Reconciler {
  public:
   // Acts only through `seams` (not owned; they outlive the reconciler).
@@ -106,6 +108,15 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> EnsureMemberSettings(Pass& p);
   absl::StatusOr<Flow> EnsureStatefulSets(Pass& p);
   absl::StatusOr<Flow> EnsurePdbs(Pass& p);
+  // volume_growth.cc: claims raised to the spec's size, StatefulSets re-created to match.
+  absl::StatusOr<Flow> GrowVolumes(Pass& p);
+  absl::StatusOr<Flow> RecreateStatefulSets(Pass& p);
+  absl::StatusOr<Flow> ContinueRecreateStatefulSet(Pass& p);
+  // Why the claims of `v` cannot grow ("StorageClass x does not allow volume expansion"); ""
+  // when every one's class allows it.
+  absl::StatusOr<std::string> WhyNotExpandable(const RackVolumes& v);
+  // The replicas a rack's missing StatefulSet is created with after the cluster was created.
+  static int ReplicasOfMissing(const Pass& p, const std::string& dc, const std::string& rack);
   absl::StatusOr<Flow> TrackBootstrap(Pass& p);
   absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // operations.cc
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
@@ -131,6 +142,10 @@ class ClusterReconciler : public kube::Reconciler {
   // CQL as the superuser, or as cassandra/cassandra before the superuser exists.
   absl::StatusOr<std::unique_ptr<CqlSession>> AdminSession(Pass& p);
 
+  // The one way a rack's StatefulSet is written: the spec's, at `replicas` (recorded in
+  // p.replicas), with the claim template the existing one has (volumes.h).
+  absl::Status ApplyStatefulSet(Pass& p, const std::string& dc, const RackSpec& rack,
+                                int replicas);
   // Applies `desired` (server-side apply) unless `observed` was applied from the same content.
   absl::Status Apply(Pass& p, const kube::Resource& r, kube::Json desired,
                      const kube::ObjectPtr& observed);

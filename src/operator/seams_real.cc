@@ -30,6 +30,15 @@ absl::Status KubeObjects::Delete(const kube::Resource& r, const std::string& ns,
   return client_.Delete(r, ns, name, options);
 }
 
+absl::Status KubeObjects::DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
+                                                    const std::string& name,
+                                                    const std::string& uid) {
+  kube::DeleteOptions options;
+  options.precondition_uid = uid;
+  options.propagation_policy = "Orphan";
+  return client_.Delete(r, ns, name, options);
+}
+
 absl::StatusOr<kube::Object> KubeObjects::UpdateStatus(const kube::Object& cluster) {
   return client_.UpdateStatus(kClusters, cluster);
 }

@@ -75,7 +75,7 @@ ZONE_LABELS+=",failure-domain.beta.kubernetes.io/zone=us-east-1c"
 
 # In start order; `down` stops them in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet
-  kube-proxy local-path-provisioner)
+  kube-proxy local-path-provisioner volume-resizer)
 
 log() { printf 'local-cluster: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -504,6 +504,13 @@ start_provisioner() {
     --configmap-name=local-path-config --service-account-name=local-path-provisioner
 }
 
+# What expands a local-path volume when its claim grows (test/cluster/volume-resizer.sh says why
+# it only records the new size).
+start_resizer() {
+  start volume-resizer bash "$root/test/cluster/volume-resizer.sh" "$TOOLS/kubectl" \
+    "$STATE/kubeconfig-admin"
+}
+
 # The provisioner's namespace, config (volumes under $STATE/volumes; helper pods run the base
 # image), and the StorageClass `default`.
 apply_storage() {
@@ -581,6 +588,7 @@ cmd_up() {
   wait_until "the default ServiceAccount" kube-controller-manager default_serviceaccount
   apply_storage
   is_running local-path-provisioner || start_provisioner
+  is_running volume-resizer || start_resizer
   wait_until "StorageClass default" local-path-provisioner storageclass_exists
   check_routes
   print_env
@@ -656,7 +664,7 @@ cmd_down() {
   if [ -d "$STATE" ]; then
     [ -f "$MARKER" ] || die "$STATE is not a local-cluster state dir; not touching it"
     lock
-    for c in local-path-provisioner kube-proxy kubelet; do stop "$c"; done
+    for c in volume-resizer local-path-provisioner kube-proxy kubelet; do stop "$c"; done
     kill_containers
     for ((c = ${#COMPONENTS[@]} - 1; c >= 0; c--)); do stop "${COMPONENTS[c]}"; done
   fi

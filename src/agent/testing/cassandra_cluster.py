@@ -162,10 +162,22 @@ class Node:
     def wait_up(self, timeout=240):
         def ready():
             if self.cassandra is not None and self.cassandra.poll() is not None:
-                raise SystemExit(f"cassandra {self.address} exited; see {self.dir}/logs")
+                raise RuntimeError(f"cassandra {self.address} exited: {self.why_exited()}")
             code, _ = self.api("GET", "/readyz", token=None)
             return code == 200
         wait_until(f"{self.address} UN as its peers see it", ready, timeout)
+
+    def why_exited(self):
+        """The last errors Cassandra logged (the temporary directory is gone after the run)."""
+        lines = []
+        for name in ("logs/system.log", "stdout.log"):
+            try:
+                with open(f"{self.dir}/{name}", errors="replace") as f:
+                    lines += [l.rstrip() for l in f
+                              if l.startswith(("ERROR", "WARN")) or "Exception" in l]
+            except FileNotFoundError:
+                pass
+        return "\n".join(lines[-12:]) or f"nothing logged; see {self.dir}"
 
     def nodetool(self, *args):
         opens = [l.strip() for l in open(f"{ROOT}/images/cassandra/conf/jvm17-server.options")

@@ -24,7 +24,9 @@ absl::Status ApiError(int code, const std::string& reason, const std::string& me
       code, Json{{"kind", "Status"}, {"reason", reason}, {"message", message}}.dump());
 }
 
-std::string KeyOf(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string KeyOf(const std::string& ns, const std::string& name) {
+  return kube::ObjectKey{ns, name}.ToString();  // "name" for cluster-scoped objects
+}
 
 bool PodReadyIn(const Json& pod) {
   for (const auto& c : pod["status"]["conditions"]) {
@@ -109,6 +111,7 @@ class FakeSession : public CqlSession {
 }  // namespace
 
 FakeCluster::FakeCluster() {
+  SetStorageClass(kDefaultStorageClass, /*allow_expansion=*/true);
   // Cassandra 5.0's defaults.
   keyspaces["system_auth"] = {{"class", "org.apache.cassandra.locator.SimpleStrategy"},
                               {"replication_factor", "1"}};
@@ -137,7 +140,7 @@ const kube::Store* FakeCluster::StoreFor(const kube::Resource& r) const {
   if (r.resource == "persistentvolumeclaims") return &pvcs_;
   if (r.resource == "poddisruptionbudgets") return &pdbs_;
   if (r.resource == "secrets") return &secrets_;
-  return &others_;  // ServiceAccounts
+  return &others_;  // ServiceAccounts, StorageClasses
 }
 
 kube::Object FakeCluster::Stamp(Json object, const kube::ObjectPtr& old, const kube::Resource& r) {
@@ -215,7 +218,29 @@ absl::StatusOr<kube::Object> FakeCluster::Apply(const kube::Resource& r, const J
                           "forbidden");
     }
   }
+  if (old && r.resource == "persistentvolumeclaims") return ApplyPart(old, r, object);
   kube::Object stamped = Stamp(object, old, r);
+  Put(r, stamped);
+  return stamped;
+}
+
+absl::StatusOr<kube::Object> FakeCluster::ApplyPart(const kube::ObjectPtr& old,
+                                                    const kube::Resource& r, const Json& object) {
+  // Server-side apply of some fields of an object someone else created (a claim's request):
+  // the applied fields change, the rest stays.
+  Json merged = old->json();
+  merged.merge_patch(object);
+  if (r.resource == "persistentvolumeclaims" &&
+      merged["spec"]["resources"] != old->json()["spec"]["resources"]) {
+    kube::ObjectPtr sc = others_.Get(kube::StringField(merged["spec"], "storageClassName"));
+    if (!sc || !sc->json().value("allowVolumeExpansion", false)) {
+      return ApiError(403, "Forbidden",
+                      "persistentvolumeclaims \"" + old->name() +
+                          "\" is forbidden: only dynamically provisioned pvc can be resized and "
+                          "the storageclass that provisions the pvc must support resize");
+    }
+  }
+  kube::Object stamped = Stamp(merged, old, r);
   Put(r, stamped);
   return stamped;
 }
@@ -240,7 +265,40 @@ absl::Status FakeCluster::Delete(const kube::Resource& r, const std::string& ns,
     return ApiError(409, "Conflict", "Precondition failed: UID in precondition: " + uid);
   }
   UserDelete(r, name);
+  if (r.resource == "statefulsets") {
+    // Background propagation: the garbage collector deletes its pods.
+    for (const auto& pod : pods_.List()) {
+      if (absl::StartsWith(pod->name(), name + "-")) UserDelete(res::kPods, pod->name());
+    }
+  }
   return absl::OkStatus();
+}
+
+absl::Status FakeCluster::DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
+                                                    const std::string& name,
+                                                    const std::string& uid) {
+  ++writes_;
+  write_log.push_back(absl::StrCat("ORPHAN ", r.kind, "/", name));
+  kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
+  if (!o) return ApiError(404, "NotFound", name + " not found");
+  if (!uid.empty() && o->uid() != uid) {
+    return ApiError(409, "Conflict", "Precondition failed: UID in precondition: " + uid);
+  }
+  // The orphan finalizer holds it until the garbage collector has released its dependents (the
+  // next Tick); its pods and claims stay.
+  Json j = o->json();
+  j["metadata"]["deletionTimestamp"] = kube::FormatRfc3339(now_);
+  j["metadata"]["finalizers"] = {"orphan"};
+  j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+  StoreFor(r)->Upsert(std::make_shared<const kube::Object>(std::move(j)));
+  return absl::OkStatus();
+}
+
+void FakeCluster::SetStorageClass(const std::string& name, bool allow_expansion) {
+  Json sc = {{"metadata", {{"name", name}, {"namespace", ""}}},
+             {"provisioner", "fake.local/volumes"},
+             {"allowVolumeExpansion", allow_expansion}};
+  Put(res::kStorageClasses, Stamp(sc, others_.Get(name), res::kStorageClasses));
 }
 
 void FakeCluster::UserDelete(const kube::Resource& r, const std::string& name) {
@@ -359,7 +417,24 @@ int FakeCluster::StatefulSetReplicas(const std::string& name) const {
 void FakeCluster::Tick() {
   now_ += absl::Seconds(5);
   RunStatefulSetController();
+  RunVolumeResizer();
   RunNodes();
+}
+
+void FakeCluster::RunVolumeResizer() {
+  // A CSI resizer: a claim whose request went above its capacity is resized online (when its
+  // class allows expansion; else the API server would have refused the new request).
+  for (const auto& pvc : pvcs_.List()) {
+    const Json& j = pvc->json();
+    const std::string request = kube::StringField(j["spec"]["resources"]["requests"], "storage");
+    if (request.empty() || kube::StringField(j["status"]["capacity"], "storage") == request) {
+      continue;
+    }
+    Json resized = j;
+    resized["status"]["capacity"]["storage"] = request;
+    resized["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+    pvcs_.Upsert(std::make_shared<const kube::Object>(std::move(resized)));
+  }
 }
 
 std::string FakeCluster::PvcOf(const std::string& pod) const {
@@ -376,6 +451,10 @@ std::string FakeCluster::PvcOf(const std::string& pod) const {
 
 void FakeCluster::RunStatefulSetController() {
   for (const auto& sts : statefulsets_.List()) {
+    if (sts->being_deleted()) {
+      statefulsets_.Remove(sts->key().ToString());  // the orphan finalizer's work is done
+      continue;
+    }
     const Json& spec = sts->json()["spec"];
     const std::string revision = sts->name() + "-" + HashOf(spec["template"]).substr(0, 8);
     const int replicas = static_cast<int>(kube::IntField(spec, "replicas"));
@@ -398,7 +477,13 @@ void FakeCluster::RunStatefulSetController() {
         if (!pvc) {
           Json c = {{"metadata", {{"name", claim}, {"labels", t["metadata"]["labels"]}}},
                     {"spec", t["spec"]},
-                    {"status", {{"phase", "Bound"}}}};
+                    {"status",
+                     {{"phase", "Bound"},
+                      {"capacity", t["spec"]["resources"]["requests"]}}}};
+          // The DefaultStorageClass admission plugin.
+          if (!c["spec"].contains("storageClassName")) {
+            c["spec"]["storageClassName"] = kDefaultStorageClass;
+          }
           Put(res::kPersistentVolumeClaims, Stamp(c, nullptr, res::kPersistentVolumeClaims));
         }
         volumes.push_back(

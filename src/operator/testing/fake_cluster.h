@@ -92,6 +92,10 @@ class FakeCluster : public ObjectReader,
   std::set<std::string> fail_apply_once;
   // Pods created from this StatefulSet revision crash-loop (a bad image or setting).
   std::string crash_revision;
+  // StorageClass `name` (cluster-scoped), created or changed; "standard" (the default class,
+  // given to claims that name none) exists from the start and allows expansion.
+  void SetStorageClass(const std::string& name, bool allow_expansion);
+  static constexpr char kDefaultStorageClass[] = "standard";
   // Pods whose agent does not answer.
   std::set<std::string> agent_down;
 
@@ -113,6 +117,8 @@ class FakeCluster : public ObjectReader,
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
                       const std::string& uid) override;
+  absl::Status DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
+                                         const std::string& name, const std::string& uid) override;
   absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) override;
   // EventSink.
   void Event(const kube::Object& regarding, bool warning, const std::string& reason,
@@ -146,6 +152,9 @@ class FakeCluster : public ObjectReader,
   kube::Object Stamp(kube::Json object, const kube::ObjectPtr& old, const kube::Resource& r);
   void Put(const kube::Resource& r, kube::Object object);
   void RunStatefulSetController();
+  void RunVolumeResizer();
+  absl::StatusOr<kube::Object> ApplyPart(const kube::ObjectPtr& old, const kube::Resource& r,
+                                         const kube::Json& object);
   void RunNodes();
   void StartNode(const kube::Object& pod);
   agent::api::InitSettings SettingsOf(const std::string& pod) const;
