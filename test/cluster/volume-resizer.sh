@@ -2,8 +2,8 @@
 # The local cluster's volume resizer: what a CSI driver's external-resizer does, for the
 # rancher.io/local-path volumes. When a claim's request grows (the API server allows it only when
 # the StorageClass has allowVolumeExpansion), kube-controller-manager finds no in-tree plugin that
-# expands a hostPath volume and hands the claim to an external resizer named after the
-# provisioner (annotation volume.kubernetes.io/storage-resizer). These volumes are directories
+# expands a hostPath volume and leaves the claim to an external controller (event
+# ExternalExpanding): this one, for claims its provisioner made. These volumes are directories
 # with no size of their own, so there is nothing to grow on disk: resizing one is recording it,
 # the PV's capacity and then the claim's status capacity, as external-resizer does once a driver
 # has expanded the volume. Run by local-cluster.sh; one pass every 2 s until stopped.
@@ -15,7 +15,7 @@ k() { "$kubectl" --kubeconfig="$kubeconfig" "$@"; }
 
 pending() { # namespace, claim, volume and requested size of each claim to resize
   k get pvc -A -o json | jq -r '.items[]
-    | select(.metadata.annotations["volume.kubernetes.io/storage-resizer"] == "rancher.io/local-path")
+    | select(.metadata.annotations["volume.kubernetes.io/storage-provisioner"] == "rancher.io/local-path")
     | select(.status.phase == "Bound")
     | select(.spec.resources.requests.storage != .status.capacity.storage)
     | [.metadata.namespace, .metadata.name, .spec.volumeName, .spec.resources.requests.storage]

@@ -260,7 +260,7 @@ def replacement(cluster):
     assert "start mode: replace" in out, out
     assert "replace_address_first_boot=127.0.0.2" in open(f"{n2.dir}/conf/jvm-ringkeeper.options").read()
     n2.start()
-    n2.wait_up(timeout=300)
+    n2.wait_up(timeout=300, restart_on=("Unable to gossip with any peers",))
     ring = cluster.nodes[0].ring()
     assert ring[n2.address]["status"] + ring[n2.address]["state"] == "UN", ring
     # Same-address replacement keeps the host id in 5.0; the log proves it replaced.
