@@ -20,6 +20,7 @@
 #include "operator/desired.h"
 #include "operator/pass.h"
 #include "operator/reconciler.h"
+#include "operator/scale_down.h"
 #include "operator/system_keyspaces.h"
 
 namespace ringkeeper {
@@ -70,23 +71,17 @@ absl::StatusOr<std::map<std::string, Json>> ReadReplication(CqlSession& client) 
 }
 
 // The largest replication factor any keyspace has in `dc`, and that keyspace.
-struct LargestRf {
-  std::string keyspace;
-  int rf = 0;
-};
-absl::StatusOr<LargestRf> LargestReplicationFactor(CqlSession& client, const std::string& dc) {
-  ASSIGN_OR_RETURN(auto keyspaces, ReadReplication(client));
-  LargestRf out;
-  for (const auto& [ks, replication] : keyspaces) {
-    const int rf = ReplicationIn(replication, dc);
-    // Ties go to a user keyspace: the one the user knows about.
-    const bool user = !absl::StartsWith(ks, "system");
-    if (rf > out.rf ||
-        (rf == out.rf && rf > 0 && user && absl::StartsWith(out.keyspace, "system"))) {
-      out = {ks, rf};
-    }
+// ALTER KEYSPACE to NetworkTopologyStrategy with `factors` ({dc: factor}).
+absl::Status AlterReplication(CqlSession& session, const std::string& keyspace,
+                              const Json& factors) {
+  std::vector<std::string> entries = {"'class': 'NetworkTopologyStrategy'"};
+  for (const auto& [dc, factor] : factors.items()) {
+    entries.push_back(absl::StrCat("'", dc, "': ", factor.get<int>()));
   }
-  return out;
+  auto altered = session.Query(absl::StrCat("ALTER KEYSPACE ", keyspace, " WITH replication = {",
+                                            absl::StrJoin(entries, ", "), "}"),
+                               cql::Consistency::kQuorum);
+  return base::Annotate(altered.status(), absl::StrCat("alter ", keyspace));
 }
 
 }  // namespace
@@ -164,33 +159,26 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
                     absl::StrCat("scale-down of data center ", dc.name,
                                  " waits: not UN everywhere: ", absl::StrJoin(down, ", ")));
     }
-    // 2. Not below the largest replication factor of any keyspace in the DC.
+    // 2. No user keyspace needs more nodes than are left (scale_down.h).
     ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
     auto client = seams_.cql->Connect(leaving->address, {creds.first, creds.second});
     if (!client.ok()) return base::Annotate(client.status(), "read replication factors");
-    ASSIGN_OR_RETURN(LargestRf largest, LargestReplicationFactor(**client, dc.name));
-    if (dc.members() < largest.rf) {
-      return refuse(reason::kReplicationFactor,
-                    absl::StrCat("refusing to scale data center ", dc.name, " to ", dc.members(),
-                                 " members: keyspace ", largest.keyspace,
-                                 " has replication factor ", largest.rf, " there"));
+    ASSIGN_OR_RETURN(auto replication, ReadReplication(**client));
+    int cluster_after = 0;
+    for (const auto& d : p.spec.dcs) cluster_after += d.members();
+    if (auto refusal = ReplicationRefusal(replication, dc.name, dc.members(), cluster_after)) {
+      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name,
+                                                  " to ", dc.members(), " members: ",
+                                                  refusal->message));
     }
-    // 3. Disk: the remaining nodes must hold the leaving node's data with 10% to spare.
-    if (leaving->info) {
-      const int remaining = static_cast<int>(p.members.size()) - 1;
-      for (const Member& m : p.members) {
-        if (m.pod == leaving->pod || !m.info || m.info->data_volume_total_bytes <= 0) continue;
-        const double after =
-            static_cast<double>(m.info->data_volume_used_bytes) +
-            static_cast<double>(leaving->info->load_bytes) / std::max(1, remaining);
-        if (after > 0.9 * static_cast<double>(m.info->data_volume_total_bytes)) {
-          return refuse(reason::kDiskSpace,
-                        absl::StrCat("refusing to scale data center ", dc.name, ": ", m.pod,
-                                     " would be over 90% full after taking its share of ",
-                                     leaving->pod, "'s data"));
-        }
-      }
+    // 3. Disk: the members that take the leaving node's data have room for it.
+    if (auto refusal = DiskRefusal(p.members, *leaving)) {
+      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name,
+                                                  ": ", refusal->message));
     }
+    // 4. The system keyspaces' factor in the DC comes down to its new size first (Cassandra
+    // refuses to decommission below a keyspace's factor); no repair needed to hold fewer copies.
+    RETURN_IF_ERROR(LowerSystemKeyspaces(p, **client, replication, dc));
     // Safe: record, then decommission.
     RETURN_IF_ERROR(RecordOperation(p, NewOperation(OperationKind::kDecommission, *leaving,
                                                     Phase::kDecommissioning, seams_.clock->Now())));
@@ -243,6 +231,24 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
   Event(p, false, reason::kDecommissioned,
         absl::StrCat(pod, " left the ring; its StatefulSet now has ", ordinal, " members"));
   return Flow::kWait;
+}
+
+absl::Status ClusterReconciler::LowerSystemKeyspaces(Pass& p, CqlSession& session,
+                                                     const std::map<std::string, Json>& replication,
+                                                     const DataCenterSpec& dc) {
+  const std::vector<ReplicationChange> changes =
+      LowerSystemReplication(replication, dc.name, dc.members());
+  if (changes.empty()) return absl::OkStatus();
+  std::vector<std::string> steps;
+  for (const ReplicationChange& change : changes) {
+    RETURN_IF_ERROR(AlterReplication(session, change.keyspace, change.factors));
+    steps.insert(steps.end(), change.steps.begin(), change.steps.end());
+  }
+  RETURN_IF_ERROR(session.WaitForSchemaAgreement(absl::Seconds(30)));
+  p.system_replication[dc.name] = SystemReplicationFactor(dc);
+  Event(p, false, reason::kReplicateSystemKeyspaces,
+        absl::StrCat("before the scale-down: ", absl::StrJoin(steps, ", ")));
+  return absl::OkStatus();
 }
 
 // ---- scale up and cleanup -----------------------------------------------------------------
@@ -585,14 +591,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
     ASSIGN_OR_RETURN(auto session, AdminSession(p));
     Json pending = Json::array();
     for (const auto& [ks, factors] : op["replication"].items()) {
-      std::vector<std::string> entries = {"'class': 'NetworkTopologyStrategy'"};
-      for (const auto& [dc, factor] : factors.items()) {
-        entries.push_back(absl::StrCat("'", dc, "': ", factor.get<int>()));
-      }
-      auto altered = session->Query(absl::StrCat("ALTER KEYSPACE ", ks, " WITH replication = {",
-                                                 absl::StrJoin(entries, ", "), "}"),
-                                    cql::Consistency::kQuorum);
-      if (!altered.ok()) return base::Annotate(altered.status(), absl::StrCat("alter ", ks));
+      RETURN_IF_ERROR(AlterReplication(*session, ks, factors));
     }
     // Every node must compute the new replicas before it repairs for them.
     absl::Status agreed = session->WaitForSchemaAgreement(absl::Seconds(30));

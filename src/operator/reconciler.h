@@ -132,6 +132,10 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> ContinueReplace(Pass& p);
   absl::StatusOr<Flow> ContinueRestart(Pass& p);
   absl::StatusOr<Flow> ContinueSystemReplication(Pass& p);
+  // The system keyspaces' factor in `dc` lowered to its new size (scale_down.h).
+  absl::Status LowerSystemKeyspaces(Pass& p, CqlSession& session,
+                                    const std::map<std::string, kube::Json>& replication,
+                                    const DataCenterSpec& dc);
   // Every DC's system keyspaces are at min(3, its size), repaired.
   static bool SystemKeyspacesReplicated(const Pass& p);
   // Every pod runs its StatefulSet's current template (Ready requires it: a config or version

@@ -106,6 +106,49 @@ TEST_F(Scenario, ScaleDownRefusedWithoutDiskRoomOnTheRemainingNodes) {
   ExpectQuiet();
 }
 
+// Defect 5: the leaving node's data lands on its own rack's peers, not spread over the DC.
+TEST_F(Scenario, ScaleDownCountsTheLeavingDataOnItsRackPeers) {
+  CreateReady(3, /*racks=*/2);
+  world.Node(PodOf(2, "r1"))->load_bytes = int64_t{400} << 20;
+  for (int i = 0; i < 2; ++i) {
+    // 750 MiB + 400/2 is over 90% of 1 GiB; + 400/5 (spread over the DC) would not be.
+    world.Node(PodOf(i, "r1"))->volume_used_bytes = int64_t{750} << 20;
+  }
+  SetMembers(2, "r1");
+  ASSERT_TRUE(RunUntil([&] { return world.ConditionTrue(condition::kScaleDownRefused); }, 5));
+  const Json c = world.Condition(condition::kScaleDownRefused);
+  EXPECT_EQ(c["reason"], reason::kDiskSpace);
+  EXPECT_TRUE(absl::StrContains(c["message"].get<std::string>(), "same rack")) << c["message"];
+  EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r1"), 3);
+  ExpectQuiet();
+}
+
+// Defect 5: a receiver whose disk size is unknown refuses the scale-down; never a guess.
+TEST_F(Scenario, ScaleDownRefusedWhenAReceiversDiskIsUnknown) {
+  CreateReady(4);
+  world.Node(PodOf(1))->volume_total_bytes = 0;  // not measured
+  SetMembers(3);
+  ASSERT_TRUE(RunUntil([&] { return world.ConditionTrue(condition::kScaleDownRefused); }, 5));
+  EXPECT_EQ(world.Condition(condition::kScaleDownRefused)["reason"], reason::kDiskUnknown);
+  EXPECT_FALSE(Requested(world, PodOf(3) + " decommission"));
+  ExpectQuiet();
+}
+
+// Defect 5: a DC shrinking below 3 lowers its system keyspaces' factor first (no user keyspace
+// needs 3), then decommissions.
+TEST_F(Scenario, ScaleDownBelowThreeLowersTheSystemKeyspacesFirst) {
+  CreateReady(3);
+  ASSERT_EQ(world.keyspaces["system_auth"].value("dc1", ""), "3");
+  SetMembers(2);
+  ASSERT_TRUE(RunUntil([&] { return Ready() && Listed(world) == 2; })) << world.Status().dump(2);
+  for (const char* ks : {"system_auth", "system_distributed", "system_traces"}) {
+    EXPECT_EQ(world.keyspaces[ks].value("dc1", ""), "2") << ks;
+  }
+  EXPECT_FALSE(world.ConditionTrue(condition::kScaleDownRefused));
+  EXPECT_EQ(world.StatusField("systemReplication")["dc1"], 2);
+  ExpectQuiet();
+}
+
 TEST_F(Scenario, NewOperatorProcessFinishesAnInterruptedDecommission) {
   CreateReady(4);
   SetMembers(3);
