@@ -88,10 +88,10 @@ Member At(const std::string& pod, const std::string& rack, int64_t used, int64_t
 constexpr int64_t kGi = int64_t{1} << 30;
 
 TEST(DiskRefusalTest, TheLeavingNodesRackPeersTakeItsData) {
-X
-  // Spread over all 5 others (the old estimate) it would have fit.
-  std::vector<Member> members = {At("r1-0", "r1", 7 * kGi, 10 * kGi),
-                                 At("r1-1", "r1", 7 * kGi, 10 * kGi),
+  // r1's peers are at 80%: 4 Gi leaving over 2 of them is 2 Gi each, 90% of 10 Gi crossed.
+  // Spread over all 5 others (the old estimate, 0.8 Gi each) it would have fit.
+  std::vector<Member> members = {At("r1-0", "r1", 8 * kGi, 10 * kGi),
+                                 At("r1-1", "r1", 8 * kGi, 10 * kGi),
                                  At("r1-2", "r1", 1 * kGi, 10 * kGi, 4 * kGi),
                                  At("r2-0", "r2", 1 * kGi, 10 * kGi),
                                  At("r2-1", "r2", 1 * kGi, 10 * kGi),
