@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
       "--cassandra-lib", init.cassandra_lib_dir,
       "folder holding Cassandra's jar: the keys are derived from its Config class when the "
       "--config-keys file is absent (the official image has none)");
+  init_cmd->add_option("--keys-out", init.keys_out_file,
+                       "write the known cassandra.yaml keys here, one a line (served by "
+                       "`serve --config-keys-file`)");
   init_cmd->add_option("--listen-address", init.listen_address,
                        "this node's listen address (overrides the settings; the pod IP)");
   init_cmd->add_option("--memory-limit", init.memory_limit_bytes,
@@ -53,6 +56,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--dc", serve.dc, "metrics label");
   serve_cmd->add_option("--rack", serve.rack, "metrics label");
   serve_cmd->add_option("--pod", serve.pod, "metrics label");
+  serve_cmd->add_option("--config-keys-file", serve.config_keys_file,
+                        "the keys `init --keys-out` wrote (GET /v1/config/keys)");
   serve_cmd->add_option("--tls-cert", serve.tls_cert, "serve HTTPS with this certificate (PEM)");
   serve_cmd->add_option("--tls-key", serve.tls_key, "its private key (PEM)");
   serve_cmd->add_option("--client-ca", serve.client_ca,

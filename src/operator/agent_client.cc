@@ -62,6 +62,10 @@ absl::StatusOr<agent::api::NodeInfo> AgentClient::NodeInfo() {
   return Decode<agent::api::NodeInfo>(Do("GET", agent::api::kNodeInfo), "node");
 }
 
+absl::StatusOr<agent::api::ConfigKeys> AgentClient::ConfigKeys() {
+  return Decode<agent::api::ConfigKeys>(Do("GET", agent::api::kConfigKeys), "config keys");
+}
+
 absl::StatusOr<agent::api::Ring> AgentClient::Ring() {
   return Decode<agent::api::Ring>(Do("GET", agent::api::kRing), "ring");
 }

@@ -26,6 +26,7 @@ class AgentClient : public NodeAgent {
               absl::Duration timeout = absl::Seconds(10));
 
   absl::StatusOr<agent::api::NodeInfo> NodeInfo() override;
+  absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override;
   absl::StatusOr<agent::api::Ring> Ring() override;
   absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& request) override;
   absl::StatusOr<agent::api::Operation> Operation(const std::string& id) override;

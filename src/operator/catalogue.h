@@ -19,6 +19,9 @@ inline constexpr char kProgressing[] = "Progressing";
 inline constexpr char kDegraded[] = "Degraded";
 // The last requested scale-down is refused; nothing was touched.
 inline constexpr char kScaleDownRefused[] = "ScaleDownRefused";
+// A spec.config (or the rack's ConfigMap) key unknown to the running Cassandra version: the
+// config is held as it was (no pod rolls) until the key is fixed.
+inline constexpr char kConfigRefused[] = "ConfigRefused";
 // spec.paused: the operator observes and reports only.
 inline constexpr char kPaused[] = "Paused";
 // Every data volume (each claim and each StatefulSet's claim template) has the spec's size.
@@ -37,6 +40,9 @@ inline constexpr char kPodsNotUpdated[] = "PodsNotUpdated";  // Ready False: a r
 inline constexpr char kReconcileError[] = "ReconcileError";  // Ready False: a step failed
 inline constexpr char kIdle[] = "Idle";                      // Progressing False
 inline constexpr char kNotRefused[] = "NotRefused";          // ScaleDownRefused False
+// ConfigRefused True (and Ready False): the keys are named in the message; also an event.
+inline constexpr char kUnknownConfigKeys[] = "UnknownConfigKeys";
+inline constexpr char kConfigAccepted[] = "ConfigAccepted";  // ConfigRefused False
 inline constexpr char kNotPaused[] = "NotPaused";            // Paused False
 inline constexpr char kScaling[] = "Scaling";                // racks being resized
 inline constexpr char kRollingRestart[] = "RollingRestart";  // pods rolling to a new template

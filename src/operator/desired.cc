@@ -200,7 +200,8 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
                    "exec ringkeeper-agent init --base-conf /base-conf --out-conf /conf",
                    " --settings /etc/ringkeeper/members/$(POD_NAME).json",
                    " --overrides /etc/ringkeeper/config/cassandra.yaml",
-                   " --cassandra-lib /base-conf/lib --listen-address $(POD_IP)",
+                   " --cassandra-lib /base-conf/lib --keys-out /ringkeeper/config-keys.txt",
+                   " --listen-address $(POD_IP)",
                    " --memory-limit $(CASSANDRA_MEMORY_LIMIT)");
   Json base_config = {{"name", "base-config"},
                       {"image", c.image},
@@ -266,7 +267,9 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
         absl::StrCat("--jolokia-port=", agent::api::kJolokiaPort),
         absl::StrCat("--data-dir=", kDataDir), "--cluster=" + c.name, "--dc=" + dc,
         "--rack=" + rack.name, "--pod=$(POD_NAME)",
-        "--cql-credentials-dir=/etc/ringkeeper/superuser"}},
+        "--cql-credentials-dir=/etc/ringkeeper/superuser",
+        // What init derived from this image's jar: the operator checks spec.config against it.
+        "--config-keys-file=/opt/ringkeeper/config-keys.txt"}},
       {"env", {EnvFromField("POD_NAME", "metadata.name")}},
       {"ports", {{{"name", "agent"}, {"containerPort", agent::api::kAgentPort}}}},
       {"readinessProbe", HttpProbe(agent::api::kHealthz, 10, 3, 3)},
@@ -276,7 +279,8 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
       {"securityContext", RestrictedContainerSecurity()},
       {"volumeMounts",
        {Mount(data_volume.c_str(), kDataDir, true), Mount("token", "/etc/ringkeeper/token", true),
-        Mount("superuser", "/etc/ringkeeper/superuser", true)}}};
+        Mount("superuser", "/etc/ringkeeper/superuser", true),
+        Mount("ringkeeper", "/opt/ringkeeper", true)}}};
 
   Json pod_spec = {
       {"serviceAccountName", ServiceAccountName(c)},

@@ -369,38 +369,96 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServices(Pass& 
   return missing_ip ? Flow::kWait : Flow::kContinue;
 }
 
+absl::StatusOr<Json> ClusterReconciler::RackOverrides(Pass& p, const RackSpec& rack) {
+  if (rack.config_map_name.empty()) return Json::object();
+  // The user's ConfigMap is optional (the seed names one that may not exist).
+  auto cm = seams_.reader->Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
+  if (absl::IsNotFound(cm.status())) return Json::object();
+  if (!cm.ok()) return cm.status();
+  // Parsed with Kubernetes' scalar rules; the keys are checked below and by the agent.
+  auto docs = kube::ObjectsFromYaml(kube::StringField(cm->json()["data"], "cassandra.yaml"));
+  if (!docs.ok() || docs->size() > 1) {
+    return kube::TerminalError(absl::InvalidArgumentError(
+        absl::StrCat("ConfigMap ", rack.config_map_name, " cassandra.yaml: ",
+                     docs.ok() ? "more than one YAML document" : docs.status().message())));
+  }
+  return docs->empty() ? Json::object() : docs->front().json();
+}
+
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p) {
+  struct Rendered {
+    std::string name, statefulset;
+    Json configmap;
+  };
+  std::vector<Rendered> racks;
+  std::set<std::string> keys;
   for (const auto& dc : p.spec.dcs) {
     for (const auto& rack : dc.racks) {
-      Json rack_overrides = Json::object();
-      if (!rack.config_map_name.empty()) {
-        // The user's ConfigMap is optional (the seed names one that may not exist).
-        auto cm = seams_.reader->Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
-        if (cm.ok()) {
-          // Parsed with Kubernetes' scalar rules; the agent validates the keys.
-          auto docs =
-              kube::ObjectsFromYaml(kube::StringField(cm->json()["data"], "cassandra.yaml"));
-          if (!docs.ok() || docs->size() > 1) {
-            return kube::TerminalError(absl::InvalidArgumentError(
-                absl::StrCat("ConfigMap ", rack.config_map_name, " cassandra.yaml: ",
-                             docs.ok() ? "more than one YAML document" : docs.status().message())));
-          }
-          if (!docs->empty()) rack_overrides = docs->front().json();
-        } else if (!absl::IsNotFound(cm.status())) {
-          return cm.status();
-        }
-      }
-      Json cm = ConfigConfigMap(p.spec, dc.name, rack.name, rack_overrides);
-      const std::string name = ConfigConfigMapName(p.spec, dc.name, rack.name);
-      // Everything that needs a restart when it changes (the template carries this hash).
-      p.config_hash[name] = HashOf(Json{
-          {"config", cm["data"]}, {"heap", p.spec.heap_size}, {"jvm", p.spec.jvm_extra_options}});
-      auto it = p.configmaps.find(name);
-      RETURN_IF_ERROR(Apply(p, res::kConfigMaps, std::move(cm),
-                            it == p.configmaps.end() ? nullptr : it->second));
+      ASSIGN_OR_RETURN(const Json overrides, RackOverrides(p, rack));
+      Json cm = ConfigConfigMap(p.spec, dc.name, rack.name, overrides);
+      for (const auto& [key, value] : overrides.items()) keys.insert(key);
+      racks.push_back({ConfigConfigMapName(p.spec, dc.name, rack.name),
+                       StatefulSetName(p.spec, dc.name, rack.name), std::move(cm)});
     }
   }
+  for (const auto& [key, value] : p.spec.config.items()) keys.insert(key);
+  if (const std::vector<std::string> unknown = UnknownConfigKeys(p, keys); !unknown.empty()) {
+    p.config_refusal =
+        absl::StrCat("unknown cassandra.yaml key(s) ", absl::StrJoin(unknown, ", "),
+                     " (Cassandra ", p.spec.version,
+                     " has no such setting): the config stays as it was, no pod restarts");
+  }
+  for (Rendered& r : racks) {
+    // Everything that needs a restart when it changes (the template carries this hash).
+    p.config_hash[r.name] = HashOf(Json{{"config", r.configmap["data"]},
+                                        {"heap", p.spec.heap_size},
+                                        {"jvm", p.spec.jvm_extra_options}});
+    auto cm = p.configmaps.find(r.name);
+    auto sts = p.statefulsets.find(r.statefulset);
+    if (!p.config_refusal.empty() && cm != p.configmaps.end() && sts != p.statefulsets.end()) {
+      // Refused: the rack keeps its ConfigMap and its pods their template.
+      static const Json::json_pointer kTemplateHash(
+          "/spec/template/metadata/annotations/cassandra.rook.io~1config-hash");
+      p.config_hash[r.name] = sts->second->json().value(kTemplateHash, std::string());
+      continue;
+    }
+    RETURN_IF_ERROR(Apply(p, res::kConfigMaps, std::move(r.configmap),
+                          cm == p.configmaps.end() ? nullptr : cm->second));
+  }
   return Flow::kContinue;
+}
+
+std::vector<std::string> ClusterReconciler::UnknownConfigKeys(Pass& p,
+                                                              const std::set<std::string>& keys) {
+  if (keys.empty()) return {};
+  std::set<std::string> known;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = config_keys_.find(p.spec.version); it != config_keys_.end()) known = it->second;
+  }
+  if (known.empty()) {
+    // A member running the spec's version says which keys it knows; after a version change,
+    // until one runs it, the pods' init containers check the keys instead.
+    for (const Member& m : p.members) {
+      if (!m.info || m.info->release_version != p.spec.version || m.pod_ip.empty()) continue;
+      auto answer = Agent(p, m.pod_ip)->ConfigKeys();
+      if (!answer.ok()) {
+        spdlog::debug("cluster {}: config keys from {}: {}", p.cluster.key().ToString(), m.pod,
+                      answer.status().ToString());
+        continue;
+      }
+      known.insert(answer->keys.begin(), answer->keys.end());
+      std::lock_guard<std::mutex> lock(mu_);
+      config_keys_[p.spec.version] = known;
+      break;
+    }
+  }
+  if (known.empty()) return {};
+  std::vector<std::string> unknown;
+  for (const std::string& key : keys) {
+    if (!known.count(key)) unknown.push_back(key);
+  }
+  return unknown;
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(Pass& p) {
@@ -749,6 +807,9 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   if (!step_error.ok()) {
     set_condition(condition::kReady, false, reason::kReconcileError,
                   std::string(step_error.message()));
+  } else if (!p.config_refusal.empty()) {
+    // Healthy, but the spec is not what runs: not Ready for this generation.
+    set_condition(condition::kReady, false, reason::kUnknownConfigKeys, p.config_refusal);
   } else if (all_up && replicas_match && p.auth_ready && !disruptive_operation && !pods_updated) {
     set_condition(condition::kReady, false, reason::kPodsNotUpdated,
                   "a new pod template (config, version, JVM, restart request) is not rolled out "
@@ -790,6 +851,12 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   }
   const VolumesVerdict volumes = JudgeVolumes(p.volumes, p.volumes_blocked);
   set_condition(condition::kVolumesResized, volumes.resized, volumes.reason, volumes.message);
+  if (p.config_refusal.empty()) {
+    set_condition(condition::kConfigRefused, false, reason::kConfigAccepted,
+                  "every configured key is known to this Cassandra version");
+  } else {
+    set_condition(condition::kConfigRefused, true, reason::kUnknownConfigKeys, p.config_refusal);
+  }
   set_condition(condition::kPaused, p.spec.paused,
                 p.spec.paused ? reason::kPaused : reason::kNotPaused,
                 p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");

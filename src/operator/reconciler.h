@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,11 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> EnsureServices(Pass& p);
   absl::StatusOr<Flow> EnsureConfig(Pass& p);
   absl::StatusOr<Flow> EnsureMemberSettings(Pass& p);
+  // The user's cassandra.yaml overrides for `rack` (its configMapName's cassandra.yaml).
+  absl::StatusOr<kube::Json> RackOverrides(Pass& p, const RackSpec& rack);
+  // Of `keys`, those the running Cassandra version does not know, asked of an agent running
+  // spec.version (cached per version). Empty when none can tell: a pod's init refuses them then.
+  std::vector<std::string> UnknownConfigKeys(Pass& p, const std::set<std::string>& keys);
   absl::StatusOr<Flow> EnsureStatefulSets(Pass& p);
   absl::StatusOr<Flow> EnsurePdbs(Pass& p);
   // volume_growth.cc: claims raised to the spec's size, StatefulSets re-created to match.
@@ -174,6 +180,8 @@ class ClusterReconciler : public kube::Reconciler {
   mutable std::mutex mu_;                            // guards the maps below
   std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
   std::map<std::string, kube::ObjectPtr> written_;   // the Cluster as our last write left it
+  // Cassandra version -> the cassandra.yaml keys it knows (from an agent running it).
+  std::map<std::string, std::set<std::string>> config_keys_;
 };
 
 }  // namespace ringkeeper

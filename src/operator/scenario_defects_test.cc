@@ -126,5 +126,32 @@ TEST_F(Scenario, StuckRollIsDegradedAndAFixedSpecRollsTheStuckPodFirst) {
   ExpectQuiet();
 }
 
+// Defect 2: a spec.config key the running Cassandra does not know is refused before any pod
+// rolls, named in ConfigRefused; fixing it lets the roll go.
+TEST_F(Scenario, UnknownConfigKeyIsRefusedBeforeAnyPodRolls) {
+  CreateReady(3);
+  const std::string revision = UpdateRevision(world, "c-dc1-r1");
+  world.PatchCluster({{"spec", {{"config", {{"concurrent_reads", 8}, {"not_a_key", 1}}}}}});
+  ASSERT_TRUE(RunUntil([&] { return world.ConditionTrue(condition::kConfigRefused); }, 3));
+  const Json c = world.Condition(condition::kConfigRefused);
+  EXPECT_EQ(c["reason"], reason::kUnknownConfigKeys);
+  EXPECT_TRUE(absl::StrContains(c["message"].get<std::string>(), "not_a_key")) << c["message"];
+  EXPECT_FALSE(absl::StrContains(c["message"].get<std::string>(), "concurrent_reads"));
+  EXPECT_EQ(world.Condition(condition::kReady)["reason"], reason::kUnknownConfigKeys);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(UpdateRevision(world, "c-dc1-r1"), revision);  // the template did not change
+  EXPECT_TRUE(AllPodsAt(world, revision));
+  for (const auto& r : world.agent_requests) EXPECT_FALSE(absl::EndsWith(r, " drain")) << r;
+  EXPECT_EQ(world.config_key_reads, 1);  // asked once for this version, then cached
+  // The fix: the bad key removed, the good one kept: the roll goes.
+  world.PatchCluster({{"spec", {{"config", {{"not_a_key", nullptr}}}}}});
+  ASSERT_TRUE(RunUntil([&] {
+    return Ready() && UpdateRevision(world, "c-dc1-r1") != revision &&
+           AllPodsAt(world, UpdateRevision(world, "c-dc1-r1"));
+  })) << world.Status().dump(2);
+  EXPECT_FALSE(world.ConditionTrue(condition::kConfigRefused));
+  ExpectQuiet();
+}
+
 }  // namespace
 }  // namespace ringkeeper::testing

@@ -75,6 +75,8 @@ class NodeAgent {
   virtual absl::StatusOr<agent::api::Operation> Start(
       const agent::api::OperationRequest& request) = 0;
   virtual absl::StatusOr<agent::api::Operation> Operation(const std::string& id) = 0;
+  // The cassandra.yaml keys its Cassandra version knows; NotFound when its init wrote none.
+  virtual absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() = 0;
 };
 
 class NodeAgents {

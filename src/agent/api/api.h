@@ -36,6 +36,7 @@ inline constexpr char kRing[] = "/v1/ring";
 inline constexpr char kSnapshots[] = "/v1/snapshots";
 inline constexpr char kOperations[] = "/v1/operations";
 inline constexpr char kSchema[] = "/v1/schema";
+inline constexpr char kConfigKeys[] = "/v1/config/keys";
 
 // Operation kinds accepted by POST kOperations.
 inline constexpr char kOpDrain[] = "drain";
@@ -100,6 +101,13 @@ struct SchemaAgreement {
   std::vector<std::string> disagreeing;              // live peers with another version
 };
 
+// GET kConfigKeys: the cassandra.yaml keys this node's Cassandra version knows, as `agent init`
+// derived them (the operator refuses a spec.config key outside them before any pod rolls).
+// 404 when init wrote none.
+struct ConfigKeys {
+  std::vector<std::string> keys;  // sorted
+};
+
 // POST kOperations body. Fields used depend on kind:
 //   cleanup/flush: keyspace (empty = all non-system), tables; snapshot: tag, keyspaces;
 //   clear_snapshot: tag (empty = all); repair: keyspace, tables, ranges ("start:end"),
@@ -144,6 +152,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self
                                                 operation_mode, native_transport_running, tokens,
                                                 load_bytes, schema_version, release_version,
                                                 data_volume_used_bytes, data_volume_total_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables, keyspaces,

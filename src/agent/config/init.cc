@@ -116,6 +116,11 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   }
   ASSIGN_OR_RETURN(const LoadedKeys loaded, LoadKnownKeys(o));
   const KnownKeys& known = loaded.keys;
+  if (!o.keys_out_file.empty()) {
+    std::string text;
+    for (const std::string& key : known) absl::StrAppend(&text, key, "\n");
+    RETURN_IF_ERROR(WriteFileAtomically(o.keys_out_file, text));
+  }
   ASSIGN_OR_RETURN(const std::string base_yaml,
                    ReadFile((fs::path(o.base_conf_dir) / "cassandra.yaml").string()));
 

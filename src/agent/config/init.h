@@ -27,6 +27,9 @@ struct InitOptions {
   // Else the keys are derived from the jar holding Config.class in this folder (config_keys.h):
   // the official image has no config-keys.txt.
   std::string cassandra_lib_dir;
+  // Where the known keys are written, one a line, for the sidecar to serve (api::kConfigKeys);
+  // empty: not written.
+  std::string keys_out_file;
   // Overrides settings.listen_address: in a pod the operator cannot know the pod IP in advance.
   std::string listen_address;
   int64_t memory_limit_bytes = 0;  // 0: read from the cgroup (v2, then v1), else /proc/meminfo

@@ -1,5 +1,6 @@
 #include "agent/config/init.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -145,10 +146,15 @@ TEST_F(InitTest, KeysFileAbsentDerivesKeysFromTheCassandraJar) {
         testing::MakeZip(
             {{std::string(kConfigClassEntry), b.Build("org/apache/cassandra/config/Config")}}));
   options_.cassandra_lib_dir = (root_ / "lib").string();
+  options_.keys_out_file = (root_ / "config-keys.txt").string();
   auto r = RunInit(options_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->keys_source, (root_ / "lib/apache-cassandra-5.0.9.jar").string());
   EXPECT_EQ(r->key_count, 17u);
+  // Written for the sidecar to serve, one a line.
+  const std::string written = Read(root_ / "config-keys.txt");
+  EXPECT_EQ(std::count(written.begin(), written.end(), '\n'), 17);
+  EXPECT_NE(("\n" + written).find("\nconcurrent_reads\n"), std::string::npos) << written;
   EXPECT_NE(Read(root_ / "conf/cassandra.yaml").find("concurrent_reads: 4"), std::string::npos);
   EXPECT_FALSE(fs::exists(root_ / "conf/apache-cassandra-5.0.9.jar"));
   // The old name of a renamed key is known too; an unknown key is still refused.

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -186,6 +187,18 @@ void Server::Routes() {
     if (auto ring = node_->GetRing(); ring.ok())
       info->peers_state = PeersState(info->address, info->host_id, *ring);
     Reply(res, 200, *info);
+  });
+  s.Get(api::kConfigKeys, [this](const httplib::Request&, httplib::Response& res) {
+    std::ifstream in(options_.config_keys_file);
+    if (options_.config_keys_file.empty() || !in) {
+      return ReplyError(res, absl::NotFoundError("no config keys: agent init wrote none"));
+    }
+    api::ConfigKeys keys;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) keys.keys.push_back(line);
+    }
+    std::sort(keys.keys.begin(), keys.keys.end());
+    Reply(res, 200, keys);
   });
   s.Get(api::kSchema, [this](const httplib::Request&, httplib::Response& res) {
     if (!schema_versions_) {

@@ -44,6 +44,9 @@ struct ServerOptions {
   std::string tls_cert, tls_key, client_ca;
   // Labels on every metric.
   std::string cluster, dc, rack, pod;
+  // The keys `agent init` wrote (InitOptions::keys_out_file), served at api::kConfigKeys; read
+  // on each request (init writes it before the sidecar starts). Empty: 404.
+  std::string config_keys_file;
 };
 
 // Reads this node's schema versions (cql::ReadSchemaVersions over a fresh connection).

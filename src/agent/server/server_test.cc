@@ -26,6 +26,9 @@ class ServerTest : public ::testing::Test {
     o.port = 18090 + (getpid() % 1000);
     o.token_file = token_file_.string();
     o.cluster = "c";
+    keys_file_ = std::filesystem::temp_directory_path() / "rk-agent-config-keys";
+    std::filesystem::remove(keys_file_);
+    o.config_keys_file = keys_file_.string();
     port_ = o.port;
     server_ = std::make_unique<Server>(o, &node_, [this] { return schema_; });
     thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
@@ -50,7 +53,7 @@ class ServerTest : public ::testing::Test {
 
   node::FakeNodeControl node_;
   absl::StatusOr<cql::SchemaVersions> schema_ = absl::UnavailableError("cql: connect refused");
-  std::filesystem::path token_file_;
+  std::filesystem::path token_file_, keys_file_;
   int port_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
@@ -155,6 +158,17 @@ TEST_F(ServerTest, NodeUnreachableIs503WithReason) {
   EXPECT_NE(r->body.find("unreachable"), std::string::npos);
   httplib::Client c("127.0.0.1", port_);
   EXPECT_EQ(c.Get(api::kReadyz)->status, 503);
+}
+
+TEST_F(ServerTest, ConfigKeysAreWhatInitWroteSortedAndNeedTheToken) {
+  EXPECT_EQ(Get(api::kConfigKeys)->status, 404);  // init wrote none (yet)
+  std::ofstream(keys_file_) << "num_tokens\nconcurrent_reads\n\n";
+  auto r = Get(api::kConfigKeys);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body).get<api::ConfigKeys>().keys,
+            (std::vector<std::string>{"concurrent_reads", "num_tokens"}));
+  EXPECT_EQ(Get(api::kConfigKeys, "wrong")->status, 401);
 }
 
 TEST_F(ServerTest, SchemaAgreementCountsLivePeersOnly) {

@@ -56,6 +56,11 @@ class FakeAgent : public NodeAgent {
     ASSIGN_OR_RETURN(FakeNode * n, Reach(false));
     return world_.GetOperation(n->pod, id);
   }
+  absl::StatusOr<api::ConfigKeys> ConfigKeys() override {
+    RETURN_IF_ERROR(Reach(false).status());
+    ++world_.config_key_reads;
+    return api::ConfigKeys{{world_.config_keys.begin(), world_.config_keys.end()}};
+  }
 
  private:
   // The agent answers when its pod runs; node figures need Cassandra up behind it.
@@ -539,6 +544,7 @@ void FakeCluster::StartNode(const kube::Object& pod) {
   if (!pvc) return;
   n.up = true;
   n.pod_uid = pod.uid();
+  n.release_version = kube::StringField(Cluster()->json()["spec"], "version");
   n.mode = "STARTING";
   n.ticks_to_normal = 1;
   std::string& data = data_of_pvc_[pvc->uid()];
@@ -640,6 +646,7 @@ FakeNode* FakeCluster::NodeAt(const std::string& pod_ip) {
 api::NodeInfo FakeCluster::InfoOf(const FakeNode& n) const {
   api::NodeInfo info;
   info.host_id = n.host_id;
+  info.release_version = n.release_version;
   info.address = n.address;
   info.operation_mode = n.mode;
   info.self_state = "U" + n.state;

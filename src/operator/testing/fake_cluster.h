@@ -37,6 +37,7 @@ struct FakeNode {
   int64_t volume_used_bytes = 10 << 20;
   int64_t volume_total_bytes = 1 << 30;
   bool in_ring = false;
+  std::string release_version;  // the Cluster's spec.version when its process started
 };
 
 struct RecordedEvent {
@@ -99,6 +100,12 @@ class FakeCluster : public ObjectReader,
   // Pods whose agent does not answer.
   std::set<std::string> agent_down;
 
+  // The cassandra.yaml keys the nodes' Cassandra knows (their agents serve them), and how many
+  // times an agent was asked.
+  std::set<std::string> config_keys = {"concurrent_compactors", "concurrent_reads",
+                                       "concurrent_writes", "compaction_throughput",
+                                       "num_tokens"};
+  int config_key_reads = 0;
   // Keyspaces: name -> replication map ({"class": ..., "dc1": "3"}).
   std::map<std::string, kube::Json> keyspaces;
   std::string superuser;  // set by SetupSuperuser
