@@ -5,7 +5,7 @@ ENV := test/env/kube-env.sh
 FUZZ_SECONDS ?= 30
 
 .PHONY: help deps build unit integration cassandra-tests lint fuzz test bench demo env-up env-down clean \
-  cluster-up cluster-down cluster-status images e2e e2e-ci
+  cluster-up cluster-down cluster-status images e2e e2e-ci e2e-full
 
 help:
 	@echo "make demo | test | unit | integration | lint | fuzz | bench | env-up | env-down"
@@ -52,7 +52,11 @@ test:
 
 # In `make test` the e2e tier tears the local cluster down afterwards.
 e2e-ci:
-	$(MAKE) e2e E2E_DOWN=1
+	$(MAKE) e2e E2E_DOWN=1 E2E_SET=ci
+
+# Every e2e scenario (what an issue is resolved on); `make e2e` is the same, leaving the cluster up.
+e2e-full:
+	$(MAKE) e2e E2E_DOWN=1 E2E_SET=full
 
 bench: deps
 	cmake --preset release >/dev/null
@@ -93,4 +97,4 @@ images: deps
 # then the Cassandra scenarios (test/e2e/run.sh). The cluster is left up unless E2E_DOWN=1.
 e2e: deps
 	bash test/cluster/updown_test.sh
-	E2E_DOWN=$${E2E_DOWN:-0} bash test/e2e/run.sh
+	E2E_DOWN=$${E2E_DOWN:-0} E2E_SET=$${E2E_SET:-full} bash test/e2e/run.sh
