@@ -42,7 +42,7 @@ inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", "Lease", tr
 inline const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets",
                                             "PodDisruptionBudget", true};
 inline const Resource kStorageClasses{"storage.k8s.io", "v1", "storageclasses", "StorageClass",
-                                     false};
+                                      false};
 inline const Resource kNodes{"", "v1", "nodes", "Node", false};
 inline const Resource kCustomResourceDefinitions{
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};

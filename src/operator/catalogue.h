@@ -42,10 +42,10 @@ inline constexpr char kIdle[] = "Idle";                      // Progressing Fals
 inline constexpr char kNotRefused[] = "NotRefused";          // ScaleDownRefused False
 // ConfigRefused True (and Ready False): the keys are named in the message; also an event.
 inline constexpr char kUnknownConfigKeys[] = "UnknownConfigKeys";
-inline constexpr char kConfigAccepted[] = "ConfigAccepted";  // ConfigRefused False
-inline constexpr char kNotPaused[] = "NotPaused";            // Paused False
-inline constexpr char kScaling[] = "Scaling";                // racks being resized
-inline constexpr char kRollingRestart[] = "RollingRestart";  // pods rolling to a new template
+inline constexpr char kConfigAccepted[] = "ConfigAccepted";    // ConfigRefused False
+inline constexpr char kNotPaused[] = "NotPaused";              // Paused False
+inline constexpr char kScaling[] = "Scaling";                  // racks being resized
+inline constexpr char kRollingRestart[] = "RollingRestart";    // pods rolling to a new template
 inline constexpr char kVolumesAtSize[] = "VolumesAtSize";      // VolumesResized True
 inline constexpr char kResizingVolumes[] = "ResizingVolumes";  // claims raised, not all resized
 // VolumesResized False: a claim's StorageClass does not allow expansion (named in the message).

@@ -201,8 +201,7 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
                    " --settings /etc/ringkeeper/members/$(POD_NAME).json",
                    " --overrides /etc/ringkeeper/config/cassandra.yaml",
                    " --cassandra-lib /base-conf/lib --keys-out /ringkeeper/config-keys.txt",
-                   " --listen-address $(POD_IP)",
-                   " --memory-limit $(CASSANDRA_MEMORY_LIMIT)");
+                   " --listen-address $(POD_IP)", " --memory-limit $(CASSANDRA_MEMORY_LIMIT)");
   Json base_config = {{"name", "base-config"},
                       {"image", c.image},
                       {"command",

@@ -167,14 +167,13 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
     int cluster_after = 0;
     for (const auto& d : p.spec.dcs) cluster_after += d.members();
     if (auto refusal = ReplicationRefusal(replication, dc.name, dc.members(), cluster_after)) {
-      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name,
-                                                  " to ", dc.members(), " members: ",
-                                                  refusal->message));
+      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name, " to ",
+                                                  dc.members(), " members: ", refusal->message));
     }
     // 3. Disk: the members that take the leaving node's data have room for it.
     if (auto refusal = DiskRefusal(p.members, *leaving)) {
-      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name,
-                                                  ": ", refusal->message));
+      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name, ": ",
+                                                  refusal->message));
     }
     // 4. The system keyspaces' factor in the DC comes down to its new size first (Cassandra
     // refuses to decommission below a keyspace's factor); no repair needed to hold fewer copies.

@@ -84,8 +84,8 @@ struct ClusterReconciler::Pass {
   kube::Json system_replication = kube::Json::object();
   std::string progress_reason, progress_message;
   std::string scale_down_refusal_reason, scale_down_refusal;
-  std::string config_refusal;  // unknown keys named; the pods' config is held
-  std::vector<RackVolumes> volumes;         // each rack's data volumes against the spec
+  std::string config_refusal;                // unknown keys named; the pods' config is held
+  std::vector<RackVolumes> volumes;          // each rack's data volumes against the spec
   std::vector<std::string> volumes_blocked;  // "dc1/r1: StorageClass x does not allow ..."
   // Applies that failed without stopping the pass (one rack's StatefulSet does not hold back
   // the others or the operations); reported as ReconcileError.

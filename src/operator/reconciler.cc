@@ -20,9 +20,9 @@
 #include "kube/yaml.h"
 #include "operator/desired.h"
 #include "operator/pass.h"
-#include "operator/volumes.h"
 #include "operator/system_keyspaces.h"
 #include "operator/tokens.h"
+#include "operator/volumes.h"
 
 namespace ringkeeper {
 namespace {
@@ -378,9 +378,9 @@ absl::StatusOr<Json> ClusterReconciler::RackOverrides(Pass& p, const RackSpec& r
   // Parsed with Kubernetes' scalar rules; the keys are checked below and by the agent.
   auto docs = kube::ObjectsFromYaml(kube::StringField(cm->json()["data"], "cassandra.yaml"));
   if (!docs.ok() || docs->size() > 1) {
-    return kube::TerminalError(absl::InvalidArgumentError(
-        absl::StrCat("ConfigMap ", rack.config_map_name, " cassandra.yaml: ",
-                     docs.ok() ? "more than one YAML document" : docs.status().message())));
+    return kube::TerminalError(absl::InvalidArgumentError(absl::StrCat(
+        "ConfigMap ", rack.config_map_name,
+        " cassandra.yaml: ", docs.ok() ? "more than one YAML document" : docs.status().message())));
   }
   return docs->empty() ? Json::object() : docs->front().json();
 }
@@ -403,10 +403,9 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p)
   }
   for (const auto& [key, value] : p.spec.config.items()) keys.insert(key);
   if (const std::vector<std::string> unknown = UnknownConfigKeys(p, keys); !unknown.empty()) {
-    p.config_refusal =
-        absl::StrCat("unknown cassandra.yaml key(s) ", absl::StrJoin(unknown, ", "),
-                     " (Cassandra ", p.spec.version,
-                     " has no such setting): the config stays as it was, no pod restarts");
+    p.config_refusal = absl::StrCat(
+        "unknown cassandra.yaml key(s) ", absl::StrJoin(unknown, ", "), " (Cassandra ",
+        p.spec.version, " has no such setting): the config stays as it was, no pod restarts");
   }
   for (Rendered& r : racks) {
     // Everything that needs a restart when it changes (the template carries this hash).

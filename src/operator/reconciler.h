@@ -154,8 +154,7 @@ class ClusterReconciler : public kube::Reconciler {
 
   // The one way a rack's StatefulSet is written: the spec's, at `replicas` (recorded in
   // p.replicas), with the claim template the existing one has (volumes.h).
-  absl::Status ApplyStatefulSet(Pass& p, const std::string& dc, const RackSpec& rack,
-                                int replicas);
+  absl::Status ApplyStatefulSet(Pass& p, const std::string& dc, const RackSpec& rack, int replicas);
   // Applies `desired` (server-side apply) unless `observed` was applied from the same content.
   absl::Status Apply(Pass& p, const kube::Resource& r, kube::Json desired,
                      const kube::ObjectPtr& observed);

@@ -59,15 +59,15 @@ std::optional<ScaleDownRefusal> ReplicationRefusal(const std::map<std::string, J
 std::optional<ScaleDownRefusal> DiskRefusal(const std::vector<Member>& members,
                                             const Member& leaving) {
   if (!leaving.info) {
-    return ScaleDownRefusal{reason::kDiskUnknown,
-                            absl::StrCat("the load of ", leaving.pod, " is unknown (its agent "
-                                                                      "does not answer)")};
+    return ScaleDownRefusal{reason::kDiskUnknown, absl::StrCat("the load of ", leaving.pod,
+                                                               " is unknown (its agent "
+                                                               "does not answer)")};
   }
   const std::vector<const Member*> receivers = Receivers(members, leaving);
   if (receivers.empty()) {
-    return ScaleDownRefusal{reason::kDiskUnknown,
-                            absl::StrCat("no member of ", leaving.dc, " is left to take ",
-                                         leaving.pod, "'s data")};
+    return ScaleDownRefusal{
+        reason::kDiskUnknown,
+        absl::StrCat("no member of ", leaving.dc, " is left to take ", leaving.pod, "'s data")};
   }
   const double share =
       static_cast<double>(leaving.info->load_bytes) / static_cast<double>(receivers.size());
@@ -75,8 +75,8 @@ std::optional<ScaleDownRefusal> DiskRefusal(const std::vector<Member>& members,
     if (!m->info || m->info->data_volume_total_bytes <= 0) {
       return ScaleDownRefusal{
           reason::kDiskUnknown,
-          absl::StrCat("the data volume of ", m->pod, " (which would take a share of ",
-                       leaving.pod, "'s data) has no known size")};
+          absl::StrCat("the data volume of ", m->pod, " (which would take a share of ", leaving.pod,
+                       "'s data) has no known size")};
     }
     const double after = static_cast<double>(m->info->data_volume_used_bytes) + share;
     if (after > 0.9 * static_cast<double>(m->info->data_volume_total_bytes)) {

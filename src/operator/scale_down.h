@@ -36,8 +36,8 @@ struct ScaleDownRefusal {
 // members and the whole cluster at `cluster_after`, as a refusal; nullopt when none.
 // `replication`: keyspace -> system_schema.keyspaces replication map.
 std::optional<ScaleDownRefusal> ReplicationRefusal(
-    const std::map<std::string, nlohmann::json>& replication, const std::string& dc,
-    int dc_after, int cluster_after);
+    const std::map<std::string, nlohmann::json>& replication, const std::string& dc, int dc_after,
+    int cluster_after);
 
 // Whether the members that take `leaving`'s data (its rack's peers in its DC, else the DC's
 // other members; among `members`, those with a pod) have room for it with 10% to spare.
@@ -47,7 +47,6 @@ std::optional<ScaleDownRefusal> DiskRefusal(const std::vector<Member>& members,
 // The system keyspaces whose factor in `dc` is above `dc_after` (at least 1): their
 // NetworkTopologyStrategy maps with that DC lowered. Empty when none is above.
 std::vector<ReplicationChange> LowerSystemReplication(
-    const std::map<std::string, nlohmann::json>& replication, const std::string& dc,
-    int dc_after);
+    const std::map<std::string, nlohmann::json>& replication, const std::string& dc, int dc_after);
 
 }  // namespace ringkeeper

@@ -55,11 +55,10 @@ TEST(ReplicationRefusalTest, SystemKeyspacesAndLocalStrategyDoNotBlockAndTheLarg
 }
 
 TEST(LowerSystemReplicationTest, OnlyTheShrinkingDataCenterAboveItsNewSize) {
-  const std::map<std::string, Json> ks = {
-      {"system_auth", Nts({{"dc1", "3"}, {"dc2", "3"}})},
-      {"system_distributed", Nts({{"dc1", "2"}, {"dc2", "3"}})},
-      {"system_traces", Simple("2")},
-      {"shop", Nts({{"dc1", "3"}})}};
+  const std::map<std::string, Json> ks = {{"system_auth", Nts({{"dc1", "3"}, {"dc2", "3"}})},
+                                          {"system_distributed", Nts({{"dc1", "2"}, {"dc2", "3"}})},
+                                          {"system_traces", Simple("2")},
+                                          {"shop", Nts({{"dc1", "3"}})}};
   auto changes = LowerSystemReplication(ks, "dc1", 2);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].keyspace, "system_auth");
@@ -90,12 +89,10 @@ constexpr int64_t kGi = int64_t{1} << 30;
 TEST(DiskRefusalTest, TheLeavingNodesRackPeersTakeItsData) {
   // r1's peers are at 80%: 4 Gi leaving over 2 of them is 2 Gi each, 90% of 10 Gi crossed.
   // Spread over all 5 others (the old estimate, 0.8 Gi each) it would have fit.
-  std::vector<Member> members = {At("r1-0", "r1", 8 * kGi, 10 * kGi),
-                                 At("r1-1", "r1", 8 * kGi, 10 * kGi),
-                                 At("r1-2", "r1", 1 * kGi, 10 * kGi, 4 * kGi),
-                                 At("r2-0", "r2", 1 * kGi, 10 * kGi),
-                                 At("r2-1", "r2", 1 * kGi, 10 * kGi),
-                                 At("r2-2", "r2", 1 * kGi, 10 * kGi)};
+  std::vector<Member> members = {
+      At("r1-0", "r1", 8 * kGi, 10 * kGi),          At("r1-1", "r1", 8 * kGi, 10 * kGi),
+      At("r1-2", "r1", 1 * kGi, 10 * kGi, 4 * kGi), At("r2-0", "r2", 1 * kGi, 10 * kGi),
+      At("r2-1", "r2", 1 * kGi, 10 * kGi),          At("r2-2", "r2", 1 * kGi, 10 * kGi)};
   auto refusal = DiskRefusal(members, members[2]);
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->reason, reason::kDiskSpace);

@@ -64,13 +64,12 @@ TEST_F(Scenario, GrowingStorageResizesEveryClaimAndRecreatesTheStatefulSetWithNo
   ASSERT_TRUE(RunUntil(
       [&] {
         return world.ConditionTrue(condition::kVolumesResized) && Ready() &&
-               TemplateSize(world, "c-dc1-r1") == "2Gi" &&
-               world.StatusField("operation").is_null();
+               TemplateSize(world, "c-dc1-r1") == "2Gi" && world.StatusField("operation").is_null();
       },
       30,
       [&] {
-        progress_reported |= world.Condition(condition::kVolumesResized)["reason"] ==
-                             reason::kResizingVolumes;
+        progress_reported |=
+            world.Condition(condition::kVolumesResized)["reason"] == reason::kResizingVolumes;
         const int replicas = world.StatefulSetReplicas("c-dc1-r1");
         if (replicas >= 0) fewest_replicas = std::min(fewest_replicas, replicas);
         EXPECT_EQ(PodUids(world), pods) << "a pod was deleted";
@@ -114,8 +113,7 @@ TEST_F(Scenario, StorageClassThatCannotExpandIsNamedAndNothingElseStalls) {
   ASSERT_TRUE(RunUntil([&] {
     return world.ConditionTrue(condition::kVolumesResized) && Ready() &&
            world.StatusField("operation").is_null();
-  }))
-      << world.Status().dump(2);
+  })) << world.Status().dump(2);
   EXPECT_TRUE(ClaimsAt(world, "2Gi", 4));
   EXPECT_EQ(TemplateSize(world, "c-dc1-r1"), "2Gi");
   ExpectQuiet();
@@ -147,8 +145,8 @@ TEST_F(Scenario, StatefulSetDeletedByHandWithPodsOrphanedComesBackAtItsSize) {
   CreateReady(3);
   const auto pods = PodUids(world);
   auto sts = world.Find(res::kStatefulSets, "c-dc1-r1");
-  ASSERT_TRUE(world.DeleteOrphaningDependents(res::kStatefulSets, "ns", "c-dc1-r1", sts->uid())
-                  .ok());
+  ASSERT_TRUE(
+      world.DeleteOrphaningDependents(res::kStatefulSets, "ns", "c-dc1-r1", sts->uid()).ok());
   world.Tick();
   ASSERT_TRUE(RunUntil([&] { return world.StatefulSetReplicas("c-dc1-r1") >= 0 && Ready(); }));
   EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r1"), 3);

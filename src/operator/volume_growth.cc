@@ -34,8 +34,8 @@ absl::StatusOr<Flow> ClusterReconciler::GrowVolumes(Pass& p) {
     }
     std::vector<std::string> names;
     for (const kube::ObjectPtr& claim : v.below_request) {
-      auto applied = seams_.writer->Apply(res::kPersistentVolumeClaims,
-                                          ClaimGrowth(*claim, v.wanted));
+      auto applied =
+          seams_.writer->Apply(res::kPersistentVolumeClaims, ClaimGrowth(*claim, v.wanted));
       if (!applied.ok()) {
         p.apply_errors.push_back(
             base::Annotate(applied.status(), absl::StrCat("grow claim ", claim->name())));
@@ -45,8 +45,8 @@ absl::StatusOr<Flow> ClusterReconciler::GrowVolumes(Pass& p) {
     }
     if (!names.empty()) {
       Event(p, false, reason::kGrowingVolumes,
-            absl::StrCat("requested ", v.wanted, " for ", absl::StrJoin(names, ", "),
-                         " (rack ", v.dc, "/", v.rack, ")"));
+            absl::StrCat("requested ", v.wanted, " for ", absl::StrJoin(names, ", "), " (rack ",
+                         v.dc, "/", v.rack, ")"));
     }
   }
   return Flow::kContinue;
@@ -63,16 +63,16 @@ absl::StatusOr<std::string> ClusterReconciler::WhyNotExpandable(const RackVolume
     if (!verdict.count(cls)) {
       auto sc = seams_.reader->Get(res::kStorageClasses, "", cls);
       if (absl::IsNotFound(sc.status())) {
-        verdict[cls] = absl::StrCat("StorageClass ", cls, " of claim ", claim->name(),
-                                    " does not exist");
+        verdict[cls] =
+            absl::StrCat("StorageClass ", cls, " of claim ", claim->name(), " does not exist");
       } else if (!sc.ok()) {
         return base::Annotate(sc.status(), absl::StrCat("read StorageClass ", cls));
       } else if (!sc->json().value("allowVolumeExpansion", false)) {
-        verdict[cls] = absl::StrCat("StorageClass ", cls,
-                                    " does not allow volume expansion (allowVolumeExpansion is "
-                                    "not true); the rack stays at ",
-                                    kube::StringField(claim->json()["spec"]["resources"]["requests"],
-                                                      "storage"));
+        verdict[cls] = absl::StrCat(
+            "StorageClass ", cls,
+            " does not allow volume expansion (allowVolumeExpansion is "
+            "not true); the rack stays at ",
+            kube::StringField(claim->json()["spec"]["resources"]["requests"], "storage"));
       } else {
         verdict[cls] = "";
       }

@@ -51,8 +51,8 @@ VolumesVerdict JudgeVolumes(const std::vector<RackVolumes>& racks,
   std::vector<std::string> growing;
   for (const RackVolumes& v : racks) {
     if (v.Done()) continue;
-    std::string line = absl::StrCat(v.dc, "/", v.rack, ": ", v.at_size, " of ", v.bound,
-                                    " volumes at ", v.wanted);
+    std::string line =
+        absl::StrCat(v.dc, "/", v.rack, ": ", v.at_size, " of ", v.bound, " volumes at ", v.wanted);
     if (!v.below_request.empty()) {
       absl::StrAppend(&line, ", ", v.below_request.size(), " claims to raise");
     }
@@ -86,8 +86,7 @@ std::vector<RackVolumes> ObserveVolumes(const ClusterSpec& c,
           v.template_request = StorageRequest(templates[0]["spec"]);
         }
       }
-      const std::string prefix =
-          PvcName(rack, v.statefulset + "-");  // "<volume>-<statefulset>-"
+      const std::string prefix = PvcName(rack, v.statefulset + "-");  // "<volume>-<statefulset>-"
       for (const auto& [name, claim] : claims) {
         if (claim->being_deleted() || ClaimOrdinal(name, prefix) < 0) continue;
         v.claims.push_back(claim);

@@ -25,13 +25,13 @@ ClusterSpec SpecAt(const std::string& size) {
 }
 
 kube::ObjectPtr StatefulSet(const std::string& size) {
-  return std::make_shared<const kube::Object>(Json{
-      {"metadata", {{"name", "c-dc1-r1"}, {"namespace", "ns"}}},
-      {"spec",
-       {{"replicas", 2},
-        {"volumeClaimTemplates",
-         {{{"metadata", {{"name", "data"}}},
-           {"spec", {{"resources", {{"requests", {{"storage", size}}}}}}}}}}}}});
+  return std::make_shared<const kube::Object>(
+      Json{{"metadata", {{"name", "c-dc1-r1"}, {"namespace", "ns"}}},
+           {"spec",
+            {{"replicas", 2},
+             {"volumeClaimTemplates",
+              {{{"metadata", {{"name", "data"}}},
+                {"spec", {{"resources", {{"requests", {{"storage", size}}}}}}}}}}}}});
 }
 
 kube::ObjectPtr Claim(const std::string& name, const std::string& request,

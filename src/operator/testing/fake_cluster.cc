@@ -480,11 +480,10 @@ void FakeCluster::RunStatefulSetController() {
         kube::ObjectPtr pvc = Find(res::kPersistentVolumeClaims, claim);
         if (pvc && pvc->being_deleted()) waiting = true;
         if (!pvc) {
-          Json c = {{"metadata", {{"name", claim}, {"labels", t["metadata"]["labels"]}}},
-                    {"spec", t["spec"]},
-                    {"status",
-                     {{"phase", "Bound"},
-                      {"capacity", t["spec"]["resources"]["requests"]}}}};
+          Json c = {
+              {"metadata", {{"name", claim}, {"labels", t["metadata"]["labels"]}}},
+              {"spec", t["spec"]},
+              {"status", {{"phase", "Bound"}, {"capacity", t["spec"]["resources"]["requests"]}}}};
           // The DefaultStorageClass admission plugin.
           if (!c["spec"].contains("storageClassName")) {
             c["spec"]["storageClassName"] = kDefaultStorageClass;

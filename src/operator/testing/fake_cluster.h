@@ -103,8 +103,7 @@ class FakeCluster : public ObjectReader,
   // The cassandra.yaml keys the nodes' Cassandra knows (their agents serve them), and how many
   // times an agent was asked.
   std::set<std::string> config_keys = {"concurrent_compactors", "concurrent_reads",
-                                       "concurrent_writes", "compaction_throughput",
-                                       "num_tokens"};
+                                       "concurrent_writes", "compaction_throughput", "num_tokens"};
   int config_key_reads = 0;
   // Keyspaces: name -> replication map ({"class": ..., "dc1": "3"}).
   std::map<std::string, kube::Json> keyspaces;
