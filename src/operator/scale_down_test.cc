@@ -8,7 +8,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-Json Nts(std::map<std::string, std::string> dcs) {
+Json Nts(const std::map<std::string, std::string>& dcs) {
   Json j = {{"class", "org.apache.cassandra.locator.NetworkTopologyStrategy"}};
   for (const auto& [dc, rf] : dcs) j[dc] = rf;
   return j;
