@@ -44,6 +44,7 @@ inline const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudget
 inline const Resource kStorageClasses{"storage.k8s.io", "v1", "storageclasses", "StorageClass",
                                       false};
 inline const Resource kNodes{"", "v1", "nodes", "Node", false};
+inline const Resource kPersistentVolumes{"", "v1", "persistentvolumes", "PersistentVolume", false};
 inline const Resource kCustomResourceDefinitions{
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
 }  // namespace resources

@@ -36,6 +36,9 @@ inline constexpr char kAllMembersUp[] = "AllMembersUp";      // Ready/Degraded: 
 inline constexpr char kMembersNotUp[] = "MembersNotUp";      // Ready False, nothing running
 inline constexpr char kMembersDown[] = "MembersDown";        // Degraded: joined members down
 inline constexpr char kPodNotStarting[] = "PodNotStarting";  // Degraded: crash loop, image...
+// Degraded, and a Warning event when the operator acts: a member's Kubernetes node is gone or
+// NotReady past spec.nodeLoss.notReadyTimeout (node_loss.h).
+inline constexpr char kNodeLost[] = "NodeLost";
 inline constexpr char kPodsNotUpdated[] = "PodsNotUpdated";  // Ready False: a roll is owed
 inline constexpr char kReconcileError[] = "ReconcileError";  // Ready False: a step failed
 inline constexpr char kIdle[] = "Idle";                      // Progressing False

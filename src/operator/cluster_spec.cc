@@ -152,6 +152,14 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (c.generate_superuser) c.superuser_secret = c.name + "-superuser";
   c.delete_pvcs = StringField(spec, "pvcDeletionPolicy") == "Delete";
   c.paused = Field(spec, "paused").is_boolean() && Field(spec, "paused").get<bool>();
+  const Json& node_loss = Field(spec, "nodeLoss");
+  c.replace_on_node_loss = StringField(node_loss, "policy") != "Never";
+  if (const std::string timeout = StringField(node_loss, "notReadyTimeout"); !timeout.empty()) {
+    if (!absl::ParseDuration(timeout, &c.node_not_ready_timeout)) {
+      return absl::InvalidArgumentError("spec.nodeLoss.notReadyTimeout: not a duration: " +
+                                        timeout);
+    }
+  }
   c.restarted_at = cluster.annotation(kAnnotationRestartedAt).value_or("");
   if (const Json& annotations = Field(spec, "annotations"); annotations.is_object()) {
     for (const auto& [key, value] : annotations.items()) {

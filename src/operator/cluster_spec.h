@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "kube/object.h"
 #include "kube/resource.h"
 
@@ -72,6 +73,10 @@ struct ClusterSpec {
   bool generate_superuser = true;
   bool delete_pvcs = false;  // pvcDeletionPolicy Delete
   bool paused = false;
+  // spec.nodeLoss: replace a member whose local volume went with a lost node (else Never: only
+  // report it); a node NotReady this long counts as lost.
+  bool replace_on_node_loss = true;
+  absl::Duration node_not_ready_timeout = absl::Minutes(10);
   std::string restarted_at;  // the Cluster's kAnnotationRestartedAt, "" when absent
   // spec.annotations (Rook v1.5's field): added to every pod template.
   std::map<std::string, std::string> pod_annotations;

@@ -350,6 +350,28 @@ TEST(ClusterSpecTest, PolicyPauseAuthJvmAndConfig) {
   EXPECT_EQ(retain->heap_size, "536870912");
 }
 
+TEST(ClusterSpecTest, NodeLossPolicy) {
+  auto defaults = ParseCluster(
+      ClusterWith({{"version", "5.0.9"}, {"dataCenter", OneRackDc("dc1", "r1", 3)}}), Defaults{});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->replace_on_node_loss);
+  EXPECT_EQ(defaults->node_not_ready_timeout, absl::Minutes(10));
+  auto never =
+      ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                {"nodeLoss", {{"policy", "Never"}, {"notReadyTimeout", "1h30m"}}}}),
+                   Defaults{});
+  ASSERT_TRUE(never.ok()) << never.status();
+  EXPECT_FALSE(never->replace_on_node_loss);
+  EXPECT_EQ(never->node_not_ready_timeout, absl::Minutes(90));
+  auto bad = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                       {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                       {"nodeLoss", {{"notReadyTimeout", "soon"}}}}),
+                          Defaults{});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("notReadyTimeout"), std::string::npos) << bad.status();
+}
+
 TEST(ClusterSpecTest, Errors) {
   auto no_version = ParseCluster(ClusterWith({{"dataCenter", OneRackDc("dc1", "r1", 1)}}), {});
   EXPECT_EQ(no_version.status().code(), absl::StatusCode::kInvalidArgument);

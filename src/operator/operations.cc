@@ -31,27 +31,6 @@ using Flow = ClusterReconciler::Flow;
 namespace res = kube::resources;
 namespace api = agent::api;
 
-// Every member that has a pod is UN as every node sees it, and every such node answered.
-bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "") {
-  int running = 0;
-  for (const Member& m : p.members) {
-    if (m.pod == except) continue;
-    // A member its StatefulSet does not have yet (a scale-up to come) is not expected up.
-    auto replicas = p.replicas.find(StatefulSetName(p.spec, m.dc, m.rack));
-    if (!m.pod_object && replicas != p.replicas.end() && m.ordinal >= replicas->second) continue;
-    if (!m.pod_object || !m.up_everywhere) return false;
-    ++running;
-  }
-  return static_cast<int>(p.ring_views.size()) >= running;
-}
-
-// The record of an operation on one member, written to status.operation before it acts.
-Json NewOperation(OperationKind kind, const Member& m, Phase phase, absl::Time now) {
-  return Json{{"kind", ToString(kind)},   {"pod", m.pod},
-              {"dataCenter", m.dc},       {"rack", m.rack},
-              {"phase", ToString(phase)}, {"startedAt", kube::FormatRfc3339(now)}};
-}
-
 // The phase status.operation records (nullopt for an unknown one).
 std::optional<Phase> PhaseOf(const Json& operation) {
   return ParsePhase(kube::StringField(operation, "phase"));
@@ -85,6 +64,27 @@ absl::Status AlterReplication(CqlSession& session, const std::string& keyspace,
 }
 
 }  // namespace
+
+// Every member that has a pod is UN as every node sees it, and every such node answered.
+bool AllUp(const ClusterReconciler::Pass& p, const std::string& except) {
+  int running = 0;
+  for (const Member& m : p.members) {
+    if (m.pod == except) continue;
+    // A member its StatefulSet does not have yet (a scale-up to come) is not expected up.
+    auto replicas = p.replicas.find(StatefulSetName(p.spec, m.dc, m.rack));
+    if (!m.pod_object && replicas != p.replicas.end() && m.ordinal >= replicas->second) continue;
+    if (!m.pod_object || !m.up_everywhere) return false;
+    ++running;
+  }
+  return static_cast<int>(p.ring_views.size()) >= running;
+}
+
+// The record of an operation on one member, written to status.operation before it acts.
+Json NewOperation(OperationKind kind, const Member& m, Phase phase, absl::Time now) {
+  return Json{{"kind", ToString(kind)},   {"pod", m.pod},
+              {"dataCenter", m.dc},       {"rack", m.rack},
+              {"phase", ToString(phase)}, {"startedAt", kube::FormatRfc3339(now)}};
+}
 
 absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
   if (p.operation.is_null()) return Flow::kContinue;
@@ -422,7 +422,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
       RETURN_IF_ERROR(DeleteIfSame(p, res::kPersistentVolumeClaims, pvc, pvc_uid));
     }
     if (auto it = p.pods.find(pod); it != p.pods.end() && it->second->uid() == pod_uid) {
-      RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, pod, pod_uid));
+      RETURN_IF_ERROR(
+          DeleteIfSame(p, res::kPods, pod, pod_uid, p.operation.value("withoutGrace", false)));
     }
     RETURN_IF_ERROR(AdvanceOperation(p, Phase::kReplacing));
     return Flow::kWait;

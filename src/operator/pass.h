@@ -94,4 +94,11 @@ struct ClusterReconciler::Pass {
   absl::Duration requeue;
 };
 
+// Every member that has a pod (but `except`) is UN as every node sees it, and every such node
+// answered (operations.cc).
+bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "");
+
+// The record of an operation on one member, written to status.operation before it acts.
+kube::Json NewOperation(OperationKind kind, const Member& m, Phase phase, absl::Time now);
+
 }  // namespace ringkeeper

@@ -85,6 +85,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"superuser", &ClusterReconciler::EnsureSuperuser, false},
     {"operation", &ClusterReconciler::ContinueOperation, false},
     {"volume-templates", &ClusterReconciler::RecreateStatefulSets, false},
+    {"lost-nodes", &ClusterReconciler::ReplaceOnLostNodes, false},
     {"replace-requests", &ClusterReconciler::StartRequestedReplacement, false},
     {"rolling-restart", &ClusterReconciler::RollPods, false},
     {"scale-up", &ClusterReconciler::ScaleUp, false},
@@ -681,8 +682,10 @@ absl::Status ClusterReconciler::AdvanceOperation(Pass& p, Phase phase) {
 }
 
 absl::Status ClusterReconciler::DeleteIfSame(Pass& p, const kube::Resource& r,
-                                             const std::string& name, const std::string& uid) {
-  absl::Status deleted = seams_.writer->Delete(r, p.spec.ns, name, uid);
+                                             const std::string& name, const std::string& uid,
+                                             bool without_grace) {
+  absl::Status deleted = without_grace ? seams_.writer->DeleteWithoutGrace(r, p.spec.ns, name, uid)
+                                       : seams_.writer->Delete(r, p.spec.ns, name, uid);
   // Conflict: the precondition failed, the name now belongs to a successor.
   if (absl::IsNotFound(deleted) || kube::IsConflict(deleted)) return absl::OkStatus();
   return deleted;
@@ -825,8 +828,12 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   // Down outside an operation, or (operation or not) a pod that cannot start: a roll stuck on
   // a bad image or setting says so here, and fixing the spec rolls that pod first.
   std::vector<std::string> down, stuck;
+  bool node_lost = false;
   for (const Member& m : p.members) {
-    if (!m.trouble.empty()) {
+    if (!m.node_lost.empty()) {
+      stuck.push_back(absl::StrCat(m.pod, ": ", m.node_lost));
+      node_lost = true;
+    } else if (!m.trouble.empty()) {
       stuck.push_back(absl::StrCat(m.pod, ": ", m.trouble));
     } else if (m.bootstrapped && !m.up_everywhere &&
                kube::StringField(p.operation, "pod") != m.pod) {
@@ -835,7 +842,9 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   }
   if (!stuck.empty()) {
     down.insert(down.begin(), stuck.begin(), stuck.end());
-    set_condition(condition::kDegraded, true, reason::kPodNotStarting, absl::StrJoin(down, "; "));
+    set_condition(condition::kDegraded, true,
+                  node_lost ? reason::kNodeLost : reason::kPodNotStarting,
+                  absl::StrJoin(down, "; "));
   } else {
     set_condition(condition::kDegraded, !down.empty(),
                   down.empty() ? reason::kAllMembersUp : reason::kMembersDown,

@@ -72,6 +72,8 @@ struct Member {
   bool bootstrapped = false;                 // has been UN once (sticky, from status)
   // Why its pod cannot start ("CrashLoopBackOff: ...", "Unschedulable: ..."); "" when none seen.
   std::string trouble;
+  // "node n2 deleted, its local volume with it": lost with its Kubernetes node (node_loss.h).
+  std::string node_lost;
 };
 
 // What keeps a pod from starting, read from its status: a container (init containers
@@ -129,6 +131,14 @@ class ClusterReconciler : public kube::Reconciler {
   // operations.cc: the disruptive operations and their safety rules.
   absl::StatusOr<Flow> ContinueOperation(Pass& p);
   absl::StatusOr<Flow> StartRequestedReplacement(Pass& p);
+  // lost_nodes.cc: members lost with their Kubernetes node (node_loss.h).
+  struct LostMember {
+    std::string node, why;
+    bool local_volume = false;  // the member's volume was pinned to that node
+    std::string pod_uid, pvc_uid;
+  };
+  absl::StatusOr<std::optional<LostMember>> LostWithItsNode(Pass& p, const Member& m);
+  absl::StatusOr<Flow> ReplaceOnLostNodes(Pass& p);
   absl::StatusOr<Flow> RollPods(Pass& p);
   absl::StatusOr<Flow> ScaleUp(Pass& p);
   absl::StatusOr<Flow> Cleanup(Pass& p);
@@ -164,8 +174,9 @@ class ClusterReconciler : public kube::Reconciler {
   absl::Status AdvanceOperation(Pass& p, Phase phase);
   // Deletes `name` only while it is still the object with `uid` (a pass acting on an old
   // observation never deletes its successor); already gone or replaced counts as done.
+  // `without_grace`: for a pod on a lost node, whose kubelet will never confirm the deletion.
   absl::Status DeleteIfSame(Pass& p, const kube::Resource& r, const std::string& name,
-                            const std::string& uid);
+                            const std::string& uid, bool without_grace = false);
   absl::Status WriteStatus(Pass& p, const kube::Json& status);
   absl::Status Report(Pass& p, const absl::Status& step_error);
   absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);

@@ -42,6 +42,10 @@ class ObjectWriter {
   // name now belongs to another object.
   virtual absl::Status Delete(const kube::Resource& r, const std::string& ns,
                               const std::string& name, const std::string& uid) = 0;
+  // As Delete, with no grace period (gracePeriodSeconds 0): for a pod whose node is lost, no
+  // kubelet will ever confirm a graceful deletion.
+  virtual absl::Status DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
+                                          const std::string& name, const std::string& uid) = 0;
   // As Delete, leaving the object's dependents in place (propagationPolicy Orphan): a
   // StatefulSet's pods and claims stay for its successor to adopt.
   virtual absl::Status DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,

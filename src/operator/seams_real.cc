@@ -30,6 +30,14 @@ absl::Status KubeObjects::Delete(const kube::Resource& r, const std::string& ns,
   return client_.Delete(r, ns, name, options);
 }
 
+absl::Status KubeObjects::DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
+                                             const std::string& name, const std::string& uid) {
+  kube::DeleteOptions options;
+  options.precondition_uid = uid;
+  options.grace_period_seconds = 0;
+  return client_.Delete(r, ns, name, options);
+}
+
 absl::Status KubeObjects::DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
                                                     const std::string& name,
                                                     const std::string& uid) {

@@ -67,7 +67,7 @@ class FakeAgent : public NodeAgent {
   absl::StatusOr<FakeNode*> Reach(bool need_cassandra) {
     if (!token_ok_) return absl::UnauthenticatedError("agent: bad token");
     FakeNode* n = world_.NodeAt(pod_ip_);
-    if (!n || world_.agent_down.count(n->pod)) {
+    if (!n || world_.agent_down.count(n->pod) || !world_.KubeNodeReady(world_.KubeNodeOf(n->pod))) {
       return absl::UnavailableError(absl::StrCat("agent at ", pod_ip_, " unreachable"));
     }
     if (need_cassandra && !n->up) return absl::UnavailableError("Cassandra is not up");
@@ -117,6 +117,7 @@ class FakeSession : public CqlSession {
 
 FakeCluster::FakeCluster() {
   SetStorageClass(kDefaultStorageClass, /*allow_expansion=*/true);
+  for (const char* node : {"node-1", "node-2", "node-3"}) SetKubeNodeReady(node, true);
   // Cassandra 5.0's defaults.
   keyspaces["system_auth"] = {{"class", "org.apache.cassandra.locator.SimpleStrategy"},
                               {"replication_factor", "1"}};
@@ -279,6 +280,19 @@ absl::Status FakeCluster::Delete(const kube::Resource& r, const std::string& ns,
   return absl::OkStatus();
 }
 
+absl::Status FakeCluster::DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
+                                             const std::string& name, const std::string& uid) {
+  ++writes_;
+  write_log.push_back(absl::StrCat("DELETE-NOW ", r.kind, "/", name));
+  kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
+  if (!o) return ApiError(404, "NotFound", name + " not found");
+  if (!uid.empty() && o->uid() != uid) {
+    return ApiError(409, "Conflict", "Precondition failed: UID in precondition: " + uid);
+  }
+  UserDelete(r, name, /*without_grace=*/true);
+  return absl::OkStatus();
+}
+
 absl::Status FakeCluster::DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
                                                     const std::string& name,
                                                     const std::string& uid) {
@@ -306,9 +320,20 @@ void FakeCluster::SetStorageClass(const std::string& name, bool allow_expansion)
   Put(res::kStorageClasses, Stamp(sc, others_.Get(name), res::kStorageClasses));
 }
 
-void FakeCluster::UserDelete(const kube::Resource& r, const std::string& name) {
+void FakeCluster::UserDelete(const kube::Resource& r, const std::string& name, bool without_grace) {
   kube::ObjectPtr o = Find(r, name);
   if (!o) return;
+  if (r.resource == "pods" && !without_grace) {
+    // A graceful deletion completes when the pod's kubelet confirms it: never on a lost node.
+    const std::string node = kube::StringField(o->json()["spec"], "nodeName");
+    if (!node.empty() && !KubeNodeReady(node)) {
+      Json j = o->json();
+      j["metadata"]["deletionTimestamp"] = kube::FormatRfc3339(now_);
+      j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+      pods_.Upsert(std::make_shared<const kube::Object>(std::move(j)));
+      return;
+    }
+  }
   if (r.resource == "persistentvolumeclaims") {
     // kubernetes.io/pvc-protection: a claim in use by a pod stays until the pod is gone.
     for (const auto& pod : pods_.List()) {
@@ -421,6 +446,7 @@ int FakeCluster::StatefulSetReplicas(const std::string& name) const {
 
 void FakeCluster::Tick() {
   now_ += absl::Seconds(5);
+  RunPodGarbageCollector();
   RunStatefulSetController();
   RunVolumeResizer();
   RunNodes();
@@ -497,11 +523,23 @@ void FakeCluster::RunStatefulSetController() {
       Json labels = spec["template"]["metadata"]["labels"];
       labels["controller-revision-hash"] = revision;
       labels["statefulset.kubernetes.io/pod-name"] = pod;
+      // The scheduler: where the data claim's volume lives, else the emptiest Ready node (the
+      // volume is then provisioned there).
+      const std::string node =
+          ScheduleOnto(kube::StringField(templates[0]["metadata"], "name") + "-" + pod);
       Json p = {{"metadata", {{"name", pod}, {"labels", labels}}},
-                {"spec", {{"nodeName", "node-1"}, {"volumes", volumes}}},
-                {"status",
-                 {{"podIP", absl::StrCat("10.244.0.", ++pod_ip_counter_)},
-                  {"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}};
+                {"spec", {{"volumes", volumes}}},
+                {"status", {{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}};
+      if (node.empty()) {
+        p["status"]["conditions"].push_back(
+            {{"type", "PodScheduled"},
+             {"status", "False"},
+             {"reason", "Unschedulable"},
+             {"message", "0/3 nodes are available: 1 node(s) had volume node affinity conflict"}});
+      } else {
+        p["spec"]["nodeName"] = node;
+        p["status"]["podIP"] = absl::StrCat("10.244.0.", ++pod_ip_counter_);
+      }
       Put(res::kPods, Stamp(p, nullptr, res::kPods));
     }
     // Parallel pod management: pods above the count go at once; claims by the policy.
@@ -579,9 +617,14 @@ void FakeCluster::RunNodes() {
       n.mode = "DECOMMISSIONED";
     }
   }
-  // Pods without a running node start one (the kubelet runs the containers).
+  // Pods without a running node start one (the kubelet runs the containers) on a Ready node.
   for (const auto& pod : pods_.List()) {
     FakeNode* n = Node(pod->name());
+    const std::string kube_node = kube::StringField(pod->json()["spec"], "nodeName");
+    if (kube_node.empty() || !KubeNodeReady(kube_node)) {
+      if (n && n->pod_uid == pod->uid()) n->up = false;  // its machine is gone or unreachable
+      continue;
+    }
     const bool crashes =
         never_up.count(pod->name()) ||
         (!crash_revision.empty() && pod->label("controller-revision-hash") == crash_revision);

@@ -79,7 +79,16 @@ class FakeCluster : public ObjectReader,
   std::vector<kube::ObjectPtr> List(const kube::Resource& r) const;
   int StatefulSetReplicas(const std::string& name) const;
   // Deletes an object as a user would (kubectl delete).
-  void UserDelete(const kube::Resource& r, const std::string& name);
+  // `without_grace`: a pod goes at once even when its node is lost (a graceful deletion then
+  // waits for a kubelet that never answers).
+  void UserDelete(const kube::Resource& r, const std::string& name, bool without_grace = false);
+  // Kubernetes nodes (fake_kube_nodes.cc): node-1..3 exist and are Ready from the start. Pods go
+  // where their data claim's volume is (volumes are local: a PersistentVolume pinned to the node
+  // it was provisioned on), else to the Ready node with the fewest pods.
+  void SetKubeNodeReady(const std::string& name, bool ready);
+  void DeleteKubeNode(const std::string& name);
+  bool KubeNodeReady(const std::string& name) const;
+  std::string KubeNodeOf(const std::string& pod) const;
   void UserLabelPod(const std::string& pod, const std::string& key, const std::string& value);
   void UserCreate(const kube::Resource& r, kube::Json object);
 
@@ -123,6 +132,8 @@ class FakeCluster : public ObjectReader,
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
                       const std::string& uid) override;
+  absl::Status DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
+                                  const std::string& name, const std::string& uid) override;
   absl::Status DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
                                          const std::string& name, const std::string& uid) override;
   absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) override;
@@ -159,6 +170,10 @@ class FakeCluster : public ObjectReader,
   void Put(const kube::Resource& r, kube::Object object);
   void RunStatefulSetController();
   void RunVolumeResizer();
+  void RunPodGarbageCollector();
+  // The node a pod with data claim `claim` goes to; "" when it cannot schedule (its volume is
+  // pinned to a node that is gone or NotReady). Provisions the claim's volume when it has none.
+  std::string ScheduleOnto(const std::string& claim);
   absl::StatusOr<kube::Object> ApplyPart(const kube::ObjectPtr& old, const kube::Resource& r,
                                          const kube::Json& object);
   void RunNodes();
