@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,11 +95,24 @@ struct ClusterReconciler::Pass {
   absl::Duration requeue;
 };
 
+// The bytes a Secret's data field holds ("" when it is not base64).
+std::string Base64Decoded(const std::string& encoded);
+
 // Every member that has a pod (but `except`) is UN as every node sees it, and every such node
 // answered (operations.cc).
 bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "");
 
 // The record of an operation on one member, written to status.operation before it acts.
 kube::Json NewOperation(OperationKind kind, const Member& m, Phase phase, absl::Time now);
+
+// The phase status.operation records (nullopt for an unknown one).
+std::optional<Phase> PhaseOf(const kube::Json& operation);
+
+// Every keyspace's replication map, from system_schema.keyspaces.
+absl::StatusOr<std::map<std::string, kube::Json>> ReadReplication(CqlSession& client);
+
+// ALTER KEYSPACE to NetworkTopologyStrategy with `factors` ({dc: factor}).
+absl::Status AlterReplication(CqlSession& session, const std::string& keyspace,
+                              const kube::Json& factors);
 
 }  // namespace ringkeeper

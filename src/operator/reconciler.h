@@ -1,7 +1,8 @@
 // The Cluster reconciler: observe (informer caches + the agents) → compute (desired objects, the
 // next action) → act (apply what differs; at most one disruptive action per pass) → report
 // (status, written only when it changed). The ordered steps are the table kSteps in
-// reconciler.cc; the operations (scale, replace, restart) are in operations.cc.
+// reconciler.cc; the steps live by concern (README.md: observe.cc, objects.cc, operations.cc,
+// scaling.cc, system_replication.cc, lost_nodes.cc, volume_growth.cc, report.cc).
 //
 // Intent that must survive an operator crash is written to the Cluster's status before it is
 // acted on (status.operation, status.bootstrapped, members' bootstrapped flags), so any pass can
@@ -102,7 +103,7 @@ class ClusterReconciler : public kube::Reconciler {
   };
   static const Step kSteps[];
 
-  // reconciler.cc: observe, apply the desired objects, report.
+  // observe.cc, objects.cc, report.cc: observe, apply the desired objects, report.
   absl::StatusOr<Flow> Observe(Pass& p);
   absl::StatusOr<Flow> EnsureSecrets(Pass& p);
   absl::StatusOr<Flow> EnsureServiceAccount(Pass& p);
@@ -126,9 +127,9 @@ class ClusterReconciler : public kube::Reconciler {
   // The replicas a rack's missing StatefulSet is created with after the cluster was created.
   static int ReplicasOfMissing(const Pass& p, const std::string& dc, const std::string& rack);
   absl::StatusOr<Flow> TrackBootstrap(Pass& p);
-  absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // operations.cc
+  absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // system_replication.cc
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
-  // operations.cc: the disruptive operations and their safety rules.
+  // operations.cc, scaling.cc: the disruptive operations and their safety rules.
   absl::StatusOr<Flow> ContinueOperation(Pass& p);
   absl::StatusOr<Flow> StartRequestedReplacement(Pass& p);
   // lost_nodes.cc: members lost with their Kubernetes node (node_loss.h).

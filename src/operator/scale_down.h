@@ -1,5 +1,5 @@
 // The checks a scale-down must pass before a member is decommissioned (pure; the step that acts
-// on them is ScaleDown in operations.cc). Each refusal names what blocks it; nothing is touched.
+// on them is ScaleDown in scaling.cc). Each refusal names what blocks it; nothing is touched.
 //
 // Replication: a user keyspace with NetworkTopologyStrategy counts against the data center's
 // members after the scale-down, a SimpleStrategy one against the whole cluster's (its replicas

@@ -82,7 +82,7 @@ class FakeCluster : public ObjectReader,
   // `without_grace`: a pod goes at once even when its node is lost (a graceful deletion then
   // waits for a kubelet that never answers).
   void UserDelete(const kube::Resource& r, const std::string& name, bool without_grace = false);
-  // Kubernetes nodes (fake_kube_nodes.cc): node-1..3 exist and are Ready from the start. Pods go
+  // Kubernetes nodes (fake_controllers.cc): node-1..3 exist and are Ready from the start. Pods go
   // where their data claim's volume is (volumes are local: a PersistentVolume pinned to the node
   // it was provisioned on), else to the Ready node with the fewest pods.
   void SetKubeNodeReady(const std::string& name, bool ready);

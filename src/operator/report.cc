@@ -1,0 +1,260 @@
+// Report: the status a pass leaves (members per DC, counts, the operation record, conditions),
+// written once and only when it changed.
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "operator/pass.h"
+#include "operator/reconciler.h"
+#include "operator/volumes.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+
+std::string HumanBytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return absl::StrFormat("%.1f %s", v, units[u]);
+}
+
+using Pass = ClusterReconciler::Pass;
+
+// status.conditions, each set once per pass; lastTransitionTime moves only when status does.
+class Conditions {
+ public:
+  Conditions(Json& status, int64_t generation, absl::Time now)
+      : list_(status["conditions"]), generation_(generation), now_(kube::FormatRfc3339(now)) {
+    if (!list_.is_array()) list_ = Json::array();
+  }
+  void Set(const char* type, bool value, const std::string& reason, const std::string& message) {
+    const std::string s = value ? "True" : "False";
+    for (auto& c : list_) {
+      if (kube::StringField(c, "type") != type) continue;
+      if (kube::StringField(c, "status") != s) c["lastTransitionTime"] = now_;
+      c["status"] = s;
+      c["reason"] = reason;
+      c["message"] = message;
+      c["observedGeneration"] = generation_;
+      return;
+    }
+    list_.push_back({{"type", type},
+                     {"status", s},
+                     {"reason", reason},
+                     {"message", message},
+                     {"observedGeneration", generation_},
+                     {"lastTransitionTime", now_}});
+  }
+
+ private:
+  Json& list_;
+  const int64_t generation_;
+  const std::string now_;
+};
+
+// Members counted for membersSummary, Ready and the metrics.
+struct Tally {
+  int desired = 0, ready = 0;
+  std::map<std::string, int> by_state;
+};
+
+Json MemberStatus(const Member& m) {
+  Json member = {{"name", m.pod},
+                 {"pod", m.pod},
+                 {"rack", m.rack},
+                 {"address", m.address},
+                 {"state", m.state.empty() ? std::string(m.pod_object ? "?" : "Absent") : m.state},
+                 {"bootstrapped", m.bootstrapped}};
+  if (m.info) {
+    member["hostId"] = m.info->host_id;
+    member["tokens"] = m.info->tokens.size();
+    member["load"] = HumanBytes(m.info->load_bytes);
+  }
+  if (m.pod_object) member["node"] = kube::StringField(m.pod_object->json()["spec"], "nodeName");
+  return member;
+}
+
+// status.dataCenters: per DC its racks' counts and its members as observed.
+Json DataCentersStatus(const Pass& p, Tally& tally) {
+  Json dcs = Json::array();
+  for (const auto& dc : p.spec.dcs) {
+    Json racks = Json::array();
+    Json members = Json::array();
+    for (const auto& rack : dc.racks) {
+      int rack_ready = 0;
+      for (const Member& m : p.members) {
+        if (m.dc != dc.name || m.rack != rack.name) continue;
+        if (m.ordinal < rack.members && m.up_everywhere) ++rack_ready;
+        Json member = MemberStatus(m);
+        ++tally.by_state[kube::StringField(member, "state")];
+        members.push_back(std::move(member));
+      }
+      tally.desired += rack.members;
+      tally.ready += rack_ready;
+      racks.push_back(
+          {{"name", rack.name}, {"members", rack.members}, {"readyMembers", rack_ready}});
+    }
+    dcs.push_back({{"name", dc.name}, {"racks", racks}, {"members", members}});
+  }
+  return dcs;
+}
+
+// The operation, cleanup and system replication records, as the pass leaves them.
+void SetRecords(const Pass& p, Json& status) {
+  status["bootstrapped"] = p.bootstrapped;
+  status["authReady"] = p.auth_ready;
+  if (p.operation.is_null()) {
+    status.erase("operation");
+  } else {
+    status["operation"] = p.operation;
+  }
+  if (p.cleanup.is_null()) {
+    status.erase("cleanup");
+  } else {
+    status["cleanup"] = p.cleanup;
+  }
+  if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
+}
+
+struct Progress {
+  std::string reason = reason::kIdle, message = "nothing to do";
+  bool on() const { return reason != reason::kIdle; }
+};
+
+Progress ProgressOf(const Pass& p, const Tally& t, bool replicas_match) {
+  Progress out;
+  if (!p.operation.is_null()) {
+    out.reason = kube::StringField(p.operation, "kind");
+    const std::string pod = kube::StringField(p.operation, "pod");
+    out.message = absl::StrCat(out.reason, pod.empty() ? "" : " of ", pod, ": ",
+                               kube::StringField(p.operation, "phase"));
+  } else if (!p.bootstrapped) {
+    out = {reason::kCreating, absl::StrCat(t.ready, " of ", t.desired, " members up")};
+  } else if (!p.progress_reason.empty()) {
+    out = {p.progress_reason, p.progress_message};
+  } else if (!p.cleanup.is_null()) {
+    out = {reason::kCleanup, "cleanup of the members that gave ranges away"};
+  } else if (!p.scale_down_refusal.empty()) {
+    // Nothing moves while the request is refused: not progressing, and the condition says why.
+  } else if (!replicas_match) {
+    out = {reason::kScaling, "racks are being resized"};
+  }
+  return out;
+}
+
+// Down outside an operation, or (operation or not) a pod that cannot start or a node lost: a
+// roll stuck on a bad image or setting says so here, and fixing the spec rolls that pod first.
+void SetDegraded(const Pass& p, Conditions& conditions) {
+  std::vector<std::string> down, stuck;
+  bool node_lost = false;
+  for (const Member& m : p.members) {
+    if (!m.node_lost.empty()) {
+      stuck.push_back(absl::StrCat(m.pod, ": ", m.node_lost));
+      node_lost = true;
+    } else if (!m.trouble.empty()) {
+      stuck.push_back(absl::StrCat(m.pod, ": ", m.trouble));
+    } else if (m.bootstrapped && !m.up_everywhere &&
+               kube::StringField(p.operation, "pod") != m.pod) {
+      down.push_back(absl::StrCat(m.pod, " (", m.state.empty() ? "?" : m.state, ")"));
+    }
+  }
+  if (!stuck.empty()) {
+    down.insert(down.begin(), stuck.begin(), stuck.end());
+    conditions.Set(condition::kDegraded, true,
+                   node_lost ? reason::kNodeLost : reason::kPodNotStarting,
+                   absl::StrJoin(down, "; "));
+    return;
+  }
+  conditions.Set(condition::kDegraded, !down.empty(),
+                 down.empty() ? reason::kAllMembersUp : reason::kMembersDown,
+                 down.empty() ? "every joined member is up" : absl::StrJoin(down, ", "));
+}
+
+// The conditions that only say what the pass found: refusals, volumes, pause.
+void SetVerdicts(const Pass& p, Conditions& conditions) {
+  if (p.scale_down_refusal.empty()) {
+    conditions.Set(condition::kScaleDownRefused, false, reason::kNotRefused,
+                   "no scale-down is refused");
+  } else {
+    conditions.Set(condition::kScaleDownRefused, true, p.scale_down_refusal_reason,
+                   p.scale_down_refusal);
+  }
+  const VolumesVerdict volumes = JudgeVolumes(p.volumes, p.volumes_blocked);
+  conditions.Set(condition::kVolumesResized, volumes.resized, volumes.reason, volumes.message);
+  if (p.config_refusal.empty()) {
+    conditions.Set(condition::kConfigRefused, false, reason::kConfigAccepted,
+                   "every configured key is known to this Cassandra version");
+  } else {
+    conditions.Set(condition::kConfigRefused, true, reason::kUnknownConfigKeys, p.config_refusal);
+  }
+  conditions.Set(condition::kPaused, p.spec.paused,
+                 p.spec.paused ? reason::kPaused : reason::kNotPaused,
+                 p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");
+}
+
+}  // namespace
+
+absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) {
+  Json status = p.old_status.is_object() ? p.old_status : Json::object();
+  Tally tally;
+  status["dataCenters"] = DataCentersStatus(p, tally);
+  status["membersSummary"] = absl::StrCat(tally.ready, "/", tally.desired);
+  SetRecords(p, status);
+
+  const bool replicas_match = p.RacksAtSize();
+  const bool all_up = tally.ready == tally.desired;
+  // Replicating the system keyspaces disturbs no one (Progressing says it runs): Ready does not
+  // flap to False for it after a scale-up. Nor does re-creating a StatefulSet with its pods
+  // orphaned (they keep running).
+  const std::string operation_kind = kube::StringField(p.operation, "kind");
+  const bool disruptive_operation =
+      !p.operation.is_null() &&
+      operation_kind != ToString(OperationKind::kReplicateSystemKeyspaces) &&
+      operation_kind != ToString(OperationKind::kRecreateStatefulSet);
+  const bool pods_updated = PodsAtCurrentRevision(p);
+  const bool settled = all_up && replicas_match && p.auth_ready && !disruptive_operation;
+  const bool is_ready = settled && pods_updated;
+  const Progress progress = ProgressOf(p, tally, replicas_match);
+  const std::string up =
+      absl::StrCat(tally.ready, " of ", tally.desired, " members are UN as every node sees them");
+
+  Conditions conditions(status, p.spec.generation, seams_.clock->Now());
+  if (!step_error.ok()) {
+    conditions.Set(condition::kReady, false, reason::kReconcileError,
+                   std::string(step_error.message()));
+  } else if (!p.config_refusal.empty()) {
+    // Healthy, but the spec is not what runs: not Ready for this generation.
+    conditions.Set(condition::kReady, false, reason::kUnknownConfigKeys, p.config_refusal);
+  } else if (settled && !pods_updated) {
+    conditions.Set(condition::kReady, false, reason::kPodsNotUpdated,
+                   "a new pod template (config, version, JVM, restart request) is not rolled out "
+                   "to every pod yet");
+  } else if (is_ready) {
+    conditions.Set(condition::kReady, true, reason::kAllMembersUp, up);
+  } else {
+    conditions.Set(
+        condition::kReady, false, progress.on() ? progress.reason : reason::kMembersNotUp,
+        absl::StrCat(up, p.waiting_in.empty() ? "" : "; waiting in step " + p.waiting_in));
+  }
+  conditions.Set(condition::kProgressing, progress.on(), progress.reason, progress.message);
+  SetDegraded(p, conditions);
+  SetVerdicts(p, conditions);
+  status["observedGeneration"] = p.spec.generation;
+
+  if (options_.metrics) options_.metrics->Set(p.cluster.key(), tally.by_state, is_ready);
+  if (status == p.old_status) return absl::OkStatus();
+  spdlog::debug("cluster {}: status changes: {}", p.cluster.key().ToString(),
+                Json::diff(p.old_status, status).dump());
+  return base::Annotate(WriteStatus(p, status), "status");
+}
+
+}  // namespace ringkeeper

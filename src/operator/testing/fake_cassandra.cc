@@ -1,0 +1,339 @@
+// The fake cluster's Cassandra side: a node per pod (started by the kubelet once its settings
+// and volume exist, with its data on the PVC), the ring they form, the agents that answer for
+// them (token checked, operations run over ticks) and CQL sessions (keyspaces, the superuser).
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "base/status_macros.h"
+#include "kube/resource.h"
+#include "operator/desired.h"
+#include "operator/testing/fake_cluster.h"
+
+namespace ringkeeper::testing {
+namespace {
+
+using kube::Json;
+namespace res = kube::resources;
+namespace api = agent::api;
+
+bool PodReadyIn(const Json& pod) {
+  for (const auto& c : pod["status"]["conditions"]) {
+    if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  }
+  return false;
+}
+
+class FakeAgent : public NodeAgent {
+ public:
+  FakeAgent(FakeCluster& world, std::string pod_ip, bool token_ok)
+      : world_(world), pod_ip_(std::move(pod_ip)), token_ok_(token_ok) {}
+
+  absl::StatusOr<api::NodeInfo> NodeInfo() override {
+    ASSIGN_OR_RETURN(FakeNode * n, Reach(true));
+    return world_.InfoOf(*n);
+  }
+  absl::StatusOr<api::Ring> Ring() override {
+    RETURN_IF_ERROR(Reach(true).status());
+    return world_.RingView();
+  }
+  absl::StatusOr<api::Operation> Start(const api::OperationRequest& request) override {
+    ASSIGN_OR_RETURN(FakeNode * n, Reach(false));
+    return world_.StartOperation(n->pod, request);
+  }
+  absl::StatusOr<api::Operation> Operation(const std::string& id) override {
+    ASSIGN_OR_RETURN(FakeNode * n, Reach(false));
+    return world_.GetOperation(n->pod, id);
+  }
+  absl::StatusOr<api::ConfigKeys> ConfigKeys() override {
+    RETURN_IF_ERROR(Reach(false).status());
+    ++world_.config_key_reads;
+    return api::ConfigKeys{{world_.config_keys.begin(), world_.config_keys.end()}};
+  }
+
+ private:
+  // The agent answers when its pod runs; node figures need Cassandra up behind it.
+  absl::StatusOr<FakeNode*> Reach(bool need_cassandra) {
+    if (!token_ok_) return absl::UnauthenticatedError("agent: bad token");
+    FakeNode* n = world_.NodeAt(pod_ip_);
+    if (!n || world_.agent_down.count(n->pod) || !world_.KubeNodeReady(world_.KubeNodeOf(n->pod))) {
+      return absl::UnavailableError(absl::StrCat("agent at ", pod_ip_, " unreachable"));
+    }
+    if (need_cassandra && !n->up) return absl::UnavailableError("Cassandra is not up");
+    return n;
+  }
+
+  FakeCluster& world_;
+  const std::string pod_ip_;
+  const bool token_ok_;
+};
+
+class FakeSession : public CqlSession {
+ public:
+  explicit FakeSession(FakeCluster& world) : world_(world) {}
+  absl::StatusOr<cql::ResultSet> Query(const std::string& statement, cql::Consistency) override {
+    cql::ResultSet out;
+    if (absl::StartsWith(statement, "SELECT keyspace_name, replication FROM")) {
+      for (const auto& [ks, replication] : world_.keyspaces) {
+        out.rows.push_back({{{"keyspace_name", ks}, {"replication", replication.dump()}}});
+      }
+      return out;
+    }
+    if (absl::StartsWith(statement, "ALTER KEYSPACE ")) {
+      const std::string rest = statement.substr(15);
+      const std::string ks = rest.substr(0, rest.find(' '));
+      const size_t open = rest.find('{');
+      Json replication =
+          Json::parse(absl::StrReplaceAll(rest.substr(open), {{"'", "\""}}), nullptr, false);
+      if (!world_.keyspaces.count(ks) || !replication.is_object()) {
+        return absl::FailedPreconditionError("fake CQL: bad ALTER " + statement);
+      }
+      for (auto& [k, v] : replication.items()) {
+        if (v.is_number()) v = std::to_string(v.get<int>());
+      }
+      world_.keyspaces[ks] = replication;
+      return out;
+    }
+    return absl::UnimplementedError("fake CQL does not know: " + statement);
+  }
+  absl::Status WaitForSchemaAgreement(absl::Duration) override { return absl::OkStatus(); }
+
+ private:
+  FakeCluster& world_;
+};
+
+}  // namespace
+
+agent::api::InitSettings FakeCluster::SettingsOf(const std::string& pod) const {
+  for (const auto& cm : configmaps_.List()) {
+    const Json& data = cm->json()["data"];
+    if (data.is_object() && data.contains(pod + ".json")) {
+      return Json::parse(data[pod + ".json"].get<std::string>()).get<api::InitSettings>();
+    }
+  }
+  return {};
+}
+
+void FakeCluster::StartNode(const kube::Object& pod) {
+  FakeNode& n = nodes_[pod.name()];
+  n.pod = pod.name();
+  const api::InitSettings settings = SettingsOf(pod.name());
+  if (settings.broadcast_address.empty()) return;  // agent init fails: no settings yet
+  n.address = settings.broadcast_address;
+  n.dc = settings.dc;
+  n.rack = settings.rack;
+  kube::ObjectPtr pvc = Find(res::kPersistentVolumeClaims, PvcOf(pod.name()));
+  if (!pvc) return;
+  n.up = true;
+  n.pod_uid = pod.uid();
+  n.release_version = kube::StringField(Cluster()->json()["spec"], "version");
+  n.mode = "STARTING";
+  n.ticks_to_normal = 1;
+  std::string& data = data_of_pvc_[pvc->uid()];
+  if (!data.empty()) {
+    n.host_id = data;  // restart on its own data
+    return;
+  }
+  // An empty volume: a fresh node, a replacement of a member that had joined, or a bootstrap.
+  const bool replacing = settings.member_joined_before && n.in_ring;
+  if (!replacing) n.host_id = absl::StrCat("host-", ++uid_counter_);
+  data = n.host_id;
+  n.in_ring = true;
+  if (replacing || settings.auto_bootstrap) {
+    n.state = "J";
+    n.mode = "JOINING";
+    n.ticks_to_normal = 2;
+  } else {
+    n.state = "N";
+  }
+}
+
+void FakeCluster::RunNodes() {
+  for (auto& [name, n] : nodes_) {
+    kube::ObjectPtr pod = Find(res::kPods, name);
+    if (!pod) n.up = false;
+    if (!n.up) continue;
+    if (n.ticks_to_normal > 0 && --n.ticks_to_normal == 0) {
+      n.state = "N";
+      n.mode = "NORMAL";
+    }
+    if (n.ticks_to_leave > 0 && --n.ticks_to_leave == 0) {
+      n.in_ring = false;
+      n.mode = "DECOMMISSIONED";
+    }
+  }
+  // Pods without a running node start one (the kubelet runs the containers) on a Ready node.
+  for (const auto& pod : pods_.List()) {
+    FakeNode* n = Node(pod->name());
+    const std::string kube_node = kube::StringField(pod->json()["spec"], "nodeName");
+    if (kube_node.empty() || !KubeNodeReady(kube_node)) {
+      if (n && n->pod_uid == pod->uid()) n->up = false;  // its machine is gone or unreachable
+      continue;
+    }
+    const bool crashes =
+        never_up.count(pod->name()) ||
+        (!crash_revision.empty() && pod->label("controller-revision-hash") == crash_revision);
+    if (crashes) {
+      if (n) n->up = false;  // crash-looping: never gossips
+      Json j = pod->json();
+      Json waiting = {{"reason", "CrashLoopBackOff"},
+                      {"message", "back-off 5m0s restarting failed container=cassandra"}};
+      if (j["status"]["containerStatuses"] !=
+          Json::array({{{"name", "cassandra"}, {"state", {{"waiting", waiting}}}}})) {
+        j["status"]["containerStatuses"] =
+            Json::array({{{"name", "cassandra"}, {"state", {{"waiting", waiting}}}}});
+        j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+        pods_.Upsert(std::make_shared<const kube::Object>(std::move(j)));
+      }
+      continue;
+    }
+    if (!n || n->pod_uid != pod->uid() || !n->up) StartNode(*pod);
+  }
+  // Readiness: the agent's /readyz (UN as the peers see it, CQL open).
+  for (const auto& pod : pods_.List()) {
+    FakeNode* n = Node(pod->name());
+    const bool ready = n && n->up && n->in_ring && n->state == "N" && n->mode == "NORMAL";
+    Json j = pod->json();
+    if (PodReadyIn(j) == ready) continue;
+    j["status"]["conditions"] = {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}};
+    j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+    pods_.Upsert(std::make_shared<const kube::Object>(std::move(j)));
+  }
+  for (auto& [id, op] : operations_) {
+    if (op.op.state != api::kStateRunning) continue;
+    FakeNode* n = Node(op.pod);
+    if (op.op.kind == api::kOpDecommission) {
+      if (n && !n->in_ring) op.op.state = api::kStateSucceeded;
+      continue;
+    }
+    if (--op.ticks_left <= 0) op.op.state = api::kStateSucceeded;
+  }
+}
+
+FakeNode* FakeCluster::Node(const std::string& pod) {
+  auto it = nodes_.find(pod);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+std::vector<const FakeNode*> FakeCluster::Ring() const {
+  std::vector<const FakeNode*> out;
+  for (const auto& [_, n] : nodes_) {
+    if (n.in_ring) out.push_back(&n);
+  }
+  return out;
+}
+
+FakeNode* FakeCluster::NodeAt(const std::string& pod_ip) {
+  for (const auto& pod : pods_.List()) {
+    if (kube::StringField(pod->json()["status"], "podIP") == pod_ip) return Node(pod->name());
+  }
+  return nullptr;
+}
+
+api::NodeInfo FakeCluster::InfoOf(const FakeNode& n) const {
+  api::NodeInfo info;
+  info.host_id = n.host_id;
+  info.release_version = n.release_version;
+  info.address = n.address;
+  info.operation_mode = n.mode;
+  info.self_state = "U" + n.state;
+  info.peers_state = "U" + n.state;
+  info.native_transport_running = n.mode == "NORMAL";
+  for (int i = 0; i < 16; ++i) info.tokens.push_back(std::to_string(i));
+  info.load_bytes = n.load_bytes;
+  info.data_volume_used_bytes = n.volume_used_bytes;
+  info.data_volume_total_bytes = n.volume_total_bytes;
+  return info;
+}
+
+api::Ring FakeCluster::RingView() const {
+  api::Ring ring;
+  for (const auto& [_, n] : nodes_) {
+    if (!n.in_ring) continue;
+    api::RingEndpoint e;
+    e.address = n.address;
+    e.dc = n.dc;
+    e.rack = n.rack;
+    e.status = n.up && n.mode != "DRAINED" ? "U" : "D";
+    e.state = n.state;
+    e.host_id = n.host_id;
+    e.load_bytes = n.load_bytes;
+    e.tokens = 16;
+    ring.endpoints.push_back(e);
+  }
+  return ring;
+}
+
+bool FakeCluster::Serving(const std::string& address) const {
+  for (const auto& [_, n] : nodes_) {
+    if (n.address == address && n.up && n.mode == "NORMAL") return true;
+  }
+  return false;
+}
+
+absl::StatusOr<api::Operation> FakeCluster::StartOperation(const std::string& pod,
+                                                           const api::OperationRequest& r) {
+  FakeNode* n = Node(pod);
+  for (const auto& [id, op] : operations_) {
+    if (op.pod == pod && op.op.state == api::kStateRunning) {
+      return absl::AlreadyExistsError(absl::StrCat(op.op.kind, " ", id, " runs"));
+    }
+  }
+  agent_requests.push_back(absl::StrCat(pod, " ", r.kind));
+  AgentOp op;
+  op.pod = pod;
+  op.op.id = absl::StrCat("op-", ++op_counter_);
+  op.op.kind = r.kind;
+  op.op.state = api::kStateRunning;
+  if (r.kind == api::kOpDrain) {
+    n->mode = "DRAINED";
+    op.op.state = api::kStateSucceeded;
+  } else if (r.kind == api::kOpDecommission) {
+    if (n->mode != "NORMAL") return absl::FailedPreconditionError("not NORMAL: " + n->mode);
+    n->state = "L";
+    n->mode = "LEAVING";
+    n->ticks_to_leave = 2;
+  }
+  operations_[op.op.id] = op;
+  return op.op;
+}
+
+absl::StatusOr<api::Operation> FakeCluster::GetOperation(const std::string& pod,
+                                                         const std::string& id) {
+  auto it = operations_.find(id);
+  if (it == operations_.end() || it->second.pod != pod) {
+    return absl::NotFoundError("no operation " + id);
+  }
+  return it->second.op;
+}
+
+std::shared_ptr<NodeAgent> FakeCluster::For(const std::string& address, const std::string& token) {
+  kube::ObjectPtr secret =
+      secrets_.Get(kube::ObjectKey{cluster_key_.ns, cluster_key_.name + "-agent-token"}.ToString());
+  std::string expected;
+  if (secret) absl::Base64Unescape(kube::StringField(secret->json()["data"], "token"), &expected);
+  return std::make_shared<FakeAgent>(*this, address, !expected.empty() && expected == token);
+}
+
+absl::StatusOr<std::unique_ptr<CqlSession>> FakeCluster::Connect(const std::string& host,
+                                                                 const CqlCredentials& login) {
+  if (!Serving(host)) return absl::UnavailableError("CQL: no node serving at " + host);
+  // The default role logs in until the superuser replaces it; then only the superuser does.
+  const std::string allowed = superuser.empty() ? "cassandra" : superuser;
+  if (login.user != allowed) {
+    return absl::UnauthenticatedError("Provided username " + login.user +
+                                      " and/or password are incorrect");
+  }
+  return std::make_unique<FakeSession>(*this);
+}
+
+absl::Status FakeCluster::SetupSuperuser(const std::string& host, const CqlCredentials& login) {
+  if (!Serving(host)) return absl::UnavailableError("CQL: no node serving at " + host);
+  superuser = login.user;
+  return absl::OkStatus();
+}
+
+}  // namespace ringkeeper::testing
