@@ -42,10 +42,13 @@ def scenario_storage_grow(m, load):
     load.set_phase("storage grow")
     before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
     assert len(before) == 3, before
+    # The members' claims, and any a scale-down retained (pvcDeletionPolicy Retain, 04): all of
+    # the rack's claims grow, so a member that comes back has the new size too.
     start_claims = claims(m)
-    assert len(start_claims) == 3, sorted(start_claims)
+    assert all(m.pvc(i) in start_claims for i in range(3)), sorted(start_claims)
     for name, c in start_claims.items():
         assert claim_sizes(c) == ("1Gi", "1Gi"), f"{name} is not at 1Gi before: {claim_sizes(c)}"
+    log(f"claims before: {sorted(start_claims)}")
     sts_uid = get("statefulset", m.sts)["metadata"]["uid"]
     worst = {"not ready": 0}
     seen = {"ReconcileError": None, "sts gone": False, "VolumesResized False": None}
@@ -71,6 +74,7 @@ def scenario_storage_grow(m, load):
         if get("statefulset", m.sts) is None:
             seen["sts gone"] = True
         sizes = {name: claim_sizes(c) for name, c in claims(m).items()}
+        assert set(sizes) >= set(start_claims), f"claims gone: {sorted(start_claims)} → {sorted(sizes)}"
         if any(s != (GROWN, GROWN) for s in sizes.values()) or template_size(m) != GROWN:
             return None
         if resized.get("status") != "True" or (obj.get("status") or {}).get("operation"):
