@@ -20,7 +20,7 @@ build: deps
 
 unit: build
 	ctest --preset unit
-	@echo "scenario tier: $$(build/ci/src/operator/operator_scenario_test --gtest_list_tests | grep -c '^  ') scenarios passed (operator_scenario_test, one per safety rule and defect)"
+	@echo "scenario tier: $$(build/ci/src/operator/operator_scenario_test --gtest_list_tests --gtest_filter='Scenario.*' | grep -c '^  ') scenarios passed (operator_scenario_test, one per safety rule and defect)"
 
 # The integration tier against a real kube-apiserver + etcd + controller-manager; the
 # environment is torn down afterwards whatever the result.

@@ -15,6 +15,7 @@
 #include "kube/errors.h"
 #include "kube/resource.h"
 #include "operator/desired.h"
+#include "operator/testing/crd_schema.h"
 
 namespace ringkeeper::testing {
 namespace {
@@ -301,6 +302,13 @@ absl::StatusOr<kube::Object> FakeCluster::UpdateStatus(const kube::Object& clust
   }
   Json j = current->json();
   j["status"] = cluster.json()["status"];
+  // The CRD's status schema, as the API server applies it: unknown fields pruned, a value
+  // outside an enum refused.
+  if (absl::Status valid = ApplySchema(j["status"], ClusterStatusSchema(), "status"); !valid.ok()) {
+    return ApiError(422, "Invalid",
+                    absl::StrCat("Cluster.cassandra.rook.io \"", cluster.name(),
+                                 "\" is invalid: ", valid.message()));
+  }
   j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
   auto written = std::make_shared<const kube::Object>(j);
   clusters_.Upsert(written);
