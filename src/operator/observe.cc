@@ -29,26 +29,8 @@ bool PodReady(const kube::Object& pod) {
   return false;
 }
 
-}  // namespace
-
-// ---- observe ------------------------------------------------------------------------------
-
-absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
-  const std::string selector = absl::StrCat(kLabelCluster, "=", p.spec.name);
-  auto collect = [&](const kube::Store* store, std::map<std::string, kube::ObjectPtr>& out) {
-    for (auto& o : store->ByIndex(kube::kIndexLabel, selector)) {
-      if (o->ns() == p.spec.ns) out[o->name()] = o;
-    }
-  };
-  collect(caches_.statefulsets, p.statefulsets);
-  collect(caches_.services, p.services);
-  collect(caches_.pods, p.pods);
-  collect(caches_.configmaps, p.configmaps);
-  collect(caches_.pvcs, p.pvcs);
-  collect(caches_.pdbs, p.pdbs);
-  p.volumes = ObserveVolumes(p.spec, p.statefulsets, p.pvcs);
-
-  // Members: every desired one and every pod that still exists beyond (a leaving member).
+// Members: every desired one and every pod that still exists beyond (a leaving member).
+void ListMembers(ClusterReconciler::Pass& p) {
   for (const auto& dc : p.spec.dcs) {
     for (const auto& rack : dc.racks) {
       // Wanted: the spec's members and whatever the StatefulSet still has (a member leaving).
@@ -75,7 +57,11 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
       }
     }
   }
-  // Sticky facts from the last status.
+}
+
+// What the objects say of each member: its sticky facts from the last status, its Service's
+// address, its pod (not one being deleted) and what keeps that pod from starting.
+void ReadMemberObjects(ClusterReconciler::Pass& p, absl::Time now, absl::Duration start_timeout) {
   std::set<std::string> bootstrapped;
   for (const auto& dc : p.old_status["dataCenters"]) {
     for (const auto& m : dc["members"]) {
@@ -94,11 +80,60 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
       m.revision = it->second->label("controller-revision-hash").value_or("");
       m.pod_ready = PodReady(*it->second);
       if (!m.pod_ready) {
-        m.trouble = PodTrouble(*it->second, seams_.clock->Now(), options_.start_timeout);
+        m.trouble = PodTrouble(*it->second, now, start_timeout);
       }
     }
   }
+}
 
+// Each member's state as the others see it; up everywhere = UN in every view.
+void JudgeStates(ClusterReconciler::Pass& p) {
+  for (Member& m : p.members) {
+    if (m.address.empty()) continue;
+    int views = 0, un = 0;
+    std::map<std::string, int> seen;
+    for (const auto& [viewer, ring] : p.ring_views) {
+      ++views;
+      for (const auto& e : ring.endpoints) {
+        if (e.address != m.address) continue;
+        const std::string state = e.status + e.state;
+        ++seen[state];
+        if (state == "UN") ++un;
+        if (viewer != m.pod) m.in_ring = true;
+      }
+    }
+    m.up_everywhere = views > 0 && un == views && m.pod_ready;
+    if (!seen.empty()) {
+      // The view the most nodes share; a tie goes to the worse (non-UN) one.
+      m.state = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+                  if (a.second != b.second) return a.second < b.second;
+                  return a.first == "UN";
+                })->first;
+    }
+  }
+}
+
+}  // namespace
+
+// ---- observe ------------------------------------------------------------------------------
+
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
+  const std::string selector = absl::StrCat(kLabelCluster, "=", p.spec.name);
+  auto collect = [&](const kube::Store* store, std::map<std::string, kube::ObjectPtr>& out) {
+    for (auto& o : store->ByIndex(kube::kIndexLabel, selector)) {
+      if (o->ns() == p.spec.ns) out[o->name()] = o;
+    }
+  };
+  collect(caches_.statefulsets, p.statefulsets);
+  collect(caches_.services, p.services);
+  collect(caches_.pods, p.pods);
+  collect(caches_.configmaps, p.configmaps);
+  collect(caches_.pvcs, p.pvcs);
+  collect(caches_.pdbs, p.pdbs);
+  p.volumes = ObserveVolumes(p.spec, p.statefulsets, p.pvcs);
+
+  ListMembers(p);
+  ReadMemberObjects(p, seams_.clock->Now(), options_.start_timeout);
   // Never bootstrapped and no member ever joined: every rack starts all its members at once,
   // also when an earlier pass created only some of the StatefulSets (a crash, a rack whose
   // placement failed) -- a rack left at 0 would keep bootstrap from ever completing.
@@ -133,30 +168,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
       if (ring.ok()) p.ring_views.push_back({m.pod, *std::move(ring)});
     }
   }
-  // Each member's state as the others see it; up everywhere = UN in every view.
-  for (Member& m : p.members) {
-    if (m.address.empty()) continue;
-    int views = 0, un = 0;
-    std::map<std::string, int> seen;
-    for (const auto& [viewer, ring] : p.ring_views) {
-      ++views;
-      for (const auto& e : ring.endpoints) {
-        if (e.address != m.address) continue;
-        const std::string state = e.status + e.state;
-        ++seen[state];
-        if (state == "UN") ++un;
-        if (viewer != m.pod) m.in_ring = true;
-      }
-    }
-    m.up_everywhere = views > 0 && un == views && m.pod_ready;
-    if (!seen.empty()) {
-      // The view the most nodes share; a tie goes to the worse (non-UN) one.
-      m.state = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
-                  if (a.second != b.second) return a.second < b.second;
-                  return a.first == "UN";
-                })->first;
-    }
-  }
+  JudgeStates(p);
   return Flow::kContinue;
 }
 
