@@ -38,6 +38,81 @@ std::string RandomSecret(int bytes) {
   return out;
 }
 
+using Settings = std::map<std::string, agent::api::InitSettings>;   // pod -> settings
+using PodTokens = std::map<std::string, std::vector<std::string>>;  // pod -> initial tokens
+
+// The settings already written: a member's initial tokens are decided once, never changed.
+Settings WrittenSettings(const ClusterReconciler::Pass& p) {
+  Settings existing;
+  for (const auto& [name, cm] : p.configmaps) {
+    if (!absl::EndsWith(name, "-members")) continue;
+    for (const auto& [key, value] : cm->json()["data"].items()) {
+      try {
+        existing[key.substr(0, key.size() - 5)] =
+            Json::parse(value.get<std::string>()).get<agent::api::InitSettings>();
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return existing;
+}
+
+// Tokens of a brand-new cluster: evenly interleaved per DC, racks interleaved.
+PodTokens InitialTokens(const ClusterReconciler::Pass& p) {
+  PodTokens initial_tokens;
+  if (!p.brand_new) return initial_tokens;
+  int dc_index = 0;
+  for (const auto& dc : p.spec.dcs) {
+    std::vector<std::string> racks;
+    std::vector<int> counts;
+    for (const auto& r : dc.racks) {
+      racks.push_back(r.name);
+      counts.push_back(r.members);
+    }
+    const auto slots = InterleaveRacks(racks, counts);
+    const auto tokens = EvenlyInterleavedTokens(static_cast<int>(slots.size()), kNumTokens);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      std::vector<std::string>& out =
+          initial_tokens[PodName(p.spec, dc.name, slots[i].rack, slots[i].ordinal)];
+      for (int64_t t : tokens[i]) out.push_back(std::to_string(t + dc_index));  // unique per DC
+    }
+    ++dc_index;
+  }
+  return initial_tokens;
+}
+
+// Seeds: per DC the first three members, racks interleaved, that are not going to bootstrap
+// (a seed never bootstraps): initial members and members that joined.
+std::vector<std::string> Seeds(const ClusterReconciler::Pass& p, const Settings& existing,
+                               const PodTokens& initial_tokens) {
+  std::vector<std::string> seeds;
+  for (const auto& dc : p.spec.dcs) {
+    std::vector<std::string> racks;
+    std::vector<int> counts;
+    for (const auto& r : dc.racks) {
+      racks.push_back(r.name);
+      int n = 0;
+      for (const Member& m : p.members) n += (m.dc == dc.name && m.rack == r.name && m.wanted);
+      counts.push_back(n);
+    }
+    int taken = 0;
+    for (const auto& slot : InterleaveRacks(racks, counts)) {
+      if (taken == 3) break;
+      const std::string pod = PodName(p.spec, dc.name, slot.rack, slot.ordinal);
+      const Member* m = p.Find(pod);
+      const auto e = existing.find(pod);
+      const bool initial =
+          initial_tokens.count(pod) || (e != existing.end() && !e->second.initial_tokens.empty());
+      if (m && !m->address.empty() && (initial || m->bootstrapped)) {
+        seeds.push_back(m->address);
+        ++taken;
+      }
+    }
+  }
+  std::sort(seeds.begin(), seeds.end());
+  return seeds;
+}
+
 }  // namespace
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p) {
@@ -206,66 +281,9 @@ std::vector<std::string> ClusterReconciler::UnknownConfigKeys(Pass& p,
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(Pass& p) {
-  // The settings already written: a member's initial tokens are decided once, never changed.
-  std::map<std::string, agent::api::InitSettings> existing;
-  for (const auto& [name, cm] : p.configmaps) {
-    if (!absl::EndsWith(name, "-members")) continue;
-    for (const auto& [key, value] : cm->json()["data"].items()) {
-      try {
-        existing[key.substr(0, key.size() - 5)] =
-            Json::parse(value.get<std::string>()).get<agent::api::InitSettings>();
-      } catch (const std::exception&) {
-      }
-    }
-  }
-  // Tokens of a brand-new cluster: evenly interleaved per DC, racks interleaved.
-  std::map<std::string, std::vector<std::string>> initial_tokens;
-  if (p.brand_new) {
-    int dc_index = 0;
-    for (const auto& dc : p.spec.dcs) {
-      std::vector<std::string> racks;
-      std::vector<int> counts;
-      for (const auto& r : dc.racks) {
-        racks.push_back(r.name);
-        counts.push_back(r.members);
-      }
-      const auto slots = InterleaveRacks(racks, counts);
-      const auto tokens = EvenlyInterleavedTokens(static_cast<int>(slots.size()), kNumTokens);
-      for (size_t i = 0; i < slots.size(); ++i) {
-        std::vector<std::string>& out =
-            initial_tokens[PodName(p.spec, dc.name, slots[i].rack, slots[i].ordinal)];
-        for (int64_t t : tokens[i]) out.push_back(std::to_string(t + dc_index));  // unique per DC
-      }
-      ++dc_index;
-    }
-  }
-  // Seeds: per DC the first three members, racks interleaved, that are not going to bootstrap
-  // (a seed never bootstraps): initial members and members that joined.
-  std::vector<std::string> seeds;
-  for (const auto& dc : p.spec.dcs) {
-    std::vector<std::string> racks;
-    std::vector<int> counts;
-    for (const auto& r : dc.racks) {
-      racks.push_back(r.name);
-      int n = 0;
-      for (const Member& m : p.members) n += (m.dc == dc.name && m.rack == r.name && m.wanted);
-      counts.push_back(n);
-    }
-    int taken = 0;
-    for (const auto& slot : InterleaveRacks(racks, counts)) {
-      if (taken == 3) break;
-      const std::string pod = PodName(p.spec, dc.name, slot.rack, slot.ordinal);
-      const Member* m = p.Find(pod);
-      const auto e = existing.find(pod);
-      const bool initial =
-          initial_tokens.count(pod) || (e != existing.end() && !e->second.initial_tokens.empty());
-      if (m && !m->address.empty() && (initial || m->bootstrapped)) {
-        seeds.push_back(m->address);
-        ++taken;
-      }
-    }
-  }
-  std::sort(seeds.begin(), seeds.end());
+  const Settings existing = WrittenSettings(p);
+  const PodTokens initial_tokens = InitialTokens(p);
+  const std::vector<std::string> seeds = Seeds(p, existing, initial_tokens);
   for (const auto& dc : p.spec.dcs) {
     for (const auto& rack : dc.racks) {
       std::map<std::string, agent::api::InitSettings> settings;

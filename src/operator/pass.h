@@ -38,6 +38,7 @@ struct ClusterReconciler::Pass {
     }
     return nullptr;
   }
+  const Member* Find(const std::string& pod) const { return const_cast<Pass*>(this)->Find(pod); }
 
   // The first member UN as every node sees it, or null: where the operator opens CQL sessions.
   const Member* FirstUp() const {
