@@ -66,7 +66,7 @@ absl::StatusOr<Flow> ClusterReconciler::ReplaceOnLostNodes(Pass& p) {
     if (!lost->local_volume) {
       // The volume follows the pod: only the stuck pod goes, its successor keeps the data.
       if (lost->pod_uid.empty()) continue;
-      RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, m.pod, lost->pod_uid, /*without_grace=*/true));
+      RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, m.pod, lost->pod_uid, Deletion::kWithoutGrace));
       Event(p, true, reason::kNodeLost,
             absl::StrCat(m.pod, ": ", m.node_lost,
                          "; its pod deleted to start elsewhere with "
@@ -80,11 +80,10 @@ absl::StatusOr<Flow> ClusterReconciler::ReplaceOnLostNodes(Pass& p) {
     operation["pvcUid"] = lost->pvc_uid;
     operation["withoutGrace"] = true;
     operation["cause"] = m.node_lost;
-    RETURN_IF_ERROR(RecordOperation(p, operation));
-    Event(p, true, reason::kNodeLost,
-          absl::StrCat(m.pod, ": ", m.node_lost, "; replacing it on another node (", m.address,
-                       " kept, data streamed from the other replicas)"));
-    p.requeue = options_.short_wait;
+    RETURN_IF_ERROR(
+        BeginOperation(p, operation, true, reason::kNodeLost,
+                       absl::StrCat(m.pod, ": ", m.node_lost, "; replacing it on another node (",
+                                    m.address, " kept, data streamed from the other replicas)")));
     return ContinueReplace(p);
   }
   return Flow::kContinue;

@@ -136,11 +136,10 @@ absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
         NewOperation(OperationKind::kReplace, m, Phase::kDeletingVolume, seams_.clock->Now());
     operation["podUid"] = m.pod_uid;
     operation["pvcUid"] = pvc_uid;
-    RETURN_IF_ERROR(RecordOperation(p, operation));
-    Event(p, false, reason::kReplacing,
-          absl::StrCat("replacing ", m.pod, " (", m.address,
-                       ") on request: new empty volume, same address, data streamed back"));
-    p.requeue = options_.short_wait;
+    RETURN_IF_ERROR(BeginOperation(
+        p, operation, false, reason::kReplacing,
+        absl::StrCat("replacing ", m.pod, " (", m.address,
+                     ") on request: new empty volume, same address, data streamed back")));
     return ContinueReplace(p);
   }
   return Flow::kContinue;
@@ -166,8 +165,9 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
       RETURN_IF_ERROR(DeleteIfSame(p, res::kPersistentVolumeClaims, pvc, pvc_uid));
     }
     if (auto it = p.pods.find(pod); it != p.pods.end() && it->second->uid() == pod_uid) {
-      RETURN_IF_ERROR(
-          DeleteIfSame(p, res::kPods, pod, pod_uid, p.operation.value("withoutGrace", false)));
+      const Deletion how =
+          p.operation.value("withoutGrace", false) ? Deletion::kWithoutGrace : Deletion::kGraceful;
+      RETURN_IF_ERROR(DeleteIfSame(p, res::kPods, pod, pod_uid, how));
     }
     RETURN_IF_ERROR(AdvanceOperation(p, Phase::kReplacing));
     return Flow::kWait;
@@ -212,11 +212,10 @@ absl::StatusOr<Flow> ClusterReconciler::RollPods(Pass& p) {
         Json operation =
             NewOperation(OperationKind::kRestart, *m, Phase::kDraining, seams_.clock->Now());
         operation["podUid"] = m->pod_uid;
-        RETURN_IF_ERROR(RecordOperation(p, operation));
-        Event(p, false, reason::kRestartingPod,
-              absl::StrCat("restarting ", m->pod, " for a new configuration (revision ", update,
-                           "): drain, then recreate"));
-        p.requeue = options_.short_wait;
+        RETURN_IF_ERROR(BeginOperation(
+            p, operation, false, reason::kRestartingPod,
+            absl::StrCat("restarting ", m->pod, " for a new configuration (revision ", update,
+                         "): drain, then recreate")));
         return ContinueRestart(p);
       }
     }

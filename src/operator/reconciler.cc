@@ -147,6 +147,14 @@ absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) 
   return absl::OkStatus();
 }
 
+absl::Status ClusterReconciler::BeginOperation(Pass& p, const Json& operation, bool warning,
+                                               const char* reason, const std::string& message) {
+  RETURN_IF_ERROR(RecordOperation(p, operation));
+  Event(p, warning, reason, message);
+  p.requeue = options_.short_wait;
+  return absl::OkStatus();
+}
+
 absl::Status ClusterReconciler::AdvanceOperation(Pass& p, Phase phase) {
   Json operation = p.operation;
   operation["phase"] = ToString(phase);
@@ -155,9 +163,8 @@ absl::Status ClusterReconciler::AdvanceOperation(Pass& p, Phase phase) {
 
 absl::Status ClusterReconciler::DeleteIfSame(Pass& p, const kube::Resource& r,
                                              const std::string& name, const std::string& uid,
-                                             bool without_grace) {
-  absl::Status deleted = without_grace ? seams_.writer->DeleteWithoutGrace(r, p.spec.ns, name, uid)
-                                       : seams_.writer->Delete(r, p.spec.ns, name, uid);
+                                             Deletion how) {
+  absl::Status deleted = seams_.writer->Delete(r, p.spec.ns, name, uid, how);
   // Conflict: the precondition failed, the name now belongs to a successor.
   if (absl::IsNotFound(deleted) || kube::IsConflict(deleted)) return absl::OkStatus();
   return deleted;

@@ -171,13 +171,16 @@ class ClusterReconciler : public kube::Reconciler {
                      const kube::ObjectPtr& observed);
   // Writes status.operation (or clears it with a null) now, before acting on it.
   absl::Status RecordOperation(Pass& p, const kube::Json& operation);
+  // Starts an operation: records it (before any of it is done), announces it with an event,
+  // and asks to look again soon.
+  absl::Status BeginOperation(Pass& p, const kube::Json& operation, bool warning,
+                              const char* reason, const std::string& message);
   // Records that the current operation moved on to `phase`.
   absl::Status AdvanceOperation(Pass& p, Phase phase);
   // Deletes `name` only while it is still the object with `uid` (a pass acting on an old
   // observation never deletes its successor); already gone or replaced counts as done.
-  // `without_grace`: for a pod on a lost node, whose kubelet will never confirm the deletion.
   absl::Status DeleteIfSame(Pass& p, const kube::Resource& r, const std::string& name,
-                            const std::string& uid, bool without_grace = false);
+                            const std::string& uid, Deletion how = Deletion::kGraceful);
   absl::Status WriteStatus(Pass& p, const kube::Json& status);
   absl::Status Report(Pass& p, const absl::Status& step_error);
   absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);

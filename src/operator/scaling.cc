@@ -100,12 +100,13 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
     // refuses to decommission below a keyspace's factor); no repair needed to hold fewer copies.
     RETURN_IF_ERROR(LowerSystemKeyspaces(p, **client, replication, dc));
     // Safe: record, then decommission.
-    RETURN_IF_ERROR(RecordOperation(p, NewOperation(OperationKind::kDecommission, *leaving,
-                                                    Phase::kDecommissioning, seams_.clock->Now())));
-    Event(p, false, reason::kDecommissioning,
-          absl::StrCat("decommissioning ", leaving->pod, " (", leaving->address,
-                       "): its ranges stream to the remaining nodes"));
-    p.requeue = options_.short_wait;
+    RETURN_IF_ERROR(
+        BeginOperation(p,
+                       NewOperation(OperationKind::kDecommission, *leaving, Phase::kDecommissioning,
+                                    seams_.clock->Now()),
+                       false, reason::kDecommissioning,
+                       absl::StrCat("decommissioning ", leaving->pod, " (", leaving->address,
+                                    "): its ranges stream to the remaining nodes")));
     return ContinueDecommission(p);
   }
   return Flow::kContinue;

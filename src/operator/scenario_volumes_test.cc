@@ -146,7 +146,8 @@ TEST_F(Scenario, StatefulSetDeletedByHandWithPodsOrphanedComesBackAtItsSize) {
   const auto pods = PodUids(world);
   auto sts = world.Find(res::kStatefulSets, "c-dc1-r1");
   ASSERT_TRUE(
-      world.DeleteOrphaningDependents(res::kStatefulSets, "ns", "c-dc1-r1", sts->uid()).ok());
+      world.Delete(res::kStatefulSets, "ns", "c-dc1-r1", sts->uid(), Deletion::kOrphanDependents)
+          .ok());
   world.Tick();
   ASSERT_TRUE(RunUntil([&] { return world.StatefulSetReplicas("c-dc1-r1") >= 0 && Ready(); }));
   EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r1"), 3);

@@ -29,6 +29,14 @@ class ObjectReader {
                                            const std::string& name) = 0;
 };
 
+// How a Delete goes.
+enum class Deletion {
+  kGraceful,         // the default: the object's grace period; dependents deleted in background
+  kWithoutGrace,     // gracePeriodSeconds 0: a pod whose node is lost (no kubelet will confirm)
+  kOrphanDependents  // propagationPolicy Orphan: a StatefulSet's pods and claims stay for its
+                     // successor to adopt
+};
+
 // Writes of the objects a Cluster owns.
 class ObjectWriter {
  public:
@@ -41,16 +49,7 @@ class ObjectWriter {
   // Deletes `name` only while it is the object with `uid`: NotFound when gone, Conflict when the
   // name now belongs to another object.
   virtual absl::Status Delete(const kube::Resource& r, const std::string& ns,
-                              const std::string& name, const std::string& uid) = 0;
-  // As Delete, with no grace period (gracePeriodSeconds 0): for a pod whose node is lost, no
-  // kubelet will ever confirm a graceful deletion.
-  virtual absl::Status DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
-                                          const std::string& name, const std::string& uid) = 0;
-  // As Delete, leaving the object's dependents in place (propagationPolicy Orphan): a
-  // StatefulSet's pods and claims stay for its successor to adopt.
-  virtual absl::Status DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
-                                                 const std::string& name,
-                                                 const std::string& uid) = 0;
+                              const std::string& name, const std::string& uid, Deletion how) = 0;
 };
 
 // The Cluster's status subresource: `cluster` carries the status to write and the

@@ -24,26 +24,11 @@ absl::StatusOr<kube::Object> KubeObjects::Create(const kube::Resource& r,
 }
 
 absl::Status KubeObjects::Delete(const kube::Resource& r, const std::string& ns,
-                                 const std::string& name, const std::string& uid) {
+                                 const std::string& name, const std::string& uid, Deletion how) {
   kube::DeleteOptions options;
   options.precondition_uid = uid;
-  return client_.Delete(r, ns, name, options);
-}
-
-absl::Status KubeObjects::DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
-                                             const std::string& name, const std::string& uid) {
-  kube::DeleteOptions options;
-  options.precondition_uid = uid;
-  options.grace_period_seconds = 0;
-  return client_.Delete(r, ns, name, options);
-}
-
-absl::Status KubeObjects::DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
-                                                    const std::string& name,
-                                                    const std::string& uid) {
-  kube::DeleteOptions options;
-  options.precondition_uid = uid;
-  options.propagation_policy = "Orphan";
+  if (how == Deletion::kWithoutGrace) options.grace_period_seconds = 0;
+  if (how == Deletion::kOrphanDependents) options.propagation_policy = "Orphan";
   return client_.Delete(r, ns, name, options);
 }
 

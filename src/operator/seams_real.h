@@ -25,11 +25,7 @@ class KubeObjects : public ObjectReader, public ObjectWriter, public StatusWrite
   absl::StatusOr<kube::Object> Apply(const kube::Resource& r, const kube::Json& object) override;
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
-                      const std::string& uid) override;
-  absl::Status DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
-                                  const std::string& name, const std::string& uid) override;
-  absl::Status DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
-                                         const std::string& name, const std::string& uid) override;
+                      const std::string& uid, Deletion how) override;
   absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) override;
 
  private:

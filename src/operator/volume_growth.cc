@@ -23,7 +23,7 @@ namespace res = kube::resources;
 }  // namespace
 
 absl::StatusOr<Flow> ClusterReconciler::GrowVolumes(Pass& p) {
-  p.volumes = ObserveVolumes(p.spec, p.statefulsets, p.pvcs);
+  // p.volumes: what Observe found (ObserveVolumes).
   for (const RackVolumes& v : p.volumes) {
     if (v.below_request.empty()) continue;
     ASSIGN_OR_RETURN(const std::string why_not, WhyNotExpandable(v));
@@ -99,11 +99,10 @@ absl::StatusOr<Flow> ClusterReconciler::RecreateStatefulSets(Pass& p) {
                       {"storage", v.wanted},
                       {"phase", ToString(Phase::kOrphaningPods)},
                       {"startedAt", kube::FormatRfc3339(seams_.clock->Now())}};
-    RETURN_IF_ERROR(RecordOperation(p, operation));
-    Event(p, false, reason::kRecreatingStatefulSet,
-          absl::StrCat("StatefulSet ", v.statefulset, " is re-created with ", v.wanted,
-                       " claims; its ", replicas, " pods keep running (orphaned, then adopted)"));
-    p.requeue = options_.short_wait;
+    RETURN_IF_ERROR(BeginOperation(
+        p, operation, false, reason::kRecreatingStatefulSet,
+        absl::StrCat("StatefulSet ", v.statefulset, " is re-created with ", v.wanted,
+                     " claims; its ", replicas, " pods keep running (orphaned, then adopted)")));
     return ContinueRecreateStatefulSet(p);
   }
   return Flow::kContinue;
@@ -118,11 +117,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueRecreateStatefulSet(Pass& p) {
   }
   if (it->second->uid() == uid) {
     // Not deleted yet (recorded, then interrupted): delete it, its pods stay.
-    absl::Status deleted =
-        seams_.writer->DeleteOrphaningDependents(res::kStatefulSets, p.spec.ns, name, uid);
-    if (!deleted.ok() && !absl::IsNotFound(deleted) && !kube::IsConflict(deleted)) {
-      return base::Annotate(deleted, absl::StrCat("delete StatefulSet ", name));
-    }
+    RETURN_IF_ERROR(DeleteIfSame(p, res::kStatefulSets, name, uid, Deletion::kOrphanDependents));
     return Flow::kWait;
   }
   // A new StatefulSet stands in its place, with the new claim template.

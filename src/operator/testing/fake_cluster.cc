@@ -182,54 +182,32 @@ absl::StatusOr<kube::Object> FakeCluster::Create(const kube::Resource& r, const 
 }
 
 absl::Status FakeCluster::Delete(const kube::Resource& r, const std::string& ns,
-                                 const std::string& name, const std::string& uid) {
+                                 const std::string& name, const std::string& uid, Deletion how) {
   ++writes_;
-  write_log.push_back(absl::StrCat("DELETE ", r.kind, "/", name));
+  static constexpr const char* kVerb[] = {"DELETE", "DELETE-NOW", "ORPHAN"};
+  write_log.push_back(absl::StrCat(kVerb[static_cast<int>(how)], " ", r.kind, "/", name));
   kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
   if (!o) return ApiError(404, "NotFound", name + " not found");
   if (!uid.empty() && o->uid() != uid) {
     return ApiError(409, "Conflict", "Precondition failed: UID in precondition: " + uid);
   }
-  UserDelete(r, name);
+  if (how == Deletion::kOrphanDependents) {
+    // The orphan finalizer holds it until the garbage collector has released its dependents
+    // (the next Tick); its pods and claims stay.
+    Json j = o->json();
+    j["metadata"]["deletionTimestamp"] = kube::FormatRfc3339(now_);
+    j["metadata"]["finalizers"] = {"orphan"};
+    j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+    StoreFor(r)->Upsert(std::make_shared<const kube::Object>(std::move(j)));
+    return absl::OkStatus();
+  }
+  UserDelete(r, name, how == Deletion::kWithoutGrace);
   if (r.resource == "statefulsets") {
     // Background propagation: the garbage collector deletes its pods.
     for (const auto& pod : pods_.List()) {
       if (absl::StartsWith(pod->name(), name + "-")) UserDelete(res::kPods, pod->name());
     }
   }
-  return absl::OkStatus();
-}
-
-absl::Status FakeCluster::DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
-                                             const std::string& name, const std::string& uid) {
-  ++writes_;
-  write_log.push_back(absl::StrCat("DELETE-NOW ", r.kind, "/", name));
-  kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
-  if (!o) return ApiError(404, "NotFound", name + " not found");
-  if (!uid.empty() && o->uid() != uid) {
-    return ApiError(409, "Conflict", "Precondition failed: UID in precondition: " + uid);
-  }
-  UserDelete(r, name, /*without_grace=*/true);
-  return absl::OkStatus();
-}
-
-absl::Status FakeCluster::DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
-                                                    const std::string& name,
-                                                    const std::string& uid) {
-  ++writes_;
-  write_log.push_back(absl::StrCat("ORPHAN ", r.kind, "/", name));
-  kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
-  if (!o) return ApiError(404, "NotFound", name + " not found");
-  if (!uid.empty() && o->uid() != uid) {
-    return ApiError(409, "Conflict", "Precondition failed: UID in precondition: " + uid);
-  }
-  // The orphan finalizer holds it until the garbage collector has released its dependents (the
-  // next Tick); its pods and claims stay.
-  Json j = o->json();
-  j["metadata"]["deletionTimestamp"] = kube::FormatRfc3339(now_);
-  j["metadata"]["finalizers"] = {"orphan"};
-  j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
-  StoreFor(r)->Upsert(std::make_shared<const kube::Object>(std::move(j)));
   return absl::OkStatus();
 }
 

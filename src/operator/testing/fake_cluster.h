@@ -131,11 +131,7 @@ class FakeCluster : public ObjectReader,
   absl::StatusOr<kube::Object> Apply(const kube::Resource& r, const kube::Json& object) override;
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
-                      const std::string& uid) override;
-  absl::Status DeleteWithoutGrace(const kube::Resource& r, const std::string& ns,
-                                  const std::string& name, const std::string& uid) override;
-  absl::Status DeleteOrphaningDependents(const kube::Resource& r, const std::string& ns,
-                                         const std::string& name, const std::string& uid) override;
+                      const std::string& uid, Deletion how) override;
   absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) override;
   // EventSink.
   void Event(const kube::Object& regarding, bool warning, const std::string& reason,
