@@ -5,8 +5,8 @@ import json
 import sys
 import time
 
-from e2elib import (wait_strict, CRD, client_on_main, figure, kubectl, log, pod_ready, pods,
-                    ready_with, run_scenario, service_ip, setting, timed, wait)
+from e2elib import (CRD, client_on_main, figure, kubectl, log, pods, run_scenario, service_ip,
+                    setting, timed, wait, wait_rolled)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = "the shared Cluster Ready 3/3, concurrent_compactors changed (every pod restarted)"
@@ -17,8 +17,6 @@ def scenario_rolling_restart(m, load, creds):
     load.set_phase("rolling restart (config)")
     before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
     assert len(before) == 3, before
-    worst = {"not ready": 0}
-    order = []
     # A harmless setting, to a value the nodes do not have yet (the default follows the cores).
     # A pod is Ready (UN as its peers see it) a moment before it opens CQL: wait for each.
     current = [wait(f"{m.pod(i)} answers CQL",
@@ -31,23 +29,10 @@ def scenario_rolling_restart(m, load, creds):
     kubectl("patch", CRD, m.cluster, "--type=merge", "-p",
             json.dumps({"spec": {"config": {"concurrent_compactors": value}}}))
 
-    def done():
-        now = pods(m)
-        not_ready = 3 - sum(1 for name in before if pod_ready(now.get(name)))
-        worst["not ready"] = max(worst["not ready"], not_ready)
-        for name in before:
-            p = now.get(name)
-            if p and p["metadata"]["uid"] != before[name] and name not in order:
-                order.append(name)
-        assert worst["not ready"] <= 1, f"{not_ready} cassandra pods not Ready at once"
-        renewed = all(now.get(name) and now[name]["metadata"]["uid"] != before[name]
-                      for name in before)
-        return renewed and ready_with(m, 3)
-    wait_strict("every pod restarted once, one at a time, Ready 3/3", done, 900)
+    _, most_not_ready, _ = wait_rolled(m, before)
     timed("7 rolling restart", "config change → every pod restarted, Ready 3/3", t)
     figure("7 rolling restart", "most cassandra pods not Ready at once (sampled ~1/s)",
-           worst["not ready"])
-    log(f"restart order: {order}")
+           most_not_ready)
     for i in range(3):
         # Ready means UN as the peers see it; CQL on the node may open a moment later.
         ip = service_ip(m.member_service(i))

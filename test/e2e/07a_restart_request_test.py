@@ -7,8 +7,8 @@ import datetime
 import sys
 import time
 
-from e2elib import (wait_strict, CRD, client_on_main, cluster_obj, condition, figure, get,
-                    kubectl, log, pod_ready, pods, ready_with, run_scenario, timed)
+from e2elib import (CRD, client_on_main, cluster_obj, condition, figure, get, kubectl, log, pods,
+                    run_scenario, timed, wait_rolled)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = ("the shared Cluster Ready 3/3, annotated cassandra.rook.io/restartedAt "
@@ -24,8 +24,6 @@ def scenario_restart_request(m, load):
     load.set_phase("restart on request")
     before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
     assert len(before) == 3, before
-    worst = {"not ready": 0}
-    order = []
     value = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     old = (cluster_obj(m)["metadata"].get("annotations") or {}).get(RESTARTED_AT)
     assert old != value, f"{RESTARTED_AT} is already {value}"
@@ -33,22 +31,9 @@ def scenario_restart_request(m, load):
     t = time.monotonic()
     kubectl("annotate", f"{CRD}/{m.cluster}", f"{RESTARTED_AT}={value}", "--overwrite")
 
-    def done():
-        now = pods(m)
-        not_ready = 3 - sum(1 for name in before if pod_ready(now.get(name)))
-        worst["not ready"] = max(worst["not ready"], not_ready)
-        for name in before:
-            p = now.get(name)
-            if p and p["metadata"]["uid"] != before[name] and name not in order:
-                order.append(name)
-        assert worst["not ready"] <= 1, f"{not_ready} cassandra pods not Ready at once"
-        renewed = all(now.get(name) and now[name]["metadata"]["uid"] != before[name]
-                      for name in before)
-        return renewed and ready_with(m, 3)
-    obj = wait_strict("every pod restarted once, one at a time, Ready 3/3", done, 900)
+    obj, most_not_ready, order = wait_rolled(m, before)
     timed(SECTION, "restartedAt annotated → every pod restarted, Ready 3/3", t)
-    figure(SECTION, "most cassandra pods not Ready at once (sampled ~1/s)", worst["not ready"])
-    log(f"restart order: {order}")
+    figure(SECTION, "most cassandra pods not Ready at once (sampled ~1/s)", most_not_ready)
     assert sorted(order) == sorted(before), f"pods recreated: {order}, want all of {sorted(before)}"
 
     sts = get("statefulset", m.sts)

@@ -403,6 +403,30 @@ def patch_members(n, members):
         [{"op": "replace", "path": "/spec/dataCenter/racks/0/members", "value": members}]), ns=n.ns)
 
 
+def wait_rolled(n, before, timeout=900):
+    """Until every pod of `before` (name → UID) has been recreated and the Cluster is Ready
+    3/3, failing at once if two cassandra pods are not Ready together (a roll goes one at a time).
+    Returns (the Cluster, the most pods not Ready at once, the order the pods were recreated in)."""
+    worst = {"not ready": 0}
+    order = []
+
+    def done():
+        now = pods(n)
+        not_ready = 3 - sum(1 for name in before if pod_ready(now.get(name)))
+        worst["not ready"] = max(worst["not ready"], not_ready)
+        for name in before:
+            p = now.get(name)
+            if p and p["metadata"]["uid"] != before[name] and name not in order:
+                order.append(name)
+        assert worst["not ready"] <= 1, f"{not_ready} cassandra pods not Ready at once"
+        renewed = all(now.get(name) and now[name]["metadata"]["uid"] != before[name]
+                      for name in before)
+        return renewed and ready_with(n, 3)
+    obj = wait_strict("every pod restarted once, one at a time, Ready 3/3", done, timeout)
+    log(f"restart order: {order}")
+    return obj, worst["not ready"], order
+
+
 def kubectl_wait_ready(n, timeout):
     """`kubectl wait --for=condition=Ready` as a user would; diagnostics on failure."""
     timeout = int(min(timeout, max(remaining(), 1)))
