@@ -56,7 +56,9 @@ TEST(Decode, TruncatedInputIsAnErrorNeverACrash) {
                   Bytes({0, 0, 0, 1, 0, 0, 0, 9}) + "ab";
   for (size_t n = 0; n <= b.size(); ++n) {
     auto rs = DecodeResult(b.substr(0, n));
-    if (n >= 4) EXPECT_FALSE(rs.ok()) << n;
+    if (n >= 4) {
+      EXPECT_FALSE(rs.ok()) << n;
+    }
   }
 }
 

@@ -189,12 +189,11 @@ Json MembersConfigMap(const ClusterSpec& c, const std::string& dc, const std::st
   return cm;
 }
 
-Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
-                     int replicas, const std::string& config_hash) {
-  const std::string name = StatefulSetName(c, dc, rack.name);
-  const std::string data_volume = kube::StringField(rack.volume_claim_template["metadata"], "name");
-  const Json pod_labels = ClusterLabels(c, dc, rack.name);
+namespace {
 
+// The init containers: base-config copies the image's conf (and the jar listing its
+// cassandra.yaml keys); agent-init renders this member's conf from it (agent init).
+Json InitContainers(const ClusterSpec& c, const std::string& data_volume) {
   const std::string init_command =
       absl::StrCat("cp /opt/ringkeeper/jolokia-agent.jar /ringkeeper/jolokia-agent.jar && ",
                    "exec ringkeeper-agent init --base-conf /base-conf --out-conf /conf",
@@ -234,7 +233,12 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
         Mount("members", "/etc/ringkeeper/members", true),
         Mount("config", "/etc/ringkeeper/config", true)}}};
 
-  Json cassandra = {
+  return Json::array({base_config, agent_init});
+}
+
+Json CassandraContainer(const ClusterSpec& c, const RackSpec& rack,
+                        const std::string& data_volume) {
+  return {
       {"name", kCassandraContainer},
       {"image", c.image},
       // Not the image's entrypoint: it would rewrite cassandra.yaml from CASSANDRA_* variables.
@@ -256,8 +260,11 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
       {"volumeMounts",
        {Mount("conf", "/etc/cassandra"), Mount(data_volume.c_str(), kDataDir),
         Mount("ringkeeper", "/opt/ringkeeper", true)}}};
+}
 
-  Json agent_container = {
+Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
+                    const std::string& data_volume) {
+  return {
       {"name", kAgentContainer},
       {"image", c.agent_image},
       {"args",
@@ -280,7 +287,10 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
        {Mount(data_volume.c_str(), kDataDir, true), Mount("token", "/etc/ringkeeper/token", true),
         Mount("superuser", "/etc/ringkeeper/superuser", true),
         Mount("ringkeeper", "/opt/ringkeeper", true)}}};
+}
 
+Json PodSpec(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
+             const std::string& data_volume) {
   Json pod_spec = {
       {"serviceAccountName", ServiceAccountName(c)},
       {"automountServiceAccountToken", false},
@@ -293,8 +303,9 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
         {"fsGroupChangePolicy", "OnRootMismatch"},
         {"runAsNonRoot", true},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
-      {"initContainers", {base_config, agent_init}},
-      {"containers", {cassandra, agent_container}},
+      {"initContainers", InitContainers(c, data_volume)},
+      {"containers",
+       {CassandraContainer(c, rack, data_volume), AgentContainer(c, dc, rack, data_volume)}},
       {"volumes",
        {{{"name", "base-conf"}, {"emptyDir", Json::object()}},
         {{"name", "conf"}, {"emptyDir", Json::object()}},
@@ -313,6 +324,17 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
     }
   }
 
+  return pod_spec;
+}
+
+}  // namespace
+
+Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
+                     int replicas, const std::string& config_hash) {
+  const std::string name = StatefulSetName(c, dc, rack.name);
+  const std::string data_volume = kube::StringField(rack.volume_claim_template["metadata"], "name");
+  const Json pod_labels = ClusterLabels(c, dc, rack.name);
+  const Json pod_spec = PodSpec(c, dc, rack, data_volume);
   // spec.annotations first, so the operator's own keys win over a user's of the same name.
   Json pod_annotations = c.pod_annotations;
   pod_annotations[kAnnotationConfigHash] = config_hash;

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "agent/api/api.h"
+#include "api/v1alpha1/naming.h"
 #include "kube/object.h"
-#include "operator/cluster_spec.h"
 
 namespace ringkeeper {
 

@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "api/v1alpha1/naming.h"
 #include "base/log.h"
 #include "base/stop_signals.h"
 #include "httplib.h"
@@ -34,7 +35,6 @@
 #include "kube/resource.h"
 #include "kube/workqueue.h"
 #include "metrics/exposition.h"
-#include "operator/cluster_spec.h"
 #include "operator/reconciler.h"
 #include "operator/seams_real.h"
 
@@ -163,6 +163,185 @@ class Stopper {
   std::unique_ptr<kube::LeaderElector> elector_;
 };
 
+// The command line.
+struct Flags {
+  std::string kubeconfig, watch_namespace, lease_namespace, lease_name = "ringkeeper-operator";
+  std::string identity, log_level = "info", agent_image = "ringkeeper/ringkeeper-agent:dev";
+  bool leader_elect = true;
+  int metrics_port = 8080, health_port = 8081, workers = 2;
+  double resync_seconds = 15, lease_seconds = 10, renew_seconds = 7, retry_seconds = 2;
+
+  void AddTo(CLI::App& app) {
+    app.add_option("--kubeconfig", kubeconfig, "kubeconfig (default: $KUBECONFIG or in-cluster)");
+    app.add_option("--namespace", watch_namespace, "watch only this namespace (default: all)");
+    app.add_option("--leader-elect", leader_elect, "hold a Lease before reconciling");
+    app.add_option("--lease-namespace", lease_namespace, "the Lease's namespace");
+    app.add_option("--lease-name", lease_name, "the Lease's name");
+    app.add_option("--lease-duration", lease_seconds,
+                   "seconds a follower waits on a silent leader");
+    app.add_option("--renew-deadline", renew_seconds, "seconds the leader tries to renew");
+    app.add_option("--retry-period", retry_seconds, "seconds between attempts");
+    app.add_option("--identity", identity, "this candidate's name (default: $POD_NAME, hostname)");
+    app.add_option("--metrics-port", metrics_port, "port of /metrics");
+    app.add_option("--health-port", health_port, "port of /healthz and /readyz");
+    app.add_option("--workers", workers, "clusters reconciled at once");
+    app.add_option("--resync", resync_seconds, "seconds between polls of a quiet cluster's nodes");
+    app.add_option("--default-agent-image", agent_image,
+                   "agent image when a Cluster has no sidecarImage");
+    app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  }
+};
+
+// $POD_NAME (or the hostname) with a random suffix, unique per process (as client-go): a
+// restarted container must not take over the lease of the process it replaces as if it were
+// that process; it waits for the lease to expire.
+std::string UniqueIdentity() {
+  std::string identity;
+  if (const char* pod = std::getenv("POD_NAME")) identity = pod;
+  if (identity.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    identity = host;
+  }
+  unsigned char random[4];
+  RAND_bytes(random, sizeof(random));
+  absl::StrAppendFormat(&identity, "_%02x%02x%02x%02x", random[0], random[1], random[2], random[3]);
+  return identity;
+}
+
+// The informers: the Clusters (all of them), and the objects the operator owns (by their
+// managed-by label), each filling its member of Caches.
+class Informers {
+ public:
+  Informers(kube::Client& client, const std::string& ns)
+      : clusters_(client, ringkeeper::kClusters, Options(ns, "")) {
+    caches_.clusters = &clusters_.store();
+    const std::string owned = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
+    for (const OwnedKind& kind : kOwnedKinds) {
+      children_.push_back(
+          std::make_unique<kube::Informer>(client, *kind.resource, Options(ns, owned)));
+      caches_.*kind.cache = &children_.back()->store();
+    }
+  }
+  const ringkeeper::Caches& caches() const { return caches_; }
+  kube::Informer& clusters() { return clusters_; }
+
+  // Each Cluster's own events enqueue it; an owned object's enqueue the Cluster it belongs to.
+  void EnqueueInto(kube::Controller& controller) {
+    auto enqueue = [&controller](const kube::ObjectKey& key) { controller.Enqueue(key); };
+    clusters_.AddHandler(kube::EnqueueSelf(enqueue));
+    for (auto& informer : children_) informer->AddHandler(EnqueueClusterOf(enqueue));
+  }
+  void Start() {
+    clusters_.Start();
+    for (auto& informer : children_) informer->Start();
+  }
+  void Stop() {
+    clusters_.Stop();
+    for (auto& informer : children_) informer->Stop();
+  }
+  bool Synced() const {
+    if (!clusters_.HasSynced()) return false;
+    for (const auto& informer : children_) {
+      if (!informer->HasSynced()) return false;
+    }
+    return true;
+  }
+
+ private:
+  static kube::InformerOptions Options(const std::string& ns, const std::string& selector) {
+    kube::InformerOptions o;
+    o.ns = ns;
+    o.label_selector = selector;
+    return o;
+  }
+  kube::Informer clusters_;
+  std::vector<std::unique_ptr<kube::Informer>> children_;
+  ringkeeper::Caches caches_;
+};
+
+// /metrics on one port, /healthz and /readyz on another, each served from its own thread.
+class Endpoints {
+ public:
+  Endpoints(std::function<std::string()> metrics, const std::atomic<bool>& synced,
+            const std::atomic<bool>& leading) {
+    metrics_.Get("/metrics",
+                 [metrics = std::move(metrics)](const httplib::Request&, httplib::Response& res) {
+                   res.set_content(metrics(), "text/plain; version=0.0.4");
+                 });
+    health_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok\n", "text/plain");
+    });
+    health_.Get("/readyz", [&synced, &leading](const httplib::Request&, httplib::Response& res) {
+      if (!synced.load()) {
+        res.status = 503;
+        res.set_content("caches not synced\n", "text/plain");
+        return;
+      }
+      res.set_content(leading.load() ? "ok (leader)\n" : "ok (standby)\n", "text/plain");
+    });
+  }
+  void Start(int metrics_port, int health_port) {
+    metrics_thread_ = Listen(metrics_, "metrics", metrics_port, metrics_returned_);
+    health_thread_ = Listen(health_, "health", health_port, health_returned_);
+  }
+  void Stop() {
+    StopServer(metrics_, metrics_returned_);
+    StopServer(health_, health_returned_);
+    metrics_thread_.join();
+    health_thread_.join();
+  }
+
+ private:
+  static std::thread Listen(httplib::Server& server, const char* what, int port,
+                            std::atomic<bool>& returned) {
+    return std::thread([&server, what, port, &returned] {
+      if (!server.listen("0.0.0.0", port))
+        spdlog::error("{}: cannot listen on port {}", what, port);
+      returned = true;
+    });
+  }
+  httplib::Server metrics_, health_;
+  std::atomic<bool> metrics_returned_{false}, health_returned_{false};
+  std::thread metrics_thread_, health_thread_;
+};
+
+// Campaigns for the Lease and calls `lead` once it holds it; returns on a stop signal (0) or
+// when leader election fails (1). Losing the lease ends the process at once: another leader
+// may act now, and a restart campaigns again.
+int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std::string& identity,
+                     Stopper& stopper, const std::function<void()>& lead,
+                     std::atomic<bool>& leading) {
+  kube::LeaderElectionConfig config;
+  config.lease_namespace = flags.lease_namespace.empty() ? rest.ns : flags.lease_namespace;
+  config.lease_name = flags.lease_name;
+  config.identity = identity;
+  config.lease_duration = absl::Seconds(flags.lease_seconds);
+  config.renew_deadline = absl::Seconds(flags.renew_seconds);
+  config.retry_period = absl::Seconds(flags.retry_seconds);
+  kube::LeaderCallbacks callbacks;
+  callbacks.on_started_leading = [&] {
+    spdlog::info("leading (lease {}/{})", config.lease_namespace, config.lease_name);
+    lead();
+  };
+  callbacks.on_stopped_leading = [&] {
+    leading = false;
+    if (!stopper.stopped()) {
+      spdlog::error("lost the lease: exiting");
+      std::_Exit(1);
+    }
+  };
+  callbacks.on_new_leader = [](const std::string& who) { spdlog::info("leader: {}", who); };
+  kube::LeaderElector* elector =
+      stopper.Elect([&] { return std::make_unique<kube::LeaderElector>(rest, config, callbacks); });
+  if (!elector) return 0;  // stopped first
+  if (auto status = elector->Run(); !status.ok()) {
+    spdlog::error("leader election: {}", status.message());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,78 +351,31 @@ int main(int argc, char** argv) {
     spdlog::info("signal {}: stopping", signal);
     stopper.Stop();
   });
-
   CLI::App app{"ringkeeper-operator: runs Cassandra clusters on Kubernetes"};
-  std::string kubeconfig, watch_namespace, lease_namespace, lease_name = "ringkeeper-operator";
-  std::string identity, log_level = "info", agent_image = "ringkeeper/ringkeeper-agent:dev";
-  bool leader_elect = true;
-  int metrics_port = 8080, health_port = 8081, workers = 2;
-  double resync_seconds = 15, lease_seconds = 10, renew_seconds = 7, retry_seconds = 2;
-  app.add_option("--kubeconfig", kubeconfig, "kubeconfig (default: $KUBECONFIG or in-cluster)");
-  app.add_option("--namespace", watch_namespace, "watch only this namespace (default: all)");
-  app.add_option("--leader-elect", leader_elect, "hold a Lease before reconciling");
-  app.add_option("--lease-namespace", lease_namespace, "the Lease's namespace");
-  app.add_option("--lease-name", lease_name, "the Lease's name");
-  app.add_option("--lease-duration", lease_seconds, "seconds a follower waits on a silent leader");
-  app.add_option("--renew-deadline", renew_seconds, "seconds the leader tries to renew");
-  app.add_option("--retry-period", retry_seconds, "seconds between attempts");
-  app.add_option("--identity", identity, "this candidate's name (default: $POD_NAME, hostname)");
-  app.add_option("--metrics-port", metrics_port, "port of /metrics");
-  app.add_option("--health-port", health_port, "port of /healthz and /readyz");
-  app.add_option("--workers", workers, "clusters reconciled at once");
-  app.add_option("--resync", resync_seconds, "seconds between polls of a quiet cluster's nodes");
-  app.add_option("--default-agent-image", agent_image,
-                 "agent image when a Cluster has no sidecarImage");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  Flags flags;
+  flags.AddTo(app);
   CLI11_PARSE(app, argc, argv);
-  base::InitLogging(log_level);
+  base::InitLogging(flags.log_level);
 
   absl::StatusOr<kube::RestConfig> rest =
-      kubeconfig.empty() ? kube::LoadDefaultConfig() : kube::LoadKubeconfig(kubeconfig);
+      flags.kubeconfig.empty() ? kube::LoadDefaultConfig() : kube::LoadKubeconfig(flags.kubeconfig);
   if (!rest.ok()) {
     spdlog::error("kubernetes config: {}", rest.status().message());
     return 1;
   }
   rest->user_agent = "ringkeeper-operator";
-  if (identity.empty()) {
-    if (const char* pod = std::getenv("POD_NAME")) identity = pod;
-    if (identity.empty()) {
-      char host[256] = {0};
-      gethostname(host, sizeof(host) - 1);
-      identity = host;
-    }
-    // Unique per process (as client-go): a restarted container must not take over the lease of
-    // the process it replaces as if it were that process; it waits for the lease to expire.
-    unsigned char random[4];
-    RAND_bytes(random, sizeof(random));
-    absl::StrAppendFormat(&identity, "_%02x%02x%02x%02x", random[0], random[1], random[2],
-                          random[3]);
-  }
-  if (lease_namespace.empty()) lease_namespace = rest->ns;
-
+  const std::string identity = flags.identity.empty() ? UniqueIdentity() : flags.identity;
   auto counting = std::make_shared<CountingTransport>(kube::NewCurlTransport(*rest));
   kube::Client client(*rest, counting);
   kube::EventRecorderOptions event_options;
   event_options.instance = identity;
   kube::EventRecorder events(client, event_options);
+  Informers informers(client, flags.watch_namespace);
 
-  // Informers: the Clusters, and the objects the operator owns (by their managed-by label).
-  kube::InformerOptions owned;
-  owned.ns = watch_namespace;
-  owned.label_selector = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
-  kube::InformerOptions all;
-  all.ns = watch_namespace;
-  kube::Informer clusters(client, ringkeeper::kClusters, all);
-  ringkeeper::Caches caches;
-  caches.clusters = &clusters.store();
-  std::vector<std::unique_ptr<kube::Informer>> children;
-  for (const OwnedKind& kind : kOwnedKinds) {
-    children.push_back(std::make_unique<kube::Informer>(client, *kind.resource, owned));
-    caches.*kind.cache = &children.back()->store();
-  }
+  // The reconciler acts only through these seams.
   ringkeeper::ReconcilerOptions options;
-  options.defaults.agent_image = agent_image;
-  options.resync = absl::Seconds(resync_seconds);
+  options.defaults.agent_image = flags.agent_image;
+  options.resync = absl::Seconds(flags.resync_seconds);
   ringkeeper::KubeObjects objects(client, "ringkeeper-operator");
   ringkeeper::RecorderEvents event_sink(events);
   ringkeeper::HttpNodeAgents agents;
@@ -252,132 +384,57 @@ int main(int argc, char** argv) {
   ringkeeper::ClusterMetrics cluster_metrics;
   options.metrics = &cluster_metrics;
   ringkeeper::ClusterReconciler reconciler(
-      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, caches, options);
+      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, informers.caches(),
+      options);
   kube::WorkQueue queue;
-  kube::Controller controller("cluster", reconciler, queue, workers);
-  auto enqueue = [&controller](const kube::ObjectKey& key) { controller.Enqueue(key); };
-  clusters.AddHandler(kube::EnqueueSelf(enqueue));
-  for (auto& informer : children) informer->AddHandler(EnqueueClusterOf(enqueue));
+  kube::Controller controller("cluster", reconciler, queue, flags.workers);
+  informers.EnqueueInto(controller);
 
-  std::atomic<bool> leading{false};
-  std::atomic<bool> synced{false};
+  std::atomic<bool> leading{false}, synced{false};
+  Endpoints endpoints(
+      [&] {
+        // Each part writes its own families, so their texts concatenate into one exposition.
+        const kube::Controller* controllers[] = {&controller};
+        return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
+               counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
+      },
+      synced, leading);
+  endpoints.Start(flags.metrics_port, flags.health_port);
 
-  // /metrics and /healthz, /readyz.
-  httplib::Server metrics_server, health_server;
-  metrics_server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    // Each part writes its own families, so their texts concatenate into one exposition.
-    const kube::Controller* controllers[] = {&controller};
-    std::string out = kube::RenderPrometheus(controllers);
-    out += cluster_metrics.RenderPrometheus();
-    out += counting->RenderPrometheus();
-    out += RenderProcessMetrics(leading.load());
-    res.set_content(out, "text/plain; version=0.0.4");
-  });
-  health_server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
-  health_server.Get("/readyz", [&](const httplib::Request&, httplib::Response& res) {
-    if (!synced.load()) {
-      res.status = 503;
-      res.set_content("caches not synced\n", "text/plain");
-      return;
-    }
-    res.set_content(leading.load() ? "ok (leader)\n" : "ok (standby)\n", "text/plain");
-  });
-  std::atomic<bool> metrics_returned{false}, health_returned{false};
-  std::thread metrics_thread([&] {
-    if (!metrics_server.listen("0.0.0.0", metrics_port)) {
-      spdlog::error("metrics: cannot listen on port {}", metrics_port);
-    }
-    metrics_returned = true;
-  });
-  std::thread health_thread([&] {
-    if (!health_server.listen("0.0.0.0", health_port)) {
-      spdlog::error("health: cannot listen on port {}", health_port);
-    }
-    health_returned = true;
-  });
-
-  clusters.Start();
-  for (auto& informer : children) informer->Start();
+  informers.Start();
   // Every cache's first list within 2 minutes; a stop signal ends the wait early.
-  auto all_synced = [&] {
-    if (!clusters.HasSynced()) return false;
-    for (const auto& informer : children) {
-      if (!informer->HasSynced()) return false;
-    }
-    return true;
-  };
   const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
-  while (!all_synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
+  while (!informers.Synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-
   auto lead = [&] {
     leading = true;
     controller.Start();
-    for (const auto& key : clusters.store().Keys()) {
+    for (const auto& key : informers.clusters().store().Keys()) {
       controller.Enqueue(kube::ObjectKey::FromString(key));
     }
   };
-  // Until a stop signal, or the lease is lost, or leader election fails (then 1).
-  auto serve = [&]() -> int {
-    synced = true;
-    spdlog::info("caches synced: {} clusters; identity {}", clusters.store().size(), identity);
-    if (!leader_elect) {
-      lead();
-      while (!stopper.stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      return 0;
-    }
-    kube::LeaderElectionConfig config;
-    config.lease_namespace = lease_namespace;
-    config.lease_name = lease_name;
-    config.identity = identity;
-    config.lease_duration = absl::Seconds(lease_seconds);
-    config.renew_deadline = absl::Seconds(renew_seconds);
-    config.retry_period = absl::Seconds(retry_seconds);
-    kube::LeaderCallbacks callbacks;
-    callbacks.on_started_leading = [&] {
-      spdlog::info("leading (lease {}/{})", lease_namespace, lease_name);
-      lead();
-    };
-    callbacks.on_stopped_leading = [&] {
-      leading = false;
-      if (!stopper.stopped()) {
-        // Another leader may act now: stop at once, a restart campaigns again.
-        spdlog::error("lost the lease: exiting");
-        std::_Exit(1);
-      }
-    };
-    callbacks.on_new_leader = [](const std::string& who) { spdlog::info("leader: {}", who); };
-    kube::LeaderElector* elector = stopper.Elect(
-        [&] { return std::make_unique<kube::LeaderElector>(*rest, config, callbacks); });
-    if (!elector) return 0;  // stopped first
-    auto status = elector->Run();
-    if (!status.ok()) {
-      spdlog::error("leader election: {}", status.message());
-      return 1;
-    }
-    return 0;
-  };
-
   int rc = 0;
   if (stopper.stopped()) {
     spdlog::info("stopped before the caches synced");
-  } else if (!all_synced()) {
+  } else if (!informers.Synced()) {
     spdlog::error("caches did not sync in 2 minutes");
     rc = 1;
   } else {
-    rc = serve();
+    synced = true;
+    spdlog::info("caches synced: {} clusters; identity {}", informers.clusters().store().size(),
+                 identity);
+    if (flags.leader_elect) {
+      rc = LeadWhileElected(flags, *rest, identity, stopper, lead, leading);
+    } else {
+      lead();
+      while (!stopper.stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
-  clusters.Stop();
-  for (auto& informer : children) informer->Stop();
-  StopServer(metrics_server, metrics_returned);
-  StopServer(health_server, health_returned);
-  metrics_thread.join();
-  health_thread.join();
+  informers.Stop();
+  endpoints.Stop();
   spdlog::info("stopped");
   return rc;
 }

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "agent/api/api.h"
+#include "api/v1alpha1/naming.h"
 #include "kube/object.h"
 #include "kube/store.h"
-#include "operator/cluster_spec.h"
 #include "operator/desired.h"
 #include "operator/reconciler.h"
 #include "operator/volumes.h"

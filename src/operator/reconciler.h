@@ -23,11 +23,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/api/api.h"
+#include "api/v1alpha1/catalogue.h"
+#include "api/v1alpha1/naming.h"
 #include "kube/controller.h"
 #include "kube/store.h"
-#include "operator/catalogue.h"
 #include "operator/cluster_metrics.h"
-#include "operator/cluster_spec.h"
 #include "operator/seams.h"
 
 namespace ringkeeper {
@@ -144,11 +144,20 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> ScaleUp(Pass& p);
   absl::StatusOr<Flow> Cleanup(Pass& p);
   absl::StatusOr<Flow> ScaleDown(Pass& p);
+  // Records the refusal for the ScaleDownRefused condition (an event when it is new); the pass
+  // goes on with what does not depend on the scale-down.
+  Flow RefuseScaleDown(Pass& p, const char* reason, const std::string& message);
 
   absl::StatusOr<Flow> ContinueDecommission(Pass& p);
   absl::StatusOr<Flow> ContinueReplace(Pass& p);
   absl::StatusOr<Flow> ContinueRestart(Pass& p);
   absl::StatusOr<Flow> ContinueSystemReplication(Pass& p);
+  // Phase Altering: the factors of `op` applied, agreed on, and the repairs they need recorded.
+  absl::Status AlterSystemKeyspaces(Pass& p, kube::Json& op);
+  // Polls the recorded repair of `keyspace` on `m`: kContinue once it is done with (succeeded,
+  // or given up on after 5 failures), kWait while it runs or is retried.
+  absl::StatusOr<Flow> FollowRepair(Pass& p, kube::Json& op, const Member& m,
+                                    const std::string& keyspace);
   // The system keyspaces' factor in `dc` lowered to its new size (scale_down.h).
   absl::Status LowerSystemKeyspaces(Pass& p, CqlSession& session,
                                     const std::map<std::string, kube::Json>& replication,

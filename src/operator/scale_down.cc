@@ -4,7 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "operator/catalogue.h"
+#include "api/v1alpha1/catalogue.h"
 
 namespace ringkeeper {
 namespace {

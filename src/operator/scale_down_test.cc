@@ -1,7 +1,7 @@
 #include "operator/scale_down.h"
 
+#include "api/v1alpha1/catalogue.h"
 #include "gtest/gtest.h"
-#include "operator/catalogue.h"
 
 namespace ringkeeper {
 namespace {

@@ -29,23 +29,44 @@ using Flow = ClusterReconciler::Flow;
 namespace res = kube::resources;
 namespace api = agent::api;
 
+// The rack of `dc` with the most members above its target (it gives up its highest ordinal);
+// null when every rack is at or below it.
+const RackSpec* RackToShrink(const ClusterReconciler::Pass& p, const DataCenterSpec& dc) {
+  const RackSpec* shrink = nullptr;
+  int excess = 0;
+  for (const auto& rack : dc.racks) {
+    auto it = p.replicas.find(StatefulSetName(p.spec, dc.name, rack.name));
+    const int replicas = it == p.replicas.end() ? 0 : it->second;
+    if (replicas - rack.members > excess) {
+      excess = replicas - rack.members;
+      shrink = &rack;
+    }
+  }
+  return shrink;
+}
+
 }  // namespace
 
 // ---- scale down ---------------------------------------------------------------------------
 
+Flow ClusterReconciler::RefuseScaleDown(Pass& p, const char* reason, const std::string& message) {
+  p.scale_down_refusal_reason = reason;
+  p.scale_down_refusal = message;
+  // One event per new refusal, not one per pass.
+  bool already = false;
+  for (const auto& c : p.old_status["conditions"]) {
+    already |= kube::StringField(c, "type") == condition::kScaleDownRefused &&
+               kube::StringField(c, "status") == "True" &&
+               kube::StringField(c, "message") == message;
+  }
+  if (!already) Event(p, true, reason::kScaleDownRefused, message);
+  return Flow::kContinue;
+}
+
 absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
   if (!p.bootstrapped) return Flow::kContinue;
   for (const auto& dc : p.spec.dcs) {
-    // The rack with the most members above its target gives up its highest ordinal.
-    const RackSpec* shrink = nullptr;
-    int excess = 0;
-    for (const auto& rack : dc.racks) {
-      const int replicas = p.replicas[StatefulSetName(p.spec, dc.name, rack.name)];
-      if (replicas - rack.members > excess) {
-        excess = replicas - rack.members;
-        shrink = &rack;
-      }
-    }
+    const RackSpec* shrink = RackToShrink(p, dc);
     if (!shrink) continue;
     // Not while members clean up: Cassandra refuses cleanup during range movements, and the
     // cleanup owed by the last scale-up must finish first.
@@ -57,28 +78,16 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
     const int replicas = p.replicas[StatefulSetName(p.spec, dc.name, shrink->name)];
     Member* leaving = p.Find(PodName(p.spec, dc.name, shrink->name, replicas - 1));
     if (!leaving) continue;  // Observe lists every ordinal below replicas; defensive
-    auto refuse = [&](const char* reason, const std::string& message) {
-      p.scale_down_refusal_reason = reason;
-      p.scale_down_refusal = message;
-      // One event per new refusal, not one per pass.
-      bool already = false;
-      for (const auto& c : p.old_status["conditions"]) {
-        already |= kube::StringField(c, "type") == condition::kScaleDownRefused &&
-                   kube::StringField(c, "status") == "True" &&
-                   kube::StringField(c, "message") == message;
-      }
-      if (!already) Event(p, true, reason::kScaleDownRefused, message);
-      return Flow::kContinue;
-    };
     // 1. Every node UN: decommissioning streams from and to all of them.
     if (!AllUp(p)) {
       std::vector<std::string> down;
       for (const Member& m : p.members) {
         if (!m.up_everywhere) down.push_back(m.pod);
       }
-      return refuse(reason::kNodesNotUp,
-                    absl::StrCat("scale-down of data center ", dc.name,
-                                 " waits: not UN everywhere: ", absl::StrJoin(down, ", ")));
+      return RefuseScaleDown(
+          p, reason::kNodesNotUp,
+          absl::StrCat("scale-down of data center ", dc.name,
+                       " waits: not UN everywhere: ", absl::StrJoin(down, ", ")));
     }
     // 2. No user keyspace needs more nodes than are left (scale_down.h).
     ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
@@ -88,13 +97,15 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
     int cluster_after = 0;
     for (const auto& d : p.spec.dcs) cluster_after += d.members();
     if (auto refusal = ReplicationRefusal(replication, dc.name, dc.members(), cluster_after)) {
-      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name, " to ",
-                                                  dc.members(), " members: ", refusal->message));
+      return RefuseScaleDown(p, refusal->reason,
+                             absl::StrCat("refusing to scale data center ", dc.name, " to ",
+                                          dc.members(), " members: ", refusal->message));
     }
     // 3. Disk: the members that take the leaving node's data have room for it.
     if (auto refusal = DiskRefusal(p.members, *leaving)) {
-      return refuse(refusal->reason, absl::StrCat("refusing to scale data center ", dc.name, ": ",
-                                                  refusal->message));
+      return RefuseScaleDown(
+          p, refusal->reason,
+          absl::StrCat("refusing to scale data center ", dc.name, ": ", refusal->message));
     }
     // 4. The system keyspaces' factor in the DC comes down to its new size first (Cassandra
     // refuses to decommission below a keyspace's factor); no repair needed to hold fewer copies.

@@ -1,8 +1,8 @@
 // Scenarios of the defects a review found (issue "the operator core, made right"), each proven
 // here and, where it touches the real cluster, by an e2e scenario.
 #include "absl/strings/match.h"
+#include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
-#include "operator/catalogue.h"
 #include "operator/testing/scenario.h"
 
 namespace ringkeeper::testing {

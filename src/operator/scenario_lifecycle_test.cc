@@ -1,8 +1,8 @@
 // Scenarios of creation, idleness, pausing and authentication (the safety rules of README.md,
 // "Safety rules, where they live"), on the in-memory cluster. Each ends with "the next pass
 // writes nothing".
+#include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
-#include "operator/catalogue.h"
 #include "operator/testing/scenario.h"
 
 namespace ringkeeper::testing {

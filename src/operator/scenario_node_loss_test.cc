@@ -3,8 +3,8 @@
 // member is replaced on another node with the same address; with policy Never it is only
 // reported. The fake's volumes are local (pinned to the node they were provisioned on).
 #include "absl/strings/match.h"
+#include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
-#include "operator/catalogue.h"
 #include "operator/testing/scenario.h"
 
 namespace ringkeeper::testing {

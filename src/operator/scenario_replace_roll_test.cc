@@ -1,6 +1,6 @@
 // Scenarios of replacement (on request, after data loss) and of the rolling restart.
+#include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
-#include "operator/catalogue.h"
 #include "operator/testing/scenario.h"
 
 namespace ringkeeper::testing {

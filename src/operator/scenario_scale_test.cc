@@ -1,8 +1,8 @@
 // Scenarios of scaling: one member at a time up (then cleanup), down by decommission only when
 // safe (replication factor, every node UN, disk room), resumed by a new operator process.
 #include "absl/strings/match.h"
+#include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
-#include "operator/catalogue.h"
 #include "operator/testing/scenario.h"
 
 namespace ringkeeper::testing {

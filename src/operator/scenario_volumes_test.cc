@@ -4,8 +4,8 @@
 #include <map>
 
 #include "absl/strings/match.h"
+#include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
-#include "operator/catalogue.h"
 #include "operator/testing/scenario.h"
 
 namespace ringkeeper::testing {

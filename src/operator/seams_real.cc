@@ -2,10 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/v1alpha1/naming.h"
 #include "cql/auth_setup.h"
 #include "cql/schema.h"
 #include "operator/agent_client.h"
-#include "operator/cluster_spec.h"
 
 namespace ringkeeper {
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "api/v1alpha1/naming.h"
 #include "nlohmann/json.hpp"
-#include "operator/cluster_spec.h"
 
 namespace ringkeeper {
 

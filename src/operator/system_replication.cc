@@ -89,42 +89,83 @@ absl::StatusOr<Flow> ClusterReconciler::ReplicateSystemKeyspaces(Pass& p) {
   return ContinueSystemReplication(p);
 }
 
+namespace {
+
+// The repairs owed after the system keyspaces' replication changed to `replication`, one
+// "pod keyspace" item each, in the order they run.
+Json PlannedRepairs(const ClusterReconciler::Pass& p, const Json& replication) {
+  Json pending = Json::array();
+  for (const auto& [ks, factors] : replication.items()) {
+    if (!RepairAfterChange(ks, factors, p.auth_ready)) continue;
+    // A full repair on a node syncs every range it holds on all their replicas. In a DC whose
+    // factor is its size each node holds the whole ring: one repair covers the keyspace.
+    const Member* whole_ring = nullptr;
+    for (const auto& dc : p.spec.dcs) {
+      if (whole_ring || kube::IntField(factors, dc.name.c_str()) < dc.members()) continue;
+      for (const Member& m : p.members) {
+        if (m.dc == dc.name && m.wanted && m.pod_object) {
+          whole_ring = &m;
+          break;
+        }
+      }
+    }
+    for (const Member& m : p.members) {
+      if (whole_ring && &m != whole_ring) continue;
+      if (m.wanted && m.pod_object) pending.push_back(absl::StrCat(m.pod, " ", ks));
+    }
+  }
+  return pending;
+}
+
+}  // namespace
+
+absl::Status ClusterReconciler::AlterSystemKeyspaces(Pass& p, Json& op) {
+  ASSIGN_OR_RETURN(auto session, AdminSession(p));
+  for (const auto& [ks, factors] : op["replication"].items()) {
+    RETURN_IF_ERROR(AlterReplication(*session, ks, factors));
+  }
+  // Every node must compute the new replicas before it repairs for them.
+  absl::Status agreed = session->WaitForSchemaAgreement(absl::Seconds(30));
+  if (!agreed.ok()) return base::Annotate(agreed, "schema agreement");
+  Json pending = PlannedRepairs(p, op["replication"]);
+  op["phase"] = ToString(Phase::kRepairing);
+  op["repairs"] = Json{{"pending", pending}, {"total", pending.size()}};
+  return RecordOperation(p, op);
+}
+
+absl::StatusOr<Flow> ClusterReconciler::FollowRepair(Pass& p, Json& op, const Member& m,
+                                                     const std::string& keyspace) {
+  Json& repairs = op["repairs"];
+  auto repair = Agent(p, m.pod_ip)->Operation(kube::StringField(repairs, "operationId"));
+  if (repair.ok() && repair->state == api::kStateRunning) return Flow::kWait;
+  if (!repair.ok() && !absl::IsNotFound(repair.status())) return repair.status();
+  repairs.erase("operationId");
+  if (repair.ok() && repair->state == api::kStateSucceeded) {
+    repairs["pending"].erase(0);
+    repairs.erase("failures");
+  } else if (repair.ok()) {  // failed: again, a few times (NotFound: the agent restarted)
+    const int failures = static_cast<int>(kube::IntField(repairs, "failures")) + 1;
+    const bool give_up = failures >= 5;
+    Event(p, true, reason::kReplicateSystemKeyspaces,
+          absl::StrCat("repair of ", keyspace, " on ", m.pod, " ", repair->state, ": ",
+                       repair->message,
+                       give_up ? "; giving up after 5 attempts: run it by hand" : "; retrying"));
+    repairs["failures"] = failures;
+    if (give_up) {
+      repairs["pending"].erase(0);
+      repairs.erase("failures");
+    }
+    p.requeue = options_.short_wait;
+  }
+  RETURN_IF_ERROR(RecordOperation(p, op));
+  return repair.ok() && repair->state != api::kStateSucceeded ? Flow::kWait : Flow::kContinue;
+}
+
 absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
   // Repairs of a few kilobytes take a second or two: look again soon.
   p.requeue = absl::Seconds(1);
   Json op = p.operation;
-  if (PhaseOf(op) == Phase::kAltering) {
-    ASSIGN_OR_RETURN(auto session, AdminSession(p));
-    Json pending = Json::array();
-    for (const auto& [ks, factors] : op["replication"].items()) {
-      RETURN_IF_ERROR(AlterReplication(*session, ks, factors));
-    }
-    // Every node must compute the new replicas before it repairs for them.
-    absl::Status agreed = session->WaitForSchemaAgreement(absl::Seconds(30));
-    if (!agreed.ok()) return base::Annotate(agreed, "schema agreement");
-    for (const auto& [ks, factors] : op["replication"].items()) {
-      if (!RepairAfterChange(ks, factors, p.auth_ready)) continue;
-      // A full repair on a node syncs every range it holds on all their replicas. In a DC whose
-      // factor is its size each node holds the whole ring: one repair covers the keyspace.
-      const Member* whole_ring = nullptr;
-      for (const auto& dc : p.spec.dcs) {
-        if (whole_ring || kube::IntField(factors, dc.name.c_str()) < dc.members()) continue;
-        for (const Member& m : p.members) {
-          if (m.dc == dc.name && m.wanted && m.pod_object) {
-            whole_ring = &m;
-            break;
-          }
-        }
-      }
-      for (const Member& m : p.members) {
-        if (whole_ring && &m != whole_ring) continue;
-        if (m.wanted && m.pod_object) pending.push_back(absl::StrCat(m.pod, " ", ks));
-      }
-    }
-    op["phase"] = ToString(Phase::kRepairing);
-    op["repairs"] = Json{{"pending", pending}, {"total", pending.size()}};
-    RETURN_IF_ERROR(RecordOperation(p, op));
-  }
+  if (PhaseOf(op) == Phase::kAltering) RETURN_IF_ERROR(AlterSystemKeyspaces(p, op));
   // Repairing: one member and keyspace at a time ("pod keyspace"); the one under way is
   // recorded with its agent operation id, so a new leader polls it instead of starting another.
   Json& repairs = op["repairs"];
@@ -137,31 +178,9 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
       continue;
     }
     if (m->pod_ip.empty()) return Flow::kWait;  // its pod comes back; repair it then
-    const std::string id = kube::StringField(repairs, "operationId");
-    if (!id.empty()) {
-      auto repair = Agent(p, m->pod_ip)->Operation(id);
-      if (repair.ok() && repair->state == api::kStateRunning) return Flow::kWait;
-      if (!repair.ok() && !absl::IsNotFound(repair.status())) return repair.status();
-      repairs.erase("operationId");
-      if (repair.ok() && repair->state == api::kStateSucceeded) {
-        pending.erase(0);
-        repairs.erase("failures");
-      } else if (repair.ok()) {  // failed: again, a few times (NotFound: the agent restarted)
-        const int failures = static_cast<int>(kube::IntField(repairs, "failures")) + 1;
-        const bool give_up = failures >= 5;
-        Event(p, true, reason::kReplicateSystemKeyspaces,
-              absl::StrCat(
-                  "repair of ", item[1], " on ", item[0], " ", repair->state, ": ", repair->message,
-                  give_up ? "; giving up after 5 attempts: run it by hand" : "; retrying"));
-        repairs["failures"] = failures;
-        if (give_up) {
-          pending.erase(0);
-          repairs.erase("failures");
-        }
-        p.requeue = options_.short_wait;
-      }
-      RETURN_IF_ERROR(RecordOperation(p, op));
-      if (repair.ok() && repair->state != api::kStateSucceeded) return Flow::kWait;
+    if (!kube::StringField(repairs, "operationId").empty()) {
+      ASSIGN_OR_RETURN(Flow flow, FollowRepair(p, op, *m, item[1]));
+      if (flow == Flow::kWait) return Flow::kWait;
       continue;
     }
     auto started = Agent(p, m->pod_ip)

@@ -4,7 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "operator/catalogue.h"
+#include "api/v1alpha1/catalogue.h"
 #include "operator/desired.h"
 
 namespace ringkeeper {

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "api/v1alpha1/naming.h"
 #include "kube/object.h"
 #include "kube/store.h"
-#include "operator/cluster_spec.h"
 
 namespace ringkeeper {
 

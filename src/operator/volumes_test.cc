@@ -1,7 +1,7 @@
 #include "operator/volumes.h"
 
+#include "api/v1alpha1/catalogue.h"
 #include "gtest/gtest.h"
-#include "operator/catalogue.h"
 
 namespace ringkeeper {
 namespace {

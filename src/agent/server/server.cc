@@ -120,7 +120,8 @@ bool Server::TokenMatches(const std::string& presented, const std::string& expec
   return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
 }
 
-void Server::Routes() {
+// Every route but the probes and /metrics needs the bearer token; errors answer in JSON.
+void Server::Guard() {
   auto& s = *http_;
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (req.path == api::kHealthz || req.path == api::kReadyz || req.path == api::kMetrics) {
@@ -146,41 +147,85 @@ void Server::Routes() {
       spdlog::debug("{} {} {}", req.method, req.path, res.status);
     }
   });
+}
 
+void Server::ServeMetrics(httplib::Response& res) {
+  const absl::Time start = absl::Now();
+  const metrics::Labels labels = {{"cluster", options_.cluster},
+                                  {"dc", options_.dc},
+                                  {"rack", options_.rack},
+                                  {"pod", options_.pod}};
+  auto text = node_->Metrics(labels);
+  metrics::Exposition agent;
+  agent.Declare("ringkeeper_agent_node_reachable", metrics::Type::kGauge);
+  agent.Add("ringkeeper_agent_node_reachable", labels, text.ok() ? 1 : 0);
+  agent.Declare("ringkeeper_agent_scrape_duration_seconds", metrics::Type::kGauge);
+  agent.Add("ringkeeper_agent_scrape_duration_seconds", labels,
+            absl::ToDoubleSeconds(absl::Now() - start));
+  std::string out = text.ok() ? *text : "";
+  out += agent.Text();
+  res.set_content(out, "text/plain; version=0.0.4");
+}
+
+// Ready: this node UN as itself and as most of its peers see it, and serving CQL.
+void Server::ServeReadyz(httplib::Response& res) {
+  auto info = node_->GetNodeInfo();
+  if (!info.ok()) return ReplyError(res, info.status());
+  auto ring = node_->GetRing();
+  if (!ring.ok()) return ReplyError(res, ring.status());
+  info->peers_state = PeersState(info->address, info->host_id, *ring);
+  if (info->self_state == "UN" && info->peers_state == "UN" && info->native_transport_running) {
+    return Reply(res, 200, json{{"ready", true}, {"state", "UN"}});
+  }
+  Reply(res, 503,
+        api::Error{absl::StrCat("not ready: self ", info->self_state, ", peers see ",
+                                info->peers_state.empty() ? "?" : info->peers_state,
+                                info->native_transport_running ? "" : ", CQL not serving")});
+}
+
+void Server::ServeConfigKeys(httplib::Response& res) {
+  std::ifstream in(options_.config_keys_file);
+  if (options_.config_keys_file.empty() || !in) {
+    return ReplyError(res, absl::NotFoundError("no config keys: agent init wrote none"));
+  }
+  api::ConfigKeys keys;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) keys.keys.push_back(line);
+  }
+  std::sort(keys.keys.begin(), keys.keys.end());
+  Reply(res, 200, keys);
+}
+
+void Server::ServeSchema(httplib::Response& res) {
+  if (!schema_versions_) {
+    return ReplyError(res, absl::UnavailableError("no CQL access configured"));
+  }
+  auto versions = schema_versions_();
+  if (!versions.ok()) return ReplyError(res, base::Annotate(versions.status(), "read schema"));
+  auto ring = node_->GetRing();
+  if (!ring.ok()) return ReplyError(res, ring.status());
+  std::set<std::string> live;
+  for (const auto& e : ring->endpoints) {
+    if (e.status == "U") live.insert(e.address);
+  }
+  api::SchemaAgreement out;
+  out.local_version = versions->local;
+  out.peer_versions = versions->peers;
+  out.disagreeing = cql::DisagreeingPeers(*versions, &live);
+  out.agreed = !out.local_version.empty() && out.disagreeing.empty();
+  Reply(res, 200, out);
+}
+
+void Server::Routes() {
+  Guard();
+  auto& s = *http_;
   s.Get(api::kHealthz, [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
-  s.Get(api::kMetrics, [this](const httplib::Request&, httplib::Response& res) {
-    const absl::Time start = absl::Now();
-    const metrics::Labels labels = {{"cluster", options_.cluster},
-                                    {"dc", options_.dc},
-                                    {"rack", options_.rack},
-                                    {"pod", options_.pod}};
-    auto text = node_->Metrics(labels);
-    metrics::Exposition agent;
-    agent.Declare("ringkeeper_agent_node_reachable", metrics::Type::kGauge);
-    agent.Add("ringkeeper_agent_node_reachable", labels, text.ok() ? 1 : 0);
-    agent.Declare("ringkeeper_agent_scrape_duration_seconds", metrics::Type::kGauge);
-    agent.Add("ringkeeper_agent_scrape_duration_seconds", labels,
-              absl::ToDoubleSeconds(absl::Now() - start));
-    std::string out = text.ok() ? *text : "";
-    out += agent.Text();
-    res.set_content(out, "text/plain; version=0.0.4");
-  });
-  s.Get(api::kReadyz, [this](const httplib::Request&, httplib::Response& res) {
-    auto info = node_->GetNodeInfo();
-    if (!info.ok()) return ReplyError(res, info.status());
-    auto ring = node_->GetRing();
-    if (!ring.ok()) return ReplyError(res, ring.status());
-    info->peers_state = PeersState(info->address, info->host_id, *ring);
-    if (info->self_state == "UN" && info->peers_state == "UN" && info->native_transport_running) {
-      return Reply(res, 200, json{{"ready", true}, {"state", "UN"}});
-    }
-    Reply(res, 503,
-          api::Error{absl::StrCat("not ready: self ", info->self_state, ", peers see ",
-                                  info->peers_state.empty() ? "?" : info->peers_state,
-                                  info->native_transport_running ? "" : ", CQL not serving")});
-  });
+  s.Get(api::kMetrics,
+        [this](const httplib::Request&, httplib::Response& res) { ServeMetrics(res); });
+  s.Get(api::kReadyz,
+        [this](const httplib::Request&, httplib::Response& res) { ServeReadyz(res); });
   s.Get(api::kNodeInfo, [this](const httplib::Request&, httplib::Response& res) {
     auto info = node_->GetNodeInfo();
     if (!info.ok()) return ReplyError(res, info.status());
@@ -188,37 +233,10 @@ void Server::Routes() {
       info->peers_state = PeersState(info->address, info->host_id, *ring);
     Reply(res, 200, *info);
   });
-  s.Get(api::kConfigKeys, [this](const httplib::Request&, httplib::Response& res) {
-    std::ifstream in(options_.config_keys_file);
-    if (options_.config_keys_file.empty() || !in) {
-      return ReplyError(res, absl::NotFoundError("no config keys: agent init wrote none"));
-    }
-    api::ConfigKeys keys;
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) keys.keys.push_back(line);
-    }
-    std::sort(keys.keys.begin(), keys.keys.end());
-    Reply(res, 200, keys);
-  });
-  s.Get(api::kSchema, [this](const httplib::Request&, httplib::Response& res) {
-    if (!schema_versions_) {
-      return ReplyError(res, absl::UnavailableError("no CQL access configured"));
-    }
-    auto versions = schema_versions_();
-    if (!versions.ok()) return ReplyError(res, base::Annotate(versions.status(), "read schema"));
-    auto ring = node_->GetRing();
-    if (!ring.ok()) return ReplyError(res, ring.status());
-    std::set<std::string> live;
-    for (const auto& e : ring->endpoints) {
-      if (e.status == "U") live.insert(e.address);
-    }
-    api::SchemaAgreement out;
-    out.local_version = versions->local;
-    out.peer_versions = versions->peers;
-    out.disagreeing = cql::DisagreeingPeers(*versions, &live);
-    out.agreed = !out.local_version.empty() && out.disagreeing.empty();
-    Reply(res, 200, out);
-  });
+  s.Get(api::kConfigKeys,
+        [this](const httplib::Request&, httplib::Response& res) { ServeConfigKeys(res); });
+  s.Get(api::kSchema,
+        [this](const httplib::Request&, httplib::Response& res) { ServeSchema(res); });
   s.Get(api::kRing, [this](const httplib::Request&, httplib::Response& res) {
     auto ring = node_->GetRing();
     if (!ring.ok()) return ReplyError(res, ring.status());

@@ -28,7 +28,8 @@
 
 namespace httplib {
 class Server;
-}
+struct Response;
+}  // namespace httplib
 
 namespace agent::server {
 
@@ -72,6 +73,11 @@ class Server {
 
  private:
   void Routes();
+  void Guard();  // authentication, error replies, request log
+  void ServeMetrics(httplib::Response& res);
+  void ServeReadyz(httplib::Response& res);
+  void ServeConfigKeys(httplib::Response& res);
+  void ServeSchema(httplib::Response& res);
   std::string PeersState(const std::string& self_address, const std::string& host_id,
                          const api::Ring& ring);
 

@@ -26,6 +26,10 @@ def fetch_env():
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
+class Fatal(Exception):
+    """Raised by a wait's predicate when waiting longer cannot help (a process exited)."""
+
+
 def wait_until(what, predicate, timeout, interval=1.0):
     deadline = time.time() + timeout
     last = None
@@ -34,6 +38,8 @@ def wait_until(what, predicate, timeout, interval=1.0):
             value = predicate()
             if value:
                 return value
+        except Fatal:
+            raise
         except Exception as e:  # noqa: BLE001 - keep polling until the deadline
             last = e
         time.sleep(interval)
@@ -85,13 +91,18 @@ class Node:
         return out.stdout
 
     # --- processes --------------------------------------------------------------------------
-    def start(self):
+    def start(self, ring_delay_ms=3000):
+        """Starts Cassandra (and the agent, once). The short ring delay keeps the test quick; a
+        replacement gets a longer one: its shadow round waits that long for the seed's answer,
+        which comes late while the seed's connection to the dead address backs off."""
+        self.ring_delay_ms = ring_delay_ms
         env = dict(os.environ, CASSANDRA_LIB=self.cluster.env["CASSANDRA_LIB"],
                    CASSANDRA_CONF=f"{self.dir}/conf", CASSANDRA_LOG_DIR=f"{self.dir}/logs")
         log = open(f"{self.dir}/stdout.log", "ab")
         self.cassandra = subprocess.Popen(
             [f"{ROOT}/hack/cassandra/cassandra-run.sh",
-             "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.ring_delay_ms=3000",
+             "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+             f"-Dcassandra.ring_delay_ms={ring_delay_ms}",
              "-Dcassandra.consistent.rangemovement=false",
              "-Dcassandra.superuser_setup_delay_ms=0"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -174,9 +185,9 @@ class Node:
                     print(f"cassandra {self.address} exited ({why.splitlines()[-1]}); "
                           "started again as the kubelet would", flush=True)
                     self.cassandra = None
-                    self.start()
+                    self.start(self.ring_delay_ms)
                     return False
-                raise RuntimeError(f"cassandra {self.address} exited: {why}")
+                raise Fatal(f"cassandra {self.address} exited: {why}")
             code, _ = self.api("GET", "/readyz", token=None)
             return code == 200
         wait_until(f"{self.address} UN as its peers see it", ready, timeout)
@@ -215,6 +226,21 @@ class Cluster:
         self.seeds = ["127.0.0.1"]
         self.overrides = None
         self.nodes = [Node(self, i) for i in range(n)]
+
+    def wait_converged(self, timeout=120):
+        """Until every node's agent sees every node UN. A node's /readyz only speaks for the
+        peers it already knows: right after start, one can be ready before gossip has told it
+        of a third."""
+        want = {n.address for n in self.nodes}
+
+        def converged():
+            for n in self.nodes:
+                ring = n.ring()
+                if set(ring) != want or any(e["status"] + e["state"] != "UN"
+                                            for e in ring.values()):
+                    return False
+            return True
+        wait_until(f"every node sees {sorted(want)} UN", converged, timeout)
 
     def set_cql_credentials(self, user, password):
         with open(self.cql_credentials, "w") as f:

@@ -43,12 +43,21 @@ CREDENTIALS = {"user": "cassandra", "password": "cassandra"}
 def session(addresses, cl=ConsistencyLevel.ALL, user=None, password=None):
     user = user or CREDENTIALS["user"]
     password = password or CREDENTIALS["password"]
-    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy(addresses),
-                               consistency_level=cl, request_timeout=30)
-    c = DriverCluster(addresses, auth_provider=PlainTextAuthProvider(user, password),
-                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,
-                      connect_timeout=10)
-    return c, cc.wait_until("CQL login", c.connect, 90, interval=2)
+    clusters = []
+
+    def connect():
+        # A driver Cluster whose connect failed is shut down: each try takes a new one.
+        profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy(addresses),
+                                   consistency_level=cl, request_timeout=30)
+        c = DriverCluster(addresses, auth_provider=PlainTextAuthProvider(user, password),
+                          execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,
+                          connect_timeout=10)
+        clusters.append(c)
+        return c.connect()
+    s = cc.wait_until("CQL login", connect, 90, interval=2)
+    for c in clusters[:-1]:
+        c.shutdown()
+    return clusters[-1], s
 
 
 def parse_nodetool_status(text):
@@ -255,14 +264,18 @@ def replacement(cluster):
     n2 = cluster.nodes[1]
     old_host = n2.ring()[n2.address]["host_id"]
     n2.stop_cassandra()
+    # As when a pod is gone: its peers have seen it down before the replacement starts
+    # (Cassandra refuses to replace a node whose gossip state changed within the ring delay).
+    cc.wait_until("127.0.0.1 sees 127.0.0.2 down",
+                  lambda: cluster.nodes[0].ring()[n2.address]["status"] == "D", 60)
     n2.wipe()
     out = n2.init(member_joined_before=True)
     assert "start mode: replace" in out, out
     assert "replace_address_first_boot=127.0.0.2" in open(f"{n2.dir}/conf/jvm-ringkeeper.options").read()
-    n2.start()
-    n2.wait_up(timeout=300, restart_on=("Unable to gossip with any peers",))
-    ring = cluster.nodes[0].ring()
-    assert ring[n2.address]["status"] + ring[n2.address]["state"] == "UN", ring
+    n2.start(ring_delay_ms=15000)
+    n2.wait_up(timeout=300, restart_on=("Unable to gossip with any peers",
+                                        "Cannot replace a live node"))
+    cluster.wait_converged()
     # Same-address replacement keeps the host id in 5.0; the log proves it replaced.
     log = open(f"{n2.dir}/logs/system.log").read()
     assert "Replacing a node with token(s)" in log, "no replacement in the log"
@@ -363,6 +376,7 @@ def main():
             n.start()
         for n in cluster.nodes:
             n.wait_up()
+        cluster.wait_converged()
         print(f"cluster UN after {time.time() - start:.0f}s", flush=True)
         ring_agrees_with_nodetool(cluster)
         schema_agreement(cluster)

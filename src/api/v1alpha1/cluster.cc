@@ -1,10 +1,11 @@
-#include "operator/cluster_spec.h"
+#include "api/v1alpha1/cluster.h"
 
 #include <cctype>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/v1alpha1/naming.h"
 
 namespace ringkeeper {
 namespace {
@@ -67,6 +68,90 @@ absl::StatusOr<DataCenterSpec> ParseDc(const Json& dc) {
   return out;
 }
 
+absl::Status ParseMode(const Json& spec, ClusterSpec& c) {
+  if (const std::string mode = StringField(spec, "mode"); !mode.empty()) c.mode = mode;
+  // The CRD refuses it now, but a Cluster stored before that must not silently run Cassandra.
+  if (c.mode == "scylla") {
+    return absl::InvalidArgumentError(
+        "spec.mode scylla: the Scylla backend is not available yet; use mode cassandra");
+  }
+  if (c.mode != "cassandra") {
+    return absl::InvalidArgumentError(absl::StrCat("spec.mode ", c.mode, " is not a known mode"));
+  }
+  return absl::OkStatus();
+}
+
+// spec.version with spec.repository (or the default), and the sidecar's repository:tag.
+absl::Status ParseImages(const Json& spec, const Defaults& defaults, ClusterSpec& c) {
+  c.version = StringField(spec, "version");
+  if (c.version.empty()) return absl::InvalidArgumentError("spec.version is empty");
+  std::string repository = StringField(spec, "repository");
+  if (repository.empty()) repository = defaults.repository;
+  c.image = absl::StrCat(repository, ":", c.version);
+  const Json& sidecar = Field(spec, "sidecarImage");
+  const std::string sidecar_repo = StringField(sidecar, "repository");
+  const std::string tag = StringField(sidecar, "tag");
+  c.agent_image = sidecar_repo.empty()
+                      ? defaults.agent_image
+                      : absl::StrCat(sidecar_repo, ":", tag.empty() ? std::string("latest") : tag);
+  return absl::OkStatus();
+}
+
+absl::Status ParseDataCenters(const Json& spec, ClusterSpec& c) {
+  std::vector<const Json*> dcs;
+  // `datacenter` is Rook v1.5's spelling of `dataCenter`; the CRD admits exactly one of the three.
+  for (const char* key : {"dataCenter", "datacenter"}) {
+    if (const Json& dc = Field(spec, key); dc.is_object()) dcs.push_back(&dc);
+  }
+  if (const Json& list = Field(spec, "dataCenters"); list.is_array()) {
+    for (const Json& dc : list) dcs.push_back(&dc);
+  }
+  for (const Json* dc : dcs) {
+    auto parsed = ParseDc(*dc);
+    if (!parsed.ok()) return parsed.status();
+    c.dcs.push_back(*std::move(parsed));
+  }
+  if (c.dcs.empty()) return absl::InvalidArgumentError("spec has no data center");
+  return absl::OkStatus();
+}
+
+void ParseJvm(const Json& jvm, ClusterSpec& c) {
+  if (const Json& heap = Field(jvm, "heapSize"); heap.is_string()) {
+    c.heap_size = heap.get<std::string>();
+  } else if (heap.is_number_integer()) {
+    c.heap_size = std::to_string(heap.get<int64_t>());
+  }
+  if (const Json& extra = Field(jvm, "extraOptions"); extra.is_array()) {
+    for (const Json& o : extra) {
+      if (o.is_string()) c.jvm_extra_options.push_back(o.get<std::string>());
+    }
+  }
+}
+
+// spec.auth, pvcDeletionPolicy, paused, nodeLoss, annotations (and the restart annotation).
+absl::Status ParsePolicies(const kube::Object& cluster, const Json& spec, ClusterSpec& c) {
+  c.superuser_secret = StringField(Field(spec, "auth"), "superuserSecretName");
+  c.generate_superuser = c.superuser_secret.empty();
+  if (c.generate_superuser) c.superuser_secret = c.name + "-superuser";
+  c.delete_pvcs = StringField(spec, "pvcDeletionPolicy") == "Delete";
+  c.paused = Field(spec, "paused").is_boolean() && Field(spec, "paused").get<bool>();
+  const Json& node_loss = Field(spec, "nodeLoss");
+  c.replace_on_node_loss = StringField(node_loss, "policy") != "Never";
+  if (const std::string timeout = StringField(node_loss, "notReadyTimeout"); !timeout.empty()) {
+    if (!absl::ParseDuration(timeout, &c.node_not_ready_timeout)) {
+      return absl::InvalidArgumentError("spec.nodeLoss.notReadyTimeout: not a duration: " +
+                                        timeout);
+    }
+  }
+  c.restarted_at = cluster.annotation(kAnnotationRestartedAt).value_or("");
+  if (const Json& annotations = Field(spec, "annotations"); annotations.is_object()) {
+    for (const auto& [key, value] : annotations.items()) {
+      if (value.is_string()) c.pod_annotations[key] = value.get<std::string>();
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int DataCenterSpec::members() const {
@@ -98,131 +183,13 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   c.ns = cluster.ns();
   c.uid = cluster.uid();
   c.generation = cluster.generation();
-  if (const std::string mode = StringField(spec, "mode"); !mode.empty()) c.mode = mode;
-  // The CRD refuses it now, but a Cluster stored before that must not silently run Cassandra.
-  if (c.mode == "scylla") {
-    return absl::InvalidArgumentError(
-        "spec.mode scylla: the Scylla backend is not available yet; use mode cassandra");
-  }
-  if (c.mode != "cassandra") {
-    return absl::InvalidArgumentError(absl::StrCat("spec.mode ", c.mode, " is not a known mode"));
-  }
-  c.version = StringField(spec, "version");
-  if (c.version.empty()) return absl::InvalidArgumentError("spec.version is empty");
-  std::string repository = StringField(spec, "repository");
-  if (repository.empty()) repository = defaults.repository;
-  c.image = absl::StrCat(repository, ":", c.version);
-  const Json& sidecar = Field(spec, "sidecarImage");
-  const std::string sidecar_repo = StringField(sidecar, "repository");
-  c.agent_image = sidecar_repo.empty() ? defaults.agent_image
-                                       : absl::StrCat(sidecar_repo, ":",
-                                                      StringField(sidecar, "tag").empty()
-                                                          ? std::string("latest")
-                                                          : StringField(sidecar, "tag"));
-  // `datacenter` is Rook v1.5's spelling of `dataCenter`; the CRD admits exactly one of the three.
-  for (const char* key : {"dataCenter", "datacenter"}) {
-    if (const Json& dc = Field(spec, key); dc.is_object()) {
-      auto parsed = ParseDc(dc);
-      if (!parsed.ok()) return parsed.status();
-      c.dcs.push_back(*std::move(parsed));
-    }
-  }
-  if (const Json& dcs = Field(spec, "dataCenters"); dcs.is_array()) {
-    for (const Json& dc : dcs) {
-      auto parsed = ParseDc(dc);
-      if (!parsed.ok()) return parsed.status();
-      c.dcs.push_back(*std::move(parsed));
-    }
-  }
-  if (c.dcs.empty()) return absl::InvalidArgumentError("spec has no data center");
+  if (absl::Status s = ParseMode(spec, c); !s.ok()) return s;
+  if (absl::Status s = ParseImages(spec, defaults, c); !s.ok()) return s;
+  if (absl::Status s = ParseDataCenters(spec, c); !s.ok()) return s;
   if (const Json& config = Field(spec, "config"); config.is_object()) c.config = config;
-  const Json& jvm = Field(spec, "jvm");
-  if (const Json& heap = Field(jvm, "heapSize"); heap.is_string()) {
-    c.heap_size = heap.get<std::string>();
-  } else if (heap.is_number_integer()) {
-    c.heap_size = std::to_string(heap.get<int64_t>());
-  }
-  if (const Json& extra = Field(jvm, "extraOptions"); extra.is_array()) {
-    for (const Json& o : extra) {
-      if (o.is_string()) c.jvm_extra_options.push_back(o.get<std::string>());
-    }
-  }
-  c.superuser_secret = StringField(Field(spec, "auth"), "superuserSecretName");
-  c.generate_superuser = c.superuser_secret.empty();
-  if (c.generate_superuser) c.superuser_secret = c.name + "-superuser";
-  c.delete_pvcs = StringField(spec, "pvcDeletionPolicy") == "Delete";
-  c.paused = Field(spec, "paused").is_boolean() && Field(spec, "paused").get<bool>();
-  const Json& node_loss = Field(spec, "nodeLoss");
-  c.replace_on_node_loss = StringField(node_loss, "policy") != "Never";
-  if (const std::string timeout = StringField(node_loss, "notReadyTimeout"); !timeout.empty()) {
-    if (!absl::ParseDuration(timeout, &c.node_not_ready_timeout)) {
-      return absl::InvalidArgumentError("spec.nodeLoss.notReadyTimeout: not a duration: " +
-                                        timeout);
-    }
-  }
-  c.restarted_at = cluster.annotation(kAnnotationRestartedAt).value_or("");
-  if (const Json& annotations = Field(spec, "annotations"); annotations.is_object()) {
-    for (const auto& [key, value] : annotations.items()) {
-      if (value.is_string()) c.pod_annotations[key] = value.get<std::string>();
-    }
-  }
+  ParseJvm(Field(spec, "jvm"), c);
+  if (absl::Status s = ParsePolicies(cluster, spec, c); !s.ok()) return s;
   return c;
-}
-
-std::string StatefulSetName(const ClusterSpec& c, const std::string& dc, const std::string& rack) {
-  return absl::StrCat(c.name, "-", dc, "-", rack);
-}
-std::string PodName(const ClusterSpec& c, const std::string& dc, const std::string& rack,
-                    int ordinal) {
-  return absl::StrCat(StatefulSetName(c, dc, rack), "-", ordinal);
-}
-std::string HeadlessServiceName(const ClusterSpec& c, const std::string& dc) {
-  return absl::StrCat(c.name, "-", dc);
-}
-std::string ClientServiceName(const ClusterSpec& c, const std::string& dc) {
-  return absl::StrCat(c.name, "-", dc, "-client");
-}
-std::string PdbName(const ClusterSpec& c, const std::string& dc) {
-  return absl::StrCat(c.name, "-", dc);
-}
-std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
-                                 const std::string& rack) {
-  return StatefulSetName(c, dc, rack) + "-members";
-}
-std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
-                                const std::string& rack) {
-  return StatefulSetName(c, dc, rack) + "-config";
-}
-std::string AgentTokenSecretName(const ClusterSpec& c) { return c.name + "-agent-token"; }
-std::string ServiceAccountName(const ClusterSpec& c) { return c.name + "-cassandra"; }
-std::string PvcName(const RackSpec& rack, const std::string& pod) {
-  return absl::StrCat(StringField(rack.volume_claim_template["metadata"], "name"), "-", pod);
-}
-
-int OrdinalOf(const std::string& pod_name) {
-  const auto dash = pod_name.rfind('-');
-  int ordinal = -1;
-  if (dash == std::string::npos || !absl::SimpleAtoi(pod_name.substr(dash + 1), &ordinal)) {
-    return -1;
-  }
-  return ordinal;
-}
-
-std::map<std::string, std::string> ClusterLabels(const ClusterSpec& c, const std::string& dc,
-                                                 const std::string& rack) {
-  std::map<std::string, std::string> labels = {{kLabelName, "cassandra"},
-                                               {kLabelInstance, c.name},
-                                               {kLabelManagedBy, "ringkeeper"},
-                                               {kLabelCluster, c.name}};
-  if (!dc.empty()) labels[kLabelDataCenter] = dc;
-  if (!rack.empty()) labels[kLabelRack] = rack;
-  return labels;
-}
-
-kube::Json OwnerReference(const ClusterSpec& c) {
-  return {
-      {"apiVersion", kApiVersion}, {"kind", "Cluster"},         {"name", c.name}, {"uid", c.uid},
-      {"controller", true},        {"blockOwnerDeletion", true}};
 }
 
 }  // namespace ringkeeper

@@ -1,4 +1,4 @@
-#include "operator/catalogue.h"
+#include "api/v1alpha1/catalogue.h"
 
 namespace ringkeeper {
 

@@ -1,7 +1,8 @@
-#include "operator/cluster_spec.h"
+#include "api/v1alpha1/cluster.h"
 
 #include <string>
 
+#include "api/v1alpha1/naming.h"
 #include "gtest/gtest.h"
 #include "kube/yaml.h"
 
@@ -404,59 +405,6 @@ TEST(ClusterSpecTest, Errors) {
   auto negative = ParseCluster(
       ClusterWith({{"version", "4.1.5"}, {"dataCenters", {OneRackDc("dc1", "r1", -1)}}}), {});
   EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
-}
-
-TEST(ClusterSpecTest, NamesFollowTheContract) {
-  auto c = ParseCluster(Seed(), Defaults{});
-  ASSERT_TRUE(c.ok()) << c.status();
-  const std::string dc = "us-east-1", rack = "us-east-1c";
-  EXPECT_EQ(StatefulSetName(*c, dc, rack), "my-cassandra-cluster-us-east-1-us-east-1c");
-  EXPECT_EQ(PodName(*c, dc, rack, 2), "my-cassandra-cluster-us-east-1-us-east-1c-2");
-  EXPECT_EQ(HeadlessServiceName(*c, dc), "my-cassandra-cluster-us-east-1");
-  EXPECT_EQ(ClientServiceName(*c, dc), "my-cassandra-cluster-us-east-1-client");
-  EXPECT_EQ(PdbName(*c, dc), "my-cassandra-cluster-us-east-1");
-  EXPECT_EQ(MembersConfigMapName(*c, dc, rack),
-            "my-cassandra-cluster-us-east-1-us-east-1c-members");
-  EXPECT_EQ(ConfigConfigMapName(*c, dc, rack), "my-cassandra-cluster-us-east-1-us-east-1c-config");
-  EXPECT_EQ(AgentTokenSecretName(*c), "my-cassandra-cluster-agent-token");
-  EXPECT_EQ(ServiceAccountName(*c), "my-cassandra-cluster-cassandra");
-  // The StatefulSet controller names a PVC <claim template>-<pod>.
-  EXPECT_EQ(PvcName(c->dcs[0].racks[0], PodName(*c, dc, rack, 0)),
-            "cassandra-data-my-cassandra-cluster-us-east-1-us-east-1c-0");
-}
-
-TEST(ClusterSpecTest, OrdinalOf) {
-  EXPECT_EQ(OrdinalOf("a-b-12"), 12);
-  EXPECT_EQ(OrdinalOf("x-0"), 0);
-  EXPECT_EQ(OrdinalOf("abc"), -1);
-  EXPECT_EQ(OrdinalOf("a-b-"), -1);
-  EXPECT_EQ(OrdinalOf("a-b-x"), -1);
-  EXPECT_EQ(OrdinalOf(""), -1);
-  ClusterSpec c;
-  c.name = "my-cluster";
-  EXPECT_EQ(OrdinalOf(PodName(c, "dc-1", "rack-a", 7)), 7);
-}
-
-TEST(ClusterSpecTest, LabelsAndOwnerReference) {
-  ClusterSpec c;
-  c.name = "c1";
-  c.uid = "uid-1";
-  using Labels = std::map<std::string, std::string>;
-  const Labels base = {{"app.kubernetes.io/name", "cassandra"},
-                       {"app.kubernetes.io/instance", "c1"},
-                       {"app.kubernetes.io/managed-by", "ringkeeper"},
-                       {"cassandra.rook.io/cluster", "c1"}};
-  EXPECT_EQ(ClusterLabels(c), base);
-  Labels with_dc = base;
-  with_dc["cassandra.rook.io/datacenter"] = "dc1";
-  EXPECT_EQ(ClusterLabels(c, "dc1"), with_dc);
-  Labels with_rack = with_dc;
-  with_rack["cassandra.rook.io/rack"] = "r1";
-  EXPECT_EQ(ClusterLabels(c, "dc1", "r1"), with_rack);
-
-  EXPECT_EQ(OwnerReference(c), Json::parse(R"({"apiVersion": "cassandra.rook.io/v1alpha1",
-    "kind": "Cluster", "name": "c1", "uid": "uid-1", "controller": true,
-    "blockOwnerDeletion": true})"));
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+// The typed view of a Cluster (cassandra.rook.io/v1alpha1) that the reconciler works from: its
+// spec's fields, defaults filled (names and labels derived from it are in naming.h). The API server
+// has already validated the shape (OpenAPI
+// + CEL in config/crd); ParseCluster only fills defaults and flattens dataCenter/datacenter/
+// dataCenters. It still refuses (InvalidArgument) what the operator cannot run, for objects
+// stored before the CRD refused them.
+//
+// Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kube/object.h"
+#include "kube/resource.h"
+
+namespace ringkeeper {
+
+inline const kube::Resource kClusters{"cassandra.rook.io", "v1alpha1", "clusters", "Cluster", true};
+inline constexpr char kApiVersion[] = "cassandra.rook.io/v1alpha1";
+
+struct RackSpec {
+  std::string name;
+  int members = 0;
+  std::string config_map_name;       // the user's cassandra.yaml overrides for this rack, optional
+  kube::Json volume_claim_template;  // {metadata: {name}, spec: {...}} of the data volume
+  kube::Json placement;              // {nodeAffinity, podAffinity, podAntiAffinity, tolerations}
+  kube::Json resources;              // the cassandra container's resources
+};
+
+struct DataCenterSpec {
+  std::string name;
+  std::vector<RackSpec> racks;
+  int members() const;
+};
+
+struct ClusterSpec {
+  std::string name;
+  std::string ns;
+  std::string uid;
+  int64_t generation = 0;
+  std::string mode = "cassandra";
+  std::string version;
+  std::string image;        // repository:version
+  std::string agent_image;  // sidecarImage repository:tag
+  std::vector<DataCenterSpec> dcs;
+  kube::Json config = kube::Json::object();  // cassandra.yaml overrides
+  std::string heap_size;                     // "" = half the memory limit (agent init)
+  std::vector<std::string> jvm_extra_options;
+  std::string superuser_secret;  // the Secret's name (generated one unless spec.auth names one)
+  bool generate_superuser = true;
+  bool delete_pvcs = false;  // pvcDeletionPolicy Delete
+  bool paused = false;
+  // spec.nodeLoss: replace a member whose local volume went with a lost node (else Never: only
+  // report it); a node NotReady this long counts as lost.
+  bool replace_on_node_loss = true;
+  absl::Duration node_not_ready_timeout = absl::Minutes(10);
+  std::string restarted_at;  // the Cluster's kAnnotationRestartedAt, "" when absent
+  // spec.annotations (Rook v1.5's field): added to every pod template.
+  std::map<std::string, std::string> pod_annotations;
+
+  const DataCenterSpec* FindDc(const std::string& dc) const;
+  const RackSpec* FindRack(const std::string& dc, const std::string& rack) const;
+};
+
+struct Defaults {
+  std::string repository = "cassandra";
+  std::string agent_image = "ringkeeper/ringkeeper-agent:dev";
+};
+
+absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defaults& defaults);
+
+}  // namespace ringkeeper

@@ -1,0 +1,66 @@
+#include "api/v1alpha1/naming.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace ringkeeper {
+
+using kube::StringField;
+
+std::string StatefulSetName(const ClusterSpec& c, const std::string& dc, const std::string& rack) {
+  return absl::StrCat(c.name, "-", dc, "-", rack);
+}
+std::string PodName(const ClusterSpec& c, const std::string& dc, const std::string& rack,
+                    int ordinal) {
+  return absl::StrCat(StatefulSetName(c, dc, rack), "-", ordinal);
+}
+std::string HeadlessServiceName(const ClusterSpec& c, const std::string& dc) {
+  return absl::StrCat(c.name, "-", dc);
+}
+std::string ClientServiceName(const ClusterSpec& c, const std::string& dc) {
+  return absl::StrCat(c.name, "-", dc, "-client");
+}
+std::string PdbName(const ClusterSpec& c, const std::string& dc) {
+  return absl::StrCat(c.name, "-", dc);
+}
+std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
+                                 const std::string& rack) {
+  return StatefulSetName(c, dc, rack) + "-members";
+}
+std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
+                                const std::string& rack) {
+  return StatefulSetName(c, dc, rack) + "-config";
+}
+std::string AgentTokenSecretName(const ClusterSpec& c) { return c.name + "-agent-token"; }
+std::string ServiceAccountName(const ClusterSpec& c) { return c.name + "-cassandra"; }
+std::string PvcName(const RackSpec& rack, const std::string& pod) {
+  return absl::StrCat(StringField(rack.volume_claim_template["metadata"], "name"), "-", pod);
+}
+
+int OrdinalOf(const std::string& pod_name) {
+  const auto dash = pod_name.rfind('-');
+  int ordinal = -1;
+  if (dash == std::string::npos || !absl::SimpleAtoi(pod_name.substr(dash + 1), &ordinal)) {
+    return -1;
+  }
+  return ordinal;
+}
+
+std::map<std::string, std::string> ClusterLabels(const ClusterSpec& c, const std::string& dc,
+                                                 const std::string& rack) {
+  std::map<std::string, std::string> labels = {{kLabelName, "cassandra"},
+                                               {kLabelInstance, c.name},
+                                               {kLabelManagedBy, "ringkeeper"},
+                                               {kLabelCluster, c.name}};
+  if (!dc.empty()) labels[kLabelDataCenter] = dc;
+  if (!rack.empty()) labels[kLabelRack] = rack;
+  return labels;
+}
+
+kube::Json OwnerReference(const ClusterSpec& c) {
+  return {
+      {"apiVersion", kApiVersion}, {"kind", "Cluster"},         {"name", c.name}, {"uid", c.uid},
+      {"controller", true},        {"blockOwnerDeletion", true}};
+}
+
+}  // namespace ringkeeper
