@@ -22,10 +22,12 @@ unit: build
 	ctest --preset unit
 	@echo "scenario tier: $$(build/ci/src/operator/operator_scenario_test --gtest_list_tests --gtest_filter='Scenario.*' | grep -c '^  ') scenarios passed (operator_scenario_test, one per safety rule and defect)"
 
-# The integration tier against a real kube-apiserver + etcd + controller-manager; the
-# environment is torn down afterwards whatever the result.
+# The integration tier against a real kube-apiserver + etcd + controller-manager, and the S3
+# client against a real S3 server (versitygw); the environment is torn down afterwards whatever
+# the result.
 integration: build
 	bash hack/kubebin/build.sh >/dev/null
+	bash hack/s3/versitygw.sh >/dev/null
 	bash $(ENV) up >/dev/null
 	set -a; source $${RINGKEEPER_ENV_DIR:-/tmp/ringkeeper-env}/env; set +a; \
 	  ctest --preset integration; rc=$$?; bash $(ENV) down; exit $$rc
