@@ -16,6 +16,18 @@ int64_t IntField(const Json& obj, const char* key) {
   return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
+const Json& FieldAt(const Json& obj, std::initializer_list<const char*> path) {
+  static const Json kNull;
+  const Json* j = &obj;
+  for (const char* key : path) {
+    if (!j->is_object()) return kNull;
+    auto it = j->find(key);
+    if (it == j->end()) return kNull;
+    j = &*it;
+  }
+  return *j;
+}
+
 ObjectKey ObjectKey::FromString(absl::string_view key) {
   auto slash = key.find('/');
   if (slash == absl::string_view::npos) return {"", std::string(key)};

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,9 @@ using Json = nlohmann::json;
 // Json::value throws on a type mismatch.
 std::string StringField(const Json& obj, const char* key);
 int64_t IntField(const Json& obj, const char* key);
+// obj[k1][k2]...; a null Json where a key is missing or a step is not an object (the const
+// operator[] must never see a missing key).
+const Json& FieldAt(const Json& obj, std::initializer_list<const char*> path);
 
 struct OwnerReference {
   std::string api_version;

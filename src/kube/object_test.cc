@@ -39,6 +39,17 @@ TEST(ObjectTest, WrongTypesReadAsEmpty) {
   EXPECT_TRUE(o->owner_references().empty());
 }
 
+TEST(ObjectTest, FieldAtWalksOnlyObjects) {
+  const Json j = Json::parse(R"({"a": {"b": {"c": 3}, "l": [1]}, "s": "x"})");
+  EXPECT_EQ(FieldAt(j, {"a", "b", "c"}), 3);
+  EXPECT_TRUE(FieldAt(j, {"a", "b"}).is_object());
+  EXPECT_TRUE(FieldAt(j, {"a", "missing", "c"}).is_null());
+  EXPECT_TRUE(FieldAt(j, {"a", "l", "x"}).is_null());  // through an array: null, no throw
+  EXPECT_TRUE(FieldAt(j, {"s", "x"}).is_null());
+  EXPECT_TRUE(FieldAt(Json(), {"a"}).is_null());
+  EXPECT_EQ(FieldAt(j, {}), j);
+}
+
 TEST(ObjectTest, RefusesNonObjectsAndGarbage) {
   EXPECT_FALSE(Object::Parse("[1,2]").ok());
   EXPECT_FALSE(Object::Parse("{\"a\":").ok());

@@ -4,57 +4,15 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "operator/testing/desired_fixture.h"
 
 namespace ringkeeper {
 namespace {
 
 using kube::Json;
-
-// A Cluster like the seed's example (one rack with a named claim, placement and resources).
-ClusterSpec Spec(const Json& extra = Json::object()) {
-  Json spec = Json::parse(R"({
-    "version": "4.1.5",
-    "dataCenter": {"name": "dc1", "racks": [{
-      "name": "r1", "members": 3,
-      "storage": {"volumeClaimTemplates": [{"metadata": {"name": "cassandra-data"},
-        "spec": {"storageClassName": "default",
-                 "resources": {"requests": {"storage": "500Gi"}}}}]},
-      "placement": {
-        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-          {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["z1"]}]}]}},
-        "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []},
-        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "cassandra"}]},
-      "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "4Gi"}}}]}})");
-  spec.merge_patch(extra);
-  kube::Object cluster(Json{{"apiVersion", kApiVersion},
-                            {"kind", "Cluster"},
-                            {"metadata", {{"name", "c"}, {"namespace", "ns"}, {"uid", "uid-1"}}},
-                            {"spec", spec}});
-  auto c = ParseCluster(cluster, Defaults{});
-  EXPECT_TRUE(c.ok()) << c.status();
-  return c.ok() ? *std::move(c) : ClusterSpec();
-}
-
-// The element of `array` whose "name" is `name`; null when none.
-Json Named(const Json& array, const std::string& name) {
-  for (const Json& e : array) {
-    if (e.value("name", "") == name) return e;
-  }
-  return nullptr;
-}
-
-void ExpectOwnedByCluster(Json object, const ClusterSpec& c) {
-  Json refs = object["metadata"]["ownerReferences"];
-  ASSERT_EQ(refs.size(), 1u) << object.dump();
-  EXPECT_EQ(refs[0]["apiVersion"], "cassandra.rook.io/v1alpha1");
-  EXPECT_EQ(refs[0]["kind"], "Cluster");
-  EXPECT_EQ(refs[0]["name"], c.name);
-  EXPECT_EQ(refs[0]["uid"], c.uid);
-  EXPECT_EQ(refs[0]["controller"], true);
-  EXPECT_EQ(object["metadata"]["namespace"], c.ns);
-  EXPECT_EQ(object["metadata"]["labels"]["cassandra.rook.io/cluster"], c.name);
-  EXPECT_EQ(object["metadata"]["labels"]["app.kubernetes.io/managed-by"], "ringkeeper");
-}
+using testing::ExpectOwnedByCluster;
+using testing::Named;
+using testing::Spec;
 
 TEST(DesiredTest, MemberService) {
   ClusterSpec c = Spec();
@@ -242,123 +200,6 @@ TEST(DesiredTest, RackStatefulSetPod) {
 }
 
 // What the pods of dc1 of cluster c get when the rack's placement says nothing.
-Json DcSelector() {
-  return {{"cassandra.rook.io/cluster", "c"}, {"cassandra.rook.io/datacenter", "dc1"}};
-}
-Json DefaultAntiAffinity() {
-  return {{"preferredDuringSchedulingIgnoredDuringExecution",
-           {{{"weight", 100},
-             {"podAffinityTerm",
-              {{"labelSelector", {{"matchLabels", DcSelector()}}},
-               {"topologyKey", "kubernetes.io/hostname"}}}}}}};
-}
-Json DefaultSpread() {
-  return {{{"maxSkew", 1},
-           {"topologyKey", "topology.kubernetes.io/zone"},
-           {"whenUnsatisfiable", "ScheduleAnyway"},
-           {"labelSelector", {{"matchLabels", DcSelector()}}}}};
-}
-
-TEST(DesiredTest, RackStatefulSetWithoutPlacement) {
-  ClusterSpec c = Spec();
-  RackSpec rack = c.dcs[0].racks[0];
-  rack.placement = nullptr;
-  rack.resources = nullptr;
-  Json pod = RackStatefulSet(c, "dc1", rack, 1, "h")["spec"]["template"]["spec"];
-  // One member of the DC per node when possible, racks spread over zones: both only preferred.
-  EXPECT_EQ(pod["affinity"], Json({{"podAntiAffinity", DefaultAntiAffinity()}}));
-  EXPECT_EQ(pod["topologySpreadConstraints"], DefaultSpread());
-  EXPECT_FALSE(pod.contains("tolerations"));
-  EXPECT_EQ(Named(pod["containers"], "cassandra")["resources"], Json::object());
-
-  // The selector matches the pods of every rack of this DC (and only this cluster's and DC's).
-  Json labels = RackStatefulSet(c, "dc1", rack, 1, "h")["spec"]["template"]["metadata"]["labels"];
-  const Json selector = DcSelector();
-  for (const auto& [key, value] : selector.items()) EXPECT_EQ(labels[key], value) << key;
-  Json other_dc = RackStatefulSet(c, "dc2", rack, 1, "h")["spec"]["template"]["spec"];
-  EXPECT_EQ(
-      other_dc["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
-              ["podAffinityTerm"]["labelSelector"]["matchLabels"]["cassandra.rook.io/datacenter"],
-      "dc2");
-  EXPECT_EQ(other_dc["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]
-                    ["cassandra.rook.io/datacenter"],
-            "dc2");
-}
-
-TEST(DesiredTest, DefaultAntiAffinityJoinsTheUsersNodeAffinity) {
-  // The seed's placement: a nodeAffinity and no podAntiAffinity.
-  ClusterSpec c = Spec();
-  RackSpec rack = c.dcs[0].racks[0];
-  rack.placement.erase("podAntiAffinity");
-  Json pod = RackStatefulSet(c, "dc1", rack, 3, "h")["spec"]["template"]["spec"];
-  EXPECT_EQ(pod["affinity"]["nodeAffinity"], rack.placement["nodeAffinity"]);
-  EXPECT_EQ(pod["affinity"]["podAntiAffinity"], DefaultAntiAffinity());
-  EXPECT_FALSE(pod["affinity"].contains("podAffinity"));
-  EXPECT_EQ(pod["tolerations"], rack.placement["tolerations"]);
-}
-
-TEST(DesiredTest, UsersPlacementOverridesTheDefaults) {
-  ClusterSpec c = Spec();
-  RackSpec rack = c.dcs[0].racks[0];
-  // The user's podAntiAffinity is used as it is, even an empty one (a way to opt out).
-  Json required = {{"requiredDuringSchedulingIgnoredDuringExecution",
-                    {{{"labelSelector", {{"matchLabels", {{"app", "cassandra"}}}}},
-                      {"topologyKey", "kubernetes.io/hostname"}}}}};
-  rack.placement["podAntiAffinity"] = required;
-  Json spread = {{{"maxSkew", 2},
-                  {"topologyKey", "topology.kubernetes.io/region"},
-                  {"whenUnsatisfiable", "DoNotSchedule"},
-                  {"labelSelector", {{"matchLabels", {{"app", "cassandra"}}}}}}};
-  rack.placement["topologySpreadConstraints"] = spread;
-  Json pod = RackStatefulSet(c, "dc1", rack, 3, "h")["spec"]["template"]["spec"];
-  EXPECT_EQ(pod["affinity"]["podAntiAffinity"], required);
-  EXPECT_EQ(pod["topologySpreadConstraints"], spread);
-
-  rack.placement["podAntiAffinity"] = Json::object();
-  pod = RackStatefulSet(c, "dc1", rack, 3, "h")["spec"]["template"]["spec"];
-  EXPECT_EQ(pod["affinity"]["podAntiAffinity"], Json::object());
-}
-
-TEST(DesiredTest, RestartedAtRollsEveryRack) {
-  ClusterSpec c =
-      Spec({{"dataCenter",
-             {{"racks", {{{"name", "r1"}, {"members", 1}}, {{"name", "r2"}, {"members", 1}}}}}}});
-  ASSERT_EQ(c.dcs[0].racks.size(), 2u);
-  for (const RackSpec& rack : c.dcs[0].racks) {
-    SCOPED_TRACE(rack.name);
-    // No annotation on the Cluster: none on the template (an operator upgrade rolls nothing).
-    Json before = RackStatefulSet(c, "dc1", rack, 1, "h");
-    EXPECT_FALSE(before["spec"]["template"]["metadata"]["annotations"].contains(
-        "cassandra.rook.io/restartedAt"));
-
-    ClusterSpec restarted = c;
-    restarted.restarted_at = "2026-01-02T03:04:05Z";
-    Json after = RackStatefulSet(restarted, "dc1", rack, 1, "h");
-    EXPECT_EQ(after["spec"]["template"]["metadata"]["annotations"]["cassandra.rook.io/restartedAt"],
-              "2026-01-02T03:04:05Z");
-    // A new template (a new revision, which the rolling restart rolls out), nothing else.
-    EXPECT_NE(after["spec"]["template"], before["spec"]["template"]);
-    after["spec"]["template"]["metadata"]["annotations"].erase("cassandra.rook.io/restartedAt");
-    EXPECT_EQ(after, before);
-
-    // A second restart: another value, another template.
-    ClusterSpec again = restarted;
-    again.restarted_at = "2026-01-02T04:00:00Z";
-    EXPECT_NE(RackStatefulSet(again, "dc1", rack, 1, "h")["spec"]["template"],
-              RackStatefulSet(restarted, "dc1", rack, 1, "h")["spec"]["template"]);
-  }
-}
-
-TEST(DesiredTest, SpecAnnotationsGoOnThePodsAndCannotHideTheOperatorsOwn) {
-  ClusterSpec c =
-      Spec({{"annotations",
-             {{"prometheus.io/scrape", "true"}, {"cassandra.rook.io/config-hash", "mine"}}}});
-  Json annotations = RackStatefulSet(c, "dc1", c.dcs[0].racks[0], 3,
-                                     "h")["spec"]["template"]["metadata"]["annotations"];
-  EXPECT_EQ(annotations["prometheus.io/scrape"], "true");
-  EXPECT_EQ(annotations["cassandra.rook.io/config-hash"], "h");
-}
-
 TEST(DesiredTest, MemberSettings) {
   ClusterSpec c = Spec({{"jvm", {{"heapSize", "2Gi"}, {"extraOptions", {"-Da=b"}}}}});
   const std::vector<std::string> seeds = {"10.0.0.1", "10.0.0.2"};

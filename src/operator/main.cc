@@ -342,6 +342,41 @@ int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std
   return 0;
 }
 
+// Starts the informers, waits (2 minutes at most) for their first lists, then reconciles while
+// this process leads (or always, without leader election) until a stop signal. 1 when the
+// caches do not sync or leader election fails.
+int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const std::string& identity,
+                      Stopper& stopper, Informers& informers, kube::Controller& controller,
+                      std::atomic<bool>& leading, std::atomic<bool>& synced) {
+  informers.Start();
+  const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
+  while (!informers.Synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (stopper.stopped()) {
+    spdlog::info("stopped before the caches synced");
+    return 0;
+  }
+  if (!informers.Synced()) {
+    spdlog::error("caches did not sync in 2 minutes");
+    return 1;
+  }
+  synced = true;
+  spdlog::info("caches synced: {} clusters; identity {}", informers.clusters().store().size(),
+               identity);
+  auto lead = [&] {
+    leading = true;
+    controller.Start();
+    for (const auto& key : informers.clusters().store().Keys()) {
+      controller.Enqueue(kube::ObjectKey::FromString(key));
+    }
+  };
+  if (flags.leader_elect) return LeadWhileElected(flags, rest, identity, stopper, lead, leading);
+  lead();
+  while (!stopper.stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -401,36 +436,8 @@ int main(int argc, char** argv) {
       synced, leading);
   endpoints.Start(flags.metrics_port, flags.health_port);
 
-  informers.Start();
-  // Every cache's first list within 2 minutes; a stop signal ends the wait early.
-  const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
-  while (!informers.Synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  auto lead = [&] {
-    leading = true;
-    controller.Start();
-    for (const auto& key : informers.clusters().store().Keys()) {
-      controller.Enqueue(kube::ObjectKey::FromString(key));
-    }
-  };
-  int rc = 0;
-  if (stopper.stopped()) {
-    spdlog::info("stopped before the caches synced");
-  } else if (!informers.Synced()) {
-    spdlog::error("caches did not sync in 2 minutes");
-    rc = 1;
-  } else {
-    synced = true;
-    spdlog::info("caches synced: {} clusters; identity {}", informers.clusters().store().size(),
-                 identity);
-    if (flags.leader_elect) {
-      rc = LeadWhileElected(flags, *rest, identity, stopper, lead, leading);
-    } else {
-      lead();
-      while (!stopper.stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+  const int rc =
+      ServeUntilStopped(flags, *rest, identity, stopper, informers, controller, leading, synced);
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
   informers.Stop();

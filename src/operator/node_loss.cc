@@ -9,24 +9,11 @@ namespace {
 
 using kube::Json;
 
-// obj[k1][k2]..., or null where a key is missing (the const operator[] must not see one).
-const Json& At(const Json& obj, std::initializer_list<const char*> path) {
-  static const Json kNull;
-  const Json* j = &obj;
-  for (const char* key : path) {
-    if (!j->is_object()) return kNull;
-    auto it = j->find(key);
-    if (it == j->end()) return kNull;
-    j = &*it;
-  }
-  return *j;
-}
-
 }  // namespace
 
 std::string NodeLostBecause(const kube::Object* node, absl::Time now, absl::Duration timeout) {
   if (!node) return "deleted";
-  const Json& conditions = At(node->json(), {"status", "conditions"});
+  const Json& conditions = kube::FieldAt(node->json(), {"status", "conditions"});
   if (!conditions.is_array()) return "";
   for (const Json& c : conditions) {
     if (kube::StringField(c, "type") != "Ready") continue;
@@ -45,16 +32,17 @@ std::string NodeLostBecause(const kube::Object* node, absl::Time now, absl::Dura
 }
 
 std::string VolumeNode(const kube::Object& volume) {
-  const Json& terms = At(volume.json(), {"spec", "nodeAffinity", "required", "nodeSelectorTerms"});
+  const Json& terms =
+      kube::FieldAt(volume.json(), {"spec", "nodeAffinity", "required", "nodeSelectorTerms"});
   if (!terms.is_array()) return "";
   for (const Json& term : terms) {
-    const Json& expressions = At(term, {"matchExpressions"});
+    const Json& expressions = kube::FieldAt(term, {"matchExpressions"});
     if (!expressions.is_array()) continue;
     for (const Json& e : expressions) {
       if (kube::StringField(e, "key") == "kubernetes.io/hostname" &&
-          kube::StringField(e, "operator") == "In" && At(e, {"values"}).is_array() &&
-          At(e, {"values"}).size() == 1 && At(e, {"values"})[0].is_string()) {
-        return At(e, {"values"})[0].get<std::string>();
+          kube::StringField(e, "operator") == "In" && kube::FieldAt(e, {"values"}).is_array() &&
+          kube::FieldAt(e, {"values"}).size() == 1 && kube::FieldAt(e, {"values"})[0].is_string()) {
+        return kube::FieldAt(e, {"values"})[0].get<std::string>();
       }
     }
   }

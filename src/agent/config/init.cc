@@ -101,15 +101,59 @@ int64_t ContainerMemoryLimit() {
   return limit;
 }
 
-absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
-  ASSIGN_OR_RETURN(const std::string settings_text, ReadFile(o.settings_file));
+namespace {
+
+absl::StatusOr<api::InitSettings> ReadSettings(const InitOptions& o) {
+  ASSIGN_OR_RETURN(const std::string text, ReadFile(o.settings_file));
   api::InitSettings settings;
   try {
-    settings = nlohmann::json::parse(settings_text).get<api::InitSettings>();
+    settings = nlohmann::json::parse(text).get<api::InitSettings>();
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("settings ", o.settings_file, ": ", e.what()));
   }
   if (!o.listen_address.empty()) settings.listen_address = o.listen_address;
+  return settings;
+}
+
+// The settings Cassandra starts with in `mode`.
+api::InitSettings ForStartMode(const api::InitSettings& settings, StartMode mode) {
+  api::InitSettings effective = settings;
+  if (mode == StartMode::kReplace) {
+    // A replacing node must bootstrap (stream its ranges), and a node that lists itself as a
+    // seed never bootstraps: drop our own address from the seeds.
+    const std::string& self =
+        settings.broadcast_address.empty() ? settings.listen_address : settings.broadcast_address;
+    std::erase(effective.seeds, self);
+    if (effective.seeds.empty()) effective.seeds = settings.seeds;
+    effective.auto_bootstrap = true;
+  }
+  return effective;
+}
+
+// The out folder, with the image's other conf files (jvm options, logback) when it is not the
+// image's own folder.
+absl::Status PrepareConfDir(const InitOptions& o) {
+  std::error_code ec;
+  fs::create_directories(o.out_conf_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("mkdir ", o.out_conf_dir, ": ", ec.message()));
+  if (fs::weakly_canonical(o.out_conf_dir) == fs::weakly_canonical(o.base_conf_dir)) {
+    return absl::OkStatus();
+  }
+  for (const auto& entry : fs::directory_iterator(o.base_conf_dir, ec)) {
+    if (!entry.is_regular_file()) continue;
+    const auto name = entry.path().filename().string();
+    if (name == "cassandra.yaml") continue;
+    fs::copy_file(entry.path(), fs::path(o.out_conf_dir) / name,
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec) return absl::InternalError(absl::StrCat("copy ", name, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
+  ASSIGN_OR_RETURN(const api::InitSettings settings, ReadSettings(o));
   std::string overrides;
   if (!o.overrides_file.empty()) {
     ASSIGN_OR_RETURN(overrides, ReadFile(o.overrides_file));
@@ -132,39 +176,16 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
     }
     RETURN_IF_ERROR(base::Annotate(o.restore(settings), "restore"));
   }
-  api::InitSettings effective = settings;
-  if (mode == StartMode::kReplace) {
-    // A replacing node must bootstrap (stream its ranges), and a node that lists itself as a
-    // seed never bootstraps: drop our own address from the seeds.
-    const std::string& self =
-        settings.broadcast_address.empty() ? settings.listen_address : settings.broadcast_address;
-    std::erase(effective.seeds, self);
-    if (effective.seeds.empty()) effective.seeds = settings.seeds;
-    effective.auto_bootstrap = true;
-  }
   ASSIGN_OR_RETURN(const std::string yaml,
-                   RenderCassandraYaml(base_yaml, overrides, effective, known));
+                   RenderCassandraYaml(base_yaml, overrides, ForStartMode(settings, mode), known));
   const int64_t memory = o.memory_limit_bytes > 0 ? o.memory_limit_bytes : ContainerMemoryLimit();
-
-  std::error_code ec;
-  fs::create_directories(o.out_conf_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("mkdir ", o.out_conf_dir, ": ", ec.message()));
-  // Copy the image's other conf files (jvm options, logback) when writing elsewhere.
-  if (fs::weakly_canonical(o.out_conf_dir) != fs::weakly_canonical(o.base_conf_dir)) {
-    for (const auto& entry : fs::directory_iterator(o.base_conf_dir, ec)) {
-      if (!entry.is_regular_file()) continue;
-      const auto name = entry.path().filename().string();
-      if (name == "cassandra.yaml") continue;
-      fs::copy_file(entry.path(), fs::path(o.out_conf_dir) / name,
-                    fs::copy_options::overwrite_existing, ec);
-      if (ec) return absl::InternalError(absl::StrCat("copy ", name, ": ", ec.message()));
-    }
-  }
+  RETURN_IF_ERROR(PrepareConfDir(o));
   const fs::path out(o.out_conf_dir);
   RETURN_IF_ERROR(WriteFileAtomically(out / "cassandra.yaml", yaml));
   RETURN_IF_ERROR(WriteFileAtomically(out / "cassandra-rackdc.properties", RenderRackDc(settings)));
   RETURN_IF_ERROR(WriteFileAtomically(out / "jvm-ringkeeper.options",
                                       RenderJvmOptions(settings, memory, mode)));
+  std::error_code ec;
   for (const char* sub : {"data", "commitlog", "saved_caches", "hints", "cdc_raw"}) {
     fs::create_directories(fs::path(settings.data_dir) / sub, ec);
   }

@@ -10,24 +10,18 @@
 namespace ringkeeper {
 namespace {
 
+using kube::FieldAt;
 using kube::Json;
 using kube::StringField;
-
-const Json& Field(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
 
 // The data volume's claim template: the first of the rack's storage.volumeClaimTemplates, or a
 // 10Gi claim of the default class when the rack names none.
 Json DataVolumeClaim(const Json& storage) {
-  const Json& templates = Field(storage, "volumeClaimTemplates");
+  const Json& templates = FieldAt(storage, {"volumeClaimTemplates"});
   if (templates.is_array() && !templates.empty() && templates[0].is_object()) {
     const Json& t = templates[0];
-    Json claim = {{"metadata", {{"name", kDataVolumeDefault}}}, {"spec", Field(t, "spec")}};
-    const std::string name = StringField(Field(t, "metadata"), "name");
+    Json claim = {{"metadata", {{"name", kDataVolumeDefault}}}, {"spec", FieldAt(t, {"spec"})}};
+    const std::string name = StringField(FieldAt(t, {"metadata"}), "name");
     if (!name.empty()) claim["metadata"]["name"] = name;
     // The seed's example writes storageClassName beside metadata (Rook's StorageSpec): honour it
     // when the claim's spec has none.
@@ -48,7 +42,7 @@ absl::StatusOr<DataCenterSpec> ParseDc(const Json& dc) {
   DataCenterSpec out;
   out.name = StringField(dc, "name");
   if (out.name.empty()) return absl::InvalidArgumentError("a data center has no name");
-  const Json& racks = Field(dc, "racks");
+  const Json& racks = FieldAt(dc, {"racks"});
   if (!racks.is_array() || racks.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("data center ", out.name, " has no racks"));
   }
@@ -57,9 +51,9 @@ absl::StatusOr<DataCenterSpec> ParseDc(const Json& dc) {
     rack.name = StringField(r, "name");
     rack.members = static_cast<int>(kube::IntField(r, "members"));
     rack.config_map_name = StringField(r, "configMapName");
-    rack.volume_claim_template = DataVolumeClaim(Field(r, "storage"));
-    rack.placement = Field(r, "placement");
-    rack.resources = Field(r, "resources");
+    rack.volume_claim_template = DataVolumeClaim(FieldAt(r, {"storage"}));
+    rack.placement = FieldAt(r, {"placement"});
+    rack.resources = FieldAt(r, {"resources"});
     if (rack.name.empty() || rack.members < 0) {
       return absl::InvalidArgumentError(absl::StrCat("data center ", out.name, ": bad rack"));
     }
@@ -88,7 +82,7 @@ absl::Status ParseImages(const Json& spec, const Defaults& defaults, ClusterSpec
   std::string repository = StringField(spec, "repository");
   if (repository.empty()) repository = defaults.repository;
   c.image = absl::StrCat(repository, ":", c.version);
-  const Json& sidecar = Field(spec, "sidecarImage");
+  const Json& sidecar = FieldAt(spec, {"sidecarImage"});
   const std::string sidecar_repo = StringField(sidecar, "repository");
   const std::string tag = StringField(sidecar, "tag");
   c.agent_image = sidecar_repo.empty()
@@ -101,9 +95,9 @@ absl::Status ParseDataCenters(const Json& spec, ClusterSpec& c) {
   std::vector<const Json*> dcs;
   // `datacenter` is Rook v1.5's spelling of `dataCenter`; the CRD admits exactly one of the three.
   for (const char* key : {"dataCenter", "datacenter"}) {
-    if (const Json& dc = Field(spec, key); dc.is_object()) dcs.push_back(&dc);
+    if (const Json& dc = FieldAt(spec, {key}); dc.is_object()) dcs.push_back(&dc);
   }
-  if (const Json& list = Field(spec, "dataCenters"); list.is_array()) {
+  if (const Json& list = FieldAt(spec, {"dataCenters"}); list.is_array()) {
     for (const Json& dc : list) dcs.push_back(&dc);
   }
   for (const Json* dc : dcs) {
@@ -116,12 +110,12 @@ absl::Status ParseDataCenters(const Json& spec, ClusterSpec& c) {
 }
 
 void ParseJvm(const Json& jvm, ClusterSpec& c) {
-  if (const Json& heap = Field(jvm, "heapSize"); heap.is_string()) {
+  if (const Json& heap = FieldAt(jvm, {"heapSize"}); heap.is_string()) {
     c.heap_size = heap.get<std::string>();
   } else if (heap.is_number_integer()) {
     c.heap_size = std::to_string(heap.get<int64_t>());
   }
-  if (const Json& extra = Field(jvm, "extraOptions"); extra.is_array()) {
+  if (const Json& extra = FieldAt(jvm, {"extraOptions"}); extra.is_array()) {
     for (const Json& o : extra) {
       if (o.is_string()) c.jvm_extra_options.push_back(o.get<std::string>());
     }
@@ -130,12 +124,12 @@ void ParseJvm(const Json& jvm, ClusterSpec& c) {
 
 // spec.auth, pvcDeletionPolicy, paused, nodeLoss, annotations (and the restart annotation).
 absl::Status ParsePolicies(const kube::Object& cluster, const Json& spec, ClusterSpec& c) {
-  c.superuser_secret = StringField(Field(spec, "auth"), "superuserSecretName");
+  c.superuser_secret = StringField(FieldAt(spec, {"auth"}), "superuserSecretName");
   c.generate_superuser = c.superuser_secret.empty();
   if (c.generate_superuser) c.superuser_secret = c.name + "-superuser";
   c.delete_pvcs = StringField(spec, "pvcDeletionPolicy") == "Delete";
-  c.paused = Field(spec, "paused").is_boolean() && Field(spec, "paused").get<bool>();
-  const Json& node_loss = Field(spec, "nodeLoss");
+  c.paused = FieldAt(spec, {"paused"}).is_boolean() && FieldAt(spec, {"paused"}).get<bool>();
+  const Json& node_loss = FieldAt(spec, {"nodeLoss"});
   c.replace_on_node_loss = StringField(node_loss, "policy") != "Never";
   if (const std::string timeout = StringField(node_loss, "notReadyTimeout"); !timeout.empty()) {
     if (!absl::ParseDuration(timeout, &c.node_not_ready_timeout)) {
@@ -144,7 +138,7 @@ absl::Status ParsePolicies(const kube::Object& cluster, const Json& spec, Cluste
     }
   }
   c.restarted_at = cluster.annotation(kAnnotationRestartedAt).value_or("");
-  if (const Json& annotations = Field(spec, "annotations"); annotations.is_object()) {
+  if (const Json& annotations = FieldAt(spec, {"annotations"}); annotations.is_object()) {
     for (const auto& [key, value] : annotations.items()) {
       if (value.is_string()) c.pod_annotations[key] = value.get<std::string>();
     }
@@ -177,7 +171,7 @@ const RackSpec* ClusterSpec::FindRack(const std::string& dc, const std::string& 
 }
 
 absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defaults& defaults) {
-  const Json& spec = Field(cluster.json(), "spec");
+  const Json& spec = FieldAt(cluster.json(), {"spec"});
   ClusterSpec c;
   c.name = cluster.name();
   c.ns = cluster.ns();
@@ -186,8 +180,8 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (absl::Status s = ParseMode(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseImages(spec, defaults, c); !s.ok()) return s;
   if (absl::Status s = ParseDataCenters(spec, c); !s.ok()) return s;
-  if (const Json& config = Field(spec, "config"); config.is_object()) c.config = config;
-  ParseJvm(Field(spec, "jvm"), c);
+  if (const Json& config = FieldAt(spec, {"config"}); config.is_object()) c.config = config;
+  ParseJvm(FieldAt(spec, {"jvm"}), c);
   if (absl::Status s = ParsePolicies(cluster, spec, c); !s.ok()) return s;
   return c;
 }

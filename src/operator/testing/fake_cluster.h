@@ -165,6 +165,9 @@ class FakeCluster : public ObjectReader,
   kube::Object Stamp(kube::Json object, const kube::ObjectPtr& old, const kube::Resource& r);
   void Put(const kube::Resource& r, kube::Object object);
   void RunStatefulSetController();
+  // A missing pod of a StatefulSet, with its claims (unless an old claim is still going away).
+  void CreatePod(const kube::Json& sts_spec, const std::string& pod, const std::string& revision);
+  void RemovePodsAbove(const kube::Object& sts, int replicas);
   void RunVolumeResizer();
   void RunPodGarbageCollector();
   // The node a pod with data claim `claim` goes to; "" when it cannot schedule (its volume is

@@ -69,67 +69,73 @@ void FakeCluster::RunStatefulSetController() {
                    {"updateRevision", revision},
                    {"currentRevision", revision}};
     statefulsets_.Upsert(std::make_shared<const kube::Object>(j));
-    const Json& templates = spec["volumeClaimTemplates"];
     for (int i = 0; i < replicas; ++i) {
       const std::string pod = absl::StrCat(sts->name(), "-", i);
-      if (Find(res::kPods, pod)) continue;
-      bool waiting = false;
-      Json volumes = Json::array();
-      for (const auto& t : templates) {
-        const std::string claim = kube::StringField(t["metadata"], "name") + "-" + pod;
-        kube::ObjectPtr pvc = Find(res::kPersistentVolumeClaims, claim);
-        if (pvc && pvc->being_deleted()) waiting = true;
-        if (!pvc) {
-          Json c = {
-              {"metadata", {{"name", claim}, {"labels", t["metadata"]["labels"]}}},
-              {"spec", t["spec"]},
-              {"status", {{"phase", "Bound"}, {"capacity", t["spec"]["resources"]["requests"]}}}};
-          // The DefaultStorageClass admission plugin.
-          if (!c["spec"].contains("storageClassName")) {
-            c["spec"]["storageClassName"] = kDefaultStorageClass;
-          }
-          Put(res::kPersistentVolumeClaims, Stamp(c, nullptr, res::kPersistentVolumeClaims));
-        }
-        volumes.push_back(
-            {{"name", t["metadata"]["name"]}, {"persistentVolumeClaim", {{"claimName", claim}}}});
-      }
-      if (waiting) continue;
-      Json labels = spec["template"]["metadata"]["labels"];
-      labels["controller-revision-hash"] = revision;
-      labels["statefulset.kubernetes.io/pod-name"] = pod;
-      // The scheduler: where the data claim's volume lives, else the emptiest Ready node (the
-      // volume is then provisioned there).
-      const std::string node =
-          ScheduleOnto(kube::StringField(templates[0]["metadata"], "name") + "-" + pod);
-      Json p = {{"metadata", {{"name", pod}, {"labels", labels}}},
-                {"spec", {{"volumes", volumes}}},
-                {"status", {{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}};
-      if (node.empty()) {
-        p["status"]["conditions"].push_back(
-            {{"type", "PodScheduled"},
-             {"status", "False"},
-             {"reason", "Unschedulable"},
-             {"message", "0/3 nodes are available: 1 node(s) had volume node affinity conflict"}});
-      } else {
-        p["spec"]["nodeName"] = node;
-        p["status"]["podIP"] = absl::StrCat("10.244.0.", ++pod_ip_counter_);
-      }
-      Put(res::kPods, Stamp(p, nullptr, res::kPods));
+      if (!Find(res::kPods, pod)) CreatePod(spec, pod, revision);
     }
-    // Parallel pod management: pods above the count go at once; claims by the policy.
-    const bool delete_claims =
-        kube::StringField(spec["persistentVolumeClaimRetentionPolicy"], "whenScaled") == "Delete";
-    for (const auto& pod : pods_.List()) {
-      const std::string prefix = sts->name() + "-";
-      if (!absl::StartsWith(pod->name(), prefix)) continue;
-      int ordinal = -1;
-      if (!absl::SimpleAtoi(pod->name().substr(prefix.size()), &ordinal) || ordinal < replicas) {
-        continue;
+    RemovePodsAbove(*sts, replicas);
+  }
+}
+
+void FakeCluster::CreatePod(const Json& sts_spec, const std::string& pod,
+                            const std::string& revision) {
+  const Json& templates = sts_spec["volumeClaimTemplates"];
+  Json volumes = Json::array();
+  for (const auto& t : templates) {
+    const std::string claim = kube::StringField(t["metadata"], "name") + "-" + pod;
+    kube::ObjectPtr pvc = Find(res::kPersistentVolumeClaims, claim);
+    if (pvc && pvc->being_deleted()) return;  // the pod waits for its old claim to go
+    if (!pvc) {
+      Json c = {{"metadata", {{"name", claim}, {"labels", t["metadata"]["labels"]}}},
+                {"spec", t["spec"]},
+                {"status", {{"phase", "Bound"}, {"capacity", t["spec"]["resources"]["requests"]}}}};
+      // The DefaultStorageClass admission plugin.
+      if (!c["spec"].contains("storageClassName")) {
+        c["spec"]["storageClassName"] = kDefaultStorageClass;
       }
-      const std::string claim = PvcOf(pod->name());
-      UserDelete(res::kPods, pod->name());
-      if (delete_claims) UserDelete(res::kPersistentVolumeClaims, claim);
+      Put(res::kPersistentVolumeClaims, Stamp(c, nullptr, res::kPersistentVolumeClaims));
     }
+    volumes.push_back(
+        {{"name", t["metadata"]["name"]}, {"persistentVolumeClaim", {{"claimName", claim}}}});
+  }
+  Json labels = sts_spec["template"]["metadata"]["labels"];
+  labels["controller-revision-hash"] = revision;
+  labels["statefulset.kubernetes.io/pod-name"] = pod;
+  // The scheduler: where the data claim's volume lives, else the emptiest Ready node (the
+  // volume is then provisioned there).
+  const std::string node =
+      ScheduleOnto(kube::StringField(templates[0]["metadata"], "name") + "-" + pod);
+  Json p = {{"metadata", {{"name", pod}, {"labels", labels}}},
+            {"spec", {{"volumes", volumes}}},
+            {"status", {{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}};
+  if (node.empty()) {
+    p["status"]["conditions"].push_back(
+        {{"type", "PodScheduled"},
+         {"status", "False"},
+         {"reason", "Unschedulable"},
+         {"message", "0/3 nodes are available: 1 node(s) had volume node affinity conflict"}});
+  } else {
+    p["spec"]["nodeName"] = node;
+    p["status"]["podIP"] = absl::StrCat("10.244.0.", ++pod_ip_counter_);
+  }
+  Put(res::kPods, Stamp(p, nullptr, res::kPods));
+}
+
+void FakeCluster::RemovePodsAbove(const kube::Object& sts, int replicas) {
+  // Parallel pod management: pods above the count go at once; claims by the policy.
+  const bool delete_claims =
+      kube::StringField(sts.json()["spec"]["persistentVolumeClaimRetentionPolicy"], "whenScaled") ==
+      "Delete";
+  const std::string prefix = sts.name() + "-";
+  for (const auto& pod : pods_.List()) {
+    if (!absl::StartsWith(pod->name(), prefix)) continue;
+    int ordinal = -1;
+    if (!absl::SimpleAtoi(pod->name().substr(prefix.size()), &ordinal) || ordinal < replicas) {
+      continue;
+    }
+    const std::string claim = PvcOf(pod->name());
+    UserDelete(res::kPods, pod->name());
+    if (delete_claims) UserDelete(res::kPersistentVolumeClaims, claim);
   }
 }
 
