@@ -1,0 +1,55 @@
+#include "backup/layout.h"
+
+#include "gtest/gtest.h"
+
+namespace backup {
+namespace {
+
+TEST(LayoutTest, KeysNameTheNodeAndTheContent) {
+  const NodePath n{"backups/prod", "c1", "c1-dc1-r1-0"};
+  EXPECT_EQ(n.Root(), "backups/prod/c1/c1-dc1-r1-0");
+  EXPECT_EQ(DataPrefix(n), "backups/prod/c1/c1-dc1-r1-0/data/");
+  EXPECT_EQ(DataKey(n, "ks", "t-1a2b", "0123abcd", 42, "nb-1-big-Data.db"),
+            "backups/prod/c1/c1-dc1-r1-0/data/ks/t-1a2b/0123abcd-42-nb-1-big-Data.db");
+  EXPECT_EQ(ManifestKey(n, "nightly-20261204"),
+            "backups/prod/c1/c1-dc1-r1-0/manifests/nightly-20261204.json");
+  EXPECT_EQ((NodePath{"", "c1", "n0"}).Root(), "c1/n0");
+  // Same name, other content: another key.
+  EXPECT_NE(DataKey(n, "ks", "t", "aa", 42, "f"), DataKey(n, "ks", "t", "bb", 42, "f"));
+  EXPECT_NE(DataKey(n, "ks", "t", "aa", 42, "f"), DataKey(n, "ks", "t", "aa", 43, "f"));
+}
+
+TEST(LayoutTest, ManifestRoundTrip) {
+  Manifest m;
+  m.backup = "b1";
+  m.cluster = "c1";
+  m.dc = "dc1";
+  m.rack = "r1";
+  m.node = "c1-dc1-r1-0";
+  m.host_id = "6f1c";
+  m.tokens = {"-9", "42"};
+  m.started = "2026-12-04T12:00:00Z";
+  m.finished = "2026-12-04T12:01:00Z";
+  m.files = {{"ks", "t", "nb-1-big-Data.db", 100, "aa", "k1"},
+             {"ks", "t", "nb-1-big-Index.db", 20, "bb", "k2"}};
+  auto back = ParseManifest(ToJson(m));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(ToJson(*back), ToJson(m));
+  EXPECT_EQ(back->TotalBytes(), 120);
+  EXPECT_EQ(back->files[1].key, "k2");
+}
+
+TEST(LayoutTest, NotAManifestIsRefusedWithTheReason) {
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseManifest("{").status()));
+  auto no_finish = ParseManifest(R"({"backup":"b","cluster":"c","node":"n","files":[]})");
+  EXPECT_TRUE(absl::IsInvalidArgument(no_finish.status()));
+  EXPECT_NE(no_finish.status().message().find("finished"), absl::string_view::npos)
+      << no_finish.status();
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      ParseManifest(R"({"backup":"b","cluster":"c","node":"n","finished":"t",
+                        "files":[{"keyspace":"k"}]})")
+          .status()));
+}
+
+}  // namespace
+}  // namespace backup

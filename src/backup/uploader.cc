@@ -1,0 +1,196 @@
+#include "backup/uploader.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+
+namespace backup {
+namespace {
+
+// A byte rate shared by every worker: each send waits for its turn on one timeline.
+class RateLimit {
+ public:
+  explicit RateLimit(int64_t bytes_per_second) : rate_(bytes_per_second) {}
+  void Acquire(int64_t bytes) {
+    if (rate_ <= 0) return;
+    absl::Time start;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      start = std::max(next_, absl::Now());
+      next_ = start + absl::Seconds(static_cast<double>(bytes) / static_cast<double>(rate_));
+    }
+    absl::SleepFor(start - absl::Now());
+  }
+
+ private:
+  const int64_t rate_;
+  std::mutex mu_;
+  absl::Time next_ = absl::InfinitePast();
+};
+
+absl::StatusOr<std::string> ReadRange(const std::string& path, int64_t offset, int64_t length) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::string data(static_cast<size_t>(length), '\0');
+  in.seekg(offset);
+  in.read(data.data(), length);
+  if (in.gcount() != length) {
+    return absl::DataLossError(absl::StrCat(path, ": changed while it was read"));
+  }
+  return data;
+}
+
+// Every key under the node's data prefix, with its size.
+absl::StatusOr<std::map<std::string, int64_t>> StoredKeys(s3::Client& client,
+                                                          const std::string& bucket,
+                                                          const NodePath& node) {
+  std::map<std::string, int64_t> keys;
+  std::string token;
+  do {
+    auto page = client.ListObjects(bucket, DataPrefix(node), token);
+    if (!page.ok()) return page.status();
+    for (const auto& o : page->objects) keys[o.key] = o.size;
+    token = page->next_token;
+  } while (!token.empty());
+  return keys;
+}
+
+struct Job {
+  const std::string& bucket;
+  const UploadOptions& options;
+  UploadStats& stats;
+  RateLimit& limit;
+  const std::atomic<bool>& stop;    // another worker failed
+  const std::atomic<bool>* cancel;  // the caller's
+  bool Stopped() const { return stop || (cancel && *cancel); }
+};
+
+absl::Status Send(s3::Client& client, const Job& job, const FileEntry& entry,
+                  const std::string& path) {
+  if (entry.size <= job.options.part_size) {
+    auto data = ReadRange(path, 0, entry.size);
+    if (!data.ok()) return data.status();
+    job.limit.Acquire(entry.size);
+    absl::Status put = client.PutObject(job.bucket, entry.key, *data);
+    if (put.ok()) job.stats.bytes_sent += entry.size;
+    return put;
+  }
+  auto id = client.CreateMultipartUpload(job.bucket, entry.key);
+  if (!id.ok()) return id.status();
+  std::vector<s3::CompletedPart> parts;
+  absl::Status status;
+  for (int64_t offset = 0; offset < entry.size && status.ok(); offset += job.options.part_size) {
+    if (job.Stopped()) {
+      status = absl::CancelledError("upload cancelled");
+      break;
+    }
+    auto data = ReadRange(path, offset, std::min(job.options.part_size, entry.size - offset));
+    if (!data.ok()) {
+      status = data.status();
+      break;
+    }
+    job.limit.Acquire(static_cast<int64_t>(data->size()));
+    const int number = static_cast<int>(parts.size()) + 1;
+    auto etag = client.UploadPart(job.bucket, entry.key, *id, number, *data);
+    if (!etag.ok()) {
+      status = etag.status();
+      break;
+    }
+    job.stats.bytes_sent += static_cast<int64_t>(data->size());
+    parts.push_back({number, *etag});
+  }
+  if (status.ok()) status = client.CompleteMultipartUpload(job.bucket, entry.key, *id, parts);
+  // Never leave parts behind: a failed or cancelled upload is aborted (best effort; a
+  // lifecycle rule on the bucket collects what an abort itself failed to remove).
+  if (!status.ok()) (void)client.AbortMultipartUpload(job.bucket, entry.key, *id);
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<std::string, int64_t>> Md5OfFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr);
+  std::string buffer(1 << 20, '\0');
+  int64_t size = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(in.gcount()));
+    size += in.gcount();
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat("read ", path));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &length);
+  return std::make_pair(
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length)),
+      size);
+}
+
+absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
+                                                   const std::string& bucket, const NodePath& node,
+                                                   const std::vector<LocalFile>& files,
+                                                   const UploadOptions& options, UploadStats& stats,
+                                                   const std::atomic<bool>* cancel) {
+  if (options.part_size < (5 << 20)) {
+    return absl::InvalidArgumentError("part size below 5 MiB (S3's smallest part)");
+  }
+  std::unique_ptr<s3::Client> lister = clients();
+  auto stored = StoredKeys(*lister, bucket, node);
+  if (!stored.ok()) return stored.status();
+
+  std::vector<FileEntry> entries(files.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  absl::Status first_error;
+  RateLimit limit(options.bytes_per_second);
+  const Job job{bucket, options, stats, limit, stop, cancel};
+  auto fail = [&](absl::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first_error.ok()) first_error = std::move(s);
+    stop = true;
+  };
+  auto work = [&] {
+    std::unique_ptr<s3::Client> client = clients();
+    for (size_t i = next++; i < files.size() && !stop; i = next++) {
+      if (cancel && *cancel) return fail(absl::CancelledError("upload cancelled"));
+      const LocalFile& f = files[i];
+      auto md5 = Md5OfFile(f.path);
+      if (!md5.ok()) return fail(md5.status());
+      FileEntry& e = entries[i];
+      e = {f.keyspace, f.table,
+           f.name,     md5->second,
+           md5->first, DataKey(node, f.keyspace, f.table, md5->first, md5->second, f.name)};
+      auto it = stored->find(e.key);
+      if (it != stored->end() && it->second == e.size) {
+        ++stats.files_skipped;
+      } else if (absl::Status s = Send(*client, job, e, f.path); !s.ok()) {
+        return fail(base::Annotate(s, f.path));
+      }
+      ++stats.files_done;
+      stats.bytes_done += e.size;
+    }
+  };
+  const int workers =
+      std::max(1, std::min<int>(options.parallelism, static_cast<int>(files.size())));
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  if (!first_error.ok()) return first_error;
+  if (cancel && *cancel) return absl::CancelledError("upload cancelled");
+  return entries;
+}
+
+}  // namespace backup

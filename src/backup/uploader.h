@@ -1,0 +1,57 @@
+// Uploads a node's snapshot files to a storage location, content-addressed (layout.h): a file
+// whose key is already stored is skipped, so a second backup sends only new files, and a
+// backup interrupted mid-way sends on the next try only what it had not finished. Each request
+// carries its Content-MD5 (the server refuses bytes that changed on the way); files above the
+// part size go as multipart uploads, aborted on failure, so no data key ever holds a partial
+// file. `parallelism` files at once, each worker with its own client; an optional byte rate
+// shared by all of them.
+//
+// Thread-safe to call from several threads with different stats; blocks until done.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "backup/layout.h"
+#include "s3/client.h"
+
+namespace backup {
+
+struct LocalFile {
+  std::string keyspace, table, name;
+  std::string path;  // on the local disk
+};
+
+struct UploadOptions {
+  int parallelism = 4;
+  int64_t part_size = 64 << 20;  // S3 wants at least 5 MiB per part but the last
+  int64_t bytes_per_second = 0;  // 0: no limit
+};
+
+// Progress, readable while the upload runs.
+struct UploadStats {
+  std::atomic<int64_t> files_done{0};     // stored now or before
+  std::atomic<int64_t> files_skipped{0};  // of those, already stored
+  std::atomic<int64_t> bytes_done{0};     // of the files done
+  std::atomic<int64_t> bytes_sent{0};     // what went over the wire
+};
+
+using ClientFactory = std::function<std::unique_ptr<s3::Client>()>;
+
+// Every file of `files` stored under `node` in `bucket`: their entries, in the order given.
+// Cancelled (and nothing partial left) once `cancel` is true; the first failure ends the rest.
+absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
+                                                   const std::string& bucket, const NodePath& node,
+                                                   const std::vector<LocalFile>& files,
+                                                   const UploadOptions& options, UploadStats& stats,
+                                                   const std::atomic<bool>* cancel = nullptr);
+
+// Lowercase hex MD5 of a file's content, and its size.
+absl::StatusOr<std::pair<std::string, int64_t>> Md5OfFile(const std::string& path);
+
+}  // namespace backup
