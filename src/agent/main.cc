@@ -104,7 +104,9 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
     if (!client.ok()) return client.status();
     return cql::ReadSchemaVersions(**client);
   };
-  agent::server::Server server(serve, &node, schema_versions);
+  agent::server::ServerOptions options = serve;
+  options.data_dir = jolokia.data_dir;
+  agent::server::Server server(options, &node, schema_versions);
   running = &server;
   absl::Status status = server.Run();
   run_returned = true;

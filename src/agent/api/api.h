@@ -47,6 +47,7 @@ inline constexpr char kOpSnapshot[] = "snapshot";
 inline constexpr char kOpClearSnapshot[] = "clear_snapshot";
 inline constexpr char kOpRepair[] = "repair";
 inline constexpr char kOpStopRepairs[] = "stop_repairs";
+inline constexpr char kOpBackup[] = "backup";
 
 // Operation states.
 inline constexpr char kStateRunning[] = "running";
@@ -111,7 +112,21 @@ struct ConfigKeys {
 // POST kOperations body. Fields used depend on kind:
 //   cleanup/flush: keyspace (empty = all non-system), tables; snapshot: tag, keyspaces;
 //   clear_snapshot: tag (empty = all); repair: keyspace, tables, ranges ("start:end"),
-//   parallelism ("sequential" | "parallel" | "dc_parallel"); decommission, drain, stop_repairs: -.
+//   parallelism ("sequential" | "parallel" | "dc_parallel"); decommission, drain, stop_repairs: -;
+//   backup: backup, location, keyspaces, upload_parallelism, bandwidth_bytes_per_second.
+// Where a backup goes: an S3-compatible bucket. The credentials file (a mounted Secret) holds
+// the access key id and the secret access key, one a line; it is read when the backup starts and
+// never logged.
+struct StorageLocation {
+  std::string endpoint;  // "http://host:port", "https://s3.eu-west-3.amazonaws.com"
+  std::string bucket;
+  std::string prefix;  // "" or "a/b"
+  std::string region = "us-east-1";
+  bool path_style = true;
+  std::string credentials_file;
+  std::string ca_file;  // PEM to trust for https ("" = the system's)
+};
+
 struct OperationRequest {
   std::string kind;
   std::string keyspace;
@@ -120,6 +135,12 @@ struct OperationRequest {
   std::string tag;
   std::vector<std::string> ranges;
   std::string parallelism;
+  // backup: its name, where it goes, files sent at once, an optional byte rate (0: none);
+  // keyspaces as for snapshot (empty: all, the system keyspaces with the schema included).
+  std::string backup;
+  StorageLocation location;
+  int upload_parallelism = 4;
+  int64_t bandwidth_bytes_per_second = 0;
 };
 
 struct Operation {
@@ -130,6 +151,10 @@ struct Operation {
   int64_t started_unix = 0;
   int64_t finished_unix = 0;
   int repair_command = 0;  // Cassandra's repair command number, for repairs
+  // backup: progress while it runs, totals once done; the manifest's key once written.
+  int64_t files_total = 0, files_done = 0, files_skipped = 0;
+  int64_t bytes_total = 0, bytes_sent = 0;
+  std::string manifest;
 };
 
 struct Snapshot {
@@ -155,10 +180,15 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageLocation, endpoint, bucket, prefix, region,
+                                                path_style, credentials_file, ca_file)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables, keyspaces,
-                                                tag, ranges, parallelism)
+                                                tag, ranges, parallelism, backup, location,
+                                                upload_parallelism, bandwidth_bytes_per_second)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,
-                                                finished_unix, repair_command)
+                                                finished_unix, repair_command, files_total,
+                                                files_done, files_skipped, bytes_total, bytes_sent,
+                                                manifest)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, tag, keyspace, table, size_bytes,
                                                 true_size_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotList, snapshots)

@@ -1,6 +1,8 @@
 #include "agent/server/operations.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -12,7 +14,7 @@ namespace {
 bool IsKnownKind(const std::string& kind) {
   for (const char* k :
        {api::kOpDrain, api::kOpDecommission, api::kOpCleanup, api::kOpFlush, api::kOpSnapshot,
-        api::kOpClearSnapshot, api::kOpRepair, api::kOpStopRepairs}) {
+        api::kOpClearSnapshot, api::kOpRepair, api::kOpStopRepairs, api::kOpBackup}) {
     if (kind == k) return true;
   }
   return false;
@@ -24,8 +26,8 @@ bool Disruptive(const std::string& kind) {
 
 }  // namespace
 
-Operations::Operations(node::NodeControl* node, absl::Duration repair_poll)
-    : node_(node), repair_poll_(repair_poll) {}
+Operations::Operations(node::NodeControl* node, BackupIdentity self, absl::Duration repair_poll)
+    : node_(node), self_(std::move(self)), repair_poll_(repair_poll) {}
 
 Operations::~Operations() {
   {
@@ -45,6 +47,9 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   }
   if (request.kind == api::kOpRepair && request.keyspace.empty()) {
     return absl::InvalidArgumentError("repair: \"keyspace\" is required");
+  }
+  if (request.kind == api::kOpBackup) {
+    if (absl::Status s = CheckBackupRequest(request); !s.ok()) return s;
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return absl::UnavailableError("agent is shutting down");
@@ -130,6 +135,8 @@ void Operations::Run(std::string id, const api::OperationRequest& r) {
     status = node_->ClearSnapshot(r.tag);
   } else if (r.kind == api::kOpRepair) {
     status = RunRepair(id, r);
+  } else if (r.kind == api::kOpBackup) {
+    status = RunBackup(id, r);
   } else if (r.kind == api::kOpStopRepairs) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -190,6 +197,36 @@ absl::Status Operations::RunRepair(const std::string& id, const api::OperationRe
     absl::SleepFor(repair_poll_);
   }
   return absl::DeadlineExceededError("repair still running after 24h");
+}
+
+absl::Status Operations::RunBackup(const std::string& id, const api::OperationRequest& r) {
+  backup::UploadStats stats;
+  std::atomic<bool> cancel{false}, done{false};
+  absl::StatusOr<std::string> manifest = absl::UnknownError("not run");
+  std::thread worker([&] {
+    manifest = BackupNode(*node_, self_, r, stats, &cancel);
+    done = true;
+  });
+  auto publish = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    api::Operation& op = ops_[id];
+    op.files_done = stats.files_done;
+    op.files_skipped = stats.files_skipped;
+    op.bytes_sent = stats.bytes_sent;
+    op.bytes_total = stats.bytes_done;
+  };
+  while (!done) {
+    publish();
+    if (IsStopping(id)) cancel = true;  // the agent shuts down: nothing partial is kept
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  worker.join();
+  publish();
+  if (!manifest.ok()) return manifest.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  ops_[id].files_total = ops_[id].files_done;
+  ops_[id].manifest = *manifest;
+  return absl::OkStatus();
 }
 
 }  // namespace agent::server

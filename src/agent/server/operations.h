@@ -18,12 +18,15 @@
 #include "absl/status/statusor.h"
 #include "agent/api/api.h"
 #include "agent/node/node_control.h"
+#include "agent/server/node_backup.h"
 
 namespace agent::server {
 
 class Operations {
  public:
-  explicit Operations(node::NodeControl* node, absl::Duration repair_poll = absl::Seconds(1));
+  // `self` names this node in backups (cluster, dc, rack, pod) and says where its data lives.
+  explicit Operations(node::NodeControl* node, BackupIdentity self = {},
+                      absl::Duration repair_poll = absl::Seconds(1));
   ~Operations();
 
   absl::StatusOr<api::Operation> Start(const api::OperationRequest& request);
@@ -33,10 +36,13 @@ class Operations {
  private:
   void Run(std::string id, const api::OperationRequest& request);
   absl::Status RunRepair(const std::string& id, const api::OperationRequest& request);
+  // The backup on its own thread; its progress copied into the operation twice a second.
+  absl::Status RunBackup(const std::string& id, const api::OperationRequest& request);
   void Finish(const std::string& id, const absl::Status& status);
   bool IsStopping(const std::string& id) const;
 
   node::NodeControl* node_;
+  const BackupIdentity self_;
   absl::Duration repair_poll_;
   mutable std::mutex mu_;
   std::map<std::string, api::Operation> ops_;

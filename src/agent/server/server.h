@@ -43,8 +43,9 @@ struct ServerOptions {
   // the bearer token is still required where it is without TLS. The same cert/key/CA are used
   // as client credentials towards peers' agents. Files are read once, at construction.
   std::string tls_cert, tls_key, client_ca;
-  // Labels on every metric.
+  // Labels on every metric, and this node's name in backups.
   std::string cluster, dc, rack, pod;
+  std::string data_dir;  // the node's data volume (backups read its snapshots there)
   // The keys `agent init` wrote (InitOptions::keys_out_file), served at api::kConfigKeys; read
   // on each request (init writes it before the sidecar starts). Empty: 404.
   std::string config_keys_file;

@@ -215,6 +215,55 @@ class Node:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
+class S3Server:
+    """versitygw (hack/s3/versitygw.sh) on a free loopback port over a posix directory, with
+    generated root credentials (in its environment and a credentials file for the agents, never
+    on a command line). `client()` is botocore's S3 client: an independent reader."""
+
+    def __init__(self, root_dir):
+        import secrets
+        import socket
+        gw = subprocess.run(["bash", f"{ROOT}/hack/s3/versitygw.sh"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.access_key, self.secret = "rk-it", secrets.token_hex(20)
+        os.makedirs(f"{root_dir}/s3/data", exist_ok=True)
+        self.credentials_file = f"{root_dir}/s3/credentials"
+        with open(self.credentials_file, "w") as f:
+            f.write(f"{self.access_key}\n{self.secret}\n")
+        env = dict(os.environ, ROOT_ACCESS_KEY_ID=self.access_key,
+                   ROOT_SECRET_ACCESS_KEY=self.secret)
+        self.proc = subprocess.Popen(
+            [gw, "--port", f"127.0.0.1:{port}", "--region", "us-east-1", "--quiet", "posix",
+             f"{root_dir}/s3/data"], env=env, stdout=open(f"{root_dir}/s3/log", "ab"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+
+        def answers():
+            if self.proc.poll() is not None:
+                raise Fatal(f"versitygw exited: {open(f'{root_dir}/s3/log').read()[-2000:]}")
+            self.client().list_buckets()
+            return True
+        wait_until("versitygw answers", answers, 30, interval=0.2)
+
+    def client(self):
+        import botocore.session
+        return botocore.session.get_session().create_client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret)
+
+    def location(self, bucket, prefix="", credentials_file=None):
+        return {"endpoint": self.endpoint, "bucket": bucket, "prefix": prefix,
+                "credentials_file": credentials_file or self.credentials_file}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
 class Cluster:
     def __init__(self, agent_bin, n):
         self.agent_bin = os.path.abspath(agent_bin)
@@ -226,6 +275,7 @@ class Cluster:
         self.seeds = ["127.0.0.1"]
         self.overrides = None
         self.nodes = [Node(self, i) for i in range(n)]
+        self.s3 = None  # S3Server, started by the backup case
 
     def wait_converged(self, timeout=120):
         """Until every node's agent sees every node UN. A node's /readyz only speaks for the
@@ -247,6 +297,8 @@ class Cluster:
             f.write(f"{user}\n{password}\n")
 
     def close(self):
+        if self.s3:
+            self.s3.stop()
         for n in self.nodes:
             try:
                 n.stop()

@@ -166,6 +166,65 @@ def snapshot_flush_cleanup(cluster):
 
 
 @case
+def backup_to_s3(cluster):
+    # One node's backup to a real S3 server that checks every signature, read back with botocore.
+    n1 = cluster.nodes[0]
+    s3 = cluster.s3 = cc.S3Server(cluster.dir)
+    client = s3.client()
+    client.create_bucket(Bucket="backups")
+
+    def backup(name, location):
+        return n1.operation({"kind": "backup", "backup": name, "location": location,
+                             "upload_parallelism": 4})
+    first = backup("b1", s3.location("backups", "it"))
+    assert first["state"] == "succeeded", first
+    assert first["manifest"] == "it/rk-it/node1/manifests/b1.json", first
+    assert first["files_total"] > 0 and first["bytes_sent"] == first["bytes_total"] > 0, first
+    manifest = json.loads(client.get_object(Bucket="backups", Key=first["manifest"])["Body"].read())
+    assert manifest["node"] == "node1" and manifest["backup"] == "b1", manifest
+    assert manifest["hostId"] == n1.api("GET", "/v1/node")[1]["host_id"], manifest
+    assert len(manifest["tokens"]) == 8, manifest
+    assert len(manifest["files"]) == first["files_total"], (len(manifest["files"]), first)
+    tables = {(f["keyspace"], f["table"].split("-")[0]) for f in manifest["files"]}
+    assert ("rf3", "t") in tables and ("system_schema", "tables") in tables, tables
+    for f in manifest["files"]:
+        head = client.head_object(Bucket="backups", Key=f["key"])
+        assert head["ContentLength"] == f["size"], (f, head["ContentLength"])
+    code, snaps = n1.api("GET", "/v1/snapshots")
+    assert not [x for x in snaps["snapshots"] if x["tag"].startswith("rk-backup-")], snaps
+    # More rows, flushed: the second backup sends the new files, not the ones stored.
+    # (In a table of their own: the later cases count rf3.t's 500 rows.)
+    c, s = session([n.address for n in cluster.nodes])
+    s.execute("CREATE TABLE IF NOT EXISTS rf3.after_b1 (k int PRIMARY KEY, v text)")
+    ins = s.prepare("INSERT INTO rf3.after_b1 (k, v) VALUES (?, ?)")
+    for k in range(100):
+        s.execute(ins, (k, f"value-{k}"))
+    c.shutdown()
+    assert n1.operation({"kind": "flush", "keyspace": "rf3"})["state"] == "succeeded"
+    second = backup("b2", s3.location("backups", "it"))
+    assert second["state"] == "succeeded", second
+    assert second["files_skipped"] > 0 and second["bytes_sent"] < second["bytes_total"], second
+    print(f"figure: backup b1 sent {first['bytes_sent']} bytes in {first['files_total']} files; "
+          f"b2 sent {second['bytes_sent']} of {second['bytes_total']} bytes "
+          f"({second['files_skipped']} of {second['files_total']} files already stored)")
+    # Bad credentials: refused with the reason, no manifest, the snapshot cleared.
+    bad = f"{cluster.dir}/s3/bad-credentials"
+    with open(bad, "w") as f:
+        f.write("rk-it\nnot-the-secret\n")
+    refused = backup("b3", s3.location("backups", "it", credentials_file=bad))
+    assert refused["state"] == "failed" and "SignatureDoesNotMatch" in refused["message"], refused
+    assert "not-the-secret" not in refused["message"], refused
+    listed = client.list_objects_v2(Bucket="backups", Prefix="it/rk-it/node1/manifests/")
+    assert sorted(o["Key"] for o in listed.get("Contents", [])) == [
+        "it/rk-it/node1/manifests/b1.json", "it/rk-it/node1/manifests/b2.json"], listed
+    code, snaps = n1.api("GET", "/v1/snapshots")
+    assert not [x for x in snaps["snapshots"] if x["tag"].startswith("rk-backup-")], snaps
+    # A missing bucket is named.
+    missing = backup("b4", s3.location("no-such-bucket"))
+    assert missing["state"] == "failed" and "NoSuchBucket" in missing["message"], missing
+
+
+@case
 def repair_range(cluster):
     n1 = cluster.nodes[0]
     code, info = n1.api("GET", "/v1/node")
@@ -383,6 +442,7 @@ def main():
         write_rows(cluster)
         bad_input(cluster)
         snapshot_flush_cleanup(cluster)
+        backup_to_s3(cluster)
         repair_range(cluster)
         repair_stopped_while_running(cluster)
         replacement(cluster)

@@ -1,0 +1,112 @@
+#include "agent/server/node_backup.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "s3/client.h"
+
+namespace agent::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Now() {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+}
+
+absl::StatusOr<s3::Credentials> ReadS3Credentials(const std::string& path) {
+  std::ifstream in(path);
+  s3::Credentials c;
+  if (!in || !std::getline(in, c.access_key_id) || !std::getline(in, c.secret_access_key) ||
+      c.access_key_id.empty() || c.secret_access_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("S3 credentials file ", path,
+                                                   ": want the access key id and the secret, "
+                                                   "one a line"));
+  }
+  return c;
+}
+
+}  // namespace
+
+absl::Status CheckBackupRequest(const api::OperationRequest& r) {
+  const api::StorageLocation& l = r.location;
+  for (const auto& [value, name] :
+       {std::pair{&r.backup, "backup"}, std::pair{&l.endpoint, "location.endpoint"},
+        std::pair{&l.bucket, "location.bucket"},
+        std::pair{&l.credentials_file, "location.credentials_file"}}) {
+    if (value->empty())
+      return absl::InvalidArgumentError(absl::StrCat("backup: \"", name, "\" is required"));
+  }
+  if (r.backup.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError("backup: the name must not contain '/'");
+  }
+  if (r.upload_parallelism < 1 || r.upload_parallelism > 64) {
+    return absl::InvalidArgumentError("backup: upload_parallelism must be 1..64");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<backup::LocalFile> SnapshotFiles(const std::string& data_dir, const std::string& tag) {
+  std::vector<backup::LocalFile> files;
+  std::error_code ec;
+  for (const auto& ks : fs::directory_iterator(fs::path(data_dir) / "data", ec)) {
+    if (!ks.is_directory()) continue;
+    for (const auto& table : fs::directory_iterator(ks.path(), ec)) {
+      const fs::path snapshot = table.path() / "snapshots" / tag;
+      if (!fs::is_directory(snapshot, ec)) continue;
+      for (const auto& f : fs::directory_iterator(snapshot, ec)) {
+        if (!f.is_regular_file()) continue;
+        files.push_back({ks.path().filename().string(), table.path().filename().string(),
+                         f.path().filename().string(), f.path().string()});
+      }
+    }
+  }
+  return files;
+}
+
+absl::StatusOr<std::string> BackupNode(node::NodeControl& node, const BackupIdentity& self,
+                                       const api::OperationRequest& r, backup::UploadStats& stats,
+                                       const std::atomic<bool>* cancel) {
+  RETURN_IF_ERROR(CheckBackupRequest(r));
+  ASSIGN_OR_RETURN(const s3::Credentials credentials,
+                   ReadS3Credentials(r.location.credentials_file));
+  ASSIGN_OR_RETURN(const api::NodeInfo info, node.GetNodeInfo());
+  backup::Manifest manifest;
+  manifest.backup = r.backup;
+  manifest.cluster = self.cluster;
+  manifest.dc = self.dc;
+  manifest.rack = self.rack;
+  manifest.node = self.pod;
+  manifest.host_id = info.host_id;
+  manifest.tokens = info.tokens;
+  manifest.started = Now();
+  const std::string tag = "rk-backup-" + r.backup;
+  RETURN_IF_ERROR(base::Annotate(node.TakeSnapshot(tag, r.keyspaces), "snapshot"));
+  s3::Endpoint endpoint{r.location.endpoint, r.location.region, r.location.path_style,
+                        r.location.ca_file};
+  auto clients = [&] { return std::make_unique<s3::Client>(endpoint, credentials); };
+  const backup::NodePath where{r.location.prefix, self.cluster, self.pod};
+  backup::UploadOptions options;
+  options.parallelism = r.upload_parallelism;
+  options.bytes_per_second = r.bandwidth_bytes_per_second;
+  auto stored = backup::UploadFiles(clients, r.location.bucket, where,
+                                    SnapshotFiles(self.data_dir, tag), options, stats, cancel);
+  absl::Status status = stored.status();
+  std::string key;
+  if (stored.ok()) {
+    manifest.files = *std::move(stored);
+    manifest.finished = Now();
+    key = backup::ManifestKey(where, r.backup);
+    status = clients()->PutObject(r.location.bucket, key, backup::ToJson(manifest));
+  }
+  // The snapshot's hard links hold disk space: gone whatever happened.
+  absl::Status cleared = node.ClearSnapshot(tag);
+  RETURN_IF_ERROR(base::Annotate(status, "backup"));
+  RETURN_IF_ERROR(base::Annotate(cleared, "clear snapshot"));
+  return key;
+}
+
+}  // namespace agent::server
