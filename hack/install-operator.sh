@@ -9,7 +9,7 @@
 #   KUBECONFIG  the cluster; when unset, the local cluster's (test/cluster/local-cluster.sh env)
 #   IMAGE       the operator image (default: the one in config/manager/deployment.yaml,
 #               localhost/ringkeeper/ringkeeper-operator:dev)
-#   TIMEOUT     how long to wait for each of the two conditions (default 300s)
+#   TIMEOUT     how long to wait for each of the two conditions, in seconds (default 300s)
 #
 # When podman holds the image, its id is written on the pod template
 # (annotation ringkeeper.io/image-id), so a rebuilt image with the same tag rolls the pods.
@@ -32,7 +32,23 @@ apply() { "$K" apply --server-side "$@" | sed 's/^/  /'; }
 
 log "CRD (config/crd)"
 apply -f config/crd
-"$K" wait --for=condition=Established crd/clusters.cassandra.rook.io --timeout="$timeout" >/dev/null
+# Polled rather than `kubectl wait`: read before the API server has written the CRD's first
+# condition (status.conditions null, seen on a cluster up for seconds), kubectl wait fails at
+# once with ".status.conditions accessor error" instead of waiting.
+established() {
+  "$K" get crd/clusters.cassandra.rook.io \
+    -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null || true
+}
+wait_seconds=${timeout%s}
+[[ $wait_seconds =~ ^[0-9]+$ ]] || wait_seconds=300
+deadline=$((SECONDS + wait_seconds))
+until [ "$(established)" = True ]; do
+  if [ $SECONDS -ge $deadline ]; then
+    log "the CRD is not Established after ${wait_seconds}s"
+    exit 1
+  fi
+  sleep 0.2
+done
 log "  clusters.cassandra.rook.io Established"
 
 # The namespace before config/rbac: the ServiceAccount and the leader-election Role live in it.
