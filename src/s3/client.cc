@@ -114,6 +114,18 @@ std::string Describe(const std::string& method, const std::string& bucket, const
   return absl::StrCat(method, " ", bucket, key.empty() ? "" : "/", key);
 }
 
+// <name>text</name> inside the element `xml` has open.
+void TextElement(tinyxml2::XMLPrinter& xml, const char* name, const std::string& text) {
+  xml.OpenElement(name);
+  xml.PushText(text.c_str());
+  xml.CloseElement();
+}
+
+// The document `xml` printed (without the terminating NUL CStrSize counts).
+absl::string_view BodyOf(const tinyxml2::XMLPrinter& xml) {
+  return absl::string_view(xml.CStr(), static_cast<size_t>(xml.CStrSize() - 1));
+}
+
 }  // namespace
 
 Client::Client(Endpoint endpoint, Credentials credentials)
@@ -266,18 +278,14 @@ absl::Status Client::DeleteObjects(const std::string& bucket,
   if (keys.size() > 1000) return absl::InvalidArgumentError("DeleteObjects: over 1000 keys");
   tinyxml2::XMLPrinter xml(nullptr, /*compact=*/true);
   xml.OpenElement("Delete");
-  xml.OpenElement("Quiet");
-  xml.PushText("true");
-  xml.CloseElement();
+  TextElement(xml, "Quiet", "true");
   for (const std::string& key : keys) {
     xml.OpenElement("Object");
-    xml.OpenElement("Key");
-    xml.PushText(key.c_str());
-    xml.CloseElement();
+    TextElement(xml, "Key", key);
     xml.CloseElement();
   }
   xml.CloseElement();
-  const absl::string_view body(xml.CStr(), static_cast<size_t>(xml.CStrSize() - 1));
+  const absl::string_view body = BodyOf(xml);
   auto response = Do({"POST",
                       bucket,
                       "",
@@ -330,16 +338,12 @@ absl::Status Client::CompleteMultipartUpload(const std::string& bucket, const st
   xml.OpenElement("CompleteMultipartUpload");
   for (const CompletedPart& part : parts) {
     xml.OpenElement("Part");
-    xml.OpenElement("PartNumber");
-    xml.PushText(part.number);
-    xml.CloseElement();
-    xml.OpenElement("ETag");
-    xml.PushText(absl::StrCat("\"", part.etag, "\"").c_str());
-    xml.CloseElement();
+    TextElement(xml, "PartNumber", absl::StrCat(part.number));
+    TextElement(xml, "ETag", absl::StrCat("\"", part.etag, "\""));
     xml.CloseElement();
   }
   xml.CloseElement();
-  const absl::string_view body(xml.CStr(), static_cast<size_t>(xml.CStrSize() - 1));
+  const absl::string_view body = BodyOf(xml);
   auto response = Do({"POST",
                       bucket,
                       key,
