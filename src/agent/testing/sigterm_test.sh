@@ -3,6 +3,7 @@
 # stops a pod's sidecar: the stop runs on the signal thread (base::StopSignals), not in a
 # handler. Usage: sigterm_test.sh <ringkeeper-agent>
 set -euo pipefail
+source "$(dirname "$0")/../../../test/lib/sigterm.sh"
 binary=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -15,19 +16,4 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 grep -qF "agent serving on" "$dir/log" || { echo "FAIL: not serving after 10 s"; cat "$dir/log"; kill -KILL "$pid"; exit 1; }
-kill -TERM "$pid"
-for _ in $(seq 100); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$pid" 2>/dev/null; then
-  kill -KILL "$pid"
-  echo "FAIL: still running 10 s after SIGTERM"; cat "$dir/log"; exit 1
-fi
-rc=0
-wait "$pid" || rc=$?
-if [[ $rc -ne 0 ]]; then
-  echo "FAIL: exit status $rc after SIGTERM"; cat "$dir/log"; exit 1
-fi
-grep -qF "signal 15: stopping" "$dir/log"
-echo "PASS"
+expect_clean_stop "$pid" "$dir/log"

@@ -3,6 +3,7 @@
 # sync: the stop runs on the signal thread, not in a handler. No API server is needed: the
 # kubeconfig points at a closed port. Usage: sigterm_test.sh <ringkeeper-operator>
 set -euo pipefail
+source "$(dirname "$0")/../../../test/lib/sigterm.sh"
 binary=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -25,19 +26,4 @@ YAML
   --health-port 0 >"$dir/log" 2>&1 &
 pid=$!
 sleep 1
-kill -TERM "$pid"
-rc=0
-for _ in $(seq 100); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$pid" 2>/dev/null; then
-  kill -KILL "$pid"
-  echo "FAIL: still running 10 s after SIGTERM"; cat "$dir/log"; exit 1
-fi
-wait "$pid" || rc=$?
-if [[ $rc -ne 0 ]]; then
-  echo "FAIL: exit status $rc after SIGTERM"; cat "$dir/log"; exit 1
-fi
-grep -F "signal 15: stopping" "$dir/log" >/dev/null
-echo "PASS"
+expect_clean_stop "$pid" "$dir/log"
