@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -90,7 +92,8 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
     }
   });
   agent::node::JolokiaNodeControl node(jolokia);
-  auto schema_versions = [&cql_flags]() -> absl::StatusOr<cql::SchemaVersions> {
+  // A fresh connection per use: the credentials may have been rotated since the last one.
+  auto connect = [&cql_flags]() -> absl::StatusOr<std::unique_ptr<cql::Client>> {
     // Neither flag: no authentication (an AllowAllAuthenticator node).
     absl::StatusOr<agent::server::CqlCredentials> credentials = agent::server::CqlCredentials{};
     if (!cql_flags.credentials_file.empty()) {
@@ -99,14 +102,26 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
       credentials = agent::server::ReadCqlCredentialsDir(cql_flags.credentials_dir);
     }
     if (!credentials.ok()) return credentials.status();
-    auto client = cql::Client::Connect(cql_flags.host, cql_flags.port, credentials->username,
-                                       credentials->password, absl::Seconds(5));
+    return cql::Client::Connect(cql_flags.host, cql_flags.port, credentials->username,
+                                credentials->password, absl::Seconds(5));
+  };
+  auto schema_versions = [&connect]() -> absl::StatusOr<cql::SchemaVersions> {
+    auto client = connect();
     if (!client.ok()) return client.status();
     return cql::ReadSchemaVersions(**client);
   };
+  auto keyspaces = [&connect]() -> absl::StatusOr<std::map<std::string, backup::KeyspaceSchema>> {
+    auto client = connect();
+    if (!client.ok()) return client.status();
+    auto read = cql::ReadKeyspaces(**client);
+    if (!read.ok()) return read.status();
+    std::map<std::string, backup::KeyspaceSchema> out;
+    for (auto& [name, k] : *read) out[name] = {std::move(k.replication), k.durable_writes};
+    return out;
+  };
   agent::server::ServerOptions options = serve;
   options.data_dir = jolokia.data_dir;
-  agent::server::Server server(options, &node, schema_versions);
+  agent::server::Server server(options, &node, schema_versions, keyspaces);
   running = &server;
   absl::Status status = server.Run();
   run_returned = true;

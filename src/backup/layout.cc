@@ -39,11 +39,57 @@ std::string ToJson(const Manifest& m) {
                      {"md5", f.md5},
                      {"key", f.key}});
   }
-  return Json{{"backup", m.backup}, {"cluster", m.cluster}, {"dc", m.dc},
-              {"rack", m.rack},     {"node", m.node},       {"hostId", m.host_id},
-              {"tokens", m.tokens}, {"started", m.started}, {"finished", m.finished},
-              {"files", files}}
+  Json keyspaces = Json::object();
+  for (const auto& [name, k] : m.keyspaces) {
+    keyspaces[name] = {{"replication", k.replication}, {"durableWrites", k.durable_writes}};
+  }
+  return Json{{"backup", m.backup},     {"cluster", m.cluster}, {"dc", m.dc},
+              {"rack", m.rack},         {"node", m.node},       {"hostId", m.host_id},
+              {"tokens", m.tokens},     {"started", m.started}, {"finished", m.finished},
+              {"keyspaces", keyspaces}, {"files", files}}
       .dump(1);
+}
+
+std::string IndexKey(const std::string& prefix, const std::string& cluster,
+                     const std::string& backup) {
+  return absl::StrCat(prefix.empty() ? "" : prefix + "/", cluster, "/backups/", backup, ".json");
+}
+
+std::string ToJson(const Index& index) {
+  Json nodes = Json::array();
+  for (const IndexNode& n : index.nodes) {
+    nodes.push_back({{"node", n.node},
+                     {"dc", n.dc},
+                     {"rack", n.rack},
+                     {"manifest", n.manifest},
+                     {"bytes", n.bytes}});
+  }
+  return Json{{"backup", index.backup},     {"cluster", index.cluster},
+              {"namespace", index.ns},      {"started", index.started},
+              {"finished", index.finished}, {"bytes", index.bytes},
+              {"nodes", nodes}}
+      .dump(1);
+}
+
+absl::StatusOr<Index> ParseIndex(const std::string& text) {
+  Index index;
+  try {
+    const Json j = Json::parse(text);
+    index.backup = j.at("backup").get<std::string>();
+    index.cluster = j.at("cluster").get<std::string>();
+    index.ns = j.value("namespace", "");
+    index.started = j.value("started", "");
+    index.finished = j.value("finished", "");
+    index.bytes = j.value("bytes", int64_t{0});
+    for (const Json& n : j.at("nodes")) {
+      index.nodes.push_back({n.at("node").get<std::string>(), n.value("dc", ""),
+                             n.value("rack", ""), n.at("manifest").get<std::string>(),
+                             n.value("bytes", int64_t{0})});
+    }
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("not a backup index: ", e.what()));
+  }
+  return index;
 }
 
 absl::StatusOr<Manifest> ParseManifest(const std::string& text) {
@@ -59,6 +105,11 @@ absl::StatusOr<Manifest> ParseManifest(const std::string& text) {
     m.tokens = j.value("tokens", std::vector<std::string>{});
     m.started = j.value("started", "");
     m.finished = j.at("finished").get<std::string>();
+    const Json keyspaces = j.value("keyspaces", Json::object());
+    for (const auto& [name, k] : keyspaces.items()) {
+      m.keyspaces[name] = {k.at("replication").get<std::map<std::string, std::string>>(),
+                           k.value("durableWrites", true)};
+    }
     for (const Json& f : j.at("files")) {
       m.files.push_back({f.at("keyspace").get<std::string>(), f.at("table").get<std::string>(),
                          f.at("name").get<std::string>(), f.at("size").get<int64_t>(),

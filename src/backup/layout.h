@@ -2,16 +2,20 @@
 // (one per node). Pure; thread-safe.
 //
 //   <prefix>/<cluster>/<node>/data/<keyspace>/<table>/<md5>-<size>-<file>   SSTable files
-//   <prefix>/<cluster>/<node>/manifests/<backup>.json                        written last
+//   <prefix>/<cluster>/<node>/manifests/<backup>.json                        one node's part
+//   <prefix>/<cluster>/backups/<backup>.json                                 the index, last
 //
 // A data key names its content (MD5 and size) besides the file's name: a file already stored is
 // recognised by its key alone and never sent again, by any later backup of that node, and two
 // files of one name but other content (a node rebuilt from nothing reuses SSTable generation
 // numbers) never overwrite each other. Files are shared between backups; a backup is its
-// manifests, and a backup missing a node's manifest is not complete.
+// manifests, and a backup missing a node's manifest is not complete. The index, written by the
+// operator once every manifest is stored, names them: a backup is complete when its index
+// exists (no node is named "backups": members are <cluster>-<dc>-<rack>-<ordinal>).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,17 +43,44 @@ struct FileEntry {
   std::string key;  // its object key (DataKey)
 };
 
+// A keyspace's definition as system_schema.keyspaces holds it: what a restore needs to create
+// the keyspace again (each table's CREATE statement, with its id, is a file of the snapshot:
+// schema.cql).
+struct KeyspaceSchema {
+  std::map<std::string, std::string> replication;  // "class" and its options
+  bool durable_writes = true;
+  bool operator==(const KeyspaceSchema&) const = default;
+};
+
 // One node's part of a backup.
 struct Manifest {
   std::string backup;
   std::string cluster, dc, rack, node, host_id;
   std::vector<std::string> tokens;
   std::string started, finished;  // RFC 3339
+  std::map<std::string, KeyspaceSchema> keyspaces;  // every keyspace the node had, by name
   std::vector<FileEntry> files;
   int64_t TotalBytes() const;
 };
 
+// The backup as a whole: which nodes took part and where their manifests are.
+struct IndexNode {
+  std::string node, dc, rack, manifest;
+  int64_t bytes = 0;
+};
+struct Index {
+  std::string backup, cluster, ns;
+  std::string started, finished;  // RFC 3339
+  std::vector<IndexNode> nodes;
+  int64_t bytes = 0;
+};
+
+std::string IndexKey(const std::string& prefix, const std::string& cluster,
+                     const std::string& backup);
+
 std::string ToJson(const Manifest& m);
+std::string ToJson(const Index& index);
+absl::StatusOr<Index> ParseIndex(const std::string& text);
 // InvalidArgument naming what is wrong when `text` is not a manifest.
 absl::StatusOr<Manifest> ParseManifest(const std::string& text);
 

@@ -30,6 +30,9 @@ TEST(LayoutTest, ManifestRoundTrip) {
   m.tokens = {"-9", "42"};
   m.started = "2026-12-04T12:00:00Z";
   m.finished = "2026-12-04T12:01:00Z";
+  m.keyspaces["ks"] = {{{"class", "org.apache.cassandra.locator.NetworkTopologyStrategy"},
+                        {"dc1", "3"}},
+                       false};
   m.files = {{"ks", "t", "nb-1-big-Data.db", 100, "aa", "k1"},
              {"ks", "t", "nb-1-big-Index.db", 20, "bb", "k2"}};
   auto back = ParseManifest(ToJson(m));
@@ -37,6 +40,18 @@ TEST(LayoutTest, ManifestRoundTrip) {
   EXPECT_EQ(ToJson(*back), ToJson(m));
   EXPECT_EQ(back->TotalBytes(), 120);
   EXPECT_EQ(back->files[1].key, "k2");
+  EXPECT_EQ(back->keyspaces.at("ks"), m.keyspaces.at("ks"));
+}
+
+TEST(LayoutTest, IndexRoundTripAndKey) {
+  EXPECT_EQ(IndexKey("team/a", "c1", "b1"), "team/a/c1/backups/b1.json");
+  EXPECT_EQ(IndexKey("", "c1", "b1"), "c1/backups/b1.json");
+  Index index{"b1", "c1", "ns", "2026-12-04T12:00:00Z", "2026-12-04T12:01:00Z",
+              {{"c1-dc1-r1-0", "dc1", "r1", "c1/c1-dc1-r1-0/manifests/b1.json", 120}}, 120};
+  auto back = ParseIndex(ToJson(index));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(ToJson(*back), ToJson(index));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseIndex(R"({"backup":"b1"})").status()));
 }
 
 TEST(LayoutTest, NotAManifestIsRefusedWithTheReason) {

@@ -20,6 +20,54 @@ absl::StatusOr<SchemaVersions> ReadSchemaVersions(Client& client) {
   return out;
 }
 
+absl::StatusOr<std::map<std::string, KeyspaceDefinition>> ReadKeyspaces(Client& client) {
+  ASSIGN_OR_RETURN(auto rows,
+                   client.Query("SELECT keyspace_name, durable_writes, replication "
+                                "FROM system_schema.keyspaces",
+                                Consistency::kOne));
+  std::map<std::string, KeyspaceDefinition> out;
+  for (auto& row : rows.rows) {
+    ASSIGN_OR_RETURN(auto replication, ParseTextMap(row.columns["replication"]));
+    out[row.columns["keyspace_name"]] = {std::move(replication),
+                                         row.columns["durable_writes"] != "false"};
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseTextMap(const std::string& rendered) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  auto bad = [&rendered] {
+    return absl::InvalidArgumentError(absl::StrCat("not a map<text, text>: ", rendered));
+  };
+  // One quoted string at i, its escapes undone; i moves past it.
+  auto quoted = [&](std::string& into) {
+    if (i >= rendered.size() || rendered[i] != '"') return false;
+    for (++i; i < rendered.size(); ++i) {
+      if (rendered[i] == '\\' && i + 1 < rendered.size()) {
+        into.push_back(rendered[++i]);
+      } else if (rendered[i] == '"') {
+        ++i;
+        return true;
+      } else {
+        into.push_back(rendered[i]);
+      }
+    }
+    return false;
+  };
+  if (rendered.empty() || rendered[i++] != '{') return bad();
+  while (i < rendered.size() && rendered[i] != '}') {
+    std::string key, value;
+    if (!quoted(key) || i >= rendered.size() || rendered[i++] != ':' || !quoted(value)) {
+      return bad();
+    }
+    out[key] = value;
+    if (i < rendered.size() && rendered[i] == ',') ++i;
+  }
+  if (i + 1 != rendered.size()) return bad();
+  return out;
+}
+
 std::vector<std::string> DisagreeingPeers(const SchemaVersions& versions,
                                           const std::set<std::string>* live) {
   std::vector<std::string> out;

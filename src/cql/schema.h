@@ -30,6 +30,19 @@ absl::StatusOr<SchemaVersions> ReadSchemaVersions(Client& client);
 std::vector<std::string> DisagreeingPeers(const SchemaVersions& versions,
                                           const std::set<std::string>* live);
 
+// A keyspace as system_schema.keyspaces holds it.
+struct KeyspaceDefinition {
+  std::map<std::string, std::string> replication;  // "class" and its options
+  bool durable_writes = true;
+};
+
+// Every keyspace this node knows (the system ones included), by name.
+absl::StatusOr<std::map<std::string, KeyspaceDefinition>> ReadKeyspaces(Client& client);
+
+// A map<text, text> value as Client renders it ({"k":"v",...}, '"' and '\\' escaped).
+// InvalidArgument when `rendered` is not one.
+absl::StatusOr<std::map<std::string, std::string>> ParseTextMap(const std::string& rendered);
+
 // Polls ReadSchemaVersions until every peer agrees (all peers count: after our own schema or
 // role change, a peer that cannot be judged is not agreement), or `timeout` passes.
 absl::StatusOr<SchemaVersions> WaitForSchemaAgreement(

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -137,6 +138,14 @@ Json AgentTokenSecret(const ClusterSpec& c, const std::string& token) {
   Json s = Object("v1", "Secret", Metadata(c, AgentTokenSecretName(c)));
   s["type"] = "Opaque";
   s["stringData"] = {{"token", token}};
+  return s;
+}
+
+Json StorageCredentialsSecret(const ClusterSpec& c, const std::map<std::string, std::string>& files) {
+  Json s = Object("v1", "Secret", Metadata(c, StorageCredentialsSecretName(c)));
+  s["type"] = "Opaque";
+  s["data"] = Json::object();
+  for (const auto& [name, content] : files) s["data"][name] = absl::Base64Escape(content);
   return s;
 }
 
@@ -286,7 +295,8 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
       {"volumeMounts",
        {Mount(data_volume.c_str(), kDataDir, true), Mount("token", "/etc/ringkeeper/token", true),
         Mount("superuser", "/etc/ringkeeper/superuser", true),
-        Mount("ringkeeper", "/opt/ringkeeper", true)}}};
+        Mount("ringkeeper", "/opt/ringkeeper", true),
+        Mount("storage-credentials", kStorageCredentialsDir, true)}}};
 }
 
 Json PodSpec(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
@@ -315,7 +325,15 @@ Json PodSpec(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
         {{"name", "token"},
          {"secret", {{"secretName", AgentTokenSecretName(c)}, {"defaultMode", 0440}}}},
         {{"name", "superuser"},
-         {"secret", {{"secretName", c.superuser_secret}, {"defaultMode", 0440}}}}}}};
+         {"secret", {{"secretName", c.superuser_secret}, {"defaultMode", 0440}}}},
+        // Written when a backup starts (the operator copies the location's credentials), so
+        // optional: a Cluster that never backs up has none, and adding a location rolls no pod
+        // (kubelet refreshes the files in place).
+        {{"name", "storage-credentials"},
+         {"secret",
+          {{"secretName", StorageCredentialsSecretName(c)},
+           {"defaultMode", 0440},
+           {"optional", true}}}}}}};
   pod_spec["affinity"] = Affinity(c, dc, rack.placement);
   pod_spec["topologySpreadConstraints"] = TopologySpreadConstraints(c, dc);
   if (rack.placement.is_object()) {

@@ -38,6 +38,10 @@ kube::Json ClientService(const ClusterSpec& c, const std::string& dc);
 kube::Json PodDisruptionBudget(const ClusterSpec& c, const std::string& dc);
 kube::Json CassandraServiceAccount(const ClusterSpec& c);
 kube::Json AgentTokenSecret(const ClusterSpec& c, const std::string& token);
+// The storage locations' credentials every agent mounts (naming.h): `files` maps a location's
+// name to its file (the access key id and the secret, one a line).
+kube::Json StorageCredentialsSecret(const ClusterSpec& c,
+                                    const std::map<std::string, std::string>& files);
 kube::Json SuperuserSecret(const ClusterSpec& c, const std::string& username,
                            const std::string& password);
 

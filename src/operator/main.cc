@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "api/v1alpha1/backup.h"
 #include "api/v1alpha1/naming.h"
 #include "base/log.h"
 #include "base/stop_signals.h"
@@ -35,6 +36,7 @@
 #include "kube/resource.h"
 #include "kube/workqueue.h"
 #include "metrics/exposition.h"
+#include "operator/backups.h"
 #include "operator/reconciler.h"
 #include "operator/seams_real.h"
 
@@ -214,7 +216,8 @@ std::string UniqueIdentity() {
 class Informers {
  public:
   Informers(kube::Client& client, const std::string& ns)
-      : clusters_(client, ringkeeper::kClusters, Options(ns, "")) {
+      : clusters_(client, ringkeeper::kClusters, Options(ns, "")),
+        backups_(client, ringkeeper::kBackups, Options(ns, "")) {
     caches_.clusters = &clusters_.store();
     const std::string owned = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
     for (const OwnedKind& kind : kOwnedKinds) {
@@ -225,23 +228,32 @@ class Informers {
   }
   const ringkeeper::Caches& caches() const { return caches_; }
   kube::Informer& clusters() { return clusters_; }
+  kube::Informer& backups() { return backups_; }
+  ringkeeper::BackupCaches backup_caches() const {
+    return {&backups_.store(), caches_.clusters, caches_.pods};
+  }
 
   // Each Cluster's own events enqueue it; an owned object's enqueue the Cluster it belongs to.
-  void EnqueueInto(kube::Controller& controller) {
-    auto enqueue = [&controller](const kube::ObjectKey& key) { controller.Enqueue(key); };
+  // A Backup's own events enqueue it (while it runs, its reconciler polls the agents).
+  void EnqueueInto(kube::Controller& clusters, kube::Controller& backups) {
+    auto enqueue = [&clusters](const kube::ObjectKey& key) { clusters.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(enqueue));
     for (auto& informer : children_) informer->AddHandler(EnqueueClusterOf(enqueue));
+    backups_.AddHandler(
+        kube::EnqueueSelf([&backups](const kube::ObjectKey& key) { backups.Enqueue(key); }));
   }
   void Start() {
     clusters_.Start();
+    backups_.Start();
     for (auto& informer : children_) informer->Start();
   }
   void Stop() {
     clusters_.Stop();
+    backups_.Stop();
     for (auto& informer : children_) informer->Stop();
   }
   bool Synced() const {
-    if (!clusters_.HasSynced()) return false;
+    if (!clusters_.HasSynced() || !backups_.HasSynced()) return false;
     for (const auto& informer : children_) {
       if (!informer->HasSynced()) return false;
     }
@@ -256,6 +268,7 @@ class Informers {
     return o;
   }
   kube::Informer clusters_;
+  kube::Informer backups_;
   std::vector<std::unique_ptr<kube::Informer>> children_;
   ringkeeper::Caches caches_;
 };
@@ -347,7 +360,8 @@ int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std
 // caches do not sync or leader election fails.
 int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const std::string& identity,
                       Stopper& stopper, Informers& informers, kube::Controller& controller,
-                      std::atomic<bool>& leading, std::atomic<bool>& synced) {
+                      kube::Controller& backup_controller, std::atomic<bool>& leading,
+                      std::atomic<bool>& synced) {
   informers.Start();
   const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
   while (!informers.Synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
@@ -367,8 +381,12 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
   auto lead = [&] {
     leading = true;
     controller.Start();
+    backup_controller.Start();
     for (const auto& key : informers.clusters().store().Keys()) {
       controller.Enqueue(kube::ObjectKey::FromString(key));
+    }
+    for (const auto& key : informers.backups().store().Keys()) {
+      backup_controller.Enqueue(kube::ObjectKey::FromString(key));
     }
   };
   if (flags.leader_elect) return LeadWhileElected(flags, rest, identity, stopper, lead, leading);
@@ -423,23 +441,30 @@ int main(int argc, char** argv) {
       options);
   kube::WorkQueue queue;
   kube::Controller controller("cluster", reconciler, queue, flags.workers);
-  informers.EnqueueInto(controller);
+  ringkeeper::S3BackupStorage backup_storage;
+  ringkeeper::BackupReconciler backup_reconciler(
+      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, &backup_storage,
+      informers.backup_caches());
+  kube::WorkQueue backup_queue;
+  kube::Controller backup_controller("backup", backup_reconciler, backup_queue, flags.workers);
+  informers.EnqueueInto(controller, backup_controller);
 
   std::atomic<bool> leading{false}, synced{false};
   Endpoints endpoints(
       [&] {
         // Each part writes its own families, so their texts concatenate into one exposition.
-        const kube::Controller* controllers[] = {&controller};
+        const kube::Controller* controllers[] = {&controller, &backup_controller};
         return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
                counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
       },
       synced, leading);
   endpoints.Start(flags.metrics_port, flags.health_port);
 
-  const int rc =
-      ServeUntilStopped(flags, *rest, identity, stopper, informers, controller, leading, synced);
+  const int rc = ServeUntilStopped(flags, *rest, identity, stopper, informers, controller,
+                                   backup_controller, leading, synced);
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
+  backup_controller.Stop();
   informers.Stop();
   endpoints.Stop();
   spdlog::info("stopped");

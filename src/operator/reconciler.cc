@@ -126,7 +126,7 @@ absl::Status ClusterReconciler::Apply(Pass& p, const kube::Resource& r, Json des
 absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   kube::Object next = p.cluster;
   next.json()["status"] = status;
-  auto written = seams_.status->UpdateStatus(next);
+  auto written = seams_.status->UpdateStatus(kClusters, next);
   if (!written.ok()) return written.status();
   p.cluster = *std::move(written);
   p.old_status = status;

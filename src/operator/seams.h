@@ -52,15 +52,16 @@ class ObjectWriter {
                               const std::string& name, const std::string& uid, Deletion how) = 0;
 };
 
-// The Cluster's status subresource: `cluster` carries the status to write and the
-// resourceVersion it was computed from (Conflict when stale). Returns the written object.
+// The status subresource of a Cluster or a Backup: `object` carries the status to write and
+// the resourceVersion it was computed from (Conflict when stale). Returns the written object.
 class StatusWriter {
  public:
   virtual ~StatusWriter() = default;
-  virtual absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) = 0;
+  virtual absl::StatusOr<kube::Object> UpdateStatus(const kube::Resource& r,
+                                                    const kube::Object& object) = 0;
 };
 
-// Events about a Cluster (core/v1 Events in the real thing).
+// Events about a Cluster or a Backup (core/v1 Events in the real thing).
 class EventSink {
  public:
   virtual ~EventSink() = default;

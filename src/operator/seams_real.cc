@@ -6,6 +6,7 @@
 #include "cql/auth_setup.h"
 #include "cql/schema.h"
 #include "operator/agent_client.h"
+#include "s3/client.h"
 
 namespace ringkeeper {
 
@@ -32,8 +33,20 @@ absl::Status KubeObjects::Delete(const kube::Resource& r, const std::string& ns,
   return client_.Delete(r, ns, name, options);
 }
 
-absl::StatusOr<kube::Object> KubeObjects::UpdateStatus(const kube::Object& cluster) {
-  return client_.UpdateStatus(kClusters, cluster);
+absl::StatusOr<kube::Object> KubeObjects::UpdateStatus(const kube::Resource& r,
+                                                       const kube::Object& object) {
+  return client_.UpdateStatus(r, object);
+}
+
+absl::Status S3BackupStorage::Put(const S3LocationSpec& location,
+                                  const StorageCredentials& credentials, const std::string& key,
+                                  const std::string& body) {
+  s3::Endpoint endpoint;
+  endpoint.url = location.EffectiveEndpoint();
+  endpoint.region = location.region;
+  endpoint.path_style = location.path_style;
+  s3::Client client(endpoint, {credentials.access_key_id, credentials.secret_access_key, ""});
+  return client.PutObject(location.bucket, key, body);
 }
 
 void RecorderEvents::Event(const kube::Object& regarding, bool warning, const std::string& reason,

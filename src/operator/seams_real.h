@@ -10,6 +10,7 @@
 
 #include "kube/client.h"
 #include "kube/event_recorder.h"
+#include "operator/backups.h"
 #include "operator/seams.h"
 
 namespace ringkeeper {
@@ -26,7 +27,8 @@ class KubeObjects : public ObjectReader, public ObjectWriter, public StatusWrite
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
                       const std::string& uid, Deletion how) override;
-  absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) override;
+  absl::StatusOr<kube::Object> UpdateStatus(const kube::Resource& r,
+                                            const kube::Object& object) override;
 
  private:
   kube::Client& client_;
@@ -70,6 +72,14 @@ class CqlClientSessions : public CqlSessions {
 
  private:
   const int port_;
+};
+
+// Writes to a storage location with s3::Client (a connection per call: the operator writes one
+// index per backup).
+class S3BackupStorage : public BackupStorage {
+ public:
+  absl::Status Put(const S3LocationSpec& location, const StorageCredentials& credentials,
+                   const std::string& key, const std::string& body) override;
 };
 
 class SystemClock : public Clock {

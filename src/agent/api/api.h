@@ -151,7 +151,8 @@ struct Operation {
   int64_t started_unix = 0;
   int64_t finished_unix = 0;
   int repair_command = 0;  // Cassandra's repair command number, for repairs
-  // backup: progress while it runs, totals once done; the manifest's key once written.
+  // backup: its name; progress while it runs, totals once done; the manifest's key once written.
+  std::string backup;
   int64_t files_total = 0, files_done = 0, files_skipped = 0;
   int64_t bytes_total = 0, bytes_sent = 0;
   std::string manifest;
@@ -186,7 +187,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace
                                                 tag, ranges, parallelism, backup, location,
                                                 upload_parallelism, bandwidth_bytes_per_second)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,
-                                                finished_unix, repair_command, files_total,
+                                                finished_unix, repair_command, backup, files_total,
                                                 files_done, files_skipped, bytes_total, bytes_sent,
                                                 manifest)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, tag, keyspace, table, size_bytes,

@@ -49,6 +49,14 @@ absl::Status CheckBackupRequest(const api::OperationRequest& r) {
   return absl::OkStatus();
 }
 
+absl::Status CheckBackupCredentials(const api::OperationRequest& r) {
+  if (auto c = ReadS3Credentials(r.location.credentials_file); !c.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the storage location's credentials are not readable yet: ", c.status().message()));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<backup::LocalFile> SnapshotFiles(const std::string& data_dir, const std::string& tag) {
   std::vector<backup::LocalFile> files;
   std::error_code ec;
@@ -83,7 +91,12 @@ absl::StatusOr<std::string> BackupNode(node::NodeControl& node, const BackupIden
   manifest.host_id = info.host_id;
   manifest.tokens = info.tokens;
   manifest.started = Now();
+  if (!self.keyspaces) return absl::InternalError("backup: no way to read the schema");
+  auto keyspaces = self.keyspaces();
+  RETURN_IF_ERROR(base::Annotate(keyspaces.status(), "read the schema"));
+  manifest.keyspaces = *std::move(keyspaces);
   const std::string tag = "rk-backup-" + r.backup;
+  RETURN_IF_ERROR(base::Annotate(node.ClearSnapshot(tag), "clear an earlier run's snapshot"));
   RETURN_IF_ERROR(base::Annotate(node.TakeSnapshot(tag, r.keyspaces), "snapshot"));
   s3::Endpoint endpoint{r.location.endpoint, r.location.region, r.location.path_style,
                         r.location.ca_file};

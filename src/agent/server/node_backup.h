@@ -8,6 +8,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -17,16 +19,28 @@
 
 namespace agent::server {
 
-// Who this node is in the backup's layout, and where its data lives.
+// Reads this node's keyspaces (cql::ReadKeyspaces over a fresh connection): the schema a backup
+// saves beside its files.
+using KeyspacesProbe =
+    std::function<absl::StatusOr<std::map<std::string, backup::KeyspaceSchema>>()>;
+
+// Who this node is in the backup's layout, where its data lives, and how its schema is read.
 struct BackupIdentity {
   std::string cluster, dc, rack, pod;
   std::string data_dir;  // the node's data volume (its `data/` holds the keyspaces)
+  KeyspacesProbe keyspaces;
 };
 
 // Validates a backup request before it starts (InvalidArgument naming the field).
 absl::Status CheckBackupRequest(const api::OperationRequest& request);
 
-// Returns the manifest's key.
+// Unavailable while the location's credentials file cannot be read: the operator writes it into
+// a mounted Secret just before it asks for the backup, and kubelet may not have refreshed the
+// volume yet, so the caller asks again later.
+absl::Status CheckBackupCredentials(const api::OperationRequest& request);
+
+// Returns the manifest's key. A snapshot of the same name left by an interrupted run (the agent
+// restarted mid-upload) is cleared first; the files it had stored are not sent again.
 absl::StatusOr<std::string> BackupNode(node::NodeControl& node, const BackupIdentity& self,
                                        const api::OperationRequest& request,
                                        backup::UploadStats& stats, const std::atomic<bool>* cancel);

@@ -4,6 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "agent/node/fake_node_control.h"
+#include "agent/server/operations.h"
 #include "gtest/gtest.h"
 
 namespace agent::server {
@@ -61,6 +65,54 @@ TEST(NodeBackupTest, SnapshotFilesAreThoseOfTheTagWithTheirTableDirectory) {
   EXPECT_EQ(files[2].keyspace, "system");
   EXPECT_TRUE(SnapshotFiles((root / "nothing").string(), "rk-backup-b1").empty());
   fs::remove_all(root);
+}
+
+// The operator may ask twice for one backup (it crashed before recording the answer): the
+// agent gives back the operation it runs instead of starting a second upload, and refuses
+// another backup meanwhile.
+TEST(NodeBackupTest, AskingAgainForTheSameBackupReturnsTheRunningOperation) {
+  const fs::path credentials =
+      fs::temp_directory_path() / ("rk-backup-credentials-" + std::to_string(getpid()));
+  node::FakeNodeControl node;
+  absl::Notification release;
+  BackupIdentity self{"c", "dc1", "r1", "c-dc1-r1-0", "/nonexistent", [&release] {
+                        release.WaitForNotification();  // holds the backup at its first step
+                        return std::map<std::string, backup::KeyspaceSchema>{};
+                      }};
+  Operations ops(&node, self);
+  api::OperationRequest r = Valid();
+  r.location.endpoint = "http://127.0.0.1:1";  // nothing listens: the upload fails at once
+  r.location.credentials_file = credentials.string();
+
+  // Credentials not mounted yet (kubelet refreshes the Secret's volume later): try again.
+  auto early = ops.Start(r);
+  EXPECT_TRUE(absl::IsUnavailable(early.status())) << early.status();
+  EXPECT_TRUE(ops.List().empty());
+
+  std::ofstream(credentials) << "AKID\nSECRET\n";
+  auto first = ops.Start(r);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->backup, "b1");
+  auto again = ops.Start(r);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->id, first->id);
+  api::OperationRequest other = r;
+  other.backup = "b2";
+  EXPECT_TRUE(absl::IsAlreadyExists(ops.Start(other).status()));
+
+  release.Notify();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::StatusOr<api::Operation> op = ops.Get(first->id);
+  while (op.ok() && op->state == api::kStateRunning && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    op = ops.Get(first->id);
+  }
+  ASSERT_TRUE(op.ok());
+  EXPECT_EQ(op->state, api::kStateFailed);  // and a failed one is not handed back: a new run
+  auto retry = ops.Start(r);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_NE(retry->id, first->id);
+  fs::remove(credentials);
 }
 
 }  // namespace

@@ -53,6 +53,17 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return absl::UnavailableError("agent is shutting down");
+  // Asked again for a backup it runs or has taken (the operator did not record the first
+  // answer): the same operation, not a second upload.
+  if (request.kind == api::kOpBackup) {
+    for (const auto& [id, op] : ops_) {
+      if (op.kind == api::kOpBackup && op.backup == request.backup &&
+          (op.state == api::kStateRunning || op.state == api::kStateSucceeded)) {
+        return op;
+      }
+    }
+    if (absl::Status s = CheckBackupCredentials(request); !s.ok()) return s;
+  }
   for (const auto& [id, op] : ops_) {
     if (op.state != api::kStateRunning) continue;
     if (op.kind == request.kind || (Disruptive(op.kind) && Disruptive(request.kind))) {
@@ -63,6 +74,7 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   api::Operation op;
   op.id = absl::StrCat(request.kind, "-", next_id_++);
   op.kind = request.kind;
+  op.backup = request.backup;
   op.state = api::kStateRunning;
   op.started_unix = absl::ToUnixSeconds(absl::Now());
   ops_[op.id] = op;

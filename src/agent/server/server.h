@@ -57,9 +57,9 @@ using SchemaVersionsProbe = std::function<absl::StatusOr<cql::SchemaVersions>()>
 class Server {
  public:
   // `node` is borrowed and must outlive the server; an empty `schema_versions` makes
-  // /v1/schema answer 503.
+  // /v1/schema answer 503, an empty `keyspaces` fails every backup (its schema is saved).
   Server(ServerOptions options, node::NodeControl* node,
-         SchemaVersionsProbe schema_versions = nullptr);
+         SchemaVersionsProbe schema_versions = nullptr, KeyspacesProbe keyspaces = nullptr);
   ~Server();
 
   // Binds and serves until Stop(); returns an error if the port cannot be bound or the TLS

@@ -77,6 +77,22 @@ inline constexpr char kGrowingVolumes[] = "GrowingVolumes";  // claims' requests
 // A rack's StatefulSet deleted with its pods orphaned, to come back with a bigger claim template.
 inline constexpr char kRecreatingStatefulSet[] = "RecreatingStatefulSet";
 inline constexpr char kStatefulSetRecreated[] = "StatefulSetRecreated";
+
+// Backups: why one failed (its Failed condition, status.reason, and a Warning event), and the
+// events of one that runs.
+inline constexpr char kClusterNotFound[] = "ClusterNotFound";  // spec.cluster names none
+inline constexpr char kStorageLocationNotFound[] = "StorageLocationNotFound";  // not in it
+inline constexpr char kClusterNotReady[] = "ClusterNotReady";  // a member not UN at the start
+// The location's credentials Secret or one of its keys is missing.
+inline constexpr char kCredentialsNotFound[] = "CredentialsNotFound";
+// The agents could not read the copied credentials within the bound (kubelet did not refresh
+// the mounted Secret).
+inline constexpr char kCredentialsNotMounted[] = "CredentialsNotMounted";
+inline constexpr char kNodeBackupFailed[] = "NodeBackupFailed";  // a node's upload failed
+inline constexpr char kIndexNotWritten[] = "IndexNotWritten";    // the last write failed
+inline constexpr char kBackupStarted[] = "BackupStarted";        // event: nodes asked
+inline constexpr char kBackupComplete[] = "BackupComplete";      // event: the index written
+inline constexpr char kBackupFailed[] = "BackupFailed";          // event, with the reason
 }  // namespace reason
 
 // ---- status.operation: the crash-safe record of the one disruptive operation -------------

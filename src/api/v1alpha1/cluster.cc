@@ -146,7 +146,53 @@ absl::Status ParsePolicies(const kube::Object& cluster, const Json& spec, Cluste
   return absl::OkStatus();
 }
 
+// spec.storageLocations (defaults as in the CRD, for objects stored before it had them).
+absl::Status ParseStorageLocations(const Json& spec, ClusterSpec& c) {
+  const Json& locations = FieldAt(spec, {"storageLocations"});
+  if (!locations.is_array()) return absl::OkStatus();
+  for (const Json& l : locations) {
+    StorageLocationSpec out;
+    out.name = StringField(l, "name");
+    const Json& s3 = FieldAt(l, {"s3"});
+    if (out.name.empty() || !s3.is_object()) {
+      return absl::InvalidArgumentError(
+          "spec.storageLocations: every location needs a name and an s3 section");
+    }
+    out.s3.endpoint = StringField(s3, "endpoint");
+    out.s3.bucket = StringField(s3, "bucket");
+    out.s3.prefix = StringField(s3, "prefix");
+    if (std::string region = StringField(s3, "region"); !region.empty()) out.s3.region = region;
+    if (FieldAt(s3, {"pathStyle"}).is_boolean()) out.s3.path_style = s3["pathStyle"].get<bool>();
+    const Json& secret = FieldAt(s3, {"credentialsSecret"});
+    out.s3.credentials_secret = StringField(secret, "name");
+    if (std::string k = StringField(secret, "accessKeyIdKey"); !k.empty()) {
+      out.s3.access_key_id_key = k;
+    }
+    if (std::string k = StringField(secret, "secretAccessKeyKey"); !k.empty()) {
+      out.s3.secret_access_key_key = k;
+    }
+    if (out.s3.bucket.empty() || out.s3.credentials_secret.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("spec.storageLocations[", out.name,
+                                                     "]: s3.bucket and s3.credentialsSecret "
+                                                     "are required"));
+    }
+    c.storage_locations.push_back(std::move(out));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string S3LocationSpec::EffectiveEndpoint() const {
+  return endpoint.empty() ? absl::StrCat("https://s3.", region, ".amazonaws.com") : endpoint;
+}
+
+const StorageLocationSpec* ClusterSpec::FindStorageLocation(const std::string& name) const {
+  for (const auto& l : storage_locations) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
 
 int DataCenterSpec::members() const {
   int n = 0;
@@ -183,6 +229,7 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (const Json& config = FieldAt(spec, {"config"}); config.is_object()) c.config = config;
   ParseJvm(FieldAt(spec, {"jvm"}), c);
   if (absl::Status s = ParsePolicies(cluster, spec, c); !s.ok()) return s;
+  if (absl::Status s = ParseStorageLocations(spec, c); !s.ok()) return s;
   return c;
 }
 

@@ -38,6 +38,27 @@ struct DataCenterSpec {
   int members() const;
 };
 
+// spec.storageLocations[]: where backups go. An S3-compatible bucket; credentials from a Secret
+// in the Cluster's namespace (two keys), copied by the operator into the Secret every agent
+// mounts (naming.h: StorageCredentialsSecretName) when a backup starts.
+struct S3LocationSpec {
+  std::string endpoint;  // "http://host:port"; "" = AWS's regional endpoint
+  std::string bucket;
+  std::string prefix;  // "" or "a/b"
+  std::string region = "us-east-1";
+  bool path_style = true;
+  std::string credentials_secret;
+  std::string access_key_id_key = "accessKeyId";
+  std::string secret_access_key_key = "secretAccessKey";
+  // The endpoint to use: `endpoint`, or https://s3.<region>.amazonaws.com when empty.
+  std::string EffectiveEndpoint() const;
+};
+
+struct StorageLocationSpec {
+  std::string name;
+  S3LocationSpec s3;
+};
+
 struct ClusterSpec {
   std::string name;
   std::string ns;
@@ -62,7 +83,9 @@ struct ClusterSpec {
   std::string restarted_at;  // the Cluster's kAnnotationRestartedAt, "" when absent
   // spec.annotations (Rook v1.5's field): added to every pod template.
   std::map<std::string, std::string> pod_annotations;
+  std::vector<StorageLocationSpec> storage_locations;
 
+  const StorageLocationSpec* FindStorageLocation(const std::string& name) const;
   const DataCenterSpec* FindDc(const std::string& dc) const;
   const RackSpec* FindRack(const std::string& dc, const std::string& rack) const;
 };

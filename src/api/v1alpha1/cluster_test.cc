@@ -373,6 +373,51 @@ TEST(ClusterSpecTest, NodeLossPolicy) {
   EXPECT_NE(bad.status().message().find("notReadyTimeout"), std::string::npos) << bad.status();
 }
 
+TEST(ClusterSpecTest, StorageLocationsWithTheirDefaults) {
+  Json locations = Json::array(
+      {{{"name", "versity"},
+        {"s3",
+         {{"endpoint", "http://10.244.0.1:7070"},
+          {"bucket", "backups"},
+          {"prefix", "team/a"},
+          {"pathStyle", true},
+          {"credentialsSecret", {{"name", "s3-creds"}, {"accessKeyIdKey", "id"}}}}}},
+       {{"name", "aws"},
+        {"s3",
+         {{"bucket", "b2"},
+          {"region", "eu-west-3"},
+          {"pathStyle", false},
+          {"credentialsSecret", {{"name", "aws-creds"}}}}}}});
+  auto c = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                     {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                     {"storageLocations", locations}}),
+                        Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->storage_locations.size(), 2u);
+  const StorageLocationSpec* versity = c->FindStorageLocation("versity");
+  ASSERT_NE(versity, nullptr);
+  EXPECT_EQ(versity->s3.EffectiveEndpoint(), "http://10.244.0.1:7070");
+  EXPECT_EQ(versity->s3.prefix, "team/a");
+  EXPECT_EQ(versity->s3.region, "us-east-1");
+  EXPECT_EQ(versity->s3.access_key_id_key, "id");
+  EXPECT_EQ(versity->s3.secret_access_key_key, "secretAccessKey");
+  const StorageLocationSpec* aws = c->FindStorageLocation("aws");
+  ASSERT_NE(aws, nullptr);
+  EXPECT_EQ(aws->s3.EffectiveEndpoint(), "https://s3.eu-west-3.amazonaws.com");
+  EXPECT_FALSE(aws->s3.path_style);
+  EXPECT_EQ(c->FindStorageLocation("nope"), nullptr);
+  EXPECT_EQ(StorageCredentialsSecretName(*c), c->name + "-storage-credentials");
+
+  auto no_bucket = ParseCluster(
+      ClusterWith({{"version", "5.0.9"},
+                   {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                   {"storageLocations",
+                    {{{"name", "x"}, {"s3", {{"credentialsSecret", {{"name", "s"}}}}}}}}}),
+      Defaults{});
+  EXPECT_TRUE(absl::IsInvalidArgument(no_bucket.status()));
+  EXPECT_NE(no_bucket.status().message().find("storageLocations[x]"), std::string::npos);
+}
+
 TEST(ClusterSpecTest, Errors) {
   auto no_version = ParseCluster(ClusterWith({{"dataCenter", OneRackDc("dc1", "r1", 1)}}), {});
   EXPECT_EQ(no_version.status().code(), absl::StatusCode::kInvalidArgument);

@@ -32,6 +32,9 @@ std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
   return StatefulSetName(c, dc, rack) + "-config";
 }
 std::string AgentTokenSecretName(const ClusterSpec& c) { return c.name + "-agent-token"; }
+std::string StorageCredentialsSecretName(const ClusterSpec& c) {
+  return c.name + "-storage-credentials";
+}
 std::string ServiceAccountName(const ClusterSpec& c) { return c.name + "-cassandra"; }
 std::string PvcName(const RackSpec& rack, const std::string& pod) {
   return absl::StrCat(StringField(rack.volume_claim_template["metadata"], "name"), "-", pod);

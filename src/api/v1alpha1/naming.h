@@ -43,6 +43,10 @@ std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
 std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
                                 const std::string& rack);
 std::string AgentTokenSecretName(const ClusterSpec& c);
+// The storage locations' credentials, one key per location (the access key id and the secret,
+// one a line), mounted in every agent at kStorageCredentialsDir.
+std::string StorageCredentialsSecretName(const ClusterSpec& c);
+inline constexpr char kStorageCredentialsDir[] = "/etc/ringkeeper/storage";
 std::string ServiceAccountName(const ClusterSpec& c);
 std::string PvcName(const RackSpec& rack, const std::string& pod);
 

@@ -270,7 +270,9 @@ void FakeCluster::UserCreate(const kube::Resource& r, Json object) {
   Put(r, Stamp(std::move(object), nullptr, r));
 }
 
-absl::StatusOr<kube::Object> FakeCluster::UpdateStatus(const kube::Object& cluster) {
+absl::StatusOr<kube::Object> FakeCluster::UpdateStatus(const kube::Resource& r,
+                                                       const kube::Object& cluster) {
+  if (r.kind != kClusters.kind) return ApiError(404, "NotFound", "this fake holds Clusters only");
   ++writes_;
   write_log.push_back("STATUS Cluster/" + cluster.name());
   kube::ObjectPtr current = clusters_.Get(cluster.key().ToString());

@@ -132,7 +132,8 @@ class FakeCluster : public ObjectReader,
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
                       const std::string& uid, Deletion how) override;
-  absl::StatusOr<kube::Object> UpdateStatus(const kube::Object& cluster) override;
+  absl::StatusOr<kube::Object> UpdateStatus(const kube::Resource& r,
+                                            const kube::Object& cluster) override;
   // EventSink.
   void Event(const kube::Object& regarding, bool warning, const std::string& reason,
              const std::string& message) override;

@@ -1,0 +1,131 @@
+#include "api/v1alpha1/backup.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::FieldAt;
+using kube::Json;
+using kube::StringField;
+
+int64_t IntField(const Json& j, const char* key) {
+  const Json& v = FieldAt(j, {key});
+  return v.is_number_integer() ? v.get<int64_t>() : 0;
+}
+
+Json Condition(const char* type, bool is_true, const std::string& reason,
+               const std::string& message, const std::string& when) {
+  return {{"type", type},
+          {"status", is_true ? "True" : "False"},
+          {"reason", reason},
+          {"message", message},
+          {"lastTransitionTime", when}};
+}
+
+}  // namespace
+
+absl::StatusOr<BackupSpec> ParseBackup(const kube::Object& backup) {
+  const Json& spec = FieldAt(backup.json(), {"spec"});
+  BackupSpec b;
+  b.name = backup.name();
+  b.ns = backup.ns();
+  b.uid = backup.uid();
+  b.cluster = StringField(spec, "cluster");
+  b.storage_location = StringField(spec, "storageLocation");
+  if (b.cluster.empty() || b.storage_location.empty()) {
+    return absl::InvalidArgumentError("spec.cluster and spec.storageLocation are required");
+  }
+  if (const Json& keyspaces = FieldAt(spec, {"keyspaces"}); keyspaces.is_array()) {
+    for (const Json& k : keyspaces) {
+      if (k.is_string()) b.keyspaces.push_back(k.get<std::string>());
+    }
+  }
+  if (int64_t p = IntField(spec, "uploadParallelism"); p > 0) b.upload_parallelism = int(p);
+  b.bandwidth_bytes_per_second = IntField(spec, "bandwidthBytesPerSecond");
+  return b;
+}
+
+bool BackupStatus::Finished() const {
+  return phase == backup_phase::kComplete || phase == backup_phase::kFailed;
+}
+
+BackupStatus ParseBackupStatus(const Json& status) {
+  BackupStatus s;
+  s.phase = StringField(status, "phase");
+  s.start_time = StringField(status, "startTime");
+  s.completion_time = StringField(status, "completionTime");
+  s.bytes = IntField(status, "bytes");
+  s.bytes_sent = IntField(status, "bytesSent");
+  s.index = StringField(status, "index");
+  s.reason = StringField(status, "reason");
+  s.message = StringField(status, "message");
+  if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
+    for (const Json& n : nodes) {
+      BackupNodeStatus out;
+      out.pod = StringField(n, "pod");
+      out.dc = StringField(n, "dc");
+      out.rack = StringField(n, "rack");
+      out.operation = StringField(n, "operation");
+      out.phase = StringField(n, "phase");
+      out.files_total = IntField(n, "filesTotal");
+      out.files_done = IntField(n, "filesDone");
+      out.files_skipped = IntField(n, "filesSkipped");
+      out.bytes_total = IntField(n, "bytesTotal");
+      out.bytes_sent = IntField(n, "bytesSent");
+      out.manifest = StringField(n, "manifest");
+      out.message = StringField(n, "message");
+      s.nodes.push_back(std::move(out));
+    }
+  }
+  return s;
+}
+
+Json ToJson(const BackupStatus& s) {
+  Json out = Json::object();
+  auto put = [&out](const char* key, const std::string& v) {
+    if (!v.empty()) out[key] = v;
+  };
+  put("phase", s.phase);
+  put("startTime", s.start_time);
+  put("completionTime", s.completion_time);
+  put("index", s.index);
+  put("reason", s.reason);
+  put("message", s.message);
+  out["bytes"] = s.bytes;
+  out["bytesSent"] = s.bytes_sent;
+  Json nodes = Json::array();
+  for (const BackupNodeStatus& n : s.nodes) {
+    Json j = {{"pod", n.pod},
+              {"dc", n.dc},
+              {"rack", n.rack},
+              {"phase", n.phase},
+              {"filesTotal", n.files_total},
+              {"filesDone", n.files_done},
+              {"filesSkipped", n.files_skipped},
+              {"bytesTotal", n.bytes_total},
+              {"bytesSent", n.bytes_sent}};
+    if (!n.operation.empty()) j["operation"] = n.operation;
+    if (!n.manifest.empty()) j["manifest"] = n.manifest;
+    if (!n.message.empty()) j["message"] = n.message;
+    nodes.push_back(std::move(j));
+  }
+  out["nodes"] = std::move(nodes);
+  const bool complete = s.phase == backup_phase::kComplete;
+  const bool failed = s.phase == backup_phase::kFailed;
+  // A condition's time is when its status last changed: the start, or the end for the one
+  // that turned True.
+  if (!s.start_time.empty()) {
+    out["conditions"] = Json::array(
+        {Condition("Complete", complete, complete ? "AllManifestsWritten" : s.phase,
+                   complete ? absl::StrCat("every node's manifest and the index are stored: ",
+                                           s.index)
+                            : "",
+                   complete ? s.completion_time : s.start_time),
+         Condition("Failed", failed, failed ? s.reason : "NotFailed", failed ? s.message : "",
+                   failed ? s.completion_time : s.start_time)});
+  }
+  return out;
+}
+
+}  // namespace ringkeeper

@@ -1,0 +1,385 @@
+#include "operator/backups.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "api/v1alpha1/catalogue.h"
+#include "api/v1alpha1/naming.h"
+#include "backup/layout.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "operator/desired.h"
+
+namespace ringkeeper {
+namespace {
+
+namespace res = kube::resources;
+using kube::FieldAt;
+using kube::Json;
+using kube::StringField;
+
+constexpr char kNodePending[] = "Pending";
+constexpr char kNodeRunning[] = "Running";
+constexpr char kNodeDone[] = "Done";
+constexpr char kNodeFailed[] = "Failed";
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+std::string Decoded(const Json& data, const std::string& key) {
+  std::string out;
+  return absl::Base64Unescape(StringField(data, key.c_str()), &out) ? out : "";
+}
+
+// Every member the Cluster reports (status.dataCenters[].members), with its DC; and whether
+// the Cluster is Ready (every member UN, nothing disruptive running).
+std::vector<BackupNodeStatus> ClusterMembers(const kube::Object& cluster) {
+  std::vector<BackupNodeStatus> out;
+  const Json& dcs = FieldAt(cluster.json(), {"status", "dataCenters"});
+  if (!dcs.is_array()) return out;
+  for (const Json& dc : dcs) {
+    const Json& members = FieldAt(dc, {"members"});
+    if (!members.is_array()) continue;
+    for (const Json& m : members) {
+      BackupNodeStatus n;
+      n.pod = StringField(m, "pod");
+      n.dc = StringField(dc, "name");
+      n.rack = StringField(m, "rack");
+      n.phase = kNodePending;
+      if (!n.pod.empty()) out.push_back(std::move(n));
+    }
+  }
+  return out;
+}
+
+bool ClusterReady(const kube::Object& cluster, std::string* why) {
+  const Json& conditions = FieldAt(cluster.json(), {"status", "conditions"});
+  if (conditions.is_array()) {
+    for (const Json& c : conditions) {
+      if (StringField(c, "type") != condition::kReady) continue;
+      if (StringField(c, "status") == "True") return true;
+      *why = absl::StrCat(StringField(c, "reason"), ": ", StringField(c, "message"));
+      return false;
+    }
+  }
+  *why = "it reports no Ready condition yet";
+  return false;
+}
+
+std::string LocationNames(const ClusterSpec& c) {
+  std::vector<std::string> names;
+  for (const auto& l : c.storage_locations) names.push_back(l.name);
+  return names.empty() ? "none" : absl::StrJoin(names, ", ");
+}
+
+}  // namespace
+
+struct BackupReconciler::Pass {
+  kube::ObjectPtr object;
+  BackupSpec spec;
+  BackupStatus status;
+  BackupStatus old_status;
+  kube::ObjectPtr cluster;
+  ClusterSpec cluster_spec;
+  const StorageLocationSpec* location = nullptr;
+  absl::Time now;
+};
+
+BackupReconciler::BackupReconciler(Seams seams, BackupStorage* storage, BackupCaches caches,
+                                   BackupReconcilerOptions options)
+    : seams_(seams), storage_(storage), caches_(caches), options_(options) {}
+
+absl::StatusOr<kube::Result> BackupReconciler::Reconcile(const kube::ObjectKey& key) {
+  kube::ObjectPtr object = caches_.backups->Get(key.ToString());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!object || object->being_deleted()) {
+      written_.erase(key.ToString());
+      return kube::Result{};
+    }
+    // Read our own writes: a pass must not act on a status older than one it wrote (it would
+    // ask for what it already asked, or record a node twice).
+    if (auto it = written_.find(key.ToString()); it != written_.end()) {
+      int64_t cached = 0, written = 0;
+      if (absl::SimpleAtoi(object->resource_version(), &cached) &&
+          absl::SimpleAtoi(it->second->resource_version(), &written) && written > cached &&
+          it->second->uid() == object->uid()) {
+        object = it->second;
+      }
+    }
+  }
+  auto spec = ParseBackup(*object);
+  if (!spec.ok()) return kube::TerminalError(spec.status());
+  Pass p;
+  p.object = object;
+  p.spec = *std::move(spec);
+  p.old_status = ParseBackupStatus(FieldAt(object->json(), {"status"}));
+  p.status = p.old_status;
+  p.now = seams_.clock->Now();
+  if (p.status.Finished()) return kube::Result{};
+
+  p.cluster = caches_.clusters->Get(kube::ObjectKey{p.spec.ns, p.spec.cluster}.ToString());
+  absl::Status step;
+  if (!p.cluster) {
+    Fail(p, reason::kClusterNotFound,
+         absl::StrCat("Cluster ", p.spec.cluster, " not found in namespace ", p.spec.ns));
+  } else if (auto cluster_spec = ParseCluster(*p.cluster, Defaults{}); !cluster_spec.ok()) {
+    step = cluster_spec.status();
+  } else {
+    p.cluster_spec = *std::move(cluster_spec);
+    p.location = p.cluster_spec.FindStorageLocation(p.spec.storage_location);
+    if (!p.location) {
+      Fail(p, reason::kStorageLocationNotFound,
+           absl::StrCat("Cluster ", p.spec.cluster, " has no storage location \"",
+                        p.spec.storage_location, "\" (it has: ", LocationNames(p.cluster_spec),
+                        ")"));
+    } else if (p.status.phase.empty() || p.status.phase == backup_phase::kPending) {
+      step = Start(p);
+    } else {
+      step = Continue(p);
+    }
+  }
+  RETURN_IF_ERROR(WriteStatus(p));
+  RETURN_IF_ERROR(step);
+  kube::Result result;
+  if (!p.status.Finished()) result.requeue_after = options_.poll;
+  return result;
+}
+
+void BackupReconciler::Fail(Pass& p, const char* why, const std::string& message) {
+  p.status.phase = backup_phase::kFailed;
+  p.status.reason = why;
+  p.status.message = message;
+  if (p.status.start_time.empty()) p.status.start_time = Rfc3339(p.now);
+  p.status.completion_time = Rfc3339(p.now);
+  spdlog::warn("backup {}: {}: {}", p.object->key().ToString(), why, message);
+  seams_.events->Event(*p.object, true, reason::kBackupFailed, absl::StrCat(why, ": ", message));
+}
+
+// The checks, then the nodes recorded: from here on the Backup is Running and its nodes fixed.
+absl::Status BackupReconciler::Start(Pass& p) {
+  if (std::string why; !ClusterReady(*p.cluster, &why)) {
+    Fail(p, reason::kClusterNotReady,
+         absl::StrCat("Cluster ", p.spec.cluster, " is not Ready (", why,
+                      "): a backup needs every member"));
+    return absl::OkStatus();
+  }
+  auto credentials = ReadCredentials(p.cluster_spec, p.location->s3);
+  if (!credentials.ok()) {
+    if (absl::IsNotFound(credentials.status()) || absl::IsInvalidArgument(credentials.status())) {
+      Fail(p, reason::kCredentialsNotFound, std::string(credentials.status().message()));
+      return absl::OkStatus();
+    }
+    return credentials.status();
+  }
+  p.status.nodes = ClusterMembers(*p.cluster);
+  if (p.status.nodes.empty()) {
+    Fail(p, reason::kClusterNotReady,
+         absl::StrCat("Cluster ", p.spec.cluster, " reports no members"));
+    return absl::OkStatus();
+  }
+  p.status.phase = backup_phase::kRunning;
+  p.status.start_time = Rfc3339(p.now);
+  seams_.events->Event(*p.object, false, reason::kBackupStarted,
+                       absl::StrCat("backing up ", p.status.nodes.size(), " nodes of ",
+                                    p.spec.cluster, " to ", p.spec.storage_location));
+  return absl::OkStatus();
+}
+
+absl::Status BackupReconciler::Continue(Pass& p) {
+  const bool asking = std::any_of(p.status.nodes.begin(), p.status.nodes.end(),
+                                  [](const auto& n) { return n.operation.empty(); });
+  if (asking) RETURN_IF_ERROR(CopyCredentials(p.cluster_spec));
+  absl::Status first_error;
+  for (BackupNodeStatus& node : p.status.nodes) {
+    if (node.phase == kNodeDone) continue;
+    absl::Status s = FollowNode(p, node);
+    if (p.status.Finished()) return absl::OkStatus();
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  if (!first_error.ok()) return first_error;
+  const bool all_done = std::all_of(p.status.nodes.begin(), p.status.nodes.end(),
+                                    [](const auto& n) { return n.phase == kNodeDone; });
+  return all_done ? Finish(p) : absl::OkStatus();
+}
+
+absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
+  kube::ObjectPtr pod = caches_.pods->Get(kube::ObjectKey{p.spec.ns, node.pod}.ToString());
+  const std::string ip = pod ? StringField(FieldAt(pod->json(), {"status"}), "podIP") : "";
+  if (ip.empty()) {
+    node.message = "waiting for the pod to have an address";
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(const std::string token, AgentToken(p.cluster_spec));
+  std::shared_ptr<NodeAgent> agent = seams_.agents->For(ip, token);
+
+  if (!node.operation.empty()) {
+    auto op = agent->Operation(node.operation);
+    if (absl::IsNotFound(op.status())) {
+      // The agent restarted and forgot it: ask again; what it had stored is not sent twice.
+      spdlog::info("backup {}: {} lost operation {}: asking again", p.object->key().ToString(),
+                   node.pod, node.operation);
+      node.operation.clear();
+      node.phase = kNodePending;
+      return CopyCredentials(p.cluster_spec);
+    }
+    if (!op.ok()) {
+      node.message = std::string(op.status().message());
+      return absl::OkStatus();  // unreachable for now: asked again next pass
+    }
+    node.files_done = op->files_done;
+    node.files_skipped = op->files_skipped;
+    node.bytes_total = op->bytes_total;
+    node.bytes_sent = op->bytes_sent;
+    node.message.clear();
+    if (op->state == agent::api::kStateSucceeded) {
+      node.phase = kNodeDone;
+      node.files_total = op->files_total;
+      node.manifest = op->manifest;
+    } else if (op->state != agent::api::kStateRunning) {
+      node.phase = kNodeFailed;
+      node.message = op->message;
+      Fail(p, reason::kNodeBackupFailed, absl::StrCat(node.pod, ": ", op->message));
+    }
+    return absl::OkStatus();
+  }
+
+  agent::api::OperationRequest request;
+  request.kind = agent::api::kOpBackup;
+  request.backup = p.spec.name;
+  request.keyspaces = p.spec.keyspaces;
+  request.upload_parallelism = p.spec.upload_parallelism;
+  request.bandwidth_bytes_per_second = p.spec.bandwidth_bytes_per_second;
+  const S3LocationSpec& s3 = p.location->s3;
+  request.location = {s3.EffectiveEndpoint(), s3.bucket, s3.prefix, s3.region, s3.path_style,
+                      absl::StrCat(kStorageCredentialsDir, "/", p.location->name), ""};
+  auto started = agent->Start(request);
+  if (started.ok()) {
+    node.operation = started->id;
+    node.phase = kNodeRunning;
+    node.message.clear();
+    return absl::OkStatus();
+  }
+  node.message = std::string(started.status().message());
+  absl::Time since;
+  if (absl::IsUnavailable(started.status()) &&
+      absl::StrContains(node.message, "credentials are not readable") &&
+      absl::ParseTime(absl::RFC3339_full, p.status.start_time, &since, nullptr) &&
+      p.now - since > options_.credentials_mount_timeout) {
+    Fail(p, reason::kCredentialsNotMounted,
+         absl::StrCat(node.pod, " could not read the credentials copied into Secret ",
+                      StorageCredentialsSecretName(p.cluster_spec), " for ",
+                      absl::FormatDuration(options_.credentials_mount_timeout), ": ",
+                      node.message));
+  }
+  return absl::OkStatus();  // asked again next pass
+}
+
+// Every node's manifest is stored: the index, last, makes the backup complete.
+absl::Status BackupReconciler::Finish(Pass& p) {
+  backup::Index index;
+  index.backup = p.spec.name;
+  index.cluster = p.spec.cluster;
+  index.ns = p.spec.ns;
+  index.started = p.status.start_time;
+  index.finished = Rfc3339(p.now);
+  p.status.bytes = 0;
+  p.status.bytes_sent = 0;
+  for (const BackupNodeStatus& n : p.status.nodes) {
+    index.nodes.push_back({n.pod, n.dc, n.rack, n.manifest, n.bytes_total});
+    index.bytes += n.bytes_total;
+    p.status.bytes_sent += n.bytes_sent;
+  }
+  p.status.bytes = index.bytes;
+  const S3LocationSpec& s3 = p.location->s3;
+  const std::string key = backup::IndexKey(s3.prefix, p.spec.cluster, p.spec.name);
+  ASSIGN_OR_RETURN(const StorageCredentials credentials, ReadCredentials(p.cluster_spec, s3));
+  if (absl::Status put = storage_->Put(s3, credentials, key, backup::ToJson(index)); !put.ok()) {
+    return base::Annotate(put, "write the backup's index");  // retried with backoff
+  }
+  p.status.phase = backup_phase::kComplete;
+  p.status.completion_time = index.finished;
+  p.status.index = absl::StrCat("s3://", s3.bucket, "/", key);
+  p.status.reason.clear();
+  p.status.message.clear();
+  seams_.events->Event(*p.object, false, reason::kBackupComplete,
+                       absl::StrCat(p.status.nodes.size(), " nodes, ", p.status.bytes,
+                                    " bytes, ", p.status.bytes_sent, " sent: ", p.status.index));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StorageCredentials> BackupReconciler::ReadCredentials(
+    const ClusterSpec& cluster, const S3LocationSpec& location) {
+  auto secret = seams_.reader->Get(res::kSecrets, cluster.ns, location.credentials_secret);
+  if (absl::IsNotFound(secret.status())) {
+    return absl::NotFoundError(absl::StrCat("Secret ", location.credentials_secret,
+                                            " (the storage location's credentials) not found in ",
+                                            cluster.ns));
+  }
+  if (!secret.ok()) return secret.status();
+  const Json& data = FieldAt(secret->json(), {"data"});
+  StorageCredentials c{Decoded(data, location.access_key_id_key),
+                       Decoded(data, location.secret_access_key_key)};
+  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Secret ", location.credentials_secret, " needs non-empty keys ",
+                     location.access_key_id_key, " and ", location.secret_access_key_key));
+  }
+  return c;
+}
+
+// Every location whose credentials can be read, into the Secret the agents mount; applied
+// only when it differs (one read of it otherwise).
+absl::Status BackupReconciler::CopyCredentials(const ClusterSpec& cluster) {
+  std::map<std::string, std::string> files;
+  for (const StorageLocationSpec& l : cluster.storage_locations) {
+    auto c = ReadCredentials(cluster, l.s3);
+    if (c.ok()) files[l.name] = absl::StrCat(c->access_key_id, "\n", c->secret_access_key, "\n");
+  }
+  const Json desired = StorageCredentialsSecret(cluster, files);
+  auto current =
+      seams_.reader->Get(res::kSecrets, cluster.ns, StorageCredentialsSecretName(cluster));
+  if (current.ok() && FieldAt(current->json(), {"data"}) == desired["data"]) {
+    return absl::OkStatus();
+  }
+  if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
+  return seams_.writer->Apply(res::kSecrets, desired).status();
+}
+
+absl::StatusOr<std::string> BackupReconciler::AgentToken(const ClusterSpec& cluster) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = agent_tokens_.find(cluster.uid); it != agent_tokens_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(kube::Object secret,
+                   seams_.reader->Get(res::kSecrets, cluster.ns, AgentTokenSecretName(cluster)));
+  const std::string token = Decoded(FieldAt(secret.json(), {"data"}), "token");
+  if (token.empty()) return absl::UnavailableError("the agents' token Secret has no token yet");
+  std::lock_guard<std::mutex> lock(mu_);
+  agent_tokens_[cluster.uid] = token;
+  return token;
+}
+
+absl::Status BackupReconciler::WriteStatus(Pass& p) {
+  const Json next = ToJson(p.status);
+  if (next == ToJson(p.old_status) && FieldAt(p.object->json(), {"status"}).is_object()) {
+    return absl::OkStatus();
+  }
+  Json object = p.object->json();
+  object["status"] = next;
+  auto written = seams_.status->UpdateStatus(kBackups, kube::Object(std::move(object)));
+  if (!written.ok()) return base::Annotate(written.status(), "write the Backup's status");
+  std::lock_guard<std::mutex> lock(mu_);
+  written_[p.object->key().ToString()] = std::make_shared<const kube::Object>(*std::move(written));
+  return absl::OkStatus();
+}
+
+}  // namespace ringkeeper
