@@ -36,20 +36,22 @@ apply -f config/crd
 # condition (status.conditions null, seen on a cluster up for seconds), kubectl wait fails at
 # once with ".status.conditions accessor error" instead of waiting.
 established() {
-  "$K" get crd/clusters.cassandra.rook.io \
+  "$K" get "crd/$1" \
     -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null || true
 }
 wait_seconds=${timeout%s}
 [[ $wait_seconds =~ ^[0-9]+$ ]] || wait_seconds=300
 deadline=$((SECONDS + wait_seconds))
-until [ "$(established)" = True ]; do
-  if [ $SECONDS -ge $deadline ]; then
-    log "the CRD is not Established after ${wait_seconds}s"
-    exit 1
-  fi
-  sleep 0.2
+for crd in clusters.cassandra.rook.io backups.cassandra.rook.io; do
+  until [ "$(established "$crd")" = True ]; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "CRD $crd is not Established after ${wait_seconds}s"
+      exit 1
+    fi
+    sleep 0.2
+  done
+  log "  $crd Established"
 done
-log "  clusters.cassandra.rook.io Established"
 
 # The namespace before config/rbac: the ServiceAccount and the leader-election Role live in it.
 log "namespace $ns and RBAC (config/rbac)"

@@ -1,4 +1,4 @@
-// The Cluster CRD (config/crd) on a real API server: the seed's example manifest is accepted
+// The Cluster and Backup CRDs (config/crd) on a real API server: the seed's example manifest is accepted
 // as written, defaults apply, and the OpenAPI + CEL rules refuse bad manifests and unsafe
 // changes with clear messages.
 #include <cstdio>
@@ -6,9 +6,11 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/v1alpha1/backup.h"
 #include "gtest/gtest.h"
 #include "kube/client.h"
 #include "kube/errors.h"
@@ -34,16 +36,19 @@ class ClusterCrdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto client = kube::testing::AdminClient();
-    auto crd = kube::ObjectFromYaml(ReadSource("config/crd/cassandra.rook.io_clusters.yaml"));
-    ASSERT_TRUE(crd.ok()) << crd.status();
-    auto applied =
-        client->Apply(kube::resources::kCustomResourceDefinitions, *crd, {"ringkeeper-test", true});
-    ASSERT_TRUE(applied.ok()) << applied.status();
-    ASSERT_TRUE(kube::testing::WaitFor(
-        [&] {
-          return client->HasResource("cassandra.rook.io", "v1alpha1", "clusters").value_or(false);
-        },
-        absl::Seconds(30)));
+    for (const char* kind : {"clusters", "backups"}) {
+      auto crd = kube::ObjectFromYaml(
+          ReadSource(absl::StrCat("config/crd/cassandra.rook.io_", kind, ".yaml")));
+      ASSERT_TRUE(crd.ok()) << crd.status();
+      auto applied = client->Apply(kube::resources::kCustomResourceDefinitions, *crd,
+                                   {"ringkeeper-test", true});
+      ASSERT_TRUE(applied.ok()) << applied.status();
+      ASSERT_TRUE(kube::testing::WaitFor(
+          [&] {
+            return client->HasResource("cassandra.rook.io", "v1alpha1", kind).value_or(false);
+          },
+          absl::Seconds(30)));
+    }
   }
 
   void SetUp() override {
@@ -105,6 +110,13 @@ class ClusterCrdTest : public ::testing::Test {
   }
 
   static Json& Spec(Json& cluster) { return cluster["spec"]; }
+  static Json S3Location(const std::string& name, const std::string& bucket) {
+    return {{"name", name},
+            {"s3",
+             {{"endpoint", "http://10.244.0.1:7070"},
+              {"bucket", bucket},
+              {"credentialsSecret", {{"name", "s3-creds"}}}}}};
+  }
   static Json& Dc(Json& cluster) { return cluster["spec"]["dataCenter"]; }
   static Json& Rack(Json& cluster) { return cluster["spec"]["dataCenter"]["racks"][0]; }
   static Json& Claim(Json& cluster) { return Rack(cluster)["storage"]["volumeClaimTemplates"][0]; }
@@ -332,6 +344,22 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
        [](Json& c) { Spec(c)["jvm"]["extraOptions"] = Json::array({"-Xmx8G"}); }},
       {"spec.auth.superuserSecretName", "should match",
        [](Json& c) { Spec(c)["auth"]["superuserSecretName"] = "Admin_Secret"; }},
+      {"spec.storageLocations[0].s3.bucket", "should match",
+       [](Json& c) { Spec(c)["storageLocations"] = {S3Location("s3", "Bad_Bucket")}; }},
+      {"spec.storageLocations[0].s3.credentialsSecret", "Required value",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {S3Location("s3", "backups")};
+         Spec(c)["storageLocations"][0]["s3"].erase("credentialsSecret");
+       }},
+      {"spec.storageLocations[0].s3.endpoint", "should match",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {S3Location("s3", "backups")};
+         Spec(c)["storageLocations"][0]["s3"]["endpoint"] = "10.0.0.1:9000";
+       }},
+      {"spec.storageLocations[1]", "Duplicate value",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {S3Location("s3", "a-bucket"), S3Location("s3", "b-bucket")};
+       }},
   };
   for (const BadManifest& b : bad) {
     SCOPED_TRACE(b.field + ": " + b.says);
@@ -357,9 +385,16 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
       Json::array({{{"maxSkew", 1},
                     {"topologyKey", "kubernetes.io/hostname"},
                     {"whenUnsatisfiable", "DoNotSchedule"}}});
+  seed_.json()["spec"]["storageLocations"] = {S3Location("versity", "backups")};
+  seed_.json()["spec"]["storageLocations"][0]["s3"]["prefix"] = "team/a";
   // Strict: a field the schema lacked would be refused here, not silently pruned.
   auto created = CreateStrict(seed_);
   ASSERT_TRUE(created.ok()) << created.status();
+  // The defaults a location gets.
+  const Json& s3 = created->json()["spec"]["storageLocations"][0]["s3"];
+  EXPECT_EQ(s3["region"], "us-east-1");
+  EXPECT_EQ(s3["pathStyle"], true);
+  EXPECT_EQ(s3["credentialsSecret"]["accessKeyIdKey"], "accessKeyId");
   Object multi = seed_;
   multi.set_name("multi-dc");
   ToDataCenters(multi.json(), {"us-east-1", "us-west-2", "eu-west-1", "ap-south-1"});
@@ -457,6 +492,50 @@ TEST_F(ClusterCrdTest, StatusIsASubresource) {
   ASSERT_TRUE(via_status.ok()) << via_status.status();
   EXPECT_EQ(via_status->json()["status"]["conditions"][0]["status"], "True");
   EXPECT_EQ(via_status->generation(), created->generation());
+}
+
+// The Backup CRD: its spec checked and immutable, and the status the operator writes
+// (ringkeeper::ToJson of a BackupStatus) accepted by its schema as written.
+TEST_F(ClusterCrdTest, BackupSpecIsCheckedAndImmutableAndOurStatusFitsItsSchema) {
+  Json backup = {{"apiVersion", "cassandra.rook.io/v1alpha1"},
+                 {"kind", "Backup"},
+                 {"metadata", {{"name", "b1"}, {"namespace", ns_}}},
+                 {"spec", {{"cluster", "my-cassandra-cluster"}, {"storageLocation", "versity"}}}};
+  for (const auto& [field, says, mutate] :
+       std::vector<std::tuple<std::string, std::string, std::function<void(Json&)>>>{
+           {"spec.storageLocation", "Required value",
+            [](Json& b) { b["spec"].erase("storageLocation"); }},
+           {"spec.uploadParallelism", "should be greater than or equal to 1",
+            [](Json& b) { b["spec"]["uploadParallelism"] = 0; }},
+           {"spec.keyspaces[0]", "should match",
+            [](Json& b) { b["spec"]["keyspaces"] = {"no-dashes"}; }},
+           {"spec.cluster", "should match", [](Json& b) { b["spec"]["cluster"] = "Main"; }}}) {
+    SCOPED_TRACE(field);
+    Json bad = backup;
+    mutate(bad);
+    ExpectRefused(client_->Create(ringkeeper::kBackups, Object(bad)), field, says);
+  }
+  auto created = client_->Create(ringkeeper::kBackups, Object(backup));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->json()["spec"]["uploadParallelism"], 4);  // defaulted
+  Object changed = *created;
+  changed.json()["spec"]["storageLocation"] = "elsewhere";
+  ExpectRefused(client_->Update(ringkeeper::kBackups, changed), "spec",
+                "a Backup's spec cannot change");
+
+  ringkeeper::BackupStatus status;
+  status.phase = ringkeeper::backup_phase::kComplete;
+  status.start_time = "2026-12-04T12:00:00Z";
+  status.completion_time = "2026-12-04T12:01:00Z";
+  status.nodes = {{"p0", "dc1", "r1", "backup-1", "Done", 10, 10, 4, 2048, 1024, "k", ""}};
+  status.bytes = 2048;
+  status.bytes_sent = 1024;
+  status.index = "s3://backups/c/backups/b1.json";
+  Object with_status = *created;
+  with_status.json()["status"] = ringkeeper::ToJson(status);
+  auto written = client_->UpdateStatus(ringkeeper::kBackups, with_status);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->json()["status"], ringkeeper::ToJson(status));  // nothing pruned
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "backup/layout.h"
 
+#include "backup/uploader.h"
 #include "gtest/gtest.h"
 
 namespace backup {
@@ -41,6 +42,18 @@ TEST(LayoutTest, ManifestRoundTrip) {
   EXPECT_EQ(back->TotalBytes(), 120);
   EXPECT_EQ(back->files[1].key, "k2");
   EXPECT_EQ(back->keyspaces.at("ks"), m.keyspaces.at("ks"));
+}
+
+// S3 takes at most 10,000 parts: a 1 TiB SSTable needs parts above the 16 MiB default.
+TEST(UploaderTest, PartSizeKeepsEveryFileWithinTenThousandParts) {
+  constexpr int64_t kMiB = 1 << 20;
+  EXPECT_EQ(PartSizeFor(1, 16 * kMiB), 16 * kMiB);
+  EXPECT_EQ(PartSizeFor(10000 * 16 * kMiB, 16 * kMiB), 16 * kMiB);
+  const int64_t tib = 1024 * 1024 * kMiB;
+  const int64_t part = PartSizeFor(tib, 16 * kMiB);
+  EXPECT_EQ(part % kMiB, 0);
+  EXPECT_LE((tib + part - 1) / part, 10000);
+  EXPECT_EQ(part, 105 * kMiB);
 }
 
 TEST(LayoutTest, IndexRoundTripAndKey) {

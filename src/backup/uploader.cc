@@ -14,6 +14,15 @@
 #include "base/status_macros.h"
 
 namespace backup {
+
+int64_t PartSizeFor(int64_t size, int64_t part_size) {
+  constexpr int64_t kMaxParts = 10000;
+  constexpr int64_t kMiB = 1 << 20;
+  const int64_t least = (size + kMaxParts - 1) / kMaxParts;  // ceil(size / 10,000)
+  if (least <= part_size) return part_size;
+  return (least + kMiB - 1) / kMiB * kMiB;
+}
+
 namespace {
 
 // A byte rate shared by every worker: each send waits for its turn on one timeline.
@@ -76,7 +85,8 @@ struct Job {
 
 absl::Status Send(s3::Client& client, const Job& job, const FileEntry& entry,
                   const std::string& path) {
-  if (entry.size <= job.options.part_size) {
+  const int64_t part_size = PartSizeFor(entry.size, job.options.part_size);
+  if (entry.size <= part_size) {
     auto data = ReadRange(path, 0, entry.size);
     if (!data.ok()) return data.status();
     job.limit.Acquire(entry.size);
@@ -88,12 +98,12 @@ absl::Status Send(s3::Client& client, const Job& job, const FileEntry& entry,
   if (!id.ok()) return id.status();
   std::vector<s3::CompletedPart> parts;
   absl::Status status;
-  for (int64_t offset = 0; offset < entry.size && status.ok(); offset += job.options.part_size) {
+  for (int64_t offset = 0; offset < entry.size && status.ok(); offset += part_size) {
     if (job.Stopped()) {
       status = absl::CancelledError("upload cancelled");
       break;
     }
-    auto data = ReadRange(path, offset, std::min(job.options.part_size, entry.size - offset));
+    auto data = ReadRange(path, offset, std::min(part_size, entry.size - offset));
     if (!data.ok()) {
       status = data.status();
       break;

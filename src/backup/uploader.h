@@ -29,9 +29,16 @@ struct LocalFile {
 
 struct UploadOptions {
   int parallelism = 4;
-  int64_t part_size = 64 << 20;  // S3 wants at least 5 MiB per part but the last
+  // Each worker holds one part (or one small file) in memory: the agent's memory bound is about
+  // parallelism x part_size (4 x 16 MiB by default). S3 wants at least 5 MiB per part but the
+  // last, and at most 10,000 parts: a file bigger than 10,000 parts gets bigger parts.
+  int64_t part_size = 16 << 20;
   int64_t bytes_per_second = 0;  // 0: no limit
 };
+
+// The part size for a file of `size` bytes: `part_size`, or the smallest multiple of 1 MiB that
+// keeps it within S3's 10,000 parts.
+int64_t PartSizeFor(int64_t size, int64_t part_size);
 
 // Progress, readable while the upload runs.
 struct UploadStats {

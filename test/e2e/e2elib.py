@@ -19,6 +19,9 @@ order (the scenario files in brackets):
   8. the operator leader SIGKILLed mid decommission: the next leader finishes it (08);
   9. the operator leader SIGKILLed mid replacement: the next leader finishes it (09);
  10. with nothing changed, reconcile passes make zero writes to the API server (10);
+     backups to a real S3 server (versitygw on the node's address) while the client writes: a
+     second backup sends only new files, every file stored with its size, bad Backups refused or
+     failed with the reason (10a);
      every row confirmed by any scenario's client read back at QUORUM at the end (11);
  11. the operator's RSS and CPU over the whole run (12);
  12. deleting the Cluster removes what it owns and retains the PVCs (13).
@@ -1038,6 +1041,78 @@ def client_on_main(first_phase):
     assert load.crash is None, f"the client loop crashed: {load.crash!r}"
     lost = load.total("lost")
     assert lost == 0, f"the client found {lost} confirmed rows missing or wrong"
+
+
+NODE_IP = os.environ.get("E2E_NODE_IP", "10.244.0.1")  # the node's address on the pod bridge
+
+
+class S3Server:
+    """versitygw (hack/s3/versitygw.sh) on the node's address (the pods reach it there, the test
+    on the host too), over a posix directory under the state dir that outlives the process (a
+    later scenario restores from it: the same directory and credentials, a new port). Root
+    credentials are generated once and kept in the state; they reach versitygw through its
+    environment, never a command line. `client()` is botocore's: an independent reader."""
+
+    def __init__(self):
+        import secrets
+        import socket
+        state = load_state()
+        self.dir = os.path.join(STATE_DIR, "s3")
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        self.access_key = state.get("s3_access_key") or f"rk-e2e-{secrets.token_hex(4)}"
+        self.secret = state.get("s3_secret") or secrets.token_hex(20)
+        save_state(s3_access_key=self.access_key, s3_secret=self.secret)
+        gw = subprocess.run(["bash", os.path.join(ROOT, "hack", "s3", "versitygw.sh")], check=True,
+                            capture_output=True, text=True).stdout.strip()
+        with socket.socket() as sock:
+            sock.bind((NODE_IP, 0))
+            port = sock.getsockname()[1]
+        self.endpoint = f"http://{NODE_IP}:{port}"
+        env = dict(os.environ, ROOT_ACCESS_KEY_ID=self.access_key,
+                   ROOT_SECRET_ACCESS_KEY=self.secret)
+        self.proc = subprocess.Popen(
+            [gw, "--port", f"{NODE_IP}:{port}", "--region", "us-east-1", "--quiet", "posix",
+             os.path.join(self.dir, "data")], env=env,
+            stdout=open(os.path.join(self.dir, "log"), "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+        def answers():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"versitygw exited: "
+                                   f"{open(os.path.join(self.dir, 'log')).read()[-2000:]}")
+            self.client().list_buckets()
+            return True
+        wait("versitygw answers", answers, 30, interval=0.2)
+        log(f"versitygw at {self.endpoint} over {self.dir}/data")
+
+    def client(self):
+        import botocore.session
+        return botocore.session.get_session().create_client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret)
+
+    def keys(self, bucket, prefix=""):
+        """Every key under prefix with its size."""
+        out, token = {}, None
+        c = self.client()
+        while True:
+            args = {"Bucket": bucket, "Prefix": prefix}
+            if token:
+                args["ContinuationToken"] = token
+            page = c.list_objects_v2(**args)
+            for o in page.get("Contents", []):
+                out[o["Key"]] = o["Size"]
+            if not page.get("IsTruncated"):
+                return out
+            token = page["NextContinuationToken"]
+
+    def read_json(self, bucket, key):
+        return json.loads(self.client().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
 
 
 RESULTS_FILE = os.path.join(STATE_DIR, "results.tsv")  # run.sh: scenario, rc, seconds
