@@ -8,8 +8,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "agent/config/init.h"
 #include "agent/node/jolokia_node_control.h"
 #include "agent/server/cql_credentials.h"
@@ -93,7 +95,8 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
   });
   agent::node::JolokiaNodeControl node(jolokia);
   // A fresh connection per use: the credentials may have been rotated since the last one.
-  auto connect = [&cql_flags]() -> absl::StatusOr<std::unique_ptr<cql::Client>> {
+  auto connect = [&cql_flags](absl::Duration timeout = absl::Seconds(5))
+      -> absl::StatusOr<std::unique_ptr<cql::Client>> {
     // Neither flag: no authentication (an AllowAllAuthenticator node).
     absl::StatusOr<agent::server::CqlCredentials> credentials = agent::server::CqlCredentials{};
     if (!cql_flags.credentials_file.empty()) {
@@ -103,7 +106,7 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
     }
     if (!credentials.ok()) return credentials.status();
     return cql::Client::Connect(cql_flags.host, cql_flags.port, credentials->username,
-                                credentials->password, absl::Seconds(5));
+                                credentials->password, timeout);
   };
   auto schema_versions = [&connect]() -> absl::StatusOr<cql::SchemaVersions> {
     auto client = connect();
@@ -119,9 +122,22 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
     for (auto& [name, k] : *read) out[name] = {std::move(k.replication), k.durable_writes};
     return out;
   };
+  // A restore's schema: statements in order (a TRUNCATE flushes first: a longer timeout), then
+  // every node on the same schema before the data comes back.
+  auto execute = [&connect](const std::vector<std::string>& statements) -> absl::Status {
+    auto client = connect(absl::Minutes(2));
+    if (!client.ok()) return client.status();
+    for (const std::string& statement : statements) {
+      if (auto done = (*client)->Query(statement); !done.ok()) {
+        return absl::Status(done.status().code(),
+                            absl::StrCat(statement.substr(0, 120), ": ", done.status().message()));
+      }
+    }
+    return cql::WaitForSchemaAgreement(**client, absl::Minutes(1)).status();
+  };
   agent::server::ServerOptions options = serve;
   options.data_dir = jolokia.data_dir;
-  agent::server::Server server(options, &node, schema_versions, keyspaces);
+  agent::server::Server server(options, &node, schema_versions, keyspaces, execute);
   running = &server;
   absl::Status status = server.Run();
   run_returned = true;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/v1alpha1/backup.h"
+#include "api/v1alpha1/restore.h"
 #include "gtest/gtest.h"
 #include "kube/client.h"
 #include "kube/errors.h"
@@ -36,7 +37,7 @@ class ClusterCrdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto client = kube::testing::AdminClient();
-    for (const char* kind : {"clusters", "backups"}) {
+    for (const char* kind : {"clusters", "backups", "restores"}) {
       auto crd = kube::ObjectFromYaml(
           ReadSource(absl::StrCat("config/crd/cassandra.rook.io_", kind, ".yaml")));
       ASSERT_TRUE(crd.ok()) << crd.status();
@@ -536,6 +537,55 @@ TEST_F(ClusterCrdTest, BackupSpecIsCheckedAndImmutableAndOurStatusFitsItsSchema)
   auto written = client_->UpdateStatus(ringkeeper::kBackups, with_status);
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->json()["status"], ringkeeper::ToJson(status));  // nothing pruned
+}
+
+// The Restore CRD: exactly one source, no system keyspace, immutable; our status fits.
+TEST_F(ClusterCrdTest, RestoreSpecIsCheckedAndImmutableAndOurStatusFitsItsSchema) {
+  Json restore = {{"apiVersion", "cassandra.rook.io/v1alpha1"},
+                  {"kind", "Restore"},
+                  {"metadata", {{"name", "r1"}, {"namespace", ns_}}},
+                  {"spec", {{"cluster", "my-cassandra-cluster"}, {"backup", "b1"}}}};
+  for (const auto& [field, says, mutate] :
+       std::vector<std::tuple<std::string, std::string, std::function<void(Json&)>>>{
+           {"spec", "set exactly one of spec.backup and spec.source",
+            [](Json& r) { r["spec"].erase("backup"); }},
+           {"spec", "set exactly one of spec.backup and spec.source",
+            [](Json& r) {
+              r["spec"]["source"] = {{"storageLocation", "s3"}, {"cluster", "c"}, {"backup", "b"}};
+            }},
+           {"spec.source.cluster", "Required value",
+            [](Json& r) {
+              r["spec"].erase("backup");
+              r["spec"]["source"] = {{"storageLocation", "s3"}, {"backup", "b"}};
+            }},
+           {"spec.keyspaces[0]", "system keyspaces are not restored",
+            [](Json& r) { r["spec"]["keyspaces"] = {"system_auth"}; }}}) {
+    SCOPED_TRACE(field + ": " + says);
+    Json bad = restore;
+    mutate(bad);
+    ExpectRefused(client_->Create(ringkeeper::kRestores, Object(bad)), field, says);
+  }
+  auto created = client_->Create(ringkeeper::kRestores, Object(restore));
+  ASSERT_TRUE(created.ok()) << created.status();
+  Object changed = *created;
+  changed.json()["spec"]["backup"] = "b2";
+  ExpectRefused(client_->Update(ringkeeper::kRestores, changed), "spec",
+                "a Restore's spec cannot change");
+  ringkeeper::RestoreStatus status;
+  status.phase = ringkeeper::backup_phase::kRunning;
+  status.start_time = "2026-12-04T12:00:00Z";
+  status.location = "versity";
+  status.source_cluster = "c1";
+  status.source_backup = "b1";
+  status.schema_pod = "p0";
+  status.schema_operation = "restore_schema-1";
+  status.schema_done = true;
+  status.nodes = {{"p0", "p0", "restore-2", "Running", 4, 4096, ""}};
+  Object with_status = *created;
+  with_status.json()["status"] = ringkeeper::ToJson(status);
+  auto written = client_->UpdateStatus(ringkeeper::kRestores, with_status);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->json()["status"], ringkeeper::ToJson(status));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,12 +14,10 @@
 #include "backup/layout.h"
 #include "base/log.h"
 #include "base/status_macros.h"
-#include "operator/desired.h"
 
 namespace ringkeeper {
 namespace {
 
-namespace res = kube::resources;
 using kube::FieldAt;
 using kube::Json;
 using kube::StringField;
@@ -34,51 +31,6 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-std::string Decoded(const Json& data, const std::string& key) {
-  std::string out;
-  return absl::Base64Unescape(StringField(data, key.c_str()), &out) ? out : "";
-}
-
-// Every member the Cluster reports (status.dataCenters[].members), with its DC; and whether
-// the Cluster is Ready (every member UN, nothing disruptive running).
-std::vector<BackupNodeStatus> ClusterMembers(const kube::Object& cluster) {
-  std::vector<BackupNodeStatus> out;
-  const Json& dcs = FieldAt(cluster.json(), {"status", "dataCenters"});
-  if (!dcs.is_array()) return out;
-  for (const Json& dc : dcs) {
-    const Json& members = FieldAt(dc, {"members"});
-    if (!members.is_array()) continue;
-    for (const Json& m : members) {
-      BackupNodeStatus n;
-      n.pod = StringField(m, "pod");
-      n.dc = StringField(dc, "name");
-      n.rack = StringField(m, "rack");
-      n.phase = kNodePending;
-      if (!n.pod.empty()) out.push_back(std::move(n));
-    }
-  }
-  return out;
-}
-
-bool ClusterReady(const kube::Object& cluster, std::string* why) {
-  const Json& conditions = FieldAt(cluster.json(), {"status", "conditions"});
-  if (conditions.is_array()) {
-    for (const Json& c : conditions) {
-      if (StringField(c, "type") != condition::kReady) continue;
-      if (StringField(c, "status") == "True") return true;
-      *why = absl::StrCat(StringField(c, "reason"), ": ", StringField(c, "message"));
-      return false;
-    }
-  }
-  *why = "it reports no Ready condition yet";
-  return false;
-}
-
-std::string LocationNames(const ClusterSpec& c) {
-  std::vector<std::string> names;
-  for (const auto& l : c.storage_locations) names.push_back(l.name);
-  return names.empty() ? "none" : absl::StrJoin(names, ", ");
-}
 
 }  // namespace
 
@@ -95,7 +47,7 @@ struct BackupReconciler::Pass {
 
 BackupReconciler::BackupReconciler(Seams seams, BackupStorage* storage, BackupCaches caches,
                                    BackupReconcilerOptions options)
-    : seams_(seams), storage_(storage), caches_(caches), options_(options) {}
+    : seams_(seams), storage_(storage), caches_(caches), options_(options), access_(seams) {}
 
 absl::StatusOr<kube::Result> BackupReconciler::Reconcile(const kube::ObjectKey& key) {
   kube::ObjectPtr object = caches_.backups->Get(key.ToString());
@@ -166,13 +118,13 @@ void BackupReconciler::Fail(Pass& p, const char* why, const std::string& message
 
 // The checks, then the nodes recorded: from here on the Backup is Running and its nodes fixed.
 absl::Status BackupReconciler::Start(Pass& p) {
-  if (std::string why; !ClusterReady(*p.cluster, &why)) {
+  if (std::string why; !ReportedReady(*p.cluster, &why)) {
     Fail(p, reason::kClusterNotReady,
          absl::StrCat("Cluster ", p.spec.cluster, " is not Ready (", why,
                       "): a backup needs every member"));
     return absl::OkStatus();
   }
-  auto credentials = ReadCredentials(p.cluster_spec, p.location->s3);
+  auto credentials = access_.ReadCredentials(p.cluster_spec, p.location->s3);
   if (!credentials.ok()) {
     if (absl::IsNotFound(credentials.status()) || absl::IsInvalidArgument(credentials.status())) {
       Fail(p, reason::kCredentialsNotFound, std::string(credentials.status().message()));
@@ -180,7 +132,14 @@ absl::Status BackupReconciler::Start(Pass& p) {
     }
     return credentials.status();
   }
-  p.status.nodes = ClusterMembers(*p.cluster);
+  for (const ReportedMember& m : ReportedMembers(*p.cluster)) {
+    BackupNodeStatus n;
+    n.pod = m.pod;
+    n.dc = m.dc;
+    n.rack = m.rack;
+    n.phase = kNodePending;
+    p.status.nodes.push_back(std::move(n));
+  }
   if (p.status.nodes.empty()) {
     Fail(p, reason::kClusterNotReady,
          absl::StrCat("Cluster ", p.spec.cluster, " reports no members"));
@@ -197,7 +156,7 @@ absl::Status BackupReconciler::Start(Pass& p) {
 absl::Status BackupReconciler::Continue(Pass& p) {
   const bool asking = std::any_of(p.status.nodes.begin(), p.status.nodes.end(),
                                   [](const auto& n) { return n.operation.empty(); });
-  if (asking) RETURN_IF_ERROR(CopyCredentials(p.cluster_spec));
+  if (asking) RETURN_IF_ERROR(access_.CopyCredentials(p.cluster_spec));
   absl::Status first_error;
   for (BackupNodeStatus& node : p.status.nodes) {
     if (node.phase == kNodeDone) continue;
@@ -218,7 +177,7 @@ absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
     node.message = "waiting for the pod to have an address";
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(const std::string token, AgentToken(p.cluster_spec));
+  ASSIGN_OR_RETURN(const std::string token, access_.AgentToken(p.cluster_spec));
   std::shared_ptr<NodeAgent> agent = seams_.agents->For(ip, token);
 
   if (!node.operation.empty()) {
@@ -229,7 +188,7 @@ absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
                    node.pod, node.operation);
       node.operation.clear();
       node.phase = kNodePending;
-      return CopyCredentials(p.cluster_spec);
+      return access_.CopyCredentials(p.cluster_spec);
     }
     if (!op.ok()) {
       node.message = std::string(op.status().message());
@@ -258,9 +217,7 @@ absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
   request.keyspaces = p.spec.keyspaces;
   request.upload_parallelism = p.spec.upload_parallelism;
   request.bandwidth_bytes_per_second = p.spec.bandwidth_bytes_per_second;
-  const S3LocationSpec& s3 = p.location->s3;
-  request.location = {s3.EffectiveEndpoint(), s3.bucket, s3.prefix, s3.region, s3.path_style,
-                      absl::StrCat(kStorageCredentialsDir, "/", p.location->name), ""};
+  request.location = StorageAccess::AgentLocation(*p.location);
   auto started = agent->Start(request);
   if (started.ok()) {
     node.operation = started->id;
@@ -301,7 +258,7 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   p.status.bytes = index.bytes;
   const S3LocationSpec& s3 = p.location->s3;
   const std::string key = backup::IndexKey(s3.prefix, p.spec.cluster, p.spec.name);
-  ASSIGN_OR_RETURN(const StorageCredentials credentials, ReadCredentials(p.cluster_spec, s3));
+  ASSIGN_OR_RETURN(const StorageCredentials credentials, access_.ReadCredentials(p.cluster_spec, s3));
   if (absl::Status put = storage_->Put(s3, credentials, key, backup::ToJson(index)); !put.ok()) {
     return base::Annotate(put, "write the backup's index");  // retried with backoff
   }
@@ -314,58 +271,6 @@ absl::Status BackupReconciler::Finish(Pass& p) {
                        absl::StrCat(p.status.nodes.size(), " nodes, ", p.status.bytes,
                                     " bytes, ", p.status.bytes_sent, " sent: ", p.status.index));
   return absl::OkStatus();
-}
-
-absl::StatusOr<StorageCredentials> BackupReconciler::ReadCredentials(
-    const ClusterSpec& cluster, const S3LocationSpec& location) {
-  auto secret = seams_.reader->Get(res::kSecrets, cluster.ns, location.credentials_secret);
-  if (absl::IsNotFound(secret.status())) {
-    return absl::NotFoundError(absl::StrCat("Secret ", location.credentials_secret,
-                                            " (the storage location's credentials) not found in ",
-                                            cluster.ns));
-  }
-  if (!secret.ok()) return secret.status();
-  const Json& data = FieldAt(secret->json(), {"data"});
-  StorageCredentials c{Decoded(data, location.access_key_id_key),
-                       Decoded(data, location.secret_access_key_key)};
-  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Secret ", location.credentials_secret, " needs non-empty keys ",
-                     location.access_key_id_key, " and ", location.secret_access_key_key));
-  }
-  return c;
-}
-
-// Every location whose credentials can be read, into the Secret the agents mount; applied
-// only when it differs (one read of it otherwise).
-absl::Status BackupReconciler::CopyCredentials(const ClusterSpec& cluster) {
-  std::map<std::string, std::string> files;
-  for (const StorageLocationSpec& l : cluster.storage_locations) {
-    auto c = ReadCredentials(cluster, l.s3);
-    if (c.ok()) files[l.name] = absl::StrCat(c->access_key_id, "\n", c->secret_access_key, "\n");
-  }
-  const Json desired = StorageCredentialsSecret(cluster, files);
-  auto current =
-      seams_.reader->Get(res::kSecrets, cluster.ns, StorageCredentialsSecretName(cluster));
-  if (current.ok() && FieldAt(current->json(), {"data"}) == desired["data"]) {
-    return absl::OkStatus();
-  }
-  if (!current.ok() && !absl::IsNotFound(current.status())) return current.status();
-  return seams_.writer->Apply(res::kSecrets, desired).status();
-}
-
-absl::StatusOr<std::string> BackupReconciler::AgentToken(const ClusterSpec& cluster) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = agent_tokens_.find(cluster.uid); it != agent_tokens_.end()) return it->second;
-  }
-  ASSIGN_OR_RETURN(kube::Object secret,
-                   seams_.reader->Get(res::kSecrets, cluster.ns, AgentTokenSecretName(cluster)));
-  const std::string token = Decoded(FieldAt(secret.json(), {"data"}), "token");
-  if (token.empty()) return absl::UnavailableError("the agents' token Secret has no token yet");
-  std::lock_guard<std::mutex> lock(mu_);
-  agent_tokens_[cluster.uid] = token;
-  return token;
 }
 
 absl::Status BackupReconciler::WriteStatus(Pass& p) {

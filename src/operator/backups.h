@@ -28,23 +28,9 @@
 #include "kube/controller.h"
 #include "kube/store.h"
 #include "operator/seams.h"
+#include "operator/storage_access.h"
 
 namespace ringkeeper {
-
-// The S3 access of a storage location, read from its credentials Secret.
-struct StorageCredentials {
-  std::string access_key_id;
-  std::string secret_access_key;
-};
-
-// Objects written to a storage location (the backup's index). Errors: the S3 client's
-// (NotFound: no such bucket; PermissionDenied: refused credentials; Unavailable).
-class BackupStorage {
- public:
-  virtual ~BackupStorage() = default;
-  virtual absl::Status Put(const S3LocationSpec& location, const StorageCredentials& credentials,
-                           const std::string& key, const std::string& body) = 0;
-};
 
 struct BackupCaches {
   const kube::Store* backups = nullptr;
@@ -73,19 +59,15 @@ class BackupReconciler : public kube::Reconciler {
   absl::Status FollowNode(Pass& p, BackupNodeStatus& node);
   absl::Status Finish(Pass& p);
   void Fail(Pass& p, const char* reason, const std::string& message);
-  absl::StatusOr<StorageCredentials> ReadCredentials(const ClusterSpec& cluster,
-                                                     const S3LocationSpec& location);
-  absl::Status CopyCredentials(const ClusterSpec& cluster);
-  absl::StatusOr<std::string> AgentToken(const ClusterSpec& cluster);
   absl::Status WriteStatus(Pass& p);
 
   Seams seams_;
   BackupStorage* storage_;
   BackupCaches caches_;
   BackupReconcilerOptions options_;
+  StorageAccess access_;
   std::mutex mu_;
-  std::map<std::string, std::string> agent_tokens_;     // by Cluster uid
-  std::map<std::string, kube::ObjectPtr> written_;      // our last status write, by key
+  std::map<std::string, kube::ObjectPtr> written_;  // our last status write, by key
 };
 
 }  // namespace ringkeeper

@@ -292,8 +292,10 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
       {"resources",
        {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}, {"limits", {{"memory", "256Mi"}}}}},
       {"securityContext", RestrictedContainerSecurity()},
+      // The data volume writable: a restore stages the backup's files there (same filesystem:
+      // Cassandra's import moves them into the tables).
       {"volumeMounts",
-       {Mount(data_volume.c_str(), kDataDir, true), Mount("token", "/etc/ringkeeper/token", true),
+       {Mount(data_volume.c_str(), kDataDir, false), Mount("token", "/etc/ringkeeper/token", true),
         Mount("superuser", "/etc/ringkeeper/superuser", true),
         Mount("ringkeeper", "/opt/ringkeeper", true),
         Mount("storage-credentials", kStorageCredentialsDir, true)}}};

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "api/v1alpha1/backup.h"
 #include "api/v1alpha1/naming.h"
+#include "api/v1alpha1/restore.h"
 #include "base/log.h"
 #include "base/stop_signals.h"
 #include "httplib.h"
@@ -38,6 +39,7 @@
 #include "metrics/exposition.h"
 #include "operator/backups.h"
 #include "operator/reconciler.h"
+#include "operator/restores.h"
 #include "operator/seams_real.h"
 
 namespace {
@@ -217,7 +219,8 @@ class Informers {
  public:
   Informers(kube::Client& client, const std::string& ns)
       : clusters_(client, ringkeeper::kClusters, Options(ns, "")),
-        backups_(client, ringkeeper::kBackups, Options(ns, "")) {
+        backups_(client, ringkeeper::kBackups, Options(ns, "")),
+        restores_(client, ringkeeper::kRestores, Options(ns, "")) {
     caches_.clusters = &clusters_.store();
     const std::string owned = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
     for (const OwnedKind& kind : kOwnedKinds) {
@@ -229,31 +232,41 @@ class Informers {
   const ringkeeper::Caches& caches() const { return caches_; }
   kube::Informer& clusters() { return clusters_; }
   kube::Informer& backups() { return backups_; }
+  kube::Informer& restores() { return restores_; }
   ringkeeper::BackupCaches backup_caches() const {
     return {&backups_.store(), caches_.clusters, caches_.pods};
   }
+  ringkeeper::RestoreCaches restore_caches() const {
+    return {&restores_.store(), &backups_.store(), caches_.clusters, caches_.pods};
+  }
 
   // Each Cluster's own events enqueue it; an owned object's enqueue the Cluster it belongs to.
-  // A Backup's own events enqueue it (while it runs, its reconciler polls the agents).
-  void EnqueueInto(kube::Controller& clusters, kube::Controller& backups) {
+  // A Backup's or Restore's own events enqueue it (while it runs, its reconciler polls the
+  // agents).
+  void EnqueueInto(kube::Controller& clusters, kube::Controller& backups,
+                   kube::Controller& restores) {
     auto enqueue = [&clusters](const kube::ObjectKey& key) { clusters.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(enqueue));
     for (auto& informer : children_) informer->AddHandler(EnqueueClusterOf(enqueue));
     backups_.AddHandler(
         kube::EnqueueSelf([&backups](const kube::ObjectKey& key) { backups.Enqueue(key); }));
+    restores_.AddHandler(
+        kube::EnqueueSelf([&restores](const kube::ObjectKey& key) { restores.Enqueue(key); }));
   }
   void Start() {
     clusters_.Start();
     backups_.Start();
+    restores_.Start();
     for (auto& informer : children_) informer->Start();
   }
   void Stop() {
     clusters_.Stop();
     backups_.Stop();
+    restores_.Stop();
     for (auto& informer : children_) informer->Stop();
   }
   bool Synced() const {
-    if (!clusters_.HasSynced() || !backups_.HasSynced()) return false;
+    if (!clusters_.HasSynced() || !backups_.HasSynced() || !restores_.HasSynced()) return false;
     for (const auto& informer : children_) {
       if (!informer->HasSynced()) return false;
     }
@@ -269,6 +282,7 @@ class Informers {
   }
   kube::Informer clusters_;
   kube::Informer backups_;
+  kube::Informer restores_;
   std::vector<std::unique_ptr<kube::Informer>> children_;
   ringkeeper::Caches caches_;
 };
@@ -360,8 +374,8 @@ int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std
 // caches do not sync or leader election fails.
 int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const std::string& identity,
                       Stopper& stopper, Informers& informers, kube::Controller& controller,
-                      kube::Controller& backup_controller, std::atomic<bool>& leading,
-                      std::atomic<bool>& synced) {
+                      kube::Controller& backup_controller, kube::Controller& restore_controller,
+                      std::atomic<bool>& leading, std::atomic<bool>& synced) {
   informers.Start();
   const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
   while (!informers.Synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
@@ -382,11 +396,15 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
     leading = true;
     controller.Start();
     backup_controller.Start();
+    restore_controller.Start();
     for (const auto& key : informers.clusters().store().Keys()) {
       controller.Enqueue(kube::ObjectKey::FromString(key));
     }
     for (const auto& key : informers.backups().store().Keys()) {
       backup_controller.Enqueue(kube::ObjectKey::FromString(key));
+    }
+    for (const auto& key : informers.restores().store().Keys()) {
+      restore_controller.Enqueue(kube::ObjectKey::FromString(key));
     }
   };
   if (flags.leader_elect) return LeadWhileElected(flags, rest, identity, stopper, lead, leading);
@@ -447,13 +465,20 @@ int main(int argc, char** argv) {
       informers.backup_caches());
   kube::WorkQueue backup_queue;
   kube::Controller backup_controller("backup", backup_reconciler, backup_queue, flags.workers);
-  informers.EnqueueInto(controller, backup_controller);
+  ringkeeper::RestoreReconciler restore_reconciler(
+      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, &backup_storage,
+      informers.restore_caches());
+  kube::WorkQueue restore_queue;
+  kube::Controller restore_controller("restore", restore_reconciler, restore_queue,
+                                      flags.workers);
+  informers.EnqueueInto(controller, backup_controller, restore_controller);
 
   std::atomic<bool> leading{false}, synced{false};
   Endpoints endpoints(
       [&] {
         // Each part writes its own families, so their texts concatenate into one exposition.
-        const kube::Controller* controllers[] = {&controller, &backup_controller};
+        const kube::Controller* controllers[] = {&controller, &backup_controller,
+                                                 &restore_controller};
         return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
                counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
       },
@@ -461,10 +486,11 @@ int main(int argc, char** argv) {
   endpoints.Start(flags.metrics_port, flags.health_port);
 
   const int rc = ServeUntilStopped(flags, *rest, identity, stopper, informers, controller,
-                                   backup_controller, leading, synced);
+                                   backup_controller, restore_controller, leading, synced);
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
   backup_controller.Stop();
+  restore_controller.Stop();
   informers.Stop();
   endpoints.Stop();
   spdlog::info("stopped");

@@ -38,15 +38,30 @@ absl::StatusOr<kube::Object> KubeObjects::UpdateStatus(const kube::Resource& r,
   return client_.UpdateStatus(r, object);
 }
 
-absl::Status S3BackupStorage::Put(const S3LocationSpec& location,
-                                  const StorageCredentials& credentials, const std::string& key,
-                                  const std::string& body) {
+namespace {
+
+std::unique_ptr<s3::Client> ClientFor(const S3LocationSpec& location,
+                                      const StorageCredentials& credentials) {
   s3::Endpoint endpoint;
   endpoint.url = location.EffectiveEndpoint();
   endpoint.region = location.region;
   endpoint.path_style = location.path_style;
-  s3::Client client(endpoint, {credentials.access_key_id, credentials.secret_access_key, ""});
-  return client.PutObject(location.bucket, key, body);
+  return std::make_unique<s3::Client>(
+      endpoint, s3::Credentials{credentials.access_key_id, credentials.secret_access_key, ""});
+}
+
+}  // namespace
+
+absl::Status S3BackupStorage::Put(const S3LocationSpec& location,
+                                  const StorageCredentials& credentials, const std::string& key,
+                                  const std::string& body) {
+  return ClientFor(location, credentials)->PutObject(location.bucket, key, body);
+}
+
+absl::StatusOr<std::string> S3BackupStorage::Get(const S3LocationSpec& location,
+                                                 const StorageCredentials& credentials,
+                                                 const std::string& key) {
+  return ClientFor(location, credentials)->GetObject(location.bucket, key);
 }
 
 void RecorderEvents::Event(const kube::Object& regarding, bool warning, const std::string& reason,

@@ -10,7 +10,7 @@
 
 #include "kube/client.h"
 #include "kube/event_recorder.h"
-#include "operator/backups.h"
+#include "operator/storage_access.h"
 #include "operator/seams.h"
 
 namespace ringkeeper {
@@ -74,12 +74,15 @@ class CqlClientSessions : public CqlSessions {
   const int port_;
 };
 
-// Writes to a storage location with s3::Client (a connection per call: the operator writes one
-// index per backup).
+// A storage location through s3::Client (a connection per call: the operator writes one index
+// per backup and reads a few objects per restore).
 class S3BackupStorage : public BackupStorage {
  public:
   absl::Status Put(const S3LocationSpec& location, const StorageCredentials& credentials,
                    const std::string& key, const std::string& body) override;
+  absl::StatusOr<std::string> Get(const S3LocationSpec& location,
+                                  const StorageCredentials& credentials,
+                                  const std::string& key) override;
 };
 
 class SystemClock : public Clock {

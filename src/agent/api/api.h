@@ -48,6 +48,11 @@ inline constexpr char kOpClearSnapshot[] = "clear_snapshot";
 inline constexpr char kOpRepair[] = "repair";
 inline constexpr char kOpStopRepairs[] = "stop_repairs";
 inline constexpr char kOpBackup[] = "backup";
+// Restore, in two steps: once per cluster, the schema the backup saved (keyspaces missing
+// created, each table's CREATE statement with its original id, the restored tables truncated
+// when asked), then on each node its files fetched and imported into the live tables.
+inline constexpr char kOpRestoreSchema[] = "restore_schema";
+inline constexpr char kOpRestore[] = "restore";
 
 // Operation states.
 inline constexpr char kStateRunning[] = "running";
@@ -141,6 +146,15 @@ struct OperationRequest {
   StorageLocation location;
   int upload_parallelism = 4;
   int64_t bandwidth_bytes_per_second = 0;
+  // restore_schema, restore: whose manifest to read (the backup's cluster and one of its nodes:
+  // for restore, the node whose data this node takes); keyspaces as above (empty: every
+  // non-system keyspace the backup has). restore_schema truncates the restored tables first when
+  // `truncate` (in place: the tables return to the backup's state); restore checks that the
+  // SSTables' tokens are this node's when `verify_tokens`.
+  std::string source_cluster;
+  std::string source_node;
+  bool truncate = false;
+  bool verify_tokens = true;
 };
 
 struct Operation {
@@ -185,7 +199,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageLocation, endpoint, bucke
                                                 path_style, credentials_file, ca_file)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables, keyspaces,
                                                 tag, ranges, parallelism, backup, location,
-                                                upload_parallelism, bandwidth_bytes_per_second)
+                                                upload_parallelism, bandwidth_bytes_per_second,
+                                                source_cluster, source_node, truncate,
+                                                verify_tokens)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,
                                                 finished_unix, repair_command, backup, files_total,
                                                 files_done, files_skipped, bytes_total, bytes_sent,

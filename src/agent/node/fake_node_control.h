@@ -47,6 +47,13 @@ class FakeNodeControl : public NodeControl {
   }
   absl::Status ClearSnapshot(const std::string&) override { return absl::OkStatus(); }
   absl::StatusOr<api::SnapshotList> ListSnapshots() override { return api::SnapshotList{}; }
+  absl::Status ImportSSTables(const std::string& keyspace, const std::string& table,
+                              const std::string& directory, bool) override {
+    std::lock_guard<std::mutex> lock(mu);
+    imports.push_back(keyspace + "." + table + " " + directory);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> imports;  // "ks.table dir" of each import
   absl::StatusOr<int> StartRepair(const RepairOptions&) override { return 7; }
   // With repair_runs, a repair runs until StopRepairs, then fails as Cassandra's does.
   absl::StatusOr<RepairStatus> GetRepairStatus(int) override {

@@ -245,6 +245,29 @@ absl::Status JolokiaNodeControl::ClearSnapshot(const std::string& tag) {
       .status();
 }
 
+absl::Status JolokiaNodeControl::ImportSSTables(const std::string& keyspace,
+                                                const std::string& table,
+                                                const std::string& directory, bool verify_tokens) {
+  const std::string mbean =
+      absl::StrCat("org.apache.cassandra.db:type=Tables,keyspace=", keyspace, ",table=", table);
+  // srcPaths, resetLevel, clearRepaired, verifySSTables, verifyTokens, invalidateCaches,
+  // extendedVerify, copyData (false: moved, the staging copy is not kept twice on disk).
+  ASSIGN_OR_RETURN(
+      json failed,
+      client_.One(JolokiaClient::Exec(
+                      mbean,
+                      "importNewSSTables(java.util.Set,boolean,boolean,boolean,boolean,boolean,"
+                      "boolean,boolean)",
+                      {json::array({directory}), true, true, true, verify_tokens, true, false,
+                       false}),
+                  absl::Hours(2)));
+  if (failed.is_array() && !failed.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "import into ", keyspace, ".", table, " refused the SSTables of ", failed.dump()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<api::SnapshotList> JolokiaNodeControl::ListSnapshots() {
   // <data>/data/<keyspace>/<table>-<id>/snapshots/<tag>/
   api::SnapshotList list;

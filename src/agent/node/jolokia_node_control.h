@@ -32,6 +32,8 @@ class JolokiaNodeControl : public NodeControl {
                             const std::vector<std::string>& keyspaces) override;
   absl::Status ClearSnapshot(const std::string& tag) override;
   absl::StatusOr<api::SnapshotList> ListSnapshots() override;
+  absl::Status ImportSSTables(const std::string& keyspace, const std::string& table,
+                              const std::string& directory, bool verify_tokens) override;
   absl::StatusOr<int> StartRepair(const RepairOptions& options) override;
   absl::StatusOr<RepairStatus> GetRepairStatus(int command) override;
   absl::Status StopRepairs() override;

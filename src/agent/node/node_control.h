@@ -45,6 +45,11 @@ class NodeControl {
                                     const std::vector<std::string>& keyspaces) = 0;
   virtual absl::Status ClearSnapshot(const std::string& tag) = 0;  // empty: all
   virtual absl::StatusOr<api::SnapshotList> ListSnapshots() = 0;
+  // Moves the SSTables in `directory` into the table (ColumnFamilyStore.importNewSSTables:
+  // verified, tokens checked against the node's ranges when `verify_tokens`, caches
+  // invalidated). FailedPrecondition naming the directory when the node refused them.
+  virtual absl::Status ImportSSTables(const std::string& keyspace, const std::string& table,
+                                      const std::string& directory, bool verify_tokens) = 0;
 
   // Starts a repair; returns Cassandra's command number to poll with GetRepairStatus.
   virtual absl::StatusOr<int> StartRepair(const RepairOptions& options) = 0;

@@ -49,6 +49,13 @@ absl::Status CheckBackupRequest(const api::OperationRequest& r) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<backup::ClientFactory> StorageClients(const api::StorageLocation& l) {
+  ASSIGN_OR_RETURN(const s3::Credentials credentials, ReadS3Credentials(l.credentials_file));
+  s3::Endpoint endpoint{l.endpoint, l.region, l.path_style, l.ca_file};
+  return backup::ClientFactory(
+      [endpoint, credentials] { return std::make_unique<s3::Client>(endpoint, credentials); });
+}
+
 absl::Status CheckBackupCredentials(const api::OperationRequest& r) {
   if (auto c = ReadS3Credentials(r.location.credentials_file); !c.ok()) {
     return absl::UnavailableError(
@@ -79,8 +86,7 @@ absl::StatusOr<std::string> BackupNode(node::NodeControl& node, const BackupIden
                                        const api::OperationRequest& r, backup::UploadStats& stats,
                                        const std::atomic<bool>* cancel) {
   RETURN_IF_ERROR(CheckBackupRequest(r));
-  ASSIGN_OR_RETURN(const s3::Credentials credentials,
-                   ReadS3Credentials(r.location.credentials_file));
+  ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
   ASSIGN_OR_RETURN(const api::NodeInfo info, node.GetNodeInfo());
   backup::Manifest manifest;
   manifest.backup = r.backup;
@@ -98,9 +104,6 @@ absl::StatusOr<std::string> BackupNode(node::NodeControl& node, const BackupIden
   const std::string tag = "rk-backup-" + r.backup;
   RETURN_IF_ERROR(base::Annotate(node.ClearSnapshot(tag), "clear an earlier run's snapshot"));
   RETURN_IF_ERROR(base::Annotate(node.TakeSnapshot(tag, r.keyspaces), "snapshot"));
-  s3::Endpoint endpoint{r.location.endpoint, r.location.region, r.location.path_style,
-                        r.location.ca_file};
-  auto clients = [&] { return std::make_unique<s3::Client>(endpoint, credentials); };
   const backup::NodePath where{r.location.prefix, self.cluster, self.pod};
   backup::UploadOptions options;
   options.parallelism = r.upload_parallelism;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,12 +24,17 @@ namespace agent::server {
 // saves beside its files.
 using KeyspacesProbe =
     std::function<absl::StatusOr<std::map<std::string, backup::KeyspaceSchema>>()>;
+// Runs CQL statements in order on this node (a fresh connection), then waits for schema
+// agreement: the schema a restore creates.
+using CqlExecutor = std::function<absl::Status(const std::vector<std::string>& statements)>;
 
-// Who this node is in the backup's layout, where its data lives, and how its schema is read.
+// Who this node is in the backup's layout, where its data lives, and how its schema is read and
+// written.
 struct BackupIdentity {
   std::string cluster, dc, rack, pod;
   std::string data_dir;  // the node's data volume (its `data/` holds the keyspaces)
   KeyspacesProbe keyspaces;
+  CqlExecutor execute;
 };
 
 // Validates a backup request before it starts (InvalidArgument naming the field).
@@ -38,6 +44,10 @@ absl::Status CheckBackupRequest(const api::OperationRequest& request);
 // a mounted Secret just before it asks for the backup, and kubelet may not have refreshed the
 // volume yet, so the caller asks again later.
 absl::Status CheckBackupCredentials(const api::OperationRequest& request);
+
+// A factory of S3 clients for `location`, its credentials read now (InvalidArgument when the
+// file is not one).
+absl::StatusOr<backup::ClientFactory> StorageClients(const api::StorageLocation& location);
 
 // Returns the manifest's key. A snapshot of the same name left by an interrupted run (the agent
 // restarted mid-upload) is cleared first; the files it had stored are not sent again.

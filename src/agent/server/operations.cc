@@ -14,10 +14,17 @@ namespace {
 bool IsKnownKind(const std::string& kind) {
   for (const char* k :
        {api::kOpDrain, api::kOpDecommission, api::kOpCleanup, api::kOpFlush, api::kOpSnapshot,
-        api::kOpClearSnapshot, api::kOpRepair, api::kOpStopRepairs, api::kOpBackup}) {
+        api::kOpClearSnapshot, api::kOpRepair, api::kOpStopRepairs, api::kOpBackup,
+        api::kOpRestoreSchema, api::kOpRestore}) {
     if (kind == k) return true;
   }
   return false;
+}
+
+// Operations a caller may ask for twice (it did not record the first answer): asked again for
+// the same backup while one runs or has succeeded, the agent answers with that one.
+bool Repeatable(const std::string& kind) {
+  return kind == api::kOpBackup || kind == api::kOpRestoreSchema || kind == api::kOpRestore;
 }
 
 bool Disruptive(const std::string& kind) {
@@ -51,13 +58,16 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   if (request.kind == api::kOpBackup) {
     if (absl::Status s = CheckBackupRequest(request); !s.ok()) return s;
   }
+  if (request.kind == api::kOpRestore || request.kind == api::kOpRestoreSchema) {
+    if (absl::Status s = CheckRestoreRequest(request); !s.ok()) return s;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return absl::UnavailableError("agent is shutting down");
-  // Asked again for a backup it runs or has taken (the operator did not record the first
-  // answer): the same operation, not a second upload.
-  if (request.kind == api::kOpBackup) {
+  // Asked again for a backup or restore it runs or has done (the operator did not record the
+  // first answer): the same operation, not a second upload.
+  if (Repeatable(request.kind)) {
     for (const auto& [id, op] : ops_) {
-      if (op.kind == api::kOpBackup && op.backup == request.backup &&
+      if (op.kind == request.kind && op.backup == request.backup &&
           (op.state == api::kStateRunning || op.state == api::kStateSucceeded)) {
         return op;
       }
@@ -149,6 +159,10 @@ void Operations::Run(std::string id, const api::OperationRequest& r) {
     status = RunRepair(id, r);
   } else if (r.kind == api::kOpBackup) {
     status = RunBackup(id, r);
+  } else if (r.kind == api::kOpRestoreSchema) {
+    status = RestoreSchema(self_, r);
+  } else if (r.kind == api::kOpRestore) {
+    status = RunRestore(id, r);
   } else if (r.kind == api::kOpStopRepairs) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -239,6 +253,36 @@ absl::Status Operations::RunBackup(const std::string& id, const api::OperationRe
   ops_[id].files_total = ops_[id].files_done;
   ops_[id].manifest = *manifest;
   return absl::OkStatus();
+}
+
+absl::Status Operations::RunRestore(const std::string& id, const api::OperationRequest& r) {
+  backup::DownloadStats stats;
+  std::atomic<bool> cancel{false}, done{false};
+  absl::Status status = absl::UnknownError("not run");
+  std::thread worker([&] {
+    status = RestoreNode(*node_, self_, r, stats, &cancel);
+    done = true;
+  });
+  auto publish = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    api::Operation& op = ops_[id];
+    op.files_done = stats.files_done;
+    op.files_skipped = stats.files_skipped;
+    op.bytes_total = stats.bytes_done;
+    op.bytes_sent = stats.bytes_received;  // for a restore: bytes received
+  };
+  while (!done) {
+    publish();
+    if (IsStopping(id)) cancel = true;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  worker.join();
+  publish();
+  if (status.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ops_[id].files_total = ops_[id].files_done;
+  }
+  return status;
 }
 
 }  // namespace agent::server

@@ -19,6 +19,7 @@
 #include "agent/api/api.h"
 #include "agent/node/node_control.h"
 #include "agent/server/node_backup.h"
+#include "agent/server/node_restore.h"
 
 namespace agent::server {
 
@@ -38,6 +39,8 @@ class Operations {
   absl::Status RunRepair(const std::string& id, const api::OperationRequest& request);
   // The backup on its own thread; its progress copied into the operation twice a second.
   absl::Status RunBackup(const std::string& id, const api::OperationRequest& request);
+  // A node's restore on its own thread, its progress copied as the backup's.
+  absl::Status RunRestore(const std::string& id, const api::OperationRequest& request);
   void Finish(const std::string& id, const absl::Status& status);
   bool IsStopping(const std::string& id) const;
 

@@ -100,12 +100,13 @@ std::unique_ptr<httplib::Server> MakeHttpServer(const ServerOptions& o) {
 }  // namespace
 
 Server::Server(ServerOptions options, node::NodeControl* node, SchemaVersionsProbe schema_versions,
-               KeyspacesProbe keyspaces)
+               KeyspacesProbe keyspaces, CqlExecutor execute)
     : options_(std::move(options)),
       node_(node),
       schema_versions_(std::move(schema_versions)),
       operations_(node, BackupIdentity{options_.cluster, options_.dc, options_.rack, options_.pod,
-                                       options_.data_dir, std::move(keyspaces)}),
+                                       options_.data_dir, std::move(keyspaces),
+                                       std::move(execute)}),
       http_(MakeHttpServer(options_)) {
   Routes();
 }

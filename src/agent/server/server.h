@@ -57,9 +57,11 @@ using SchemaVersionsProbe = std::function<absl::StatusOr<cql::SchemaVersions>()>
 class Server {
  public:
   // `node` is borrowed and must outlive the server; an empty `schema_versions` makes
-  // /v1/schema answer 503, an empty `keyspaces` fails every backup (its schema is saved).
+  // /v1/schema answer 503, an empty `keyspaces` fails every backup (its schema is saved) and
+  // an empty `execute` every restore of a schema.
   Server(ServerOptions options, node::NodeControl* node,
-         SchemaVersionsProbe schema_versions = nullptr, KeyspacesProbe keyspaces = nullptr);
+         SchemaVersionsProbe schema_versions = nullptr, KeyspacesProbe keyspaces = nullptr,
+         CqlExecutor execute = nullptr);
   ~Server();
 
   // Binds and serves until Stop(); returns an error if the port cannot be bound or the TLS

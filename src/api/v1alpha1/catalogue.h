@@ -93,6 +93,20 @@ inline constexpr char kIndexNotWritten[] = "IndexNotWritten";    // the last wri
 inline constexpr char kBackupStarted[] = "BackupStarted";        // event: nodes asked
 inline constexpr char kBackupComplete[] = "BackupComplete";      // event: the index written
 inline constexpr char kBackupFailed[] = "BackupFailed";          // event, with the reason
+
+// Restores: why one failed (Failed condition, status.reason, a Warning event), and its events.
+// Also kClusterNotFound, kClusterNotReady, kStorageLocationNotFound, kCredentialsNotFound.
+inline constexpr char kBackupNotFound[] = "BackupNotFound";  // no Backup, or no index stored
+inline constexpr char kBackupNotComplete[] = "BackupNotComplete";  // the Backup is not Complete
+inline constexpr char kKeyspaceNotInBackup[] = "KeyspaceNotInBackup";
+// The backup's node count differs from the Cluster's (a different size is not restored by
+// node files: it needs the bulk loader).
+inline constexpr char kSizeMismatch[] = "SizeMismatch";
+inline constexpr char kRestoreSchemaFailed[] = "RestoreSchemaFailed";
+inline constexpr char kNodeRestoreFailed[] = "NodeRestoreFailed";
+inline constexpr char kRestoreStarted[] = "RestoreStarted";    // event
+inline constexpr char kRestoreComplete[] = "RestoreComplete";  // event
+inline constexpr char kRestoreFailed[] = "RestoreFailed";      // event, with the reason
 }  // namespace reason
 
 // ---- status.operation: the crash-safe record of the one disruptive operation -------------

@@ -1,0 +1,189 @@
+#include "agent/server/node_restore.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+
+namespace agent::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsSystemKeyspace(const std::string& name) {
+  return name == "system" || absl::StartsWith(name, "system_");
+}
+
+std::string Quoted(const std::string& identifier) {
+  return absl::StrCat("\"", absl::StrReplaceAll(identifier, {{"\"", "\"\""}}), "\"");
+}
+
+std::string Literal(const std::string& value) {
+  return absl::StrCat("'", absl::StrReplaceAll(value, {{"'", "''"}}), "'");
+}
+
+// The source node's manifest of the backup.
+absl::StatusOr<backup::Manifest> ReadManifest(const backup::ClientFactory& clients,
+                                              const BackupIdentity& self,
+                                              const api::OperationRequest& r) {
+  const backup::NodePath source{r.location.prefix,
+                                r.source_cluster.empty() ? self.cluster : r.source_cluster,
+                                r.source_node};
+  const std::string key = backup::ManifestKey(source, r.backup);
+  auto text = clients()->GetObject(r.location.bucket, key);
+  if (absl::IsNotFound(text.status())) {
+    return absl::NotFoundError(absl::StrCat("backup ", r.backup, " has no manifest for node ",
+                                            r.source_node, " (", key, ")"));
+  }
+  if (!text.ok()) return base::Annotate(text.status(), key);
+  return backup::ParseManifest(*text);
+}
+
+}  // namespace
+
+absl::Status CheckRestoreRequest(const api::OperationRequest& r) {
+  for (const auto& [value, name] :
+       {std::pair{&r.backup, "backup"}, std::pair{&r.source_node, "source_node"},
+        std::pair{&r.location.endpoint, "location.endpoint"},
+        std::pair{&r.location.bucket, "location.bucket"},
+        std::pair{&r.location.credentials_file, "location.credentials_file"}}) {
+    if (value->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(r.kind, ": \"", name, "\" is required"));
+    }
+  }
+  if (absl::StrContains(r.backup, "/") || absl::StrContains(r.source_node, "/")) {
+    return absl::InvalidArgumentError(absl::StrCat(r.kind, ": names must not contain '/'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(
+    const backup::Manifest& manifest, const std::vector<std::string>& wanted) {
+  std::vector<std::string> out;
+  if (wanted.empty()) {
+    for (const auto& [name, k] : manifest.keyspaces) {
+      if (!IsSystemKeyspace(name)) out.push_back(name);
+    }
+    return out;
+  }
+  for (const std::string& name : wanted) {
+    if (!manifest.keyspaces.contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("backup ", manifest.backup, " has no keyspace ", name));
+    }
+    if (IsSystemKeyspace(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "system keyspace ", name, " cannot be restored into a running cluster"));
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<std::string> SplitStatements(const std::string& cql) {
+  std::vector<std::string> out;
+  // Cassandra ends each statement of schema.cql with ';' at the end of a line.
+  for (absl::string_view part : absl::StrSplit(cql, absl::ByString(";\n"))) {
+    std::string statement(absl::StripAsciiWhitespace(part));
+    if (absl::EndsWith(statement, ";")) statement.pop_back();
+    if (!statement.empty()) out.push_back(statement);
+  }
+  return out;
+}
+
+std::string CreateKeyspaceStatement(const std::string& name, const backup::KeyspaceSchema& k) {
+  std::vector<std::string> options;
+  for (const auto& [key, value] : k.replication) {
+    options.push_back(absl::StrCat(Literal(key), ": ", Literal(value)));
+  }
+  return absl::StrCat("CREATE KEYSPACE IF NOT EXISTS ", Quoted(name), " WITH replication = {",
+                      absl::StrJoin(options, ", "), "} AND durable_writes = ",
+                      k.durable_writes ? "true" : "false");
+}
+
+std::string TableOfDirectory(const std::string& directory) {
+  const size_t dash = directory.rfind('-');
+  if (dash == std::string::npos || directory.size() - dash - 1 != 32) return directory;
+  return directory.substr(0, dash);
+}
+
+absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationRequest& r) {
+  RETURN_IF_ERROR(CheckRestoreRequest(r));
+  if (!self.keyspaces || !self.execute) return absl::InternalError("restore: no CQL access");
+  ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
+  ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(clients, self, r));
+  ASSIGN_OR_RETURN(const std::vector<std::string> keyspaces,
+                   RestoredKeyspaces(manifest, r.keyspaces));
+  auto live = self.keyspaces();
+  RETURN_IF_ERROR(base::Annotate(live.status(), "read the live schema"));
+  std::vector<std::string> statements, truncates;
+  auto client = clients();
+  for (const std::string& ks : keyspaces) {
+    if (!live->contains(ks)) {
+      statements.push_back(CreateKeyspaceStatement(ks, manifest.keyspaces.at(ks)));
+    }
+    std::set<std::string> tables;
+    for (const backup::FileEntry& f : manifest.files) {
+      if (f.keyspace != ks || f.name != "schema.cql") continue;
+      auto cql = client->GetObject(r.location.bucket, f.key);
+      RETURN_IF_ERROR(base::Annotate(cql.status(), f.key));
+      for (std::string& s : SplitStatements(*cql)) statements.push_back(std::move(s));
+      tables.insert(TableOfDirectory(f.table));
+    }
+    for (const backup::FileEntry& f : manifest.files) {
+      if (f.keyspace == ks) tables.insert(TableOfDirectory(f.table));
+    }
+    for (const std::string& t : tables) {
+      truncates.push_back(absl::StrCat("TRUNCATE TABLE ", Quoted(ks), ".", Quoted(t)));
+    }
+  }
+  if (r.truncate) statements.insert(statements.end(), truncates.begin(), truncates.end());
+  spdlog::info("restore {}: {} schema statements for {}", r.backup, statements.size(),
+               absl::StrJoin(keyspaces, ", "));
+  return base::Annotate(self.execute(statements), "restore the schema");
+}
+
+absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
+                         const api::OperationRequest& r, backup::DownloadStats& stats,
+                         const std::atomic<bool>* cancel) {
+  RETURN_IF_ERROR(CheckRestoreRequest(r));
+  ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
+  ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(clients, self, r));
+  ASSIGN_OR_RETURN(const std::vector<std::string> keyspaces,
+                   RestoredKeyspaces(manifest, r.keyspaces));
+  const std::set<std::string> restored(keyspaces.begin(), keyspaces.end());
+  const fs::path staging = fs::path(self.data_dir) / "ringkeeper-restore" / r.backup;
+  std::vector<backup::DownloadFile> files;
+  std::map<std::pair<std::string, std::string>, fs::path> tables;  // (ks, table dir) -> staging
+  for (const backup::FileEntry& f : manifest.files) {
+    if (!restored.contains(f.keyspace) || f.name == "schema.cql" || f.name == "manifest.json") {
+      continue;
+    }
+    const fs::path dir = staging / f.keyspace / f.table;
+    files.push_back({f, (dir / f.name).string()});
+    tables[{f.keyspace, f.table}] = dir;
+  }
+  RETURN_IF_ERROR(backup::DownloadFiles(clients, r.location.bucket, files, {}, stats, cancel));
+  for (const auto& [table, dir] : tables) {
+    if (cancel && *cancel) return absl::CancelledError("restore cancelled");
+    RETURN_IF_ERROR(node.ImportSSTables(table.first, TableOfDirectory(table.second), dir.string(),
+                                        r.verify_tokens));
+  }
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  spdlog::info("restore {}: {} files of {} tables imported", r.backup, files.size(),
+               tables.size());
+  return absl::OkStatus();
+}
+
+}  // namespace agent::server

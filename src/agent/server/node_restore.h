@@ -1,0 +1,54 @@
+// A backup brought back, in two steps (api.h: kOpRestoreSchema, kOpRestore).
+//
+// RestoreSchema, once per cluster on any node: reads one node's manifest of the backup; for each
+// keyspace restored, creates it when the live schema lacks it (the saved replication and
+// durable_writes), then runs each table's statements from the backup's schema.cql (Cassandra
+// writes them with IF NOT EXISTS and the table's original id, which commitlog replay needs), and
+// truncates the restored tables when asked (a restore in place returns them to the backup's
+// state; Cassandra's auto_snapshot keeps what they held).
+//
+// RestoreNode, on every node: reads the source node's manifest, fetches the restored keyspaces'
+// files into <data_dir>/ringkeeper-restore/<backup>/ (verified; files already fetched by an
+// interrupted run are kept), imports each table's directory into the live table, and removes
+// the staging directory.
+//
+// Errors: InvalidArgument (a keyspace the backup lacks, a bad request), NotFound (no manifest:
+// no such backup, or not this node's), the downloader's, the node's (FailedPrecondition when an
+// import is refused), the CQL executor's.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/api/api.h"
+#include "agent/node/node_control.h"
+#include "agent/server/node_backup.h"
+#include "backup/downloader.h"
+#include "backup/layout.h"
+
+namespace agent::server {
+
+// Validates a restore or restore_schema request (InvalidArgument naming the field).
+absl::Status CheckRestoreRequest(const api::OperationRequest& request);
+
+absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationRequest& request);
+
+absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
+                         const api::OperationRequest& request, backup::DownloadStats& stats,
+                         const std::atomic<bool>* cancel);
+
+// Pure helpers, exposed for tests.
+// The keyspaces a restore takes from `manifest`: `wanted`, each checked against the manifest
+// (InvalidArgument naming one it lacks), or every non-system keyspace it has.
+absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const backup::Manifest& manifest,
+                                                           const std::vector<std::string>& wanted);
+// The statements of a schema.cql file, in order, without their ';'.
+std::vector<std::string> SplitStatements(const std::string& cql);
+// "CREATE KEYSPACE IF NOT EXISTS ..." from its saved definition.
+std::string CreateKeyspaceStatement(const std::string& name, const backup::KeyspaceSchema& k);
+// The table a snapshot's directory belongs to: "t-5bc52802de2535edaeab188eecebb090" -> "t".
+std::string TableOfDirectory(const std::string& directory);
+
+}  // namespace agent::server

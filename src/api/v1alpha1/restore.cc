@@ -1,0 +1,132 @@
+#include "api/v1alpha1/restore.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::FieldAt;
+using kube::Json;
+using kube::StringField;
+
+int64_t IntField(const Json& j, const char* key) {
+  const Json& v = FieldAt(j, {key});
+  return v.is_number_integer() ? v.get<int64_t>() : 0;
+}
+
+Json Condition(const char* type, bool is_true, const std::string& reason,
+               const std::string& message, const std::string& when) {
+  return {{"type", type},
+          {"status", is_true ? "True" : "False"},
+          {"reason", reason},
+          {"message", message},
+          {"lastTransitionTime", when}};
+}
+
+}  // namespace
+
+absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore) {
+  const Json& spec = FieldAt(restore.json(), {"spec"});
+  RestoreSpec r;
+  r.name = restore.name();
+  r.ns = restore.ns();
+  r.uid = restore.uid();
+  r.cluster = StringField(spec, "cluster");
+  r.backup = StringField(spec, "backup");
+  const Json& source = FieldAt(spec, {"source"});
+  r.source_location = StringField(source, "storageLocation");
+  r.source_cluster = StringField(source, "cluster");
+  r.source_backup = StringField(source, "backup");
+  if (const Json& keyspaces = FieldAt(spec, {"keyspaces"}); keyspaces.is_array()) {
+    for (const Json& k : keyspaces) {
+      if (k.is_string()) r.keyspaces.push_back(k.get<std::string>());
+    }
+  }
+  if (r.cluster.empty()) return absl::InvalidArgumentError("spec.cluster is required");
+  if (r.backup.empty() == r.source_backup.empty()) {
+    return absl::InvalidArgumentError("set exactly one of spec.backup and spec.source");
+  }
+  if (!r.source_backup.empty() && (r.source_location.empty() || r.source_cluster.empty())) {
+    return absl::InvalidArgumentError(
+        "spec.source needs storageLocation, cluster and backup");
+  }
+  return r;
+}
+
+bool RestoreStatus::Finished() const {
+  return phase == backup_phase::kComplete || phase == backup_phase::kFailed;
+}
+
+RestoreStatus ParseRestoreStatus(const Json& status) {
+  RestoreStatus s;
+  s.phase = StringField(status, "phase");
+  s.start_time = StringField(status, "startTime");
+  s.completion_time = StringField(status, "completionTime");
+  const Json& source = FieldAt(status, {"source"});
+  s.location = StringField(source, "storageLocation");
+  s.source_cluster = StringField(source, "cluster");
+  s.source_backup = StringField(source, "backup");
+  const Json& schema = FieldAt(status, {"schema"});
+  s.schema_pod = StringField(schema, "pod");
+  s.schema_operation = StringField(schema, "operation");
+  s.schema_done = FieldAt(schema, {"done"}).is_boolean() && schema["done"].get<bool>();
+  s.reason = StringField(status, "reason");
+  s.message = StringField(status, "message");
+  if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
+    for (const Json& n : nodes) {
+      s.nodes.push_back({StringField(n, "pod"), StringField(n, "source"),
+                         StringField(n, "operation"), StringField(n, "phase"),
+                         IntField(n, "filesDone"), IntField(n, "bytes"),
+                         StringField(n, "message")});
+    }
+  }
+  return s;
+}
+
+Json ToJson(const RestoreStatus& s) {
+  Json out = Json::object();
+  auto put = [&out](const char* key, const std::string& v) {
+    if (!v.empty()) out[key] = v;
+  };
+  put("phase", s.phase);
+  put("startTime", s.start_time);
+  put("completionTime", s.completion_time);
+  put("reason", s.reason);
+  put("message", s.message);
+  if (!s.source_backup.empty()) {
+    out["source"] = {{"storageLocation", s.location},
+                     {"cluster", s.source_cluster},
+                     {"backup", s.source_backup}};
+  }
+  if (!s.schema_pod.empty()) {
+    out["schema"] = {{"pod", s.schema_pod}, {"done", s.schema_done}};
+    if (!s.schema_operation.empty()) out["schema"]["operation"] = s.schema_operation;
+  }
+  Json nodes = Json::array();
+  for (const RestoreNodeStatus& n : s.nodes) {
+    Json j = {{"pod", n.pod},
+              {"source", n.source},
+              {"phase", n.phase},
+              {"filesDone", n.files_done},
+              {"bytes", n.bytes}};
+    if (!n.operation.empty()) j["operation"] = n.operation;
+    if (!n.message.empty()) j["message"] = n.message;
+    nodes.push_back(std::move(j));
+  }
+  out["nodes"] = std::move(nodes);
+  const bool complete = s.phase == backup_phase::kComplete;
+  const bool failed = s.phase == backup_phase::kFailed;
+  if (!s.start_time.empty()) {
+    out["conditions"] = Json::array(
+        {Condition("Complete", complete, complete ? "AllNodesRestored" : s.phase,
+                   complete ? absl::StrCat(s.nodes.size(), " nodes restored from ",
+                                           s.source_backup)
+                            : "",
+                   complete ? s.completion_time : s.start_time),
+         Condition("Failed", failed, failed ? s.reason : "NotFailed", failed ? s.message : "",
+                   failed ? s.completion_time : s.start_time)});
+  }
+  return out;
+}
+
+}  // namespace ringkeeper

@@ -1,0 +1,63 @@
+// The typed view of a Restore (cassandra.rook.io/v1alpha1): a backup brought back into a Cluster,
+// and the status the operator records while it runs (the schema step, then each node's data).
+//
+// The API server has validated the shape (config/crd/cassandra.rook.io_restores.yaml: exactly one
+// of spec.backup and spec.source; the spec is immutable). Pure; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/v1alpha1/backup.h"
+#include "kube/object.h"
+#include "kube/resource.h"
+
+namespace ringkeeper {
+
+inline const kube::Resource kRestores{"cassandra.rook.io", "v1alpha1", "restores", "Restore",
+                                      true};
+
+struct RestoreSpec {
+  std::string name, ns, uid;
+  std::string cluster;  // the Cluster restored into, in the Restore's namespace
+  // The source: a Backup in this namespace...
+  std::string backup;
+  // ...or a backup by its name under one of the Cluster's storage locations, taken by the
+  // cluster named (another cluster's, from anywhere).
+  std::string source_location, source_cluster, source_backup;
+  std::vector<std::string> keyspaces;  // empty: every non-system keyspace of the backup
+};
+
+absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore);
+
+// One node's part: whose data it takes and its agent's restore operation.
+struct RestoreNodeStatus {
+  std::string pod;
+  std::string source;     // the backup's node whose files this pod takes
+  std::string operation;  // the agent's operation id; "" until asked
+  std::string phase;      // Pending | Running | Done | Failed
+  int64_t files_done = 0, bytes = 0;
+  std::string message;
+};
+
+struct RestoreStatus {
+  std::string phase;  // Pending | Running | Complete | Failed
+  std::string start_time, completion_time;
+  // Where the backup is (resolved once, at the start).
+  std::string location, source_cluster, source_backup;
+  // The schema step: which pod's agent runs it, its operation, and whether it is done (recorded
+  // before any node's data is imported: the restored tables are truncated in that step).
+  std::string schema_pod, schema_operation;
+  bool schema_done = false;
+  std::vector<RestoreNodeStatus> nodes;
+  std::string reason, message;
+
+  bool Finished() const;
+};
+
+RestoreStatus ParseRestoreStatus(const kube::Json& status);
+// status with the Complete and Failed conditions derived from the phase.
+kube::Json ToJson(const RestoreStatus& s);
+
+}  // namespace ringkeeper

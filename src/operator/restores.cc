@@ -1,0 +1,329 @@
+#include "operator/restores.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "api/v1alpha1/backup.h"
+#include "api/v1alpha1/catalogue.h"
+#include "backup/layout.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::FieldAt;
+using kube::StringField;
+
+constexpr char kNodePending[] = "Pending";
+constexpr char kNodeRunning[] = "Running";
+constexpr char kNodeDone[] = "Done";
+constexpr char kNodeFailed[] = "Failed";
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+struct RestoreReconciler::Pass {
+  kube::ObjectPtr object;
+  RestoreSpec spec;
+  RestoreStatus status, old_status;
+  kube::ObjectPtr cluster;
+  ClusterSpec cluster_spec;
+  const StorageLocationSpec* location = nullptr;
+  absl::Time now;
+};
+
+RestoreReconciler::RestoreReconciler(Seams seams, BackupStorage* storage, RestoreCaches caches,
+                                     RestoreReconcilerOptions options)
+    : seams_(seams), storage_(storage), caches_(caches), options_(options), access_(seams) {}
+
+absl::StatusOr<kube::Result> RestoreReconciler::Reconcile(const kube::ObjectKey& key) {
+  kube::ObjectPtr object = caches_.restores->Get(key.ToString());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!object || object->being_deleted()) {
+      written_.erase(key.ToString());
+      return kube::Result{};
+    }
+    // Read our own writes (as the Backup reconciler): never act on an older record.
+    if (auto it = written_.find(key.ToString()); it != written_.end()) {
+      int64_t cached = 0, written = 0;
+      if (absl::SimpleAtoi(object->resource_version(), &cached) &&
+          absl::SimpleAtoi(it->second->resource_version(), &written) && written > cached &&
+          it->second->uid() == object->uid()) {
+        object = it->second;
+      }
+    }
+  }
+  auto spec = ParseRestore(*object);
+  if (!spec.ok()) return kube::TerminalError(spec.status());
+  Pass p;
+  p.object = object;
+  p.spec = *std::move(spec);
+  p.old_status = ParseRestoreStatus(FieldAt(object->json(), {"status"}));
+  p.status = p.old_status;
+  p.now = seams_.clock->Now();
+  if (p.status.Finished()) return kube::Result{};
+
+  p.cluster = caches_.clusters->Get(kube::ObjectKey{p.spec.ns, p.spec.cluster}.ToString());
+  absl::Status step;
+  if (!p.cluster) {
+    Fail(p, reason::kClusterNotFound,
+         absl::StrCat("Cluster ", p.spec.cluster, " not found in namespace ", p.spec.ns));
+  } else if (auto cluster_spec = ParseCluster(*p.cluster, Defaults{}); !cluster_spec.ok()) {
+    step = cluster_spec.status();
+  } else {
+    p.cluster_spec = *std::move(cluster_spec);
+    step = p.status.phase.empty() || p.status.phase == backup_phase::kPending ? Start(p)
+                                                                               : Continue(p);
+  }
+  RETURN_IF_ERROR(WriteStatus(p));
+  RETURN_IF_ERROR(step);
+  kube::Result result;
+  if (!p.status.Finished()) result.requeue_after = options_.poll;
+  return result;
+}
+
+void RestoreReconciler::Fail(Pass& p, const char* why, const std::string& message) {
+  p.status.phase = backup_phase::kFailed;
+  p.status.reason = why;
+  p.status.message = message;
+  if (p.status.start_time.empty()) p.status.start_time = Rfc3339(p.now);
+  p.status.completion_time = Rfc3339(p.now);
+  spdlog::warn("restore {}: {}: {}", p.object->key().ToString(), why, message);
+  seams_.events->Event(*p.object, true, reason::kRestoreFailed, absl::StrCat(why, ": ", message));
+}
+
+absl::Status RestoreReconciler::Start(Pass& p) {
+  if (std::string why; !ReportedReady(*p.cluster, &why)) {
+    Fail(p, reason::kClusterNotReady,
+         absl::StrCat("Cluster ", p.spec.cluster, " is not Ready (", why,
+                      "): a restore needs every member"));
+    return absl::OkStatus();
+  }
+  // The source: a Complete Backup of this namespace, or a backup named under a location.
+  std::string location = p.spec.source_location, source_cluster = p.spec.source_cluster,
+              source_backup = p.spec.source_backup;
+  if (!p.spec.backup.empty()) {
+    kube::ObjectPtr b = caches_.backups->Get(kube::ObjectKey{p.spec.ns, p.spec.backup}.ToString());
+    if (!b) {
+      Fail(p, reason::kBackupNotFound,
+           absl::StrCat("Backup ", p.spec.backup, " not found in namespace ", p.spec.ns));
+      return absl::OkStatus();
+    }
+    const BackupStatus bs = ParseBackupStatus(FieldAt(b->json(), {"status"}));
+    if (bs.phase != backup_phase::kComplete) {
+      Fail(p, reason::kBackupNotComplete,
+           absl::StrCat("Backup ", p.spec.backup, " is ",
+                        bs.phase.empty() ? std::string("not started") : bs.phase,
+                        ": only a complete backup is restored"));
+      return absl::OkStatus();
+    }
+    location = StringField(FieldAt(b->json(), {"spec"}), "storageLocation");
+    source_cluster = StringField(FieldAt(b->json(), {"spec"}), "cluster");
+    source_backup = p.spec.backup;
+  }
+  p.location = p.cluster_spec.FindStorageLocation(location);
+  if (!p.location) {
+    Fail(p, reason::kStorageLocationNotFound,
+         absl::StrCat("Cluster ", p.spec.cluster, " has no storage location \"", location,
+                      "\" (it has: ", LocationNames(p.cluster_spec), ")"));
+    return absl::OkStatus();
+  }
+  auto credentials = access_.ReadCredentials(p.cluster_spec, p.location->s3);
+  if (!credentials.ok()) {
+    if (absl::IsNotFound(credentials.status()) || absl::IsInvalidArgument(credentials.status())) {
+      Fail(p, reason::kCredentialsNotFound, std::string(credentials.status().message()));
+      return absl::OkStatus();
+    }
+    return credentials.status();
+  }
+  // The index says the backup is whole and which nodes it has.
+  const std::string index_key =
+      backup::IndexKey(p.location->s3.prefix, source_cluster, source_backup);
+  auto index_text = storage_->Get(p.location->s3, *credentials, index_key);
+  if (absl::IsNotFound(index_text.status())) {
+    Fail(p, reason::kBackupNotFound,
+         absl::StrCat("no complete backup ", source_backup, " of cluster ", source_cluster,
+                      " in ", location, " (no index at s3://", p.location->s3.bucket, "/",
+                      index_key, ")"));
+    return absl::OkStatus();
+  }
+  if (!index_text.ok()) return base::Annotate(index_text.status(), "read the backup's index");
+  auto index = backup::ParseIndex(*index_text);
+  if (!index.ok() || index->nodes.empty()) {
+    Fail(p, reason::kBackupNotFound,
+         absl::StrCat(index_key, ": ", index.ok() ? "no nodes" : index.status().message()));
+    return absl::OkStatus();
+  }
+  // Every keyspace asked for is in it (one manifest has the schema of all).
+  if (!p.spec.keyspaces.empty()) {
+    auto manifest_text = storage_->Get(p.location->s3, *credentials, index->nodes[0].manifest);
+    if (!manifest_text.ok()) return base::Annotate(manifest_text.status(), "read a manifest");
+    auto manifest = backup::ParseManifest(*manifest_text);
+    if (!manifest.ok()) return manifest.status();
+    for (const std::string& ks : p.spec.keyspaces) {
+      if (!manifest->keyspaces.contains(ks)) {
+        Fail(p, reason::kKeyspaceNotInBackup,
+             absl::StrCat("backup ", source_backup, " has no keyspace ", ks));
+        return absl::OkStatus();
+      }
+    }
+  }
+  // Each pod takes one backup node's files: its own in place (same names), else in order.
+  std::vector<ReportedMember> members = ReportedMembers(*p.cluster);
+  if (members.size() != index->nodes.size()) {
+    Fail(p, reason::kSizeMismatch,
+         absl::StrCat("backup ", source_backup, " has ", index->nodes.size(),
+                      " nodes and Cluster ", p.spec.cluster, " ", members.size(),
+                      ": a restore by node files needs the same number"));
+    return absl::OkStatus();
+  }
+  std::set<std::string> source_nodes;
+  for (const backup::IndexNode& n : index->nodes) source_nodes.insert(n.node);
+  const bool same_names = std::all_of(members.begin(), members.end(), [&](const auto& m) {
+    return source_nodes.contains(m.pod);
+  });
+  std::vector<backup::IndexNode> sources = index->nodes;
+  auto order = [](const auto& a, const auto& b) {
+    return std::tie(a.dc, a.rack, a.node) < std::tie(b.dc, b.rack, b.node);
+  };
+  std::sort(sources.begin(), sources.end(), order);
+  std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.dc, a.rack, a.pod) < std::tie(b.dc, b.rack, b.pod);
+  });
+  p.status.nodes.clear();
+  for (size_t i = 0; i < members.size(); ++i) {
+    RestoreNodeStatus n;
+    n.pod = members[i].pod;
+    n.source = same_names ? members[i].pod : sources[i].node;
+    n.phase = kNodePending;
+    p.status.nodes.push_back(std::move(n));
+  }
+  p.status.phase = backup_phase::kRunning;
+  p.status.start_time = Rfc3339(p.now);
+  p.status.location = location;
+  p.status.source_cluster = source_cluster;
+  p.status.source_backup = source_backup;
+  p.status.schema_pod = p.status.nodes[0].pod;
+  seams_.events->Event(*p.object, false, reason::kRestoreStarted,
+                       absl::StrCat("restoring ", source_backup, " of ", source_cluster, " into ",
+                                    p.status.nodes.size(), " nodes of ", p.spec.cluster));
+  return absl::OkStatus();
+}
+
+agent::api::OperationRequest RestoreReconciler::Request(const Pass& p, const char* kind) const {
+  agent::api::OperationRequest r;
+  r.kind = kind;
+  r.backup = p.status.source_backup;
+  r.source_cluster = p.status.source_cluster;
+  r.keyspaces = p.spec.keyspaces;
+  r.location = StorageAccess::AgentLocation(*p.location);
+  return r;
+}
+
+absl::StatusOr<agent::api::Operation> RestoreReconciler::Follow(
+    Pass& p, const std::string& pod, std::string& id, const agent::api::OperationRequest& request) {
+  kube::ObjectPtr object = caches_.pods->Get(kube::ObjectKey{p.spec.ns, pod}.ToString());
+  const std::string ip = object ? StringField(FieldAt(object->json(), {"status"}), "podIP") : "";
+  if (ip.empty()) return absl::UnavailableError("waiting for the pod to have an address");
+  ASSIGN_OR_RETURN(const std::string token, access_.AgentToken(p.cluster_spec));
+  std::shared_ptr<NodeAgent> agent = seams_.agents->For(ip, token);
+  if (!id.empty()) {
+    auto op = agent->Operation(id);
+    if (!absl::IsNotFound(op.status())) return op;
+    // The agent restarted and forgot it: ask again (files it fetched are not fetched twice).
+    spdlog::info("restore {}: {} lost operation {}: asking again", p.object->key().ToString(),
+                 pod, id);
+    id.clear();
+  }
+  RETURN_IF_ERROR(access_.CopyCredentials(p.cluster_spec));
+  ASSIGN_OR_RETURN(agent::api::Operation op, agent->Start(request));
+  id = op.id;
+  return op;
+}
+
+absl::Status RestoreReconciler::Continue(Pass& p) {
+  p.location = p.cluster_spec.FindStorageLocation(p.status.location);
+  if (!p.location) {
+    Fail(p, reason::kStorageLocationNotFound,
+         absl::StrCat("Cluster ", p.spec.cluster, " no longer has storage location \"",
+                      p.status.location, "\""));
+    return absl::OkStatus();
+  }
+  const bool in_place = p.status.source_cluster == p.spec.cluster;
+  if (!p.status.schema_done) {
+    agent::api::OperationRequest request = Request(p, agent::api::kOpRestoreSchema);
+    request.source_node = p.status.nodes[0].source;
+    request.truncate = in_place;
+    auto op = Follow(p, p.status.schema_pod, p.status.schema_operation, request);
+    if (!op.ok()) {
+      spdlog::info("restore {}: schema: {}", p.object->key().ToString(), op.status().message());
+      return absl::OkStatus();  // asked again next pass
+    }
+    if (op->state == agent::api::kStateSucceeded) {
+      p.status.schema_done = true;  // recorded before any node's data is imported
+    } else if (op->state != agent::api::kStateRunning) {
+      Fail(p, reason::kRestoreSchemaFailed, absl::StrCat(p.status.schema_pod, ": ", op->message));
+    }
+    return absl::OkStatus();
+  }
+  for (RestoreNodeStatus& node : p.status.nodes) {
+    if (node.phase == kNodeDone) continue;
+    agent::api::OperationRequest request = Request(p, agent::api::kOpRestore);
+    request.source_node = node.source;
+    auto op = Follow(p, node.pod, node.operation, request);
+    if (!op.ok()) {
+      node.message = std::string(op.status().message());
+      continue;
+    }
+    node.message.clear();
+    node.files_done = op->files_done;
+    node.bytes = op->bytes_total;
+    if (op->state == agent::api::kStateSucceeded) {
+      node.phase = kNodeDone;
+    } else if (op->state == agent::api::kStateRunning) {
+      node.phase = kNodeRunning;
+    } else {
+      node.phase = kNodeFailed;
+      node.message = op->message;
+      Fail(p, reason::kNodeRestoreFailed, absl::StrCat(node.pod, ": ", op->message));
+      return absl::OkStatus();
+    }
+  }
+  if (std::all_of(p.status.nodes.begin(), p.status.nodes.end(),
+                  [](const auto& n) { return n.phase == kNodeDone; })) {
+    p.status.phase = backup_phase::kComplete;
+    p.status.completion_time = Rfc3339(p.now);
+    int64_t bytes = 0;
+    for (const auto& n : p.status.nodes) bytes += n.bytes;
+    seams_.events->Event(*p.object, false, reason::kRestoreComplete,
+                         absl::StrCat(p.status.nodes.size(), " nodes, ", bytes,
+                                      " bytes restored from ", p.status.source_backup));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RestoreReconciler::WriteStatus(Pass& p) {
+  const kube::Json next = ToJson(p.status);
+  if (next == ToJson(p.old_status) && FieldAt(p.object->json(), {"status"}).is_object()) {
+    return absl::OkStatus();
+  }
+  kube::Json object = p.object->json();
+  object["status"] = next;
+  auto written = seams_.status->UpdateStatus(kRestores, kube::Object(std::move(object)));
+  if (!written.ok()) return base::Annotate(written.status(), "write the Restore's status");
+  std::lock_guard<std::mutex> lock(mu_);
+  written_[p.object->key().ToString()] = std::make_shared<const kube::Object>(*std::move(written));
+  return absl::OkStatus();
+}
+
+}  // namespace ringkeeper

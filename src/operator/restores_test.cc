@@ -1,0 +1,216 @@
+// The Restore reconciler over the same small world as the Backup's: checks that fail a Restore
+// with the reason before anything changes, the schema step (truncating, in place) recorded done
+// before any data moves, each node fed its own files, a successor that never truncates twice.
+#include "operator/restores.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "api/v1alpha1/catalogue.h"
+#include "backup/layout.h"
+#include "gtest/gtest.h"
+#include "operator/testing/storage_world.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+using testing::FakeWorld;
+using testing::kNs;
+using testing::kPods;
+
+constexpr char kIndexKey[] = "backups/team/c1/backups/b1.json";
+
+void AddCompleteBackup(FakeWorld& w, int nodes = 3) {
+  w.backups.Upsert(std::make_shared<const kube::Object>(
+      Json{{"apiVersion", "cassandra.rook.io/v1alpha1"},
+           {"kind", "Backup"},
+           {"metadata", {{"name", "b1"}, {"namespace", kNs}, {"resourceVersion", "1"}}},
+           {"spec", {{"cluster", "c1"}, {"storageLocation", "versity"}}},
+           {"status", {{"phase", "Complete"}}}}));
+  backup::Index index{"b1", "c1", kNs, "t0", "t1", {}, 0};
+  for (int i = 0; i < nodes; ++i) {
+    index.nodes.push_back({kPods[i], "dc1", "r1", "team/c1/" + kPods[i] + "/manifests/b1.json", 10});
+    backup::Manifest m;
+    m.backup = "b1";
+    m.cluster = "c1";
+    m.node = kPods[i];
+    m.finished = "t1";
+    m.keyspaces["bk1"] = {{{"class", "NetworkTopologyStrategy"}, {"dc1", "3"}}, true};
+    w.stored["backups/" + index.nodes.back().manifest] = backup::ToJson(m);
+  }
+  w.stored[kIndexKey] = backup::ToJson(index);
+}
+
+void AddRestore(FakeWorld& w, Json spec) {
+  w.restores.Upsert(std::make_shared<const kube::Object>(
+      Json{{"apiVersion", "cassandra.rook.io/v1alpha1"},
+           {"kind", "Restore"},
+           {"metadata", {{"name", "r1"}, {"namespace", kNs}, {"uid", "ru"}, {"resourceVersion", "1"}}},
+           {"spec", std::move(spec)}}));
+}
+
+std::unique_ptr<RestoreReconciler> NewReconciler(FakeWorld& w) {
+  Seams seams{&w, &w, &w, &w, &w, nullptr, &w};
+  return std::make_unique<RestoreReconciler>(
+      seams, &w, RestoreCaches{&w.restores, &w.backups, &w.clusters, &w.pods});
+}
+
+Json StatusOf(const FakeWorld& w) { return w.restores.Get("ns/r1")->json()["status"]; }
+
+std::vector<std::string> KindsAsked(FakeWorld& w) {
+  std::vector<std::string> out;
+  for (auto& [ip, a] : w.agents) {
+    for (const auto& r : a.started) out.push_back(ip + " " + r.kind);
+  }
+  return out;
+}
+
+TEST(RestoreReconcilerTest, InPlaceSchemaFirstRecordedThenEveryNodeItsOwnFiles) {
+  FakeWorld w;
+  w.AddCluster(true);
+  AddCompleteBackup(w);
+  AddRestore(w, {{"cluster", "c1"}, {"backup", "b1"}});
+  auto r = NewReconciler(w);
+  ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  Json s = StatusOf(w);
+  EXPECT_EQ(s["phase"], "Running");
+  EXPECT_EQ(s["source"]["backup"], "b1");
+  ASSERT_EQ(s["nodes"].size(), 3u);
+  for (const Json& n : s["nodes"]) EXPECT_EQ(n["source"], n["pod"]);  // in place: its own
+  EXPECT_TRUE(KindsAsked(w).empty());  // recorded before anything is asked
+
+  ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  ASSERT_EQ(KindsAsked(w), std::vector<std::string>{"10.244.0.10 restore_schema"});
+  const auto& schema = w.agents["10.244.0.10"].started[0];
+  EXPECT_TRUE(schema.truncate);  // in place: the tables return to the backup's state
+  EXPECT_EQ(schema.source_cluster, "c1");
+  EXPECT_EQ(schema.location.credentials_file, "/etc/ringkeeper/storage/versity");
+
+  ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());  // the schema step succeeds
+  EXPECT_EQ(StatusOf(w)["schema"]["done"], true);
+  EXPECT_EQ(KindsAsked(w).size(), 1u);  // no data before the record
+
+  ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  EXPECT_EQ(KindsAsked(w).size(), 4u);
+  for (size_t i = 0; i < kPods.size(); ++i) {
+    const auto& started = w.agents[absl::StrCat("10.244.0.", 10 + i)].started;
+    ASSERT_FALSE(started.empty());
+    EXPECT_EQ(started.back().kind, "restore");
+    EXPECT_EQ(started.back().source_node, kPods[i]);
+    EXPECT_TRUE(started.back().verify_tokens);
+  }
+  ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  s = StatusOf(w);
+  EXPECT_EQ(s["phase"], "Complete");
+  EXPECT_EQ(s["conditions"][0]["status"], "True");
+  EXPECT_TRUE(absl::StrContains(w.events.back(), "RestoreComplete"));
+  auto idle = r->Reconcile({kNs, "r1"});
+  ASSERT_TRUE(idle.ok());
+  EXPECT_EQ(idle->requeue_after, absl::ZeroDuration());
+}
+
+TEST(RestoreReconcilerTest, ASuccessorNeverTruncatesOnceTheSchemaStepIsRecordedDone) {
+  FakeWorld w;
+  w.AddCluster(true);
+  AddCompleteBackup(w);
+  AddRestore(w, {{"cluster", "c1"}, {"backup", "b1"}});
+  auto r = NewReconciler(w);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  ASSERT_EQ(StatusOf(w)["schema"]["done"], true);
+  // The operator and every agent restart: nothing remembers the schema operation.
+  for (auto& [ip, a] : w.agents) a.ops.clear();
+  r = NewReconciler(w);
+  for (int i = 0; i < 4 && StatusOf(w)["phase"] != "Complete"; ++i) {
+    ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  }
+  EXPECT_EQ(StatusOf(w)["phase"], "Complete");
+  int schema_steps = 0;
+  for (const auto& k : KindsAsked(w)) schema_steps += absl::EndsWith(k, "restore_schema");
+  EXPECT_EQ(schema_steps, 1);
+}
+
+TEST(RestoreReconcilerTest, ChecksFailTheRestoreWithTheReasonBeforeAnythingChanges) {
+  struct Case {
+    const char* name;
+    std::function<void(FakeWorld&)> setup;
+    Json spec;
+    const char* reason;
+    const char* message_part;
+  };
+  const Json by_backup = {{"cluster", "c1"}, {"backup", "b1"}};
+  const Case cases[] = {
+      {"no Backup", [](FakeWorld& w) { w.AddCluster(true); }, by_backup,
+       reason::kBackupNotFound, "Backup b1 not found"},
+      {"not ready",
+       [](FakeWorld& w) {
+         w.AddCluster(false);
+         AddCompleteBackup(w);
+       },
+       by_backup, reason::kClusterNotReady, "is not Ready"},
+      {"no index",
+       [](FakeWorld& w) {
+         w.AddCluster(true);
+         AddCompleteBackup(w);
+       },
+       {{"cluster", "c1"},
+        {"source", {{"storageLocation", "versity"}, {"cluster", "c1"}, {"backup", "b9"}}}},
+       reason::kBackupNotFound, "no complete backup b9 of cluster c1"},
+      {"keyspace",
+       [](FakeWorld& w) {
+         w.AddCluster(true);
+         AddCompleteBackup(w);
+       },
+       {{"cluster", "c1"}, {"backup", "b1"}, {"keyspaces", {"bk7"}}},
+       reason::kKeyspaceNotInBackup, "backup b1 has no keyspace bk7"},
+      {"size",
+       [](FakeWorld& w) {
+         w.AddCluster(true);
+         AddCompleteBackup(w, 2);
+       },
+       by_backup, reason::kSizeMismatch, "has 2 nodes and Cluster c1 3"},
+      {"location",
+       [](FakeWorld& w) {
+         w.AddCluster(true);
+         AddCompleteBackup(w);
+       },
+       {{"cluster", "c1"},
+        {"source", {{"storageLocation", "gone"}, {"cluster", "c1"}, {"backup", "b1"}}}},
+       reason::kStorageLocationNotFound, "no storage location \"gone\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    FakeWorld w;
+    c.setup(w);
+    AddRestore(w, c.spec);
+    auto result = NewReconciler(w)->Reconcile({kNs, "r1"});
+    ASSERT_TRUE(result.ok()) << result.status();
+    const Json s = StatusOf(w);
+    EXPECT_EQ(s["phase"], "Failed");
+    EXPECT_EQ(s["reason"], c.reason);
+    EXPECT_TRUE(absl::StrContains(s["message"].get<std::string>(), c.message_part)) << s;
+    EXPECT_EQ(s["conditions"][1]["status"], "True");
+    EXPECT_TRUE(KindsAsked(w).empty());
+    EXPECT_TRUE(w.applied.empty());
+  }
+}
+
+TEST(RestoreReconcilerTest, ANodeThatFailsFailsTheRestore) {
+  FakeWorld w;
+  w.AddCluster(true);
+  AddCompleteBackup(w);
+  AddRestore(w, {{"cluster", "c1"}, {"backup", "b1"}});
+  w.agents["10.244.0.11"].fail = "import into bk1.t refused the SSTables of [\"/x\"]";
+  auto r = NewReconciler(w);
+  for (int i = 0; i < 6 && StatusOf(w)["phase"] != "Failed"; ++i) {
+    ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  }
+  EXPECT_EQ(StatusOf(w)["phase"], "Failed");
+  EXPECT_EQ(StatusOf(w)["reason"], reason::kNodeRestoreFailed);
+  EXPECT_TRUE(absl::StartsWith(StatusOf(w)["message"].get<std::string>(), "c1-dc1-r1-1: import"));
+}
+
+}  // namespace
+}  // namespace ringkeeper

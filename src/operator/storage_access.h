@@ -1,0 +1,70 @@
+// What the Backup and Restore reconcilers share: a storage location's credentials read from the
+// user's Secret and copied into the Secret every agent mounts, the location as an agent request
+// names it, the agents' token, and the objects the operator itself reads and writes there (a
+// backup's index).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/api/api.h"
+#include "api/v1alpha1/cluster.h"
+#include "operator/seams.h"
+
+namespace ringkeeper {
+
+// The S3 access of a storage location, read from its credentials Secret.
+struct StorageCredentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+// Objects of a storage location. Errors: the S3 client's (NotFound: no such bucket or key;
+// PermissionDenied: refused credentials; Unavailable).
+class BackupStorage {
+ public:
+  virtual ~BackupStorage() = default;
+  virtual absl::Status Put(const S3LocationSpec& location, const StorageCredentials& credentials,
+                           const std::string& key, const std::string& body) = 0;
+  virtual absl::StatusOr<std::string> Get(const S3LocationSpec& location,
+                                          const StorageCredentials& credentials,
+                                          const std::string& key) = 0;
+};
+
+// A Cluster's members as its status reports them (status.dataCenters[].members).
+struct ReportedMember {
+  std::string pod, dc, rack;
+};
+std::vector<ReportedMember> ReportedMembers(const kube::Object& cluster);
+// Whether the Cluster's Ready condition is True; else `why` says why not.
+bool ReportedReady(const kube::Object& cluster, std::string* why);
+
+// The names of the Cluster's storage locations ("a, b"; "none"), for messages.
+std::string LocationNames(const ClusterSpec& cluster);
+
+// Thread-safe.
+class StorageAccess {
+ public:
+  explicit StorageAccess(Seams seams) : seams_(seams) {}
+
+  // NotFound when the Secret is missing, InvalidArgument when a key is missing or empty.
+  absl::StatusOr<StorageCredentials> ReadCredentials(const ClusterSpec& cluster,
+                                                     const S3LocationSpec& location);
+  // Every location whose credentials can be read, into the Secret the agents mount (applied
+  // only when it differs).
+  absl::Status CopyCredentials(const ClusterSpec& cluster);
+  // The token the Cluster's agents expect (cached by the Cluster's uid).
+  absl::StatusOr<std::string> AgentToken(const ClusterSpec& cluster);
+  // The location as the agents read it (credentials from the mounted Secret).
+  static agent::api::StorageLocation AgentLocation(const StorageLocationSpec& location);
+
+ private:
+  Seams seams_;
+  std::mutex mu_;
+  std::map<std::string, std::string> agent_tokens_;  // by Cluster uid
+};
+
+}  // namespace ringkeeper

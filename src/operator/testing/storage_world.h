@@ -1,0 +1,220 @@
+// The world the Backup and Restore reconcilers act on, in memory: a Cluster whose status reports
+// three members, their pods and agents (operations that run for a few polls), Secrets, a storage
+// location's objects, events and a clock. For backups_test.cc and restores_test.cc.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "kube/store.h"
+#include "operator/seams.h"
+#include "operator/storage_access.h"
+
+namespace ringkeeper::testing {
+
+using kube::Json;
+
+inline constexpr char kNs[] = "ns";
+inline const std::vector<std::string> kPods = {"c1-dc1-r1-0", "c1-dc1-r1-1", "c1-dc1-r1-2"};
+
+// One pod's agent: backups run for `ticks` polls, then succeed (or fail with `fail`).
+struct FakeAgentState {
+  std::map<std::string, agent::api::Operation> ops;
+  std::vector<agent::api::OperationRequest> started;
+  int ticks = 1;
+  std::string fail;              // the message a backup fails with
+  bool credentials_unreadable = false;
+};
+
+class FakeAgent : public NodeAgent {
+ public:
+  explicit FakeAgent(FakeAgentState* s) : s_(s) {}
+  absl::StatusOr<agent::api::NodeInfo> NodeInfo() override { return agent::api::NodeInfo{}; }
+  absl::StatusOr<agent::api::Ring> Ring() override { return agent::api::Ring{}; }
+  absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override {
+    return absl::NotFoundError("none");
+  }
+  absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& r) override {
+    if (s_->credentials_unreadable) {
+      return absl::UnavailableError(
+          "the storage location's credentials are not readable yet: no such file");
+    }
+    for (const auto& [id, op] : s_->ops) {
+      if (op.kind == r.kind && op.backup == r.backup && op.state != agent::api::kStateFailed) {
+        return op;
+      }
+    }
+    s_->started.push_back(r);
+    agent::api::Operation op;
+    op.id = absl::StrCat(r.kind, "-", s_->started.size());
+    op.kind = r.kind;
+    op.backup = r.backup;
+    op.state = agent::api::kStateRunning;
+    s_->ops[op.id] = op;
+    return op;
+  }
+  absl::StatusOr<agent::api::Operation> Operation(const std::string& id) override {
+    auto it = s_->ops.find(id);
+    if (it == s_->ops.end()) return absl::NotFoundError("no operation " + id);
+    agent::api::Operation& op = it->second;
+    if (op.state == agent::api::kStateRunning) {
+      op.files_done += 5;
+      op.files_skipped += 2;
+      op.bytes_total += 1000;
+      op.bytes_sent += 400;
+      if (--s_->ticks <= 0) {
+        op.state = s_->fail.empty() ? agent::api::kStateSucceeded : agent::api::kStateFailed;
+        op.message = s_->fail;
+        op.files_total = op.files_done;
+        op.manifest = absl::StrCat("c1/pod/manifests/", op.backup, ".json");
+      }
+    }
+    return op;
+  }
+
+ private:
+  FakeAgentState* s_;
+};
+
+class FakeWorld : public ObjectReader,
+                  public ObjectWriter,
+                  public StatusWriter,
+                  public EventSink,
+                  public NodeAgents,
+                  public Clock,
+                  public BackupStorage {
+ public:
+  // ObjectReader: Secrets.
+  absl::StatusOr<kube::Object> Get(const kube::Resource& r, const std::string& ns,
+                                   const std::string& name) override {
+    auto it = secrets.find(name);
+    if (r.kind != "Secret" || ns != kNs || it == secrets.end()) {
+      return absl::NotFoundError(name + " not found");
+    }
+    return kube::Object(it->second);
+  }
+  absl::StatusOr<kube::Object> Apply(const kube::Resource& r, const Json& object) override {
+    applied.push_back(r.kind + "/" + object["metadata"]["name"].get<std::string>());
+    secrets[object["metadata"]["name"].get<std::string>()] = object;
+    return kube::Object(object);
+  }
+  absl::StatusOr<kube::Object> Create(const kube::Resource& r, const Json& object) override {
+    return Apply(r, object);
+  }
+  absl::Status Delete(const kube::Resource&, const std::string&, const std::string&,
+                      const std::string&, Deletion) override {
+    return absl::UnimplementedError("not used");
+  }
+  absl::StatusOr<kube::Object> UpdateStatus(const kube::Resource& r,
+                                            const kube::Object& object) override {
+    kube::Store* store = r.kind == "Backup" ? &backups : r.kind == "Restore" ? &restores : nullptr;
+    if (!store) return absl::InvalidArgumentError("neither a Backup nor a Restore");
+    ++status_writes;
+    Json j = object.json();
+    j["metadata"]["resourceVersion"] = std::to_string(++resource_version);
+    store->Upsert(std::make_shared<const kube::Object>(j));
+    return kube::Object(j);
+  }
+  void Event(const kube::Object&, bool warning, const std::string& reason,
+             const std::string& message) override {
+    events.push_back(absl::StrCat(warning ? "Warning " : "Normal ", reason, ": ", message));
+  }
+  std::shared_ptr<NodeAgent> For(const std::string& address, const std::string& token) override {
+    EXPECT_EQ(token, "agent-token");
+    return std::make_shared<FakeAgent>(&agents[address]);
+  }
+  absl::Time Now() const override { return now; }
+  absl::Status Put(const S3LocationSpec& location, const StorageCredentials& credentials,
+                   const std::string& key, const std::string& body) override {
+    EXPECT_EQ(credentials.access_key_id, "AKID");
+    if (!put_error.ok()) return put_error;
+    stored[location.bucket + "/" + key] = body;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> Get(const S3LocationSpec& location, const StorageCredentials&,
+                                  const std::string& key) override {
+    auto it = stored.find(location.bucket + "/" + key);
+    if (it == stored.end()) return absl::NotFoundError("no such key " + key);
+    return it->second;
+  }
+
+  static Json SecretOf(const std::string& name, std::map<std::string, std::string> data) {
+    Json d = Json::object();
+    for (const auto& [k, v] : data) d[k] = absl::Base64Escape(v);
+    return {{"apiVersion", "v1"},
+            {"kind", "Secret"},
+            {"metadata", {{"name", name}, {"namespace", kNs}}},
+            {"data", d}};
+  }
+
+  void AddCluster(bool ready) {
+    Json members = Json::array();
+    for (const auto& pod : kPods) members.push_back({{"pod", pod}, {"rack", "r1"}, {"state", "UN"}});
+    Json cluster = {
+        {"apiVersion", "cassandra.rook.io/v1alpha1"},
+        {"kind", "Cluster"},
+        {"metadata", {{"name", "c1"}, {"namespace", kNs}, {"uid", "cu1"}, {"resourceVersion", "1"}}},
+        {"spec",
+         {{"version", "5.0.9"},
+          {"dataCenter",
+           {{"name", "dc1"},
+            {"racks", {{{"name", "r1"}, {"members", 3}}}}}},
+          {"storageLocations",
+           {{{"name", "versity"},
+             {"s3",
+              {{"endpoint", "http://10.244.0.1:7070"},
+               {"bucket", "backups"},
+               {"prefix", "team"},
+               {"credentialsSecret", {{"name", "s3-creds"}}}}}}}}}},
+        {"status",
+         {{"dataCenters", {{{"name", "dc1"}, {"members", members}}}},
+          {"conditions",
+           {{{"type", "Ready"},
+             {"status", ready ? "True" : "False"},
+             {"reason", ready ? "AllMembersUp" : "MembersNotUp"},
+             {"message", ready ? "" : "1 of 3 members down"}}}}}}};
+    clusters.Upsert(std::make_shared<const kube::Object>(cluster));
+    for (size_t i = 0; i < kPods.size(); ++i) {
+      pods.Upsert(std::make_shared<const kube::Object>(
+          Json{{"apiVersion", "v1"},
+               {"kind", "Pod"},
+               {"metadata", {{"name", kPods[i]}, {"namespace", kNs}}},
+               {"status", {{"podIP", absl::StrCat("10.244.0.", 10 + i)}}}}));
+    }
+  }
+
+  void AddBackup(const std::string& location = "versity") {
+    backups.Upsert(std::make_shared<const kube::Object>(
+        Json{{"apiVersion", "cassandra.rook.io/v1alpha1"},
+             {"kind", "Backup"},
+             {"metadata",
+              {{"name", "b1"}, {"namespace", kNs}, {"uid", "bu1"}, {"resourceVersion", "1"}}},
+             {"spec", {{"cluster", "c1"}, {"storageLocation", location}}}}));
+  }
+
+  Json Status() const { return backups.Get("ns/b1")->json()["status"]; }
+  size_t Asked() const {
+    size_t n = 0;
+    for (const auto& [ip, a] : agents) n += a.started.size();
+    return n;
+  }
+
+  kube::Store backups, restores, clusters, pods;
+  std::map<std::string, Json> secrets = {
+      {"s3-creds", SecretOf("s3-creds", {{"accessKeyId", "AKID"}, {"secretAccessKey", "SK"}})},
+      {"c1-agent-token", SecretOf("c1-agent-token", {{"token", "agent-token"}})}};
+  std::map<std::string, FakeAgentState> agents;  // by pod IP
+  std::map<std::string, std::string> stored;     // bucket/key -> body
+  absl::Status put_error;
+  std::vector<std::string> applied, events;
+  int status_writes = 0;
+  int64_t resource_version = 10;
+  absl::Time now = absl::FromUnixSeconds(1796400000);
+};
+
+}  // namespace ringkeeper::testing
