@@ -150,7 +150,7 @@ std::optional<absl::Time> CronSchedule::Next(absl::Time after, absl::TimeZone zo
       continue;
     }
     if (minutes_[t.minute()]) {
-      // A local time skipped by a DST change fires at the instant it maps to, once.
+      // A local time skipped by a DST change fires once, when the clocks change.
       const absl::Time at = absl::FromCivil(t, zone);
       if (at > after) return at;
     }
