@@ -95,8 +95,8 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
   });
   agent::node::JolokiaNodeControl node(jolokia);
   // A fresh connection per use: the credentials may have been rotated since the last one.
-  auto connect = [&cql_flags](absl::Duration timeout = absl::Seconds(5))
-      -> absl::StatusOr<std::unique_ptr<cql::Client>> {
+  auto connect = [&cql_flags](absl::Duration timeout = absl::Seconds(
+                                  5)) -> absl::StatusOr<std::unique_ptr<cql::Client>> {
     // Neither flag: no authentication (an AllowAllAuthenticator node).
     absl::StatusOr<agent::server::CqlCredentials> credentials = agent::server::CqlCredentials{};
     if (!cql_flags.credentials_file.empty()) {

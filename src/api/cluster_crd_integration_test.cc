@@ -1,5 +1,5 @@
-// The Cluster and Backup CRDs (config/crd) on a real API server: the seed's example manifest is accepted
-// as written, defaults apply, and the OpenAPI + CEL rules refuse bad manifests and unsafe
+// The Cluster and Backup CRDs (config/crd) on a real API server: the seed's example manifest is
+// accepted as written, defaults apply, and the OpenAPI + CEL rules refuse bad manifests and unsafe
 // changes with clear messages.
 #include <cstdio>
 #include <fstream>

@@ -21,8 +21,7 @@ std::string HexMd5(EVP_MD_CTX* ctx) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(ctx, digest, &length);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 // Already on disk, whole and verified.
@@ -52,9 +51,9 @@ absl::Status Fetch(s3::Client& client, const std::string& bucket, const Download
   do {
     if (cancel && *cancel) return absl::CancelledError("download cancelled");
     const int64_t length = std::min(part_size, f.entry.size - offset);
-    auto data = f.entry.size == 0 ? absl::StatusOr<std::string>("")
-                                  : client.GetObject(bucket, f.entry.key,
-                                                     std::make_pair(offset, length));
+    auto data = f.entry.size == 0
+                    ? absl::StatusOr<std::string>("")
+                    : client.GetObject(bucket, f.entry.key, std::make_pair(offset, length));
     if (!data.ok()) return base::Annotate(data.status(), f.entry.key);
     if (static_cast<int64_t>(data->size()) != length) {
       return absl::DataLossError(absl::StrCat(f.entry.key, ": got ", data->size(),

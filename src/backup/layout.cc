@@ -64,9 +64,12 @@ std::string ToJson(const Index& index) {
                      {"manifest", n.manifest},
                      {"bytes", n.bytes}});
   }
-  return Json{{"backup", index.backup},     {"cluster", index.cluster},
-              {"namespace", index.ns},      {"started", index.started},
-              {"finished", index.finished}, {"bytes", index.bytes},
+  return Json{{"backup", index.backup},
+              {"cluster", index.cluster},
+              {"namespace", index.ns},
+              {"started", index.started},
+              {"finished", index.finished},
+              {"bytes", index.bytes},
               {"nodes", nodes}}
       .dump(1);
 }

@@ -57,7 +57,7 @@ struct Manifest {
   std::string backup;
   std::string cluster, dc, rack, node, host_id;
   std::vector<std::string> tokens;
-  std::string started, finished;  // RFC 3339
+  std::string started, finished;                    // RFC 3339
   std::map<std::string, KeyspaceSchema> keyspaces;  // every keyspace the node had, by name
   std::vector<FileEntry> files;
   int64_t TotalBytes() const;

@@ -31,9 +31,8 @@ TEST(LayoutTest, ManifestRoundTrip) {
   m.tokens = {"-9", "42"};
   m.started = "2026-12-04T12:00:00Z";
   m.finished = "2026-12-04T12:01:00Z";
-  m.keyspaces["ks"] = {{{"class", "org.apache.cassandra.locator.NetworkTopologyStrategy"},
-                        {"dc1", "3"}},
-                       false};
+  m.keyspaces["ks"] = {
+      {{"class", "org.apache.cassandra.locator.NetworkTopologyStrategy"}, {"dc1", "3"}}, false};
   m.files = {{"ks", "t", "nb-1-big-Data.db", 100, "aa", "k1"},
              {"ks", "t", "nb-1-big-Index.db", 20, "bb", "k2"}};
   auto back = ParseManifest(ToJson(m));
@@ -59,8 +58,13 @@ TEST(UploaderTest, PartSizeKeepsEveryFileWithinTenThousandParts) {
 TEST(LayoutTest, IndexRoundTripAndKey) {
   EXPECT_EQ(IndexKey("team/a", "c1", "b1"), "team/a/c1/backups/b1.json");
   EXPECT_EQ(IndexKey("", "c1", "b1"), "c1/backups/b1.json");
-  Index index{"b1", "c1", "ns", "2026-12-04T12:00:00Z", "2026-12-04T12:01:00Z",
-              {{"c1-dc1-r1-0", "dc1", "r1", "c1/c1-dc1-r1-0/manifests/b1.json", 120}}, 120};
+  Index index{"b1",
+              "c1",
+              "ns",
+              "2026-12-04T12:00:00Z",
+              "2026-12-04T12:01:00Z",
+              {{"c1-dc1-r1-0", "dc1", "r1", "c1/c1-dc1-r1-0/manifests/b1.json", 120}},
+              120};
   auto back = ParseIndex(ToJson(index));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(ToJson(*back), ToJson(index));

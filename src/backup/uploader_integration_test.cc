@@ -1,4 +1,5 @@
-// The uploader and the downloader against a real S3 server (versitygw, started by hack/s3/with-versitygw.sh).
+// The uploader and the downloader against a real S3 server (versitygw, started by
+// hack/s3/with-versitygw.sh).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>

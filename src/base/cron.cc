@@ -24,8 +24,18 @@ const Field kFields[] = {
     {"month",
      1,
      12,
-     {{"jan", 1}, {"feb", 2}, {"mar", 3}, {"apr", 4}, {"may", 5}, {"jun", 6},
-      {"jul", 7}, {"aug", 8}, {"sep", 9}, {"oct", 10}, {"nov", 11}, {"dec", 12}}},
+     {{"jan", 1},
+      {"feb", 2},
+      {"mar", 3},
+      {"apr", 4},
+      {"may", 5},
+      {"jun", 6},
+      {"jul", 7},
+      {"aug", 8},
+      {"sep", 9},
+      {"oct", 10},
+      {"nov", 11},
+      {"dec", 12}}},
     {"day of week",
      0,
      7,
@@ -37,9 +47,8 @@ absl::StatusOr<int> Value(const Field& f, absl::string_view text) {
   if (auto it = f.names.find(lower); it != f.names.end()) return it->second;
   int v = 0;
   if (!absl::SimpleAtoi(text, &v) || v < f.min || v > f.max) {
-    return absl::InvalidArgumentError(absl::StrCat("cron ", f.name, ": \"", text,
-                                                   "\" is not a value from ", f.min, " to ",
-                                                   f.max));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cron ", f.name, ": \"", text, "\" is not a value from ", f.min, " to ", f.max));
   }
   return v;
 }

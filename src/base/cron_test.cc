@@ -50,8 +50,7 @@ TEST(CronTest, InATimeZoneAcrossDaylightSaving) {
   EXPECT_EQ(Fmt(next, paris), "2027-03-28 03:00 Sun");
   EXPECT_EQ(Fmt(Must("0 9 * * *").Next(At("2026-12-04T07:00:00Z"), paris), paris),
             "2026-12-04 09:00 Fri");
-  EXPECT_EQ(*Must("0 9 * * *").Next(At("2026-12-04T07:00:00Z"), paris),
-            At("2026-12-04T08:00:00Z"));
+  EXPECT_EQ(*Must("0 9 * * *").Next(At("2026-12-04T07:00:00Z"), paris), At("2026-12-04T08:00:00Z"));
 }
 
 TEST(CronTest, LastFireWithinAWindow) {
@@ -61,8 +60,7 @@ TEST(CronTest, LastFireWithinAWindow) {
             "2026-12-04 19:20 Fri");
   EXPECT_EQ(Fmt(every5.Last(At("2026-12-04T19:20:00Z"), At("2026-12-04T19:00:00Z"), utc)),
             "2026-12-04 19:20 Fri");  // at counts
-  EXPECT_EQ(Fmt(every5.Last(At("2026-12-04T19:24:41Z"), At("2026-12-04T19:21:00Z"), utc)),
-            "never");
+  EXPECT_EQ(Fmt(every5.Last(At("2026-12-04T19:24:41Z"), At("2026-12-04T19:21:00Z"), utc)), "never");
 }
 
 TEST(CronTest, BadSchedulesNameTheField) {

@@ -21,10 +21,9 @@ absl::StatusOr<SchemaVersions> ReadSchemaVersions(Client& client) {
 }
 
 absl::StatusOr<std::map<std::string, KeyspaceDefinition>> ReadKeyspaces(Client& client) {
-  ASSIGN_OR_RETURN(auto rows,
-                   client.Query("SELECT keyspace_name, durable_writes, replication "
-                                "FROM system_schema.keyspaces",
-                                Consistency::kOne));
+  ASSIGN_OR_RETURN(auto rows, client.Query("SELECT keyspace_name, durable_writes, replication "
+                                           "FROM system_schema.keyspaces",
+                                           Consistency::kOne));
   std::map<std::string, KeyspaceDefinition> out;
   for (auto& row : rows.rows) {
     ASSIGN_OR_RETURN(auto replication, ParseTextMap(row.columns["replication"]));

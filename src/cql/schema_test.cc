@@ -6,8 +6,8 @@ namespace cql {
 namespace {
 
 TEST(ParseTextMap, ReadsWhatTheClientRenders) {
-  auto m = ParseTextMap(
-      R"({"class":"org.apache.cassandra.locator.NetworkTopologyStrategy","dc1":"3"})");
+  auto m =
+      ParseTextMap(R"({"class":"org.apache.cassandra.locator.NetworkTopologyStrategy","dc1":"3"})");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->size(), 2u);
   EXPECT_EQ(m->at("class"), "org.apache.cassandra.locator.NetworkTopologyStrategy");
@@ -24,7 +24,8 @@ TEST(ParseTextMap, UndoesEscapesAndTakesTheEmptyMap) {
 }
 
 TEST(ParseTextMap, RefusesWhatIsNotAMap) {
-  for (const char* bad : {"", "[]", "{", R"({"a":"b")", R"({"a"})", R"({"a":"b"}x)", R"({a:"b"})"}) {
+  for (const char* bad :
+       {"", "[]", "{", R"({"a":"b")", R"({"a"})", R"({"a":"b"}x)", R"({a:"b"})"}) {
     EXPECT_TRUE(absl::IsInvalidArgument(ParseTextMap(bad).status())) << bad;
   }
 }

@@ -31,7 +31,6 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-
 }  // namespace
 
 struct BackupReconciler::Pass {
@@ -231,11 +230,11 @@ absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
       absl::StrContains(node.message, "credentials are not readable") &&
       absl::ParseTime(absl::RFC3339_full, p.status.start_time, &since, nullptr) &&
       p.now - since > options_.credentials_mount_timeout) {
-    Fail(p, reason::kCredentialsNotMounted,
-         absl::StrCat(node.pod, " could not read the credentials copied into Secret ",
-                      StorageCredentialsSecretName(p.cluster_spec), " for ",
-                      absl::FormatDuration(options_.credentials_mount_timeout), ": ",
-                      node.message));
+    Fail(
+        p, reason::kCredentialsNotMounted,
+        absl::StrCat(node.pod, " could not read the credentials copied into Secret ",
+                     StorageCredentialsSecretName(p.cluster_spec), " for ",
+                     absl::FormatDuration(options_.credentials_mount_timeout), ": ", node.message));
   }
   return absl::OkStatus();  // asked again next pass
 }
@@ -258,7 +257,8 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   p.status.bytes = index.bytes;
   const S3LocationSpec& s3 = p.location->s3;
   const std::string key = backup::IndexKey(s3.prefix, p.spec.cluster, p.spec.name);
-  ASSIGN_OR_RETURN(const StorageCredentials credentials, access_.ReadCredentials(p.cluster_spec, s3));
+  ASSIGN_OR_RETURN(const StorageCredentials credentials,
+                   access_.ReadCredentials(p.cluster_spec, s3));
   if (absl::Status put = storage_->Put(s3, credentials, key, backup::ToJson(index)); !put.ok()) {
     return base::Annotate(put, "write the backup's index");  // retried with backoff
   }
@@ -268,8 +268,8 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   p.status.reason.clear();
   p.status.message.clear();
   seams_.events->Event(*p.object, false, reason::kBackupComplete,
-                       absl::StrCat(p.status.nodes.size(), " nodes, ", p.status.bytes,
-                                    " bytes, ", p.status.bytes_sent, " sent: ", p.status.index));
+                       absl::StrCat(p.status.nodes.size(), " nodes, ", p.status.bytes, " bytes, ",
+                                    p.status.bytes_sent, " sent: ", p.status.index));
   return absl::OkStatus();
 }
 

@@ -210,8 +210,8 @@ TEST_F(BackupReconcilerTest, CredentialsThatNeverReachThePodsFailTheBackupAfterT
   ASSERT_TRUE(Pass().ok());
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(w_.Status()["phase"], "Running");  // kubelet may refresh the volume yet
-  EXPECT_TRUE(absl::StrContains(w_.Status()["nodes"][0]["message"].get<std::string>(),
-                                "not readable yet"));
+  EXPECT_TRUE(
+      absl::StrContains(w_.Status()["nodes"][0]["message"].get<std::string>(), "not readable yet"));
   w_.now += absl::Minutes(5);
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(w_.Status()["phase"], "Failed");

@@ -141,7 +141,8 @@ Json AgentTokenSecret(const ClusterSpec& c, const std::string& token) {
   return s;
 }
 
-Json StorageCredentialsSecret(const ClusterSpec& c, const std::map<std::string, std::string>& files) {
+Json StorageCredentialsSecret(const ClusterSpec& c,
+                              const std::map<std::string, std::string>& files) {
   Json s = Object("v1", "Secret", Metadata(c, StorageCredentialsSecretName(c)));
   s["type"] = "Opaque";
   s["data"] = Json::object();

@@ -469,8 +469,7 @@ int main(int argc, char** argv) {
       {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, &backup_storage,
       informers.restore_caches());
   kube::WorkQueue restore_queue;
-  kube::Controller restore_controller("restore", restore_reconciler, restore_queue,
-                                      flags.workers);
+  kube::Controller restore_controller("restore", restore_reconciler, restore_queue, flags.workers);
   informers.EnqueueInto(controller, backup_controller, restore_controller);
 
   std::atomic<bool> leading{false}, synced{false};

@@ -82,8 +82,8 @@ absl::StatusOr<kube::Result> RestoreReconciler::Reconcile(const kube::ObjectKey&
     step = cluster_spec.status();
   } else {
     p.cluster_spec = *std::move(cluster_spec);
-    step = p.status.phase.empty() || p.status.phase == backup_phase::kPending ? Start(p)
-                                                                               : Continue(p);
+    step =
+        p.status.phase.empty() || p.status.phase == backup_phase::kPending ? Start(p) : Continue(p);
   }
   RETURN_IF_ERROR(WriteStatus(p));
   RETURN_IF_ERROR(step);
@@ -152,9 +152,8 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   auto index_text = storage_->Get(p.location->s3, *credentials, index_key);
   if (absl::IsNotFound(index_text.status())) {
     Fail(p, reason::kBackupNotFound,
-         absl::StrCat("no complete backup ", source_backup, " of cluster ", source_cluster,
-                      " in ", location, " (no index at s3://", p.location->s3.bucket, "/",
-                      index_key, ")"));
+         absl::StrCat("no complete backup ", source_backup, " of cluster ", source_cluster, " in ",
+                      location, " (no index at s3://", p.location->s3.bucket, "/", index_key, ")"));
     return absl::OkStatus();
   }
   if (!index_text.ok()) return base::Annotate(index_text.status(), "read the backup's index");
@@ -182,16 +181,15 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   std::vector<ReportedMember> members = ReportedMembers(*p.cluster);
   if (members.size() != index->nodes.size()) {
     Fail(p, reason::kSizeMismatch,
-         absl::StrCat("backup ", source_backup, " has ", index->nodes.size(),
-                      " nodes and Cluster ", p.spec.cluster, " ", members.size(),
+         absl::StrCat("backup ", source_backup, " has ", index->nodes.size(), " nodes and Cluster ",
+                      p.spec.cluster, " ", members.size(),
                       ": a restore by node files needs the same number"));
     return absl::OkStatus();
   }
   std::set<std::string> source_nodes;
   for (const backup::IndexNode& n : index->nodes) source_nodes.insert(n.node);
-  const bool same_names = std::all_of(members.begin(), members.end(), [&](const auto& m) {
-    return source_nodes.contains(m.pod);
-  });
+  const bool same_names = std::all_of(members.begin(), members.end(),
+                                      [&](const auto& m) { return source_nodes.contains(m.pod); });
   std::vector<backup::IndexNode> sources = index->nodes;
   auto order = [](const auto& a, const auto& b) {
     return std::tie(a.dc, a.rack, a.node) < std::tie(b.dc, b.rack, b.node);
@@ -241,8 +239,8 @@ absl::StatusOr<agent::api::Operation> RestoreReconciler::Follow(
     auto op = agent->Operation(id);
     if (!absl::IsNotFound(op.status())) return op;
     // The agent restarted and forgot it: ask again (files it fetched are not fetched twice).
-    spdlog::info("restore {}: {} lost operation {}: asking again", p.object->key().ToString(),
-                 pod, id);
+    spdlog::info("restore {}: {} lost operation {}: asking again", p.object->key().ToString(), pod,
+                 id);
     id.clear();
   }
   RETURN_IF_ERROR(access_.CopyCredentials(p.cluster_spec));

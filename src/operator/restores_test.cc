@@ -32,7 +32,8 @@ void AddCompleteBackup(FakeWorld& w, int nodes = 3) {
            {"status", {{"phase", "Complete"}}}}));
   backup::Index index{"b1", "c1", kNs, "t0", "t1", {}, 0};
   for (int i = 0; i < nodes; ++i) {
-    index.nodes.push_back({kPods[i], "dc1", "r1", "team/c1/" + kPods[i] + "/manifests/b1.json", 10});
+    index.nodes.push_back(
+        {kPods[i], "dc1", "r1", "team/c1/" + kPods[i] + "/manifests/b1.json", 10});
     backup::Manifest m;
     m.backup = "b1";
     m.cluster = "c1";
@@ -45,11 +46,11 @@ void AddCompleteBackup(FakeWorld& w, int nodes = 3) {
 }
 
 void AddRestore(FakeWorld& w, Json spec) {
-  w.restores.Upsert(std::make_shared<const kube::Object>(
-      Json{{"apiVersion", "cassandra.rook.io/v1alpha1"},
-           {"kind", "Restore"},
-           {"metadata", {{"name", "r1"}, {"namespace", kNs}, {"uid", "ru"}, {"resourceVersion", "1"}}},
-           {"spec", std::move(spec)}}));
+  w.restores.Upsert(std::make_shared<const kube::Object>(Json{
+      {"apiVersion", "cassandra.rook.io/v1alpha1"},
+      {"kind", "Restore"},
+      {"metadata", {{"name", "r1"}, {"namespace", kNs}, {"uid", "ru"}, {"resourceVersion", "1"}}},
+      {"spec", std::move(spec)}}));
 }
 
 std::unique_ptr<RestoreReconciler> NewReconciler(FakeWorld& w) {
@@ -142,8 +143,8 @@ TEST(RestoreReconcilerTest, ChecksFailTheRestoreWithTheReasonBeforeAnythingChang
   };
   const Json by_backup = {{"cluster", "c1"}, {"backup", "b1"}};
   const Case cases[] = {
-      {"no Backup", [](FakeWorld& w) { w.AddCluster(true); }, by_backup,
-       reason::kBackupNotFound, "Backup b1 not found"},
+      {"no Backup", [](FakeWorld& w) { w.AddCluster(true); }, by_backup, reason::kBackupNotFound,
+       "Backup b1 not found"},
       {"not ready",
        [](FakeWorld& w) {
          w.AddCluster(false);
@@ -157,14 +158,16 @@ TEST(RestoreReconcilerTest, ChecksFailTheRestoreWithTheReasonBeforeAnythingChang
        },
        {{"cluster", "c1"},
         {"source", {{"storageLocation", "versity"}, {"cluster", "c1"}, {"backup", "b9"}}}},
-       reason::kBackupNotFound, "no complete backup b9 of cluster c1"},
+       reason::kBackupNotFound,
+       "no complete backup b9 of cluster c1"},
       {"keyspace",
        [](FakeWorld& w) {
          w.AddCluster(true);
          AddCompleteBackup(w);
        },
        {{"cluster", "c1"}, {"backup", "b1"}, {"keyspaces", {"bk7"}}},
-       reason::kKeyspaceNotInBackup, "backup b1 has no keyspace bk7"},
+       reason::kKeyspaceNotInBackup,
+       "backup b1 has no keyspace bk7"},
       {"size",
        [](FakeWorld& w) {
          w.AddCluster(true);
@@ -178,7 +181,8 @@ TEST(RestoreReconcilerTest, ChecksFailTheRestoreWithTheReasonBeforeAnythingChang
        },
        {{"cluster", "c1"},
         {"source", {{"storageLocation", "gone"}, {"cluster", "c1"}, {"backup", "b1"}}}},
-       reason::kStorageLocationNotFound, "no storage location \"gone\""},
+       reason::kStorageLocationNotFound,
+       "no storage location \"gone\""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -10,8 +10,8 @@
 
 #include "kube/client.h"
 #include "kube/event_recorder.h"
-#include "operator/storage_access.h"
 #include "operator/seams.h"
+#include "operator/storage_access.h"
 
 namespace ringkeeper {
 

@@ -108,8 +108,13 @@ absl::StatusOr<std::string> StorageAccess::AgentToken(const ClusterSpec& cluster
 }
 
 agent::api::StorageLocation StorageAccess::AgentLocation(const StorageLocationSpec& l) {
-  return {l.s3.EffectiveEndpoint(), l.s3.bucket, l.s3.prefix, l.s3.region, l.s3.path_style,
-          absl::StrCat(kStorageCredentialsDir, "/", l.name), ""};
+  return {l.s3.EffectiveEndpoint(),
+          l.s3.bucket,
+          l.s3.prefix,
+          l.s3.region,
+          l.s3.path_style,
+          absl::StrCat(kStorageCredentialsDir, "/", l.name),
+          ""};
 }
 
 }  // namespace ringkeeper

@@ -254,6 +254,10 @@ absl::StatusOr<ListPage> Client::ListObjects(const std::string& bucket, const st
   ListPage page;
   for (auto* c = (*root)->FirstChildElement("Contents"); c; c = c->NextSiblingElement("Contents")) {
     ObjectInfo o{Text(c, "Key"), 0, Unquoted(Text(c, "ETag"))};
+    // "2026-12-04T19:00:00.000Z"
+    if (absl::Time t; absl::ParseTime(absl::RFC3339_full, Text(c, "LastModified"), &t, nullptr)) {
+      o.last_modified = t;
+    }
     if (!absl::SimpleAtoi(Text(c, "Size"), &o.size)) {
       return absl::DataLossError(absl::StrCat("list ", bucket, ": no size for ", o.key));
     }

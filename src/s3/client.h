@@ -40,6 +40,8 @@ struct ObjectInfo {
   std::string key;
   int64_t size = 0;
   std::string etag;  // without quotes
+  // From a listing; InfiniteFuture when absent or unreadable (an age unknown is never old).
+  absl::Time last_modified = absl::InfiniteFuture();
 };
 
 struct ListPage {

@@ -254,16 +254,16 @@ absl::Status JolokiaNodeControl::ImportSSTables(const std::string& keyspace,
   // extendedVerify, copyData (false: moved, the staging copy is not kept twice on disk).
   ASSIGN_OR_RETURN(
       json failed,
-      client_.One(JolokiaClient::Exec(
-                      mbean,
-                      "importNewSSTables(java.util.Set,boolean,boolean,boolean,boolean,boolean,"
-                      "boolean,boolean)",
-                      {json::array({directory}), true, true, true, verify_tokens, true, false,
-                       false}),
-                  absl::Hours(2)));
+      client_.One(
+          JolokiaClient::Exec(
+              mbean,
+              "importNewSSTables(java.util.Set,boolean,boolean,boolean,boolean,boolean,"
+              "boolean,boolean)",
+              {json::array({directory}), true, true, true, verify_tokens, true, false, false}),
+          absl::Hours(2)));
   if (failed.is_array() && !failed.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "import into ", keyspace, ".", table, " refused the SSTables of ", failed.dump()));
+    return absl::FailedPreconditionError(absl::StrCat("import into ", keyspace, ".", table,
+                                                      " refused the SSTables of ", failed.dump()));
   }
   return absl::OkStatus();
 }

@@ -58,8 +58,8 @@ absl::StatusOr<backup::ClientFactory> StorageClients(const api::StorageLocation&
 
 absl::Status CheckBackupCredentials(const api::OperationRequest& r) {
   if (auto c = ReadS3Credentials(r.location.credentials_file); !c.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("the storage location's credentials are not readable yet: ", c.status().message()));
+    return absl::UnavailableError(absl::StrCat(
+        "the storage location's credentials are not readable yet: ", c.status().message()));
   }
   return absl::OkStatus();
 }

@@ -10,8 +10,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/api/api.h"

@@ -36,9 +36,8 @@ std::string Literal(const std::string& value) {
 absl::StatusOr<backup::Manifest> ReadManifest(const backup::ClientFactory& clients,
                                               const BackupIdentity& self,
                                               const api::OperationRequest& r) {
-  const backup::NodePath source{r.location.prefix,
-                                r.source_cluster.empty() ? self.cluster : r.source_cluster,
-                                r.source_node};
+  const backup::NodePath source{
+      r.location.prefix, r.source_cluster.empty() ? self.cluster : r.source_cluster, r.source_node};
   const std::string key = backup::ManifestKey(source, r.backup);
   auto text = clients()->GetObject(r.location.bucket, key);
   if (absl::IsNotFound(text.status())) {
@@ -67,8 +66,8 @@ absl::Status CheckRestoreRequest(const api::OperationRequest& r) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(
-    const backup::Manifest& manifest, const std::vector<std::string>& wanted) {
+absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const backup::Manifest& manifest,
+                                                           const std::vector<std::string>& wanted) {
   std::vector<std::string> out;
   if (wanted.empty()) {
     for (const auto& [name, k] : manifest.keyspaces) {
@@ -82,8 +81,8 @@ absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(
           absl::StrCat("backup ", manifest.backup, " has no keyspace ", name));
     }
     if (IsSystemKeyspace(name)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "system keyspace ", name, " cannot be restored into a running cluster"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("system keyspace ", name, " cannot be restored into a running cluster"));
     }
     out.push_back(name);
   }
@@ -107,8 +106,8 @@ std::string CreateKeyspaceStatement(const std::string& name, const backup::Keysp
     options.push_back(absl::StrCat(Literal(key), ": ", Literal(value)));
   }
   return absl::StrCat("CREATE KEYSPACE IF NOT EXISTS ", Quoted(name), " WITH replication = {",
-                      absl::StrJoin(options, ", "), "} AND durable_writes = ",
-                      k.durable_writes ? "true" : "false");
+                      absl::StrJoin(options, ", "),
+                      "} AND durable_writes = ", k.durable_writes ? "true" : "false");
 }
 
 std::string TableOfDirectory(const std::string& directory) {
@@ -181,8 +180,7 @@ absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
   }
   std::error_code ec;
   fs::remove_all(staging, ec);
-  spdlog::info("restore {}: {} files of {} tables imported", r.backup, files.size(),
-               tables.size());
+  spdlog::info("restore {}: {} files of {} tables imported", r.backup, files.size(), tables.size());
   return absl::OkStatus();
 }
 

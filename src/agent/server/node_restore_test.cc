@@ -8,9 +8,9 @@ namespace {
 backup::Manifest TwoKeyspaces() {
   backup::Manifest m;
   m.backup = "b1";
-  m.keyspaces["bk1"] = {{{"class", "org.apache.cassandra.locator.NetworkTopologyStrategy"},
-                         {"us-east-1", "3"}},
-                        true};
+  m.keyspaces["bk1"] = {
+      {{"class", "org.apache.cassandra.locator.NetworkTopologyStrategy"}, {"us-east-1", "3"}},
+      true};
   m.keyspaces["bk2"] = m.keyspaces["bk1"];
   m.keyspaces["system_auth"] = m.keyspaces["bk1"];
   m.keyspaces["system"] = {{{"class", "org.apache.cassandra.locator.LocalStrategy"}}, true};

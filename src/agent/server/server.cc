@@ -104,9 +104,9 @@ Server::Server(ServerOptions options, node::NodeControl* node, SchemaVersionsPro
     : options_(std::move(options)),
       node_(node),
       schema_versions_(std::move(schema_versions)),
-      operations_(node, BackupIdentity{options_.cluster, options_.dc, options_.rack, options_.pod,
-                                       options_.data_dir, std::move(keyspaces),
-                                       std::move(execute)}),
+      operations_(node,
+                  BackupIdentity{options_.cluster, options_.dc, options_.rack, options_.pod,
+                                 options_.data_dir, std::move(keyspaces), std::move(execute)}),
       http_(MakeHttpServer(options_)) {
   Routes();
 }

@@ -118,9 +118,9 @@ Json ToJson(const BackupStatus& s) {
   if (!s.start_time.empty()) {
     out["conditions"] = Json::array(
         {Condition("Complete", complete, complete ? "AllManifestsWritten" : s.phase,
-                   complete ? absl::StrCat("every node's manifest and the index are stored: ",
-                                           s.index)
-                            : "",
+                   complete
+                       ? absl::StrCat("every node's manifest and the index are stored: ", s.index)
+                       : "",
                    complete ? s.completion_time : s.start_time),
          Condition("Failed", failed, failed ? s.reason : "NotFailed", failed ? s.message : "",
                    failed ? s.completion_time : s.start_time)});

@@ -20,10 +20,10 @@ inline const kube::Resource kBackups{"cassandra.rook.io", "v1alpha1", "backups",
 
 struct BackupSpec {
   std::string name, ns, uid;
-  std::string cluster;           // a Cluster in the Backup's namespace
-  std::string storage_location;  // one of its spec.storageLocations
-  std::vector<std::string> keyspaces;  // empty: every keyspace, the system ones included
-  int upload_parallelism = 4;          // files sent at once, per node
+  std::string cluster;                     // a Cluster in the Backup's namespace
+  std::string storage_location;            // one of its spec.storageLocations
+  std::vector<std::string> keyspaces;      // empty: every keyspace, the system ones included
+  int upload_parallelism = 4;              // files sent at once, per node
   int64_t bandwidth_bytes_per_second = 0;  // per node; 0: no limit
 };
 
@@ -49,12 +49,12 @@ struct BackupNodeStatus {
 };
 
 struct BackupStatus {
-  std::string phase;  // "" until the operator has seen the Backup
+  std::string phase;                        // "" until the operator has seen the Backup
   std::string start_time, completion_time;  // RFC 3339
   std::vector<BackupNodeStatus> nodes;
-  int64_t bytes = 0;       // the backup's size: every file its manifests list
-  int64_t bytes_sent = 0;  // what this backup uploaded (files already stored were not sent)
-  std::string index;       // s3://bucket/key of the backup's index, written last
+  int64_t bytes = 0;            // the backup's size: every file its manifests list
+  int64_t bytes_sent = 0;       // what this backup uploaded (files already stored were not sent)
+  std::string index;            // s3://bucket/key of the backup's index, written last
   std::string reason, message;  // why it failed (the Failed condition's)
 
   bool Finished() const;

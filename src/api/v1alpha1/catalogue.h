@@ -96,7 +96,7 @@ inline constexpr char kBackupFailed[] = "BackupFailed";          // event, with 
 
 // Restores: why one failed (Failed condition, status.reason, a Warning event), and its events.
 // Also kClusterNotFound, kClusterNotReady, kStorageLocationNotFound, kCredentialsNotFound.
-inline constexpr char kBackupNotFound[] = "BackupNotFound";  // no Backup, or no index stored
+inline constexpr char kBackupNotFound[] = "BackupNotFound";        // no Backup, or no index stored
 inline constexpr char kBackupNotComplete[] = "BackupNotComplete";  // the Backup is not Complete
 inline constexpr char kKeyspaceNotInBackup[] = "KeyspaceNotInBackup";
 // The backup's node count differs from the Cluster's (a different size is not restored by

@@ -374,20 +374,20 @@ TEST(ClusterSpecTest, NodeLossPolicy) {
 }
 
 TEST(ClusterSpecTest, StorageLocationsWithTheirDefaults) {
-  Json locations = Json::array(
-      {{{"name", "versity"},
-        {"s3",
-         {{"endpoint", "http://10.244.0.1:7070"},
-          {"bucket", "backups"},
-          {"prefix", "team/a"},
-          {"pathStyle", true},
-          {"credentialsSecret", {{"name", "s3-creds"}, {"accessKeyIdKey", "id"}}}}}},
-       {{"name", "aws"},
-        {"s3",
-         {{"bucket", "b2"},
-          {"region", "eu-west-3"},
-          {"pathStyle", false},
-          {"credentialsSecret", {{"name", "aws-creds"}}}}}}});
+  Json locations =
+      Json::array({{{"name", "versity"},
+                    {"s3",
+                     {{"endpoint", "http://10.244.0.1:7070"},
+                      {"bucket", "backups"},
+                      {"prefix", "team/a"},
+                      {"pathStyle", true},
+                      {"credentialsSecret", {{"name", "s3-creds"}, {"accessKeyIdKey", "id"}}}}}},
+                   {{"name", "aws"},
+                    {"s3",
+                     {{"bucket", "b2"},
+                      {"region", "eu-west-3"},
+                      {"pathStyle", false},
+                      {"credentialsSecret", {{"name", "aws-creds"}}}}}}});
   auto c = ParseCluster(ClusterWith({{"version", "5.0.9"},
                                      {"dataCenter", OneRackDc("dc1", "r1", 3)},
                                      {"storageLocations", locations}}),

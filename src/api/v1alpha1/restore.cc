@@ -47,8 +47,7 @@ absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore) {
     return absl::InvalidArgumentError("set exactly one of spec.backup and spec.source");
   }
   if (!r.source_backup.empty() && (r.source_location.empty() || r.source_cluster.empty())) {
-    return absl::InvalidArgumentError(
-        "spec.source needs storageLocation, cluster and backup");
+    return absl::InvalidArgumentError("spec.source needs storageLocation, cluster and backup");
   }
   return r;
 }
@@ -118,11 +117,10 @@ Json ToJson(const RestoreStatus& s) {
   const bool failed = s.phase == backup_phase::kFailed;
   if (!s.start_time.empty()) {
     out["conditions"] = Json::array(
-        {Condition("Complete", complete, complete ? "AllNodesRestored" : s.phase,
-                   complete ? absl::StrCat(s.nodes.size(), " nodes restored from ",
-                                           s.source_backup)
-                            : "",
-                   complete ? s.completion_time : s.start_time),
+        {Condition(
+             "Complete", complete, complete ? "AllNodesRestored" : s.phase,
+             complete ? absl::StrCat(s.nodes.size(), " nodes restored from ", s.source_backup) : "",
+             complete ? s.completion_time : s.start_time),
          Condition("Failed", failed, failed ? s.reason : "NotFailed", failed ? s.message : "",
                    failed ? s.completion_time : s.start_time)});
   }

@@ -15,8 +15,7 @@
 
 namespace ringkeeper {
 
-inline const kube::Resource kRestores{"cassandra.rook.io", "v1alpha1", "restores", "Restore",
-                                      true};
+inline const kube::Resource kRestores{"cassandra.rook.io", "v1alpha1", "restores", "Restore", true};
 
 struct RestoreSpec {
   std::string name, ns, uid;

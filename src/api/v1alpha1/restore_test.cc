@@ -29,10 +29,10 @@ TEST(RestoreSpecTest, FromABackupOrFromALocation) {
   EXPECT_EQ(by_location->keyspaces, std::vector<std::string>{"bk1"});
   EXPECT_TRUE(absl::IsInvalidArgument(ParseRestore(RestoreObject({{"cluster", "c1"}})).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(
-      ParseRestore(RestoreObject({{"cluster", "c1"},
-                                  {"backup", "b1"},
-                                  {"source", {{"storageLocation", "v"}, {"cluster", "c"},
-                                              {"backup", "b"}}}}))
+      ParseRestore(RestoreObject(
+                       {{"cluster", "c1"},
+                        {"backup", "b1"},
+                        {"source", {{"storageLocation", "v"}, {"cluster", "c"}, {"backup", "b"}}}}))
           .status()));
 }
 

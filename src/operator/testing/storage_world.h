@@ -27,7 +27,7 @@ struct FakeAgentState {
   std::map<std::string, agent::api::Operation> ops;
   std::vector<agent::api::OperationRequest> started;
   int ticks = 1;
-  std::string fail;              // the message a backup fails with
+  std::string fail;  // the message a backup fails with
   bool credentials_unreadable = false;
 };
 
@@ -154,16 +154,16 @@ class FakeWorld : public ObjectReader,
 
   void AddCluster(bool ready) {
     Json members = Json::array();
-    for (const auto& pod : kPods) members.push_back({{"pod", pod}, {"rack", "r1"}, {"state", "UN"}});
+    for (const auto& pod : kPods)
+      members.push_back({{"pod", pod}, {"rack", "r1"}, {"state", "UN"}});
     Json cluster = {
         {"apiVersion", "cassandra.rook.io/v1alpha1"},
         {"kind", "Cluster"},
-        {"metadata", {{"name", "c1"}, {"namespace", kNs}, {"uid", "cu1"}, {"resourceVersion", "1"}}},
+        {"metadata",
+         {{"name", "c1"}, {"namespace", kNs}, {"uid", "cu1"}, {"resourceVersion", "1"}}},
         {"spec",
          {{"version", "5.0.9"},
-          {"dataCenter",
-           {{"name", "dc1"},
-            {"racks", {{{"name", "r1"}, {"members", 3}}}}}},
+          {"dataCenter", {{"name", "dc1"}, {"racks", {{{"name", "r1"}, {"members", 3}}}}}},
           {"storageLocations",
            {{{"name", "versity"},
              {"s3",
