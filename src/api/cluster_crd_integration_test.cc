@@ -357,6 +357,26 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
          Spec(c)["storageLocations"] = {S3Location("s3", "backups")};
          Spec(c)["storageLocations"][0]["s3"]["endpoint"] = "10.0.0.1:9000";
        }},
+      {"spec", "every spec.backups[].storageLocation must name one of spec.storageLocations",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {S3Location("s3", "backups")};
+         Spec(c)["backups"] = {
+             {{"name", "nightly"}, {"schedule", "0 2 * * *"}, {"storageLocation", "elsewhere"}}};
+       }},
+      {"spec.backups[0].schedule", "should match",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {S3Location("s3", "backups")};
+         Spec(c)["backups"] = {
+             {{"name", "nightly"}, {"schedule", "every night"}, {"storageLocation", "s3"}}};
+       }},
+      {"spec.backups[0].retention.count", "should be greater than or equal to 1",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {S3Location("s3", "backups")};
+         Spec(c)["backups"] = {{{"name", "nightly"},
+                                {"schedule", "@daily"},
+                                {"storageLocation", "s3"},
+                                {"retention", {{"count", 0}}}}};
+       }},
       {"spec.storageLocations[1]", "Duplicate value",
        [](Json& c) {
          Spec(c)["storageLocations"] = {S3Location("s3", "a-bucket"), S3Location("s3", "b-bucket")};
@@ -388,6 +408,11 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
                     {"whenUnsatisfiable", "DoNotSchedule"}}});
   seed_.json()["spec"]["storageLocations"] = {S3Location("versity", "backups")};
   seed_.json()["spec"]["storageLocations"][0]["s3"]["prefix"] = "team/a";
+  seed_.json()["spec"]["backups"] = {{{"name", "nightly"},
+                                      {"schedule", "30 2 * * MON-FRI"},
+                                      {"timeZone", "Europe/Paris"},
+                                      {"storageLocation", "versity"},
+                                      {"retention", {{"count", 14}, {"maxAge", "30d"}}}}};
   // Strict: a field the schema lacked would be refused here, not silently pruned.
   auto created = CreateStrict(seed_);
   ASSERT_TRUE(created.ok()) << created.status();
@@ -396,6 +421,10 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
   EXPECT_EQ(s3["region"], "us-east-1");
   EXPECT_EQ(s3["pathStyle"], true);
   EXPECT_EQ(s3["credentialsSecret"]["accessKeyIdKey"], "accessKeyId");
+  const Json& nightly = created->json()["spec"]["backups"][0];
+  EXPECT_EQ(nightly["retention"]["orphanFileGracePeriod"], "1h");
+  EXPECT_EQ(nightly["failedBackupsHistoryLimit"], 1);
+  EXPECT_EQ(nightly["startingDeadlineSeconds"], 300);
   Object multi = seed_;
   multi.set_name("multi-dc");
   ToDataCenters(multi.json(), {"us-east-1", "us-west-2", "eu-west-1", "ap-south-1"});

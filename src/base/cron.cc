@@ -137,7 +137,7 @@ bool CronSchedule::Matches(const absl::CivilMinute& t) const {
 
 std::optional<absl::Time> CronSchedule::Next(absl::Time after, absl::TimeZone zone) const {
   absl::CivilMinute t = absl::ToCivilMinute(after, zone) + 1;
-  const absl::CivilMinute end = t + 5 * 366 * 24 * 60;
+  const absl::CivilMinute end = t + int64_t{5} * 366 * 24 * 60;
   while (t < end) {
     // Whole days and hours that cannot match are skipped at once.
     if (!months_[t.month()]) {

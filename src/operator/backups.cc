@@ -259,6 +259,26 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   const std::string key = backup::IndexKey(s3.prefix, p.spec.cluster, p.spec.name);
   ASSIGN_OR_RETURN(const StorageCredentials credentials,
                    access_.ReadCredentials(p.cluster_spec, s3));
+  // Every file each manifest lists is stored with its size (a purge of unreferenced files running
+  // beside this backup could have taken one it found already stored): else the backup fails.
+  for (const BackupNodeStatus& n : p.status.nodes) {
+    auto text = storage_->Get(s3, credentials, n.manifest);
+    if (!text.ok()) return base::Annotate(text.status(), "read " + n.manifest);
+    ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(*text));
+    const std::string data = backup::DataPrefix({s3.prefix, p.spec.cluster, n.pod});
+    ASSIGN_OR_RETURN(const std::vector<StoredObject> stored, storage_->List(s3, credentials, data));
+    std::map<std::string, int64_t> sizes;
+    for (const StoredObject& o : stored) sizes[o.key] = o.size;
+    for (const backup::FileEntry& f : manifest.files) {
+      auto it = sizes.find(f.key);
+      if (it == sizes.end() || it->second != f.size) {
+        Fail(p, reason::kNodeBackupFailed,
+             absl::StrCat(n.pod, ": ", f.key, " is listed in its manifest but not stored",
+                          it == sizes.end() ? "" : " with its size"));
+        return absl::OkStatus();
+      }
+    }
+  }
   if (absl::Status put = storage_->Put(s3, credentials, key, backup::ToJson(index)); !put.ok()) {
     return base::Annotate(put, "write the backup's index");  // retried with backoff
   }

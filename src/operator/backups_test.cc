@@ -68,7 +68,7 @@ TEST_F(BackupReconcilerTest, NodesRecordedFirstThenAskedThenIndexWrittenLast) {
   EXPECT_EQ(asked.location.prefix, "team");
   EXPECT_EQ(asked.location.credentials_file, "/etc/ringkeeper/storage/versity");
   for (const Json& n : w_.Status()["nodes"]) EXPECT_EQ(n["phase"], "Running") << n;
-  EXPECT_TRUE(w_.stored.empty());
+  EXPECT_EQ(w_.stored.count("backups/team/c1/backups/b1.json"), 0u);  // no index yet
 
   ASSERT_TRUE(Pass().ok());  // every agent reports success
   const Json s = w_.Status();
@@ -82,7 +82,7 @@ TEST_F(BackupReconcilerTest, NodesRecordedFirstThenAskedThenIndexWrittenLast) {
   auto index = backup::ParseIndex(w_.stored["backups/team/c1/backups/b1.json"]);
   ASSERT_TRUE(index.ok()) << index.status();
   ASSERT_EQ(index->nodes.size(), 3u);
-  EXPECT_EQ(index->nodes[0].manifest, "c1/pod/manifests/b1.json");
+  EXPECT_EQ(index->nodes[0].manifest, "team/c1/c1-dc1-r1-0/manifests/b1.json");
   EXPECT_EQ(index->bytes, 3000);
   EXPECT_TRUE(absl::StrContains(w_.events.back(), "BackupComplete"));
 
@@ -112,7 +112,7 @@ TEST_F(BackupReconcilerTest, ASuccessorCarriesOnFromTheRecordAndAnAgentThatForgo
   EXPECT_EQ(w_.agents["10.244.0.11"].started.size(), 2u);  // asked again
   for (int i = 0; i < 5 && w_.Status()["phase"] != "Complete"; ++i) ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(w_.Status()["phase"], "Complete");
-  EXPECT_EQ(w_.stored.size(), 1u);
+  EXPECT_EQ(w_.stored.count("backups/team/c1/backups/b1.json"), 1u);
 }
 
 TEST(BackupChecksTest, ChecksFailTheBackupWithTheReasonBeforeAnythingIsTaken) {
@@ -184,7 +184,7 @@ TEST_F(BackupReconcilerTest, ANodeThatFailsFailsTheBackupAndNoIndexIsWritten) {
   EXPECT_EQ(s["reason"], reason::kNodeBackupFailed);
   EXPECT_EQ(s["message"], "c1-dc1-r1-2: backup: no such bucket: backups");
   EXPECT_EQ(s["nodes"][2]["phase"], "Failed");
-  EXPECT_TRUE(w_.stored.empty());
+  EXPECT_EQ(w_.stored.count("backups/team/c1/backups/b1.json"), 0u);  // no index
 }
 
 TEST_F(BackupReconcilerTest, AnIndexThatCannotBeWrittenIsRetriedNeverTakenForComplete) {
@@ -199,6 +199,30 @@ TEST_F(BackupReconcilerTest, AnIndexThatCannotBeWrittenIsRetriedNeverTakenForCom
   w_.put_error = absl::OkStatus();
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(w_.Status()["phase"], "Complete");
+}
+
+// A file a manifest lists but the location lacks (purged beside the backup): the backup fails,
+// never taken for complete.
+TEST_F(BackupReconcilerTest, AFileListedButNotStoredFailsTheBackup) {
+  w_.AddCluster(true);
+  w_.AddBackup();
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_TRUE(Pass().ok());
+  // The agents succeed on the next poll; one of their files is then gone.
+  w_.put_error = absl::UnavailableError("held");  // the index cannot be written this pass
+  EXPECT_FALSE(Pass().ok());
+  for (auto it = w_.stored.begin(); it != w_.stored.end(); ++it) {
+    if (it->first.find("/c1-dc1-r1-1/data/") != std::string::npos) {
+      w_.stored.erase(it);
+      break;
+    }
+  }
+  w_.put_error = absl::OkStatus();
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(w_.Status()["phase"], "Failed");
+  EXPECT_TRUE(absl::StrContains(w_.Status()["message"].get<std::string>(),
+                                "is listed in its manifest but not stored"));
+  EXPECT_EQ(w_.stored.count("backups/team/c1/backups/b1.json"), 0u);
 }
 
 TEST_F(BackupReconcilerTest, CredentialsThatNeverReachThePodsFailTheBackupAfterTheBound) {

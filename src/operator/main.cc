@@ -37,6 +37,7 @@
 #include "kube/resource.h"
 #include "kube/workqueue.h"
 #include "metrics/exposition.h"
+#include "operator/backup_schedules.h"
 #include "operator/backups.h"
 #include "operator/reconciler.h"
 #include "operator/restores.h"
@@ -236,6 +237,9 @@ class Informers {
   ringkeeper::BackupCaches backup_caches() const {
     return {&backups_.store(), caches_.clusters, caches_.pods};
   }
+  ringkeeper::ScheduleCaches schedule_caches() const {
+    return {caches_.clusters, &backups_.store(), &restores_.store()};
+  }
   ringkeeper::RestoreCaches restore_caches() const {
     return {&restores_.store(), &backups_.store(), caches_.clusters, caches_.pods};
   }
@@ -243,8 +247,9 @@ class Informers {
   // Each Cluster's own events enqueue it; an owned object's enqueue the Cluster it belongs to.
   // A Backup's or Restore's own events enqueue it (while it runs, its reconciler polls the
   // agents).
+  // The scheduler hears of its Cluster and of the Backups its schedules made (their label).
   void EnqueueInto(kube::Controller& clusters, kube::Controller& backups,
-                   kube::Controller& restores) {
+                   kube::Controller& restores, kube::Controller& schedules) {
     auto enqueue = [&clusters](const kube::ObjectKey& key) { clusters.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(enqueue));
     for (auto& informer : children_) informer->AddHandler(EnqueueClusterOf(enqueue));
@@ -252,6 +257,9 @@ class Informers {
         kube::EnqueueSelf([&backups](const kube::ObjectKey& key) { backups.Enqueue(key); }));
     restores_.AddHandler(
         kube::EnqueueSelf([&restores](const kube::ObjectKey& key) { restores.Enqueue(key); }));
+    auto schedule = [&schedules](const kube::ObjectKey& key) { schedules.Enqueue(key); };
+    clusters_.AddHandler(kube::EnqueueSelf(schedule));
+    backups_.AddHandler(EnqueueClusterOf(schedule));
   }
   void Start() {
     clusters_.Start();
@@ -375,7 +383,8 @@ int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std
 int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const std::string& identity,
                       Stopper& stopper, Informers& informers, kube::Controller& controller,
                       kube::Controller& backup_controller, kube::Controller& restore_controller,
-                      std::atomic<bool>& leading, std::atomic<bool>& synced) {
+                      kube::Controller& schedule_controller, std::atomic<bool>& leading,
+                      std::atomic<bool>& synced) {
   informers.Start();
   const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
   while (!informers.Synced() && !stopper.stopped() && absl::Now() < sync_deadline) {
@@ -397,8 +406,10 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
     controller.Start();
     backup_controller.Start();
     restore_controller.Start();
+    schedule_controller.Start();
     for (const auto& key : informers.clusters().store().Keys()) {
       controller.Enqueue(kube::ObjectKey::FromString(key));
+      schedule_controller.Enqueue(kube::ObjectKey::FromString(key));
     }
     for (const auto& key : informers.backups().store().Keys()) {
       backup_controller.Enqueue(kube::ObjectKey::FromString(key));
@@ -470,14 +481,19 @@ int main(int argc, char** argv) {
       informers.restore_caches());
   kube::WorkQueue restore_queue;
   kube::Controller restore_controller("restore", restore_reconciler, restore_queue, flags.workers);
-  informers.EnqueueInto(controller, backup_controller, restore_controller);
+  ringkeeper::BackupScheduler scheduler(
+      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, &backup_storage,
+      informers.schedule_caches());
+  kube::WorkQueue schedule_queue;
+  kube::Controller schedule_controller("backup-schedule", scheduler, schedule_queue, 1);
+  informers.EnqueueInto(controller, backup_controller, restore_controller, schedule_controller);
 
   std::atomic<bool> leading{false}, synced{false};
   Endpoints endpoints(
       [&] {
         // Each part writes its own families, so their texts concatenate into one exposition.
         const kube::Controller* controllers[] = {&controller, &backup_controller,
-                                                 &restore_controller};
+                                                 &restore_controller, &schedule_controller};
         return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
                counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
       },
@@ -485,11 +501,13 @@ int main(int argc, char** argv) {
   endpoints.Start(flags.metrics_port, flags.health_port);
 
   const int rc = ServeUntilStopped(flags, *rest, identity, stopper, informers, controller,
-                                   backup_controller, restore_controller, leading, synced);
+                                   backup_controller, restore_controller, schedule_controller,
+                                   leading, synced);
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
   backup_controller.Stop();
   restore_controller.Stop();
+  schedule_controller.Stop();
   informers.Stop();
   endpoints.Stop();
   spdlog::info("stopped");

@@ -59,7 +59,9 @@ std::unique_ptr<RestoreReconciler> NewReconciler(FakeWorld& w) {
       seams, &w, RestoreCaches{&w.restores, &w.backups, &w.clusters, &w.pods});
 }
 
-Json StatusOf(const FakeWorld& w) { return w.restores.Get("ns/r1")->json()["status"]; }
+Json StatusOf(const FakeWorld& w) {
+  return w.restores.Get("ns/r1")->json().value("status", Json::object());
+}
 
 std::vector<std::string> KindsAsked(FakeWorld& w) {
   std::vector<std::string> out;

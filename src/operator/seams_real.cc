@@ -64,6 +64,33 @@ absl::StatusOr<std::string> S3BackupStorage::Get(const S3LocationSpec& location,
   return ClientFor(location, credentials)->GetObject(location.bucket, key);
 }
 
+absl::StatusOr<std::vector<StoredObject>> S3BackupStorage::List(
+    const S3LocationSpec& location, const StorageCredentials& credentials,
+    const std::string& prefix) {
+  auto client = ClientFor(location, credentials);
+  std::vector<StoredObject> out;
+  std::string token;
+  do {
+    auto page = client->ListObjects(location.bucket, prefix, token);
+    if (!page.ok()) return page.status();
+    for (const auto& o : page->objects) out.push_back({o.key, o.size, o.last_modified});
+    token = page->next_token;
+  } while (!token.empty());
+  return out;
+}
+
+absl::Status S3BackupStorage::Delete(const S3LocationSpec& location,
+                                     const StorageCredentials& credentials,
+                                     const std::vector<std::string>& keys) {
+  auto client = ClientFor(location, credentials);
+  for (size_t i = 0; i < keys.size(); i += 1000) {  // S3 deletes at most 1000 keys a request
+    std::vector<std::string> batch(keys.begin() + i,
+                                   keys.begin() + std::min(keys.size(), i + 1000));
+    if (absl::Status s = client->DeleteObjects(location.bucket, batch); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 void RecorderEvents::Event(const kube::Object& regarding, bool warning, const std::string& reason,
                            const std::string& message) {
   recorder_.Event(regarding, warning ? kube::EventType::kWarning : kube::EventType::kNormal, reason,

@@ -83,6 +83,11 @@ class S3BackupStorage : public BackupStorage {
   absl::StatusOr<std::string> Get(const S3LocationSpec& location,
                                   const StorageCredentials& credentials,
                                   const std::string& key) override;
+  absl::StatusOr<std::vector<StoredObject>> List(const S3LocationSpec& location,
+                                                 const StorageCredentials& credentials,
+                                                 const std::string& prefix) override;
+  absl::Status Delete(const S3LocationSpec& location, const StorageCredentials& credentials,
+                      const std::vector<std::string>& keys) override;
 };
 
 class SystemClock : public Clock {

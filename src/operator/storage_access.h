@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "agent/api/api.h"
 #include "api/v1alpha1/cluster.h"
 #include "operator/seams.h"
@@ -22,6 +23,12 @@ struct StorageCredentials {
   std::string secret_access_key;
 };
 
+struct StoredObject {
+  std::string key;
+  int64_t size = 0;
+  absl::Time last_modified = absl::InfiniteFuture();  // unknown: never old
+};
+
 // Objects of a storage location. Errors: the S3 client's (NotFound: no such bucket or key;
 // PermissionDenied: refused credentials; Unavailable).
 class BackupStorage {
@@ -32,6 +39,14 @@ class BackupStorage {
   virtual absl::StatusOr<std::string> Get(const S3LocationSpec& location,
                                           const StorageCredentials& credentials,
                                           const std::string& key) = 0;
+  // Every object under `prefix` (all pages).
+  virtual absl::StatusOr<std::vector<StoredObject>> List(const S3LocationSpec& location,
+                                                         const StorageCredentials& credentials,
+                                                         const std::string& prefix) = 0;
+  // Keys already gone count as deleted.
+  virtual absl::Status Delete(const S3LocationSpec& location,
+                              const StorageCredentials& credentials,
+                              const std::vector<std::string>& keys) = 0;
 };
 
 // A Cluster's members as its status reports them (status.dataCenters[].members).

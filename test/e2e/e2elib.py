@@ -21,7 +21,9 @@ order (the scenario files in brackets):
  10. with nothing changed, reconcile passes make zero writes to the API server (10);
      backups to a real S3 server (versitygw on the node's address) while the client writes: a
      second backup sends only new files, every file stored with its size, bad Backups refused or
-     failed with the reason (10a);
+     failed with the reason (10a); a restore in place after a keyspace was dropped and another
+     written past the backup: every row the backup had, nothing after it (10b); a schedule every
+     minute with retention 2: 4 runs, 2 kept, unreferenced files purged, both kept verified (10c);
      every row confirmed by any scenario's client read back at QUORUM at the end (11);
  11. the operator's RSS and CPU over the whole run (12);
  12. deleting the Cluster removes what it owns and retains the PVCs (13).

@@ -107,6 +107,14 @@ inline constexpr char kNodeRestoreFailed[] = "NodeRestoreFailed";
 inline constexpr char kRestoreStarted[] = "RestoreStarted";    // event
 inline constexpr char kRestoreComplete[] = "RestoreComplete";  // event
 inline constexpr char kRestoreFailed[] = "RestoreFailed";      // event, with the reason
+
+// Backup schedules (events on the Cluster).
+inline constexpr char kInvalidSchedule[] = "InvalidSchedule";  // cron or time zone unreadable
+inline constexpr char kBackupScheduled[] = "BackupScheduled";  // a Backup created for a run
+inline constexpr char kBackupSkipped[] = "BackupSkipped";      // the previous one still runs
+inline constexpr char kBackupPurged[] = "BackupPurged";        // past its retention
+inline constexpr char kPurgeHeld[] = "PurgeHeld";  // a Restore reads it, or its location is gone
+inline constexpr char kOrphanFilesPurged[] = "OrphanFilesPurged";  // no kept backup lists them
 }  // namespace reason
 
 // ---- status.operation: the crash-safe record of the one disruptive operation -------------

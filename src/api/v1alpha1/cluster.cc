@@ -181,6 +181,69 @@ absl::Status ParseStorageLocations(const Json& spec, ClusterSpec& c) {
   return absl::OkStatus();
 }
 
+// A duration as the CRD writes them ("30d", "12h", "90m", "0s", combinations); days are 24 h.
+absl::Status ParseDays(const std::string& field, const std::string& text, absl::Duration* out) {
+  std::string rest = text;
+  absl::Duration days = absl::ZeroDuration();
+  if (size_t d = rest.find('d'); d != std::string::npos) {
+    int n = 0;
+    if (!absl::SimpleAtoi(rest.substr(0, d), &n)) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": not a duration: ", text));
+    }
+    days = absl::Hours(24) * n;
+    rest = rest.substr(d + 1);
+  }
+  absl::Duration more = absl::ZeroDuration();
+  if (!rest.empty() && !absl::ParseDuration(rest, &more)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not a duration: ", text));
+  }
+  *out = days + more;
+  return absl::OkStatus();
+}
+
+// spec.backups (defaults as in the CRD).
+absl::Status ParseBackupSchedules(const Json& spec, ClusterSpec& c) {
+  const Json& schedules = FieldAt(spec, {"backups"});
+  if (!schedules.is_array()) return absl::OkStatus();
+  for (const Json& b : schedules) {
+    BackupScheduleSpec out;
+    out.name = StringField(b, "name");
+    out.schedule = StringField(b, "schedule");
+    out.storage_location = StringField(b, "storageLocation");
+    if (std::string tz = StringField(b, "timeZone"); !tz.empty()) out.time_zone = tz;
+    if (const Json& ks = FieldAt(b, {"keyspaces"}); ks.is_array()) {
+      for (const Json& k : ks) {
+        if (k.is_string()) out.keyspaces.push_back(k.get<std::string>());
+      }
+    }
+    const Json& retention = FieldAt(b, {"retention"});
+    if (FieldAt(retention, {"count"}).is_number_integer()) out.keep = retention["count"].get<int>();
+    const std::string field = absl::StrCat("spec.backups[", out.name, "].retention");
+    if (std::string age = StringField(retention, "maxAge"); !age.empty()) {
+      if (absl::Status s = ParseDays(field + ".maxAge", age, &out.max_age); !s.ok()) return s;
+    }
+    if (std::string grace = StringField(retention, "orphanFileGracePeriod"); !grace.empty()) {
+      if (absl::Status s = ParseDays(field + ".orphanFileGracePeriod", grace, &out.orphan_grace);
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (FieldAt(b, {"failedBackupsHistoryLimit"}).is_number_integer()) {
+      out.failed_history = b["failedBackupsHistoryLimit"].get<int>();
+    }
+    if (FieldAt(b, {"startingDeadlineSeconds"}).is_number_integer()) {
+      out.starting_deadline = absl::Seconds(b["startingDeadlineSeconds"].get<int64_t>());
+    }
+    out.suspend = FieldAt(b, {"suspend"}).is_boolean() && b["suspend"].get<bool>();
+    if (out.name.empty() || out.schedule.empty() || out.storage_location.empty()) {
+      return absl::InvalidArgumentError(
+          "spec.backups: every schedule needs a name, a schedule and a storageLocation");
+    }
+    c.backup_schedules.push_back(std::move(out));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string S3LocationSpec::EffectiveEndpoint() const {
@@ -230,6 +293,7 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   ParseJvm(FieldAt(spec, {"jvm"}), c);
   if (absl::Status s = ParsePolicies(cluster, spec, c); !s.ok()) return s;
   if (absl::Status s = ParseStorageLocations(spec, c); !s.ok()) return s;
+  if (absl::Status s = ParseBackupSchedules(spec, c); !s.ok()) return s;
   return c;
 }
 

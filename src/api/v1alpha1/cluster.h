@@ -59,6 +59,25 @@ struct StorageLocationSpec {
   S3LocationSpec s3;
 };
 
+// spec.backups[]: a schedule that creates Backup objects as a CronJob creates Jobs, and the
+// retention that purges them (stored backup first, its object last).
+struct BackupScheduleSpec {
+  std::string name;
+  std::string schedule;          // cron (base/cron.h), checked by the scheduler
+  std::string time_zone = "UTC";  // an IANA name
+  std::string storage_location;
+  std::vector<std::string> keyspaces;
+  int keep = 7;                                   // retention.count: complete backups kept
+  absl::Duration max_age = absl::ZeroDuration();  // retention.maxAge; zero: no bound
+  // retention.orphanFileGracePeriod: a stored file no kept backup references is deleted once
+  // older than this.
+  absl::Duration orphan_grace = absl::Hours(1);
+  int failed_history = 1;  // failedBackupsHistoryLimit
+  // startingDeadlineSeconds: a run missed by more than this (the operator was down) is skipped.
+  absl::Duration starting_deadline = absl::Minutes(5);
+  bool suspend = false;
+};
+
 struct ClusterSpec {
   std::string name;
   std::string ns;
@@ -84,6 +103,7 @@ struct ClusterSpec {
   // spec.annotations (Rook v1.5's field): added to every pod template.
   std::map<std::string, std::string> pod_annotations;
   std::vector<StorageLocationSpec> storage_locations;
+  std::vector<BackupScheduleSpec> backup_schedules;
 
   const StorageLocationSpec* FindStorageLocation(const std::string& name) const;
   const DataCenterSpec* FindDc(const std::string& dc) const;

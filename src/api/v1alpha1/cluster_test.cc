@@ -418,6 +418,53 @@ TEST(ClusterSpecTest, StorageLocationsWithTheirDefaults) {
   EXPECT_NE(no_bucket.status().message().find("storageLocations[x]"), std::string::npos);
 }
 
+TEST(ClusterSpecTest, BackupSchedulesWithTheirDefaults) {
+  Json schedules = Json::array(
+      {{{"name", "nightly"},
+        {"schedule", "0 2 * * *"},
+        {"timeZone", "Europe/Paris"},
+        {"storageLocation", "versity"},
+        {"keyspaces", {"bk1"}},
+        {"retention", {{"count", 3}, {"maxAge", "30d"}, {"orphanFileGracePeriod", "1d12h"}}},
+        {"failedBackupsHistoryLimit", 2},
+        {"startingDeadlineSeconds", 60},
+        {"suspend", true}},
+       {{"name", "hourly"}, {"schedule", "@hourly"}, {"storageLocation", "versity"}}});
+  auto c = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                     {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                     {"backups", schedules}}),
+                        Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->backup_schedules.size(), 2u);
+  const BackupScheduleSpec& n = c->backup_schedules[0];
+  EXPECT_EQ(n.time_zone, "Europe/Paris");
+  EXPECT_EQ(n.keyspaces, std::vector<std::string>{"bk1"});
+  EXPECT_EQ(n.keep, 3);
+  EXPECT_EQ(n.max_age, absl::Hours(24 * 30));
+  EXPECT_EQ(n.orphan_grace, absl::Hours(36));
+  EXPECT_EQ(n.failed_history, 2);
+  EXPECT_EQ(n.starting_deadline, absl::Seconds(60));
+  EXPECT_TRUE(n.suspend);
+  const BackupScheduleSpec& h = c->backup_schedules[1];
+  EXPECT_EQ(h.time_zone, "UTC");
+  EXPECT_EQ(h.keep, 7);
+  EXPECT_EQ(h.max_age, absl::ZeroDuration());
+  EXPECT_EQ(h.orphan_grace, absl::Hours(1));
+  EXPECT_FALSE(h.suspend);
+  EXPECT_EQ(ScheduledBackupName(*c, "nightly", absl::FromUnixSeconds(1796400000)),
+            c->name + "-nightly-202612041600");
+
+  schedules[1]["retention"] = {{"maxAge", "soon"}};
+  auto bad = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                       {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                       {"backups", schedules}}),
+                          Defaults{});
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_NE(bad.status().message().find("spec.backups[hourly].retention.maxAge"),
+            std::string::npos)
+      << bad.status();
+}
+
 TEST(ClusterSpecTest, Errors) {
   auto no_version = ParseCluster(ClusterWith({{"dataCenter", OneRackDc("dc1", "r1", 1)}}), {});
   EXPECT_EQ(no_version.status().code(), absl::StatusCode::kInvalidArgument);

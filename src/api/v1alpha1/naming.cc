@@ -35,6 +35,10 @@ std::string AgentTokenSecretName(const ClusterSpec& c) { return c.name + "-agent
 std::string StorageCredentialsSecretName(const ClusterSpec& c) {
   return c.name + "-storage-credentials";
 }
+std::string ScheduledBackupName(const ClusterSpec& c, const std::string& schedule, absl::Time at) {
+  return absl::StrCat(c.name, "-", schedule, "-",
+                      absl::FormatTime("%Y%m%d%H%M", at, absl::UTCTimeZone()));
+}
 std::string ServiceAccountName(const ClusterSpec& c) { return c.name + "-cassandra"; }
 std::string PvcName(const RackSpec& rack, const std::string& pod) {
   return absl::StrCat(StringField(rack.volume_claim_template["metadata"], "name"), "-", pod);

@@ -20,6 +20,8 @@ inline constexpr char kLabelCluster[] = "cassandra.rook.io/cluster";
 inline constexpr char kLabelDataCenter[] = "cassandra.rook.io/datacenter";
 inline constexpr char kLabelRack[] = "cassandra.rook.io/rack";
 inline constexpr char kLabelReplace[] = "cassandra.rook.io/replace";  // "true" on a pod
+// On a Backup a schedule created: the schedule's name (spec.backups[].name).
+inline constexpr char kLabelBackupSchedule[] = "cassandra.rook.io/backup-schedule";
 inline constexpr char kLabelPodName[] = "statefulset.kubernetes.io/pod-name";
 // The hash of what an object was applied from: equal hash, nothing to apply.
 inline constexpr char kAnnotationAppliedHash[] = "cassandra.rook.io/applied-hash";
@@ -48,6 +50,9 @@ std::string AgentTokenSecretName(const ClusterSpec& c);
 std::string StorageCredentialsSecretName(const ClusterSpec& c);
 inline constexpr char kStorageCredentialsDir[] = "/etc/ringkeeper/storage";
 std::string ServiceAccountName(const ClusterSpec& c);
+// The Backup a schedule creates for the run at `at`: <cluster>-<schedule>-<YYYYMMDDhhmm> (UTC),
+// the same for every attempt at that run, so creating it twice is harmless.
+std::string ScheduledBackupName(const ClusterSpec& c, const std::string& schedule, absl::Time at);
 std::string PvcName(const RackSpec& rack, const std::string& pod);
 
 // The ordinal of a StatefulSet pod name ("x-y-3" -> 3), -1 when it has none.

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "backup/layout.h"
 #include "gtest/gtest.h"
 #include "kube/store.h"
 #include "operator/seams.h"
@@ -29,6 +31,9 @@ struct FakeAgentState {
   int ticks = 1;
   std::string fail;  // the message a backup fails with
   bool credentials_unreadable = false;
+  // Where a backup's manifest and file go when it succeeds (set by FakeWorld::For).
+  std::string pod;
+  std::map<std::string, std::string>* stored = nullptr;  // bucket/key -> body
 };
 
 class FakeAgent : public NodeAgent {
@@ -71,13 +76,29 @@ class FakeAgent : public NodeAgent {
         op.state = s_->fail.empty() ? agent::api::kStateSucceeded : agent::api::kStateFailed;
         op.message = s_->fail;
         op.files_total = op.files_done;
-        op.manifest = absl::StrCat("c1/pod/manifests/", op.backup, ".json");
+        if (op.kind == agent::api::kOpBackup && s_->stored) StoreManifest(op);
       }
     }
     return op;
   }
 
  private:
+  // One data file and the node's manifest listing it, as a real agent leaves them.
+  void StoreManifest(agent::api::Operation& op) {
+    const agent::api::OperationRequest& r = s_->started.back();
+    const backup::NodePath node{r.location.prefix, "c1", s_->pod};
+    const std::string body(100, 'x');
+    backup::Manifest m;
+    m.backup = op.backup;
+    m.cluster = "c1";
+    m.node = s_->pod;
+    m.finished = "t";
+    m.files = {{"bk1", "t-1", "nb-1-big-Data.db", 100, "md5", ""}};
+    m.files[0].key = backup::DataKey(node, "bk1", "t-1", "md5", 100, "nb-1-big-Data.db");
+    (*s_->stored)[r.location.bucket + "/" + m.files[0].key] = body;
+    op.manifest = backup::ManifestKey(node, op.backup);
+    (*s_->stored)[r.location.bucket + "/" + op.manifest] = backup::ToJson(m);
+  }
   FakeAgentState* s_;
 };
 
@@ -104,11 +125,29 @@ class FakeWorld : public ObjectReader,
     return kube::Object(object);
   }
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const Json& object) override {
-    return Apply(r, object);
+    if (r.kind != "Backup") return Apply(r, object);
+    const std::string name = object["metadata"]["name"].get<std::string>();
+    if (backups.Get(absl::StrCat(kNs, "/", name))) {
+      return absl::AlreadyExistsError(name + " already exists");
+    }
+    Json j = object;
+    j["metadata"]["uid"] = "uid-" + name;
+    j["metadata"]["resourceVersion"] = std::to_string(++resource_version);
+    j["metadata"]["creationTimestamp"] =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone());
+    created.push_back(name);
+    backups.Upsert(std::make_shared<const kube::Object>(j));
+    return kube::Object(j);
   }
-  absl::Status Delete(const kube::Resource&, const std::string&, const std::string&,
-                      const std::string&, Deletion) override {
-    return absl::UnimplementedError("not used");
+  absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
+                      const std::string& uid, Deletion) override {
+    if (r.kind != "Backup") return absl::UnimplementedError("not used");
+    kube::ObjectPtr o = backups.Get(absl::StrCat(ns, "/", name));
+    if (!o) return absl::NotFoundError(name);
+    if (o->uid() != uid) return absl::FailedPreconditionError("uid differs");
+    backups.Remove(absl::StrCat(ns, "/", name));
+    removed.push_back(name);
+    return absl::OkStatus();
   }
   absl::StatusOr<kube::Object> UpdateStatus(const kube::Resource& r,
                                             const kube::Object& object) override {
@@ -126,7 +165,14 @@ class FakeWorld : public ObjectReader,
   }
   std::shared_ptr<NodeAgent> For(const std::string& address, const std::string& token) override {
     EXPECT_EQ(token, "agent-token");
-    return std::make_shared<FakeAgent>(&agents[address]);
+    FakeAgentState& state = agents[address];
+    state.stored = &stored;
+    int last = 0;  // 10.244.0.1X is kPods[X]
+    if (address.size() >= 2 && absl::SimpleAtoi(address.substr(address.size() - 1), &last) &&
+        last < static_cast<int>(kPods.size())) {
+      state.pod = kPods[last];
+    }
+    return std::make_shared<FakeAgent>(&state);
   }
   absl::Time Now() const override { return now; }
   absl::Status Put(const S3LocationSpec& location, const StorageCredentials& credentials,
@@ -134,6 +180,26 @@ class FakeWorld : public ObjectReader,
     EXPECT_EQ(credentials.access_key_id, "AKID");
     if (!put_error.ok()) return put_error;
     stored[location.bucket + "/" + key] = body;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<StoredObject>> List(const S3LocationSpec& location,
+                                                 const StorageCredentials&,
+                                                 const std::string& prefix) override {
+    std::vector<StoredObject> out;
+    const std::string from = location.bucket + "/" + prefix;
+    for (const auto& [key, body] : stored) {
+      if (key.rfind(from, 0) != 0) continue;
+      auto age = stored_at.find(key);
+      out.push_back({key.substr(location.bucket.size() + 1), static_cast<int64_t>(body.size()),
+                     age == stored_at.end() ? absl::InfinitePast() : age->second});
+    }
+    return out;
+  }
+  absl::Status Delete(const S3LocationSpec& location, const StorageCredentials&,
+                      const std::vector<std::string>& keys) override {
+    for (const auto& k : keys) {
+      if (stored.erase(location.bucket + "/" + k) > 0) deleted.push_back(k);
+    }
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> Get(const S3LocationSpec& location, const StorageCredentials&,
@@ -197,7 +263,7 @@ class FakeWorld : public ObjectReader,
              {"spec", {{"cluster", "c1"}, {"storageLocation", location}}}}));
   }
 
-  Json Status() const { return backups.Get("ns/b1")->json()["status"]; }
+  Json Status() const { return backups.Get("ns/b1")->json().value("status", Json::object()); }
   size_t Asked() const {
     size_t n = 0;
     for (const auto& [ip, a] : agents) n += a.started.size();
@@ -210,8 +276,11 @@ class FakeWorld : public ObjectReader,
       {"c1-agent-token", SecretOf("c1-agent-token", {{"token", "agent-token"}})}};
   std::map<std::string, FakeAgentState> agents;  // by pod IP
   std::map<std::string, std::string> stored;     // bucket/key -> body
+  std::map<std::string, absl::Time> stored_at;   // bucket/key -> when (absent: long ago)
+  std::vector<std::string> deleted;              // keys deleted, in order
   absl::Status put_error;
   std::vector<std::string> applied, events;
+  std::vector<std::string> created, removed;  // Backup objects
   int status_writes = 0;
   int64_t resource_version = 10;
   absl::Time now = absl::FromUnixSeconds(1796400000);
