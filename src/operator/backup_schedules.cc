@@ -69,7 +69,8 @@ absl::StatusOr<kube::Result> BackupScheduler::Reconcile(const kube::ObjectKey& k
   p.spec = *std::move(spec);
   p.now = seams_.clock->Now();
   for (const kube::ObjectPtr& b : caches_.backups->List()) {
-    if (b->ns() == p.spec.ns && StringField(FieldAt(b->json(), {"spec"}), "cluster") == p.spec.name) {
+    if (b->ns() == p.spec.ns &&
+        StringField(FieldAt(b->json(), {"spec"}), "cluster") == p.spec.name) {
       p.backups.push_back(b);
     }
   }
@@ -106,8 +107,7 @@ absl::StatusOr<kube::Result> BackupScheduler::Reconcile(const kube::ObjectKey& k
   if (!first_error.ok()) return first_error;
   kube::Result result;
   if (!p.spec.backup_schedules.empty()) {
-    result.requeue_after =
-        std::max(absl::Seconds(1), std::min(p.wake - p.now, options_.max_wait));
+    result.requeue_after = std::max(absl::Seconds(1), std::min(p.wake - p.now, options_.max_wait));
   }
   return result;
 }
@@ -149,8 +149,8 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   for (const auto& b : mine) {
     if (!ParseBackupStatus(FieldAt(b->json(), {"status"})).Finished()) {
       Warn(p, name, reason::kBackupSkipped,
-           absl::StrCat("the ", Rfc3339(*last), " run of schedule ", s.name,
-                        " is skipped: Backup ", b->name(), " still runs"));
+           absl::StrCat("the ", Rfc3339(*last), " run of schedule ", s.name, " is skipped: Backup ",
+                        b->name(), " still runs"));
       return absl::OkStatus();
     }
   }
@@ -170,9 +170,9 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   p.created = true;
   spdlog::info("cluster {}: schedule {}: Backup {} created", p.cluster->key().ToString(), s.name,
                name);
-  seams_.events->Event(*p.cluster, false, reason::kBackupScheduled,
-                       absl::StrCat("Backup ", name, " for the ", Rfc3339(*last), " run of ",
-                                    s.name));
+  seams_.events->Event(
+      *p.cluster, false, reason::kBackupScheduled,
+      absl::StrCat("Backup ", name, " for the ", Rfc3339(*last), " run of ", s.name));
   return absl::OkStatus();
 }
 
@@ -190,10 +190,10 @@ absl::Status BackupScheduler::Retain(Pass& p, const BackupScheduleSpec& s) {
   std::sort(failed.begin(), failed.end(), newest_first);
   for (size_t i = 1; i < complete.size(); ++i) {  // the newest is always kept
     absl::Time started;
-    const bool too_old = s.max_age > absl::ZeroDuration() &&
-                         absl::ParseTime(absl::RFC3339_full, StartOf(*complete[i]), &started,
-                                         nullptr) &&
-                         p.now - started > s.max_age;
+    const bool too_old =
+        s.max_age > absl::ZeroDuration() &&
+        absl::ParseTime(absl::RFC3339_full, StartOf(*complete[i]), &started, nullptr) &&
+        p.now - started > s.max_age;
     if (static_cast<int>(i) >= s.keep || too_old) {
       RETURN_IF_ERROR(Purge(p, *complete[i],
                             too_old ? absl::StrCat("older than ", absl::FormatDuration(s.max_age))
@@ -201,8 +201,8 @@ absl::Status BackupScheduler::Retain(Pass& p, const BackupScheduleSpec& s) {
     }
   }
   for (size_t i = s.failed_history; i < failed.size(); ++i) {
-    RETURN_IF_ERROR(Purge(p, *failed[i],
-                          absl::StrCat("a failed backup beyond the newest ", s.failed_history)));
+    RETURN_IF_ERROR(
+        Purge(p, *failed[i], absl::StrCat("a failed backup beyond the newest ", s.failed_history)));
   }
   return absl::OkStatus();
 }
@@ -237,14 +237,14 @@ absl::Status BackupScheduler::Purge(Pass& p, const kube::Object& b, const std::s
   RETURN_IF_ERROR(storage_->Delete(location->s3, credentials, {index}));
   std::vector<std::string> manifests;
   for (const BackupNodeStatus& n : status.nodes) {
-    manifests.push_back(!n.manifest.empty()
-                            ? n.manifest
-                            : backup::ManifestKey({location->s3.prefix, p.spec.name, n.pod},
-                                                  b.name()));
+    manifests.push_back(
+        !n.manifest.empty()
+            ? n.manifest
+            : backup::ManifestKey({location->s3.prefix, p.spec.name, n.pod}, b.name()));
   }
   RETURN_IF_ERROR(storage_->Delete(location->s3, credentials, manifests));
-  absl::Status deleted = seams_.writer->Delete(kBackups, b.ns(), b.name(), b.uid(),
-                                               Deletion::kGraceful);
+  absl::Status deleted =
+      seams_.writer->Delete(kBackups, b.ns(), b.name(), b.uid(), Deletion::kGraceful);
   if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
   p.purged_locations.insert(location_name);
   spdlog::info("cluster {}: Backup {} purged ({})", p.cluster->key().ToString(), b.name(), why);

@@ -67,7 +67,7 @@ class BackupScheduler : public kube::Reconciler {
   std::mutex mu_;
   std::map<std::string, absl::Time> collected_;  // "<cluster uid>/<location>" -> last collection
   std::set<std::string> to_collect_;  // "<cluster uid>/<location>" purged since its collection
-  std::set<std::string> warned_;                  // warnings already given (once each)
+  std::set<std::string> warned_;      // warnings already given (once each)
 };
 
 }  // namespace ringkeeper

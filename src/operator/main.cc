@@ -500,9 +500,9 @@ int main(int argc, char** argv) {
       synced, leading);
   endpoints.Start(flags.metrics_port, flags.health_port);
 
-  const int rc = ServeUntilStopped(flags, *rest, identity, stopper, informers, controller,
-                                   backup_controller, restore_controller, schedule_controller,
-                                   leading, synced);
+  const int rc =
+      ServeUntilStopped(flags, *rest, identity, stopper, informers, controller, backup_controller,
+                        restore_controller, schedule_controller, leading, synced);
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
   backup_controller.Stop();

@@ -44,8 +44,7 @@ class BackupStorage {
                                                          const StorageCredentials& credentials,
                                                          const std::string& prefix) = 0;
   // Keys already gone count as deleted.
-  virtual absl::Status Delete(const S3LocationSpec& location,
-                              const StorageCredentials& credentials,
+  virtual absl::Status Delete(const S3LocationSpec& location, const StorageCredentials& credentials,
                               const std::vector<std::string>& keys) = 0;
 };
 

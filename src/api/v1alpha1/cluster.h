@@ -63,7 +63,7 @@ struct StorageLocationSpec {
 // retention that purges them (stored backup first, its object last).
 struct BackupScheduleSpec {
   std::string name;
-  std::string schedule;          // cron (base/cron.h), checked by the scheduler
+  std::string schedule;           // cron (base/cron.h), checked by the scheduler
   std::string time_zone = "UTC";  // an IANA name
   std::string storage_location;
   std::vector<std::string> keyspaces;

@@ -460,8 +460,7 @@ TEST(ClusterSpecTest, BackupSchedulesWithTheirDefaults) {
                                        {"backups", schedules}}),
                           Defaults{});
   EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
-  EXPECT_NE(bad.status().message().find("spec.backups[hourly].retention.maxAge"),
-            std::string::npos)
+  EXPECT_NE(bad.status().message().find("spec.backups[hourly].retention.maxAge"), std::string::npos)
       << bad.status();
 }
 
