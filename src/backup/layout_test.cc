@@ -47,8 +47,8 @@ TEST(LayoutTest, ManifestRoundTrip) {
 TEST(UploaderTest, PartSizeKeepsEveryFileWithinTenThousandParts) {
   constexpr int64_t kMiB = 1 << 20;
   EXPECT_EQ(PartSizeFor(1, 16 * kMiB), 16 * kMiB);
-  EXPECT_EQ(PartSizeFor(10000 * 16 * kMiB, 16 * kMiB), 16 * kMiB);
-  const int64_t tib = 1024 * 1024 * kMiB;
+  EXPECT_EQ(PartSizeFor(int64_t{10000} * 16 * kMiB, 16 * kMiB), 16 * kMiB);
+  const int64_t tib = int64_t{1024} * 1024 * kMiB;
   const int64_t part = PartSizeFor(tib, 16 * kMiB);
   EXPECT_EQ(part % kMiB, 0);
   EXPECT_LE((tib + part - 1) / part, 10000);

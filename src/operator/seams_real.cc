@@ -83,11 +83,15 @@ absl::Status S3BackupStorage::Delete(const S3LocationSpec& location,
                                      const StorageCredentials& credentials,
                                      const std::vector<std::string>& keys) {
   auto client = ClientFor(location, credentials);
-  for (size_t i = 0; i < keys.size(); i += 1000) {  // S3 deletes at most 1000 keys a request
-    std::vector<std::string> batch(keys.begin() + i,
-                                   keys.begin() + std::min(keys.size(), i + 1000));
-    if (absl::Status s = client->DeleteObjects(location.bucket, batch); !s.ok()) return s;
+  std::vector<std::string> batch;
+  for (const std::string& key : keys) {  // S3 deletes at most 1000 keys a request
+    batch.push_back(key);
+    if (batch.size() == 1000) {
+      if (absl::Status s = client->DeleteObjects(location.bucket, batch); !s.ok()) return s;
+      batch.clear();
+    }
   }
+  if (!batch.empty()) return client->DeleteObjects(location.bucket, batch);
   return absl::OkStatus();
 }
 

@@ -209,7 +209,7 @@ class FakeWorld : public ObjectReader,
     return it->second;
   }
 
-  static Json SecretOf(const std::string& name, std::map<std::string, std::string> data) {
+  static Json SecretOf(const std::string& name, const std::map<std::string, std::string>& data) {
     Json d = Json::object();
     for (const auto& [k, v] : data) d[k] = absl::Base64Escape(v);
     return {{"apiVersion", "v1"},
