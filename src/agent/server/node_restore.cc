@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 
@@ -142,14 +143,28 @@ absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationReque
     for (const backup::FileEntry& f : manifest.files) {
       if (f.keyspace == ks) tables.insert(TableOfDirectory(f.table));
     }
+    // A keyspace created just now holds nothing to truncate.
+    if (!live->contains(ks)) continue;
     for (const std::string& t : tables) {
       truncates.push_back(absl::StrCat("TRUNCATE TABLE ", Quoted(ks), ".", Quoted(t)));
     }
   }
-  if (r.truncate) statements.insert(statements.end(), truncates.begin(), truncates.end());
   spdlog::info("restore {}: {} schema statements for {}", r.backup, statements.size(),
                absl::StrJoin(keyspaces, ", "));
-  return base::Annotate(self.execute(statements), "restore the schema");
+  // The schema first, agreed on by every node (the executor waits for it): a TRUNCATE reaching
+  // a replica that has not yet seen a recreated table fails there.
+  RETURN_IF_ERROR(base::Annotate(self.execute(statements), "restore the schema"));
+  if (!r.truncate || truncates.empty()) return absl::OkStatus();
+  // A TRUNCATE needs every replica up and answering; a transient refusal is tried again
+  // (truncating twice is harmless: no data has been imported yet).
+  absl::Status truncated;
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    truncated = self.execute(truncates);
+    if (truncated.ok()) break;
+    spdlog::warn("restore {}: truncate, attempt {}: {}", r.backup, attempt, truncated.message());
+    absl::SleepFor(absl::Seconds(2 * attempt));
+  }
+  return base::Annotate(truncated, "truncate the restored tables");
 }
 
 absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
