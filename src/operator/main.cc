@@ -37,6 +37,7 @@
 #include "kube/resource.h"
 #include "kube/workqueue.h"
 #include "metrics/exposition.h"
+#include "operator/backup_metrics.h"
 #include "operator/backup_schedules.h"
 #include "operator/backups.h"
 #include "operator/reconciler.h"
@@ -495,6 +496,7 @@ int main(int argc, char** argv) {
         const kube::Controller* controllers[] = {&controller, &backup_controller,
                                                  &restore_controller, &schedule_controller};
         return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
+               ringkeeper::RenderBackupMetrics(informers.backups().store()) +
                counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
       },
       synced, leading);

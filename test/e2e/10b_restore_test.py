@@ -36,17 +36,6 @@ def keys(session, keyspace):
     return {row.k for row in session.execute(statement, timeout=60)}
 
 
-def point_location_at(s3):
-    """10a's locations, with the endpoint of this scenario's S3 server (a new port)."""
-    cluster = get("cluster", MAIN)
-    locations = cluster["spec"].get("storageLocations") or []
-    assert any(l["name"] == "versity" for l in locations), "10a's storage location is missing"
-    for l in locations:
-        l["s3"]["endpoint"] = s3.endpoint
-    kubectl("patch", "cluster", MAIN, "--type", "merge", "-p",
-            json.dumps({"spec": {"storageLocations": locations}}))
-
-
 def scenario_restore(m, load, session, s3):
     """10b. Restore in place: bk2 dropped and bk1 written past the backup; a Restore of both from
     e2e-b1 brings back the schema and every row the backup had (counted) and nothing written
@@ -54,7 +43,7 @@ def scenario_restore(m, load, session, s3):
     backup lacks, and of an incomplete source fail with the reason."""
     rows = load_state().get("backup_rows")
     assert rows, "10a did not record its rows"
-    point_location_at(s3)
+    s3.point_cluster_at(MAIN)
     before = {ks: keys(session, ks) for ks in ("bk1", "bk2")}
     assert len(before["bk1"]) > rows["bk1"], "bk1 has no rows written after the backup"
     load.set_phase("restore: bk2 dropped")

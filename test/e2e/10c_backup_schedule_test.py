@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """e2e 10c: a backup schedule every minute with retention 2 on the shared cluster, while the
 client writes at QUORUM. Helpers and state: e2elib.py."""
-import hashlib
 import json
 import sys
 import threading
@@ -9,7 +8,7 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (DC, MAIN, NS, QUORUM, S3Server, client_on_main, event_messages, figure, get,
+from e2elib import (DC, MAIN, NS, QUORUM, S3Server, client_on_main, event_messages, figure,
                     items, kubectl, log, run_scenario, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 with storage location 'versity' (10a; state: the S3 directory)"
@@ -28,14 +27,6 @@ def scheduled_backups():
 def patch_schedules(schedules):
     kubectl("patch", "cluster", MAIN, "--type", "merge", "-p",
             json.dumps({"spec": {"backups": schedules}}))
-
-
-def point_location_at(s3):
-    locations = get("cluster", MAIN)["spec"]["storageLocations"]
-    for l in locations:
-        l["s3"]["endpoint"] = s3.endpoint
-    kubectl("patch", "cluster", MAIN, "--type", "merge", "-p",
-            json.dumps({"spec": {"storageLocations": locations}}))
 
 
 class Writer(threading.Thread):
@@ -61,20 +52,6 @@ class Writer(threading.Thread):
             self.error = e
 
 
-def verify(s3, backup):
-    """Every file the backup's manifests list is stored with its size and MD5 (downloaded)."""
-    index = s3.read_json(BUCKET, f"{MAIN}/backups/{backup}.json")
-    client = s3.client()
-    files = 0
-    for node in index["nodes"]:
-        for f in s3.read_json(BUCKET, node["manifest"])["files"]:
-            body = client.get_object(Bucket=BUCKET, Key=f["key"])["Body"].read()
-            assert len(body) == f["size"], f"{f['key']}: {len(body)} bytes, manifest {f['size']}"
-            assert hashlib.md5(body).hexdigest() == f["md5"], f"{f['key']}: MD5 differs"
-            files += 1
-    return files
-
-
 def unreferenced(s3):
     """Stored data files of the cluster that no remaining manifest lists."""
     keys = s3.keys(BUCKET, f"{MAIN}/")
@@ -91,7 +68,7 @@ def scenario_schedule(m, load, session, s3):
     manifests, the others' are gone, every stored data file is listed by a remaining manifest
     (the unreferenced ones purged), and every file of both kept backups downloads with its size
     and MD5. Then suspended (a unit test proves a suspended schedule creates nothing) and removed."""
-    point_location_at(s3)
+    s3.point_cluster_at(MAIN)
     session.execute(f"CREATE KEYSPACE IF NOT EXISTS bksched WITH replication = "
                     f"{{'class': 'NetworkTopologyStrategy', '{DC}': 3}}")
     session.execute("CREATE TABLE IF NOT EXISTS bksched.t (k int PRIMARY KEY, v text) WITH "
@@ -139,7 +116,7 @@ def scenario_schedule(m, load, session, s3):
     figure("schedule", "OrphanFilesPurged events", "; ".join(orphans)[:120] or "none")
     assert orphans, "no unreferenced file was purged (bksched compacts at every second flush)"
     figure("schedule", "files verified (size + MD5, downloaded) in the 2 kept backups",
-           " + ".join(str(verify(s3, name)) for name in kept))
+           " + ".join(str(s3.verify(BUCKET, MAIN, name)) for name in kept))
     patch_schedules(None)
     assert load.failures("backup schedule") == 0, "client requests failed during the schedule"
     log(f"kept {kept}, purged {purged}")

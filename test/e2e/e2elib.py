@@ -24,6 +24,7 @@ order (the scenario files in brackets):
      failed with the reason (10a); a restore in place after a keyspace was dropped and another
      written past the backup: every row the backup had, nothing after it (10b); a schedule every
      minute with retention 2: 4 runs, 2 kept, unreferenced files purged, both kept verified (10c);
+     an agent SIGKILLed mid-upload and the operator leader mid-restore: both finish (10d);
      every row confirmed by any scenario's client read back at QUORUM at the end (11);
  11. the operator's RSS and CPU over the whole run (12);
  12. deleting the Cluster removes what it owns and retains the PVCs (13).
@@ -1110,6 +1111,30 @@ class S3Server:
 
     def read_json(self, bucket, key):
         return json.loads(self.client().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def verify(self, bucket, cluster, backup):
+        """Every file the backup's manifests list downloads with its size and MD5 (the index
+        names the manifests). Returns the number of files."""
+        import hashlib
+        index = self.read_json(bucket, f"{cluster}/backups/{backup}.json")
+        client = self.client()
+        files = 0
+        for node in index["nodes"]:
+            for f in self.read_json(bucket, node["manifest"])["files"]:
+                body = client.get_object(Bucket=bucket, Key=f["key"])["Body"].read()
+                assert len(body) == f["size"], f"{f['key']}: {len(body)} bytes, manifest {f['size']}"
+                assert hashlib.md5(body).hexdigest() == f["md5"], f"{f['key']}: MD5 differs"
+                files += 1
+        return files
+
+    def point_cluster_at(self, cluster):
+        """The Cluster's storage locations, their endpoint this server's (a new port each run)."""
+        locations = get("cluster", cluster)["spec"].get("storageLocations") or []
+        assert locations, f"Cluster {cluster} has no storage location (10a adds them)"
+        for location in locations:
+            location["s3"]["endpoint"] = self.endpoint
+        kubectl("patch", "cluster", cluster, "--type", "merge", "-p",
+                json.dumps({"spec": {"storageLocations": locations}}))
 
     def stop(self):
         if self.proc.poll() is None:
