@@ -25,10 +25,6 @@ using kube::StringField;
 
 constexpr char kAnnotationScheduledAt[] = "cassandra.rook.io/scheduled-at";
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
 // When a Backup started (its creation when it has not yet).
 std::string StartOf(const kube::Object& b) {
   const std::string started = StringField(FieldAt(b.json(), {"status"}), "startTime");
@@ -149,8 +145,8 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   for (const auto& b : mine) {
     if (!ParseBackupStatus(FieldAt(b->json(), {"status"})).Finished()) {
       Warn(p, name, reason::kBackupSkipped,
-           absl::StrCat("the ", Rfc3339(*last), " run of schedule ", s.name, " is skipped: Backup ",
-                        b->name(), " still runs"));
+           absl::StrCat("the ", kube::FormatRfc3339(*last), " run of schedule ", s.name,
+                        " is skipped: Backup ", b->name(), " still runs"));
       return absl::OkStatus();
     }
   }
@@ -160,7 +156,7 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
                   {{"name", name},
                    {"namespace", p.spec.ns},
                    {"labels", {{kLabelCluster, p.spec.name}, {kLabelBackupSchedule, s.name}}},
-                   {"annotations", {{kAnnotationScheduledAt, Rfc3339(*last)}}},
+                   {"annotations", {{kAnnotationScheduledAt, kube::FormatRfc3339(*last)}}},
                    {"ownerReferences", Json::array({OwnerReference(p.spec)})}}},
                  {"spec", {{"cluster", p.spec.name}, {"storageLocation", s.storage_location}}}};
   if (!s.keyspaces.empty()) backup["spec"]["keyspaces"] = s.keyspaces;
@@ -172,7 +168,7 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
                name);
   seams_.events->Event(
       *p.cluster, false, reason::kBackupScheduled,
-      absl::StrCat("Backup ", name, " for the ", Rfc3339(*last), " run of ", s.name));
+      absl::StrCat("Backup ", name, " for the ", kube::FormatRfc3339(*last), " run of ", s.name));
   return absl::OkStatus();
 }
 

@@ -27,10 +27,6 @@ constexpr char kNodeRunning[] = "Running";
 constexpr char kNodeDone[] = "Done";
 constexpr char kNodeFailed[] = "Failed";
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 struct BackupReconciler::Pass {
@@ -50,23 +46,11 @@ BackupReconciler::BackupReconciler(Seams seams, BackupStorage* storage, BackupCa
 
 absl::StatusOr<kube::Result> BackupReconciler::Reconcile(const kube::ObjectKey& key) {
   kube::ObjectPtr object = caches_.backups->Get(key.ToString());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!object || object->being_deleted()) {
-      written_.erase(key.ToString());
-      return kube::Result{};
-    }
-    // Read our own writes: a pass must not act on a status older than one it wrote (it would
-    // ask for what it already asked, or record a node twice).
-    if (auto it = written_.find(key.ToString()); it != written_.end()) {
-      int64_t cached = 0, written = 0;
-      if (absl::SimpleAtoi(object->resource_version(), &cached) &&
-          absl::SimpleAtoi(it->second->resource_version(), &written) && written > cached &&
-          it->second->uid() == object->uid()) {
-        object = it->second;
-      }
-    }
+  if (!object || object->being_deleted()) {
+    written_.Forget(key.ToString());
+    return kube::Result{};
   }
+  object = written_.Newest(key.ToString(), object);  // never act on an older record
   auto spec = ParseBackup(*object);
   if (!spec.ok()) return kube::TerminalError(spec.status());
   Pass p;
@@ -109,8 +93,8 @@ void BackupReconciler::Fail(Pass& p, const char* why, const std::string& message
   p.status.phase = backup_phase::kFailed;
   p.status.reason = why;
   p.status.message = message;
-  if (p.status.start_time.empty()) p.status.start_time = Rfc3339(p.now);
-  p.status.completion_time = Rfc3339(p.now);
+  if (p.status.start_time.empty()) p.status.start_time = kube::FormatRfc3339(p.now);
+  p.status.completion_time = kube::FormatRfc3339(p.now);
   spdlog::warn("backup {}: {}: {}", p.object->key().ToString(), why, message);
   seams_.events->Event(*p.object, true, reason::kBackupFailed, absl::StrCat(why, ": ", message));
 }
@@ -145,7 +129,7 @@ absl::Status BackupReconciler::Start(Pass& p) {
     return absl::OkStatus();
   }
   p.status.phase = backup_phase::kRunning;
-  p.status.start_time = Rfc3339(p.now);
+  p.status.start_time = kube::FormatRfc3339(p.now);
   seams_.events->Event(*p.object, false, reason::kBackupStarted,
                        absl::StrCat("backing up ", p.status.nodes.size(), " nodes of ",
                                     p.spec.cluster, " to ", p.spec.storage_location));
@@ -246,7 +230,7 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   index.cluster = p.spec.cluster;
   index.ns = p.spec.ns;
   index.started = p.status.start_time;
-  index.finished = Rfc3339(p.now);
+  index.finished = kube::FormatRfc3339(p.now);
   p.status.bytes = 0;
   p.status.bytes_sent = 0;
   for (const BackupNodeStatus& n : p.status.nodes) {
@@ -302,8 +286,8 @@ absl::Status BackupReconciler::WriteStatus(Pass& p) {
   object["status"] = next;
   auto written = seams_.status->UpdateStatus(kBackups, kube::Object(std::move(object)));
   if (!written.ok()) return base::Annotate(written.status(), "write the Backup's status");
-  std::lock_guard<std::mutex> lock(mu_);
-  written_[p.object->key().ToString()] = std::make_shared<const kube::Object>(*std::move(written));
+  written_.Remember(p.object->key().ToString(),
+                    std::make_shared<const kube::Object>(*std::move(written)));
   return absl::OkStatus();
 }
 

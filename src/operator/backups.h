@@ -27,6 +27,7 @@
 #include "api/v1alpha1/cluster.h"
 #include "kube/controller.h"
 #include "kube/store.h"
+#include "operator/own_writes.h"
 #include "operator/seams.h"
 #include "operator/storage_access.h"
 
@@ -66,8 +67,7 @@ class BackupReconciler : public kube::Reconciler {
   BackupCaches caches_;
   BackupReconcilerOptions options_;
   StorageAccess access_;
-  std::mutex mu_;
-  std::map<std::string, kube::ObjectPtr> written_;  // our last status write, by key
+  OwnWrites written_;  // our last status write, by key
 };
 
 }  // namespace ringkeeper

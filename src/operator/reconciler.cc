@@ -59,22 +59,10 @@ absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey&
   if (!cluster || cluster->being_deleted()) {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.metrics) options_.metrics->Remove(key);
-    written_.erase(key.ToString());
+    written_.Forget(key.ToString());
     return kube::Result{};  // owned objects go with it (owner references)
   }
-  {
-    // Read our own writes: the cache may not have our last status write yet, and a pass must
-    // not act on a status older than one it wrote (resourceVersions are etcd revisions).
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = written_.find(key.ToString()); it != written_.end()) {
-      int64_t cached = 0, written = 0;
-      if (absl::SimpleAtoi(cluster->resource_version(), &cached) &&
-          absl::SimpleAtoi(it->second->resource_version(), &written) && written > cached &&
-          it->second->uid() == cluster->uid()) {
-        cluster = it->second;
-      }
-    }
-  }
+  cluster = written_.Newest(key.ToString(), cluster);  // read our own writes
   auto spec = ParseCluster(*cluster, options_.defaults);
   if (!spec.ok()) return kube::TerminalError(spec.status());
 
@@ -131,7 +119,7 @@ absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   p.cluster = *std::move(written);
   p.old_status = status;
   std::lock_guard<std::mutex> lock(mu_);
-  written_[p.cluster.key().ToString()] = std::make_shared<const kube::Object>(p.cluster);
+  written_.Remember(p.cluster.key().ToString(), std::make_shared<const kube::Object>(p.cluster));
   return absl::OkStatus();
 }
 

@@ -28,6 +28,7 @@
 #include "kube/controller.h"
 #include "kube/store.h"
 #include "operator/cluster_metrics.h"
+#include "operator/own_writes.h"
 #include "operator/seams.h"
 
 namespace ringkeeper {
@@ -202,7 +203,7 @@ class ClusterReconciler : public kube::Reconciler {
 
   mutable std::mutex mu_;                            // guards the maps below
   std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
-  std::map<std::string, kube::ObjectPtr> written_;   // the Cluster as our last write left it
+  OwnWrites written_;                                // the Cluster as our last write left it
   // Cassandra version -> the cassandra.yaml keys it knows (from an agent running it).
   std::map<std::string, std::set<std::string>> config_keys_;
 };

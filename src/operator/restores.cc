@@ -25,10 +25,6 @@ constexpr char kNodeRunning[] = "Running";
 constexpr char kNodeDone[] = "Done";
 constexpr char kNodeFailed[] = "Failed";
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 struct RestoreReconciler::Pass {
@@ -47,22 +43,11 @@ RestoreReconciler::RestoreReconciler(Seams seams, BackupStorage* storage, Restor
 
 absl::StatusOr<kube::Result> RestoreReconciler::Reconcile(const kube::ObjectKey& key) {
   kube::ObjectPtr object = caches_.restores->Get(key.ToString());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!object || object->being_deleted()) {
-      written_.erase(key.ToString());
-      return kube::Result{};
-    }
-    // Read our own writes (as the Backup reconciler): never act on an older record.
-    if (auto it = written_.find(key.ToString()); it != written_.end()) {
-      int64_t cached = 0, written = 0;
-      if (absl::SimpleAtoi(object->resource_version(), &cached) &&
-          absl::SimpleAtoi(it->second->resource_version(), &written) && written > cached &&
-          it->second->uid() == object->uid()) {
-        object = it->second;
-      }
-    }
+  if (!object || object->being_deleted()) {
+    written_.Forget(key.ToString());
+    return kube::Result{};
   }
+  object = written_.Newest(key.ToString(), object);  // never act on an older record
   auto spec = ParseRestore(*object);
   if (!spec.ok()) return kube::TerminalError(spec.status());
   Pass p;
@@ -96,8 +81,8 @@ void RestoreReconciler::Fail(Pass& p, const char* why, const std::string& messag
   p.status.phase = backup_phase::kFailed;
   p.status.reason = why;
   p.status.message = message;
-  if (p.status.start_time.empty()) p.status.start_time = Rfc3339(p.now);
-  p.status.completion_time = Rfc3339(p.now);
+  if (p.status.start_time.empty()) p.status.start_time = kube::FormatRfc3339(p.now);
+  p.status.completion_time = kube::FormatRfc3339(p.now);
   spdlog::warn("restore {}: {}: {}", p.object->key().ToString(), why, message);
   seams_.events->Event(*p.object, true, reason::kRestoreFailed, absl::StrCat(why, ": ", message));
 }
@@ -207,7 +192,7 @@ absl::Status RestoreReconciler::Start(Pass& p) {
     p.status.nodes.push_back(std::move(n));
   }
   p.status.phase = backup_phase::kRunning;
-  p.status.start_time = Rfc3339(p.now);
+  p.status.start_time = kube::FormatRfc3339(p.now);
   p.status.location = location;
   p.status.source_cluster = source_cluster;
   p.status.source_backup = source_backup;
@@ -300,7 +285,7 @@ absl::Status RestoreReconciler::Continue(Pass& p) {
   if (std::all_of(p.status.nodes.begin(), p.status.nodes.end(),
                   [](const auto& n) { return n.phase == kNodeDone; })) {
     p.status.phase = backup_phase::kComplete;
-    p.status.completion_time = Rfc3339(p.now);
+    p.status.completion_time = kube::FormatRfc3339(p.now);
     int64_t bytes = 0;
     for (const auto& n : p.status.nodes) bytes += n.bytes;
     seams_.events->Event(*p.object, false, reason::kRestoreComplete,
@@ -319,8 +304,8 @@ absl::Status RestoreReconciler::WriteStatus(Pass& p) {
   object["status"] = next;
   auto written = seams_.status->UpdateStatus(kRestores, kube::Object(std::move(object)));
   if (!written.ok()) return base::Annotate(written.status(), "write the Restore's status");
-  std::lock_guard<std::mutex> lock(mu_);
-  written_[p.object->key().ToString()] = std::make_shared<const kube::Object>(*std::move(written));
+  written_.Remember(p.object->key().ToString(),
+                    std::make_shared<const kube::Object>(*std::move(written)));
   return absl::OkStatus();
 }
 

@@ -26,6 +26,7 @@
 #include "api/v1alpha1/restore.h"
 #include "kube/controller.h"
 #include "kube/store.h"
+#include "operator/own_writes.h"
 #include "operator/seams.h"
 #include "operator/storage_access.h"
 
@@ -65,8 +66,7 @@ class RestoreReconciler : public kube::Reconciler {
   RestoreCaches caches_;
   RestoreReconcilerOptions options_;
   StorageAccess access_;
-  std::mutex mu_;
-  std::map<std::string, kube::ObjectPtr> written_;  // our last status write, by key
+  OwnWrites written_;  // our last status write, by key
 };
 
 }  // namespace ringkeeper

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
 
@@ -225,57 +226,24 @@ absl::Status Operations::RunRepair(const std::string& id, const api::OperationRe
   return absl::DeadlineExceededError("repair still running after 24h");
 }
 
-absl::Status Operations::RunBackup(const std::string& id, const api::OperationRequest& r) {
-  backup::UploadStats stats;
-  std::atomic<bool> cancel{false}, done{false};
-  absl::StatusOr<std::string> manifest = absl::UnknownError("not run");
-  std::thread worker([&] {
-    manifest = BackupNode(*node_, self_, r, stats, &cancel);
-    done = true;
-  });
-  auto publish = [&] {
-    std::lock_guard<std::mutex> lock(mu_);
-    api::Operation& op = ops_[id];
-    op.files_done = stats.files_done;
-    op.files_skipped = stats.files_skipped;
-    op.bytes_sent = stats.bytes_sent;
-    op.bytes_total = stats.bytes_done;
-  };
-  while (!done) {
-    publish();
-    if (IsStopping(id)) cancel = true;  // the agent shuts down: nothing partial is kept
-    absl::SleepFor(absl::Milliseconds(500));
-  }
-  worker.join();
-  publish();
-  if (!manifest.ok()) return manifest.status();
-  std::lock_guard<std::mutex> lock(mu_);
-  ops_[id].files_total = ops_[id].files_done;
-  ops_[id].manifest = *manifest;
-  return absl::OkStatus();
-}
-
-absl::Status Operations::RunRestore(const std::string& id, const api::OperationRequest& r) {
-  backup::DownloadStats stats;
-  std::atomic<bool> cancel{false}, done{false};
+absl::Status Operations::Track(const std::string& id,
+                               const std::function<absl::Status(const std::atomic<bool>*)>& work,
+                               const std::function<void(api::Operation&)>& progress) {
+  std::atomic<bool> cancel{false};
+  absl::Notification done;
   absl::Status status = absl::UnknownError("not run");
   std::thread worker([&] {
-    status = RestoreNode(*node_, self_, r, stats, &cancel);
-    done = true;
+    status = work(&cancel);
+    done.Notify();
   });
   auto publish = [&] {
     std::lock_guard<std::mutex> lock(mu_);
-    api::Operation& op = ops_[id];
-    op.files_done = stats.files_done;
-    op.files_skipped = stats.files_skipped;
-    op.bytes_total = stats.bytes_done;
-    op.bytes_sent = stats.bytes_received;  // for a restore: bytes received
+    progress(ops_[id]);
   };
-  while (!done) {
+  do {
     publish();
-    if (IsStopping(id)) cancel = true;
-    absl::SleepFor(absl::Milliseconds(500));
-  }
+    if (IsStopping(id)) cancel = true;  // the agent shuts down: nothing partial is kept
+  } while (!done.WaitForNotificationWithTimeout(absl::Milliseconds(500)));
   worker.join();
   publish();
   if (status.ok()) {
@@ -283,6 +251,42 @@ absl::Status Operations::RunRestore(const std::string& id, const api::OperationR
     ops_[id].files_total = ops_[id].files_done;
   }
   return status;
+}
+
+absl::Status Operations::RunBackup(const std::string& id, const api::OperationRequest& r) {
+  backup::UploadStats stats;
+  std::string manifest;
+  absl::Status status = Track(
+      id,
+      [&](const std::atomic<bool>* cancel) {
+        auto key = BackupNode(*node_, self_, r, stats, cancel);
+        if (key.ok()) manifest = *key;
+        return key.status();
+      },
+      [&](api::Operation& op) {
+        op.files_done = stats.files_done;
+        op.files_skipped = stats.files_skipped;
+        op.bytes_sent = stats.bytes_sent;
+        op.bytes_total = stats.bytes_done;
+      });
+  if (status.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ops_[id].manifest = manifest;
+  }
+  return status;
+}
+
+absl::Status Operations::RunRestore(const std::string& id, const api::OperationRequest& r) {
+  backup::DownloadStats stats;
+  return Track(
+      id,
+      [&](const std::atomic<bool>* cancel) { return RestoreNode(*node_, self_, r, stats, cancel); },
+      [&](api::Operation& op) {
+        op.files_done = stats.files_done;
+        op.files_skipped = stats.files_skipped;
+        op.bytes_total = stats.bytes_done;
+        op.bytes_sent = stats.bytes_received;  // for a restore: bytes received
+      });
 }
 
 }  // namespace agent::server

@@ -8,6 +8,8 @@
 // bounded by the client's timeouts).
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,9 +39,13 @@ class Operations {
  private:
   void Run(std::string id, const api::OperationRequest& request);
   absl::Status RunRepair(const std::string& id, const api::OperationRequest& request);
-  // The backup on its own thread; its progress copied into the operation twice a second.
+  // Runs `work` on its own thread; until it returns, `progress` copies its figures into
+  // operation `id` twice a second, and a stop of the agent cancels it. On success files_total
+  // is the files done.
+  absl::Status Track(const std::string& id,
+                     const std::function<absl::Status(const std::atomic<bool>*)>& work,
+                     const std::function<void(api::Operation&)>& progress);
   absl::Status RunBackup(const std::string& id, const api::OperationRequest& request);
-  // A node's restore on its own thread, its progress copied as the backup's.
   absl::Status RunRestore(const std::string& id, const api::OperationRequest& request);
   void Finish(const std::string& id, const absl::Status& status);
   bool IsStopping(const std::string& id) const;

@@ -1,0 +1,31 @@
+#include "operator/own_writes.h"
+
+#include <memory>
+
+#include "gtest/gtest.h"
+
+namespace ringkeeper {
+namespace {
+
+kube::ObjectPtr Version(const char* uid, const char* resource_version) {
+  return std::make_shared<const kube::Object>(
+      kube::Json{{"metadata", {{"uid", uid}, {"resourceVersion", resource_version}}}});
+}
+
+TEST(OwnWritesTest, OurNewerWriteWinsOverAnOlderCacheNeverOverANewerOrAnotherObject) {
+  OwnWrites own;
+  const auto cached = Version("u1", "10");
+  EXPECT_EQ(own.Newest("ns/a", cached), cached);  // nothing written
+  own.Remember("ns/a", Version("u1", "12"));
+  EXPECT_EQ(own.Newest("ns/a", cached)->resource_version(), "12");  // the cache lags
+  const auto newer = Version("u1", "13");
+  EXPECT_EQ(own.Newest("ns/a", newer), newer);  // the cache caught up and passed
+  const auto recreated = Version("u2", "5");    // deleted and created again
+  EXPECT_EQ(own.Newest("ns/a", recreated), recreated);
+  EXPECT_EQ(own.Newest("ns/a", nullptr), nullptr);  // gone from the cache
+  own.Forget("ns/a");
+  EXPECT_EQ(own.Newest("ns/a", cached), cached);
+}
+
+}  // namespace
+}  // namespace ringkeeper
