@@ -16,18 +16,10 @@
 #include "base/status_macros.h"
 
 namespace ringkeeper {
-namespace {
 
 using kube::FieldAt;
 using kube::Json;
 using kube::StringField;
-
-constexpr char kNodePending[] = "Pending";
-constexpr char kNodeRunning[] = "Running";
-constexpr char kNodeDone[] = "Done";
-constexpr char kNodeFailed[] = "Failed";
-
-}  // namespace
 
 struct BackupReconciler::Pass {
   kube::ObjectPtr object;
@@ -90,11 +82,7 @@ absl::StatusOr<kube::Result> BackupReconciler::Reconcile(const kube::ObjectKey& 
 }
 
 void BackupReconciler::Fail(Pass& p, const char* why, const std::string& message) {
-  p.status.phase = backup_phase::kFailed;
-  p.status.reason = why;
-  p.status.message = message;
-  if (p.status.start_time.empty()) p.status.start_time = kube::FormatRfc3339(p.now);
-  p.status.completion_time = kube::FormatRfc3339(p.now);
+  p.status.Fail(why, message, kube::FormatRfc3339(p.now));
   spdlog::warn("backup {}: {}: {}", p.object->key().ToString(), why, message);
   seams_.events->Event(*p.object, true, reason::kBackupFailed, absl::StrCat(why, ": ", message));
 }
@@ -120,7 +108,7 @@ absl::Status BackupReconciler::Start(Pass& p) {
     n.pod = m.pod;
     n.dc = m.dc;
     n.rack = m.rack;
-    n.phase = kNodePending;
+    n.phase = node_phase::kPending;
     p.status.nodes.push_back(std::move(n));
   }
   if (p.status.nodes.empty()) {
@@ -142,14 +130,14 @@ absl::Status BackupReconciler::Continue(Pass& p) {
   if (asking) RETURN_IF_ERROR(access_.CopyCredentials(p.cluster_spec));
   absl::Status first_error;
   for (BackupNodeStatus& node : p.status.nodes) {
-    if (node.phase == kNodeDone) continue;
+    if (node.phase == node_phase::kDone) continue;
     absl::Status s = FollowNode(p, node);
     if (p.status.Finished()) return absl::OkStatus();
     if (!s.ok() && first_error.ok()) first_error = s;
   }
   if (!first_error.ok()) return first_error;
   const bool all_done = std::all_of(p.status.nodes.begin(), p.status.nodes.end(),
-                                    [](const auto& n) { return n.phase == kNodeDone; });
+                                    [](const auto& n) { return n.phase == node_phase::kDone; });
   return all_done ? Finish(p) : absl::OkStatus();
 }
 
@@ -170,7 +158,7 @@ absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
       spdlog::info("backup {}: {} lost operation {}: asking again", p.object->key().ToString(),
                    node.pod, node.operation);
       node.operation.clear();
-      node.phase = kNodePending;
+      node.phase = node_phase::kPending;
       return access_.CopyCredentials(p.cluster_spec);
     }
     if (!op.ok()) {
@@ -183,11 +171,11 @@ absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
     node.bytes_sent = op->bytes_sent;
     node.message.clear();
     if (op->state == agent::api::kStateSucceeded) {
-      node.phase = kNodeDone;
+      node.phase = node_phase::kDone;
       node.files_total = op->files_total;
       node.manifest = op->manifest;
     } else if (op->state != agent::api::kStateRunning) {
-      node.phase = kNodeFailed;
+      node.phase = node_phase::kFailed;
       node.message = op->message;
       Fail(p, reason::kNodeBackupFailed, absl::StrCat(node.pod, ": ", op->message));
     }
@@ -204,7 +192,7 @@ absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
   auto started = agent->Start(request);
   if (started.ok()) {
     node.operation = started->id;
-    node.phase = kNodeRunning;
+    node.phase = node_phase::kRunning;
     node.message.clear();
     return absl::OkStatus();
   }

@@ -15,17 +15,9 @@
 #include "base/status_macros.h"
 
 namespace ringkeeper {
-namespace {
 
 using kube::FieldAt;
 using kube::StringField;
-
-constexpr char kNodePending[] = "Pending";
-constexpr char kNodeRunning[] = "Running";
-constexpr char kNodeDone[] = "Done";
-constexpr char kNodeFailed[] = "Failed";
-
-}  // namespace
 
 struct RestoreReconciler::Pass {
   kube::ObjectPtr object;
@@ -78,11 +70,7 @@ absl::StatusOr<kube::Result> RestoreReconciler::Reconcile(const kube::ObjectKey&
 }
 
 void RestoreReconciler::Fail(Pass& p, const char* why, const std::string& message) {
-  p.status.phase = backup_phase::kFailed;
-  p.status.reason = why;
-  p.status.message = message;
-  if (p.status.start_time.empty()) p.status.start_time = kube::FormatRfc3339(p.now);
-  p.status.completion_time = kube::FormatRfc3339(p.now);
+  p.status.Fail(why, message, kube::FormatRfc3339(p.now));
   spdlog::warn("restore {}: {}: {}", p.object->key().ToString(), why, message);
   seams_.events->Event(*p.object, true, reason::kRestoreFailed, absl::StrCat(why, ": ", message));
 }
@@ -188,7 +176,7 @@ absl::Status RestoreReconciler::Start(Pass& p) {
     RestoreNodeStatus n;
     n.pod = members[i].pod;
     n.source = same_names ? members[i].pod : sources[i].node;
-    n.phase = kNodePending;
+    n.phase = node_phase::kPending;
     p.status.nodes.push_back(std::move(n));
   }
   p.status.phase = backup_phase::kRunning;
@@ -260,7 +248,7 @@ absl::Status RestoreReconciler::Continue(Pass& p) {
     return absl::OkStatus();
   }
   for (RestoreNodeStatus& node : p.status.nodes) {
-    if (node.phase == kNodeDone) continue;
+    if (node.phase == node_phase::kDone) continue;
     agent::api::OperationRequest request = Request(p, agent::api::kOpRestore);
     request.source_node = node.source;
     auto op = Follow(p, node.pod, node.operation, request);
@@ -272,18 +260,18 @@ absl::Status RestoreReconciler::Continue(Pass& p) {
     node.files_done = op->files_done;
     node.bytes = op->bytes_total;
     if (op->state == agent::api::kStateSucceeded) {
-      node.phase = kNodeDone;
+      node.phase = node_phase::kDone;
     } else if (op->state == agent::api::kStateRunning) {
-      node.phase = kNodeRunning;
+      node.phase = node_phase::kRunning;
     } else {
-      node.phase = kNodeFailed;
+      node.phase = node_phase::kFailed;
       node.message = op->message;
       Fail(p, reason::kNodeRestoreFailed, absl::StrCat(node.pod, ": ", op->message));
       return absl::OkStatus();
     }
   }
   if (std::all_of(p.status.nodes.begin(), p.status.nodes.end(),
-                  [](const auto& n) { return n.phase == kNodeDone; })) {
+                  [](const auto& n) { return n.phase == node_phase::kDone; })) {
     p.status.phase = backup_phase::kComplete;
     p.status.completion_time = kube::FormatRfc3339(p.now);
     int64_t bytes = 0;

@@ -6,13 +6,9 @@ namespace ringkeeper {
 namespace {
 
 using kube::FieldAt;
+using kube::IntField;
 using kube::Json;
 using kube::StringField;
-
-int64_t IntField(const Json& j, const char* key) {
-  const Json& v = FieldAt(j, {key});
-  return v.is_number_integer() ? v.get<int64_t>() : 0;
-}
 
 Json Condition(const char* type, bool is_true, const std::string& reason,
                const std::string& message, const std::string& when) {
@@ -46,20 +42,54 @@ absl::StatusOr<BackupSpec> ParseBackup(const kube::Object& backup) {
   return b;
 }
 
-bool BackupStatus::Finished() const {
+bool RunStatus::Finished() const {
   return phase == backup_phase::kComplete || phase == backup_phase::kFailed;
+}
+
+void RunStatus::Fail(const std::string& why, const std::string& what, const std::string& now) {
+  phase = backup_phase::kFailed;
+  reason = why;
+  message = what;
+  if (start_time.empty()) start_time = now;
+  completion_time = now;
+}
+
+void ParseRunStatus(const Json& status, RunStatus& into) {
+  into.phase = StringField(status, "phase");
+  into.start_time = StringField(status, "startTime");
+  into.completion_time = StringField(status, "completionTime");
+  into.reason = StringField(status, "reason");
+  into.message = StringField(status, "message");
+}
+
+void AddRunStatus(const RunStatus& s, const std::string& complete_reason,
+                  const std::string& complete_message, Json& out) {
+  auto put = [&out](const char* key, const std::string& v) {
+    if (!v.empty()) out[key] = v;
+  };
+  put("phase", s.phase);
+  put("startTime", s.start_time);
+  put("completionTime", s.completion_time);
+  put("reason", s.reason);
+  put("message", s.message);
+  const bool complete = s.phase == backup_phase::kComplete;
+  const bool failed = s.phase == backup_phase::kFailed;
+  // A condition's time is when its status last changed: the start, or the end for the one
+  // that turned True.
+  if (s.start_time.empty()) return;  // not seen yet: no conditions
+  out["conditions"] = Json::array(
+      {Condition("Complete", complete, complete ? complete_reason : s.phase,
+                 complete ? complete_message : "", complete ? s.completion_time : s.start_time),
+       Condition("Failed", failed, failed ? s.reason : "NotFailed", failed ? s.message : "",
+                 failed ? s.completion_time : s.start_time)});
 }
 
 BackupStatus ParseBackupStatus(const Json& status) {
   BackupStatus s;
-  s.phase = StringField(status, "phase");
-  s.start_time = StringField(status, "startTime");
-  s.completion_time = StringField(status, "completionTime");
+  ParseRunStatus(status, s);
   s.bytes = IntField(status, "bytes");
   s.bytes_sent = IntField(status, "bytesSent");
   s.index = StringField(status, "index");
-  s.reason = StringField(status, "reason");
-  s.message = StringField(status, "message");
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       BackupNodeStatus out;
@@ -83,15 +113,9 @@ BackupStatus ParseBackupStatus(const Json& status) {
 
 Json ToJson(const BackupStatus& s) {
   Json out = Json::object();
-  auto put = [&out](const char* key, const std::string& v) {
-    if (!v.empty()) out[key] = v;
-  };
-  put("phase", s.phase);
-  put("startTime", s.start_time);
-  put("completionTime", s.completion_time);
-  put("index", s.index);
-  put("reason", s.reason);
-  put("message", s.message);
+  AddRunStatus(s, "AllManifestsWritten",
+               absl::StrCat("every node's manifest and the index are stored: ", s.index), out);
+  if (!s.index.empty()) out["index"] = s.index;
   out["bytes"] = s.bytes;
   out["bytesSent"] = s.bytes_sent;
   Json nodes = Json::array();
@@ -111,20 +135,6 @@ Json ToJson(const BackupStatus& s) {
     nodes.push_back(std::move(j));
   }
   out["nodes"] = std::move(nodes);
-  const bool complete = s.phase == backup_phase::kComplete;
-  const bool failed = s.phase == backup_phase::kFailed;
-  // A condition's time is when its status last changed: the start, or the end for the one
-  // that turned True.
-  if (!s.start_time.empty()) {
-    out["conditions"] = Json::array(
-        {Condition("Complete", complete, complete ? "AllManifestsWritten" : s.phase,
-                   complete
-                       ? absl::StrCat("every node's manifest and the index are stored: ", s.index)
-                       : "",
-                   complete ? s.completion_time : s.start_time),
-         Condition("Failed", failed, failed ? s.reason : "NotFailed", failed ? s.message : "",
-                   failed ? s.completion_time : s.start_time)});
-  }
   return out;
 }
 

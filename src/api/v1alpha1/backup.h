@@ -37,6 +37,32 @@ inline constexpr char kComplete[] = "Complete";
 inline constexpr char kFailed[] = "Failed";
 }  // namespace backup_phase
 
+// A node's part of a Backup or Restore: Pending -> Running -> Done | Failed.
+namespace node_phase {
+inline constexpr char kPending[] = "Pending";
+inline constexpr char kRunning[] = "Running";
+inline constexpr char kDone[] = "Done";
+inline constexpr char kFailed[] = "Failed";
+}  // namespace node_phase
+
+// What the status of every one-shot operation (Backup, Restore) has: its phase, when it started
+// and finished, and why it failed; the Complete and Failed conditions are derived from them (as
+// a Job's: `kubectl wait --for=condition=Complete`).
+struct RunStatus {
+  std::string phase;                        // "" until the operator has seen it
+  std::string start_time, completion_time;  // RFC 3339
+  std::string reason, message;              // why it failed (the Failed condition's)
+
+  bool Finished() const;  // Complete or Failed
+  // Failed at `now` (RFC 3339) for `reason`; started then too if it had not.
+  void Fail(const std::string& reason, const std::string& message, const std::string& now);
+};
+void ParseRunStatus(const kube::Json& status, RunStatus& into);
+// Writes the fields of `s` into `out`, with the two conditions; `complete_reason` and
+// `complete_message` say what Complete means for this kind.
+void AddRunStatus(const RunStatus& s, const std::string& complete_reason,
+                  const std::string& complete_message, kube::Json& out);
+
 // One node's part, as its agent reports it.
 struct BackupNodeStatus {
   std::string pod, dc, rack;
@@ -48,21 +74,15 @@ struct BackupNodeStatus {
   std::string message;   // why it failed
 };
 
-struct BackupStatus {
-  std::string phase;                        // "" until the operator has seen the Backup
-  std::string start_time, completion_time;  // RFC 3339
+struct BackupStatus : RunStatus {
   std::vector<BackupNodeStatus> nodes;
-  int64_t bytes = 0;            // the backup's size: every file its manifests list
-  int64_t bytes_sent = 0;       // what this backup uploaded (files already stored were not sent)
-  std::string index;            // s3://bucket/key of the backup's index, written last
-  std::string reason, message;  // why it failed (the Failed condition's)
-
-  bool Finished() const;
+  int64_t bytes = 0;       // the backup's size: every file its manifests list
+  int64_t bytes_sent = 0;  // what this backup uploaded (files already stored were not sent)
+  std::string index;       // s3://bucket/key of the backup's index, written last
 };
 
 BackupStatus ParseBackupStatus(const kube::Json& status);
-// status as the CRD holds it, with the Complete and Failed conditions derived from the phase
-// (types Complete and Failed, as a Job's: `kubectl wait --for=condition=Complete`).
+// status as the CRD holds it (AddRunStatus's fields and conditions, then the backup's).
 kube::Json ToJson(const BackupStatus& s);
 
 }  // namespace ringkeeper

@@ -6,22 +6,9 @@ namespace ringkeeper {
 namespace {
 
 using kube::FieldAt;
+using kube::IntField;
 using kube::Json;
 using kube::StringField;
-
-int64_t IntField(const Json& j, const char* key) {
-  const Json& v = FieldAt(j, {key});
-  return v.is_number_integer() ? v.get<int64_t>() : 0;
-}
-
-Json Condition(const char* type, bool is_true, const std::string& reason,
-               const std::string& message, const std::string& when) {
-  return {{"type", type},
-          {"status", is_true ? "True" : "False"},
-          {"reason", reason},
-          {"message", message},
-          {"lastTransitionTime", when}};
-}
 
 }  // namespace
 
@@ -52,15 +39,9 @@ absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore) {
   return r;
 }
 
-bool RestoreStatus::Finished() const {
-  return phase == backup_phase::kComplete || phase == backup_phase::kFailed;
-}
-
 RestoreStatus ParseRestoreStatus(const Json& status) {
   RestoreStatus s;
-  s.phase = StringField(status, "phase");
-  s.start_time = StringField(status, "startTime");
-  s.completion_time = StringField(status, "completionTime");
+  ParseRunStatus(status, s);
   const Json& source = FieldAt(status, {"source"});
   s.location = StringField(source, "storageLocation");
   s.source_cluster = StringField(source, "cluster");
@@ -69,8 +50,6 @@ RestoreStatus ParseRestoreStatus(const Json& status) {
   s.schema_pod = StringField(schema, "pod");
   s.schema_operation = StringField(schema, "operation");
   s.schema_done = FieldAt(schema, {"done"}).is_boolean() && schema["done"].get<bool>();
-  s.reason = StringField(status, "reason");
-  s.message = StringField(status, "message");
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       s.nodes.push_back({StringField(n, "pod"), StringField(n, "source"),
@@ -84,14 +63,8 @@ RestoreStatus ParseRestoreStatus(const Json& status) {
 
 Json ToJson(const RestoreStatus& s) {
   Json out = Json::object();
-  auto put = [&out](const char* key, const std::string& v) {
-    if (!v.empty()) out[key] = v;
-  };
-  put("phase", s.phase);
-  put("startTime", s.start_time);
-  put("completionTime", s.completion_time);
-  put("reason", s.reason);
-  put("message", s.message);
+  AddRunStatus(s, "AllNodesRestored",
+               absl::StrCat(s.nodes.size(), " nodes restored from ", s.source_backup), out);
   if (!s.source_backup.empty()) {
     out["source"] = {{"storageLocation", s.location},
                      {"cluster", s.source_cluster},
@@ -113,17 +86,6 @@ Json ToJson(const RestoreStatus& s) {
     nodes.push_back(std::move(j));
   }
   out["nodes"] = std::move(nodes);
-  const bool complete = s.phase == backup_phase::kComplete;
-  const bool failed = s.phase == backup_phase::kFailed;
-  if (!s.start_time.empty()) {
-    out["conditions"] = Json::array(
-        {Condition(
-             "Complete", complete, complete ? "AllNodesRestored" : s.phase,
-             complete ? absl::StrCat(s.nodes.size(), " nodes restored from ", s.source_backup) : "",
-             complete ? s.completion_time : s.start_time),
-         Condition("Failed", failed, failed ? s.reason : "NotFailed", failed ? s.message : "",
-                   failed ? s.completion_time : s.start_time)});
-  }
   return out;
 }
 

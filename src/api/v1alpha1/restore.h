@@ -40,9 +40,7 @@ struct RestoreNodeStatus {
   std::string message;
 };
 
-struct RestoreStatus {
-  std::string phase;  // Pending | Running | Complete | Failed
-  std::string start_time, completion_time;
+struct RestoreStatus : RunStatus {
   // Where the backup is (resolved once, at the start).
   std::string location, source_cluster, source_backup;
   // The schema step: which pod's agent runs it, its operation, and whether it is done (recorded
@@ -50,13 +48,10 @@ struct RestoreStatus {
   std::string schema_pod, schema_operation;
   bool schema_done = false;
   std::vector<RestoreNodeStatus> nodes;
-  std::string reason, message;
-
-  bool Finished() const;
 };
 
 RestoreStatus ParseRestoreStatus(const kube::Json& status);
-// status with the Complete and Failed conditions derived from the phase.
+// status as the CRD holds it (AddRunStatus's fields and conditions, then the restore's).
 kube::Json ToJson(const RestoreStatus& s);
 
 }  // namespace ringkeeper
