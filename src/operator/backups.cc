@@ -142,14 +142,12 @@ absl::Status BackupReconciler::Continue(Pass& p) {
 }
 
 absl::Status BackupReconciler::FollowNode(Pass& p, BackupNodeStatus& node) {
-  kube::ObjectPtr pod = caches_.pods->Get(kube::ObjectKey{p.spec.ns, node.pod}.ToString());
-  const std::string ip = pod ? StringField(FieldAt(pod->json(), {"status"}), "podIP") : "";
-  if (ip.empty()) {
-    node.message = "waiting for the pod to have an address";
-    return absl::OkStatus();
+  auto found = access_.AgentOf(p.cluster_spec, *caches_.pods, node.pod);
+  if (absl::IsUnavailable(found.status())) {
+    node.message = std::string(found.status().message());
+    return absl::OkStatus();  // no address yet
   }
-  ASSIGN_OR_RETURN(const std::string token, access_.AgentToken(p.cluster_spec));
-  std::shared_ptr<NodeAgent> agent = seams_.agents->For(ip, token);
+  ASSIGN_OR_RETURN(std::shared_ptr<NodeAgent> agent, std::move(found));
 
   if (!node.operation.empty()) {
     auto op = agent->Operation(node.operation);

@@ -203,11 +203,8 @@ agent::api::OperationRequest RestoreReconciler::Request(const Pass& p, const cha
 
 absl::StatusOr<agent::api::Operation> RestoreReconciler::Follow(
     Pass& p, const std::string& pod, std::string& id, const agent::api::OperationRequest& request) {
-  kube::ObjectPtr object = caches_.pods->Get(kube::ObjectKey{p.spec.ns, pod}.ToString());
-  const std::string ip = object ? StringField(FieldAt(object->json(), {"status"}), "podIP") : "";
-  if (ip.empty()) return absl::UnavailableError("waiting for the pod to have an address");
-  ASSIGN_OR_RETURN(const std::string token, access_.AgentToken(p.cluster_spec));
-  std::shared_ptr<NodeAgent> agent = seams_.agents->For(ip, token);
+  ASSIGN_OR_RETURN(std::shared_ptr<NodeAgent> agent,
+                   access_.AgentOf(p.cluster_spec, *caches_.pods, pod));
   if (!id.empty()) {
     auto op = agent->Operation(id);
     if (!absl::IsNotFound(op.status())) return op;

@@ -107,6 +107,16 @@ absl::StatusOr<std::string> StorageAccess::AgentToken(const ClusterSpec& cluster
   return token;
 }
 
+absl::StatusOr<std::shared_ptr<NodeAgent>> StorageAccess::AgentOf(const ClusterSpec& cluster,
+                                                                  const kube::Store& pods,
+                                                                  const std::string& pod) {
+  kube::ObjectPtr object = pods.Get(kube::ObjectKey{cluster.ns, pod}.ToString());
+  const std::string ip = object ? StringField(FieldAt(object->json(), {"status"}), "podIP") : "";
+  if (ip.empty()) return absl::UnavailableError("waiting for the pod to have an address");
+  ASSIGN_OR_RETURN(const std::string token, AgentToken(cluster));
+  return seams_.agents->For(ip, token);
+}
+
 agent::api::StorageLocation StorageAccess::AgentLocation(const StorageLocationSpec& l) {
   return {l.s3.EffectiveEndpoint(),
           l.s3.bucket,

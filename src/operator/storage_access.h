@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/time/time.h"
 #include "agent/api/api.h"
 #include "api/v1alpha1/cluster.h"
+#include "kube/store.h"
 #include "operator/seams.h"
 
 namespace ringkeeper {
@@ -72,6 +74,11 @@ class StorageAccess {
   absl::Status CopyCredentials(const ClusterSpec& cluster);
   // The token the Cluster's agents expect (cached by the Cluster's uid).
   absl::StatusOr<std::string> AgentToken(const ClusterSpec& cluster);
+  // The agent of member `pod` (found in `pods`, the pod cache): Unavailable while the pod has
+  // no address yet.
+  absl::StatusOr<std::shared_ptr<NodeAgent>> AgentOf(const ClusterSpec& cluster,
+                                                     const kube::Store& pods,
+                                                     const std::string& pod);
   // The location as the agents read it (credentials from the mounted Secret).
   static agent::api::StorageLocation AgentLocation(const StorageLocationSpec& location);
 
