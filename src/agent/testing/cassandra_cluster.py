@@ -172,17 +172,18 @@ class Node:
 
     def wait_up(self, timeout=240, restart_on=()):
         """Until the node is UN as its peers see it. A Cassandra that exits with one of the
-        `restart_on` messages in its log is started again, at most twice, as the kubelet restarts
-        the container in a pod (a replacement's shadow round can find the seed too busy to answer
-        within the test's short ring delay: 'Unable to gossip with any peers')."""
+        `restart_on` messages in its log (any message when `restart_on` is "any") is started
+        again, at most twice, as the kubelet restarts the container in a pod (a replacement's
+        shadow round can find the seed too busy to answer within the test's short ring delay:
+        'Unable to gossip with any peers')."""
         restarts = [2]
 
         def ready():
             if self.cassandra is not None and self.cassandra.poll() is not None:
                 why = self.why_exited()
-                if restarts[0] > 0 and any(m in why for m in restart_on):
+                if restarts[0] > 0 and (restart_on == "any" or any(m in why for m in restart_on)):
                     restarts[0] -= 1
-                    print(f"cassandra {self.address} exited ({why.splitlines()[-1]}); "
+                    print(f"cassandra {self.address} exited:\n{why}\n"
                           "started again as the kubelet would", flush=True)
                     self.cassandra = None
                     self.start(self.ring_delay_ms)
@@ -199,7 +200,9 @@ class Node:
             try:
                 with open(f"{self.dir}/{name}", errors="replace") as f:
                     lines += [l.rstrip() for l in f
-                              if l.startswith(("ERROR", "WARN")) or "Exception" in l]
+                              # "WARN " and not the JVM's own "WARNING:" notices on stdout,
+                              # which would push the reason out of the last lines
+                              if l.startswith(("ERROR ", "WARN ")) or "Exception" in l]
             except FileNotFoundError:
                 pass
         return "\n".join(lines[-12:]) or f"nothing logged; see {self.dir}"
