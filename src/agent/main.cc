@@ -15,6 +15,7 @@
 #include "agent/config/init.h"
 #include "agent/node/jolokia_node_control.h"
 #include "agent/server/cql_credentials.h"
+#include "agent/server/node_restore.h"
 #include "agent/server/server.h"
 #include "base/log.h"
 #include "base/stop_signals.h"
@@ -36,7 +37,27 @@ struct CqlFlags {
   int port = 9042;
 };
 
-int RunInitCommand(const agent::config::InitOptions& init) {
+// A member of a Cluster created from a backup: its source node's files fetched onto the empty
+// volume before Cassandra first starts (the operator's Restore imports them once it is up). An
+// error fails the init container, which kubelet runs again; files already fetched are kept.
+absl::Status FetchBackupBeforeStart(const agent::api::InitSettings& s) {
+  agent::server::BackupIdentity self;
+  self.cluster = s.cluster_name;
+  self.data_dir = s.data_dir;
+  backup::DownloadStats stats;
+  auto staged = agent::server::FetchNodeFiles(self, s.restore, stats, nullptr);
+  if (!staged.ok()) return staged.status();
+  std::printf(
+      "restore: %zu files of backup %s (node %s of %s): %lld bytes fetched, %lld files "
+      "already here\n",
+      staged->files, s.restore.backup.c_str(), s.restore.source_node.c_str(),
+      s.restore.source_cluster.c_str(), static_cast<long long>(stats.bytes_received.load()),
+      static_cast<long long>(stats.files_skipped.load()));
+  return absl::OkStatus();
+}
+
+int RunInitCommand(agent::config::InitOptions init) {
+  init.restore = FetchBackupBeforeStart;
   auto result = agent::config::RunInit(init);
   if (!result.ok()) {
     spdlog::error("init: {}", result.status().message());

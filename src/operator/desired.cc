@@ -183,6 +183,7 @@ agent::api::InitSettings MemberSettings(const ClusterSpec& c, const std::string&
   s.auto_bootstrap = member.auto_bootstrap;
   s.data_dir = kDataDir;
   s.member_joined_before = member.joined_before;
+  s.restore = member.restore;
   if (!c.heap_size.empty()) s.heap_bytes = std::max<int64_t>(0, ParseByteQuantity(c.heap_size));
   s.jolokia_jar = kJolokiaJar;
   s.extra_jvm_options = c.jvm_extra_options;
@@ -242,6 +243,12 @@ Json InitContainers(const ClusterSpec& c, const std::string& data_volume) {
         Mount("ringkeeper", "/ringkeeper"), Mount(data_volume.c_str(), kDataDir),
         Mount("members", "/etc/ringkeeper/members", true),
         Mount("config", "/etc/ringkeeper/config", true)}}};
+  // A Cluster created from a backup fetches each member's files before Cassandra first starts.
+  // Only then: a new mount in the template would roll every other Cluster's pods.
+  if (c.restore_from.set()) {
+    agent_init["volumeMounts"].push_back(
+        Mount("storage-credentials", kStorageCredentialsDir, true));
+  }
 
   return Json::array({base_config, agent_init});
 }

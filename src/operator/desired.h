@@ -58,6 +58,7 @@ struct MemberPlan {
   std::vector<std::string> initial_tokens;
   bool auto_bootstrap = true;
   bool joined_before = false;
+  agent::api::OperationRequest restore;  // kind "": none (MemberRestore)
 };
 agent::api::InitSettings MemberSettings(const ClusterSpec& c, const std::string& dc,
                                         const std::string& rack,

@@ -224,6 +224,7 @@ class Informers {
         backups_(client, ringkeeper::kBackups, Options(ns, "")),
         restores_(client, ringkeeper::kRestores, Options(ns, "")) {
     caches_.clusters = &clusters_.store();
+    caches_.restores = &restores_.store();
     const std::string owned = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
     for (const OwnedKind& kind : kOwnedKinds) {
       children_.push_back(
@@ -258,6 +259,7 @@ class Informers {
         kube::EnqueueSelf([&backups](const kube::ObjectKey& key) { backups.Enqueue(key); }));
     restores_.AddHandler(
         kube::EnqueueSelf([&restores](const kube::ObjectKey& key) { restores.Enqueue(key); }));
+    restores_.AddHandler(EnqueueClusterOf(enqueue));  // a Cluster created from a backup's
     auto schedule = [&schedules](const kube::ObjectKey& key) { schedules.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(schedule));
     backups_.AddHandler(EnqueueClusterOf(schedule));
@@ -466,12 +468,13 @@ int main(int argc, char** argv) {
   ringkeeper::SystemClock clock;
   ringkeeper::ClusterMetrics cluster_metrics;
   options.metrics = &cluster_metrics;
+  ringkeeper::S3BackupStorage backup_storage;
+  options.backup_storage = &backup_storage;
   ringkeeper::ClusterReconciler reconciler(
       {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, informers.caches(),
       options);
   kube::WorkQueue queue;
   kube::Controller controller("cluster", reconciler, queue, flags.workers);
-  ringkeeper::S3BackupStorage backup_storage;
   ringkeeper::BackupReconciler backup_reconciler(
       {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock}, &backup_storage,
       informers.backup_caches());

@@ -61,6 +61,7 @@ Settings WrittenSettings(const ClusterReconciler::Pass& p) {
 PodTokens InitialTokens(const ClusterReconciler::Pass& p) {
   PodTokens initial_tokens;
   if (!p.brand_new) return initial_tokens;
+  if (!p.restore_tokens.empty()) return p.restore_tokens;  // created from a backup: its tokens
   int dc_index = 0;
   for (const auto& dc : p.spec.dcs) {
     std::vector<std::string> racks;
@@ -293,6 +294,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
         plan.pod = m.pod;
         plan.broadcast_ip = m.address;
         plan.joined_before = m.bootstrapped;
+        plan.restore = MemberRestore(p, m);
         if (auto e = existing.find(m.pod); e != existing.end()) {
           plan.initial_tokens = e->second.initial_tokens;
           plan.auto_bootstrap = e->second.auto_bootstrap;

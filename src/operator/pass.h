@@ -27,6 +27,7 @@ struct ClusterReconciler::Pass {
     if (old_status.contains("operation")) operation = old_status["operation"];
     if (old_status.contains("cleanup")) cleanup = old_status["cleanup"];
     auth_ready = old_status.value("authReady", false);
+    if (old_status["restoreFrom"].is_object()) restore_from = old_status["restoreFrom"];
     if (old_status["systemReplication"].is_object()) {
       system_replication = old_status["systemReplication"];
     }
@@ -84,6 +85,10 @@ struct ClusterReconciler::Pass {
   // status.systemReplication: per DC, the replication factor the system keyspaces were brought
   // to and repaired at.
   kube::Json system_replication = kube::Json::object();
+  // status.restoreFrom (spec.restoreFrom; null: none) and, while the Cluster is created from a
+  // backup, each member's tokens: its source node's (restore_from.cc).
+  kube::Json restore_from;
+  std::map<std::string, std::vector<std::string>> restore_tokens;
   std::string progress_reason, progress_message;
   std::string scale_down_refusal_reason, scale_down_refusal;
   std::string config_refusal;                // unknown keys named; the pods' config is held
@@ -102,6 +107,10 @@ std::string Base64Decoded(const std::string& encoded);
 // Every member that has a pod (but `except`) is UN as every node sees it, and every such node
 // answered (operations.cc).
 bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "");
+
+// The restore request a member's `agent init` runs before Cassandra first starts (a Cluster
+// created from a backup, until the member joined); kind "" when none (restore_from.cc).
+agent::api::OperationRequest MemberRestore(const ClusterReconciler::Pass& p, const Member& m);
 
 // The record of an operation on one member, written to status.operation before it acts.
 kube::Json NewOperation(OperationKind kind, const Member& m, Phase phase, absl::Time now);

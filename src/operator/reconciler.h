@@ -33,6 +33,8 @@
 
 namespace ringkeeper {
 
+class BackupStorage;  // storage_access.h
+
 // The informer caches the reconciler reads (owned by main).
 struct Caches {
   const kube::Store* clusters = nullptr;
@@ -42,6 +44,7 @@ struct Caches {
   const kube::Store* configmaps = nullptr;
   const kube::Store* pvcs = nullptr;
   const kube::Store* pdbs = nullptr;
+  const kube::Store* restores = nullptr;  // a Cluster created from a backup creates its Restore
 };
 
 struct ReconcilerOptions {
@@ -52,6 +55,8 @@ struct ReconcilerOptions {
   ClusterMetrics* metrics = nullptr;
   // A pod not Ready this long after its creation is reported as not starting (Degraded).
   absl::Duration start_timeout = absl::Minutes(10);
+  // Where a Cluster created from a backup reads it (spec.restoreFrom); not owned.
+  BackupStorage* backup_storage = nullptr;
 };
 
 // One member (pod) as observed in this pass.
@@ -130,6 +135,10 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> TrackBootstrap(Pass& p);
   absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // system_replication.cc
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
+  // restore_from.cc: a Cluster created from a backup: its members paired with the backup's
+  // nodes and given their tokens before any is created; its Restore once it is Ready.
+  absl::StatusOr<Flow> PlanRestoreFrom(Pass& p);
+  absl::StatusOr<Flow> RestoreFromBackup(Pass& p);
   // operations.cc, scaling.cc: the disruptive operations and their safety rules.
   absl::StatusOr<Flow> ContinueOperation(Pass& p);
   absl::StatusOr<Flow> StartRequestedReplacement(Pass& p);
@@ -203,7 +212,9 @@ class ClusterReconciler : public kube::Reconciler {
 
   mutable std::mutex mu_;                            // guards the maps below
   std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
-  OwnWrites written_;                                // the Cluster as our last write left it
+  // Cluster uid -> each member's tokens from the backup (spec.restoreFrom), once planned.
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> restore_tokens_;
+  OwnWrites written_;  // the Cluster as our last write left it
   // Cassandra version -> the cassandra.yaml keys it knows (from an agent running it).
   std::map<std::string, std::set<std::string>> config_keys_;
 };

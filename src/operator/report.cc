@@ -123,6 +123,7 @@ void SetRecords(const Pass& p, Json& status) {
     status["cleanup"] = p.cleanup;
   }
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
+  if (!p.restore_from.is_null()) status["restoreFrom"] = p.restore_from;
 }
 
 struct Progress {
@@ -195,6 +196,13 @@ void SetVerdicts(const Pass& p, Conditions& conditions) {
                    "every configured key is known to this Cassandra version");
   } else {
     conditions.Set(condition::kConfigRefused, true, reason::kUnknownConfigKeys, p.config_refusal);
+  }
+  if (p.spec.restore_from.set()) {
+    const std::string phase = kube::StringField(p.restore_from, "phase");
+    const std::string why = kube::StringField(p.restore_from, "reason");
+    conditions.Set(condition::kRestored, phase == restore_from_phase::kComplete,
+                   why.empty() ? std::string(reason::kRestorePlanned) : why,
+                   p.restore_from.value("message", "the backup is read before any member starts"));
   }
   conditions.Set(condition::kPaused, p.spec.paused,
                  p.spec.paused ? reason::kPaused : reason::kNotPaused,

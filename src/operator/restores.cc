@@ -17,6 +17,7 @@
 namespace ringkeeper {
 
 using kube::FieldAt;
+using kube::Json;
 using kube::StringField;
 
 struct RestoreReconciler::Pass {
@@ -159,6 +160,13 @@ absl::Status RestoreReconciler::Start(Pass& p) {
                       ": a restore by node files needs the same number"));
     return absl::OkStatus();
   }
+  // A Cluster created from this backup recorded its pairing (its members run on the tokens of
+  // their source nodes, whose files they fetched before starting): that pairing, nothing else.
+  std::map<std::string, std::string> recorded;
+  const Json& from = FieldAt(p.cluster->json(), {"status", "restoreFrom"});
+  if (StringField(from, "restore") == p.object->name() && from["nodes"].is_array()) {
+    for (const Json& n : from["nodes"]) recorded[StringField(n, "pod")] = StringField(n, "source");
+  }
   std::set<std::string> source_nodes;
   for (const backup::IndexNode& n : index->nodes) source_nodes.insert(n.node);
   const bool same_names = std::all_of(members.begin(), members.end(),
@@ -176,6 +184,7 @@ absl::Status RestoreReconciler::Start(Pass& p) {
     RestoreNodeStatus n;
     n.pod = members[i].pod;
     n.source = same_names ? members[i].pod : sources[i].node;
+    if (auto r = recorded.find(n.pod); r != recorded.end()) n.source = r->second;
     n.phase = node_phase::kPending;
     p.status.nodes.push_back(std::move(n));
   }

@@ -228,17 +228,21 @@ struct InitSettings {
   std::string authenticator = "PasswordAuthenticator";
   std::string authorizer = "CassandraAuthorizer";
   bool member_joined_before = false;  // the operator saw this member UN once: empty data = loss
-  std::string restore_backup;         // non-empty: restore from this backup on an empty volume
-  int64_t heap_bytes = 0;             // 0: derived from the memory limit
-  std::string jolokia_jar;            // path of the Jolokia javaagent jar
-  int jolokia_port = kJolokiaPort;    // on 127.0.0.1 (distinct per node when nodes share a host)
+  // A Cluster created from a backup (spec.restoreFrom): on an empty volume, `agent init` fetches
+  // this member's files of restore.backup (restore.source_node's) into the restore's staging
+  // folder before Cassandra first starts, and initial_tokens are that node's. The operator's
+  // Restore imports them once the cluster is up. restore.backup empty: none.
+  OperationRequest restore;
+  int64_t heap_bytes = 0;           // 0: derived from the memory limit
+  std::string jolokia_jar;          // path of the Jolokia javaagent jar
+  int jolokia_port = kJolokiaPort;  // on 127.0.0.1 (distinct per node when nodes share a host)
   std::vector<std::string> extra_jvm_options;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InitSettings, cluster_name, dc, rack, seeds,
                                                 listen_address, broadcast_address, rpc_address,
                                                 broadcast_rpc_address, num_tokens, initial_tokens,
                                                 auto_bootstrap, data_dir, authenticator, authorizer,
-                                                member_joined_before, restore_backup, heap_bytes,
+                                                member_joined_before, restore, heap_bytes,
                                                 jolokia_jar, jolokia_port, extra_jvm_options)
 
 }  // namespace agent::api

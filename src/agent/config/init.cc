@@ -172,7 +172,7 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   if (mode == StartMode::kRestore) {
     if (!o.restore) {
       return absl::UnimplementedError(
-          absl::StrCat("restore of backup ", settings.restore_backup, " is not available yet"));
+          absl::StrCat("restore of backup ", settings.restore.backup, " is not available yet"));
     }
     RETURN_IF_ERROR(base::Annotate(o.restore(settings), "restore"));
   }

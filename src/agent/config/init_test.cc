@@ -99,12 +99,12 @@ TEST_F(InitTest, EmptyVolumeOfJoinedMemberReplacesItsOwnAddress) {
 }
 
 TEST_F(InitTest, RestoreCallsTheHook) {
-  Settings(R"(,"restore_backup":"b1")");
+  Settings(R"(,"restore":{"backup":"b1"})");
   auto r = RunInit(options_);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
   bool called = false;
   options_.restore = [&](const api::InitSettings& s) {
-    called = s.restore_backup == "b1";
+    called = s.restore.backup == "b1";
     return absl::OkStatus();
   };
   r = RunInit(options_);

@@ -172,7 +172,7 @@ absl::string_view StartModeName(StartMode mode) {
 StartMode DecideStartMode(bool data_volume_empty, const api::InitSettings& s) {
   if (!data_volume_empty) return StartMode::kExisting;
   // A restore wins over a replacement: the data comes from the backup, tokens with it.
-  if (!s.restore_backup.empty()) return StartMode::kRestore;
+  if (!s.restore.backup.empty()) return StartMode::kRestore;
   if (s.member_joined_before) return StartMode::kReplace;
   return StartMode::kFresh;
 }

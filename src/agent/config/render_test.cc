@@ -147,7 +147,7 @@ TEST(DecideStartMode, Table) {
   s.member_joined_before = true;
   EXPECT_EQ(DecideStartMode(true, s), StartMode::kReplace);
   EXPECT_EQ(DecideStartMode(false, s), StartMode::kExisting);
-  s.restore_backup = "b1";
+  s.restore.backup = "b1";
   EXPECT_EQ(DecideStartMode(true, s), StartMode::kRestore);
 }
 

@@ -167,35 +167,51 @@ absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationReque
   return base::Annotate(truncated, "truncate the restored tables");
 }
 
-absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
-                         const api::OperationRequest& r, backup::DownloadStats& stats,
-                         const std::atomic<bool>* cancel) {
+namespace {
+fs::path StagingDir(const BackupIdentity& self, const api::OperationRequest& r) {
+  return fs::path(self.data_dir) / "ringkeeper-restore" / r.backup;
+}
+}  // namespace
+
+absl::StatusOr<StagedFiles> FetchNodeFiles(const BackupIdentity& self,
+                                           const api::OperationRequest& r,
+                                           backup::DownloadStats& stats,
+                                           const std::atomic<bool>* cancel) {
   RETURN_IF_ERROR(CheckRestoreRequest(r));
   ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
   ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(clients, self, r));
   ASSIGN_OR_RETURN(const std::vector<std::string> keyspaces,
                    RestoredKeyspaces(manifest, r.keyspaces));
   const std::set<std::string> restored(keyspaces.begin(), keyspaces.end());
-  const fs::path staging = fs::path(self.data_dir) / "ringkeeper-restore" / r.backup;
+  const fs::path staging = StagingDir(self, r);
   std::vector<backup::DownloadFile> files;
-  std::map<std::pair<std::string, std::string>, fs::path> tables;  // (ks, table dir) -> staging
+  StagedFiles staged;
   for (const backup::FileEntry& f : manifest.files) {
     if (!restored.contains(f.keyspace) || f.name == "schema.cql" || f.name == "manifest.json") {
       continue;
     }
     const fs::path dir = staging / f.keyspace / f.table;
     files.push_back({f, (dir / f.name).string()});
-    tables[{f.keyspace, f.table}] = dir;
+    staged.tables[{f.keyspace, f.table}] = dir.string();
   }
   RETURN_IF_ERROR(backup::DownloadFiles(clients, r.location.bucket, files, {}, stats, cancel));
-  for (const auto& [table, dir] : tables) {
+  staged.files = files.size();
+  return staged;
+}
+
+absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
+                         const api::OperationRequest& r, backup::DownloadStats& stats,
+                         const std::atomic<bool>* cancel) {
+  ASSIGN_OR_RETURN(const StagedFiles staged, FetchNodeFiles(self, r, stats, cancel));
+  for (const auto& [table, dir] : staged.tables) {
     if (cancel && *cancel) return absl::CancelledError("restore cancelled");
-    RETURN_IF_ERROR(node.ImportSSTables(table.first, TableOfDirectory(table.second), dir.string(),
-                                        r.verify_tokens));
+    RETURN_IF_ERROR(
+        node.ImportSSTables(table.first, TableOfDirectory(table.second), dir, r.verify_tokens));
   }
   std::error_code ec;
-  fs::remove_all(staging, ec);
-  spdlog::info("restore {}: {} files of {} tables imported", r.backup, files.size(), tables.size());
+  fs::remove_all(StagingDir(self, r), ec);
+  spdlog::info("restore {}: {} files of {} tables imported ({} already fetched)", r.backup,
+               staged.files, staged.tables.size(), stats.files_skipped.load());
   return absl::OkStatus();
 }
 

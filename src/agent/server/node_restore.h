@@ -8,9 +8,9 @@
 // state; Cassandra's auto_snapshot keeps what they held).
 //
 // RestoreNode, on every node: reads the source node's manifest, fetches the restored keyspaces'
-// files into <data_dir>/ringkeeper-restore/<backup>/ (verified; files already fetched by an
-// interrupted run are kept), imports each table's directory into the live table, and removes
-// the staging directory.
+// files into <data_dir>/ringkeeper-restore/<backup>/ (FetchNodeFiles: verified; files already
+// fetched by an interrupted run, or by `agent init` before Cassandra first started, are kept),
+// imports each table's directory into the live table, and removes the staging directory.
 //
 // Errors: InvalidArgument (a keyspace the backup lacks, a bad request), NotFound (no manifest:
 // no such backup, or not this node's), the downloader's, the node's (FailedPrecondition when an
@@ -18,7 +18,9 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,6 +36,18 @@ namespace agent::server {
 absl::Status CheckRestoreRequest(const api::OperationRequest& request);
 
 absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationRequest& request);
+
+// The source node's files of the restored keyspaces, in the staging folder: each table's folder
+// there by (keyspace, table directory), and how many files. Also run by `agent init` for a
+// Cluster created from a backup, so the node starts with its files already on its volume.
+struct StagedFiles {
+  std::map<std::pair<std::string, std::string>, std::string> tables;
+  size_t files = 0;
+};
+absl::StatusOr<StagedFiles> FetchNodeFiles(const BackupIdentity& self,
+                                           const api::OperationRequest& request,
+                                           backup::DownloadStats& stats,
+                                           const std::atomic<bool>* cancel);
 
 absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
                          const api::OperationRequest& request, backup::DownloadStats& stats,

@@ -27,6 +27,9 @@ inline constexpr char kPaused[] = "Paused";
 // Every data volume (each claim and each StatefulSet's claim template) has the spec's size.
 // False while volumes grow (the message counts them) or when a StorageClass cannot expand.
 inline constexpr char kVolumesResized[] = "VolumesResized";
+// spec.restoreFrom only: the backup is back (True), or why not yet (False: waiting for the
+// backup to be readable, restoring, or the Restore failed).
+inline constexpr char kRestored[] = "Restored";
 }  // namespace condition
 
 // ---- reasons of conditions and events ----------------------------------------------------
@@ -107,6 +110,12 @@ inline constexpr char kNodeRestoreFailed[] = "NodeRestoreFailed";
 inline constexpr char kRestoreStarted[] = "RestoreStarted";    // event
 inline constexpr char kRestoreComplete[] = "RestoreComplete";  // event
 inline constexpr char kRestoreFailed[] = "RestoreFailed";      // event, with the reason
+// A Cluster created from a backup (spec.restoreFrom; the Restored condition, events). Before
+// any member is created: also kBackupNotFound, kSizeMismatch, kCredentialsNotFound.
+// The backup's data centers are not the Cluster's (its keyspaces would have no replicas).
+inline constexpr char kDataCenterMismatch[] = "DataCenterMismatch";
+inline constexpr char kRestorePlanned[] = "RestorePlanned";  // members mapped to source nodes
+inline constexpr char kRestoring[] = "Restoring";            // the Restore runs
 
 // Backup schedules (events on the Cluster).
 inline constexpr char kInvalidSchedule[] = "InvalidSchedule";  // cron or time zone unreadable
@@ -116,6 +125,14 @@ inline constexpr char kBackupPurged[] = "BackupPurged";        // past its reten
 inline constexpr char kPurgeHeld[] = "PurgeHeld";  // a Restore reads it, or its location is gone
 inline constexpr char kOrphanFilesPurged[] = "OrphanFilesPurged";  // no kept backup lists them
 }  // namespace reason
+
+// ---- status.restoreFrom.phase: a Cluster created from a backup ----------------------------
+namespace restore_from_phase {
+inline constexpr char kPending[] = "Pending";      // planned, or waiting for the backup to fit
+inline constexpr char kRestoring[] = "Restoring";  // its Restore runs
+inline constexpr char kComplete[] = "Complete";
+inline constexpr char kFailed[] = "Failed";  // its Restore failed; deleting it starts another
+}  // namespace restore_from_phase
 
 // ---- status.operation: the crash-safe record of the one disruptive operation -------------
 // Values run 0..last with no gaps (catalogue.cc parses by iterating them): add new ones last.

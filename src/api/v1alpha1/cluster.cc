@@ -201,6 +201,27 @@ absl::Status ParseDays(const std::string& field, const std::string& text, absl::
   return absl::OkStatus();
 }
 
+// spec.restoreFrom.
+absl::Status ParseRestoreFrom(const Json& spec, ClusterSpec& c) {
+  const Json& r = FieldAt(spec, {"restoreFrom"});
+  if (!r.is_object()) return absl::OkStatus();
+  c.restore_from.storage_location = StringField(r, "storageLocation");
+  c.restore_from.cluster = StringField(r, "cluster");
+  c.restore_from.backup = StringField(r, "backup");
+  if (const Json& k = FieldAt(r, {"keyspaces"}); k.is_array()) {
+    for (const Json& ks : k) {
+      if (ks.is_string()) c.restore_from.keyspaces.push_back(ks.get<std::string>());
+    }
+  }
+  if (!c.restore_from.set() || c.restore_from.cluster.empty() ||
+      !c.FindStorageLocation(c.restore_from.storage_location)) {
+    return absl::InvalidArgumentError(
+        "spec.restoreFrom: backup, cluster and a storageLocation of spec.storageLocations are "
+        "required");
+  }
+  return absl::OkStatus();
+}
+
 // spec.backups (defaults as in the CRD).
 absl::Status ParseBackupSchedules(const Json& spec, ClusterSpec& c) {
   const Json& schedules = FieldAt(spec, {"backups"});
@@ -294,6 +315,7 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (absl::Status s = ParsePolicies(cluster, spec, c); !s.ok()) return s;
   if (absl::Status s = ParseStorageLocations(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseBackupSchedules(spec, c); !s.ok()) return s;
+  if (absl::Status s = ParseRestoreFrom(spec, c); !s.ok()) return s;
   return c;
 }
 

@@ -78,6 +78,15 @@ struct BackupScheduleSpec {
   bool suspend = false;
 };
 
+// spec.restoreFrom: the backup a new Cluster is created from (set at creation only).
+struct RestoreFromSpec {
+  std::string storage_location;  // one of storage_locations
+  std::string cluster;           // the cluster that took the backup
+  std::string backup;            // "" = not created from a backup
+  std::vector<std::string> keyspaces;
+  bool set() const { return !backup.empty(); }
+};
+
 struct ClusterSpec {
   std::string name;
   std::string ns;
@@ -104,6 +113,7 @@ struct ClusterSpec {
   std::map<std::string, std::string> pod_annotations;
   std::vector<StorageLocationSpec> storage_locations;
   std::vector<BackupScheduleSpec> backup_schedules;
+  RestoreFromSpec restore_from;
 
   const StorageLocationSpec* FindStorageLocation(const std::string& name) const;
   const DataCenterSpec* FindDc(const std::string& dc) const;
