@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""e2e 13 (last): deleting the shared Cluster removes what it owns and retains the PVCs; then the
+"""e2e 13: deleting the shared Cluster removes what it owns and retains the PVCs; then the
 namespace is deleted, unless E2E_KEEP=1 or an earlier scenario failed (kept for inspection).
 Helpers and state: e2elib.py."""
 import os
