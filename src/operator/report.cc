@@ -202,7 +202,9 @@ void SetVerdicts(const Pass& p, Conditions& conditions) {
     const std::string why = kube::StringField(p.restore_from, "reason");
     conditions.Set(condition::kRestored, phase == restore_from_phase::kComplete,
                    why.empty() ? std::string(reason::kRestorePlanned) : why,
-                   p.restore_from.value("message", "the backup is read before any member starts"));
+                   p.restore_from.is_object()
+                       ? kube::StringField(p.restore_from, "message")
+                       : std::string("the backup is read before any member starts"));
   }
   conditions.Set(condition::kPaused, p.spec.paused,
                  p.spec.paused ? reason::kPaused : reason::kNotPaused,

@@ -56,8 +56,9 @@ agent::api::OperationRequest MemberRestore(const ClusterReconciler::Pass& p, con
     return r;
   }
   const StorageLocationSpec* location = p.spec.FindStorageLocation(from.storage_location);
-  if (!location || !p.restore_from["nodes"].is_array()) return r;
-  for (const Json& n : p.restore_from["nodes"]) {
+  const Json& nodes = kube::FieldAt(p.restore_from, {"nodes"});
+  if (!location || !nodes.is_array()) return r;
+  for (const Json& n : nodes) {
     if (kube::StringField(n, "pod") != m.pod) continue;
     r.kind = agent::api::kOpRestore;
     r.backup = from.backup;
@@ -168,7 +169,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::PlanRestoreFrom(Pass&
   }
   // The init containers read the location's credentials from the Secret every pod mounts.
   RETURN_IF_ERROR(access.CopyCredentials(p.spec));
-  if (p.restore_from.value("nodes", Json()) != nodes) {
+  if (kube::FieldAt(p.restore_from, {"nodes"}) != nodes) {
     Event(p, false, reason::kRestorePlanned,
           absl::StrCat(nodes.size(), " members start on the tokens of backup ", from.backup, " of ",
                        from.cluster, ", each with its source node's files"));
@@ -189,7 +190,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::RestoreFromBackup(Pas
   const RestoreFromSpec& from = p.spec.restore_from;
   const std::string phase = kube::StringField(p.restore_from, "phase");
   if (!from.set() || phase == restore_from_phase::kComplete ||
-      !p.restore_from["nodes"].is_array()) {
+      !kube::FieldAt(p.restore_from, {"nodes"}).is_array()) {
     return Flow::kContinue;
   }
   // The Restore refuses a Cluster that does not report Ready: start it only once it does.

@@ -164,8 +164,9 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   // their source nodes, whose files they fetched before starting): that pairing, nothing else.
   std::map<std::string, std::string> recorded;
   const Json& from = FieldAt(p.cluster->json(), {"status", "restoreFrom"});
-  if (StringField(from, "restore") == p.object->name() && from["nodes"].is_array()) {
-    for (const Json& n : from["nodes"]) recorded[StringField(n, "pod")] = StringField(n, "source");
+  const Json& pairs = FieldAt(from, {"nodes"});
+  if (StringField(from, "restore") == p.object->name() && pairs.is_array()) {
+    for (const Json& n : pairs) recorded[StringField(n, "pod")] = StringField(n, "source");
   }
   std::set<std::string> source_nodes;
   for (const backup::IndexNode& n : index->nodes) source_nodes.insert(n.node);

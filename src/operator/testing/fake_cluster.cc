@@ -48,7 +48,8 @@ FakeCluster::FakeCluster() {
 }
 
 Caches FakeCluster::caches() const {
-  return Caches{&clusters_, &statefulsets_, &services_, &pods_, &configmaps_, &pvcs_, &pdbs_};
+  return Caches{&clusters_, &statefulsets_, &services_, &pods_,
+                &configmaps_, &pvcs_,         &pdbs_,     &restores_};
 }
 
 Seams FakeCluster::seams() { return Seams{this, this, this, this, this, this, this}; }
@@ -66,6 +67,7 @@ const kube::Store* FakeCluster::StoreFor(const kube::Resource& r) const {
   if (r.resource == "persistentvolumeclaims") return &pvcs_;
   if (r.resource == "poddisruptionbudgets") return &pdbs_;
   if (r.resource == "secrets") return &secrets_;
+  if (r.resource == "restores") return &restores_;
   return &others_;  // ServiceAccounts, StorageClasses
 }
 

@@ -182,7 +182,7 @@ class FakeCluster : public ObjectReader,
   std::string PvcOf(const std::string& pod) const;
 
   kube::Store clusters_, statefulsets_, services_, pods_, configmaps_, pvcs_, pdbs_, secrets_,
-      others_;
+      restores_, others_;
   int64_t resource_version_ = 1;
   int uid_counter_ = 0;
   int pod_ip_counter_ = 10;

@@ -34,6 +34,7 @@ void Scenario::RestartOperator() {
   ReconcilerOptions options;
   options.resync = absl::Seconds(15);
   options.short_wait = absl::Seconds(5);
+  options.backup_storage = backup_storage;
   reconciler = std::make_unique<ClusterReconciler>(world.seams(), world.caches(), options);
 }
 

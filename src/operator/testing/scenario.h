@@ -42,6 +42,7 @@ class Scenario : public ::testing::Test {
   int NotReadyPods() const;
 
   FakeCluster world;
+  BackupStorage* backup_storage = nullptr;  // given to the reconciler (spec.restoreFrom)
   std::unique_ptr<ClusterReconciler> reconciler;
   kube::ObjectKey key;
 };
