@@ -151,13 +151,9 @@ absl::Status RestoreReconciler::Start(Pass& p) {
       }
     }
   }
-  // Each pod takes one backup node's files: its own in place (same names), else in order.
   std::vector<ReportedMember> members = ReportedMembers(*p.cluster);
-  if (members.size() != index->nodes.size()) {
-    Fail(p, reason::kSizeMismatch,
-         absl::StrCat("backup ", source_backup, " has ", index->nodes.size(), " nodes and Cluster ",
-                      p.spec.cluster, " ", members.size(),
-                      ": a restore by node files needs the same number"));
+  if (members.empty()) {
+    Fail(p, reason::kClusterNotReady, absl::StrCat("Cluster ", p.spec.cluster, " has no members"));
     return absl::OkStatus();
   }
   // A Cluster created from this backup recorded its pairing (its members run on the tokens of
@@ -170,8 +166,14 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   }
   std::set<std::string> source_nodes;
   for (const backup::IndexNode& n : index->nodes) source_nodes.insert(n.node);
-  const bool same_names = std::all_of(members.begin(), members.end(),
-                                      [&](const auto& m) { return source_nodes.contains(m.pod); });
+  // Node files only where each member owns its source node's tokens: the same members in
+  // place (a member keeps its tokens; a scale since the backup changes the count), or the
+  // recorded pairing. Anything else is streamed to the replicas the ring gives each row now.
+  const bool same_names =
+      members.size() == index->nodes.size() &&
+      std::all_of(members.begin(), members.end(),
+                  [&](const auto& m) { return source_nodes.contains(m.pod); });
+  const bool node_files = same_names || recorded.size() == members.size();
   std::vector<backup::IndexNode> sources = index->nodes;
   auto order = [](const auto& a, const auto& b) {
     return std::tie(a.dc, a.rack, a.node) < std::tie(b.dc, b.rack, b.node);
@@ -181,14 +183,25 @@ absl::Status RestoreReconciler::Start(Pass& p) {
     return std::tie(a.dc, a.rack, a.pod) < std::tie(b.dc, b.rack, b.pod);
   });
   p.status.nodes.clear();
-  for (size_t i = 0; i < members.size(); ++i) {
-    RestoreNodeStatus n;
-    n.pod = members[i].pod;
-    n.source = same_names ? members[i].pod : sources[i].node;
-    if (auto r = recorded.find(n.pod); r != recorded.end()) n.source = r->second;
-    n.phase = node_phase::kPending;
-    p.status.nodes.push_back(std::move(n));
+  if (node_files) {
+    for (const ReportedMember& m : members) {
+      RestoreNodeStatus n;
+      n.pod = m.pod;
+      n.source = same_names ? m.pod : recorded[m.pod];
+      n.phase = node_phase::kPending;
+      p.status.nodes.push_back(std::move(n));
+    }
+  } else {
+    // Each source node's files streamed by one member, the members taking them in turn.
+    for (size_t i = 0; i < sources.size(); ++i) {
+      RestoreNodeStatus n;
+      n.pod = members[i % members.size()].pod;
+      n.source = sources[i].node;
+      n.phase = node_phase::kPending;
+      p.status.nodes.push_back(std::move(n));
+    }
   }
+  p.status.method = node_files ? restore_method::kNodeFiles : restore_method::kBulkLoad;
   p.status.phase = backup_phase::kRunning;
   p.status.start_time = kube::FormatRfc3339(p.now);
   p.status.location = location;
@@ -196,8 +209,9 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   p.status.source_backup = source_backup;
   p.status.schema_pod = p.status.nodes[0].pod;
   seams_.events->Event(*p.object, false, reason::kRestoreStarted,
-                       absl::StrCat("restoring ", source_backup, " of ", source_cluster, " into ",
-                                    p.status.nodes.size(), " nodes of ", p.spec.cluster));
+                       absl::StrCat("restoring ", source_backup, " of ", source_cluster, " (",
+                                    index->nodes.size(), " nodes) into the ", members.size(),
+                                    " members of ", p.spec.cluster, " by ", p.status.method));
   return absl::OkStatus();
 }
 
@@ -208,6 +222,8 @@ agent::api::OperationRequest RestoreReconciler::Request(const Pass& p, const cha
   r.source_cluster = p.status.source_cluster;
   r.keyspaces = p.spec.keyspaces;
   r.location = StorageAccess::AgentLocation(*p.location);
+  r.run = p.object->uid();
+  r.load = p.status.method == restore_method::kBulkLoad;
   return r;
 }
 
@@ -254,8 +270,10 @@ absl::Status RestoreReconciler::Continue(Pass& p) {
     }
     return absl::OkStatus();
   }
+  std::set<std::string> busy;  // an agent runs one restore at a time (BulkLoad: several parts)
   for (RestoreNodeStatus& node : p.status.nodes) {
     if (node.phase == node_phase::kDone) continue;
+    if (!busy.insert(node.pod).second) continue;
     agent::api::OperationRequest request = Request(p, agent::api::kOpRestore);
     request.source_node = node.source;
     auto op = Follow(p, node.pod, node.operation, request);

@@ -126,11 +126,17 @@ def scenario_restore_new_cluster(s3):
     c, session = wait(f"CQL login at {ip}", lambda: connect(ip, *creds), 120, ns=NS_RESTORED,
                       interval=0.5)
     try:
-        # Each member owns the tokens its source node owned (its files are that node's ranges).
-        local = session.execute("SELECT broadcast_address, tokens FROM system.local").one()
-        ring = {str(local.broadcast_address): set(local.tokens)}
-        for row in session.execute("SELECT peer, tokens FROM system.peers"):
-            ring[str(row.peer)] = set(row.tokens)
+        # Each member owns the tokens its source node owned (its files are that node's ranges):
+        # the ring as one member sees it (both tables read from the same node).
+        member = service_ip(n.member_service(0), ns=NS_RESTORED)
+        one, on_member = connect(member, *creds, whitelist=True)
+        try:
+            local = on_member.execute("SELECT broadcast_address, tokens FROM system.local").one()
+            ring = {str(local.broadcast_address): set(local.tokens)}
+            for row in on_member.execute("SELECT peer, tokens FROM system.peers"):
+                ring[str(row.peer)] = set(row.tokens)
+        finally:
+            one.shutdown()
         for pair in pairs:
             manifest = s3.read_json(BUCKET, f"{MAIN}/{pair['source']}/manifests/e2e-b1.json")
             address = service_ip(pair["pod"], ns=NS_RESTORED)

@@ -155,6 +155,14 @@ struct OperationRequest {
   std::string source_node;
   bool truncate = false;
   bool verify_tokens = true;
+  // restore: stream the source node's files to the replicas the ring gives their rows now
+  // (StorageService.bulkLoad, Cassandra's bulk loader in the node) instead of importing them
+  // into this node: for a cluster of another size or on other tokens than the backup's.
+  bool load = false;
+  // backup, restore_schema, restore: the operator's run this request belongs to (a Restore's
+  // uid; "" for a backup, whose name is unique): asked again for the same run, backup and
+  // source node, the agent answers with the operation it runs or has done.
+  std::string run;
 };
 
 struct Operation {
@@ -170,6 +178,7 @@ struct Operation {
   int64_t files_total = 0, files_done = 0, files_skipped = 0;
   int64_t bytes_total = 0, bytes_sent = 0;
   std::string manifest;
+  std::string source_node, run;  // restore: the request's
 };
 
 struct Snapshot {
@@ -201,11 +210,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace
                                                 tag, ranges, parallelism, backup, location,
                                                 upload_parallelism, bandwidth_bytes_per_second,
                                                 source_cluster, source_node, truncate,
-                                                verify_tokens)
+                                                verify_tokens, load, run)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,
                                                 finished_unix, repair_command, backup, files_total,
                                                 files_done, files_skipped, bytes_total, bytes_sent,
-                                                manifest)
+                                                manifest, source_node, run)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, tag, keyspace, table, size_bytes,
                                                 true_size_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotList, snapshots)

@@ -54,6 +54,12 @@ class FakeNodeControl : public NodeControl {
     return absl::OkStatus();
   }
   std::vector<std::string> imports;  // "ks.table dir" of each import
+  absl::Status BulkLoad(const std::string& directory) override {
+    std::lock_guard<std::mutex> lock(mu);
+    loads.push_back(directory);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> loads;  // each bulk-loaded directory
   absl::StatusOr<int> StartRepair(const RepairOptions&) override { return 7; }
   // With repair_runs, a repair runs until StopRepairs, then fails as Cassandra's does.
   absl::StatusOr<RepairStatus> GetRepairStatus(int) override {

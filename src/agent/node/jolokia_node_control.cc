@@ -268,6 +268,14 @@ absl::Status JolokiaNodeControl::ImportSSTables(const std::string& keyspace,
   return absl::OkStatus();
 }
 
+absl::Status JolokiaNodeControl::BulkLoad(const std::string& directory) {
+  // Blocks until the streams end (a failed one is an exception, which Jolokia reports).
+  return client_
+      .One(JolokiaClient::Exec(kStorageService, "bulkLoad(java.lang.String)", {directory}),
+           absl::Hours(2))
+      .status();
+}
+
 absl::StatusOr<api::SnapshotList> JolokiaNodeControl::ListSnapshots() {
   // <data>/data/<keyspace>/<table>-<id>/snapshots/<tag>/
   api::SnapshotList list;

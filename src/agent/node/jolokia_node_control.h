@@ -34,6 +34,7 @@ class JolokiaNodeControl : public NodeControl {
   absl::StatusOr<api::SnapshotList> ListSnapshots() override;
   absl::Status ImportSSTables(const std::string& keyspace, const std::string& table,
                               const std::string& directory, bool verify_tokens) override;
+  absl::Status BulkLoad(const std::string& directory) override;
   absl::StatusOr<int> StartRepair(const RepairOptions& options) override;
   absl::StatusOr<RepairStatus> GetRepairStatus(int command) override;
   absl::Status StopRepairs() override;

@@ -50,6 +50,10 @@ class NodeControl {
   // invalidated). FailedPrecondition naming the directory when the node refused them.
   virtual absl::Status ImportSSTables(const std::string& keyspace, const std::string& table,
                                       const std::string& directory, bool verify_tokens) = 0;
+  // Streams the SSTables in `directory` (<...>/<keyspace>/<table dir>) to the replicas of
+  // their rows in the current ring (StorageService.bulkLoad, sstableloader within the node);
+  // returns when every stream is done. The files stay where they are.
+  virtual absl::Status BulkLoad(const std::string& directory) = 0;
 
   // Starts a repair; returns Cassandra's command number to poll with GetRepairStatus.
   virtual absl::StatusOr<int> StartRepair(const RepairOptions& options) = 0;

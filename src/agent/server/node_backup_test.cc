@@ -99,6 +99,11 @@ TEST(NodeBackupTest, AskingAgainForTheSameBackupReturnsTheRunningOperation) {
   api::OperationRequest other = r;
   other.backup = "b2";
   EXPECT_TRUE(absl::IsAlreadyExists(ops.Start(other).status()));
+  // Another run of the same backup (a later Restore, say) is another operation, refused while
+  // this one runs rather than answered with it.
+  api::OperationRequest other_run = r;
+  other_run.run = "another-run";
+  EXPECT_TRUE(absl::IsAlreadyExists(ops.Start(other_run).status()));
 
   release.Notify();
   const absl::Time deadline = absl::Now() + absl::Seconds(30);

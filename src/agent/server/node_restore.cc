@@ -168,8 +168,11 @@ absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationReque
 }
 
 namespace {
+// <data_dir>/ringkeeper-restore/<backup>/, and under it <source node>/ when loading (a node may
+// load several source nodes' files, whose names may repeat).
 fs::path StagingDir(const BackupIdentity& self, const api::OperationRequest& r) {
-  return fs::path(self.data_dir) / "ringkeeper-restore" / r.backup;
+  const fs::path dir = fs::path(self.data_dir) / "ringkeeper-restore" / r.backup;
+  return r.load ? dir / r.source_node : dir;
 }
 }  // namespace
 
@@ -205,13 +208,21 @@ absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
   ASSIGN_OR_RETURN(const StagedFiles staged, FetchNodeFiles(self, r, stats, cancel));
   for (const auto& [table, dir] : staged.tables) {
     if (cancel && *cancel) return absl::CancelledError("restore cancelled");
-    RETURN_IF_ERROR(
-        node.ImportSSTables(table.first, TableOfDirectory(table.second), dir, r.verify_tokens));
+    if (r.load) {
+      // The staging folder is <...>/<keyspace>/<table>-<id>: the loader reads both names there.
+      RETURN_IF_ERROR(base::Annotate(node.BulkLoad(dir), absl::StrCat("bulk load ", dir)));
+    } else {
+      RETURN_IF_ERROR(
+          node.ImportSSTables(table.first, TableOfDirectory(table.second), dir, r.verify_tokens));
+    }
   }
   std::error_code ec;
   fs::remove_all(StagingDir(self, r), ec);
-  spdlog::info("restore {}: {} files of {} tables imported ({} already fetched)", r.backup,
-               staged.files, staged.tables.size(), stats.files_skipped.load());
+  spdlog::info("restore {}: {} files of {} tables {} ({} already fetched)", r.backup,
+               staged.files, staged.tables.size(),
+               r.load ? absl::StrCat("streamed to their replicas from ", r.source_node)
+                      : std::string("imported"),
+               stats.files_skipped.load());
   return absl::OkStatus();
 }
 

@@ -23,7 +23,8 @@ bool IsKnownKind(const std::string& kind) {
 }
 
 // Operations a caller may ask for twice (it did not record the first answer): asked again for
-// the same backup while one runs or has succeeded, the agent answers with that one.
+// the same backup, source node and run while one runs or has succeeded, the agent answers with
+// that one (a later Restore of the same backup is another run: it runs again).
 bool Repeatable(const std::string& kind) {
   return kind == api::kOpBackup || kind == api::kOpRestoreSchema || kind == api::kOpRestore;
 }
@@ -69,6 +70,7 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   if (Repeatable(request.kind)) {
     for (const auto& [id, op] : ops_) {
       if (op.kind == request.kind && op.backup == request.backup &&
+          op.source_node == request.source_node && op.run == request.run &&
           (op.state == api::kStateRunning || op.state == api::kStateSucceeded)) {
         return op;
       }
@@ -86,6 +88,8 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   op.id = absl::StrCat(request.kind, "-", next_id_++);
   op.kind = request.kind;
   op.backup = request.backup;
+  op.source_node = request.source_node;
+  op.run = request.run;
   op.state = api::kStateRunning;
   op.started_unix = absl::ToUnixSeconds(absl::Now());
   ops_[op.id] = op;

@@ -50,6 +50,7 @@ RestoreStatus ParseRestoreStatus(const Json& status) {
   s.schema_pod = StringField(schema, "pod");
   s.schema_operation = StringField(schema, "operation");
   s.schema_done = FieldAt(schema, {"done"}).is_boolean() && schema["done"].get<bool>();
+  s.method = StringField(status, "method");
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       s.nodes.push_back({StringField(n, "pod"), StringField(n, "source"),
@@ -74,6 +75,7 @@ Json ToJson(const RestoreStatus& s) {
     out["schema"] = {{"pod", s.schema_pod}, {"done", s.schema_done}};
     if (!s.schema_operation.empty()) out["schema"]["operation"] = s.schema_operation;
   }
+  if (!s.method.empty()) out["method"] = s.method;
   Json nodes = Json::array();
   for (const RestoreNodeStatus& n : s.nodes) {
     Json j = {{"pod", n.pod},

@@ -30,7 +30,18 @@ struct RestoreSpec {
 
 absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore);
 
-// One node's part: whose data it takes and its agent's restore operation.
+// How a Restore brings the data back.
+namespace restore_method {
+// Each member imports its source node's files: the members own the backup's tokens (the same
+// cluster in place, at the backup's size, or a Cluster created from the backup).
+inline constexpr char kNodeFiles[] = "NodeFiles";
+// Each source node's files are streamed to the replicas of their rows by one member (the bulk
+// loader): a cluster of another size, or on other tokens.
+inline constexpr char kBulkLoad[] = "BulkLoad";
+}  // namespace restore_method
+
+// One node's part: whose data it takes and its agent's restore operation (BulkLoad: one part
+// per source node; a member may stream several, one after the other).
 struct RestoreNodeStatus {
   std::string pod;
   std::string source;     // the backup's node whose files this pod takes
@@ -47,6 +58,7 @@ struct RestoreStatus : RunStatus {
   // before any node's data is imported: the restored tables are truncated in that step).
   std::string schema_pod, schema_operation;
   bool schema_done = false;
+  std::string method;  // restore_method
   std::vector<RestoreNodeStatus> nodes;
 };
 

@@ -50,7 +50,9 @@ class FakeAgent : public NodeAgent {
           "the storage location's credentials are not readable yet: no such file");
     }
     for (const auto& [id, op] : s_->ops) {
-      if (op.kind == r.kind && op.backup == r.backup && op.state != agent::api::kStateFailed) {
+      // As the agent's Operations: the same run of the same backup and source node.
+      if (op.kind == r.kind && op.backup == r.backup && op.source_node == r.source_node &&
+          op.run == r.run && op.state != agent::api::kStateFailed) {
         return op;
       }
     }
@@ -59,6 +61,8 @@ class FakeAgent : public NodeAgent {
     op.id = absl::StrCat(r.kind, "-", s_->started.size());
     op.kind = r.kind;
     op.backup = r.backup;
+    op.source_node = r.source_node;
+    op.run = r.run;
     op.state = agent::api::kStateRunning;
     s_->ops[op.id] = op;
     return op;
