@@ -1127,14 +1127,14 @@ class S3Server:
                 files += 1
         return files
 
-    def point_cluster_at(self, cluster):
+    def point_cluster_at(self, cluster, ns=NS):
         """The Cluster's storage locations, their endpoint this server's (a new port each run)."""
-        locations = get("cluster", cluster)["spec"].get("storageLocations") or []
+        locations = get("cluster", cluster, ns=ns)["spec"].get("storageLocations") or []
         assert locations, f"Cluster {cluster} has no storage location (10a adds them)"
         for location in locations:
             location["s3"]["endpoint"] = self.endpoint
         kubectl("patch", "cluster", cluster, "--type", "merge", "-p",
-                json.dumps({"spec": {"storageLocations": locations}}))
+                json.dumps({"spec": {"storageLocations": locations}}), ns=ns)
 
     def stop(self):
         if self.proc.poll() is None:

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""e2e 15: the 3-node backup e2e-b1 restored into a cluster of another size: 14's Cluster grown
+to 4 members, bk1 and bk2 dropped, a Restore streams each source node's files to the replicas of
+their rows (the bulk loader inside Cassandra). Helpers and state: e2elib.py."""
+import json
+import os
+import sys
+import time
+
+from cassandra.query import SimpleStatement
+
+from e2elib import (CRD, DC, MAIN, QUORUM, Names, PreconditionFailed, S3Server, condition, connect,
+                    delete_namespace, earlier_failures, figure, get, kubectl, load_state, log,
+                    patch_members, run_scenario, service_ip, superuser, timed, wait, wait_ready)
+
+NS_RESTORED = "e2e-restored"
+RESTORED = "restored"
+NEEDS = ("14's Cluster 'restored' (namespace e2e-restored) Ready 3/3 and Restored; the S3 "
+         "directory and credentials of 10a (backup e2e-b1 of my-cassandra-cluster, 3 nodes)")
+LEAVES = ("namespace e2e-restored deleted unless E2E_KEEP=1 or a scenario before failed "
+          "(kept for inspection)")
+
+
+def keys(session, keyspace):
+    statement = SimpleStatement(f"SELECT k FROM {keyspace}.t", consistency_level=QUORUM,
+                                fetch_size=1000)
+    return {row.k for row in session.execute(statement, timeout=60)}
+
+
+def finished(name):
+    status = (get("restore", name, ns=NS_RESTORED) or {}).get("status") or {}
+    return status if status.get("phase") in ("Complete", "Failed") else None
+
+
+def scenario_restore_other_size(s3):
+    """15. Restore into another size: the 3-node backup e2e-b1 into 14's Cluster grown to 4
+    members, bk1 and bk2 dropped first: the Restore streams each source node's files to the
+    replicas of their rows (method BulkLoad, one part per source node); every row of the backup
+    is read at QUORUM, none other."""
+    rows = load_state().get("backup_rows")
+    n = Names(RESTORED, NS_RESTORED)
+    cluster = get(CRD, RESTORED, ns=NS_RESTORED)
+    if not rows or not cluster or (condition(cluster, "Restored") or {}).get("status") != "True":
+        raise PreconditionFailed("precondition: 14's Cluster restored exists and is Restored, "
+                                 "10a recorded backup_rows")
+    s3.point_cluster_at(RESTORED, ns=NS_RESTORED)
+    t0 = time.monotonic()
+    patch_members(n, 4)
+    wait_ready(n, 4, 900)
+    timed("restore-size", f"{RESTORED}: 3 → 4 members", t0)
+
+    creds = superuser(n)
+    ip = service_ip(f"{RESTORED}-{DC}-client", ns=NS_RESTORED)
+    c, session = wait(f"CQL login at {ip}", lambda: connect(ip, *creds), 120, ns=NS_RESTORED,
+                      interval=0.5)
+    try:
+        for ks in ("bk1", "bk2"):
+            session.execute(f"DROP KEYSPACE {ks}", timeout=60)
+        t0 = time.monotonic()
+        kubectl("apply", "-f", "-", ns=NS_RESTORED, stdin=json.dumps({
+            "apiVersion": "cassandra.rook.io/v1alpha1", "kind": "Restore",
+            "metadata": {"name": "e2e-r-resized", "namespace": NS_RESTORED},
+            "spec": {"cluster": RESTORED, "keyspaces": ["bk1", "bk2"],
+                     "source": {"storageLocation": "versity", "cluster": MAIN,
+                                "backup": "e2e-b1"}}}))
+        status = wait("Restore e2e-r-resized finished", lambda: finished("e2e-r-resized"), 900,
+                      ns=NS_RESTORED, interval=2)
+        assert status["phase"] == "Complete", (
+            f"Restore {status['phase']}: {status.get('reason')}: {status.get('message')}")
+        timed("restore-size", "e2e-r-resized (3-node backup into 4 members): created → Complete",
+              t0)
+        assert status.get("method") == "BulkLoad", status
+        parts = status["nodes"]
+        assert sorted(p["source"] for p in parts) == [
+            f"{MAIN}-{DC}-us-east-1c-{i}" for i in range(3)], parts
+        figure("restore-size", "parts streamed (source → member)",
+               ", ".join(f"{p['source'][-1]}→{p['pod'][-1]}" for p in parts))
+        session.cluster.refresh_schema_metadata()
+        for ks in ("bk1", "bk2"):
+            got = keys(session, ks)
+            want = set(range(rows[ks]))
+            figure("restore-size", f"{ks}: rows read at QUORUM on 4 members (backup had "
+                   f"{rows[ks]} on 3)",
+                   f"{len(got)} (missing {len(want - got)}, not in the backup {len(got - want)})")
+            assert got == want, (f"{ks}: missing {sorted(want - got)[:5]}, "
+                                 f"extra {sorted(got - want)[:5]}")
+    finally:
+        c.shutdown()
+
+
+def main():
+    s3 = S3Server()
+    try:
+        scenario_restore_other_size(s3)
+    finally:
+        s3.stop()
+    failed = earlier_failures()
+    if failed:
+        log(f"namespace {NS_RESTORED} kept for inspection: {', '.join(failed)} failed")
+    elif os.environ.get("E2E_KEEP") != "1":
+        delete_namespace(NS_RESTORED, 300)
+
+
+if __name__ == "__main__":
+    sys.exit(run_scenario(main, NEEDS, LEAVES, doc=scenario_restore_other_size.__doc__))
