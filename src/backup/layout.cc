@@ -1,5 +1,7 @@
 #include "backup/layout.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
@@ -37,7 +39,8 @@ std::string ToJson(const Manifest& m) {
                      {"name", f.name},
                      {"size", f.size},
                      {"md5", f.md5},
-                     {"key", f.key}});
+                     {"key", f.key},
+                     {"etag", f.etag}});
   }
   Json keyspaces = Json::object();
   for (const auto& [name, k] : m.keyspaces) {
@@ -116,12 +119,42 @@ absl::StatusOr<Manifest> ParseManifest(const std::string& text) {
     for (const Json& f : j.at("files")) {
       m.files.push_back({f.at("keyspace").get<std::string>(), f.at("table").get<std::string>(),
                          f.at("name").get<std::string>(), f.at("size").get<int64_t>(),
-                         f.at("md5").get<std::string>(), f.at("key").get<std::string>()});
+                         f.at("md5").get<std::string>(), f.at("key").get<std::string>(),
+                         f.value("etag", "")});
     }
   } catch (const Json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("not a backup manifest: ", e.what()));
   }
   return m;
+}
+
+Verification VerifyFiles(const Manifest& manifest,
+                         const std::map<std::string, StoredFile>& stored) {
+  Verification v;
+  for (const FileEntry& f : manifest.files) {
+    auto it = stored.find(f.key);
+    if (it == stored.end()) {
+      v.problems.push_back(absl::StrCat(f.key, ": not stored"));
+      continue;
+    }
+    if (it->second.size != f.size) {
+      v.problems.push_back(absl::StrCat(f.key, ": stored with ", it->second.size,
+                                        " bytes, the manifest says ", f.size));
+      continue;
+    }
+    // A multipart ETag ("-<parts>") is no MD5 of the content: compared only when recorded.
+    const std::string& etag = it->second.etag;
+    const std::string expected =
+        !f.etag.empty() ? f.etag : (absl::StrContains(etag, '-') ? "" : f.md5);
+    if (!etag.empty() && !expected.empty() && absl::AsciiStrToLower(etag) != expected) {
+      v.problems.push_back(
+          absl::StrCat(f.key, ": stored with ETag ", etag, ", expected ", expected));
+      continue;
+    }
+    ++v.files;
+    v.bytes += f.size;
+  }
+  return v;
 }
 
 }  // namespace backup

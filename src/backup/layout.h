@@ -41,6 +41,10 @@ struct FileEntry {
   int64_t size = 0;
   std::string md5;  // lowercase hex of the whole file
   std::string key;  // its object key (DataKey)
+  // The ETag the storage holds it with: for a file sent in one PUT, its MD5 as the server
+  // computed it on receipt; for a multipart upload, the server's "<hash>-<parts>". "" in
+  // manifests written before it was recorded.
+  std::string etag;
 };
 
 // A keyspace's definition as system_schema.keyspaces holds it: what a restore needs to create
@@ -77,6 +81,19 @@ struct Index {
 
 std::string IndexKey(const std::string& prefix, const std::string& cluster,
                      const std::string& backup);
+
+// A stored object as a listing gives it.
+struct StoredFile {
+  int64_t size = 0;
+  std::string etag;  // without quotes
+};
+// What a listing of the node's data says of a manifest's files: every file stored, with its
+// size and its ETag (the recorded one; else, for an object stored in one PUT, the file's MD5).
+struct Verification {
+  int64_t files = 0, bytes = 0;       // checked, and found whole
+  std::vector<std::string> problems;  // "<key>: not stored" ..., in manifest order
+};
+Verification VerifyFiles(const Manifest& manifest, const std::map<std::string, StoredFile>& stored);
 
 std::string ToJson(const Manifest& m);
 std::string ToJson(const Index& index);

@@ -71,6 +71,36 @@ TEST(LayoutTest, IndexRoundTripAndKey) {
   EXPECT_TRUE(absl::IsInvalidArgument(ParseIndex(R"({"backup":"b1"})").status()));
 }
 
+TEST(LayoutTest, VerifyFilesNamesWhatIsMissingResizedOrChanged) {
+  Manifest m;
+  auto file = [](const std::string& key, int64_t size, const std::string& md5,
+                 const std::string& etag) {
+    FileEntry f{"ks", "t-1", key, size, md5, key};
+    f.etag = etag;
+    return f;
+  };
+  m.files = {file("whole", 10, "aa", ""),
+             file("gone", 10, "bb", ""),
+             file("resized", 10, "cc", ""),
+             file("changed", 10, "dd", ""),
+             file("multipart", 10, "ee", ""),
+             file("recorded", 10, "ff", "abc-2"),
+             file("recorded-bad", 10, "ff", "abc-2")};
+  const std::map<std::string, StoredFile> stored = {
+      {"whole", {10, "AA"}},  // ETags compare without case
+      {"resized", {9, "cc"}},       {"changed", {10, "00"}},
+      {"multipart", {10, "xyz-3"}},  // unrecorded multipart ETag: no MD5 to compare with
+      {"recorded", {10, "abc-2"}},  {"recorded-bad", {10, "abd-2"}}};
+  const Verification v = VerifyFiles(m, stored);
+  EXPECT_EQ(v.files, 3);  // whole, multipart, recorded
+  EXPECT_EQ(v.bytes, 30);
+  EXPECT_EQ(v.problems,
+            (std::vector<std::string>{"gone: not stored",
+                                      "resized: stored with 9 bytes, the manifest says 10",
+                                      "changed: stored with ETag 00, expected dd",
+                                      "recorded-bad: stored with ETag abd-2, expected abc-2"}));
+}
+
 TEST(LayoutTest, NotAManifestIsRefusedWithTheReason) {
   EXPECT_TRUE(absl::IsInvalidArgument(ParseManifest("{").status()));
   auto no_finish = ParseManifest(R"({"backup":"b","cluster":"c","node":"n","files":[]})");

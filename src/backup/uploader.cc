@@ -58,16 +58,16 @@ absl::StatusOr<std::string> ReadRange(const std::string& path, int64_t offset, i
   return data;
 }
 
-// Every key under the node's data prefix, with its size.
-absl::StatusOr<std::map<std::string, int64_t>> StoredKeys(s3::Client& client,
-                                                          const std::string& bucket,
-                                                          const NodePath& node) {
-  std::map<std::string, int64_t> keys;
+// Every key under the node's data prefix, with its size and ETag.
+absl::StatusOr<std::map<std::string, StoredFile>> StoredKeys(s3::Client& client,
+                                                             const std::string& bucket,
+                                                             const NodePath& node) {
+  std::map<std::string, StoredFile> keys;
   std::string token;
   do {
     auto page = client.ListObjects(bucket, DataPrefix(node), token);
     if (!page.ok()) return page.status();
-    for (const auto& o : page->objects) keys[o.key] = o.size;
+    for (const auto& o : page->objects) keys[o.key] = {o.size, o.etag};
     token = page->next_token;
   } while (!token.empty());
   return keys;
@@ -83,16 +83,19 @@ struct Job {
   bool Stopped() const { return stop || (cancel && *cancel); }
 };
 
-absl::Status Send(s3::Client& client, const Job& job, const FileEntry& entry,
-                  const std::string& path) {
+// Sends the file; returns the ETag it is stored with (one PUT: S3's ETag of it is the MD5 of
+// what it received, which a listing then shows; multipart: the server's, read back).
+absl::StatusOr<std::string> Send(s3::Client& client, const Job& job, const FileEntry& entry,
+                                 const std::string& path) {
   const int64_t part_size = PartSizeFor(entry.size, job.options.part_size);
   if (entry.size <= part_size) {
     auto data = ReadRange(path, 0, entry.size);
     if (!data.ok()) return data.status();
     job.limit.Acquire(entry.size);
     absl::Status put = client.PutObject(job.bucket, entry.key, *data);
-    if (put.ok()) job.stats.bytes_sent += entry.size;
-    return put;
+    if (!put.ok()) return put;
+    job.stats.bytes_sent += entry.size;
+    return entry.md5;
   }
   auto id = client.CreateMultipartUpload(job.bucket, entry.key);
   if (!id.ok()) return id.status();
@@ -121,8 +124,13 @@ absl::Status Send(s3::Client& client, const Job& job, const FileEntry& entry,
   if (status.ok()) status = client.CompleteMultipartUpload(job.bucket, entry.key, *id, parts);
   // Never leave parts behind: a failed or cancelled upload is aborted (best effort; a
   // lifecycle rule on the bucket collects what an abort itself failed to remove).
-  if (!status.ok()) (void)client.AbortMultipartUpload(job.bucket, entry.key, *id);
-  return status;
+  if (!status.ok()) {
+    (void)client.AbortMultipartUpload(job.bucket, entry.key, *id);
+    return status;
+  }
+  auto head = client.HeadObject(job.bucket, entry.key);
+  if (!head.ok()) return head.status();
+  return head->etag;
 }
 
 }  // namespace
@@ -184,10 +192,13 @@ absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
            f.name,     md5->second,
            md5->first, DataKey(node, f.keyspace, f.table, md5->first, md5->second, f.name)};
       auto it = stored->find(e.key);
-      if (it != stored->end() && it->second == e.size) {
+      if (it != stored->end() && it->second.size == e.size) {
+        e.etag = it->second.etag;
         ++stats.files_skipped;
-      } else if (absl::Status s = Send(*client, job, e, f.path); !s.ok()) {
-        return fail(base::Annotate(s, f.path));
+      } else if (auto etag = Send(*client, job, e, f.path); !etag.ok()) {
+        return fail(base::Annotate(etag.status(), f.path));
+      } else {
+        e.etag = *etag;
       }
       ++stats.files_done;
       stats.bytes_done += e.size;

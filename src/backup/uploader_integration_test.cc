@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "backup/downloader.h"
@@ -79,7 +80,12 @@ TEST_F(UploaderTest, StoresEveryFileAndSendsOnlyNewOnesLater) {
     auto info = client->HeadObject(bucket_, e.key);
     ASSERT_TRUE(info.ok()) << e.key << ": " << info.status();
     EXPECT_EQ(info->size, e.size);
+    // The ETag the manifest records is the server's: the MD5 for one PUT, "<hash>-3" for the
+    // 3-part file.
+    EXPECT_EQ(e.etag, info->etag) << e.key;
+    if (i > 0) EXPECT_EQ(e.etag, e.md5) << e.key;
   }
+  EXPECT_TRUE(absl::EndsWith((*entries)[0].etag, "-3")) << (*entries)[0].etag;
   // The 3-part file reads back byte for byte.
   auto big = client->GetObject(bucket_, (*entries)[0].key);
   ASSERT_TRUE(big.ok()) << big.status();
@@ -93,6 +99,9 @@ TEST_F(UploaderTest, StoresEveryFileAndSendsOnlyNewOnesLater) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(second.bytes_sent, 300000);
   EXPECT_EQ(second.files_skipped, static_cast<int64_t>(files.size()) - 1);
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    EXPECT_EQ((*again)[i].etag, (*entries)[i].etag) << "skipped files keep the listed ETag";
+  }
   std::printf(
       "figure: first backup sent %lld bytes of %zu files; second sent %lld bytes "
       "(%lld files already stored)\n",

@@ -51,7 +51,16 @@ absl::StatusOr<kube::Result> BackupReconciler::Reconcile(const kube::ObjectKey& 
   p.old_status = ParseBackupStatus(FieldAt(object->json(), {"status"}));
   p.status = p.old_status;
   p.now = seams_.clock->Now();
-  if (p.status.Finished()) return kube::Result{};
+  if (p.status.Finished()) {
+    const std::string ask = object->annotation(kAnnotationVerify).value_or("");
+    if (p.status.phase != backup_phase::kComplete || ask.empty() ||
+        ask == p.status.verification.request) {
+      return kube::Result{};
+    }
+    RETURN_IF_ERROR(Reverify(p, ask));
+    RETURN_IF_ERROR(WriteStatus(p));
+    return kube::Result{};
+  }
 
   p.cluster = caches_.clusters->Get(kube::ObjectKey{p.spec.ns, p.spec.cluster}.ToString());
   absl::Status step;
@@ -229,26 +238,15 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   const std::string key = backup::IndexKey(s3.prefix, p.spec.cluster, p.spec.name);
   ASSIGN_OR_RETURN(const StorageCredentials credentials,
                    access_.ReadCredentials(p.cluster_spec, s3));
-  // Every file each manifest lists is stored with its size (a purge of unreferenced files running
+  // Every file each manifest lists is stored whole (a purge of unreferenced files running
   // beside this backup could have taken one it found already stored): else the backup fails.
-  for (const BackupNodeStatus& n : p.status.nodes) {
-    auto text = storage_->Get(s3, credentials, n.manifest);
-    if (!text.ok()) return base::Annotate(text.status(), "read " + n.manifest);
-    ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(*text));
-    const std::string data = backup::DataPrefix({s3.prefix, p.spec.cluster, n.pod});
-    ASSIGN_OR_RETURN(const std::vector<StoredObject> stored, storage_->List(s3, credentials, data));
-    std::map<std::string, int64_t> sizes;
-    for (const StoredObject& o : stored) sizes[o.key] = o.size;
-    for (const backup::FileEntry& f : manifest.files) {
-      auto it = sizes.find(f.key);
-      if (it == sizes.end() || it->second != f.size) {
-        Fail(p, reason::kNodeBackupFailed,
-             absl::StrCat(n.pod, ": ", f.key, " is listed in its manifest but not stored",
-                          it == sizes.end() ? "" : " with its size"));
-        return absl::OkStatus();
-      }
-    }
+  ASSIGN_OR_RETURN(BackupVerification verified, VerifyStored(p, credentials));
+  if (!verified.passed) {
+    Fail(p, reason::kNodeBackupFailed,
+         absl::StrCat("listed in a manifest but not stored whole: ", verified.problems.front()));
+    return absl::OkStatus();
   }
+  p.status.verification = std::move(verified);
   if (absl::Status put = storage_->Put(s3, credentials, key, backup::ToJson(index)); !put.ok()) {
     return base::Annotate(put, "write the backup's index");  // retried with backoff
   }
@@ -260,6 +258,68 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   seams_.events->Event(*p.object, false, reason::kBackupComplete,
                        absl::StrCat(p.status.nodes.size(), " nodes, ", p.status.bytes, " bytes, ",
                                     p.status.bytes_sent, " sent: ", p.status.index));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BackupVerification> BackupReconciler::VerifyStored(
+    Pass& p, const StorageCredentials& credentials) {
+  const S3LocationSpec& s3 = p.location->s3;
+  BackupVerification v;
+  v.time = kube::FormatRfc3339(p.now);
+  for (const BackupNodeStatus& n : p.status.nodes) {
+    auto text = storage_->Get(s3, credentials, n.manifest);
+    if (absl::IsNotFound(text.status())) {
+      v.problems.push_back(absl::StrCat(n.manifest, ": not stored"));
+      continue;
+    }
+    if (!text.ok()) return base::Annotate(text.status(), "read " + n.manifest);
+    ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(*text));
+    const std::string data = backup::DataPrefix({s3.prefix, p.spec.cluster, n.pod});
+    ASSIGN_OR_RETURN(const std::vector<StoredObject> stored, storage_->List(s3, credentials, data));
+    std::map<std::string, backup::StoredFile> listed;
+    for (const StoredObject& o : stored) listed[o.key] = {o.size, o.etag};
+    backup::Verification node = backup::VerifyFiles(manifest, listed);
+    v.files += node.files;
+    v.bytes += node.bytes;
+    for (std::string& problem : node.problems) {
+      if (v.problems.size() < BackupVerification::kMaxProblems) {
+        v.problems.push_back(absl::StrCat(n.pod, ": ", std::move(problem)));
+      }
+    }
+  }
+  v.passed = v.problems.empty();
+  return v;
+}
+
+absl::Status BackupReconciler::Reverify(Pass& p, const std::string& request) {
+  BackupVerification v;
+  p.cluster = caches_.clusters->Get(kube::ObjectKey{p.spec.ns, p.spec.cluster}.ToString());
+  absl::StatusOr<ClusterSpec> cluster_spec =
+      p.cluster ? ParseCluster(*p.cluster, Defaults{})
+                : absl::NotFoundError(absl::StrCat("Cluster ", p.spec.cluster, " not found"));
+  if (cluster_spec.ok()) {
+    p.cluster_spec = *std::move(cluster_spec);
+    p.location = p.cluster_spec.FindStorageLocation(p.spec.storage_location);
+  }
+  if (!p.location) {
+    // The location's address and credentials are the Cluster's: without them, no answer.
+    v.time = kube::FormatRfc3339(p.now);
+    v.problems.push_back(absl::StrCat(
+        "storage location ", p.spec.storage_location, " unknown: ",
+        cluster_spec.ok() ? "the Cluster no longer has it" : cluster_spec.status().message()));
+  } else {
+    ASSIGN_OR_RETURN(const StorageCredentials credentials,
+                     access_.ReadCredentials(p.cluster_spec, p.location->s3));
+    ASSIGN_OR_RETURN(v, VerifyStored(p, credentials));
+  }
+  v.request = request;
+  const std::string summary =
+      v.passed ? absl::StrCat(v.files, " files, ", v.bytes, " bytes stored whole")
+               : absl::StrCat(v.problems.size(), " problems, e.g. ", v.problems.front());
+  spdlog::info("backup {}: verified: {}", p.object->key().ToString(), summary);
+  seams_.events->Event(*p.object, !v.passed,
+                       v.passed ? reason::kBackupVerified : reason::kBackupVerifyFailed, summary);
+  p.status.verification = std::move(v);
   return absl::OkStatus();
 }
 

@@ -58,6 +58,10 @@ class BackupReconciler : public kube::Reconciler {
   absl::Status Start(Pass& p);
   absl::Status Continue(Pass& p);
   absl::Status FollowNode(Pass& p, BackupNodeStatus& node);
+  // Every node's manifest read and its files checked against a listing of the node's data.
+  absl::StatusOr<BackupVerification> VerifyStored(Pass& p, const StorageCredentials& credentials);
+  // A Complete Backup whose kAnnotationVerify has a value not yet answered: verified again.
+  absl::Status Reverify(Pass& p, const std::string& request);
   absl::Status Finish(Pass& p);
   void Fail(Pass& p, const char* reason, const std::string& message);
   absl::Status WriteStatus(Pass& p);

@@ -221,8 +221,67 @@ TEST_F(BackupReconcilerTest, AFileListedButNotStoredFailsTheBackup) {
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(w_.Status()["phase"], "Failed");
   EXPECT_TRUE(absl::StrContains(w_.Status()["message"].get<std::string>(),
-                                "is listed in its manifest but not stored"));
+                                "listed in a manifest but not stored whole"));
+  EXPECT_TRUE(absl::StrContains(w_.Status()["message"].get<std::string>(), ": not stored"));
   EXPECT_EQ(w_.stored.count("backups/team/c1/backups/b1.json"), 0u);
+}
+
+// Verified at completion; then again whenever the annotation gets a new value: a file gone or
+// changed since is named (Verified False, a Warning event); whole again, Verified True.
+TEST_F(BackupReconcilerTest, AVerificationOnRequestNamesWhatIsMissingOrChanged) {
+  w_.AddCluster(true);
+  w_.AddBackup();
+  for (int i = 0; i < 4 && w_.Status()["phase"] != "Complete"; ++i) ASSERT_TRUE(Pass().ok());
+  ASSERT_EQ(w_.Status()["phase"], "Complete");
+  Json v = w_.Status()["verification"];
+  EXPECT_EQ(v["passed"], true) << v;
+  EXPECT_EQ(v["files"], 3);
+  EXPECT_EQ(v["bytes"], 300);
+  EXPECT_FALSE(v.contains("request"));
+
+  auto annotate = [&](const std::string& value) {
+    Json b = w_.backups.Get("ns/b1")->json();
+    b["metadata"]["annotations"][kAnnotationVerify] = value;
+    b["metadata"]["resourceVersion"] = "99" + value;
+    w_.backups.Upsert(std::make_shared<const kube::Object>(b));
+  };
+  std::string gone, changed;
+  for (const auto& [key, body] : w_.stored) {
+    if (key.find("/data/") == std::string::npos) continue;
+    (gone.empty() ? gone : changed) = key;
+  }
+  const std::string gone_body = w_.stored[gone];
+  w_.stored.erase(gone);
+  w_.etags[changed] = "0123456789abcdef0123456789abcdef";  // not the file's MD5
+  annotate("t1");
+  ASSERT_TRUE(Pass().ok());
+  v = w_.Status()["verification"];
+  EXPECT_EQ(v["request"], "t1");
+  EXPECT_EQ(v["passed"], false);
+  EXPECT_EQ(v["files"], 1);
+  ASSERT_EQ(v["problems"].size(), 2u) << v;
+  EXPECT_TRUE(absl::StrContains(v["problems"].dump(), "not stored"));
+  EXPECT_TRUE(absl::StrContains(v["problems"].dump(), "stored with ETag 0123456789abcdef"));
+  Json verified;
+  const Json status = w_.Status();
+  for (const Json& c : status["conditions"]) {
+    if (c["type"] == "Verified") verified = c;
+  }
+  EXPECT_EQ(verified["status"], "False") << status["conditions"];
+  EXPECT_TRUE(absl::StrContains(w_.events.back(), reason::kBackupVerifyFailed));
+  EXPECT_EQ(w_.Status()["phase"], "Complete");  // a verification never changes the backup
+
+  ASSERT_TRUE(Pass().ok());  // answered: not verified again for the same value
+  EXPECT_TRUE(absl::StrContains(w_.events.back(), reason::kBackupVerifyFailed));
+
+  w_.stored[gone] = gone_body;
+  w_.etags.erase(changed);
+  annotate("t2");
+  ASSERT_TRUE(Pass().ok());
+  v = w_.Status()["verification"];
+  EXPECT_EQ(v["request"], "t2");
+  EXPECT_EQ(v["passed"], true) << v;
+  EXPECT_TRUE(absl::StrContains(w_.events.back(), reason::kBackupVerified));
 }
 
 TEST_F(BackupReconcilerTest, CredentialsThatNeverReachThePodsFailTheBackupAfterTheBound) {

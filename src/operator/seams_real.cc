@@ -73,7 +73,7 @@ absl::StatusOr<std::vector<StoredObject>> S3BackupStorage::List(
   do {
     auto page = client->ListObjects(location.bucket, prefix, token);
     if (!page.ok()) return page.status();
-    for (const auto& o : page->objects) out.push_back({o.key, o.size, o.last_modified});
+    for (const auto& o : page->objects) out.push_back({o.key, o.size, o.last_modified, o.etag});
     token = page->next_token;
   } while (!token.empty());
   return out;

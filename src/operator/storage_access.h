@@ -29,6 +29,7 @@ struct StoredObject {
   std::string key;
   int64_t size = 0;
   absl::Time last_modified = absl::InfiniteFuture();  // unknown: never old
+  std::string etag;                                   // without quotes
 };
 
 // Objects of a storage location. Errors: the S3 client's (NotFound: no such bucket or key;

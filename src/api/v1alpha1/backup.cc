@@ -90,6 +90,17 @@ BackupStatus ParseBackupStatus(const Json& status) {
   s.bytes = IntField(status, "bytes");
   s.bytes_sent = IntField(status, "bytesSent");
   s.index = StringField(status, "index");
+  const Json& v = FieldAt(status, {"verification"});
+  s.verification.request = StringField(v, "request");
+  s.verification.time = StringField(v, "time");
+  s.verification.passed = FieldAt(v, {"passed"}).is_boolean() && v["passed"].get<bool>();
+  s.verification.files = IntField(v, "files");
+  s.verification.bytes = IntField(v, "bytes");
+  if (const Json& problems = FieldAt(v, {"problems"}); problems.is_array()) {
+    for (const Json& p : problems) {
+      if (p.is_string()) s.verification.problems.push_back(p.get<std::string>());
+    }
+  }
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       BackupNodeStatus out;
@@ -116,6 +127,22 @@ Json ToJson(const BackupStatus& s) {
   AddRunStatus(s, "AllManifestsWritten",
                absl::StrCat("every node's manifest and the index are stored: ", s.index), out);
   if (!s.index.empty()) out["index"] = s.index;
+  if (const BackupVerification& v = s.verification; !v.time.empty()) {
+    out["verification"] = {{"time", v.time},
+                           {"passed", v.passed},
+                           {"files", v.files},
+                           {"bytes", v.bytes},
+                           {"problems", v.problems}};
+    if (!v.request.empty()) out["verification"]["request"] = v.request;
+    if (out["conditions"].is_array()) {
+      out["conditions"].push_back(
+          Condition("Verified", v.passed, v.passed ? "AllFilesStored" : "FilesMissingOrChanged",
+                    v.passed ? absl::StrCat(v.files, " files, ", v.bytes, " bytes stored whole")
+                             : absl::StrCat(v.problems.size(), " problems, e.g. ",
+                                            v.problems.empty() ? "" : v.problems.front()),
+                    v.time));
+    }
+  }
   out["bytes"] = s.bytes;
   out["bytesSent"] = s.bytes_sent;
   Json nodes = Json::array();

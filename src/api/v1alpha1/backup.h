@@ -30,6 +30,10 @@ struct BackupSpec {
 absl::StatusOr<BackupSpec> ParseBackup(const kube::Object& backup);
 
 // status.phase: Pending (not started; checks pass first) -> Running -> Complete | Failed.
+// On a Backup, set by a user (any new value, e.g. a time): the operator verifies the stored
+// backup again and reports it in status.verification and the Verified condition.
+inline constexpr char kAnnotationVerify[] = "cassandra.rook.io/verify";
+
 namespace backup_phase {
 inline constexpr char kPending[] = "Pending";
 inline constexpr char kRunning[] = "Running";
@@ -74,8 +78,21 @@ struct BackupNodeStatus {
   std::string message;   // why it failed
 };
 
+// A check that every file of every manifest is stored with its size and ETag (for a file sent in
+// one PUT, the MD5 the storage computed of what it received): made when the backup completes,
+// and again whenever the Backup's kAnnotationVerify gets a new value.
+struct BackupVerification {
+  std::string request;  // the annotation's value it answered; "" for the one at completion
+  std::string time;     // RFC 3339; "" = never verified
+  bool passed = false;
+  int64_t files = 0, bytes = 0;       // found whole
+  std::vector<std::string> problems;  // the first ones (kMaxProblems)
+  static constexpr size_t kMaxProblems = 20;
+};
+
 struct BackupStatus : RunStatus {
   std::vector<BackupNodeStatus> nodes;
+  BackupVerification verification;
   int64_t bytes = 0;       // the backup's size: every file its manifests list
   int64_t bytes_sent = 0;  // what this backup uploaded (files already stored were not sent)
   std::string index;       // s3://bucket/key of the backup's index, written last

@@ -96,6 +96,10 @@ inline constexpr char kIndexNotWritten[] = "IndexNotWritten";    // the last wri
 inline constexpr char kBackupStarted[] = "BackupStarted";        // event: nodes asked
 inline constexpr char kBackupComplete[] = "BackupComplete";      // event: the index written
 inline constexpr char kBackupFailed[] = "BackupFailed";          // event, with the reason
+// A verification asked for (the Backup's cassandra.rook.io/verify annotation): every file
+// stored whole, or (Warning) what is missing or changed.
+inline constexpr char kBackupVerified[] = "BackupVerified";
+inline constexpr char kBackupVerifyFailed[] = "BackupVerifyFailed";
 
 // Restores: why one failed (Failed condition, status.reason, a Warning event), and its events.
 // Also kClusterNotFound, kClusterNotReady, kStorageLocationNotFound, kCredentialsNotFound.

@@ -194,8 +194,10 @@ class FakeWorld : public ObjectReader,
     for (const auto& [key, body] : stored) {
       if (key.rfind(from, 0) != 0) continue;
       auto age = stored_at.find(key);
+      auto etag = etags.find(key);
       out.push_back({key.substr(location.bucket.size() + 1), static_cast<int64_t>(body.size()),
-                     age == stored_at.end() ? absl::InfinitePast() : age->second});
+                     age == stored_at.end() ? absl::InfinitePast() : age->second,
+                     etag == etags.end() ? "" : etag->second});
     }
     return out;
   }
@@ -281,6 +283,7 @@ class FakeWorld : public ObjectReader,
   std::map<std::string, FakeAgentState> agents;  // by pod IP
   std::map<std::string, std::string> stored;     // bucket/key -> body
   std::map<std::string, absl::Time> stored_at;   // bucket/key -> when (absent: long ago)
+  std::map<std::string, std::string> etags;      // bucket/key -> ETag listed (absent: none)
   std::vector<std::string> deleted;              // keys deleted, in order
   absl::Status put_error;
   std::vector<std::string> applied, events;
