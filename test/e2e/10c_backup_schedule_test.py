@@ -8,7 +8,7 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (DC, MAIN, NS, QUORUM, S3Server, client_on_main, event_messages, figure,
+from e2elib import (DC, MAIN, NS, QUORUM, S3Server, client_on_main, event_messages, figure, get,
                     items, kubectl, log, run_scenario, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 with storage location 'versity' (10a; state: the S3 directory)"
@@ -117,6 +117,19 @@ def scenario_schedule(m, load, session, s3):
     assert orphans, "no unreferenced file was purged (bksched compacts at every second flush)"
     figure("schedule", "files verified (size + MD5, downloaded) in the 2 kept backups",
            " + ".join(str(s3.verify(BUCKET, MAIN, name)) for name in kept))
+    # The product's verification, asked for by annotation: the operator lists what is stored and
+    # checks every manifest's files (size, ETag = the server's MD5 of a file sent in one PUT).
+    for name in kept:
+        kubectl("annotate", "--overwrite", "backup", name, "cassandra.rook.io/verify=e2e-10c")
+
+        def verified(n=name):
+            v = ((get("backup", n) or {}).get("status") or {}).get("verification") or {}
+            return v if v.get("request") == "e2e-10c" else None
+        v = wait(f"Backup {name} verified on request", verified, 60)
+        assert v["passed"], f"{name}: verification failed: {v.get('problems')}"
+        kubectl("wait", "--for=condition=Verified", f"backup/{name}", "--timeout=10s")
+        figure("schedule", f"{name}: verified on request (files, bytes)",
+               f"{v['files']}, {v['bytes']:,}")
     patch_schedules(None)
     assert load.failures("backup schedule") == 0, "client requests failed during the schedule"
     log(f"kept {kept}, purged {purged}")
