@@ -281,9 +281,9 @@ absl::StatusOr<BackupVerification> BackupReconciler::VerifyStored(
     backup::Verification node = backup::VerifyFiles(manifest, listed);
     v.files += node.files;
     v.bytes += node.bytes;
-    for (std::string& problem : node.problems) {
+    for (const std::string& problem : node.problems) {
       if (v.problems.size() < BackupVerification::kMaxProblems) {
-        v.problems.push_back(absl::StrCat(n.pod, ": ", std::move(problem)));
+        v.problems.push_back(absl::StrCat(n.pod, ": ", problem));
       }
     }
   }
@@ -297,6 +297,8 @@ absl::Status BackupReconciler::Reverify(Pass& p, const std::string& request) {
   absl::StatusOr<ClusterSpec> cluster_spec =
       p.cluster ? ParseCluster(*p.cluster, Defaults{})
                 : absl::NotFoundError(absl::StrCat("Cluster ", p.spec.cluster, " not found"));
+  const std::string why_unknown = cluster_spec.ok() ? "the Cluster no longer has it"
+                                                    : std::string(cluster_spec.status().message());
   if (cluster_spec.ok()) {
     p.cluster_spec = *std::move(cluster_spec);
     p.location = p.cluster_spec.FindStorageLocation(p.spec.storage_location);
@@ -304,9 +306,8 @@ absl::Status BackupReconciler::Reverify(Pass& p, const std::string& request) {
   if (!p.location) {
     // The location's address and credentials are the Cluster's: without them, no answer.
     v.time = kube::FormatRfc3339(p.now);
-    v.problems.push_back(absl::StrCat(
-        "storage location ", p.spec.storage_location, " unknown: ",
-        cluster_spec.ok() ? "the Cluster no longer has it" : cluster_spec.status().message()));
+    v.problems.push_back(
+        absl::StrCat("storage location ", p.spec.storage_location, " unknown: ", why_unknown));
   } else {
     ASSIGN_OR_RETURN(const StorageCredentials credentials,
                      access_.ReadCredentials(p.cluster_spec, p.location->s3));

@@ -169,10 +169,9 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   // Node files only where each member owns its source node's tokens: the same members in
   // place (a member keeps its tokens; a scale since the backup changes the count), or the
   // recorded pairing. Anything else is streamed to the replicas the ring gives each row now.
-  const bool same_names =
-      members.size() == index->nodes.size() &&
-      std::all_of(members.begin(), members.end(),
-                  [&](const auto& m) { return source_nodes.contains(m.pod); });
+  const bool same_names = members.size() == index->nodes.size() &&
+                          std::all_of(members.begin(), members.end(),
+                                      [&](const auto& m) { return source_nodes.contains(m.pod); });
   const bool node_files = same_names || recorded.size() == members.size();
   std::vector<backup::IndexNode> sources = index->nodes;
   auto order = [](const auto& a, const auto& b) {

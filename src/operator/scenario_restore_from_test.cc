@@ -80,18 +80,16 @@ class RestoreFrom : public Scenario {
   }
 
   void Create() {
-    world.UserCreate(res::kSecrets,
-                     {{"metadata", {{"name", "s3-keys"}, {"namespace", "ns"}}},
-                      {"data",
-                       {{"accessKeyId", absl::Base64Escape("AK")},
-                        {"secretAccessKey", absl::Base64Escape("SK")}}}});
+    world.UserCreate(res::kSecrets, {{"metadata", {{"name", "s3-keys"}, {"namespace", "ns"}}},
+                                     {"data",
+                                      {{"accessKeyId", absl::Base64Escape("AK")},
+                                       {"secretAccessKey", absl::Base64Escape("SK")}}}});
     Json cluster = ClusterManifest(3);
-    cluster["spec"]["storageLocations"] = {
-        {{"name", "s3"},
-         {"s3",
-          {{"endpoint", "http://s3:9000"},
-           {"bucket", "backups"},
-           {"credentialsSecret", {{"name", "s3-keys"}}}}}}};
+    cluster["spec"]["storageLocations"] = {{{"name", "s3"},
+                                            {"s3",
+                                             {{"endpoint", "http://s3:9000"},
+                                              {"bucket", "backups"},
+                                              {"credentialsSecret", {{"name", "s3-keys"}}}}}}};
     cluster["spec"]["restoreFrom"] = {
         {"storageLocation", "s3"}, {"cluster", "old"}, {"backup", "b1"}};
     key = world.CreateCluster(cluster);
@@ -124,13 +122,16 @@ TEST_F(RestoreFrom, NothingIsCreatedUntilTheBackupIsThereThenMembersStartOnItsTo
   // The backup appears (it finished, or its location was fixed): the Cluster goes on by itself.
   StoreBackup(3);
   std::map<std::string, Json> first_settings;
-  ASSERT_TRUE(RunUntil([&] { return Ready(); }, 80, [&] {
-    for (int i = 0; i < 3; ++i) {
-      if (!first_settings.contains(PodOf(i)) && !SettingsOf(PodOf(i)).is_null()) {
-        first_settings[PodOf(i)] = SettingsOf(PodOf(i));
-      }
-    }
-  })) << world.Status().dump(2);
+  ASSERT_TRUE(RunUntil([&] { return Ready(); }, 80,
+                       [&] {
+                         for (int i = 0; i < 3; ++i) {
+                           if (!first_settings.contains(PodOf(i)) &&
+                               !SettingsOf(PodOf(i)).is_null()) {
+                             first_settings[PodOf(i)] = SettingsOf(PodOf(i));
+                           }
+                         }
+                       }))
+      << world.Status().dump(2);
   for (int i = 0; i < 3; ++i) {
     const Json& s = first_settings[PodOf(i)];
     ASSERT_TRUE(s.is_object()) << PodOf(i);

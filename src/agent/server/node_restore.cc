@@ -218,8 +218,8 @@ absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
   }
   std::error_code ec;
   fs::remove_all(StagingDir(self, r), ec);
-  spdlog::info("restore {}: {} files of {} tables {} ({} already fetched)", r.backup,
-               staged.files, staged.tables.size(),
+  spdlog::info("restore {}: {} files of {} tables {} ({} already fetched)", r.backup, staged.files,
+               staged.tables.size(),
                r.load ? absl::StrCat("streamed to their replicas from ", r.source_node)
                       : std::string("imported"),
                stats.files_skipped.load());

@@ -48,7 +48,7 @@ FakeCluster::FakeCluster() {
 }
 
 Caches FakeCluster::caches() const {
-  return Caches{&clusters_, &statefulsets_, &services_, &pods_,
+  return Caches{&clusters_,   &statefulsets_, &services_, &pods_,
                 &configmaps_, &pvcs_,         &pdbs_,     &restores_};
 }
 
