@@ -62,8 +62,9 @@ e2e-full:
 
 bench: deps
 	cmake --preset release >/dev/null
-	cmake --build --preset release --target kube_bench
+	cmake --build --preset release --target kube_bench upload_bench
 	bash bench/run.sh build/release
+	bash bench/upload.sh build/release
 
 demo:
 	@bash hack/demo.sh

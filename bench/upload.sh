@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The backup uploader beside a plain S3 client (awscli, `aws s3 cp --recursive`, the same
+# concurrency and part size) on the same S3 server (versitygw on loopback, over a posix
+# directory) and the same files; then a second backup of unchanged files, which sends nothing.
+# Prints both and the ratio. Benchmarks print figures; they never assert on time.
+#   bench/upload.sh <build dir holding bench/upload_bench>
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/release}
+source "$root/versions.env"
+parallelism=${BENCH_UPLOAD_PARALLELISM:-4}
+cache=${RINGKEEPER_CACHE:-$HOME/.cache/ringkeeper}
+
+gw=$(bash "$root/hack/s3/versitygw.sh")
+venv="$cache/bench-awscli-$AWSCLI_VERSION"
+if [ ! -x "$venv/bin/aws" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "awscli==$AWSCLI_VERSION"
+fi
+work=$(mktemp -d /tmp/ringkeeper-upload-bench.XXXXXX)
+export S3_ACCESS_KEY="bench-$RANDOM" S3_SECRET_KEY="$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/s3"
+ROOT_ACCESS_KEY_ID=$S3_ACCESS_KEY ROOT_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
+  "$gw" --port "127.0.0.1:$port" --region us-east-1 --quiet posix "$work/s3" >"$work/gw.log" 2>&1 &
+gw_pid=$!
+cleanup() { kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+  sleep 0.1
+done
+
+ours=$("$build/bench/upload_bench" --endpoint "http://127.0.0.1:$port" --dir "$work/files" \
+  --parallelism "$parallelism")
+echo "$ours"
+figure() { echo "$ours" | awk -v n="$1" '$1 == "figure" && $2 == n { print $3 }'; }
+total=$(figure total_bytes)
+
+# awscli: the same files, as many requests at once, 16 MiB parts (the uploader's default).
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY AWS_DEFAULT_REGION=us-east-1
+export AWS_CONFIG_FILE="$work/aws-config"
+printf '[default]\ns3 =\n  max_concurrent_requests = %s\n  multipart_chunksize = 16MB\n  multipart_threshold = 16MB\n' \
+  "$parallelism" >"$AWS_CONFIG_FILE"
+t0=$(date +%s%N)
+"$venv/bin/aws" --endpoint-url "http://127.0.0.1:$port" s3 cp --recursive --only-show-errors \
+  "$work/files" "s3://bench/awscli/"
+t1=$(date +%s%N)
+aws_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+aws_rate=$(awk -v t="$total" -v s="$aws_s" 'BEGIN { printf "%.1f", t / 1048576 / s }')
+
+printf '\n%s files, %s bytes, %s at once, versitygw %s on loopback\n' "$(figure files)" "$total" \
+  "$parallelism" "$VERSITYGW_VERSION"
+printf '%-44s %14s %14s\n' "measurement" "ringkeeper" "awscli $AWSCLI_VERSION"
+printf '%-44s %14s %14s\n' "first backup (s)" "$(figure first_seconds)" "$aws_s"
+printf '%-44s %14s %14s\n' "throughput (MiB/s)" "$(figure first_mib_per_s)" "$aws_rate"
+printf '%-44s %14s %14s\n' "ringkeeper / awscli" \
+  "$(awk -v a="$(figure first_mib_per_s)" -v b="$aws_rate" 'BEGIN { printf "%.0f%%", 100 * a / b }')" ""
+printf '%-44s %14s %14s\n' "unchanged files: bytes sent again" "$(figure second_bytes_sent)" "-"
+printf '%-44s %14s %14s\n' "unchanged files: second backup (s)" "$(figure second_seconds)" "-"
+echo "Medusa (cassandra-medusa 0.31.0) is not measured yet: issue 10 lists it."
