@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The backup uploader beside a plain S3 client (awscli, `aws s3 cp --recursive`, the same
-# concurrency and part size) on the same S3 server (versitygw on loopback, over a posix
-# directory) and the same files; then a second backup of unchanged files, which sends nothing.
+# The backup uploader beside a plain S3 client (awscli, `aws s3 cp --recursive`) and Medusa
+# (cassandra-medusa's S3 driver, its bandwidth cap lifted), the same concurrency and part size,
+# on the same S3 server (versitygw on loopback, over a posix directory) and the same files; then
+# a second backup of unchanged files, which sends nothing. Each Python client in its own venv.
 # Prints both and the ratio. Benchmarks print figures; they never assert on time.
 #   bench/upload.sh <build dir holding bench/upload_bench>
 set -euo pipefail
@@ -16,6 +17,11 @@ venv="$cache/bench-awscli-$AWSCLI_VERSION"
 if [ ! -x "$venv/bin/aws" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "awscli==$AWSCLI_VERSION"
+fi
+medusa_venv="$cache/bench-medusa-$MEDUSA_VERSION"
+if [ ! -x "$medusa_venv/bin/medusa" ]; then
+  python3 -m venv "$medusa_venv"
+  "$medusa_venv/bin/pip" install -q "cassandra-medusa==$MEDUSA_VERSION"
 fi
 work=$(mktemp -d /tmp/ringkeeper-upload-bench.XXXXXX)
 export S3_ACCESS_KEY="bench-$RANDOM" S3_SECRET_KEY="$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')"
@@ -49,13 +55,24 @@ t1=$(date +%s%N)
 aws_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
 aws_rate=$(awk -v t="$total" -v s="$aws_s" 'BEGIN { printf "%.1f", t / 1048576 / s }')
 
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" \
+  "$S3_SECRET_KEY" >"$work/medusa-credentials"
+medusa_s=$("$medusa_venv/bin/python" "$root/bench/medusa_upload.py" 127.0.0.1 "$port" bench \
+  "$work/medusa-credentials" "$work/files" "$parallelism" 2>"$work/medusa.log" |
+  awk '$1 == "figure" && $2 == "medusa_seconds" { print $3 }')
+[ -n "$medusa_s" ] || { cat "$work/medusa.log" >&2; exit 1; }
+medusa_rate=$(awk -v t="$total" -v s="$medusa_s" 'BEGIN { printf "%.1f", t / 1048576 / s }')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
 printf '\n%s files, %s bytes, %s at once, versitygw %s on loopback\n' "$(figure files)" "$total" \
   "$parallelism" "$VERSITYGW_VERSION"
-printf '%-44s %14s %14s\n' "measurement" "ringkeeper" "awscli $AWSCLI_VERSION"
-printf '%-44s %14s %14s\n' "first backup (s)" "$(figure first_seconds)" "$aws_s"
-printf '%-44s %14s %14s\n' "throughput (MiB/s)" "$(figure first_mib_per_s)" "$aws_rate"
-printf '%-44s %14s %14s\n' "ringkeeper / awscli" \
-  "$(awk -v a="$(figure first_mib_per_s)" -v b="$aws_rate" 'BEGIN { printf "%.0f%%", 100 * a / b }')" ""
-printf '%-44s %14s %14s\n' "unchanged files: bytes sent again" "$(figure second_bytes_sent)" "-"
-printf '%-44s %14s %14s\n' "unchanged files: second backup (s)" "$(figure second_seconds)" "-"
-echo "Medusa (cassandra-medusa 0.31.0) is not measured yet: issue 10 lists it."
+printf '%-40s %12s %14s %14s\n' "measurement" "ringkeeper" "awscli $AWSCLI_VERSION" \
+  "medusa $MEDUSA_VERSION"
+printf '%-40s %12s %14s %14s\n' "first backup (s)" "$(figure first_seconds)" "$aws_s" "$medusa_s"
+printf '%-40s %12s %14s %14s\n' "throughput (MiB/s)" "$(figure first_mib_per_s)" "$aws_rate" \
+  "$medusa_rate"
+printf '%-40s %12s %14s %14s\n' "ringkeeper's throughput, times theirs" "" \
+  "$(ratio "$(figure first_mib_per_s)" "$aws_rate")" "$(ratio "$(figure first_mib_per_s)" "$medusa_rate")"
+printf '%-40s %12s %14s %14s\n' "unchanged files: bytes sent again" "$(figure second_bytes_sent)" "-" "-"
+printf '%-40s %12s %14s %14s\n' "unchanged files: second backup (s)" "$(figure second_seconds)" "-" "-"
+echo "(ringkeeper hashes every file and names it by content; awscli and Medusa's driver only send.)"
