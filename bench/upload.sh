@@ -3,7 +3,7 @@
 # (cassandra-medusa's S3 driver, its bandwidth cap lifted), the same concurrency and part size,
 # on the same S3 server (versitygw on loopback, over a posix directory) and the same files; then
 # a second backup of unchanged files, which sends nothing. Each Python client in its own venv.
-# Prints both and the ratio. Benchmarks print figures; they never assert on time.
+# Prints the three side by side. Benchmarks print figures; they never assert on time.
 #   bench/upload.sh <build dir holding bench/upload_bench>
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +12,11 @@ source "$root/versions.env"
 parallelism=${BENCH_UPLOAD_PARALLELISM:-4}
 cache=${RINGKEEPER_CACHE:-$HOME/.cache/ringkeeper}
 
-gw=$(bash "$root/hack/s3/versitygw.sh")
+# The server: versitygw on a free loopback port with fresh credentials, removed afterwards.
+if [ -z "${S3_ENDPOINT:-}" ]; then
+  exec bash "$root/hack/s3/with-versitygw.sh" bash "$0" "$@"
+fi
+port=${S3_ENDPOINT##*:}
 venv="$cache/bench-awscli-$AWSCLI_VERSION"
 if [ ! -x "$venv/bin/aws" ]; then
   python3 -m venv "$venv"
@@ -24,20 +28,9 @@ if [ ! -x "$medusa_venv/bin/medusa" ]; then
   "$medusa_venv/bin/pip" install -q "cassandra-medusa==$MEDUSA_VERSION"
 fi
 work=$(mktemp -d /tmp/ringkeeper-upload-bench.XXXXXX)
-export S3_ACCESS_KEY="bench-$RANDOM" S3_SECRET_KEY="$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/s3"
-ROOT_ACCESS_KEY_ID=$S3_ACCESS_KEY ROOT_SECRET_ACCESS_KEY=$S3_SECRET_KEY \
-  "$gw" --port "127.0.0.1:$port" --region us-east-1 --quiet posix "$work/s3" >"$work/gw.log" 2>&1 &
-gw_pid=$!
-cleanup() { kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-for _ in $(seq 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-  sleep 0.1
-done
+trap 'rm -rf "$work"' EXIT
 
-ours=$("$build/bench/upload_bench" --endpoint "http://127.0.0.1:$port" --dir "$work/files" \
+ours=$("$build/bench/upload_bench" --endpoint "$S3_ENDPOINT" --dir "$work/files" \
   --parallelism "$parallelism")
 echo "$ours"
 figure() { echo "$ours" | awk -v n="$1" '$1 == "figure" && $2 == n { print $3 }'; }
@@ -49,7 +42,7 @@ export AWS_CONFIG_FILE="$work/aws-config"
 printf '[default]\ns3 =\n  max_concurrent_requests = %s\n  multipart_chunksize = 16MB\n  multipart_threshold = 16MB\n' \
   "$parallelism" >"$AWS_CONFIG_FILE"
 t0=$(date +%s%N)
-"$venv/bin/aws" --endpoint-url "http://127.0.0.1:$port" s3 cp --recursive --only-show-errors \
+"$venv/bin/aws" --endpoint-url "$S3_ENDPOINT" s3 cp --recursive --only-show-errors \
   "$work/files" "s3://bench/awscli/"
 t1=$(date +%s%N)
 aws_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
