@@ -7,8 +7,8 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (DC, MAIN, NS, QUORUM, S3Server, client_on_main, figure, get, kubectl, log,
-                    run_scenario, save_state, timed, wait)
+from e2elib import (DC, MAIN, NS, QUORUM, S3Server, apply, client_on_main, figure, get, kubectl,
+                    log, run_scenario, save_state, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = ("the shared Cluster Ready 3/3 with storage location 'versity'; keyspaces bk1 and bk2 "
@@ -19,10 +19,6 @@ BUCKET = "e2e-backups"
 CREDENTIALS_SECRET = "e2e-s3"
 ROWS_PER_KEYSPACE = 5000
 MORE_ROWS = 2000
-
-
-def apply(manifest):
-    return kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
 
 
 def backup_manifest(name, location="versity"):

@@ -1,22 +1,16 @@
 #!/usr/bin/env python3
 """e2e 10b: restore in place from the first backup of 10a while the client writes at QUORUM.
 Helpers and state: e2elib.py."""
-import json
 import sys
 import time
 
-from cassandra.query import SimpleStatement
 
-from e2elib import (MAIN, NS, QUORUM, S3Server, client_on_main, figure, get, kubectl, load_state,
-                    log, run_scenario, timed, wait)
+from e2elib import (MAIN, NS, S3Server, apply, client_on_main, figure, get, kubectl, load_state,
+                    log, run_scenario, table_keys, timed, wait)
 
 NEEDS = ("the shared Cluster Ready 3/3 with storage location 'versity' and Backup e2e-b1 "
          "Complete (10a; state: backup_rows, the S3 directory and credentials)")
 LEAVES = "the shared Cluster Ready 3/3; bk1 and bk2 as e2e-b1 took them"
-
-
-def apply(manifest):
-    return kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
 
 
 def restore_manifest(name, spec):
@@ -29,13 +23,6 @@ def finished(name):
     return status if status.get("phase") in ("Complete", "Failed") else None
 
 
-def keys(session, keyspace):
-    """Every key of keyspace.t, read at QUORUM (paged)."""
-    statement = SimpleStatement(f"SELECT k FROM {keyspace}.t", consistency_level=QUORUM,
-                                fetch_size=1000)
-    return {row.k for row in session.execute(statement, timeout=60)}
-
-
 def scenario_restore(m, load, session, s3):
     """10b. Restore in place: bk2 dropped and bk1 written past the backup; a Restore of both from
     e2e-b1 brings back the schema and every row the backup had (counted) and nothing written
@@ -44,7 +31,7 @@ def scenario_restore(m, load, session, s3):
     rows = load_state().get("backup_rows")
     assert rows, "10a did not record its rows"
     s3.point_cluster_at(MAIN)
-    before = {ks: keys(session, ks) for ks in ("bk1", "bk2")}
+    before = {ks: table_keys(session, f"{ks}.t") for ks in ("bk1", "bk2")}
     assert len(before["bk1"]) > rows["bk1"], "bk1 has no rows written after the backup"
     load.set_phase("restore: bk2 dropped")
     session.execute("DROP KEYSPACE bk2")
@@ -61,7 +48,7 @@ def scenario_restore(m, load, session, s3):
            f"{sum(n['filesDone'] for n in status['nodes'])} / "
            f"{sum(n['bytes'] for n in status['nodes']):,}")
     session.cluster.refresh_schema_metadata()
-    after = {ks: keys(session, ks) for ks in ("bk1", "bk2")}
+    after = {ks: table_keys(session, f"{ks}.t") for ks in ("bk1", "bk2")}
     for ks in ("bk1", "bk2"):
         want = set(range(rows[ks]))
         missing, extra = want - after[ks], after[ks] - want

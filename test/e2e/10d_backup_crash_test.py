@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """e2e 10d: a node's agent SIGKILLed mid-upload and the operator leader SIGKILLed mid-restore;
 each finishes, nothing lost. Helpers and state: e2elib.py."""
-import json
 import os
 import secrets
 import signal
@@ -9,10 +8,9 @@ import sys
 import time
 
 from cassandra.concurrent import execute_concurrent_with_args
-from cassandra.query import SimpleStatement
 
-from e2elib import (DC, MAIN, NS, QUORUM, S3Server, client_on_main, figure, get, kill_leader,
-                    kubectl, log, run_scenario, timed, wait)
+from e2elib import (DC, MAIN, NS, QUORUM, S3Server, apply, client_on_main, figure, get,
+                    kill_leader, log, run_scenario, table_keys, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 with storage location 'versity' (10a; state: the S3 directory)"
 LEAVES = "the shared Cluster Ready 3/3; keyspace bkcrash as Backup e2e-b3 took it"
@@ -20,10 +18,6 @@ LEAVES = "the shared Cluster Ready 3/3; keyspace bkcrash as Backup e2e-b3 took i
 BUCKET = "e2e-backups"
 ROWS = 30000
 RATE = 100_000  # bytes per second per node: the upload lasts long enough to be interrupted
-
-
-def apply(manifest):
-    return kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
 
 
 def status_of(kind, name):
@@ -45,12 +39,6 @@ def agent_pids(pod):
                 and f"--pod={pod}".encode() in args):
             out.append(int(d))
     return out
-
-
-def keys(session):
-    statement = SimpleStatement("SELECT k FROM bkcrash.t", consistency_level=QUORUM,
-                                fetch_size=2000)
-    return {row.k for row in session.execute(statement, timeout=60)}
 
 
 def scenario_crash(m, load, session, s3):
@@ -120,7 +108,7 @@ def scenario_crash(m, load, session, s3):
     assert status["phase"] == "Complete", f"{status.get('reason')}: {status.get('message')}"
     timed("crash", "e2e-r3 (leader killed): created → Complete", t0)
     session.cluster.refresh_schema_metadata()
-    back = keys(session)
+    back = table_keys(session, "bkcrash.t", 2000)
     missing = set(range(ROWS)) - back
     figure("crash", "bkcrash rows read at QUORUM after the restore", f"{len(back)} of {ROWS}")
     assert not missing, f"{len(missing)} rows missing, e.g. {sorted(missing)[:5]}"

@@ -2,15 +2,13 @@
 """e2e 14: the shared Cluster is gone (13); a new Cluster with another name, in another
 namespace, is created from its backup e2e-b1 (spec.restoreFrom) and holds every row the backup
 had. Helpers and state: e2elib.py."""
-import json
 import sys
 import time
 
-from cassandra.query import SimpleStatement
 
-from e2elib import (CRD, DC, MAIN, QUORUM, Names, PreconditionFailed, S3Server, cluster_manifest,
-                    condition, connect, delete_namespace, figure, get, items,
-                    kubectl, load_state, log, run_scenario, service_ip, superuser, timed, wait)
+from e2elib import (CRD, DC, MAIN, Names, PreconditionFailed, S3Server, apply, cluster_manifest,
+                    condition, connect, delete_namespace, figure, get, items, kubectl, load_state,
+                    log, run_scenario, service_ip, superuser, table_keys, timed, wait)
 
 NS_RESTORED = "e2e-restored"
 RESTORED = "restored"
@@ -19,10 +17,6 @@ SECRET = "e2e-s3-credentials"
 NEEDS = ("no Cassandra running (13 deleted the shared Cluster); the S3 directory, credentials and "
          "backup_rows of 10a in the state: Backup e2e-b1 of my-cassandra-cluster, stored")
 LEAVES = "Cluster restored (namespace e2e-restored) Ready 3/3 and Restored, for 15"
-
-
-def apply(manifest, ns=NS_RESTORED):
-    return kubectl("apply", "-f", "-", stdin=json.dumps(manifest), ns=ns)
 
 
 def restored_manifest(name, s3, backup, location="versity"):
@@ -36,12 +30,6 @@ def restored_manifest(name, s3, backup, location="versity"):
     return m
 
 
-def keys(session, keyspace):
-    statement = SimpleStatement(f"SELECT k FROM {keyspace}.t", consistency_level=QUORUM,
-                                fetch_size=1000)
-    return {row.k for row in session.execute(statement, timeout=60)}
-
-
 def restored_condition(name):
     return condition(get(CRD, name, ns=NS_RESTORED) or {}, "Restored") or {}
 
@@ -52,13 +40,14 @@ def refusals(s3):
     BackupNotFound, a Warning event); the Cluster is then deleted, as its user would."""
     bad = restored_manifest("bad-location", s3, "e2e-b1", location="elsewhere")
     try:
-        apply(bad)
+        apply(bad, ns=NS_RESTORED)
         raise AssertionError("the API server accepted restoreFrom.storageLocation 'elsewhere'")
     except RuntimeError as e:
         assert "must name one of spec.storageLocations" in str(e), e
-    figure("restore-new", "restoreFrom of a location the Cluster lacks", "refused by the API server")
+    figure("restore-new", "restoreFrom of a location the Cluster lacks",
+           "refused by the API server")
 
-    apply(restored_manifest("no-backup", s3, "never-taken"))
+    apply(restored_manifest("no-backup", s3, "never-taken"), ns=NS_RESTORED)
     c = wait("Cluster no-backup says the backup is not found",
              lambda: restored_condition("no-backup").get("reason") == "BackupNotFound"
              and restored_condition("no-backup"), 120, ns=NS_RESTORED)
@@ -88,12 +77,13 @@ def scenario_restore_new_cluster(s3):
     delete_namespace(NS_RESTORED, 300)  # an earlier run's
     kubectl("create", "namespace", NS_RESTORED, ns=None)
     apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET},
-           "stringData": {"accessKeyId": s3.access_key, "secretAccessKey": s3.secret}})
+           "stringData": {"accessKeyId": s3.access_key, "secretAccessKey": s3.secret}},
+          ns=NS_RESTORED)
     refusals(s3)
 
     n = Names(RESTORED, NS_RESTORED)
     t0 = time.monotonic()
-    apply(restored_manifest(RESTORED, s3, "e2e-b1"))
+    apply(restored_manifest(RESTORED, s3, "e2e-b1"), ns=NS_RESTORED)
     wait(f"Cluster {RESTORED} Restored",
          lambda: restored_condition(RESTORED).get("status") == "True", 1200, ns=NS_RESTORED,
          interval=2)
@@ -143,11 +133,12 @@ def scenario_restore_new_cluster(s3):
                 f"its source {pair['source']} had {sorted(manifest['tokens'])[:3]}...")
         figure("restore-new", "members on their source node's tokens", f"{len(pairs)} of 3")
         for ks in ("bk1", "bk2"):
-            got = keys(session, ks)
+            got = table_keys(session, f"{ks}.t")
             want = set(range(rows[ks]))
             figure("restore-new", f"{ks}: rows read at QUORUM (backup had {rows[ks]})",
                    f"{len(got)} (missing {len(want - got)}, not in the backup {len(got - want)})")
-            assert got == want, f"{ks}: missing {sorted(want - got)[:5]}, extra {sorted(got - want)[:5]}"
+            assert got == want, (f"{ks}: missing {sorted(want - got)[:5]}, "
+                                 f"extra {sorted(got - want)[:5]}")
     finally:
         c.shutdown()
     log(f"restored in {total:.1f}s")

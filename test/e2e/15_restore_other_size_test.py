@@ -2,16 +2,14 @@
 """e2e 15: the 3-node backup e2e-b1 restored into a cluster of another size: 14's Cluster grown
 to 4 members, bk1 and bk2 dropped, a Restore streams each source node's files to the replicas of
 their rows (the bulk loader inside Cassandra). Helpers and state: e2elib.py."""
-import json
 import os
 import sys
 import time
 
-from cassandra.query import SimpleStatement
 
-from e2elib import (CRD, DC, MAIN, QUORUM, Names, PreconditionFailed, S3Server, condition, connect,
-                    earlier_failures, figure, get, kubectl, load_state, log,
-                    patch_members, run_scenario, service_ip, superuser, timed, wait, wait_ready)
+from e2elib import (CRD, DC, MAIN, Names, PreconditionFailed, S3Server, apply, condition, connect,
+                    earlier_failures, figure, get, kubectl, load_state, log, patch_members,
+                    run_scenario, service_ip, superuser, table_keys, timed, wait, wait_ready)
 
 NS_RESTORED = "e2e-restored"
 RESTORED = "restored"
@@ -19,12 +17,6 @@ NEEDS = ("14's Cluster 'restored' (namespace e2e-restored) Ready 3/3 and Restore
          "directory and credentials of 10a (backup e2e-b1 of my-cassandra-cluster, 3 nodes)")
 LEAVES = ("namespace e2e-restored being deleted (not waited for: nothing after needs the room) "
           "unless E2E_KEEP=1 or a scenario before failed (kept for inspection)")
-
-
-def keys(session, keyspace):
-    statement = SimpleStatement(f"SELECT k FROM {keyspace}.t", consistency_level=QUORUM,
-                                fetch_size=1000)
-    return {row.k for row in session.execute(statement, timeout=60)}
 
 
 def finished(name):
@@ -57,12 +49,12 @@ def scenario_restore_other_size(s3):
         for ks in ("bk1", "bk2"):
             session.execute(f"DROP KEYSPACE {ks}", timeout=60)
         t0 = time.monotonic()
-        kubectl("apply", "-f", "-", ns=NS_RESTORED, stdin=json.dumps({
+        apply({
             "apiVersion": "cassandra.rook.io/v1alpha1", "kind": "Restore",
             "metadata": {"name": "e2e-r-resized", "namespace": NS_RESTORED},
             "spec": {"cluster": RESTORED, "keyspaces": ["bk1", "bk2"],
                      "source": {"storageLocation": "versity", "cluster": MAIN,
-                                "backup": "e2e-b1"}}}))
+                                "backup": "e2e-b1"}}}, ns=NS_RESTORED)
         status = wait("Restore e2e-r-resized finished", lambda: finished("e2e-r-resized"), 900,
                       ns=NS_RESTORED, interval=2)
         assert status["phase"] == "Complete", (
@@ -77,7 +69,7 @@ def scenario_restore_other_size(s3):
                ", ".join(f"{p['source'][-1]}→{p['pod'][-1]}" for p in parts))
         session.cluster.refresh_schema_metadata()
         for ks in ("bk1", "bk2"):
-            got = keys(session, ks)
+            got = table_keys(session, f"{ks}.t")
             want = set(range(rows[ks]))
             figure("restore-size", f"{ks}: rows read at QUORUM on 4 members (backup had "
                    f"{rows[ks]} on 3)",

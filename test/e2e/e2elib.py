@@ -214,6 +214,19 @@ def kubectl(*args, ns=NS, stdin=None, check=True, timeout=120):
     return r.stdout.strip()
 
 
+def apply(manifest, ns=NS):
+    """kubectl apply of one object, given as a dict."""
+    return kubectl("apply", "-f", "-", stdin=json.dumps(manifest), ns=ns)
+
+
+def table_keys(session, table, fetch_size=1000):
+    """Every key k of `table` ("keyspace.table"), read at QUORUM, paged."""
+    from cassandra.query import SimpleStatement
+    statement = SimpleStatement(f"SELECT k FROM {table}", consistency_level=QUORUM,
+                                fetch_size=fetch_size)
+    return {row.k for row in session.execute(statement, timeout=60)}
+
+
 def jsonpath(kind, name, path, ns=NS):
     return kubectl("get", kind, name, "-o", f"jsonpath={path}", ns=ns, check=False)
 
