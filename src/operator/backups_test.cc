@@ -271,8 +271,9 @@ TEST_F(BackupReconcilerTest, AVerificationOnRequestNamesWhatIsMissingOrChanged) 
   EXPECT_TRUE(absl::StrContains(w_.events.back(), reason::kBackupVerifyFailed));
   EXPECT_EQ(w_.Status()["phase"], "Complete");  // a verification never changes the backup
 
+  const size_t events = w_.events.size();
   ASSERT_TRUE(Pass().ok());  // answered: not verified again for the same value
-  EXPECT_TRUE(absl::StrContains(w_.events.back(), reason::kBackupVerifyFailed));
+  EXPECT_EQ(w_.events.size(), events);
 
   w_.stored[gone] = gone_body;
   w_.etags.erase(changed);

@@ -44,6 +44,13 @@ auto PairingOrder(const T& dc, const T& rack, const std::string& name) {
 
 std::string RestoreObjectName(const ClusterSpec& c) { return c.name + "-restore"; }
 
+// Where the restore stands, in status.restoreFrom (its nodes and Restore name kept).
+void Record(Json& restore_from, const char* phase, const char* why, const std::string& message) {
+  restore_from["phase"] = phase;
+  restore_from["reason"] = why;
+  restore_from["message"] = message;
+}
+
 }  // namespace
 
 agent::api::OperationRequest MemberRestore(const ClusterReconciler::Pass& p, const Member& m) {
@@ -87,8 +94,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::PlanRestoreFrom(Pass&
   // Nothing is created until the backup can be read and fits this Cluster.
   auto refuse = [&](const char* why, const std::string& message) {
     if (kube::StringField(p.restore_from, "message") != message) Event(p, true, why, message);
-    p.restore_from = {
-        {"phase", restore_from_phase::kPending}, {"reason", why}, {"message", message}};
+    p.restore_from = Json::object();  // no pairing while it does not fit
+    Record(p.restore_from, restore_from_phase::kPending, why, message);
     return Flow::kWait;
   };
   StorageAccess access(seams_);
@@ -174,12 +181,9 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::PlanRestoreFrom(Pass&
           absl::StrCat(nodes.size(), " members start on the tokens of backup ", from.backup, " of ",
                        from.cluster, ", each with its source node's files"));
   }
-  p.restore_from = {{"phase", restore_from_phase::kPending},
-                    {"reason", reason::kRestorePlanned},
-                    {"message",
-                     "the members start with the backup's files; the Restore runs "
-                     "once the Cluster is Ready"},
-                    {"nodes", nodes}};
+  p.restore_from = {{"nodes", nodes}};
+  Record(p.restore_from, restore_from_phase::kPending, reason::kRestorePlanned,
+         "the members start with the backup's files; the Restore runs once the Cluster is Ready");
   p.restore_tokens = tokens;
   std::lock_guard<std::mutex> lock(mu_);
   restore_tokens_[p.spec.uid] = std::move(tokens);
@@ -219,14 +223,10 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::RestoreFromBackup(Pas
     }
     Event(p, false, reason::kRestoring,
           absl::StrCat("Restore ", name, " started: backup ", from.backup, " of ", from.cluster));
-    p.restore_from["phase"] = restore_from_phase::kRestoring;
-    p.restore_from["reason"] = reason::kRestoring;
-    p.restore_from["message"] = absl::StrCat("Restore ", name, " runs");
-    p.restore_from["restore"] = name;
-    p.requeue = std::min(p.requeue, options_.short_wait);
-    return Flow::kContinue;
   }
-  const RestoreStatus status = ParseRestoreStatus(kube::FieldAt(restore->json(), {"status"}));
+  // Just created: no status yet, as a Restore that has not started.
+  const RestoreStatus status =
+      restore ? ParseRestoreStatus(kube::FieldAt(restore->json(), {"status"})) : RestoreStatus{};
   if (status.phase == backup_phase::kComplete) {
     int64_t bytes = 0;
     for (const auto& n : status.nodes) bytes += n.bytes;
@@ -234,21 +234,16 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::RestoreFromBackup(Pas
         absl::StrCat("backup ", from.backup, " of ", from.cluster, " restored by ", name, ": ",
                      status.nodes.size(), " nodes, ", bytes, " bytes");
     Event(p, false, reason::kRestoreComplete, message);
-    p.restore_from["phase"] = restore_from_phase::kComplete;
-    p.restore_from["reason"] = reason::kRestoreComplete;
-    p.restore_from["message"] = message;
+    Record(p.restore_from, restore_from_phase::kComplete, reason::kRestoreComplete, message);
   } else if (status.phase == backup_phase::kFailed) {
     const std::string message = absl::StrCat("Restore ", name, " failed: ", status.reason, ": ",
                                              status.message, " (delete it to try again)");
     if (phase != restore_from_phase::kFailed) Event(p, true, reason::kRestoreFailed, message);
-    p.restore_from["phase"] = restore_from_phase::kFailed;
-    p.restore_from["reason"] = reason::kRestoreFailed;
-    p.restore_from["message"] = message;
+    Record(p.restore_from, restore_from_phase::kFailed, reason::kRestoreFailed, message);
   } else {
-    p.restore_from["phase"] = restore_from_phase::kRestoring;
-    p.restore_from["reason"] = reason::kRestoring;
-    p.restore_from["message"] =
-        absl::StrCat("Restore ", name, " is ", status.phase.empty() ? "starting" : status.phase);
+    Record(
+        p.restore_from, restore_from_phase::kRestoring, reason::kRestoring,
+        absl::StrCat("Restore ", name, " is ", status.phase.empty() ? "starting" : status.phase));
     p.requeue = std::min(p.requeue, options_.short_wait);
   }
   p.restore_from["restore"] = name;

@@ -181,24 +181,16 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
     return std::tie(a.dc, a.rack, a.pod) < std::tie(b.dc, b.rack, b.pod);
   });
+  // NodeFiles: each member its source node (its own name in place, else the recorded pairing).
+  // BulkLoad: each source node's files streamed by one member, the members taking them in turn.
   p.status.nodes.clear();
-  if (node_files) {
-    for (const ReportedMember& m : members) {
-      RestoreNodeStatus n;
-      n.pod = m.pod;
-      n.source = same_names ? m.pod : recorded[m.pod];
-      n.phase = node_phase::kPending;
-      p.status.nodes.push_back(std::move(n));
-    }
-  } else {
-    // Each source node's files streamed by one member, the members taking them in turn.
-    for (size_t i = 0; i < sources.size(); ++i) {
-      RestoreNodeStatus n;
-      n.pod = members[i % members.size()].pod;
-      n.source = sources[i].node;
-      n.phase = node_phase::kPending;
-      p.status.nodes.push_back(std::move(n));
-    }
+  const size_t parts = node_files ? members.size() : sources.size();
+  for (size_t i = 0; i < parts; ++i) {
+    RestoreNodeStatus n;
+    n.pod = members[i % members.size()].pod;
+    n.source = !node_files ? sources[i].node : same_names ? n.pod : recorded[n.pod];
+    n.phase = node_phase::kPending;
+    p.status.nodes.push_back(std::move(n));
   }
   p.status.method = node_files ? restore_method::kNodeFiles : restore_method::kBulkLoad;
   p.status.phase = backup_phase::kRunning;
