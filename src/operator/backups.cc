@@ -62,32 +62,40 @@ absl::StatusOr<kube::Result> BackupReconciler::Reconcile(const kube::ObjectKey& 
     return kube::Result{};
   }
 
-  p.cluster = caches_.clusters->Get(kube::ObjectKey{p.spec.ns, p.spec.cluster}.ToString());
+  std::string why;
+  absl::StatusOr<const char*> missing = FindLocation(p, &why);
   absl::Status step;
-  if (!p.cluster) {
-    Fail(p, reason::kClusterNotFound,
-         absl::StrCat("Cluster ", p.spec.cluster, " not found in namespace ", p.spec.ns));
-  } else if (auto cluster_spec = ParseCluster(*p.cluster, Defaults{}); !cluster_spec.ok()) {
-    step = cluster_spec.status();
+  if (!missing.ok()) {
+    step = missing.status();
+  } else if (*missing) {
+    Fail(p, *missing, why);
+  } else if (p.status.phase.empty() || p.status.phase == backup_phase::kPending) {
+    step = Start(p);
   } else {
-    p.cluster_spec = *std::move(cluster_spec);
-    p.location = p.cluster_spec.FindStorageLocation(p.spec.storage_location);
-    if (!p.location) {
-      Fail(p, reason::kStorageLocationNotFound,
-           absl::StrCat("Cluster ", p.spec.cluster, " has no storage location \"",
-                        p.spec.storage_location, "\" (it has: ", LocationNames(p.cluster_spec),
-                        ")"));
-    } else if (p.status.phase.empty() || p.status.phase == backup_phase::kPending) {
-      step = Start(p);
-    } else {
-      step = Continue(p);
-    }
+    step = Continue(p);
   }
   RETURN_IF_ERROR(WriteStatus(p));
   RETURN_IF_ERROR(step);
   kube::Result result;
   if (!p.status.Finished()) result.requeue_after = options_.poll;
   return result;
+}
+
+absl::StatusOr<const char*> BackupReconciler::FindLocation(Pass& p, std::string* why) {
+  p.cluster = caches_.clusters->Get(kube::ObjectKey{p.spec.ns, p.spec.cluster}.ToString());
+  if (!p.cluster) {
+    *why = absl::StrCat("Cluster ", p.spec.cluster, " not found in namespace ", p.spec.ns);
+    return reason::kClusterNotFound;
+  }
+  ASSIGN_OR_RETURN(p.cluster_spec, ParseCluster(*p.cluster, Defaults{}));
+  p.location = p.cluster_spec.FindStorageLocation(p.spec.storage_location);
+  if (!p.location) {
+    *why =
+        absl::StrCat("Cluster ", p.spec.cluster, " has no storage location \"",
+                     p.spec.storage_location, "\" (it has: ", LocationNames(p.cluster_spec), ")");
+    return reason::kStorageLocationNotFound;
+  }
+  return nullptr;
 }
 
 void BackupReconciler::Fail(Pass& p, const char* why, const std::string& message) {
@@ -293,21 +301,12 @@ absl::StatusOr<BackupVerification> BackupReconciler::VerifyStored(
 
 absl::Status BackupReconciler::Reverify(Pass& p, const std::string& request) {
   BackupVerification v;
-  p.cluster = caches_.clusters->Get(kube::ObjectKey{p.spec.ns, p.spec.cluster}.ToString());
-  absl::StatusOr<ClusterSpec> cluster_spec =
-      p.cluster ? ParseCluster(*p.cluster, Defaults{})
-                : absl::NotFoundError(absl::StrCat("Cluster ", p.spec.cluster, " not found"));
-  const std::string why_unknown = cluster_spec.ok() ? "the Cluster no longer has it"
-                                                    : std::string(cluster_spec.status().message());
-  if (cluster_spec.ok()) {
-    p.cluster_spec = *std::move(cluster_spec);
-    p.location = p.cluster_spec.FindStorageLocation(p.spec.storage_location);
-  }
-  if (!p.location) {
+  std::string why;
+  ASSIGN_OR_RETURN(const char* missing, FindLocation(p, &why));
+  if (missing) {
     // The location's address and credentials are the Cluster's: without them, no answer.
     v.time = kube::FormatRfc3339(p.now);
-    v.problems.push_back(
-        absl::StrCat("storage location ", p.spec.storage_location, " unknown: ", why_unknown));
+    v.problems.push_back(absl::StrCat("storage location unknown: ", why));
   } else {
     ASSIGN_OR_RETURN(const StorageCredentials credentials,
                      access_.ReadCredentials(p.cluster_spec, p.location->s3));

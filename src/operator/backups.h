@@ -60,6 +60,10 @@ class BackupReconciler : public kube::Reconciler {
   absl::Status FollowNode(Pass& p, BackupNodeStatus& node);
   // Every node's manifest read and its files checked against a listing of the node's data.
   absl::StatusOr<BackupVerification> VerifyStored(Pass& p, const StorageCredentials& credentials);
+  // The Backup's Cluster and storage location, into `p`; when one is missing, the reason
+  // (kClusterNotFound, kStorageLocationNotFound) and `why`, else null. An unreadable Cluster
+  // spec is an error.
+  absl::StatusOr<const char*> FindLocation(Pass& p, std::string* why);
   // A Complete Backup whose kAnnotationVerify has a value not yet answered: verified again.
   absl::Status Reverify(Pass& p, const std::string& request);
   absl::Status Finish(Pass& p);
