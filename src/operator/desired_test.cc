@@ -117,6 +117,22 @@ TEST(DesiredTest, RackStatefulSetShape) {
   EXPECT_EQ(other, sts);
 }
 
+// Only a Cluster created from a backup mounts the storage credentials in agent init (which
+// fetches each member's files): for any other, the template, and so its pods, stay as they were.
+TEST(DesiredTest, AgentInitMountsStorageCredentialsOnlyWhenRestoringFrom) {
+  ClusterSpec c = Spec();
+  auto init_mounts = [&c] {
+    Json pod = RackStatefulSet(c, "dc1", c.dcs[0].racks[0], 3, "h")["spec"]["template"]["spec"];
+    return Named(pod["initContainers"], "agent-init")["volumeMounts"];
+  };
+  EXPECT_TRUE(Named(init_mounts(), "storage-credentials").is_null());
+  c.restore_from = {"s3", "old", "b1", {}};
+  Json mount = Named(init_mounts(), "storage-credentials");
+  ASSERT_FALSE(mount.is_null());
+  EXPECT_EQ(mount["mountPath"], "/etc/ringkeeper/storage");
+  EXPECT_EQ(mount["readOnly"], true);
+}
+
 TEST(DesiredTest, RackStatefulSetPod) {
   ClusterSpec c = Spec();
   RackSpec rack = c.dcs[0].racks[0];
