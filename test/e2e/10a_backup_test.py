@@ -7,8 +7,8 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (DC, MAIN, NS, QUORUM, S3Server, apply, client_on_main, figure, get, kubectl,
-                    log, run_scenario, save_state, timed, wait)
+from e2elib import (DC, MAIN, NS, QUORUM, S3Server, apply, client_on_main, figure, finished,
+                    kubectl, log, run_scenario, save_state, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = ("the shared Cluster Ready 3/3 with storage location 'versity'; keyspaces bk1 and bk2 "
@@ -34,17 +34,11 @@ def storage_locations(s3):
     return [location("versity", BUCKET), location("no-bucket", "e2e-no-such-bucket")]
 
 
-def finished(name):
-    """The Backup once Complete or Failed (its status), None before."""
-    status = (get("backup", name) or {}).get("status") or {}
-    return status if status.get("phase") in ("Complete", "Failed") else None
-
-
 def take_backup(name, timeout=600):
     """Creates Backup `name`, waits for it to finish, requires Complete; returns its status."""
     t0 = time.monotonic()
     apply(backup_manifest(name))
-    status = wait(f"Backup {name} finished", lambda: finished(name), timeout, interval=2)
+    status = wait(f"Backup {name} finished", lambda: finished("backup", name), timeout, interval=2)
     assert status["phase"] == "Complete", (
         f"Backup {name} {status['phase']}: {status.get('reason')}: {status.get('message')}")
     # What `kubectl wait` sees.
@@ -175,7 +169,8 @@ def scenario_backup(m, load, session, s3):
             ("e2e-nowhere", "nowhere", "StorageLocationNotFound", "nowhere"),
             ("e2e-no-bucket", "no-bucket", "NodeBackupFailed", "bucket")]:
         apply(backup_manifest(name, location))
-        status = wait(f"Backup {name} finished", lambda n=name: finished(n), 300, interval=2)
+        status = wait(f"Backup {name} finished", lambda n=name: finished("backup", n), 300,
+                      interval=2)
         assert status["phase"] == "Failed", status
         assert status.get("reason") == reason, status
         assert words.lower() in status.get("message", "").lower(), status

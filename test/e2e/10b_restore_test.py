@@ -5,8 +5,8 @@ import sys
 import time
 
 
-from e2elib import (MAIN, NS, S3Server, apply, client_on_main, figure, get, kubectl, load_state,
-                    log, run_scenario, table_keys, timed, wait)
+from e2elib import (MAIN, NS, S3Server, apply, client_on_main, figure, finished, kubectl,
+                    load_state, log, run_scenario, table_keys, timed, wait)
 
 NEEDS = ("the shared Cluster Ready 3/3 with storage location 'versity' and Backup e2e-b1 "
          "Complete (10a; state: backup_rows, the S3 directory and credentials)")
@@ -16,11 +16,6 @@ LEAVES = "the shared Cluster Ready 3/3; bk1 and bk2 as e2e-b1 took them"
 def restore_manifest(name, spec):
     return {"apiVersion": "cassandra.rook.io/v1alpha1", "kind": "Restore",
             "metadata": {"name": name, "namespace": NS}, "spec": {"cluster": MAIN, **spec}}
-
-
-def finished(name):
-    status = (get("restore", name) or {}).get("status") or {}
-    return status if status.get("phase") in ("Complete", "Failed") else None
 
 
 def scenario_restore(m, load, session, s3):
@@ -39,7 +34,7 @@ def scenario_restore(m, load, session, s3):
     load.set_phase("restore")
     t0 = time.monotonic()
     apply(restore_manifest("e2e-r1", {"backup": "e2e-b1", "keyspaces": ["bk1", "bk2"]}))
-    status = wait("Restore e2e-r1 finished", lambda: finished("e2e-r1"), 900, interval=2)
+    status = wait("Restore e2e-r1 finished", lambda: finished("restore", "e2e-r1"), 900, interval=2)
     assert status["phase"] == "Complete", (
         f"Restore e2e-r1 {status['phase']}: {status.get('reason')}: {status.get('message')}")
     kubectl("wait", "--for=condition=Complete", "restore/e2e-r1", "--timeout=10s")
@@ -66,7 +61,7 @@ def scenario_restore(m, load, session, s3):
             ("e2e-r-name", {"source": {"storageLocation": "versity", "cluster": MAIN,
                                        "backup": "never-taken"}}, "BackupNotFound")]:
         apply(restore_manifest(name, spec))
-        s = wait(f"Restore {name} finished", lambda n=name: finished(n), 120, interval=2)
+        s = wait(f"Restore {name} finished", lambda n=name: finished("restore", n), 120, interval=2)
         assert s["phase"] == "Failed" and s.get("reason") == reason, s
         log(f"{name}: Failed, {reason}: {s.get('message')}")
         figure("restore", f"{name} refused with", f"{reason}: {s.get('message', '')[:90]}")

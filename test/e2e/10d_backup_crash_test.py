@@ -9,8 +9,8 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (DC, MAIN, NS, QUORUM, S3Server, apply, client_on_main, figure, get,
-                    kill_leader, log, run_scenario, table_keys, timed, wait)
+from e2elib import (DC, MAIN, NS, QUORUM, S3Server, apply, client_on_main, figure, finished,
+                    kill_leader, log, run_scenario, status_of, table_keys, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 with storage location 'versity' (10a; state: the S3 directory)"
 LEAVES = "the shared Cluster Ready 3/3; keyspace bkcrash as Backup e2e-b3 took it"
@@ -18,10 +18,6 @@ LEAVES = "the shared Cluster Ready 3/3; keyspace bkcrash as Backup e2e-b3 took i
 BUCKET = "e2e-backups"
 ROWS = 30000
 RATE = 100_000  # bytes per second per node: the upload lasts long enough to be interrupted
-
-
-def status_of(kind, name):
-    return (get(kind, name) or {}).get("status") or {}
 
 
 def agent_pids(pod):
@@ -77,8 +73,7 @@ def scenario_crash(m, load, session, s3):
     log(f"SIGKILLed the agent of {pod} (host pid {pids[0]}) after {sent} bytes of operation "
         f"{first_op}")
     status = wait("Backup e2e-b3 finished",
-                  lambda: (lambda s: s if s.get("phase") in ("Complete", "Failed") else None)(
-                      status_of("backup", "e2e-b3")), 600, interval=2)
+                  lambda: finished("backup", "e2e-b3"), 600, interval=2)
     assert status["phase"] == "Complete", f"{status.get('reason')}: {status.get('message')}"
     timed("crash", "e2e-b3 (agent killed mid-upload): created → Complete", t0)
     after = next(n for n in status["nodes"] if n["pod"] == pod)
@@ -103,8 +98,7 @@ def scenario_crash(m, load, session, s3):
     kill_leader("crash")
     figure("crash", "the leader was killed in the restore's step", step)
     status = wait("Restore e2e-r3 finished",
-                  lambda: (lambda s: s if s.get("phase") in ("Complete", "Failed") else None)(
-                      status_of("restore", "e2e-r3")), 600, interval=2)
+                  lambda: finished("restore", "e2e-r3"), 600, interval=2)
     assert status["phase"] == "Complete", f"{status.get('reason')}: {status.get('message')}"
     timed("crash", "e2e-r3 (leader killed): created → Complete", t0)
     session.cluster.refresh_schema_metadata()

@@ -6,12 +6,11 @@ import sys
 import time
 
 
-from e2elib import (CRD, DC, MAIN, Names, PreconditionFailed, S3Server, apply, cluster_manifest,
-                    condition, connect, delete_namespace, figure, get, items, kubectl, load_state,
-                    log, run_scenario, service_ip, superuser, table_keys, timed, wait)
+from e2elib import (CRD, DC, MAIN, NS_RESTORED, RESTORED, Names, PreconditionFailed, S3Server,
+                    apply, cluster_manifest, condition, connect, delete_namespace, figure, get,
+                    items, kubectl, load_state, log, run_scenario, service_ip, superuser,
+                    table_keys, timed, wait)
 
-NS_RESTORED = "e2e-restored"
-RESTORED = "restored"
 BUCKET = "e2e-backups"
 SECRET = "e2e-s3-credentials"
 NEEDS = ("no Cassandra running (13 deleted the shared Cluster); the S3 directory, credentials and "

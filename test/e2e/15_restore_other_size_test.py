@@ -7,21 +7,15 @@ import sys
 import time
 
 
-from e2elib import (CRD, DC, MAIN, Names, PreconditionFailed, S3Server, apply, condition, connect,
-                    earlier_failures, figure, get, kubectl, load_state, log, patch_members,
-                    run_scenario, service_ip, superuser, table_keys, timed, wait, wait_ready)
+from e2elib import (CRD, DC, MAIN, NS_RESTORED, RESTORED, Names, PreconditionFailed, S3Server,
+                    apply, condition, connect, earlier_failures, figure, finished, get, kubectl,
+                    load_state, log, patch_members, run_scenario, service_ip, superuser,
+                    table_keys, timed, wait, wait_ready)
 
-NS_RESTORED = "e2e-restored"
-RESTORED = "restored"
 NEEDS = ("14's Cluster 'restored' (namespace e2e-restored) Ready 3/3 and Restored; the S3 "
          "directory and credentials of 10a (backup e2e-b1 of my-cassandra-cluster, 3 nodes)")
 LEAVES = ("namespace e2e-restored being deleted (not waited for: nothing after needs the room) "
           "unless E2E_KEEP=1 or a scenario before failed (kept for inspection)")
-
-
-def finished(name):
-    status = (get("restore", name, ns=NS_RESTORED) or {}).get("status") or {}
-    return status if status.get("phase") in ("Complete", "Failed") else None
 
 
 def scenario_restore_other_size(s3):
@@ -55,7 +49,8 @@ def scenario_restore_other_size(s3):
             "spec": {"cluster": RESTORED, "keyspaces": ["bk1", "bk2"],
                      "source": {"storageLocation": "versity", "cluster": MAIN,
                                 "backup": "e2e-b1"}}}, ns=NS_RESTORED)
-        status = wait("Restore e2e-r-resized finished", lambda: finished("e2e-r-resized"), 900,
+        status = wait("Restore e2e-r-resized finished",
+                      lambda: finished("restore", "e2e-r-resized", ns=NS_RESTORED), 900,
                       ns=NS_RESTORED, interval=2)
         assert status["phase"] == "Complete", (
             f"Restore {status['phase']}: {status.get('reason')}: {status.get('message')}")

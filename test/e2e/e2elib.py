@@ -78,6 +78,8 @@ SEED = os.path.join(ROOT, "config", "samples", "seed-example.yaml")
 
 NS = "e2e-operator"
 NS_SINGLE = "e2e-operator-single"
+NS_RESTORED = "e2e-restored"  # 14 and 15: the Cluster created from the shared one's backup
+RESTORED = "restored"
 MAIN = "my-cassandra-cluster"  # the seed's name
 SINGLE = "single"
 DC = "us-east-1"
@@ -225,6 +227,17 @@ def table_keys(session, table, fetch_size=1000):
     statement = SimpleStatement(f"SELECT k FROM {table}", consistency_level=QUORUM,
                                 fetch_size=fetch_size)
     return {row.k for row in session.execute(statement, timeout=60)}
+
+
+def status_of(kind, name, ns=NS):
+    """The object's status ({} when it or its status does not exist)."""
+    return (get(kind, name, ns=ns) or {}).get("status") or {}
+
+
+def finished(kind, name, ns=NS):
+    """A Backup's or Restore's status once Complete or Failed, None before."""
+    status = status_of(kind, name, ns=ns)
+    return status if status.get("phase") in ("Complete", "Failed") else None
 
 
 def jsonpath(kind, name, path, ns=NS):
