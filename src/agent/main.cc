@@ -2,10 +2,13 @@
 // operator's HTTP API to the node. Wiring only; the logic lives in config/, node/, server/.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,7 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "agent/config/init.h"
 #include "agent/node/jolokia_node_control.h"
+#include "agent/server/commitlog.h"
 #include "agent/server/cql_credentials.h"
+#include "agent/server/node_backup.h"
 #include "agent/server/node_restore.h"
 #include "agent/server/server.h"
 #include "base/log.h"
@@ -22,6 +27,7 @@
 #include "cql/auth_setup.h"
 #include "cql/client.h"
 #include "cql/schema.h"
+#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -30,6 +36,59 @@ struct SetupAuthFlags {
   std::string host = "127.0.0.1", user, password, password_file, read_keyspace;
   int port = 9042;
 };
+
+// `serve`'s commit log shipping and replay clean-up (agent/server/commitlog.h).
+struct ArchiveFlags {
+  std::string settings_file;  // the member's settings (InitSettings JSON; a mounted ConfigMap)
+  std::string conf_dir;       // Cassandra's conf folder (its commitlog_archiving.properties)
+  int interval_seconds = 5;
+};
+
+// One pass: a finished replay's settings removed once Cassandra is up (it read them at start),
+// then the archived segments shipped. Errors are logged and the next pass tries again.
+void ArchivePass(const ArchiveFlags& f, const agent::server::ServerOptions& serve,
+                 const std::string& data_dir, agent::node::NodeControl& node) {
+  if (!f.conf_dir.empty()) {
+    auto info = node.GetNodeInfo();
+    if (info.ok() && info->operation_mode == "NORMAL") {
+      auto run = agent::server::FinishReplay(f.conf_dir, data_dir);
+      if (!run.ok()) {
+        spdlog::warn("replay: {}", run.status().message());
+      } else if (!run->empty()) {
+        spdlog::info("replay {}: done; restore settings removed", *run);
+      }
+    }
+  }
+  if (f.settings_file.empty()) return;
+  std::ifstream in(f.settings_file);
+  if (!in) return;
+  agent::api::InitSettings settings;
+  try {
+    settings = nlohmann::json::parse(in).get<agent::api::InitSettings>();
+  } catch (const std::exception& e) {
+    spdlog::warn("archive: {}: {}", f.settings_file, e.what());
+    return;
+  }
+  const agent::api::StorageLocation& location = settings.commitlog_archive;
+  if (location.endpoint.empty()) return;
+  auto clients = agent::server::StorageClients(location);
+  if (!clients.ok()) {
+    // The operator copies the credentials when archiving starts; kubelet refreshes the volume.
+    spdlog::debug("archive: {}", clients.status().message());
+    return;
+  }
+  const backup::NodePath node_path{location.prefix, settings.cluster_name, serve.pod};
+  auto shipped = agent::server::ShipSegments(
+      *clients, location.bucket, node_path,
+      (std::filesystem::path(data_dir) / agent::server::kCommitLogArchiveDir).string(),
+      backup::UploadOptions{});
+  if (!shipped.ok()) {
+    spdlog::warn("archive: {}", shipped.status().message());
+  } else if (shipped->segments > 0) {
+    spdlog::info("archive: {} commit log segments shipped ({} bytes), the last {}",
+                 shipped->segments, shipped->bytes, shipped->last);
+  }
+}
 
 // `serve`'s CQL login for /v1/schema.
 struct CqlFlags {
@@ -56,8 +115,25 @@ absl::Status FetchBackupBeforeStart(const agent::api::InitSettings& s) {
   return absl::OkStatus();
 }
 
+// commitlog_archiving.properties: archive_command when archiving is on; a replay's segments
+// fetched and its restore settings when one is pending (not yet done on this volume).
+absl::StatusOr<std::string> ArchivingBeforeStart(const agent::api::InitSettings& s) {
+  bool pending = false;
+  auto segments = agent::server::PrepareReplay(s, &pending);
+  if (!segments.ok()) return segments.status();
+  agent::api::InitSettings rendered = s;
+  if (!pending) rendered.replay = {};
+  if (pending) {
+    std::printf("replay: %zu commit log segments up to %s (restore %s)\n", *segments,
+                agent::server::RestorePointInTime(s.replay.point_in_time_unix).c_str(),
+                s.replay.run.c_str());
+  }
+  return agent::server::ArchivingProperties(rendered);
+}
+
 int RunInitCommand(agent::config::InitOptions init) {
   init.restore = FetchBackupBeforeStart;
+  init.archiving = ArchivingBeforeStart;
   auto result = agent::config::RunInit(init);
   if (!result.ok()) {
     spdlog::error("init: {}", result.status().message());
@@ -98,7 +174,7 @@ int RunSetupAuth(SetupAuthFlags f) {
 }
 
 int RunServe(const agent::server::ServerOptions& serve, const agent::node::JolokiaOptions& jolokia,
-             const CqlFlags& cql_flags) {
+             const CqlFlags& cql_flags, const ArchiveFlags& archive) {
   // A stop signal stops the server from the signal thread (base::StopSignals), once it serves:
   // httplib's stop() does nothing before listen has bound its socket.
   std::atomic<agent::server::Server*> running{nullptr};
@@ -160,8 +236,26 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
   options.data_dir = jolokia.data_dir;
   agent::server::Server server(options, &node, schema_versions, keyspaces, execute);
   running = &server;
+  // Its own Jolokia client: the server's serves requests on other threads.
+  std::mutex archive_mu;
+  std::condition_variable archive_wake;
+  std::thread archiver([&] {
+    agent::node::JolokiaNodeControl archive_node(jolokia);
+    std::unique_lock<std::mutex> lock(archive_mu);
+    while (!archive_wake.wait_for(lock, std::chrono::seconds(archive.interval_seconds),
+                                  [&] { return run_returned.load(); })) {
+      lock.unlock();
+      ArchivePass(archive, serve, jolokia.data_dir, archive_node);
+      lock.lock();
+    }
+  });
   absl::Status status = server.Run();
-  run_returned = true;
+  {
+    std::lock_guard<std::mutex> lock(archive_mu);
+    run_returned = true;
+  }
+  archive_wake.notify_all();
+  archiver.join();
   if (!status.ok()) {
     spdlog::error("serve: {}", status.message());
     return 1;
@@ -192,7 +286,14 @@ void AddInitFlags(CLI::App& init_cmd, agent::config::InitOptions& init) {
 }
 
 void AddServeFlags(CLI::App& serve_cmd, agent::server::ServerOptions& serve,
-                   agent::node::JolokiaOptions& jolokia, CqlFlags& cql) {
+                   agent::node::JolokiaOptions& jolokia, CqlFlags& cql, ArchiveFlags& archive) {
+  serve_cmd.add_option("--settings", archive.settings_file,
+                       "the member's settings (JSON, re-read each pass): commit log archiving");
+  serve_cmd.add_option(
+      "--conf-dir", archive.conf_dir,
+      "Cassandra's conf folder: a replay's restore settings removed once it is up");
+  serve_cmd.add_option("--archive-interval", archive.interval_seconds,
+                       "seconds between two shipping passes");
   serve_cmd.add_option("--listen", serve.listen_address, "address to bind");
   serve_cmd.add_option("--port", serve.port, "port to bind");
   serve_cmd.add_option("--token-file", serve.token_file, "bearer token (mounted Secret)")
@@ -244,8 +345,9 @@ int main(int argc, char** argv) {
   agent::server::ServerOptions serve;
   agent::node::JolokiaOptions jolokia;
   CqlFlags cql_flags;
+  ArchiveFlags archive;
   auto* serve_cmd = app.add_subcommand("serve", "serve the operator's HTTP API (sidecar)");
-  AddServeFlags(*serve_cmd, serve, jolokia, cql_flags);
+  AddServeFlags(*serve_cmd, serve, jolokia, cql_flags, archive);
   SetupAuthFlags auth;
   auto* auth_cmd = app.add_subcommand(
       "setup-auth", "create the superuser role over CQL and disable cassandra/cassandra");
@@ -255,6 +357,6 @@ int main(int argc, char** argv) {
 
   if (*init_cmd) return RunInitCommand(init);
   if (*auth_cmd) return RunSetupAuth(auth);
-  if (*serve_cmd) return RunServe(serve, jolokia, cql_flags);
+  if (*serve_cmd) return RunServe(serve, jolokia, cql_flags, archive);
   return 0;
 }

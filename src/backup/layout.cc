@@ -1,8 +1,12 @@
 #include "backup/layout.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 
 namespace backup {
@@ -23,6 +27,28 @@ std::string DataKey(const NodePath& n, const std::string& keyspace, const std::s
 
 std::string ManifestKey(const NodePath& n, const std::string& backup) {
   return absl::StrCat(n.Root(), "/manifests/", backup, ".json");
+}
+
+std::string CommitLogPrefix(const NodePath& n) { return n.Root() + "/commitlog/"; }
+
+std::string CommitLogKey(const NodePath& n, const std::string& md5, int64_t size,
+                         const std::string& segment) {
+  return absl::StrCat(CommitLogPrefix(n), md5, "-", size, "-", segment);
+}
+
+absl::StatusOr<SegmentKey> ParseCommitLogKey(const NodePath& n, const std::string& key) {
+  const std::string prefix = CommitLogPrefix(n);
+  const std::vector<std::string> parts = absl::StrSplit(
+      absl::string_view(key).substr(std::min(key.size(), prefix.size())), absl::MaxSplits('-', 2));
+  SegmentKey k;
+  if (!absl::StartsWith(key, prefix) || parts.size() != 3 || parts[0].size() != 32 ||
+      !absl::SimpleAtoi(parts[1], &k.size) || k.size < 0 || parts[2].empty() ||
+      absl::StrContains(parts[2], '/')) {
+    return absl::InvalidArgumentError(absl::StrCat("not a commit log segment key: ", key));
+  }
+  k.md5 = parts[0];
+  k.segment = parts[2];
+  return k;
 }
 
 int64_t Manifest::TotalBytes() const {

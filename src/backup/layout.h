@@ -4,6 +4,7 @@
 //   <prefix>/<cluster>/<node>/data/<keyspace>/<table>/<md5>-<size>-<file>   SSTable files
 //   <prefix>/<cluster>/<node>/manifests/<backup>.json                        one node's part
 //   <prefix>/<cluster>/backups/<backup>.json                                 the index, last
+//   <prefix>/<cluster>/<node>/commitlog/<md5>-<size>-<segment>               archived commit log
 //
 // A data key names its content (MD5 and size) besides the file's name: a file already stored is
 // recognised by its key alone and never sent again, by any later backup of that node, and two
@@ -34,6 +35,20 @@ std::string DataPrefix(const NodePath& n);  // "<root>/data/"
 std::string DataKey(const NodePath& n, const std::string& keyspace, const std::string& table,
                     const std::string& md5, int64_t size, const std::string& file);
 std::string ManifestKey(const NodePath& n, const std::string& backup);
+
+// A node's archived commit log segments (spec.commitLogArchive; a restore to a point in time
+// replays them). Named by content as data files are, outside data/ (which the backups' purge
+// keeps to what manifests reference).
+std::string CommitLogPrefix(const NodePath& n);  // "<root>/commitlog/"
+std::string CommitLogKey(const NodePath& n, const std::string& md5, int64_t size,
+                         const std::string& segment);
+struct SegmentKey {
+  std::string md5;
+  int64_t size = 0;
+  std::string segment;  // "CommitLog-8-1764900000000.log"
+};
+// The parts of a key under CommitLogPrefix(n); InvalidArgument for any other key.
+absl::StatusOr<SegmentKey> ParseCommitLogKey(const NodePath& n, const std::string& key);
 
 // One stored file of a node's backup.
 struct FileEntry {

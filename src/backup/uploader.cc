@@ -135,6 +135,18 @@ absl::StatusOr<std::string> Send(s3::Client& client, const Job& job, const FileE
 
 }  // namespace
 
+absl::StatusOr<std::string> UploadObject(s3::Client& client, const std::string& bucket,
+                                         const FileEntry& entry, const std::string& path,
+                                         const UploadOptions& options, UploadStats& stats) {
+  if (options.part_size < (5 << 20)) {
+    return absl::InvalidArgumentError("part size below 5 MiB (S3's smallest part)");
+  }
+  RateLimit limit(options.bytes_per_second);
+  const std::atomic<bool> stop{false};
+  const Job job{bucket, options, stats, limit, stop, nullptr};
+  return Send(client, job, entry, path);
+}
+
 absl::StatusOr<std::pair<std::string, int64_t>> Md5OfFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));

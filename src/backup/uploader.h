@@ -58,6 +58,12 @@ absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
                                                    const UploadOptions& options, UploadStats& stats,
                                                    const std::atomic<bool>* cancel = nullptr);
 
+// One file stored at entry.key (entry.md5 and entry.size: the file's, from Md5OfFile), in one PUT
+// or as a multipart upload as UploadFiles sends each file; the ETag it is stored with.
+absl::StatusOr<std::string> UploadObject(s3::Client& client, const std::string& bucket,
+                                         const FileEntry& entry, const std::string& path,
+                                         const UploadOptions& options, UploadStats& stats);
+
 // Lowercase hex MD5 of a file's content, and its size.
 absl::StatusOr<std::pair<std::string, int64_t>> Md5OfFile(const std::string& path);
 

@@ -95,6 +95,9 @@ struct NodeInfo {
   std::string release_version;
   int64_t data_volume_used_bytes = 0;
   int64_t data_volume_total_bytes = 0;
+  // Point-in-time restores whose commit log replay this node has done (their runs: a Restore's
+  // uid), as markers on its data volume say (agent/server/commitlog.h).
+  std::vector<std::string> replayed;
 };
 
 // GET kSchema: the schema versions this node sees (its system.local and system.peers, over CQL)
@@ -200,7 +203,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Ring, endpoints)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self_state, peers_state,
                                                 operation_mode, native_transport_running, tokens,
                                                 load_bytes, schema_version, release_version,
-                                                data_volume_used_bytes, data_volume_total_bytes)
+                                                data_volume_used_bytes, data_volume_total_bytes,
+                                                replayed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)
@@ -218,6 +222,21 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, mess
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, tag, keyspace, table, size_bytes,
                                                 true_size_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotList, snapshots)
+
+// A restore to a point in time, on one member: at its next start, Cassandra replays the commit
+// log segments this node archived since the backup (those stored under `location`, and those
+// archived here and not yet shipped) up to `point_in_time`, then the agent removes the replay
+// settings (commitlog.h). `run` empty: none.
+struct ReplayRequest {
+  std::string run;             // the Restore's uid
+  StorageLocation location;    // where this node's segments are shipped
+  std::string source_cluster;  // whose segments: this Cluster's name
+  std::string source_node;     // this member
+  int64_t since_unix = 0;      // segments stored from then on (the backup's start)
+  int64_t point_in_time_unix = 0;  // whole seconds (Cassandra's restore_point_in_time)
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReplayRequest, run, location, source_cluster,
+                                                source_node, since_unix, point_in_time_unix)
 
 // What the operator tells `agent init` about this member (a JSON file mounted from a ConfigMap
 // or written by the operator into the pod spec).
@@ -242,6 +261,11 @@ struct InitSettings {
   // folder before Cassandra first starts, and initial_tokens are that node's. The operator's
   // Restore imports them once the cluster is up. restore.backup empty: none.
   OperationRequest restore;
+  // Commit log archiving (spec.commitLogArchive): each full segment is hard-linked into
+  // <data_dir>/commitlog_archive by Cassandra's archive_command and shipped there by the agent.
+  // endpoint empty: off.
+  StorageLocation commitlog_archive;
+  ReplayRequest replay;  // a restore to a point in time (run empty: none)
   int64_t heap_bytes = 0;           // 0: derived from the memory limit
   std::string jolokia_jar;          // path of the Jolokia javaagent jar
   int jolokia_port = kJolokiaPort;  // on 127.0.0.1 (distinct per node when nodes share a host)
@@ -251,7 +275,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InitSettings, cluster_name, dc, 
                                                 listen_address, broadcast_address, rpc_address,
                                                 broadcast_rpc_address, num_tokens, initial_tokens,
                                                 auto_bootstrap, data_dir, authenticator, authorizer,
-                                                member_joined_before, restore, heap_bytes,
+                                                member_joined_before, restore, commitlog_archive,
+                                                replay, heap_bytes,
                                                 jolokia_jar, jolokia_port, extra_jvm_options)
 
 }  // namespace agent::api

@@ -189,6 +189,14 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   for (const char* sub : {"data", "commitlog", "saved_caches", "hints", "cdc_raw"}) {
     fs::create_directories(fs::path(settings.data_dir) / sub, ec);
   }
+  if (o.archiving) {
+    if (!settings.commitlog_archive.endpoint.empty()) {
+      fs::create_directories(fs::path(settings.data_dir) / "commitlog_archive", ec);
+    }
+    auto properties = o.archiving(settings);
+    RETURN_IF_ERROR(base::Annotate(properties.status(), "commit log archiving"));
+    RETURN_IF_ERROR(WriteFileAtomically(out / "commitlog_archiving.properties", *properties));
+  }
   return InitResult{mode, o.out_conf_dir, loaded.source, known.size()};
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "agent/server/commitlog.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "httplib.h"
@@ -234,6 +235,7 @@ void Server::Routes() {
     if (!info.ok()) return ReplyError(res, info.status());
     if (auto ring = node_->GetRing(); ring.ok())
       info->peers_state = PeersState(info->address, info->host_id, *ring);
+    if (!options_.data_dir.empty()) info->replayed = ReplayedRuns(options_.data_dir);
     Reply(res, 200, *info);
   });
   s.Get(api::kConfigKeys,
