@@ -184,6 +184,8 @@ agent::api::InitSettings MemberSettings(const ClusterSpec& c, const std::string&
   s.data_dir = kDataDir;
   s.member_joined_before = member.joined_before;
   s.restore = member.restore;
+  s.commitlog_archive = member.commitlog_archive;
+  s.replay = member.replay;
   if (!c.heap_size.empty()) s.heap_bytes = std::max<int64_t>(0, ParseByteQuantity(c.heap_size));
   s.jolokia_jar = kJolokiaJar;
   s.extra_jvm_options = c.jvm_extra_options;
@@ -243,9 +245,10 @@ Json InitContainers(const ClusterSpec& c, const std::string& data_volume) {
         Mount("ringkeeper", "/ringkeeper"), Mount(data_volume.c_str(), kDataDir),
         Mount("members", "/etc/ringkeeper/members", true),
         Mount("config", "/etc/ringkeeper/config", true)}}};
-  // A Cluster created from a backup fetches each member's files before Cassandra first starts.
-  // Only then: a new mount in the template would roll every other Cluster's pods.
-  if (c.restore_from.set()) {
+  // A Cluster created from a backup fetches each member's files before Cassandra first starts;
+  // one archiving its commit log fetches a replay's segments. Only then: a new mount in the
+  // template would roll every other Cluster's pods.
+  if (c.restore_from.set() || !c.commit_log_archive.empty()) {
     agent_init["volumeMounts"].push_back(
         Mount("storage-credentials", kStorageCredentialsDir, true));
   }
@@ -281,7 +284,7 @@ Json CassandraContainer(const ClusterSpec& c, const RackSpec& rack,
 
 Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
                     const std::string& data_volume) {
-  return {
+  Json agent = {
       {"name", kAgentContainer},
       {"image", c.agent_image},
       {"args",
@@ -307,6 +310,17 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
         Mount("superuser", "/etc/ringkeeper/superuser", true),
         Mount("ringkeeper", "/opt/ringkeeper", true),
         Mount("storage-credentials", kStorageCredentialsDir, true)}}};
+  // Commit log archiving: the sidecar ships the segments its member's settings say where to, and
+  // removes a replay's restore settings from Cassandra's conf once it is up. Only for such a
+  // Cluster (turning archiving on rolls the pods anyway: Cassandra reads its archive_command at
+  // start).
+  if (!c.commit_log_archive.empty()) {
+    agent["args"].push_back("--settings=/etc/ringkeeper/members/$(POD_NAME).json");
+    agent["args"].push_back("--conf-dir=/etc/cassandra");
+    agent["volumeMounts"].push_back(Mount("members", "/etc/ringkeeper/members", true));
+    agent["volumeMounts"].push_back(Mount("conf", "/etc/cassandra", false));
+  }
+  return agent;
 }
 
 Json PodSpec(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,

@@ -59,6 +59,9 @@ struct MemberPlan {
   bool auto_bootstrap = true;
   bool joined_before = false;
   agent::api::OperationRequest restore;  // kind "": none (MemberRestore)
+  // spec.commitLogArchive's location as the agent reads it (endpoint "": not archived).
+  agent::api::StorageLocation commitlog_archive;
+  agent::api::ReplayRequest replay;  // run "": none (MemberReplay)
 };
 agent::api::InitSettings MemberSettings(const ClusterSpec& c, const std::string& dc,
                                         const std::string& rack,

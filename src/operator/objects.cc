@@ -18,6 +18,7 @@
 #include "operator/desired.h"
 #include "operator/pass.h"
 #include "operator/reconciler.h"
+#include "operator/storage_access.h"
 #include "operator/tokens.h"
 #include "operator/volumes.h"
 
@@ -295,6 +296,10 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
         plan.broadcast_ip = m.address;
         plan.joined_before = m.bootstrapped;
         plan.restore = MemberRestore(p, m);
+        if (const StorageLocationSpec* l = p.spec.FindStorageLocation(p.spec.commit_log_archive)) {
+          plan.commitlog_archive = StorageAccess::AgentLocation(*l);
+        }
+        if (auto r = p.replays.find(m.pod); r != p.replays.end()) plan.replay = r->second.request;
         if (auto e = existing.find(m.pod); e != existing.end()) {
           plan.initial_tokens = e->second.initial_tokens;
           plan.auto_bootstrap = e->second.auto_bootstrap;

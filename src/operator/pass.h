@@ -89,6 +89,13 @@ struct ClusterReconciler::Pass {
   // backup, each member's tokens: its source node's (restore_from.cc).
   kube::Json restore_from;
   std::map<std::string, std::vector<std::string>> restore_tokens;
+  // Members restarting to replay their commit log for a Restore to a point in time
+  // (point_in_time.cc), by pod: what their settings carry, and the pod that restarts.
+  struct Replay {
+    agent::api::ReplayRequest request;
+    std::string pod_uid;
+  };
+  std::map<std::string, Replay> replays;
   std::string progress_reason, progress_message;
   std::string scale_down_refusal_reason, scale_down_refusal;
   std::string config_refusal;                // unknown keys named; the pods' config is held

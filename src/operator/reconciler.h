@@ -139,6 +139,11 @@ class ClusterReconciler : public kube::Reconciler {
   // nodes and given their tokens before any is created; its Restore once it is Ready.
   absl::StatusOr<Flow> PlanRestoreFrom(Pass& p);
   absl::StatusOr<Flow> RestoreFromBackup(Pass& p);
+  // point_in_time.cc: a Restore to a point in time asks each member in turn to restart with
+  // its commit log replay in its settings (p.replays, read before the settings are written);
+  // the restart is a Restart operation (drained first, only while every other member is up).
+  absl::StatusOr<Flow> FindReplays(Pass& p);
+  absl::StatusOr<Flow> RestartForReplay(Pass& p);
   // operations.cc, scaling.cc: the disruptive operations and their safety rules.
   absl::StatusOr<Flow> ContinueOperation(Pass& p);
   absl::StatusOr<Flow> StartRequestedReplacement(Pass& p);
@@ -217,6 +222,8 @@ class ClusterReconciler : public kube::Reconciler {
   OwnWrites written_;  // the Cluster as our last write left it
   // Cassandra version -> the cassandra.yaml keys it knows (from an agent running it).
   std::map<std::string, std::set<std::string>> config_keys_;
+  // "<uid>/<generation>" of the Clusters whose commit log archive credentials were copied.
+  std::set<std::string> archive_credentials_copied_;
 };
 
 }  // namespace ringkeeper

@@ -1,6 +1,7 @@
 #include "operator/restores.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -190,7 +191,45 @@ absl::Status RestoreReconciler::Start(Pass& p) {
     n.pod = members[i % members.size()].pod;
     n.source = !node_files ? sources[i].node : same_names ? n.pod : recorded[n.pod];
     n.phase = node_phase::kPending;
+    if (p.spec.to_point_in_time()) n.replay_phase = replay_phase::kPending;
     p.status.nodes.push_back(std::move(n));
+  }
+  if (p.spec.to_point_in_time()) {
+    // The segments replay on the nodes that wrote them, over the files of a backup older than
+    // the point: only in place, at the backup's size, from an archived commit log.
+    absl::Time finished;
+    std::string error;
+    if (p.cluster_spec.commit_log_archive.empty()) {
+      Fail(p, reason::kCommitLogNotArchived,
+           absl::StrCat("Cluster ", p.spec.cluster,
+                        " does not archive its commit log (spec.commitLogArchive): there is "
+                        "nothing to replay up to a point in time"));
+      return absl::OkStatus();
+    }
+    if (source_cluster != p.spec.cluster || !same_names) {
+      Fail(p, reason::kPointInTimeNotInPlace,
+           absl::StrCat("a point in time is restored in place only, into the cluster that took "
+                        "the backup with the same members (backup ",
+                        source_backup, " is of ", source_cluster, ", ", index->nodes.size(),
+                        " nodes)"));
+      return absl::OkStatus();
+    }
+    if (!absl::ParseTime(absl::RFC3339_full, index->finished, &finished, &error) ||
+        finished > p.spec.point_in_time) {
+      Fail(p, reason::kPointInTimeBeforeBackup,
+           absl::StrCat("backup ", source_backup, " finished at ", index->finished,
+                        ", after the point in time ", kube::FormatRfc3339(p.spec.point_in_time),
+                        ": restore from an earlier backup"));
+      return absl::OkStatus();
+    }
+    if (p.spec.point_in_time > p.now) {
+      Fail(p, reason::kPointInTimeInFuture,
+           absl::StrCat("the point in time ", kube::FormatRfc3339(p.spec.point_in_time),
+                        " has not come yet"));
+      return absl::OkStatus();
+    }
+    p.status.replay_target = kube::FormatRfc3339(p.spec.point_in_time);
+    p.status.replay_since = index->started;
   }
   p.status.method = node_files ? restore_method::kNodeFiles : restore_method::kBulkLoad;
   p.status.phase = backup_phase::kRunning;
@@ -287,16 +326,64 @@ absl::Status RestoreReconciler::Continue(Pass& p) {
     }
   }
   if (std::all_of(p.status.nodes.begin(), p.status.nodes.end(),
-                  [](const auto& n) { return n.phase == node_phase::kDone; })) {
+                  [](const auto& n) { return n.phase == node_phase::kDone; }) &&
+      (p.status.replay_target.empty() || Replay(p))) {
     p.status.phase = backup_phase::kComplete;
     p.status.completion_time = kube::FormatRfc3339(p.now);
     int64_t bytes = 0;
     for (const auto& n : p.status.nodes) bytes += n.bytes;
-    seams_.events->Event(*p.object, false, reason::kRestoreComplete,
-                         absl::StrCat(p.status.nodes.size(), " nodes, ", bytes,
-                                      " bytes restored from ", p.status.source_backup));
+    seams_.events->Event(
+        *p.object, false, reason::kRestoreComplete,
+        absl::StrCat(p.status.nodes.size(), " nodes, ", bytes, " bytes restored from ",
+                     p.status.source_backup,
+                     p.status.replay_target.empty()
+                         ? std::string()
+                         : absl::StrCat(", commit log replayed up to ", p.status.replay_target)));
   }
   return absl::OkStatus();
+}
+
+bool RestoreReconciler::Replay(Pass& p) {
+  const std::string run = p.object->uid();
+  for (RestoreNodeStatus& node : p.status.nodes) {
+    if (node.replay_phase == replay_phase::kDone) continue;
+    kube::ObjectPtr pod = caches_.pods->Get(kube::ObjectKey{p.spec.ns, node.pod}.ToString());
+    std::optional<agent::api::NodeInfo> info;
+    if (pod && !pod->being_deleted()) {
+      if (auto agent = access_.AgentOf(p.cluster_spec, *caches_.pods, node.pod); agent.ok()) {
+        if (auto i = (*agent)->NodeInfo(); i.ok()) info = *std::move(i);
+      }
+    }
+    auto has = [&run](const std::vector<std::string>& runs) {
+      return std::find(runs.begin(), runs.end(), run) != runs.end();
+    };
+    if (info && has(info->replayed)) {
+      node.replay_phase = replay_phase::kDone;
+      seams_.events->Event(
+          *p.object, false, reason::kCommitLogReplayed,
+          absl::StrCat(node.pod, " replayed its commit log up to ", p.status.replay_target));
+      continue;
+    }
+    if (!pod) return false;  // its StatefulSet brings it back
+    if (node.replay_phase != replay_phase::kRestarting) {
+      // Recorded before the Cluster reconciler acts on it: its settings carry the replay from
+      // now on, and it restarts this pod (drained first, while every other member is up).
+      node.replay_phase = replay_phase::kRestarting;
+      node.replay_pod_uid = pod->uid();
+      seams_.events->Event(*p.object, false, reason::kReplayingCommitLog,
+                           absl::StrCat(node.pod, " restarts to replay its commit log up to ",
+                                        p.status.replay_target));
+    } else if (pod->uid() != node.replay_pod_uid && info && info->operation_mode == "NORMAL" &&
+               !has(info->replaying)) {
+      // Its successor started without the replay (its settings were read before they had
+      // it): that one restarts too.
+      spdlog::info("restore {}: {} came up without replaying: restarting it again",
+                   p.object->key().ToString(), node.pod);
+      node.replay_pod_uid = pod->uid();
+    }
+    return false;  // one member at a time
+  }
+  return true;
 }
 
 absl::Status RestoreReconciler::WriteStatus(Pass& p) {

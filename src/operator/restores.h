@@ -53,6 +53,9 @@ class RestoreReconciler : public kube::Reconciler {
   struct Pass;
   absl::Status Start(Pass& p);
   absl::Status Continue(Pass& p);
+  // A restore to a point in time, once every member imported its files: one member at a time
+  // restarts with the replay in its settings; true once every member replayed.
+  bool Replay(Pass& p);
   // The agent of `pod` and its operation `id` ("" = ask with `request`); the operation's state
   // once known, "" while it cannot be reached or has not started.
   absl::StatusOr<agent::api::Operation> Follow(Pass& p, const std::string& pod, std::string& id,

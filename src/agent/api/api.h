@@ -98,6 +98,9 @@ struct NodeInfo {
   // Point-in-time restores whose commit log replay this node has done (their runs: a Restore's
   // uid), as markers on its data volume say (agent/server/commitlog.h).
   std::vector<std::string> replayed;
+  // Those prepared by `agent init` and not finished yet (Cassandra replays at its start; the
+  // agent finishes once it is up).
+  std::vector<std::string> replaying;
 };
 
 // GET kSchema: the schema versions this node sees (its system.local and system.peers, over CQL)
@@ -204,7 +207,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self
                                                 operation_mode, native_transport_running, tokens,
                                                 load_bytes, schema_version, release_version,
                                                 data_volume_used_bytes, data_volume_total_bytes,
-                                                replayed)
+                                                replayed, replaying)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)

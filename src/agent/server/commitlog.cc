@@ -236,4 +236,16 @@ std::vector<std::string> ReplayedRuns(const std::string& data_dir) {
   return runs;
 }
 
+std::vector<std::string> ReplayingRuns(const std::string& data_dir) {
+  std::vector<std::string> runs;
+  std::error_code ec;
+  const fs::path dir = fs::path(data_dir) / kReplayDir;
+  if (!fs::exists(dir, ec)) return runs;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory()) runs.push_back(e.path().filename().string());
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
 }  // namespace agent::server

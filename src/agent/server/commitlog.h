@@ -82,5 +82,7 @@ absl::StatusOr<std::string> FinishReplay(const std::string& conf_dir, const std:
 
 // The runs replayed on this data volume (their markers), sorted.
 std::vector<std::string> ReplayedRuns(const std::string& data_dir);
+// The runs prepared and not finished (their segment folders), sorted.
+std::vector<std::string> ReplayingRuns(const std::string& data_dir);
 
 }  // namespace agent::server

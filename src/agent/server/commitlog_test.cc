@@ -108,6 +108,7 @@ TEST(FinishReplayTest, RemovesRestoreSettingsMarksTheRunAndIsDoneOnce) {
   std::ofstream(conf / kArchivingProperties) << ArchivingProperties(s);
 
   EXPECT_TRUE(ReplayedRuns(data.string()).empty());
+  EXPECT_EQ(ReplayingRuns(data.string()), std::vector<std::string>{"uid-1"});
   auto run = FinishReplay(conf.string(), data.string());
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(*run, "uid-1");
@@ -117,6 +118,7 @@ TEST(FinishReplayTest, RemovesRestoreSettingsMarksTheRunAndIsDoneOnce) {
   EXPECT_FALSE(Has(left, "precision"));
   EXPECT_FALSE(fs::exists(data / kReplayDir / "uid-1"));
   EXPECT_EQ(ReplayedRuns(data.string()), std::vector<std::string>{"uid-1"});
+  EXPECT_TRUE(ReplayingRuns(data.string()).empty());
 
   run = FinishReplay(conf.string(), data.string());
   ASSERT_TRUE(run.ok());

@@ -235,7 +235,10 @@ void Server::Routes() {
     if (!info.ok()) return ReplyError(res, info.status());
     if (auto ring = node_->GetRing(); ring.ok())
       info->peers_state = PeersState(info->address, info->host_id, *ring);
-    if (!options_.data_dir.empty()) info->replayed = ReplayedRuns(options_.data_dir);
+    if (!options_.data_dir.empty()) {
+      info->replayed = ReplayedRuns(options_.data_dir);
+      info->replaying = ReplayingRuns(options_.data_dir);
+    }
     Reply(res, 200, *info);
   });
   s.Get(api::kConfigKeys,

@@ -111,6 +111,16 @@ inline constexpr char kKeyspaceNotInBackup[] = "KeyspaceNotInBackup";
 inline constexpr char kSizeMismatch[] = "SizeMismatch";
 inline constexpr char kRestoreSchemaFailed[] = "RestoreSchemaFailed";
 inline constexpr char kNodeRestoreFailed[] = "NodeRestoreFailed";
+// A restore to a point in time (spec.pointInTime) refused: the Cluster does not archive its
+// commit log (spec.commitLogArchive), the backup is another cluster's or of another size (the
+// segments replay only on the nodes that wrote them), or the backup finished after the point.
+inline constexpr char kCommitLogNotArchived[] = "CommitLogNotArchived";
+inline constexpr char kPointInTimeNotInPlace[] = "PointInTimeNotInPlace";
+inline constexpr char kPointInTimeBeforeBackup[] = "PointInTimeBeforeBackup";
+inline constexpr char kPointInTimeInFuture[] = "PointInTimeInFuture";
+// Events: a member restarts to replay its commit log up to the point in time; it did.
+inline constexpr char kReplayingCommitLog[] = "ReplayingCommitLog";
+inline constexpr char kCommitLogReplayed[] = "CommitLogReplayed";
 inline constexpr char kRestoreStarted[] = "RestoreStarted";    // event
 inline constexpr char kRestoreComplete[] = "RestoreComplete";  // event
 inline constexpr char kRestoreFailed[] = "RestoreFailed";      // event, with the reason

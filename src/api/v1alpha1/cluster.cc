@@ -316,6 +316,11 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (absl::Status s = ParseStorageLocations(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseBackupSchedules(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseRestoreFrom(spec, c); !s.ok()) return s;
+  c.commit_log_archive = StringField(FieldAt(spec, {"commitLogArchive"}), "storageLocation");
+  if (!c.commit_log_archive.empty() && !c.FindStorageLocation(c.commit_log_archive)) {
+    return absl::InvalidArgumentError(
+        "spec.commitLogArchive.storageLocation must name one of spec.storageLocations");
+  }
   return c;
 }
 

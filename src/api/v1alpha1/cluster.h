@@ -114,6 +114,9 @@ struct ClusterSpec {
   std::vector<StorageLocationSpec> storage_locations;
   std::vector<BackupScheduleSpec> backup_schedules;
   RestoreFromSpec restore_from;
+  // spec.commitLogArchive.storageLocation: where every node ships its commit log segments (a
+  // restore to a point in time replays them); "" = not archived.
+  std::string commit_log_archive;
 
   const StorageLocationSpec* FindStorageLocation(const std::string& name) const;
   const DataCenterSpec* FindDc(const std::string& dc) const;

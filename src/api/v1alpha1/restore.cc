@@ -1,6 +1,7 @@
 #include "api/v1alpha1/restore.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace ringkeeper {
 namespace {
@@ -29,6 +30,14 @@ absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore) {
       if (k.is_string()) r.keyspaces.push_back(k.get<std::string>());
     }
   }
+  if (const std::string t = StringField(spec, "pointInTime"); !t.empty()) {
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, t, &r.point_in_time, &error) ||
+        r.point_in_time != absl::FromUnixSeconds(absl::ToUnixSeconds(r.point_in_time))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.pointInTime: ", t, " is not an RFC 3339 time in whole seconds"));
+    }
+  }
   if (r.cluster.empty()) return absl::InvalidArgumentError("spec.cluster is required");
   if (r.backup.empty() == r.source_backup.empty()) {
     return absl::InvalidArgumentError("set exactly one of spec.backup and spec.source");
@@ -51,12 +60,14 @@ RestoreStatus ParseRestoreStatus(const Json& status) {
   s.schema_operation = StringField(schema, "operation");
   s.schema_done = FieldAt(schema, {"done"}).is_boolean() && schema["done"].get<bool>();
   s.method = StringField(status, "method");
+  s.replay_target = StringField(FieldAt(status, {"pointInTime"}), "target");
+  s.replay_since = StringField(FieldAt(status, {"pointInTime"}), "since");
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       s.nodes.push_back({StringField(n, "pod"), StringField(n, "source"),
                          StringField(n, "operation"), StringField(n, "phase"),
-                         IntField(n, "filesDone"), IntField(n, "bytes"),
-                         StringField(n, "message")});
+                         IntField(n, "filesDone"), IntField(n, "bytes"), StringField(n, "message"),
+                         StringField(n, "replay"), StringField(n, "replayPodUid")});
     }
   }
   return s;
@@ -76,6 +87,9 @@ Json ToJson(const RestoreStatus& s) {
     if (!s.schema_operation.empty()) out["schema"]["operation"] = s.schema_operation;
   }
   if (!s.method.empty()) out["method"] = s.method;
+  if (!s.replay_target.empty()) {
+    out["pointInTime"] = {{"target", s.replay_target}, {"since", s.replay_since}};
+  }
   Json nodes = Json::array();
   for (const RestoreNodeStatus& n : s.nodes) {
     Json j = {{"pod", n.pod},
@@ -85,6 +99,8 @@ Json ToJson(const RestoreStatus& s) {
               {"bytes", n.bytes}};
     if (!n.operation.empty()) j["operation"] = n.operation;
     if (!n.message.empty()) j["message"] = n.message;
+    if (!n.replay_phase.empty()) j["replay"] = n.replay_phase;
+    if (!n.replay_pod_uid.empty()) j["replayPodUid"] = n.replay_pod_uid;
     nodes.push_back(std::move(j));
   }
   out["nodes"] = std::move(nodes);

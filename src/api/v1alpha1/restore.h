@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "api/v1alpha1/backup.h"
 #include "kube/object.h"
 #include "kube/resource.h"
@@ -26,6 +27,9 @@ struct RestoreSpec {
   // cluster named (another cluster's, from anywhere).
   std::string source_location, source_cluster, source_backup;
   std::vector<std::string> keyspaces;  // empty: every non-system keyspace of the backup
+  // spec.pointInTime (whole seconds): the commit log replayed up to it; InfinitePast: none.
+  absl::Time point_in_time = absl::InfinitePast();
+  bool to_point_in_time() const { return point_in_time != absl::InfinitePast(); }
 };
 
 absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore);
@@ -49,7 +53,17 @@ struct RestoreNodeStatus {
   std::string phase;      // Pending | Running | Done | Failed
   int64_t files_done = 0, bytes = 0;
   std::string message;
+  // A restore to a point in time: this member's replay (replay_phase), and the pod that
+  // restarts for it (its successor replays).
+  std::string replay_phase, replay_pod_uid;
 };
+
+// Where a member's commit log replay stands.
+namespace replay_phase {
+inline constexpr char kPending[] = "Pending";
+inline constexpr char kRestarting[] = "Restarting";  // its pod restarts with the replay
+inline constexpr char kDone[] = "Done";
+}  // namespace replay_phase
 
 struct RestoreStatus : RunStatus {
   // Where the backup is (resolved once, at the start).
@@ -60,6 +74,9 @@ struct RestoreStatus : RunStatus {
   bool schema_done = false;
   std::string method;  // restore_method
   std::vector<RestoreNodeStatus> nodes;
+  // A restore to a point in time: the target and the segments' start (the backup's start),
+  // RFC 3339; "" otherwise.
+  std::string replay_target, replay_since;
 };
 
 RestoreStatus ParseRestoreStatus(const kube::Json& status);
