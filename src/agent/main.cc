@@ -117,18 +117,17 @@ absl::Status FetchBackupBeforeStart(const agent::api::InitSettings& s) {
 
 // commitlog_archiving.properties: archive_command when archiving is on; a replay's segments
 // fetched and its restore settings when one is pending (not yet done on this volume).
-absl::StatusOr<std::string> ArchivingBeforeStart(const agent::api::InitSettings& s) {
+absl::StatusOr<std::string> ArchivingBeforeStart(agent::api::InitSettings& s) {
   bool pending = false;
   auto segments = agent::server::PrepareReplay(s, &pending);
   if (!segments.ok()) return segments.status();
-  agent::api::InitSettings rendered = s;
-  if (!pending) rendered.replay = {};
+  if (!pending) s.replay = {};
   if (pending) {
     std::printf("replay: %zu commit log segments up to %s (restore %s)\n", *segments,
                 agent::server::RestorePointInTime(s.replay.point_in_time_unix).c_str(),
                 s.replay.run.c_str());
   }
-  return agent::server::ArchivingProperties(rendered);
+  return agent::server::ArchivingProperties(s);
 }
 
 int RunInitCommand(agent::config::InitOptions init) {

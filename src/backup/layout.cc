@@ -1,6 +1,7 @@
 #include "backup/layout.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -49,6 +50,51 @@ absl::StatusOr<SegmentKey> ParseCommitLogKey(const NodePath& n, const std::strin
   k.md5 = parts[0];
   k.segment = parts[2];
   return k;
+}
+
+namespace {
+bool IsSystemKeyspace(const std::string& name) {
+  return name == "system" || absl::StartsWith(name, "system_");
+}
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const Manifest& manifest,
+                                                           const std::vector<std::string>& wanted) {
+  std::vector<std::string> out;
+  if (wanted.empty()) {
+    for (const auto& [name, k] : manifest.keyspaces) {
+      if (!IsSystemKeyspace(name)) out.push_back(name);
+    }
+    return out;
+  }
+  for (const std::string& name : wanted) {
+    if (!manifest.keyspaces.contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("backup ", manifest.backup, " has no keyspace ", name));
+    }
+    if (IsSystemKeyspace(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("system keyspace ", name, " cannot be restored into a running cluster"));
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+std::string TableOfDirectory(const std::string& directory) {
+  const size_t dash = directory.rfind('-');
+  if (dash == std::string::npos || directory.size() - dash - 1 != 32) return directory;
+  return directory.substr(0, dash);
+}
+
+std::vector<std::string> TablesOf(const Manifest& manifest,
+                                  const std::vector<std::string>& keyspaces) {
+  std::set<std::string> tables;
+  for (const FileEntry& f : manifest.files) {
+    if (std::find(keyspaces.begin(), keyspaces.end(), f.keyspace) == keyspaces.end()) continue;
+    tables.insert(absl::StrCat(f.keyspace, ".", TableOfDirectory(f.table)));
+  }
+  return {tables.begin(), tables.end()};
 }
 
 int64_t Manifest::TotalBytes() const {

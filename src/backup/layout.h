@@ -110,6 +110,18 @@ struct Verification {
 };
 Verification VerifyFiles(const Manifest& manifest, const std::map<std::string, StoredFile>& stored);
 
+// The keyspaces a restore takes from `manifest`: `wanted`, each checked against the manifest
+// (InvalidArgument naming one it lacks, or a system keyspace), or every non-system keyspace it
+// has.
+absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const Manifest& manifest,
+                                                           const std::vector<std::string>& wanted);
+// The table a snapshot's directory belongs to: "t-5bc52802de2535edaeab188eecebb090" -> "t".
+std::string TableOfDirectory(const std::string& directory);
+// The tables of `keyspaces` the manifest has files of (each table's schema.cql at least), as
+// "keyspace.table", sorted.
+std::vector<std::string> TablesOf(const Manifest& manifest,
+                                  const std::vector<std::string>& keyspaces);
+
 std::string ToJson(const Manifest& m);
 std::string ToJson(const Index& index);
 absl::StatusOr<Index> ParseIndex(const std::string& text);

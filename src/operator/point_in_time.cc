@@ -62,6 +62,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::FindReplays(Pass& p) 
       r.request.source_node = n.pod;
       r.request.since_unix = absl::ToUnixSeconds(since);
       r.request.point_in_time_unix = absl::ToUnixSeconds(spec->point_in_time);
+      r.request.tables = status.replay_tables;
     }
   }
   return Flow::kContinue;

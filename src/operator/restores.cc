@@ -138,8 +138,10 @@ absl::Status RestoreReconciler::Start(Pass& p) {
          absl::StrCat(index_key, ": ", index.ok() ? "no nodes" : index.status().message()));
     return absl::OkStatus();
   }
-  // Every keyspace asked for is in it (one manifest has the schema of all).
-  if (!p.spec.keyspaces.empty()) {
+  // Every keyspace asked for is in it (one manifest has the schema of all); a restore to a
+  // point in time replays the restored tables only.
+  std::vector<std::string> replayed_tables;
+  if (!p.spec.keyspaces.empty() || p.spec.to_point_in_time()) {
     auto manifest_text = storage_->Get(p.location->s3, *credentials, index->nodes[0].manifest);
     if (!manifest_text.ok()) return base::Annotate(manifest_text.status(), "read a manifest");
     auto manifest = backup::ParseManifest(*manifest_text);
@@ -151,6 +153,8 @@ absl::Status RestoreReconciler::Start(Pass& p) {
         return absl::OkStatus();
       }
     }
+    auto keyspaces = backup::RestoredKeyspaces(*manifest, p.spec.keyspaces);
+    if (keyspaces.ok()) replayed_tables = backup::TablesOf(*manifest, *keyspaces);
   }
   std::vector<ReportedMember> members = ReportedMembers(*p.cluster);
   if (members.empty()) {
@@ -230,6 +234,7 @@ absl::Status RestoreReconciler::Start(Pass& p) {
     }
     p.status.replay_target = kube::FormatRfc3339(p.spec.point_in_time);
     p.status.replay_since = index->started;
+    p.status.replay_tables = std::move(replayed_tables);
   }
   p.status.method = node_files ? restore_method::kNodeFiles : restore_method::kBulkLoad;
   p.status.phase = backup_phase::kRunning;

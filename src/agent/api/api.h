@@ -231,15 +231,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotList, snapshots)
 // archived here and not yet shipped) up to `point_in_time`, then the agent removes the replay
 // settings (commitlog.h). `run` empty: none.
 struct ReplayRequest {
-  std::string run;             // the Restore's uid
-  StorageLocation location;    // where this node's segments are shipped
-  std::string source_cluster;  // whose segments: this Cluster's name
-  std::string source_node;     // this member
-  int64_t since_unix = 0;      // segments stored from then on (the backup's start)
+  std::string run;                 // the Restore's uid
+  StorageLocation location;        // where this node's segments are shipped
+  std::string source_cluster;      // whose segments: this Cluster's name
+  std::string source_node;         // this member
+  int64_t since_unix = 0;          // segments stored from then on (the backup's start)
   int64_t point_in_time_unix = 0;  // whole seconds (Cassandra's restore_point_in_time)
+  // The restored tables, "keyspace.table": the replay is limited to them (cassandra.replayList).
+  std::vector<std::string> tables;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReplayRequest, run, location, source_cluster,
-                                                source_node, since_unix, point_in_time_unix)
+                                                source_node, since_unix, point_in_time_unix, tables)
 
 // What the operator tells `agent init` about this member (a JSON file mounted from a ConfigMap
 // or written by the operator into the pod spec).
@@ -268,7 +270,7 @@ struct InitSettings {
   // <data_dir>/commitlog_archive by Cassandra's archive_command and shipped there by the agent.
   // endpoint empty: off.
   StorageLocation commitlog_archive;
-  ReplayRequest replay;  // a restore to a point in time (run empty: none)
+  ReplayRequest replay;             // a restore to a point in time (run empty: none)
   int64_t heap_bytes = 0;           // 0: derived from the memory limit
   std::string jolokia_jar;          // path of the Jolokia javaagent jar
   int jolokia_port = kJolokiaPort;  // on 127.0.0.1 (distinct per node when nodes share a host)
@@ -279,7 +281,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InitSettings, cluster_name, dc, 
                                                 broadcast_rpc_address, num_tokens, initial_tokens,
                                                 auto_bootstrap, data_dir, authenticator, authorizer,
                                                 member_joined_before, restore, commitlog_archive,
-                                                replay, heap_bytes,
-                                                jolokia_jar, jolokia_port, extra_jvm_options)
+                                                replay, heap_bytes, jolokia_jar, jolokia_port,
+                                                extra_jvm_options)
 
 }  // namespace agent::api

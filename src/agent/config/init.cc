@@ -153,7 +153,7 @@ absl::Status PrepareConfDir(const InitOptions& o) {
 }  // namespace
 
 absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
-  ASSIGN_OR_RETURN(const api::InitSettings settings, ReadSettings(o));
+  ASSIGN_OR_RETURN(api::InitSettings settings, ReadSettings(o));
   std::string overrides;
   if (!o.overrides_file.empty()) {
     ASSIGN_OR_RETURN(overrides, ReadFile(o.overrides_file));
@@ -178,6 +178,15 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   }
   ASSIGN_OR_RETURN(const std::string yaml,
                    RenderCassandraYaml(base_yaml, overrides, ForStartMode(settings, mode), known));
+  // Before the JVM options: a pending replay limits what Cassandra replays (replayList).
+  std::string archiving;
+  if (o.archiving) {
+    auto properties = o.archiving(settings);
+    RETURN_IF_ERROR(base::Annotate(properties.status(), "commit log archiving"));
+    archiving = *std::move(properties);
+  } else {
+    settings.replay = {};
+  }
   const int64_t memory = o.memory_limit_bytes > 0 ? o.memory_limit_bytes : ContainerMemoryLimit();
   RETURN_IF_ERROR(PrepareConfDir(o));
   const fs::path out(o.out_conf_dir);
@@ -193,10 +202,9 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
     if (!settings.commitlog_archive.endpoint.empty()) {
       fs::create_directories(fs::path(settings.data_dir) / "commitlog_archive", ec);
     }
-    auto properties = o.archiving(settings);
-    RETURN_IF_ERROR(base::Annotate(properties.status(), "commit log archiving"));
-    RETURN_IF_ERROR(WriteFileAtomically(out / "commitlog_archiving.properties", *properties));
+    RETURN_IF_ERROR(WriteFileAtomically(out / "commitlog_archiving.properties", archiving));
   }
+
   return InitResult{mode, o.out_conf_dir, loaded.source, known.size()};
 }
 

@@ -35,9 +35,10 @@ struct InitOptions {
   int64_t memory_limit_bytes = 0;  // 0: read from the cgroup (v2, then v1), else /proc/meminfo
   // Restore hook: fills the empty data volume from a backup (backup issue). Null: Unimplemented.
   std::function<absl::Status(const api::InitSettings&)> restore;
-  // Commit log archiving and replay (agent/server/commitlog.h): prepares a pending replay and
-  // returns commitlog_archiving.properties, written over the image's. Null: the image's kept.
-  std::function<absl::StatusOr<std::string>(const api::InitSettings&)> archiving;
+  // Commit log archiving and replay (agent/server/commitlog.h): prepares a pending replay (and
+  // clears settings.replay when there is none: done already) and returns
+  // commitlog_archiving.properties, written over the image's. Null: the image's kept.
+  std::function<absl::StatusOr<std::string>(api::InitSettings&)> archiving;
 };
 
 struct InitResult {

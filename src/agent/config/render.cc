@@ -200,6 +200,11 @@ std::string RenderJvmOptions(const api::InitSettings& s, int64_t memory_limit_by
     const std::string& self = s.broadcast_address.empty() ? s.listen_address : s.broadcast_address;
     absl::StrAppend(&out, "-Dcassandra.replace_address_first_boot=", self, "\n");
   }
+  // A pending replay of a restore to a point in time replays the restored tables only: the
+  // others keep what they hold (a table truncated after the point stays truncated).
+  if (!s.replay.run.empty() && !s.replay.tables.empty()) {
+    absl::StrAppend(&out, "-Dcassandra.replayList=", absl::StrJoin(s.replay.tables, ","), "\n");
+  }
   for (const auto& opt : s.extra_jvm_options) absl::StrAppend(&out, opt, "\n");
   return out;
 }

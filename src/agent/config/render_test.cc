@@ -178,5 +178,15 @@ TEST(RenderJvmOptions, HeapJolokiaAndReplace) {
       << RenderJvmOptions(s, int64_t{8} << 30, StartMode::kFresh);
 }
 
+TEST(RenderJvmOptions, APendingReplayReplaysTheRestoredTablesOnly) {
+  auto s = Settings();
+  EXPECT_EQ(RenderJvmOptions(s, int64_t{2} << 30, StartMode::kExisting).find("replayList"),
+            std::string::npos);
+  s.replay.run = "uid-1";
+  s.replay.tables = {"pit.t", "pit.u"};
+  const std::string jvm = RenderJvmOptions(s, int64_t{2} << 30, StartMode::kExisting);
+  EXPECT_NE(jvm.find("-Dcassandra.replayList=pit.t,pit.u\n"), std::string::npos) << jvm;
+}
+
 }  // namespace
 }  // namespace agent::config

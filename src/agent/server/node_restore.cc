@@ -67,29 +67,6 @@ absl::Status CheckRestoreRequest(const api::OperationRequest& r) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const backup::Manifest& manifest,
-                                                           const std::vector<std::string>& wanted) {
-  std::vector<std::string> out;
-  if (wanted.empty()) {
-    for (const auto& [name, k] : manifest.keyspaces) {
-      if (!IsSystemKeyspace(name)) out.push_back(name);
-    }
-    return out;
-  }
-  for (const std::string& name : wanted) {
-    if (!manifest.keyspaces.contains(name)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("backup ", manifest.backup, " has no keyspace ", name));
-    }
-    if (IsSystemKeyspace(name)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("system keyspace ", name, " cannot be restored into a running cluster"));
-    }
-    out.push_back(name);
-  }
-  return out;
-}
-
 std::vector<std::string> SplitStatements(const std::string& cql) {
   std::vector<std::string> out;
   // Cassandra ends each statement of schema.cql with ';' at the end of a line.
@@ -111,19 +88,13 @@ std::string CreateKeyspaceStatement(const std::string& name, const backup::Keysp
                       "} AND durable_writes = ", k.durable_writes ? "true" : "false");
 }
 
-std::string TableOfDirectory(const std::string& directory) {
-  const size_t dash = directory.rfind('-');
-  if (dash == std::string::npos || directory.size() - dash - 1 != 32) return directory;
-  return directory.substr(0, dash);
-}
-
 absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationRequest& r) {
   RETURN_IF_ERROR(CheckRestoreRequest(r));
   if (!self.keyspaces || !self.execute) return absl::InternalError("restore: no CQL access");
   ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
   ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(clients, self, r));
   ASSIGN_OR_RETURN(const std::vector<std::string> keyspaces,
-                   RestoredKeyspaces(manifest, r.keyspaces));
+                   backup::RestoredKeyspaces(manifest, r.keyspaces));
   auto live = self.keyspaces();
   RETURN_IF_ERROR(base::Annotate(live.status(), "read the live schema"));
   std::vector<std::string> statements, truncates;
@@ -138,10 +109,10 @@ absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationReque
       auto cql = client->GetObject(r.location.bucket, f.key);
       RETURN_IF_ERROR(base::Annotate(cql.status(), f.key));
       for (std::string& s : SplitStatements(*cql)) statements.push_back(std::move(s));
-      tables.insert(TableOfDirectory(f.table));
+      tables.insert(backup::TableOfDirectory(f.table));
     }
     for (const backup::FileEntry& f : manifest.files) {
-      if (f.keyspace == ks) tables.insert(TableOfDirectory(f.table));
+      if (f.keyspace == ks) tables.insert(backup::TableOfDirectory(f.table));
     }
     // A keyspace created just now holds nothing to truncate.
     if (!live->contains(ks)) continue;
@@ -184,7 +155,7 @@ absl::StatusOr<StagedFiles> FetchNodeFiles(const BackupIdentity& self,
   ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
   ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(clients, self, r));
   ASSIGN_OR_RETURN(const std::vector<std::string> keyspaces,
-                   RestoredKeyspaces(manifest, r.keyspaces));
+                   backup::RestoredKeyspaces(manifest, r.keyspaces));
   const std::set<std::string> restored(keyspaces.begin(), keyspaces.end());
   const fs::path staging = StagingDir(self, r);
   std::vector<backup::DownloadFile> files;
@@ -212,8 +183,8 @@ absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
       // The staging folder is <...>/<keyspace>/<table>-<id>: the loader reads both names there.
       RETURN_IF_ERROR(base::Annotate(node.BulkLoad(dir), absl::StrCat("bulk load ", dir)));
     } else {
-      RETURN_IF_ERROR(
-          node.ImportSSTables(table.first, TableOfDirectory(table.second), dir, r.verify_tokens));
+      RETURN_IF_ERROR(node.ImportSSTables(table.first, backup::TableOfDirectory(table.second), dir,
+                                          r.verify_tokens));
     }
   }
   std::error_code ec;

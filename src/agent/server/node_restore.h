@@ -54,15 +54,9 @@ absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
                          const std::atomic<bool>* cancel);
 
 // Pure helpers, exposed for tests.
-// The keyspaces a restore takes from `manifest`: `wanted`, each checked against the manifest
-// (InvalidArgument naming one it lacks), or every non-system keyspace it has.
-absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const backup::Manifest& manifest,
-                                                           const std::vector<std::string>& wanted);
 // The statements of a schema.cql file, in order, without their ';'.
 std::vector<std::string> SplitStatements(const std::string& cql);
 // "CREATE KEYSPACE IF NOT EXISTS ..." from its saved definition.
 std::string CreateKeyspaceStatement(const std::string& name, const backup::KeyspaceSchema& k);
-// The table a snapshot's directory belongs to: "t-5bc52802de2535edaeab188eecebb090" -> "t".
-std::string TableOfDirectory(const std::string& directory);
 
 }  // namespace agent::server

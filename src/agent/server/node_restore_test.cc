@@ -18,16 +18,17 @@ backup::Manifest TwoKeyspaces() {
 }
 
 TEST(NodeRestoreTest, RestoredKeyspacesAreTheUsersOrThoseAskedForIfTheBackupHasThem) {
-  auto all = RestoredKeyspaces(TwoKeyspaces(), {});
+  auto all = backup::RestoredKeyspaces(TwoKeyspaces(), {});
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(*all, (std::vector<std::string>{"bk1", "bk2"}));
-  auto one = RestoredKeyspaces(TwoKeyspaces(), {"bk2"});
+  auto one = backup::RestoredKeyspaces(TwoKeyspaces(), {"bk2"});
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(*one, std::vector<std::string>{"bk2"});
-  auto missing = RestoredKeyspaces(TwoKeyspaces(), {"bk3"});
+  auto missing = backup::RestoredKeyspaces(TwoKeyspaces(), {"bk3"});
   EXPECT_TRUE(absl::IsInvalidArgument(missing.status()));
   EXPECT_EQ(missing.status().message(), "backup b1 has no keyspace bk3");
-  EXPECT_TRUE(absl::IsInvalidArgument(RestoredKeyspaces(TwoKeyspaces(), {"system_auth"}).status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(backup::RestoredKeyspaces(TwoKeyspaces(), {"system_auth"}).status()));
 }
 
 TEST(NodeRestoreTest, SchemaFileSplitsIntoItsStatements) {
@@ -54,9 +55,9 @@ TEST(NodeRestoreTest, KeyspaceStatementAndTableNames) {
             "CREATE KEYSPACE IF NOT EXISTS \"bk1\" WITH replication = {'class': "
             "'org.apache.cassandra.locator.NetworkTopologyStrategy', 'us-east-1': '3'} AND "
             "durable_writes = true");
-  EXPECT_EQ(TableOfDirectory("t-5bc52802de2535edaeab188eecebb090"), "t");
-  EXPECT_EQ(TableOfDirectory("my-table-5bc52802de2535edaeab188eecebb090"), "my-table");
-  EXPECT_EQ(TableOfDirectory("plain"), "plain");
+  EXPECT_EQ(backup::TableOfDirectory("t-5bc52802de2535edaeab188eecebb090"), "t");
+  EXPECT_EQ(backup::TableOfDirectory("my-table-5bc52802de2535edaeab188eecebb090"), "my-table");
+  EXPECT_EQ(backup::TableOfDirectory("plain"), "plain");
 }
 
 TEST(NodeRestoreTest, RequestsNameWhatTheyLack) {

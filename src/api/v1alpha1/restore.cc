@@ -62,6 +62,11 @@ RestoreStatus ParseRestoreStatus(const Json& status) {
   s.method = StringField(status, "method");
   s.replay_target = StringField(FieldAt(status, {"pointInTime"}), "target");
   s.replay_since = StringField(FieldAt(status, {"pointInTime"}), "since");
+  if (const Json& t = FieldAt(status, {"pointInTime", "tables"}); t.is_array()) {
+    for (const Json& table : t) {
+      if (table.is_string()) s.replay_tables.push_back(table.get<std::string>());
+    }
+  }
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       s.nodes.push_back({StringField(n, "pod"), StringField(n, "source"),
@@ -88,7 +93,8 @@ Json ToJson(const RestoreStatus& s) {
   }
   if (!s.method.empty()) out["method"] = s.method;
   if (!s.replay_target.empty()) {
-    out["pointInTime"] = {{"target", s.replay_target}, {"since", s.replay_since}};
+    out["pointInTime"] = {
+        {"target", s.replay_target}, {"since", s.replay_since}, {"tables", s.replay_tables}};
   }
   Json nodes = Json::array();
   for (const RestoreNodeStatus& n : s.nodes) {

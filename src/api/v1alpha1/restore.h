@@ -77,6 +77,7 @@ struct RestoreStatus : RunStatus {
   // A restore to a point in time: the target and the segments' start (the backup's start),
   // RFC 3339; "" otherwise.
   std::string replay_target, replay_since;
+  std::vector<std::string> replay_tables;  // "keyspace.table": what the replay is limited to
 };
 
 RestoreStatus ParseRestoreStatus(const kube::Json& status);
