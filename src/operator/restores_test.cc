@@ -256,5 +256,131 @@ TEST(RestoreReconcilerTest, ANodeThatFailsFailsTheRestore) {
   EXPECT_TRUE(absl::StartsWith(StatusOf(w)["message"].get<std::string>(), "c1-dc1-r1-1: import"));
 }
 
+// The Cluster archiving its commit log, and b1's index finished at `finished` (RFC 3339).
+void ArchiveAndFinishBackupAt(FakeWorld& w, const std::string& finished) {
+  kube::Json cluster = w.clusters.Get("ns/c1")->json();
+  cluster["spec"]["commitLogArchive"] = {{"storageLocation", "versity"}};
+  w.clusters.Upsert(std::make_shared<const kube::Object>(cluster));
+  auto index = backup::ParseIndex(w.stored[kIndexKey]);
+  ASSERT_TRUE(index.ok());
+  index->started = "2026-12-04T23:59:00Z";
+  index->finished = finished;
+  w.stored[kIndexKey] = backup::ToJson(*index);
+}
+
+TEST(RestoreReconcilerTest, APointInTimeIsRefusedWithTheReasonBeforeAnythingIsAsked) {
+  struct Case {
+    bool archived;
+    std::string spec_extra, point, reason;
+  };
+  // The world's clock is 2026-12-05T00:00:00Z.
+  for (const auto& [archived, source, point, reason] :
+       std::vector<Case>{{false, "", "2026-12-04T23:59:30Z", reason::kCommitLogNotArchived},
+                         {true, "", "2026-12-04T23:59:00Z", reason::kPointInTimeBeforeBackup},
+                         {true, "", "2026-12-05T00:00:30Z", reason::kPointInTimeInFuture},
+                         {true, "other", "2026-12-04T23:59:30Z", reason::kPointInTimeNotInPlace}}) {
+    FakeWorld w;
+    w.now = absl::FromUnixSeconds(1796428800);
+    w.AddCluster(true);
+    AddCompleteBackup(w);
+    if (archived) ArchiveAndFinishBackupAt(w, "2026-12-04T23:59:10Z");
+    Json spec = {{"cluster", "c1"}, {"pointInTime", point}};
+    if (source.empty()) {
+      spec["backup"] = "b1";
+    } else {  // another cluster's backup, by name
+      w.stored["backups/team/other/backups/b1.json"] = w.stored[kIndexKey];
+      spec["source"] = {{"storageLocation", "versity"}, {"cluster", "other"}, {"backup", "b1"}};
+    }
+    AddRestore(w, spec);
+    auto r = NewReconciler(w);
+    ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+    const Json s = StatusOf(w);
+    EXPECT_EQ(s["phase"], "Failed") << reason;
+    EXPECT_EQ(s["reason"], reason) << s.dump();
+    EXPECT_TRUE(KindsAsked(w).empty()) << reason;
+  }
+}
+
+TEST(RestoreReconcilerTest, APointInTimeReplaysOneMemberAtATimeAfterTheFiles) {
+  FakeWorld w;
+  w.now = absl::FromUnixSeconds(1796428800);
+  w.AddCluster(true);
+  AddCompleteBackup(w);
+  ArchiveAndFinishBackupAt(w, "2026-12-04T23:59:10Z");
+  // The backup holds bk1.t: the replay is limited to it.
+  for (const std::string& pod : kPods) {
+    const std::string key = "backups/team/c1/" + pod + "/manifests/b1.json";
+    auto m = backup::ParseManifest(w.stored[key]);
+    ASSERT_TRUE(m.ok());
+    backup::FileEntry f;
+    f.keyspace = "bk1";
+    f.table = "t-5bc52802de2535edaeab188eecebb090";
+    f.name = "schema.cql";
+    m->files.push_back(f);
+    w.stored[key] = backup::ToJson(*m);
+  }
+  for (size_t i = 0; i < kPods.size(); ++i) {  // pods with uids: the one that restarts
+    kube::Json pod = w.pods.Get(std::string("ns/") + kPods[i])->json();
+    pod["metadata"]["uid"] = "old-" + kPods[i];
+    w.pods.Upsert(std::make_shared<const kube::Object>(pod));
+  }
+  AddRestore(w, {{"cluster", "c1"}, {"backup", "b1"}, {"pointInTime", "2026-12-04T23:59:30Z"}});
+  auto r = NewReconciler(w);
+  Json s;
+  for (int pass = 0; pass < 6; ++pass) {  // the schema, then every member's files
+    ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+    s = StatusOf(w);
+    if (s["nodes"].is_array() && s["nodes"][0].value("replay", "") == "Restarting") break;
+  }
+  EXPECT_EQ(s["pointInTime"]["target"], "2026-12-04T23:59:30Z");
+  EXPECT_EQ(s["pointInTime"]["since"], "2026-12-04T23:59:00Z");
+  EXPECT_EQ(s["pointInTime"]["tables"], Json::array({"bk1.t"}));
+  for (const Json& n : s["nodes"]) EXPECT_EQ(n["phase"], "Done");
+  for (size_t i = 0; i < kPods.size(); ++i) {
+    // Member i restarts (its pod recorded) while the others wait; then the next.
+    s = StatusOf(w);
+    for (size_t j = 0; j < kPods.size(); ++j) {
+      const std::string want = j < i ? "Done" : j == i ? "Restarting" : "Pending";
+      EXPECT_EQ(s["nodes"][j]["replay"], want) << i << " " << j;
+    }
+    EXPECT_EQ(s["nodes"][i]["replayPodUid"], "old-" + kPods[i]);
+    EXPECT_EQ(s["phase"], "Running");
+    ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());  // not replayed yet: nothing changes
+    EXPECT_EQ(StatusOf(w)["nodes"][i]["replay"], "Restarting");
+    w.agents[absl::StrCat("10.244.0.", 10 + i)].info.replayed = {"ru"};
+    ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  }
+  s = StatusOf(w);
+  EXPECT_EQ(s["phase"], "Complete");
+  EXPECT_TRUE(absl::StrContains(w.events.back(), "commit log replayed up to 2026-12-04T23:59:30Z"))
+      << w.events.back();
+}
+
+TEST(RestoreReconcilerTest, ASuccessorUpWithoutTheReplayRestartsAgain) {
+  FakeWorld w;
+  w.now = absl::FromUnixSeconds(1796428800);
+  w.AddCluster(true);
+  AddCompleteBackup(w);
+  ArchiveAndFinishBackupAt(w, "2026-12-04T23:59:10Z");
+  AddRestore(w, {{"cluster", "c1"}, {"backup", "b1"}, {"pointInTime", "2026-12-04T23:59:30Z"}});
+  auto r = NewReconciler(w);
+  for (int pass = 0; pass < 6; ++pass) ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  ASSERT_EQ(StatusOf(w)["nodes"][0]["replay"], "Restarting");
+  // The successor pod is up (NORMAL) and has neither replayed nor prepared the run: its
+  // settings were read before they carried the replay. It is recorded to restart in turn.
+  kube::Json pod = w.pods.Get(std::string("ns/") + kPods[0])->json();
+  pod["metadata"]["uid"] = "successor";
+  w.pods.Upsert(std::make_shared<const kube::Object>(pod));
+  auto& agent = w.agents["10.244.0.10"];
+  agent.info.operation_mode = "NORMAL";
+  agent.info.replaying = {"ru"};  // prepared, Cassandra replaying: it is left alone
+  ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  EXPECT_EQ(StatusOf(w)["nodes"][0].value("replayPodUid", ""), "");
+  agent.info.replaying.clear();
+  ASSERT_TRUE(r->Reconcile({kNs, "r1"}).ok());
+  EXPECT_EQ(StatusOf(w)["nodes"][0]["replayPodUid"], "successor");
+  EXPECT_EQ(StatusOf(w)["nodes"][0]["replay"], "Restarting");
+}
+
 }  // namespace
 }  // namespace ringkeeper

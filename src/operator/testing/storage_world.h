@@ -31,6 +31,7 @@ struct FakeAgentState {
   int ticks = 1;
   std::string fail;  // the message a backup fails with
   bool credentials_unreadable = false;
+  agent::api::NodeInfo info;  // what NodeInfo answers (a restore to a point in time reads it)
   // Where a backup's manifest and file go when it succeeds (set by FakeWorld::For).
   std::string pod;
   std::map<std::string, std::string>* stored = nullptr;  // bucket/key -> body
@@ -39,7 +40,7 @@ struct FakeAgentState {
 class FakeAgent : public NodeAgent {
  public:
   explicit FakeAgent(FakeAgentState* s) : s_(s) {}
-  absl::StatusOr<agent::api::NodeInfo> NodeInfo() override { return agent::api::NodeInfo{}; }
+  absl::StatusOr<agent::api::NodeInfo> NodeInfo() override { return s_->info; }
   absl::StatusOr<agent::api::Ring> Ring() override { return agent::api::Ring{}; }
   absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override {
     return absl::NotFoundError("none");
