@@ -68,8 +68,11 @@ int main(int argc, char** argv) {
   s3::Endpoint ep;
   ep.url = endpoint;
   const s3::Credentials credentials{key, secret, ""};
-  backup::ClientFactory clients = [&] { return std::make_unique<s3::Client>(ep, credentials); };
-  if (absl::Status s = clients()->CreateBucket(bucket); !s.ok() && !absl::IsAlreadyExists(s)) {
+  backup::StoreFactory stores = [&] {
+    return std::make_unique<backup::S3Store>(ep, credentials, bucket);
+  };
+  if (absl::Status s = s3::Client(ep, credentials).CreateBucket(bucket);
+      !s.ok() && !absl::IsAlreadyExists(s)) {
     std::fprintf(stderr, "create bucket: %s\n", std::string(s.message()).c_str());
     return 1;
   }
@@ -87,7 +90,7 @@ int main(int argc, char** argv) {
   options.parallelism = parallelism;
   backup::UploadStats first;
   auto t0 = std::chrono::steady_clock::now();
-  auto entries = backup::UploadFiles(clients, bucket, node, files, options, first);
+  auto entries = backup::UploadFiles(stores, node, files, options, first);
   const double first_s = Seconds(t0);
   if (!entries.ok()) {
     std::fprintf(stderr, "upload: %s\n", std::string(entries.status().message()).c_str());
@@ -95,7 +98,7 @@ int main(int argc, char** argv) {
   }
   backup::UploadStats second;
   t0 = std::chrono::steady_clock::now();
-  auto again = backup::UploadFiles(clients, bucket, node, files, options, second);
+  auto again = backup::UploadFiles(stores, node, files, options, second);
   const double second_s = Seconds(t0);
   if (!again.ok()) return 1;
 

@@ -70,16 +70,16 @@ void ArchivePass(const ArchiveFlags& f, const agent::server::ServerOptions& serv
     return;
   }
   const agent::api::StorageLocation& location = settings.commitlog_archive;
-  if (location.endpoint.empty()) return;
-  auto clients = agent::server::StorageClients(location);
-  if (!clients.ok()) {
+  if (!location.Configured()) return;
+  auto stores = agent::server::OpenStorage(location);
+  if (!stores.ok()) {
     // The operator copies the credentials when archiving starts; kubelet refreshes the volume.
-    spdlog::debug("archive: {}", clients.status().message());
+    spdlog::debug("archive: {}", stores.status().message());
     return;
   }
   const backup::NodePath node_path{location.prefix, settings.cluster_name, serve.pod};
   auto shipped = agent::server::ShipSegments(
-      *clients, location.bucket, node_path,
+      *stores, node_path,
       (std::filesystem::path(data_dir) / agent::server::kCommitLogArchiveDir).string(),
       backup::UploadOptions{});
   if (!shipped.ok()) {

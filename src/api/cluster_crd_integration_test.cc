@@ -377,6 +377,26 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
                                 {"storageLocation", "s3"},
                                 {"retention", {{"count", 0}}}}};
        }},
+      {"spec.storageLocations[0]", "a storage location is either s3 or filesystem",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {S3Location("both", "backups")};
+         Spec(c)["storageLocations"][0]["filesystem"] = {{"claimName", "backups"}};
+       }},
+      {"spec.storageLocations[0]", "a storage location is either s3 or filesystem",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {{{"name", "neither"}}};
+       }},
+      {"spec.storageLocations[0].filesystem.claimName", "should match",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {
+             {{"name", "nfs"}, {"filesystem", {{"claimName", "Bad_Claim"}}}}};
+       }},
+      {"spec", "spec.restoreFrom needs an s3 storage location",
+       [](Json& c) {
+         Spec(c)["storageLocations"] = {
+             {{"name", "nfs"}, {"filesystem", {{"claimName", "backups"}}}}};
+         Spec(c)["restoreFrom"] = {{"storageLocation", "nfs"}, {"cluster", "a"}, {"backup", "b"}};
+       }},
       {"spec.storageLocations[1]", "Duplicate value",
        [](Json& c) {
          Spec(c)["storageLocations"] = {S3Location("s3", "a-bucket"), S3Location("s3", "b-bucket")};
@@ -406,7 +426,9 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
       Json::array({{{"maxSkew", 1},
                     {"topologyKey", "kubernetes.io/hostname"},
                     {"whenUnsatisfiable", "DoNotSchedule"}}});
-  seed_.json()["spec"]["storageLocations"] = {S3Location("versity", "backups")};
+  seed_.json()["spec"]["storageLocations"] = {
+      S3Location("versity", "backups"),
+      {{"name", "nfs"}, {"filesystem", {{"claimName", "backups"}, {"prefix", "team/b"}}}}};
   seed_.json()["spec"]["storageLocations"][0]["s3"]["prefix"] = "team/a";
   seed_.json()["spec"]["backups"] = {{{"name", "nightly"},
                                       {"schedule", "30 2 * * MON-FRI"},

@@ -1,14 +1,11 @@
 #include "backup/downloader.h"
 
-#include <openssl/evp.h>
-
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 
@@ -16,13 +13,6 @@ namespace backup {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string HexMd5(EVP_MD_CTX* ctx) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
-}
 
 // Already on disk, whole and verified.
 bool Present(const DownloadFile& f) {
@@ -35,41 +25,38 @@ bool Present(const DownloadFile& f) {
   return md5.ok() && md5->first == f.entry.md5;
 }
 
-absl::Status Fetch(s3::Client& client, const std::string& bucket, const DownloadFile& f,
-                   const DownloadOptions& options, DownloadStats& stats,
-                   const std::atomic<bool>* cancel) {
+absl::Status Fetch(ObjectStore& store, const DownloadFile& f, const DownloadOptions& options,
+                   DownloadStats& stats, const std::atomic<bool>* cancel) {
   std::error_code ec;
   fs::create_directories(fs::path(f.path).parent_path(), ec);
   if (ec) return absl::InternalError(absl::StrCat("mkdir for ", f.path, ": ", ec.message()));
   const std::string part = f.path + ".part";
   std::ofstream out(part, std::ios::binary | std::ios::trunc);
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", part));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr);
+  Md5 md5;
   const int64_t part_size = PartSizeFor(f.entry.size, options.part_size);
   int64_t offset = 0;
   do {
     if (cancel && *cancel) return absl::CancelledError("download cancelled");
     const int64_t length = std::min(part_size, f.entry.size - offset);
-    auto data = f.entry.size == 0
-                    ? absl::StatusOr<std::string>("")
-                    : client.GetObject(bucket, f.entry.key, std::make_pair(offset, length));
+    auto data = f.entry.size == 0 ? absl::StatusOr<std::string>("")
+                                  : store.Get(f.entry.key, std::make_pair(offset, length));
     if (!data.ok()) return base::Annotate(data.status(), f.entry.key);
     if (static_cast<int64_t>(data->size()) != length) {
       return absl::DataLossError(absl::StrCat(f.entry.key, ": got ", data->size(),
                                               " bytes at offset ", offset, ", wanted ", length));
     }
-    EVP_DigestUpdate(ctx.get(), data->data(), data->size());
+    md5.Update(*data);
     out.write(data->data(), static_cast<std::streamsize>(data->size()));
     stats.bytes_received += length;
     offset += length;
   } while (offset < f.entry.size);
   out.close();
   if (!out) return absl::InternalError(absl::StrCat("write ", part, " failed"));
-  if (const std::string md5 = HexMd5(ctx.get()); md5 != f.entry.md5) {
+  if (const std::string hex = md5.Hex(); hex != f.entry.md5) {
     fs::remove(part, ec);
     return absl::DataLossError(
-        absl::StrCat(f.entry.key, ": MD5 ", md5, ", the manifest says ", f.entry.md5));
+        absl::StrCat(f.entry.key, ": MD5 ", hex, ", the manifest says ", f.entry.md5));
   }
   fs::rename(part, f.path, ec);
   if (ec) return absl::InternalError(absl::StrCat("rename to ", f.path, ": ", ec.message()));
@@ -78,14 +65,14 @@ absl::Status Fetch(s3::Client& client, const std::string& bucket, const Download
 
 }  // namespace
 
-absl::Status DownloadFiles(const ClientFactory& clients, const std::string& bucket,
-                           const std::vector<DownloadFile>& files, const DownloadOptions& options,
-                           DownloadStats& stats, const std::atomic<bool>* cancel) {
+absl::Status DownloadFiles(const StoreFactory& stores, const std::vector<DownloadFile>& files,
+                           const DownloadOptions& options, DownloadStats& stats,
+                           const std::atomic<bool>* cancel) {
   std::mutex mu;
   size_t next = 0;
   absl::Status first_error;
   auto worker = [&] {
-    std::unique_ptr<s3::Client> client = clients();
+    std::unique_ptr<ObjectStore> store = stores();
     while (true) {
       size_t i;
       {
@@ -98,7 +85,7 @@ absl::Status DownloadFiles(const ClientFactory& clients, const std::string& buck
       if (Present(f)) {
         ++stats.files_skipped;
       } else {
-        s = Fetch(*client, bucket, f, options, stats, cancel);
+        s = Fetch(*store, f, options, stats, cancel);
       }
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu);

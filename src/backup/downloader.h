@@ -6,7 +6,7 @@
 // restore asked again) is not fetched twice. Large files come in ranged GETs of the part size
 // (the memory bound is parallelism x part size, as the uploader's).
 //
-// Errors: the S3 client's (NotFound for a missing key: the backup is not whole), DataLoss when a
+// Errors: the store's (NotFound for a missing key: the backup is not whole), DataLoss when a
 // file's size or MD5 differs from the manifest, Cancelled, the local disk's (Internal).
 #pragma once
 
@@ -38,8 +38,8 @@ struct DownloadStats {
   std::atomic<int64_t> bytes_received{0};
 };
 
-absl::Status DownloadFiles(const ClientFactory& clients, const std::string& bucket,
-                           const std::vector<DownloadFile>& files, const DownloadOptions& options,
-                           DownloadStats& stats, const std::atomic<bool>* cancel = nullptr);
+absl::Status DownloadFiles(const StoreFactory& stores, const std::vector<DownloadFile>& files,
+                           const DownloadOptions& options, DownloadStats& stats,
+                           const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace backup

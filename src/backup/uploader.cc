@@ -1,7 +1,5 @@
 #include "backup/uploader.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -59,22 +57,15 @@ absl::StatusOr<std::string> ReadRange(const std::string& path, int64_t offset, i
 }
 
 // Every key under the node's data prefix, with its size and ETag.
-absl::StatusOr<std::map<std::string, StoredFile>> StoredKeys(s3::Client& client,
-                                                             const std::string& bucket,
+absl::StatusOr<std::map<std::string, StoredFile>> StoredKeys(ObjectStore& store,
                                                              const NodePath& node) {
+  ASSIGN_OR_RETURN(const std::vector<ObjectInfo> stored, ListAll(store, DataPrefix(node)));
   std::map<std::string, StoredFile> keys;
-  std::string token;
-  do {
-    auto page = client.ListObjects(bucket, DataPrefix(node), token);
-    if (!page.ok()) return page.status();
-    for (const auto& o : page->objects) keys[o.key] = {o.size, o.etag};
-    token = page->next_token;
-  } while (!token.empty());
+  for (const auto& o : stored) keys[o.key] = {o.size, o.etag};
   return keys;
 }
 
 struct Job {
-  const std::string& bucket;
   const UploadOptions& options;
   UploadStats& stats;
   RateLimit& limit;
@@ -85,21 +76,21 @@ struct Job {
 
 // Sends the file; returns the ETag it is stored with (one PUT: S3's ETag of it is the MD5 of
 // what it received, which a listing then shows; multipart: the server's, read back).
-absl::StatusOr<std::string> Send(s3::Client& client, const Job& job, const FileEntry& entry,
+absl::StatusOr<std::string> Send(ObjectStore& store, const Job& job, const FileEntry& entry,
                                  const std::string& path) {
   const int64_t part_size = PartSizeFor(entry.size, job.options.part_size);
   if (entry.size <= part_size) {
     auto data = ReadRange(path, 0, entry.size);
     if (!data.ok()) return data.status();
     job.limit.Acquire(entry.size);
-    absl::Status put = client.PutObject(job.bucket, entry.key, *data);
+    absl::Status put = store.Put(entry.key, *data);
     if (!put.ok()) return put;
     job.stats.bytes_sent += entry.size;
     return entry.md5;
   }
-  auto id = client.CreateMultipartUpload(job.bucket, entry.key);
+  auto id = store.CreateMultipartUpload(entry.key);
   if (!id.ok()) return id.status();
-  std::vector<s3::CompletedPart> parts;
+  std::vector<CompletedPart> parts;
   absl::Status status;
   for (int64_t offset = 0; offset < entry.size && status.ok(); offset += part_size) {
     if (job.Stopped()) {
@@ -113,7 +104,7 @@ absl::StatusOr<std::string> Send(s3::Client& client, const Job& job, const FileE
     }
     job.limit.Acquire(static_cast<int64_t>(data->size()));
     const int number = static_cast<int>(parts.size()) + 1;
-    auto etag = client.UploadPart(job.bucket, entry.key, *id, number, *data);
+    auto etag = store.UploadPart(entry.key, *id, number, *data);
     if (!etag.ok()) {
       status = etag.status();
       break;
@@ -121,63 +112,41 @@ absl::StatusOr<std::string> Send(s3::Client& client, const Job& job, const FileE
     job.stats.bytes_sent += static_cast<int64_t>(data->size());
     parts.push_back({number, *etag});
   }
-  if (status.ok()) status = client.CompleteMultipartUpload(job.bucket, entry.key, *id, parts);
+  if (status.ok()) status = store.CompleteMultipartUpload(entry.key, *id, parts);
   // Never leave parts behind: a failed or cancelled upload is aborted (best effort; a
   // lifecycle rule on the bucket collects what an abort itself failed to remove).
   if (!status.ok()) {
-    (void)client.AbortMultipartUpload(job.bucket, entry.key, *id);
+    (void)store.AbortMultipartUpload(entry.key, *id);
     return status;
   }
-  auto head = client.HeadObject(job.bucket, entry.key);
+  auto head = store.Head(entry.key);
   if (!head.ok()) return head.status();
   return head->etag;
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> UploadObject(s3::Client& client, const std::string& bucket,
-                                         const FileEntry& entry, const std::string& path,
-                                         const UploadOptions& options, UploadStats& stats) {
+absl::StatusOr<std::string> UploadObject(ObjectStore& store, const FileEntry& entry,
+                                         const std::string& path, const UploadOptions& options,
+                                         UploadStats& stats) {
   if (options.part_size < (5 << 20)) {
     return absl::InvalidArgumentError("part size below 5 MiB (S3's smallest part)");
   }
   RateLimit limit(options.bytes_per_second);
   const std::atomic<bool> stop{false};
-  const Job job{bucket, options, stats, limit, stop, nullptr};
-  return Send(client, job, entry, path);
+  const Job job{options, stats, limit, stop, nullptr};
+  return Send(store, job, entry, path);
 }
 
-absl::StatusOr<std::pair<std::string, int64_t>> Md5OfFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr);
-  std::string buffer(1 << 20, '\0');
-  int64_t size = 0;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(in.gcount()));
-    size += in.gcount();
-  }
-  if (in.bad()) return absl::DataLossError(absl::StrCat("read ", path));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  return std::make_pair(
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length)),
-      size);
-}
-
-absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
-                                                   const std::string& bucket, const NodePath& node,
+absl::StatusOr<std::vector<FileEntry>> UploadFiles(const StoreFactory& stores, const NodePath& node,
                                                    const std::vector<LocalFile>& files,
                                                    const UploadOptions& options, UploadStats& stats,
                                                    const std::atomic<bool>* cancel) {
   if (options.part_size < (5 << 20)) {
     return absl::InvalidArgumentError("part size below 5 MiB (S3's smallest part)");
   }
-  std::unique_ptr<s3::Client> lister = clients();
-  auto stored = StoredKeys(*lister, bucket, node);
+  std::unique_ptr<ObjectStore> lister = stores();
+  auto stored = StoredKeys(*lister, node);
   if (!stored.ok()) return stored.status();
 
   std::vector<FileEntry> entries(files.size());
@@ -186,14 +155,14 @@ absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
   std::mutex mu;
   absl::Status first_error;
   RateLimit limit(options.bytes_per_second);
-  const Job job{bucket, options, stats, limit, stop, cancel};
+  const Job job{options, stats, limit, stop, cancel};
   auto fail = [&](absl::Status s) {
     std::lock_guard<std::mutex> lock(mu);
     if (first_error.ok()) first_error = std::move(s);
     stop = true;
   };
   auto work = [&] {
-    std::unique_ptr<s3::Client> client = clients();
+    std::unique_ptr<ObjectStore> store = stores();
     for (size_t i = next++; i < files.size() && !stop; i = next++) {
       if (cancel && *cancel) return fail(absl::CancelledError("upload cancelled"));
       const LocalFile& f = files[i];
@@ -207,7 +176,7 @@ absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
       if (it != stored->end() && it->second.size == e.size) {
         e.etag = it->second.etag;
         ++stats.files_skipped;
-      } else if (auto etag = Send(*client, job, e, f.path); !etag.ok()) {
+      } else if (auto etag = Send(*store, job, e, f.path); !etag.ok()) {
         return fail(base::Annotate(etag.status(), f.path));
       } else {
         e.etag = *etag;

@@ -3,8 +3,8 @@
 // backup interrupted mid-way sends on the next try only what it had not finished. Each request
 // carries its Content-MD5 (the server refuses bytes that changed on the way); files above the
 // part size go as multipart uploads, aborted on failure, so no data key ever holds a partial
-// file. `parallelism` files at once, each worker with its own client; an optional byte rate
-// shared by all of them.
+// file. `parallelism` files at once, each worker with its own store (a connection); an optional
+// byte rate shared by all of them.
 //
 // Thread-safe to call from several threads with different stats; blocks until done.
 #pragma once
@@ -18,7 +18,8 @@
 
 #include "absl/status/statusor.h"
 #include "backup/layout.h"
-#include "s3/client.h"
+#include "backup/md5.h"
+#include "backup/store.h"
 
 namespace backup {
 
@@ -48,23 +49,17 @@ struct UploadStats {
   std::atomic<int64_t> bytes_sent{0};     // what went over the wire
 };
 
-using ClientFactory = std::function<std::unique_ptr<s3::Client>()>;
-
-// Every file of `files` stored under `node` in `bucket`: their entries, in the order given.
+// Every file of `files` stored under `node`: their entries, in the order given.
 // Cancelled (and nothing partial left) once `cancel` is true; the first failure ends the rest.
-absl::StatusOr<std::vector<FileEntry>> UploadFiles(const ClientFactory& clients,
-                                                   const std::string& bucket, const NodePath& node,
+absl::StatusOr<std::vector<FileEntry>> UploadFiles(const StoreFactory& stores, const NodePath& node,
                                                    const std::vector<LocalFile>& files,
                                                    const UploadOptions& options, UploadStats& stats,
                                                    const std::atomic<bool>* cancel = nullptr);
 
 // One file stored at entry.key (entry.md5 and entry.size: the file's, from Md5OfFile), in one PUT
 // or as a multipart upload as UploadFiles sends each file; the ETag it is stored with.
-absl::StatusOr<std::string> UploadObject(s3::Client& client, const std::string& bucket,
-                                         const FileEntry& entry, const std::string& path,
-                                         const UploadOptions& options, UploadStats& stats);
-
-// Lowercase hex MD5 of a file's content, and its size.
-absl::StatusOr<std::pair<std::string, int64_t>> Md5OfFile(const std::string& path);
+absl::StatusOr<std::string> UploadObject(ObjectStore& store, const FileEntry& entry,
+                                         const std::string& path, const UploadOptions& options,
+                                         UploadStats& stats);
 
 }  // namespace backup

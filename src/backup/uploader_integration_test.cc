@@ -1,5 +1,6 @@
-// The uploader and the downloader against a real S3 server (versitygw, started by
-// hack/s3/with-versitygw.sh).
+// The uploader and the downloader against each kind of storage location: a real S3 server
+// (versitygw, started by hack/s3/with-versitygw.sh) and a directory (FileStore), the same tests
+// for both.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -25,24 +26,35 @@ std::string Env(const char* name) {
   return v ? v : "";
 }
 
-class UploaderTest : public ::testing::Test {
+class UploaderTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(Env("S3_ENDPOINT").empty()) << "run through hack/s3/with-versitygw.sh";
-    bucket_ = absl::StrCat("rk-up-", ++counter_);
-    ASSERT_TRUE(Client()->CreateBucket(bucket_).ok());
-    dir_ = fs::temp_directory_path() / absl::StrCat("rk-uploader-", getpid(), "-", counter_);
+    dir_ = fs::temp_directory_path() / absl::StrCat("rk-uploader-", getpid(), "-", ++counter_);
     fs::create_directories(dir_);
+    if (S3()) {
+      ASSERT_FALSE(Env("S3_ENDPOINT").empty()) << "run through hack/s3/with-versitygw.sh";
+      bucket_ = absl::StrCat("rk-up-", counter_);
+      ASSERT_TRUE(s3::Client(Endpoint(), Credentials()).CreateBucket(bucket_).ok());
+    } else {
+      fs::create_directories(dir_ / "store");
+    }
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<s3::Client> Client() const {
-    return std::make_unique<s3::Client>(
-        s3::Endpoint{Env("S3_ENDPOINT")},
-        s3::Credentials{Env("S3_ACCESS_KEY"), Env("S3_SECRET_KEY"), ""});
+  bool S3() const { return GetParam() == "s3"; }
+  static s3::Endpoint Endpoint() { return s3::Endpoint{Env("S3_ENDPOINT")}; }
+  static s3::Credentials Credentials() {
+    return s3::Credentials{Env("S3_ACCESS_KEY"), Env("S3_SECRET_KEY"), ""};
   }
-  ClientFactory Factory() const {
-    return [this] { return Client(); };
+  std::unique_ptr<ObjectStore> Store(bool missing = false) const {
+    if (S3()) {
+      return std::make_unique<S3Store>(Endpoint(), Credentials(),
+                                       missing ? "rk-no-such-bucket" : bucket_);
+    }
+    return std::make_unique<FileStore>((dir_ / (missing ? "unmounted" : "store")).string());
+  }
+  StoreFactory Factory(bool missing = false) const {
+    return [this, missing] { return Store(missing); };
   }
   // A file of `size` bytes whose content depends on `seed`.
   LocalFile Write(const std::string& name, int64_t size, int seed) {
@@ -60,24 +72,24 @@ class UploaderTest : public ::testing::Test {
   UploadOptions options_{.parallelism = 3, .part_size = 5 << 20};
 };
 
-TEST_F(UploaderTest, StoresEveryFileAndSendsOnlyNewOnesLater) {
+TEST_P(UploaderTest, StoresEveryFileAndSendsOnlyNewOnesLater) {
   std::vector<LocalFile> files = {Write("nb-1-big-Data.db", 12 << 20, 1),  // 3 parts
                                   Write("nb-1-big-Index.db", 70000, 2),
                                   Write("nb-1-big-Summary.db", 0, 3)};
   for (int i = 0; i < 12; ++i) files.push_back(Write(absl::StrCat("small-", i), 1000 + i, i));
   UploadStats first;
-  auto entries = UploadFiles(Factory(), bucket_, node_, files, options_, first);
+  auto entries = UploadFiles(Factory(), node_, files, options_, first);
   ASSERT_TRUE(entries.ok()) << entries.status();
   int64_t total = 0;
   for (const auto& f : files) total += static_cast<int64_t>(fs::file_size(f.path));
   EXPECT_EQ(first.bytes_sent, total);
   EXPECT_EQ(first.files_done, static_cast<int64_t>(files.size()));
   EXPECT_EQ(first.files_skipped, 0);
-  auto client = Client();
+  auto store = Store();
   for (size_t i = 0; i < files.size(); ++i) {
     const FileEntry& e = (*entries)[i];
     EXPECT_EQ(e.name, files[i].name);
-    auto info = client->HeadObject(bucket_, e.key);
+    auto info = store->Head(e.key);
     ASSERT_TRUE(info.ok()) << e.key << ": " << info.status();
     EXPECT_EQ(info->size, e.size);
     // The ETag the manifest records is the server's: the MD5 for one PUT, "<hash>-3" for the
@@ -87,7 +99,7 @@ TEST_F(UploaderTest, StoresEveryFileAndSendsOnlyNewOnesLater) {
   }
   EXPECT_TRUE(absl::EndsWith((*entries)[0].etag, "-3")) << (*entries)[0].etag;
   // The 3-part file reads back byte for byte.
-  auto big = client->GetObject(bucket_, (*entries)[0].key);
+  auto big = store->Get((*entries)[0].key);
   ASSERT_TRUE(big.ok()) << big.status();
   std::ifstream in(files[0].path, std::ios::binary);
   EXPECT_TRUE(*big == std::string(std::istreambuf_iterator<char>(in), {}));
@@ -95,7 +107,7 @@ TEST_F(UploaderTest, StoresEveryFileAndSendsOnlyNewOnesLater) {
   // A second backup: the same files and one new one; only the new one is sent.
   files.push_back(Write("nb-2-big-Data.db", 300000, 9));
   UploadStats second;
-  auto again = UploadFiles(Factory(), bucket_, node_, files, options_, second);
+  auto again = UploadFiles(Factory(), node_, files, options_, second);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(second.bytes_sent, 300000);
   EXPECT_EQ(second.files_skipped, static_cast<int64_t>(files.size()) - 1);
@@ -103,28 +115,28 @@ TEST_F(UploaderTest, StoresEveryFileAndSendsOnlyNewOnesLater) {
     EXPECT_EQ((*again)[i].etag, (*entries)[i].etag) << "skipped files keep the listed ETag";
   }
   std::printf(
-      "figure: first backup sent %lld bytes of %zu files; second sent %lld bytes "
+      "figure (%s): first backup sent %lld bytes of %zu files; second sent %lld bytes "
       "(%lld files already stored)\n",
-      static_cast<long long>(first.bytes_sent.load()), files.size() - 1,
+      GetParam().c_str(), static_cast<long long>(first.bytes_sent.load()), files.size() - 1,
       static_cast<long long>(second.bytes_sent.load()),
       static_cast<long long>(second.files_skipped.load()));
 }
 
-TEST_F(UploaderTest, SameNameOtherContentIsAnotherObject) {
+TEST_P(UploaderTest, SameNameOtherContentIsAnotherObject) {
   LocalFile f = Write("nb-1-big-Data.db", 5000, 1);
   UploadStats a;
-  auto one = UploadFiles(Factory(), bucket_, node_, {f}, options_, a);
+  auto one = UploadFiles(Factory(), node_, {f}, options_, a);
   ASSERT_TRUE(one.ok()) << one.status();
   f = Write("nb-1-big-Data.db", 5000, 2);  // a rebuilt node reusing the generation
   UploadStats b;
-  auto two = UploadFiles(Factory(), bucket_, node_, {f}, options_, b);
+  auto two = UploadFiles(Factory(), node_, {f}, options_, b);
   ASSERT_TRUE(two.ok()) << two.status();
   EXPECT_EQ(b.bytes_sent, 5000);
   EXPECT_NE((*one)[0].key, (*two)[0].key);
-  EXPECT_TRUE(Client()->HeadObject(bucket_, (*one)[0].key).ok());  // the first is untouched
+  EXPECT_TRUE(Store()->Head((*one)[0].key).ok());  // the first is untouched
 }
 
-TEST_F(UploaderTest, CancelledMidFileLeavesNoPartialObject) {
+TEST_P(UploaderTest, CancelledMidFileLeavesNoPartialObject) {
   std::vector<LocalFile> files = {Write("big", 20 << 20, 1)};  // 4 parts
   UploadOptions slow = options_;
   slow.bytes_per_second = 20 << 20;  // about a second for the file: time to cancel mid-way
@@ -135,60 +147,59 @@ TEST_F(UploaderTest, CancelledMidFileLeavesNoPartialObject) {
     for (int i = 0; i < 1000 && stats.bytes_sent == 0; ++i) absl::SleepFor(absl::Milliseconds(5));
     cancel = true;
   });
-  auto r = UploadFiles(Factory(), bucket_, node_, files, slow, stats, &cancel);
+  auto r = UploadFiles(Factory(), node_, files, slow, stats, &cancel);
   canceller.join();
   EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
   EXPECT_GT(stats.bytes_sent, 0);
   EXPECT_LT(stats.bytes_sent, 20 << 20);
-  auto listed = Client()->ListObjects(bucket_, DataPrefix(node_));
+  auto listed = Store()->List(DataPrefix(node_));
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_TRUE(listed->objects.empty());
   // The next try stores it whole.
   UploadStats again;
-  ASSERT_TRUE(UploadFiles(Factory(), bucket_, node_, files, options_, again).ok());
+  ASSERT_TRUE(UploadFiles(Factory(), node_, files, options_, again).ok());
   EXPECT_EQ(again.bytes_sent, 20 << 20);
 }
 
-TEST_F(UploaderTest, BandwidthLimitHolds) {
+TEST_P(UploaderTest, BandwidthLimitHolds) {
   std::vector<LocalFile> files;
   for (int i = 0; i < 4; ++i) files.push_back(Write(absl::StrCat("f", i), 256 << 10, i));
   UploadOptions limited = options_;
   limited.bytes_per_second = 2 << 20;  // 1 MiB in total: about half a second
   UploadStats stats;
   const absl::Time start = absl::Now();
-  ASSERT_TRUE(UploadFiles(Factory(), bucket_, node_, files, limited, stats).ok());
+  ASSERT_TRUE(UploadFiles(Factory(), node_, files, limited, stats).ok());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(350));  // 1 MiB at 2 MiB/s, less the first
 }
 
-TEST_F(UploaderTest, MissingBucketOrFileFailsWithTheReason) {
+TEST_P(UploaderTest, MissingLocationOrFileFailsWithTheReason) {
   UploadStats stats;
-  auto r = UploadFiles(Factory(), "rk-no-such-bucket", node_, {Write("f", 10, 1)}, options_, stats);
+  auto r = UploadFiles(Factory(/*missing=*/true), node_, {Write("f", 10, 1)}, options_, stats);
   EXPECT_TRUE(absl::IsNotFound(r.status())) << r.status();
-  auto missing = UploadFiles(Factory(), bucket_, node_,
-                             {{"ks", "t", "gone", (dir_ / "gone").string()}}, options_, stats);
+  auto missing = UploadFiles(Factory(), node_, {{"ks", "t", "gone", (dir_ / "gone").string()}},
+                             options_, stats);
   EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
   EXPECT_NE(missing.status().message().find("gone"), absl::string_view::npos);
   UploadOptions tiny = options_;
   tiny.part_size = 1 << 20;
-  EXPECT_TRUE(
-      absl::IsInvalidArgument(UploadFiles(Factory(), bucket_, node_, {}, tiny, stats).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(UploadFiles(Factory(), node_, {}, tiny, stats).status()));
 }
 
 // What went up comes back, verified: ranged GETs for the big file, a second run fetches
 // nothing, and a file whose content does not match its manifest is refused, never kept.
-TEST_F(UploaderTest, DownloadsWhatWasStoredVerifiedAndOnlyOnce) {
+TEST_P(UploaderTest, DownloadsWhatWasStoredVerifiedAndOnlyOnce) {
   std::vector<LocalFile> files = {Write("nb-1-big-Data.db", 12 << 20, 7),
                                   Write("nb-1-big-Index.db", 70000, 8),
                                   Write("nb-1-big-Summary.db", 0, 9)};
   UploadStats up;
-  auto entries = UploadFiles(Factory(), bucket_, node_, files, options_, up);
+  auto entries = UploadFiles(Factory(), node_, files, options_, up);
   ASSERT_TRUE(entries.ok()) << entries.status();
   const fs::path back = dir_ / "back";
   std::vector<DownloadFile> wanted;
   for (const FileEntry& e : *entries) wanted.push_back({e, (back / e.name).string()});
   DownloadOptions options{.parallelism = 2, .part_size = 5 << 20};
   DownloadStats first;
-  ASSERT_TRUE(DownloadFiles(Factory(), bucket_, wanted, options, first).ok());
+  ASSERT_TRUE(DownloadFiles(Factory(), wanted, options, first).ok());
   EXPECT_EQ(first.files_done, 3);
   EXPECT_EQ(first.bytes_received, (12 << 20) + 70000);
   for (size_t i = 0; i < files.size(); ++i) {
@@ -199,7 +210,7 @@ TEST_F(UploaderTest, DownloadsWhatWasStoredVerifiedAndOnlyOnce) {
     EXPECT_FALSE(fs::exists(wanted[i].path + ".part"));
   }
   DownloadStats again;
-  ASSERT_TRUE(DownloadFiles(Factory(), bucket_, wanted, options, again).ok());
+  ASSERT_TRUE(DownloadFiles(Factory(), wanted, options, again).ok());
   EXPECT_EQ(again.files_skipped, 3);
   EXPECT_EQ(again.bytes_received, 0);
 
@@ -207,7 +218,7 @@ TEST_F(UploaderTest, DownloadsWhatWasStoredVerifiedAndOnlyOnce) {
   lying[0].entry.md5 = std::string(32, '0');
   lying[0].path = (back / "lying").string();
   DownloadStats refused;
-  absl::Status s = DownloadFiles(Factory(), bucket_, lying, options, refused);
+  absl::Status s = DownloadFiles(Factory(), lying, options, refused);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   EXPECT_FALSE(fs::exists(lying[0].path));
   EXPECT_FALSE(fs::exists(lying[0].path + ".part"));
@@ -216,9 +227,12 @@ TEST_F(UploaderTest, DownloadsWhatWasStoredVerifiedAndOnlyOnce) {
   missing[0].entry.key += "-gone";
   missing[0].path = (back / "missing").string();
   DownloadStats none;
-  EXPECT_TRUE(absl::IsNotFound(DownloadFiles(Factory(), bucket_, missing, options, none)))
+  EXPECT_TRUE(absl::IsNotFound(DownloadFiles(Factory(), missing, options, none)))
       << "a key the backup lacks";
 }
+
+INSTANTIATE_TEST_SUITE_P(Locations, UploaderTest, ::testing::Values("s3", "filesystem"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace backup

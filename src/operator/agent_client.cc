@@ -49,6 +49,8 @@ absl::StatusOr<std::string> AgentClient::Do(const std::string& method, const std
   switch (response->status) {
     case 409:
       return absl::AlreadyExistsError(message);
+    case 400:
+      return absl::InvalidArgumentError(message);
     case 404:
       return absl::NotFoundError(message);
     case 503:
@@ -64,6 +66,12 @@ absl::StatusOr<agent::api::NodeInfo> AgentClient::NodeInfo() {
 
 absl::StatusOr<agent::api::ConfigKeys> AgentClient::ConfigKeys() {
   return Decode<agent::api::ConfigKeys>(Do("GET", agent::api::kConfigKeys), "config keys");
+}
+
+absl::StatusOr<agent::api::StorageReply> AgentClient::Storage(
+    const agent::api::StorageRequest& request) {
+  return Decode<agent::api::StorageReply>(
+      Do("POST", agent::api::kStorage, nlohmann::json(request).dump()), "storage");
 }
 
 absl::StatusOr<agent::api::Ring> AgentClient::Ring() {

@@ -27,6 +27,8 @@ class AgentClient : public NodeAgent {
 
   absl::StatusOr<agent::api::NodeInfo> NodeInfo() override;
   absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override;
+  absl::StatusOr<agent::api::StorageReply> Storage(
+      const agent::api::StorageRequest& request) override;
   absl::StatusOr<agent::api::Ring> Ring() override;
   absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& request) override;
   absl::StatusOr<agent::api::Operation> Operation(const std::string& id) override;

@@ -221,24 +221,23 @@ absl::Status BackupScheduler::Purge(Pass& p, const kube::Object& b, const std::s
                       location_name, "\" is gone from the Cluster: kept, nothing deleted"));
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(const StorageCredentials credentials,
-                   access_.ReadCredentials(p.spec, location->s3));
+  ASSIGN_OR_RETURN(const std::unique_ptr<LocationStore> store,
+                   access_.Open(p.spec, *p.cluster, *location, storage_, caches_.pods));
   const BackupStatus status = ParseBackupStatus(FieldAt(b.json(), {"status"}));
   // The index first: from here on this is not a backup anyone restores.
-  const std::string bucket_prefix = absl::StrCat("s3://", location->s3.bucket, "/");
-  std::string index = backup::IndexKey(location->s3.prefix, p.spec.name, b.name());
-  if (absl::StartsWith(status.index, bucket_prefix)) {
-    index = std::string(absl::StripPrefix(status.index, bucket_prefix));
+  std::string index = backup::IndexKey(location->Prefix(), p.spec.name, b.name());
+  if (absl::StartsWith(status.index, store->Where(""))) {
+    index = std::string(absl::StripPrefix(status.index, store->Where("")));
   }
-  RETURN_IF_ERROR(storage_->Delete(location->s3, credentials, {index}));
+  RETURN_IF_ERROR(store->Delete({index}));
   std::vector<std::string> manifests;
   for (const BackupNodeStatus& n : status.nodes) {
     manifests.push_back(
         !n.manifest.empty()
             ? n.manifest
-            : backup::ManifestKey({location->s3.prefix, p.spec.name, n.pod}, b.name()));
+            : backup::ManifestKey({location->Prefix(), p.spec.name, n.pod}, b.name()));
   }
-  RETURN_IF_ERROR(storage_->Delete(location->s3, credentials, manifests));
+  RETURN_IF_ERROR(store->Delete(manifests));
   absl::Status deleted =
       seams_.writer->Delete(kBackups, b.ns(), b.name(), b.uid(), Deletion::kGraceful);
   if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
@@ -256,17 +255,16 @@ absl::Status BackupScheduler::Collect(Pass& p, const StorageLocationSpec& locati
   for (const auto& b : p.backups) {
     if (!ParseBackupStatus(FieldAt(b->json(), {"status"})).Finished()) return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(const StorageCredentials credentials,
-                   access_.ReadCredentials(p.spec, location.s3));
+  ASSIGN_OR_RETURN(const std::unique_ptr<LocationStore> store,
+                   access_.Open(p.spec, *p.cluster, location, storage_, caches_.pods));
   const std::string root =
-      absl::StrCat(location.s3.prefix.empty() ? "" : location.s3.prefix + "/", p.spec.name, "/");
-  ASSIGN_OR_RETURN(std::vector<StoredObject> objects,
-                   storage_->List(location.s3, credentials, root));
+      absl::StrCat(location.Prefix().empty() ? "" : location.Prefix() + "/", p.spec.name, "/");
+  ASSIGN_OR_RETURN(std::vector<StoredObject> objects, store->List(root));
   std::set<std::string> referenced;
   for (const StoredObject& o : objects) {
     if (!absl::StrContains(o.key, "/manifests/")) continue;
     // Every manifest must be read: a file is judged unreferenced only on complete knowledge.
-    ASSIGN_OR_RETURN(const std::string text, storage_->Get(location.s3, credentials, o.key));
+    ASSIGN_OR_RETURN(const std::string text, store->Get(o.key));
     ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(text));
     for (const backup::FileEntry& f : manifest.files) referenced.insert(f.key);
   }
@@ -279,7 +277,7 @@ absl::Status BackupScheduler::Collect(Pass& p, const StorageLocationSpec& locati
     bytes += o.size;
   }
   if (!orphans.empty()) {
-    RETURN_IF_ERROR(storage_->Delete(location.s3, credentials, orphans));
+    RETURN_IF_ERROR(store->Delete(orphans));
     seams_.events->Event(*p.cluster, false, reason::kOrphanFilesPurged,
                          absl::StrCat(orphans.size(), " files (", bytes, " bytes) in ",
                                       location.name, " that no kept backup lists"));

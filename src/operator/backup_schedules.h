@@ -38,6 +38,7 @@ struct ScheduleCaches {
   const kube::Store* clusters = nullptr;
   const kube::Store* backups = nullptr;
   const kube::Store* restores = nullptr;
+  const kube::Store* pods = nullptr;  // a filesystem location is reached through the members
 };
 
 struct BackupSchedulerOptions {

@@ -77,8 +77,8 @@ void AddScheduledBackup(FakeWorld& w, const std::string& name, absl::Time start,
 
 std::unique_ptr<BackupScheduler> NewScheduler(FakeWorld& w) {
   Seams seams{&w, &w, &w, &w, &w, nullptr, &w};
-  return std::make_unique<BackupScheduler>(seams, &w,
-                                           ScheduleCaches{&w.clusters, &w.backups, &w.restores});
+  return std::make_unique<BackupScheduler>(
+      seams, &w, ScheduleCaches{&w.clusters, &w.backups, &w.restores, &w.pods});
 }
 
 bool HasEvent(const FakeWorld& w, const std::string& part) {

@@ -112,13 +112,15 @@ absl::Status BackupReconciler::Start(Pass& p) {
                       "): a backup needs every member"));
     return absl::OkStatus();
   }
-  auto credentials = access_.ReadCredentials(p.cluster_spec, p.location->s3);
-  if (!credentials.ok()) {
-    if (absl::IsNotFound(credentials.status()) || absl::IsInvalidArgument(credentials.status())) {
-      Fail(p, reason::kCredentialsNotFound, std::string(credentials.status().message()));
-      return absl::OkStatus();
+  if (!p.location->IsFilesystem()) {
+    auto credentials = access_.ReadCredentials(p.cluster_spec, p.location->s3);
+    if (!credentials.ok()) {
+      if (absl::IsNotFound(credentials.status()) || absl::IsInvalidArgument(credentials.status())) {
+        Fail(p, reason::kCredentialsNotFound, std::string(credentials.status().message()));
+        return absl::OkStatus();
+      }
+      return credentials.status();
     }
-    return credentials.status();
   }
   for (const ReportedMember& m : ReportedMembers(*p.cluster)) {
     BackupNodeStatus n;
@@ -242,25 +244,23 @@ absl::Status BackupReconciler::Finish(Pass& p) {
     p.status.bytes_sent += n.bytes_sent;
   }
   p.status.bytes = index.bytes;
-  const S3LocationSpec& s3 = p.location->s3;
-  const std::string key = backup::IndexKey(s3.prefix, p.spec.cluster, p.spec.name);
-  ASSIGN_OR_RETURN(const StorageCredentials credentials,
-                   access_.ReadCredentials(p.cluster_spec, s3));
+  const std::string key = backup::IndexKey(p.location->Prefix(), p.spec.cluster, p.spec.name);
+  ASSIGN_OR_RETURN(const std::unique_ptr<LocationStore> store, OpenLocation(p));
   // Every file each manifest lists is stored whole (a purge of unreferenced files running
   // beside this backup could have taken one it found already stored): else the backup fails.
-  ASSIGN_OR_RETURN(BackupVerification verified, VerifyStored(p, credentials));
+  ASSIGN_OR_RETURN(BackupVerification verified, VerifyStored(p, *store));
   if (!verified.passed) {
     Fail(p, reason::kNodeBackupFailed,
          absl::StrCat("listed in a manifest but not stored whole: ", verified.problems.front()));
     return absl::OkStatus();
   }
   p.status.verification = std::move(verified);
-  if (absl::Status put = storage_->Put(s3, credentials, key, backup::ToJson(index)); !put.ok()) {
+  if (absl::Status put = store->Put(key, backup::ToJson(index)); !put.ok()) {
     return base::Annotate(put, "write the backup's index");  // retried with backoff
   }
   p.status.phase = backup_phase::kComplete;
   p.status.completion_time = index.finished;
-  p.status.index = absl::StrCat("s3://", s3.bucket, "/", key);
+  p.status.index = store->Where(key);
   p.status.reason.clear();
   p.status.message.clear();
   seams_.events->Event(*p.object, false, reason::kBackupComplete,
@@ -269,21 +269,23 @@ absl::Status BackupReconciler::Finish(Pass& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<BackupVerification> BackupReconciler::VerifyStored(
-    Pass& p, const StorageCredentials& credentials) {
-  const S3LocationSpec& s3 = p.location->s3;
+absl::StatusOr<std::unique_ptr<LocationStore>> BackupReconciler::OpenLocation(Pass& p) {
+  return access_.Open(p.cluster_spec, *p.cluster, *p.location, storage_, caches_.pods);
+}
+
+absl::StatusOr<BackupVerification> BackupReconciler::VerifyStored(Pass& p, LocationStore& store) {
   BackupVerification v;
   v.time = kube::FormatRfc3339(p.now);
   for (const BackupNodeStatus& n : p.status.nodes) {
-    auto text = storage_->Get(s3, credentials, n.manifest);
+    auto text = store.Get(n.manifest);
     if (absl::IsNotFound(text.status())) {
       v.problems.push_back(absl::StrCat(n.manifest, ": not stored"));
       continue;
     }
     if (!text.ok()) return base::Annotate(text.status(), "read " + n.manifest);
     ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(*text));
-    const std::string data = backup::DataPrefix({s3.prefix, p.spec.cluster, n.pod});
-    ASSIGN_OR_RETURN(const std::vector<StoredObject> stored, storage_->List(s3, credentials, data));
+    const std::string data = backup::DataPrefix({p.location->Prefix(), p.spec.cluster, n.pod});
+    ASSIGN_OR_RETURN(const std::vector<StoredObject> stored, store.List(data));
     std::map<std::string, backup::StoredFile> listed;
     for (const StoredObject& o : stored) listed[o.key] = {o.size, o.etag};
     backup::Verification node = backup::VerifyFiles(manifest, listed);
@@ -308,9 +310,8 @@ absl::Status BackupReconciler::Reverify(Pass& p, const std::string& request) {
     v.time = kube::FormatRfc3339(p.now);
     v.problems.push_back(absl::StrCat("storage location unknown: ", why));
   } else {
-    ASSIGN_OR_RETURN(const StorageCredentials credentials,
-                     access_.ReadCredentials(p.cluster_spec, p.location->s3));
-    ASSIGN_OR_RETURN(v, VerifyStored(p, credentials));
+    ASSIGN_OR_RETURN(const std::unique_ptr<LocationStore> store, OpenLocation(p));
+    ASSIGN_OR_RETURN(v, VerifyStored(p, *store));
   }
   v.request = request;
   const std::string summary =

@@ -59,7 +59,8 @@ class BackupReconciler : public kube::Reconciler {
   absl::Status Continue(Pass& p);
   absl::Status FollowNode(Pass& p, BackupNodeStatus& node);
   // Every node's manifest read and its files checked against a listing of the node's data.
-  absl::StatusOr<BackupVerification> VerifyStored(Pass& p, const StorageCredentials& credentials);
+  absl::StatusOr<BackupVerification> VerifyStored(Pass& p, LocationStore& store);
+  absl::StatusOr<std::unique_ptr<LocationStore>> OpenLocation(Pass& p);
   // The Backup's Cluster and storage location, into `p`; when one is missing, the reason
   // (kClusterNotFound, kStorageLocationNotFound) and `why`, else null. An unreadable Cluster
   // spec is an error.

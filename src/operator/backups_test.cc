@@ -95,6 +95,27 @@ TEST_F(BackupReconcilerTest, NodesRecordedFirstThenAskedThenIndexWrittenLast) {
   EXPECT_EQ(w_.Asked(), 3u);
 }
 
+// The operator mounts no volume: a filesystem location's index and manifests go through the
+// members' agents, which write the files themselves.
+TEST_F(BackupReconcilerTest, AFilesystemLocationIsReachedThroughTheAgents) {
+  w_.AddCluster(true);
+  w_.AddFilesystemLocation();
+  w_.AddBackup("nfs");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Pass().ok());
+  const agent::api::OperationRequest& asked = w_.agents["10.244.0.10"].started[0];
+  EXPECT_EQ(asked.location.path, "/var/lib/ringkeeper/locations/nfs");
+  EXPECT_EQ(asked.location.prefix, "team");
+  EXPECT_EQ(asked.location.endpoint, "");
+  EXPECT_EQ(asked.location.credentials_file, "");
+  const Json s = w_.Status();
+  ASSERT_EQ(s["phase"], "Complete") << s;
+  EXPECT_EQ(s["index"], "filesystem://nfs/team/c1/backups/b1.json");
+  EXPECT_EQ(w_.stored.count("/var/lib/ringkeeper/locations/nfs/team/c1/backups/b1.json"), 1u);
+  EXPECT_EQ(s["verification"]["passed"], true) << s;
+  EXPECT_GT(w_.agents["10.244.0.10"].storage_calls, 0) << "the first member answers";
+  EXPECT_EQ(w_.agents["10.244.0.11"].storage_calls, 0);
+}
+
 TEST_F(BackupReconcilerTest, ASuccessorCarriesOnFromTheRecordAndAnAgentThatForgotIsAskedAgain) {
   w_.AddCluster(true);
   w_.AddBackup();

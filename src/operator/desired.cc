@@ -251,6 +251,11 @@ Json InitContainers(const ClusterSpec& c, const std::string& data_volume) {
   if (c.restore_from.set() || !c.commit_log_archive.empty()) {
     agent_init["volumeMounts"].push_back(
         Mount("storage-credentials", kStorageCredentialsDir, true));
+    for (const StorageLocationSpec& l : c.storage_locations) {
+      if (!l.IsFilesystem()) continue;
+      agent_init["volumeMounts"].push_back(
+          Mount(LocationVolumeName(l.name).c_str(), LocationMountPath(l.name).c_str(), true));
+    }
   }
 
   return Json::array({base_config, agent_init});
@@ -314,6 +319,13 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
   // removes a replay's restore settings from Cassandra's conf once it is up. Only for such a
   // Cluster (turning archiving on rolls the pods anyway: Cassandra reads its archive_command at
   // start).
+  // Filesystem storage locations: the agent writes backups there and serves the operator's
+  // reads and writes (agent::api::kStorage).
+  for (const StorageLocationSpec& l : c.storage_locations) {
+    if (!l.IsFilesystem()) continue;
+    agent["volumeMounts"].push_back(
+        Mount(LocationVolumeName(l.name).c_str(), LocationMountPath(l.name).c_str(), false));
+  }
   if (!c.commit_log_archive.empty()) {
     agent["args"].push_back("--settings=/etc/ringkeeper/members/$(POD_NAME).json");
     agent["args"].push_back("--conf-dir=/etc/cassandra");
@@ -358,6 +370,12 @@ Json PodSpec(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
           {{"secretName", StorageCredentialsSecretName(c)},
            {"defaultMode", 0440},
            {"optional", true}}}}}}};
+  for (const StorageLocationSpec& l : c.storage_locations) {
+    if (!l.IsFilesystem()) continue;
+    pod_spec["volumes"].push_back(
+        {{"name", LocationVolumeName(l.name)},
+         {"persistentVolumeClaim", {{"claimName", l.filesystem.claim_name}}}});
+  }
   pod_spec["affinity"] = Affinity(c, dc, rack.placement);
   pod_spec["topologySpreadConstraints"] = TopologySpreadConstraints(c, dc);
   if (rack.placement.is_object()) {

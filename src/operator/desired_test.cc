@@ -133,6 +133,32 @@ TEST(DesiredTest, AgentInitMountsStorageCredentialsOnlyWhenRestoringFrom) {
   EXPECT_EQ(mount["readOnly"], true);
 }
 
+// A filesystem location's claim is a volume of every pod, mounted where the agent serves it
+// (and in agent init for a replay when the commit log is archived).
+TEST(DesiredTest, FilesystemLocationsAreMountedInTheAgent) {
+  ClusterSpec c = Spec();
+  StorageLocationSpec nfs;
+  nfs.name = "nfs";
+  nfs.filesystem = {"backups", "team"};
+  c.storage_locations.push_back(nfs);
+  Json pod = RackStatefulSet(c, "dc1", c.dcs[0].racks[0], 3, "h")["spec"]["template"]["spec"];
+  Json volume = Named(pod["volumes"], "location-nfs");
+  ASSERT_FALSE(volume.is_null()) << pod["volumes"];
+  EXPECT_EQ(volume["persistentVolumeClaim"]["claimName"], "backups");
+  Json mount = Named(Named(pod["containers"], "agent")["volumeMounts"], "location-nfs");
+  ASSERT_FALSE(mount.is_null());
+  EXPECT_EQ(mount["mountPath"], "/var/lib/ringkeeper/locations/nfs");
+  EXPECT_NE(mount["readOnly"], true);
+  EXPECT_TRUE(
+      Named(Named(pod["containers"], "cassandra")["volumeMounts"], "location-nfs").is_null());
+  EXPECT_TRUE(
+      Named(Named(pod["initContainers"], "agent-init")["volumeMounts"], "location-nfs").is_null());
+  c.commit_log_archive = "nfs";
+  pod = RackStatefulSet(c, "dc1", c.dcs[0].racks[0], 3, "h")["spec"]["template"]["spec"];
+  EXPECT_FALSE(
+      Named(Named(pod["initContainers"], "agent-init")["volumeMounts"], "location-nfs").is_null());
+}
+
 TEST(DesiredTest, RackStatefulSetPod) {
   ClusterSpec c = Spec();
   RackSpec rack = c.dcs[0].racks[0];

@@ -240,7 +240,7 @@ class Informers {
     return {&backups_.store(), caches_.clusters, caches_.pods};
   }
   ringkeeper::ScheduleCaches schedule_caches() const {
-    return {caches_.clusters, &backups_.store(), &restores_.store()};
+    return {caches_.clusters, &backups_.store(), &restores_.store(), caches_.pods};
   }
   ringkeeper::RestoreCaches restore_caches() const {
     return {&restores_.store(), &backups_.store(), caches_.clusters, caches_.pods};

@@ -113,22 +113,22 @@ absl::Status RestoreReconciler::Start(Pass& p) {
                       "\" (it has: ", LocationNames(p.cluster_spec), ")"));
     return absl::OkStatus();
   }
-  auto credentials = access_.ReadCredentials(p.cluster_spec, p.location->s3);
-  if (!credentials.ok()) {
-    if (absl::IsNotFound(credentials.status()) || absl::IsInvalidArgument(credentials.status())) {
-      Fail(p, reason::kCredentialsNotFound, std::string(credentials.status().message()));
+  auto store = access_.Open(p.cluster_spec, *p.cluster, *p.location, storage_, caches_.pods);
+  if (!store.ok()) {
+    if (absl::IsNotFound(store.status()) || absl::IsInvalidArgument(store.status())) {
+      Fail(p, reason::kCredentialsNotFound, std::string(store.status().message()));
       return absl::OkStatus();
     }
-    return credentials.status();
+    return store.status();
   }
   // The index says the backup is whole and which nodes it has.
   const std::string index_key =
-      backup::IndexKey(p.location->s3.prefix, source_cluster, source_backup);
-  auto index_text = storage_->Get(p.location->s3, *credentials, index_key);
+      backup::IndexKey(p.location->Prefix(), source_cluster, source_backup);
+  auto index_text = (*store)->Get(index_key);
   if (absl::IsNotFound(index_text.status())) {
     Fail(p, reason::kBackupNotFound,
          absl::StrCat("no complete backup ", source_backup, " of cluster ", source_cluster, " in ",
-                      location, " (no index at s3://", p.location->s3.bucket, "/", index_key, ")"));
+                      location, " (no index at ", (*store)->Where(index_key), ")"));
     return absl::OkStatus();
   }
   if (!index_text.ok()) return base::Annotate(index_text.status(), "read the backup's index");
@@ -142,7 +142,7 @@ absl::Status RestoreReconciler::Start(Pass& p) {
   // point in time replays the restored tables only.
   std::vector<std::string> replayed_tables;
   if (!p.spec.keyspaces.empty() || p.spec.to_point_in_time()) {
-    auto manifest_text = storage_->Get(p.location->s3, *credentials, index->nodes[0].manifest);
+    auto manifest_text = (*store)->Get(index->nodes[0].manifest);
     if (!manifest_text.ok()) return base::Annotate(manifest_text.status(), "read a manifest");
     auto manifest = backup::ParseManifest(*manifest_text);
     if (!manifest.ok()) return manifest.status();

@@ -81,6 +81,9 @@ class NodeAgent {
   virtual absl::StatusOr<agent::api::Operation> Operation(const std::string& id) = 0;
   // The cassandra.yaml keys its Cassandra version knows; NotFound when its init wrote none.
   virtual absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() = 0;
+  // An object request on a filesystem storage location its pod mounts (agent::api::kStorage).
+  virtual absl::StatusOr<agent::api::StorageReply> Storage(
+      const agent::api::StorageRequest& request) = 0;
 };
 
 class NodeAgents {

@@ -118,13 +118,153 @@ absl::StatusOr<std::shared_ptr<NodeAgent>> StorageAccess::AgentOf(const ClusterS
 }
 
 agent::api::StorageLocation StorageAccess::AgentLocation(const StorageLocationSpec& l) {
+  if (l.IsFilesystem()) {
+    agent::api::StorageLocation out;
+    out.path = LocationMountPath(l.name);
+    out.prefix = l.filesystem.prefix;
+    return out;
+  }
   return {l.s3.EffectiveEndpoint(),
           l.s3.bucket,
           l.s3.prefix,
           l.s3.region,
           l.s3.path_style,
           absl::StrCat(kStorageCredentialsDir, "/", l.name),
+          "",
           ""};
+}
+
+namespace {
+
+constexpr size_t kDeleteBatch = 1000;  // S3's DeleteObjects bound, the agent's too
+
+class S3LocationStore : public LocationStore {
+ public:
+  S3LocationStore(BackupStorage* storage, S3LocationSpec location, StorageCredentials credentials)
+      : storage_(storage), location_(std::move(location)), credentials_(std::move(credentials)) {}
+  absl::Status Put(const std::string& key, const std::string& body) override {
+    return storage_->Put(location_, credentials_, key, body);
+  }
+  absl::StatusOr<std::string> Get(const std::string& key) override {
+    return storage_->Get(location_, credentials_, key);
+  }
+  absl::StatusOr<std::vector<StoredObject>> List(const std::string& prefix) override {
+    return storage_->List(location_, credentials_, prefix);
+  }
+  absl::Status Delete(const std::vector<std::string>& keys) override {
+    for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
+      const std::vector<std::string> batch(
+          keys.begin() + static_cast<ptrdiff_t>(i),
+          keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + kDeleteBatch)));
+      RETURN_IF_ERROR(storage_->Delete(location_, credentials_, batch));
+    }
+    return absl::OkStatus();
+  }
+  std::string Where(const std::string& key) const override {
+    return absl::StrCat("s3://", location_.bucket, "/", key);
+  }
+
+ private:
+  BackupStorage* storage_;
+  const S3LocationSpec location_;
+  const StorageCredentials credentials_;
+};
+
+class AgentLocationStore : public LocationStore {
+ public:
+  AgentLocationStore(std::string name, agent::api::StorageLocation location,
+                     std::vector<std::shared_ptr<NodeAgent>> agents)
+      : name_(std::move(name)), location_(std::move(location)), agents_(std::move(agents)) {}
+
+  absl::Status Put(const std::string& key, const std::string& body) override {
+    agent::api::StorageRequest r = Request("put");
+    r.key = key;
+    r.body_base64 = absl::Base64Escape(body);
+    return Call(r).status();
+  }
+  absl::StatusOr<std::string> Get(const std::string& key) override {
+    agent::api::StorageRequest r = Request("get");
+    r.key = key;
+    ASSIGN_OR_RETURN(const agent::api::StorageReply reply, Call(r));
+    std::string body;
+    if (!absl::Base64Unescape(reply.body_base64, &body)) {
+      return absl::InternalError(absl::StrCat("agent storage: ", key, ": bad base64 body"));
+    }
+    return body;
+  }
+  absl::StatusOr<std::vector<StoredObject>> List(const std::string& prefix) override {
+    std::vector<StoredObject> out;
+    agent::api::StorageRequest r = Request("list");
+    r.prefix = prefix;
+    do {
+      ASSIGN_OR_RETURN(const agent::api::StorageReply page, Call(r));
+      for (const agent::api::StoredObjectInfo& o : page.objects) {
+        out.push_back({o.key, o.size, absl::FromUnixSeconds(o.last_modified_unix), o.etag});
+      }
+      r.token = page.next_token;
+    } while (!r.token.empty());
+    return out;
+  }
+  absl::Status Delete(const std::vector<std::string>& keys) override {
+    for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
+      agent::api::StorageRequest r = Request("delete");
+      r.keys.assign(keys.begin() + static_cast<ptrdiff_t>(i),
+                    keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + kDeleteBatch)));
+      RETURN_IF_ERROR(Call(r).status());
+    }
+    return absl::OkStatus();
+  }
+  std::string Where(const std::string& key) const override {
+    return absl::StrCat("filesystem://", name_, "/", key);
+  }
+
+ private:
+  agent::api::StorageRequest Request(const char* op) const {
+    agent::api::StorageRequest r;
+    r.op = op;
+    r.location = location_;
+    return r;
+  }
+  // The first agent that answers; one that cannot be reached (Unavailable) passes the request
+  // on to the next.
+  absl::StatusOr<agent::api::StorageReply> Call(const agent::api::StorageRequest& r) {
+    absl::Status last = absl::UnavailableError("no member's agent to reach it through");
+    for (const auto& agent : agents_) {
+      auto reply = agent->Storage(r);
+      if (!absl::IsUnavailable(reply.status())) return reply;
+      last = reply.status();
+    }
+    return base::Annotate(last, absl::StrCat("filesystem location ", name_));
+  }
+
+  const std::string name_;
+  const agent::api::StorageLocation location_;
+  const std::vector<std::shared_ptr<NodeAgent>> agents_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LocationStore>> StorageAccess::Open(
+    const ClusterSpec& spec, const kube::Object& cluster, const StorageLocationSpec& location,
+    BackupStorage* s3, const kube::Store* pods) {
+  if (!location.IsFilesystem()) {
+    if (!s3) return absl::FailedPreconditionError("no backup storage");
+    ASSIGN_OR_RETURN(StorageCredentials credentials, ReadCredentials(spec, location.s3));
+    return std::make_unique<S3LocationStore>(s3, location.s3, std::move(credentials));
+  }
+  std::vector<std::shared_ptr<NodeAgent>> agents;
+  if (pods) {
+    for (const ReportedMember& m : ReportedMembers(cluster)) {
+      auto agent = AgentOf(spec, *pods, m.pod);
+      if (agent.ok()) agents.push_back(*std::move(agent));
+    }
+  }
+  if (agents.empty()) {
+    return absl::UnavailableError(absl::StrCat("filesystem location ", location.name,
+                                               ": no member's agent to reach it through yet"));
+  }
+  return std::make_unique<AgentLocationStore>(location.name, AgentLocation(location),
+                                              std::move(agents));
 }
 
 }  // namespace ringkeeper

@@ -51,6 +51,24 @@ class BackupStorage {
                               const std::vector<std::string>& keys) = 0;
 };
 
+// The objects of one storage location as the operator reads and writes them (a backup's index,
+// the manifests a restore reads, a purge's listing and deletes): an S3 location directly
+// (BackupStorage), a filesystem location through the agent of a member that mounts it (the
+// operator mounts none; each call goes to the first member whose agent answers). Errors as
+// BackupStorage's; Unavailable when no member's agent can be reached.
+class LocationStore {
+ public:
+  virtual ~LocationStore() = default;
+  virtual absl::Status Put(const std::string& key, const std::string& body) = 0;
+  virtual absl::StatusOr<std::string> Get(const std::string& key) = 0;
+  // Every object under `prefix` (all pages).
+  virtual absl::StatusOr<std::vector<StoredObject>> List(const std::string& prefix) = 0;
+  // Keys already gone count as deleted; any number of keys.
+  virtual absl::Status Delete(const std::vector<std::string>& keys) = 0;
+  // Where `key` is, for status and messages: "s3://bucket/key", "filesystem://location/key".
+  virtual std::string Where(const std::string& key) const = 0;
+};
+
 // A Cluster's members as its status reports them (status.dataCenters[].members).
 struct ReportedMember {
   std::string pod, dc, rack;
@@ -80,8 +98,17 @@ class StorageAccess {
   absl::StatusOr<std::shared_ptr<NodeAgent>> AgentOf(const ClusterSpec& cluster,
                                                      const kube::Store& pods,
                                                      const std::string& pod);
-  // The location as the agents read it (credentials from the mounted Secret).
+  // The location as the agents read it (credentials from the mounted Secret; a filesystem
+  // location's directory where the pods mount it).
   static agent::api::StorageLocation AgentLocation(const StorageLocationSpec& location);
+  // The location's objects: for S3 through `s3` with its credentials (NotFound when the Secret
+  // is missing, InvalidArgument when a key is), for a filesystem location through the agents of
+  // the Cluster's reported members (`cluster`, their pods in `pods`; Unavailable when none has
+  // an address yet).
+  absl::StatusOr<std::unique_ptr<LocationStore>> Open(const ClusterSpec& spec,
+                                                      const kube::Object& cluster,
+                                                      const StorageLocationSpec& location,
+                                                      BackupStorage* s3, const kube::Store* pods);
 
  private:
   Seams seams_;

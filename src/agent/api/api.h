@@ -37,6 +37,13 @@ inline constexpr char kSnapshots[] = "/v1/snapshots";
 inline constexpr char kOperations[] = "/v1/operations";
 inline constexpr char kSchema[] = "/v1/schema";
 inline constexpr char kConfigKeys[] = "/v1/config/keys";
+// POST: one object request (`StorageRequest`) on a filesystem storage location this agent
+// mounts, for the operator, which mounts none (the index it writes, the manifests it reads, a
+// purge's listing and deletes). S3 locations are refused: the operator reaches them itself.
+inline constexpr char kStorage[] = "/v1/storage";
+
+// Where the agent's container mounts the filesystem storage locations: <dir>/<location name>.
+inline constexpr char kLocationsDir[] = "/var/lib/ringkeeper/locations";
 
 // Operation kinds accepted by POST kOperations.
 inline constexpr char kOpDrain[] = "drain";
@@ -128,6 +135,8 @@ struct ConfigKeys {
 // Where a backup goes: an S3-compatible bucket. The credentials file (a mounted Secret) holds
 // the access key id and the secret access key, one a line; it is read when the backup starts and
 // never logged.
+// Where backups go: an S3 bucket (endpoint, bucket, credentials) or, when `path` is set, a
+// directory on a volume mounted in the agent's container (the other fields unused).
 struct StorageLocation {
   std::string endpoint;  // "http://host:port", "https://s3.eu-west-3.amazonaws.com"
   std::string bucket;
@@ -136,6 +145,28 @@ struct StorageLocation {
   bool path_style = true;
   std::string credentials_file;
   std::string ca_file;  // PEM to trust for https ("" = the system's)
+  std::string path;     // a filesystem location's directory
+  bool Configured() const { return !endpoint.empty() || !path.empty(); }
+};
+
+// POST kStorage. `op`: "get" (key), "put" (key, body), "list" (prefix, token: one page) or
+// "delete" (keys). Bodies travel base64-encoded (JSON strings are UTF-8 only).
+struct StorageRequest {
+  std::string op;
+  StorageLocation location;
+  std::string key, prefix, token, body_base64;
+  std::vector<std::string> keys;
+};
+struct StoredObjectInfo {
+  std::string key;
+  int64_t size = 0;
+  std::string etag;
+  int64_t last_modified_unix = 0;
+};
+struct StorageReply {
+  std::vector<StoredObjectInfo> objects;  // list
+  std::string next_token;                 // list: "" on the last page
+  std::string body_base64;                // get
 };
 
 struct OperationRequest {
@@ -212,7 +243,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageLocation, endpoint, bucket, prefix, region,
-                                                path_style, credentials_file, ca_file)
+                                                path_style, credentials_file, ca_file, path)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageRequest, op, location, key, prefix, token,
+                                                body_base64, keys)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StoredObjectInfo, key, size, etag,
+                                                last_modified_unix)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageReply, objects, next_token, body_base64)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace, tables, keyspaces,
                                                 tag, ranges, parallelism, backup, location,
                                                 upload_parallelism, bandwidth_bytes_per_second,

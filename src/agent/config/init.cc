@@ -199,7 +199,7 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
     fs::create_directories(fs::path(settings.data_dir) / sub, ec);
   }
   if (o.archiving) {
-    if (!settings.commitlog_archive.endpoint.empty()) {
+    if (settings.commitlog_archive.Configured()) {
       fs::create_directories(fs::path(settings.data_dir) / "commitlog_archive", ec);
     }
     RETURN_IF_ERROR(WriteFileAtomically(out / "commitlog_archiving.properties", archiving));

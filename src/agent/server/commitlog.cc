@@ -49,20 +49,16 @@ backup::NodePath NodeOf(const api::ReplayRequest& r) {
   return {r.location.prefix, r.source_cluster, r.source_node};
 }
 
-absl::StatusOr<std::vector<StoredSegment>> ListStored(s3::Client& client, const std::string& bucket,
+absl::StatusOr<std::vector<StoredSegment>> ListStored(backup::ObjectStore& store,
                                                       const backup::NodePath& node) {
+  ASSIGN_OR_RETURN(const std::vector<backup::ObjectInfo> objects,
+                   backup::ListAll(store, backup::CommitLogPrefix(node)));
   std::vector<StoredSegment> out;
-  std::string token;
-  do {
-    ASSIGN_OR_RETURN(s3::ListPage page,
-                     client.ListObjects(bucket, backup::CommitLogPrefix(node), token));
-    for (const s3::ObjectInfo& o : page.objects) {
-      auto k = backup::ParseCommitLogKey(node, o.key);
-      if (!k.ok()) continue;  // not ours: left alone
-      out.push_back({o.key, k->segment, k->md5, k->size, o.last_modified});
-    }
-    token = page.next_token;
-  } while (!token.empty());
+  for (const backup::ObjectInfo& o : objects) {
+    auto k = backup::ParseCommitLogKey(node, o.key);
+    if (!k.ok()) continue;  // not ours: left alone
+    out.push_back({o.key, k->segment, k->md5, k->size, o.last_modified});
+  }
   return out;
 }
 
@@ -75,12 +71,12 @@ std::string RestorePointInTime(int64_t unix_seconds) {
 
 std::string ArchivingProperties(const api::InitSettings& s) {
   std::string out;
-  if (!s.commitlog_archive.endpoint.empty() || !s.replay.run.empty()) {
+  if (s.commitlog_archive.Configured() || !s.replay.run.empty()) {
     out =
         "# Written by ringkeeper-agent init (agent/server/commitlog.h). Cassandra runs these\n"
         "# commands without a shell.\n";
   }
-  if (!s.commitlog_archive.endpoint.empty()) {
+  if (s.commitlog_archive.Configured()) {
     absl::StrAppend(&out, "archive_command=/bin/ln %path ",
                     (fs::path(s.data_dir) / kCommitLogArchiveDir).string(), "/%name\n");
   }
@@ -93,8 +89,8 @@ std::string ArchivingProperties(const api::InitSettings& s) {
   return out;
 }
 
-absl::StatusOr<ShipResult> ShipSegments(const backup::ClientFactory& clients,
-                                        const std::string& bucket, const backup::NodePath& node,
+absl::StatusOr<ShipResult> ShipSegments(const backup::StoreFactory& stores,
+                                        const backup::NodePath& node,
                                         const std::string& archive_dir,
                                         const backup::UploadOptions& options) {
   ShipResult result;
@@ -107,8 +103,8 @@ absl::StatusOr<ShipResult> ShipSegments(const backup::ClientFactory& clients,
   if (ec) return absl::InternalError(absl::StrCat("list ", archive_dir, ": ", ec.message()));
   if (segments.empty()) return result;
   std::sort(segments.begin(), segments.end());
-  std::unique_ptr<s3::Client> client = clients();
-  ASSIGN_OR_RETURN(const std::vector<StoredSegment> stored, ListStored(*client, bucket, node));
+  std::unique_ptr<backup::ObjectStore> store = stores();
+  ASSIGN_OR_RETURN(const std::vector<StoredSegment> stored, ListStored(*store, node));
   std::set<std::string> keys;
   for (const StoredSegment& s : stored) keys.insert(s.key);
   for (const fs::path& path : segments) {
@@ -123,8 +119,7 @@ absl::StatusOr<ShipResult> ShipSegments(const backup::ClientFactory& clients,
     } else {
       backup::UploadStats stats;
       RETURN_IF_ERROR(base::Annotate(
-          backup::UploadObject(*client, bucket, e, path.string(), options, stats).status(),
-          path.string()));
+          backup::UploadObject(*store, e, path.string(), options, stats).status(), path.string()));
       ++result.segments;
       result.bytes += stats.bytes_sent;
       result.last = e.name;
@@ -169,10 +164,8 @@ absl::StatusOr<size_t> PrepareReplay(const api::InitSettings& s, bool* pending) 
       ++local;
     }
   }
-  ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
-  std::unique_ptr<s3::Client> client = clients();
-  ASSIGN_OR_RETURN(const std::vector<StoredSegment> stored,
-                   ListStored(*client, r.location.bucket, NodeOf(r)));
+  ASSIGN_OR_RETURN(const backup::StoreFactory stores, OpenStorage(r.location));
+  ASSIGN_OR_RETURN(const std::vector<StoredSegment> stored, ListStored(*stores(), NodeOf(r)));
   std::vector<backup::DownloadFile> files;
   for (const StoredSegment& seg :
        SegmentsSince(stored, absl::FromUnixSeconds(r.since_unix), absl::Minutes(5))) {
@@ -186,8 +179,7 @@ absl::StatusOr<size_t> PrepareReplay(const api::InitSettings& s, bool* pending) 
     files.push_back(std::move(f));  // one already here (linked or fetched) is verified, kept
   }
   backup::DownloadStats stats;
-  RETURN_IF_ERROR(
-      backup::DownloadFiles(clients, r.location.bucket, files, backup::DownloadOptions{}, stats));
+  RETURN_IF_ERROR(backup::DownloadFiles(stores, files, backup::DownloadOptions{}, stats));
   size_t count = 0;
   for (const auto& e : fs::directory_iterator(dir, ec)) count += e.is_regular_file() ? 1 : 0;
   spdlog::info("replay {}: {} segments ({} archived here, {} stored since {}, {} bytes fetched)",

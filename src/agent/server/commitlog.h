@@ -53,8 +53,8 @@ struct ShipResult {
 };
 // One pass: every segment in `archive_dir` stored under `node`'s commit log prefix, then its
 // link removed. Segments are taken in name order (Cassandra's ids grow with time).
-absl::StatusOr<ShipResult> ShipSegments(const backup::ClientFactory& clients,
-                                        const std::string& bucket, const backup::NodePath& node,
+absl::StatusOr<ShipResult> ShipSegments(const backup::StoreFactory& stores,
+                                        const backup::NodePath& node,
                                         const std::string& archive_dir,
                                         const backup::UploadOptions& options);
 

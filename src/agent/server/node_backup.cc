@@ -31,15 +31,26 @@ absl::StatusOr<s3::Credentials> ReadS3Credentials(const std::string& path) {
 
 }  // namespace
 
-absl::Status CheckBackupRequest(const api::OperationRequest& r) {
-  const api::StorageLocation& l = r.location;
-  for (const auto& [value, name] :
-       {std::pair{&r.backup, "backup"}, std::pair{&l.endpoint, "location.endpoint"},
-        std::pair{&l.bucket, "location.bucket"},
-        std::pair{&l.credentials_file, "location.credentials_file"}}) {
-    if (value->empty())
-      return absl::InvalidArgumentError(absl::StrCat("backup: \"", name, "\" is required"));
+absl::Status CheckLocation(const api::StorageLocation& l, const std::string& what) {
+  if (!l.path.empty()) {
+    if (l.path.front() != '/') {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": location.path must be absolute"));
+    }
+    return absl::OkStatus();
   }
+  for (const auto& [value, name] :
+       {std::pair{&l.endpoint, "location.endpoint"}, std::pair{&l.bucket, "location.bucket"},
+        std::pair{&l.credentials_file, "location.credentials_file"}}) {
+    if (value->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": \"", name, "\" is required"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckBackupRequest(const api::OperationRequest& r) {
+  if (r.backup.empty()) return absl::InvalidArgumentError("backup: \"backup\" is required");
+  RETURN_IF_ERROR(CheckLocation(r.location, "backup"));
   if (r.backup.find('/') != std::string::npos) {
     return absl::InvalidArgumentError("backup: the name must not contain '/'");
   }
@@ -49,14 +60,20 @@ absl::Status CheckBackupRequest(const api::OperationRequest& r) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<backup::ClientFactory> StorageClients(const api::StorageLocation& l) {
+absl::StatusOr<backup::StoreFactory> OpenStorage(const api::StorageLocation& l) {
+  if (!l.path.empty()) {
+    return backup::StoreFactory(
+        [path = l.path] { return std::make_unique<backup::FileStore>(path); });
+  }
   ASSIGN_OR_RETURN(const s3::Credentials credentials, ReadS3Credentials(l.credentials_file));
   s3::Endpoint endpoint{l.endpoint, l.region, l.path_style, l.ca_file};
-  return backup::ClientFactory(
-      [endpoint, credentials] { return std::make_unique<s3::Client>(endpoint, credentials); });
+  return backup::StoreFactory([endpoint, credentials, bucket = l.bucket] {
+    return std::make_unique<backup::S3Store>(endpoint, credentials, bucket);
+  });
 }
 
 absl::Status CheckBackupCredentials(const api::OperationRequest& r) {
+  if (!r.location.path.empty()) return absl::OkStatus();  // no credentials
   if (auto c = ReadS3Credentials(r.location.credentials_file); !c.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the storage location's credentials are not readable yet: ", c.status().message()));
@@ -86,7 +103,7 @@ absl::StatusOr<std::string> BackupNode(node::NodeControl& node, const BackupIden
                                        const api::OperationRequest& r, backup::UploadStats& stats,
                                        const std::atomic<bool>* cancel) {
   RETURN_IF_ERROR(CheckBackupRequest(r));
-  ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
+  ASSIGN_OR_RETURN(const backup::StoreFactory stores, OpenStorage(r.location));
   ASSIGN_OR_RETURN(const api::NodeInfo info, node.GetNodeInfo());
   backup::Manifest manifest;
   manifest.backup = r.backup;
@@ -108,15 +125,15 @@ absl::StatusOr<std::string> BackupNode(node::NodeControl& node, const BackupIden
   backup::UploadOptions options;
   options.parallelism = r.upload_parallelism;
   options.bytes_per_second = r.bandwidth_bytes_per_second;
-  auto stored = backup::UploadFiles(clients, r.location.bucket, where,
-                                    SnapshotFiles(self.data_dir, tag), options, stats, cancel);
+  auto stored =
+      backup::UploadFiles(stores, where, SnapshotFiles(self.data_dir, tag), options, stats, cancel);
   absl::Status status = stored.status();
   std::string key;
   if (stored.ok()) {
     manifest.files = *std::move(stored);
     manifest.finished = Now();
     key = backup::ManifestKey(where, r.backup);
-    status = clients()->PutObject(r.location.bucket, key, backup::ToJson(manifest));
+    status = stores()->Put(key, backup::ToJson(manifest));
   }
   // The snapshot's hard links hold disk space: gone whatever happened.
   absl::Status cleared = node.ClearSnapshot(tag);

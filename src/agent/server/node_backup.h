@@ -45,9 +45,12 @@ absl::Status CheckBackupRequest(const api::OperationRequest& request);
 // volume yet, so the caller asks again later.
 absl::Status CheckBackupCredentials(const api::OperationRequest& request);
 
-// A factory of S3 clients for `location`, its credentials read now (InvalidArgument when the
-// file is not one).
-absl::StatusOr<backup::ClientFactory> StorageClients(const api::StorageLocation& location);
+// InvalidArgument naming the field a location lacks (`what`: the request's kind).
+absl::Status CheckLocation(const api::StorageLocation& location, const std::string& what);
+
+// A factory of stores for `location`: S3 clients, their credentials read now (InvalidArgument
+// when the file is not one), or the location's directory.
+absl::StatusOr<backup::StoreFactory> OpenStorage(const api::StorageLocation& location);
 
 // Returns the manifest's key. A snapshot of the same name left by an interrupted run (the agent
 // restarted mid-upload) is cleared first; the files it had stored are not sent again.

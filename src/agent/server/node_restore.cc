@@ -34,13 +34,13 @@ std::string Literal(const std::string& value) {
 }
 
 // The source node's manifest of the backup.
-absl::StatusOr<backup::Manifest> ReadManifest(const backup::ClientFactory& clients,
+absl::StatusOr<backup::Manifest> ReadManifest(const backup::StoreFactory& stores,
                                               const BackupIdentity& self,
                                               const api::OperationRequest& r) {
   const backup::NodePath source{
       r.location.prefix, r.source_cluster.empty() ? self.cluster : r.source_cluster, r.source_node};
   const std::string key = backup::ManifestKey(source, r.backup);
-  auto text = clients()->GetObject(r.location.bucket, key);
+  auto text = stores()->Get(key);
   if (absl::IsNotFound(text.status())) {
     return absl::NotFoundError(absl::StrCat("backup ", r.backup, " has no manifest for node ",
                                             r.source_node, " (", key, ")"));
@@ -53,14 +53,12 @@ absl::StatusOr<backup::Manifest> ReadManifest(const backup::ClientFactory& clien
 
 absl::Status CheckRestoreRequest(const api::OperationRequest& r) {
   for (const auto& [value, name] :
-       {std::pair{&r.backup, "backup"}, std::pair{&r.source_node, "source_node"},
-        std::pair{&r.location.endpoint, "location.endpoint"},
-        std::pair{&r.location.bucket, "location.bucket"},
-        std::pair{&r.location.credentials_file, "location.credentials_file"}}) {
+       {std::pair{&r.backup, "backup"}, std::pair{&r.source_node, "source_node"}}) {
     if (value->empty()) {
       return absl::InvalidArgumentError(absl::StrCat(r.kind, ": \"", name, "\" is required"));
     }
   }
+  RETURN_IF_ERROR(CheckLocation(r.location, r.kind));
   if (absl::StrContains(r.backup, "/") || absl::StrContains(r.source_node, "/")) {
     return absl::InvalidArgumentError(absl::StrCat(r.kind, ": names must not contain '/'"));
   }
@@ -91,14 +89,14 @@ std::string CreateKeyspaceStatement(const std::string& name, const backup::Keysp
 absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationRequest& r) {
   RETURN_IF_ERROR(CheckRestoreRequest(r));
   if (!self.keyspaces || !self.execute) return absl::InternalError("restore: no CQL access");
-  ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
-  ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(clients, self, r));
+  ASSIGN_OR_RETURN(const backup::StoreFactory stores, OpenStorage(r.location));
+  ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(stores, self, r));
   ASSIGN_OR_RETURN(const std::vector<std::string> keyspaces,
                    backup::RestoredKeyspaces(manifest, r.keyspaces));
   auto live = self.keyspaces();
   RETURN_IF_ERROR(base::Annotate(live.status(), "read the live schema"));
   std::vector<std::string> statements, truncates;
-  auto client = clients();
+  auto store = stores();
   for (const std::string& ks : keyspaces) {
     if (!live->contains(ks)) {
       statements.push_back(CreateKeyspaceStatement(ks, manifest.keyspaces.at(ks)));
@@ -106,7 +104,7 @@ absl::Status RestoreSchema(const BackupIdentity& self, const api::OperationReque
     std::set<std::string> tables;
     for (const backup::FileEntry& f : manifest.files) {
       if (f.keyspace != ks || f.name != "schema.cql") continue;
-      auto cql = client->GetObject(r.location.bucket, f.key);
+      auto cql = store->Get(f.key);
       RETURN_IF_ERROR(base::Annotate(cql.status(), f.key));
       for (std::string& s : SplitStatements(*cql)) statements.push_back(std::move(s));
       tables.insert(backup::TableOfDirectory(f.table));
@@ -152,8 +150,8 @@ absl::StatusOr<StagedFiles> FetchNodeFiles(const BackupIdentity& self,
                                            backup::DownloadStats& stats,
                                            const std::atomic<bool>* cancel) {
   RETURN_IF_ERROR(CheckRestoreRequest(r));
-  ASSIGN_OR_RETURN(const backup::ClientFactory clients, StorageClients(r.location));
-  ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(clients, self, r));
+  ASSIGN_OR_RETURN(const backup::StoreFactory stores, OpenStorage(r.location));
+  ASSIGN_OR_RETURN(const backup::Manifest manifest, ReadManifest(stores, self, r));
   ASSIGN_OR_RETURN(const std::vector<std::string> keyspaces,
                    backup::RestoredKeyspaces(manifest, r.keyspaces));
   const std::set<std::string> restored(keyspaces.begin(), keyspaces.end());
@@ -168,7 +166,7 @@ absl::StatusOr<StagedFiles> FetchNodeFiles(const BackupIdentity& self,
     files.push_back({f, (dir / f.name).string()});
     staged.tables[{f.keyspace, f.table}] = dir.string();
   }
-  RETURN_IF_ERROR(backup::DownloadFiles(clients, r.location.bucket, files, {}, stats, cancel));
+  RETURN_IF_ERROR(backup::DownloadFiles(stores, files, {}, stats, cancel));
   staged.files = files.size();
   return staged;
 }

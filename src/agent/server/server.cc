@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/server/commitlog.h"
+#include "agent/server/storage_service.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "httplib.h"
@@ -261,6 +262,13 @@ void Server::Routes() {
     auto op = operations_.Start(*request);
     if (!op.ok()) return ReplyError(res, op.status());
     Reply(res, 202, *op);
+  });
+  s.Post(api::kStorage, [this](const httplib::Request& req, httplib::Response& res) {
+    auto request = ParseBody<api::StorageRequest>(req.body);
+    if (!request.ok()) return ReplyError(res, request.status());
+    auto reply = ServeStorage(*request, options_.locations_dir);
+    if (!reply.ok()) return ReplyError(res, reply.status());
+    Reply(res, 200, *reply);
   });
   s.Get(api::kOperations, [this](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, json(operations_.List()));

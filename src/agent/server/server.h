@@ -49,6 +49,9 @@ struct ServerOptions {
   // The keys `agent init` wrote (InitOptions::keys_out_file), served at api::kConfigKeys; read
   // on each request (init writes it before the sidecar starts). Empty: 404.
   std::string config_keys_file;
+  // The filesystem storage locations' mounts (api::kLocationsDir): kStorage serves only
+  // locations under it.
+  std::string locations_dir = api::kLocationsDir;
 };
 
 // Reads this node's schema versions (cql::ReadSchemaVersions over a fresh connection).

@@ -29,6 +29,10 @@ class ServerTest : public ::testing::Test {
     keys_file_ = std::filesystem::temp_directory_path() / "rk-agent-config-keys";
     std::filesystem::remove(keys_file_);
     o.config_keys_file = keys_file_.string();
+    locations_ =
+        std::filesystem::temp_directory_path() / ("rk-agent-locations-" + std::to_string(getpid()));
+    std::filesystem::create_directories(locations_ / "fs1");
+    o.locations_dir = locations_.string();
     port_ = o.port;
     server_ = std::make_unique<Server>(o, &node_, [this] { return schema_; });
     thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
@@ -40,6 +44,7 @@ class ServerTest : public ::testing::Test {
     server_->Stop();
     thread_.join();
     server_.reset();
+    std::filesystem::remove_all(locations_);
   }
   httplib::Result Get(const std::string& path, const std::string& token = "s3cret") {
     httplib::Client c("127.0.0.1", port_);
@@ -53,7 +58,7 @@ class ServerTest : public ::testing::Test {
 
   node::FakeNodeControl node_;
   absl::StatusOr<cql::SchemaVersions> schema_ = absl::UnavailableError("cql: connect refused");
-  std::filesystem::path token_file_, keys_file_;
+  std::filesystem::path token_file_, keys_file_, locations_;
   int port_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
@@ -68,6 +73,49 @@ TEST_F(ServerTest, WrongOrMissingTokenIs401AndNothingIsDone) {
   EXPECT_EQ(c.Get("/nope")->status, 401);  // unknown routes do not leak either
   EXPECT_EQ(node_.decommissions.load(), 0);
   EXPECT_EQ(Get(api::kRing)->status, 200);
+}
+
+// The operator's way to a filesystem location: only with the token, only under the mounts.
+TEST_F(ServerTest, StorageServesMountedFilesystemLocationsOnly) {
+  const std::string location = json{{"path", (locations_ / "fs1").string()}}.dump();
+  auto put = Post(
+      api::kStorage,
+      R"({"op":"put","key":"c/backups/b.json","body_base64":"e30=","location":)" + location + "}",
+      "wrong");
+  EXPECT_EQ(put->status, 401);
+  EXPECT_FALSE(std::filesystem::exists(locations_ / "fs1" / "c"));
+  put = Post(
+      api::kStorage,
+      R"({"op":"put","key":"c/backups/b.json","body_base64":"e30=","location":)" + location + "}");
+  ASSERT_EQ(put->status, 200) << put->body;
+  auto get =
+      Post(api::kStorage, R"({"op":"get","key":"c/backups/b.json","location":)" + location + "}");
+  ASSERT_EQ(get->status, 200) << get->body;
+  EXPECT_EQ(json::parse(get->body)["body_base64"], "e30=");  // "{}"
+  auto list = Post(api::kStorage, R"({"op":"list","prefix":"c/","location":)" + location + "}");
+  ASSERT_EQ(list->status, 200) << list->body;
+  const json objects = json::parse(list->body)["objects"];
+  ASSERT_EQ(objects.size(), 1u);
+  EXPECT_EQ(objects[0]["key"], "c/backups/b.json");
+  EXPECT_EQ(objects[0]["size"], 2);
+  EXPECT_EQ(objects[0]["etag"], "99914b932bd37a50b983c5e7c90ae93b");  // MD5 of "{}"
+  auto missing = Post(api::kStorage, R"({"op":"get","key":"c/none","location":)" + location + "}");
+  EXPECT_EQ(missing->status, 404);
+  auto del = Post(api::kStorage,
+                  R"({"op":"delete","keys":["c/backups/b.json"],"location":)" + location + "}");
+  ASSERT_EQ(del->status, 200) << del->body;
+  EXPECT_FALSE(std::filesystem::exists(locations_ / "fs1" / "c" / "backups" / "b.json"));
+  // Anywhere else in the container, an S3 location, a key that climbs out: refused.
+  for (const std::string& bad : std::vector<std::string>{
+           R"({"op":"get","key":"etc/passwd","location":{"path":"/"}})",
+           R"({"op":"get","key":"x","location":{"path":")" + locations_.string() + R"(/../x"}})",
+           R"({"op":"get","key":"x","location":{"path":")" + locations_.string() + R"("}})",
+           R"({"op":"get","key":"x","location":{"endpoint":"http://s3","bucket":"b"}})",
+           R"({"op":"get","key":"../../x","location":)" + location + "}",
+           R"({"op":"chmod","key":"x","location":)" + location + "}"}) {
+    auto r = Post(api::kStorage, bad);
+    EXPECT_EQ(r->status, 400) << bad << ": " << r->body;
+  }
 }
 
 TEST_F(ServerTest, HealthAndMetricsAreAnonymous) {

@@ -154,9 +154,21 @@ absl::Status ParseStorageLocations(const Json& spec, ClusterSpec& c) {
     StorageLocationSpec out;
     out.name = StringField(l, "name");
     const Json& s3 = FieldAt(l, {"s3"});
-    if (out.name.empty() || !s3.is_object()) {
+    const Json& filesystem = FieldAt(l, {"filesystem"});
+    if (out.name.empty() || s3.is_object() == filesystem.is_object()) {
       return absl::InvalidArgumentError(
-          "spec.storageLocations: every location needs a name and an s3 section");
+          "spec.storageLocations: every location needs a name and either an s3 or a filesystem "
+          "section");
+    }
+    if (filesystem.is_object()) {
+      out.filesystem.claim_name = StringField(filesystem, "claimName");
+      out.filesystem.prefix = StringField(filesystem, "prefix");
+      if (out.filesystem.claim_name.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("spec.storageLocations[", out.name,
+                                                       "]: filesystem.claimName is required"));
+      }
+      c.storage_locations.push_back(std::move(out));
+      continue;
     }
     out.s3.endpoint = StringField(s3, "endpoint");
     out.s3.bucket = StringField(s3, "bucket");
@@ -218,6 +230,9 @@ absl::Status ParseRestoreFrom(const Json& spec, ClusterSpec& c) {
     return absl::InvalidArgumentError(
         "spec.restoreFrom: backup, cluster and a storageLocation of spec.storageLocations are "
         "required");
+  }
+  if (c.FindStorageLocation(c.restore_from.storage_location)->IsFilesystem()) {
+    return absl::InvalidArgumentError("spec.restoreFrom needs an s3 storage location");
   }
   return absl::OkStatus();
 }

@@ -54,9 +54,19 @@ struct S3LocationSpec {
   std::string EffectiveEndpoint() const;
 };
 
+// A directory on a PVC every Cassandra pod mounts (naming.h: LocationMountPath); the operator
+// reaches it through the agents.
+struct FilesystemLocationSpec {
+  std::string claim_name;
+  std::string prefix;  // "" or "a/b"
+};
+
 struct StorageLocationSpec {
   std::string name;
-  S3LocationSpec s3;
+  S3LocationSpec s3;                  // when !IsFilesystem()
+  FilesystemLocationSpec filesystem;  // when IsFilesystem()
+  bool IsFilesystem() const { return !filesystem.claim_name.empty(); }
+  const std::string& Prefix() const { return IsFilesystem() ? filesystem.prefix : s3.prefix; }
 };
 
 // spec.backups[]: a schedule that creates Backup objects as a CronJob creates Jobs, and the

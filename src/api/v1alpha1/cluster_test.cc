@@ -418,6 +418,45 @@ TEST(ClusterSpecTest, StorageLocationsWithTheirDefaults) {
   EXPECT_NE(no_bucket.status().message().find("storageLocations[x]"), std::string::npos);
 }
 
+TEST(ClusterSpecTest, FilesystemStorageLocation) {
+  auto c = ParseCluster(
+      ClusterWith(
+          {{"version", "5.0.9"},
+           {"dataCenter", OneRackDc("dc1", "r1", 3)},
+           {"storageLocations",
+            {{{"name", "nfs"}, {"filesystem", {{"claimName", "backups"}, {"prefix", "team"}}}}}}}),
+      Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  const StorageLocationSpec* nfs = c->FindStorageLocation("nfs");
+  ASSERT_NE(nfs, nullptr);
+  EXPECT_TRUE(nfs->IsFilesystem());
+  EXPECT_EQ(nfs->filesystem.claim_name, "backups");
+  EXPECT_EQ(nfs->Prefix(), "team");
+
+  // Both kinds in one location, or none: refused (the CRD's CEL says the same).
+  for (const Json& bad :
+       {Json{{"name", "x"},
+             {"filesystem", {{"claimName", "c"}}},
+             {"s3", {{"bucket", "b"}, {"credentialsSecret", {{"name", "s"}}}}}},
+        Json{{"name", "x"}}, Json{{"name", "x"}, {"filesystem", Json::object()}}}) {
+    auto r = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                       {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                       {"storageLocations", Json::array({bad})}}),
+                          Defaults{});
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << bad;
+  }
+  // A new Cluster is planned from its backup before any pod exists: only S3 can be read then.
+  auto from_fs = ParseCluster(
+      ClusterWith(
+          {{"version", "5.0.9"},
+           {"dataCenter", OneRackDc("dc1", "r1", 3)},
+           {"storageLocations", {{{"name", "nfs"}, {"filesystem", {{"claimName", "backups"}}}}}},
+           {"restoreFrom", {{"storageLocation", "nfs"}, {"cluster", "a"}, {"backup", "b"}}}}),
+      Defaults{});
+  EXPECT_TRUE(absl::IsInvalidArgument(from_fs.status()));
+  EXPECT_NE(from_fs.status().message().find("s3"), std::string::npos) << from_fs.status();
+}
+
 TEST(ClusterSpecTest, BackupSchedulesWithTheirDefaults) {
   Json schedules = Json::array(
       {{{"name", "nightly"},

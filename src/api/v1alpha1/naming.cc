@@ -2,10 +2,22 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agent/api/api.h"
 
 namespace ringkeeper {
 
 using kube::StringField;
+
+std::string LocationMountPath(const std::string& location) {
+  return absl::StrCat(agent::api::kLocationsDir, "/", location);
+}
+std::string LocationVolumeName(const std::string& location) {
+  std::string name = absl::StrCat("location-", location);
+  if (name.size() <= 63) return name;  // a volume's name is a DNS label
+  uint32_t fnv = 2166136261u;          // FNV-1a: stable everywhere, unlike std::hash
+  for (const unsigned char ch : location) fnv = (fnv ^ ch) * 16777619u;
+  return absl::StrCat(name.substr(0, 54), "-", absl::Hex(fnv, absl::kZeroPad8));
+}
 
 std::string StatefulSetName(const ClusterSpec& c, const std::string& dc, const std::string& rack) {
   return absl::StrCat(c.name, "-", dc, "-", rack);

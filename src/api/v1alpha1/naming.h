@@ -49,6 +49,10 @@ std::string AgentTokenSecretName(const ClusterSpec& c);
 // one a line), mounted in every agent at kStorageCredentialsDir.
 std::string StorageCredentialsSecretName(const ClusterSpec& c);
 inline constexpr char kStorageCredentialsDir[] = "/etc/ringkeeper/storage";
+// Where every Cassandra pod's containers mount a filesystem storage location's volume
+// (<agent::api::kLocationsDir>/<location>), and that volume's name in the pod.
+std::string LocationMountPath(const std::string& location);
+std::string LocationVolumeName(const std::string& location);
 std::string ServiceAccountName(const ClusterSpec& c);
 // The Backup a schedule creates for the run at `at`: <cluster>-<schedule>-<YYYYMMDDhhmm> (UTC),
 // the same for every attempt at that run, so creating it twice is harmless.

@@ -34,6 +34,17 @@ TEST(NamingTest, NamesFollowTheContract) {
             "cassandra-data-my-cassandra-cluster-us-east-1-us-east-1c-0");
 }
 
+TEST(NamingTest, LocationVolumesAreDnsLabels) {
+  EXPECT_EQ(LocationMountPath("nfs"), "/var/lib/ringkeeper/locations/nfs");
+  EXPECT_EQ(LocationVolumeName("nfs"), "location-nfs");
+  const std::string longest(63, 'a');
+  const std::string name = LocationVolumeName(longest);
+  EXPECT_EQ(name.size(), 63u);
+  EXPECT_EQ(name.rfind("location-aaaa", 0), 0u);
+  EXPECT_NE(name, LocationVolumeName(std::string(62, 'a') + "b")) << "distinct names stay distinct";
+  EXPECT_EQ(name, LocationVolumeName(longest)) << "stable";
+}
+
 TEST(NamingTest, OrdinalOf) {
   EXPECT_EQ(OrdinalOf("a-b-12"), 12);
   EXPECT_EQ(OrdinalOf("x-0"), 0);

@@ -53,6 +53,9 @@ class FakeAgent : public NodeAgent {
     ++world_.config_key_reads;
     return api::ConfigKeys{{world_.config_keys.begin(), world_.config_keys.end()}};
   }
+  absl::StatusOr<api::StorageReply> Storage(const api::StorageRequest&) override {
+    return absl::UnimplementedError("the fake cluster's agents mount no storage location");
+  }
 
  private:
   // The agent answers when its pod runs; node figures need Cassandra up behind it.

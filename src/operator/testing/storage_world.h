@@ -31,6 +31,7 @@ struct FakeAgentState {
   int ticks = 1;
   std::string fail;  // the message a backup fails with
   bool credentials_unreadable = false;
+  int storage_calls = 0;      // Storage requests (a filesystem location's objects)
   agent::api::NodeInfo info;  // what NodeInfo answers (a restore to a point in time reads it)
   // Where a backup's manifest and file go when it succeeds (set by FakeWorld::For).
   std::string pod;
@@ -44,6 +45,32 @@ class FakeAgent : public NodeAgent {
   absl::StatusOr<agent::api::Ring> Ring() override { return agent::api::Ring{}; }
   absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override {
     return absl::NotFoundError("none");
+  }
+  // A filesystem location, as the agent serves it: the objects under "<path>/<key>" in the
+  // world's map (S3 locations are under "<bucket>/<key>").
+  absl::StatusOr<agent::api::StorageReply> Storage(const agent::api::StorageRequest& r) override {
+    ++s_->storage_calls;
+    if (!s_->stored || r.location.path.empty()) return absl::InvalidArgumentError("not served");
+    const std::string root = r.location.path + "/";
+    agent::api::StorageReply reply;
+    if (r.op == "put") {
+      std::string body;
+      absl::Base64Unescape(r.body_base64, &body);
+      (*s_->stored)[root + r.key] = body;
+    } else if (r.op == "get") {
+      auto it = s_->stored->find(root + r.key);
+      if (it == s_->stored->end()) return absl::NotFoundError("no such key " + r.key);
+      reply.body_base64 = absl::Base64Escape(it->second);
+    } else if (r.op == "list") {
+      for (auto it = s_->stored->lower_bound(root + r.prefix);
+           it != s_->stored->end() && it->first.rfind(root + r.prefix, 0) == 0; ++it) {
+        reply.objects.push_back(
+            {it->first.substr(root.size()), static_cast<int64_t>(it->second.size()), "", 0});
+      }
+    } else if (r.op == "delete") {
+      for (const std::string& k : r.keys) s_->stored->erase(root + k);
+    }
+    return reply;
   }
   absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& r) override {
     if (s_->credentials_unreadable) {
@@ -100,9 +127,11 @@ class FakeAgent : public NodeAgent {
     m.finished = "t";
     m.files = {{"bk1", "t-1", "nb-1-big-Data.db", 100, "md5", ""}};
     m.files[0].key = backup::DataKey(node, "bk1", "t-1", "md5", 100, "nb-1-big-Data.db");
-    (*s_->stored)[r.location.bucket + "/" + m.files[0].key] = body;
+    // As Storage(): a filesystem location's objects under its path, an S3 one's its bucket.
+    const std::string root = r.location.path.empty() ? r.location.bucket : r.location.path;
+    (*s_->stored)[root + "/" + m.files[0].key] = body;
     op.manifest = backup::ManifestKey(node, op.backup);
-    (*s_->stored)[r.location.bucket + "/" + op.manifest] = backup::ToJson(m);
+    (*s_->stored)[root + "/" + op.manifest] = backup::ToJson(m);
   }
   FakeAgentState* s_;
 };
@@ -259,6 +288,14 @@ class FakeWorld : public ObjectReader,
                {"metadata", {{"name", kPods[i]}, {"namespace", kNs}}},
                {"status", {{"podIP", absl::StrCat("10.244.0.", 10 + i)}}}}));
     }
+  }
+
+  // A second location, "nfs": a filesystem one (its objects under its mount path in `stored`).
+  void AddFilesystemLocation() {
+    Json cluster = clusters.Get(kube::ObjectKey{kNs, "c1"}.ToString())->json();
+    cluster["spec"]["storageLocations"].push_back(
+        {{"name", "nfs"}, {"filesystem", {{"claimName", "backups"}, {"prefix", "team"}}}});
+    clusters.Upsert(std::make_shared<const kube::Object>(cluster));
   }
 
   void AddBackup(const std::string& location = "versity") {
