@@ -40,8 +40,13 @@ Json Every5(int keep = 7) {
 
 // A Backup of schedule every5 that started at `start`, in `phase`, whose one node's manifest
 // lists `files` (each stored as a data object).
+// In location "versity" (S3, bucket "backups") or "nfs" (a filesystem location, its objects
+// under its mount path).
 void AddScheduledBackup(FakeWorld& w, const std::string& name, absl::Time start,
-                        const std::string& phase, const std::vector<std::string>& files) {
+                        const std::string& phase, const std::vector<std::string>& files,
+                        const std::string& location = "versity") {
+  const std::string root =
+      location == "nfs" ? "/var/lib/ringkeeper/locations/nfs/" : "backups/";
   const backup::NodePath node{"team", "c1", "c1-dc1-r1-0"};
   backup::Manifest m;
   m.backup = name;
@@ -51,17 +56,19 @@ void AddScheduledBackup(FakeWorld& w, const std::string& name, absl::Time start,
   for (const std::string& f : files) {
     const std::string key = backup::DataKey(node, "bk1", "t-1", f, 10, f);
     m.files.push_back({"bk1", "t-1", f, 10, f, key});
-    w.stored["backups/" + key] = "0123456789";
+    w.stored[root + key] = "0123456789";
   }
   const std::string manifest = backup::ManifestKey(node, name);
-  w.stored["backups/" + manifest] = backup::ToJson(m);
+  w.stored[root + manifest] = backup::ToJson(m);
   const std::string index = backup::IndexKey("team", "c1", name);
-  if (phase == "Complete") w.stored["backups/" + index] = "{}";
+  if (phase == "Complete") w.stored[root + index] = "{}";
   const std::string at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", start, absl::UTCTimeZone());
   Json status = {{"phase", phase},
                  {"startTime", at},
                  {"nodes", {{{"pod", node.node}, {"phase", "Done"}, {"manifest", manifest}}}}};
-  if (phase == "Complete") status["index"] = "s3://backups/" + index;
+  if (phase == "Complete") {
+    status["index"] = (location == "nfs" ? "filesystem://nfs/" : "s3://backups/") + index;
+  }
   w.backups.Upsert(std::make_shared<const kube::Object>(
       Json{{"apiVersion", "cassandra.rook.io/v1alpha1"},
            {"kind", "Backup"},
@@ -71,7 +78,7 @@ void AddScheduledBackup(FakeWorld& w, const std::string& name, absl::Time start,
              {"uid", "uid-" + name},
              {"creationTimestamp", at},
              {"labels", {{kLabelCluster, "c1"}, {kLabelBackupSchedule, "every5"}}}}},
-           {"spec", {{"cluster", "c1"}, {"storageLocation", "versity"}}},
+           {"spec", {{"cluster", "c1"}, {"storageLocation", location}}},
            {"status", status}}));
 }
 
@@ -169,6 +176,38 @@ TEST(BackupSchedulerTest, RetentionPurgesIndexFirstObjectLastThenTheFilesNoOneLi
   EXPECT_TRUE(stored_file("d"));
   EXPECT_TRUE(HasEvent(w, "OrphanFilesPurged: 2 files"));
   EXPECT_EQ(w.stored.count("backups/team/c1/backups/c1-every5-202612041555.json"), 1u);
+}
+
+// The same retention on a filesystem location: the operator mounts none, its listing, reads and
+// deletes go through a member's agent.
+TEST(BackupSchedulerTest, RetentionOnAFilesystemLocationGoesThroughTheAgents) {
+  FakeWorld w;
+  w.AddCluster(true);
+  w.AddFilesystemLocation();
+  Json schedule = Every5(/*keep=*/1);
+  schedule["storageLocation"] = "nfs";
+  AddSchedule(w, schedule);
+  AddScheduledBackup(w, "c1-every5-202612041550", kT0 - absl::Minutes(10), "Complete", {"a"},
+                     "nfs");
+  AddScheduledBackup(w, "c1-every5-202612041555", kT0 - absl::Minutes(5), "Complete", {"b"},
+                     "nfs");
+  w.now = kT0 - absl::Minutes(1);
+  ASSERT_TRUE(NewScheduler(w)->Reconcile({kNs, "c1"}).ok());
+  EXPECT_EQ(w.removed, std::vector<std::string>{"c1-every5-202612041550"});
+  const std::string root = "/var/lib/ringkeeper/locations/nfs/team/c1/";
+  EXPECT_EQ(w.stored.count(root + "backups/c1-every5-202612041550.json"), 0u);
+  EXPECT_EQ(w.stored.count(root + "c1-dc1-r1-0/manifests/c1-every5-202612041550.json"), 0u);
+  EXPECT_EQ(w.stored.count(root + "backups/c1-every5-202612041555.json"), 1u);
+  int data = 0;
+  for (const auto& [key, body] : w.stored) {
+    if (absl::StrContains(key, "/data/")) {
+      ++data;
+      EXPECT_TRUE(absl::EndsWith(key, "-b")) << key << ": only the kept backup's file remains";
+    }
+  }
+  EXPECT_EQ(data, 1);
+  EXPECT_TRUE(HasEvent(w, "OrphanFilesPurged: 1 files"));
+  EXPECT_GT(w.agents["10.244.0.10"].storage_calls, 0);
 }
 
 TEST(BackupSchedulerTest, NothingIsCollectedWhileABackupRunsNorPurgedWhileARestoreReadsIt) {

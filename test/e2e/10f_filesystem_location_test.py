@@ -9,8 +9,8 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (DC, MAIN, NS, QUORUM, apply, client_on_main, figure, finished, get, items,
-                    kubectl, log, pods, run_scenario, table_keys, timed, wait, wait_rolled)
+from e2elib import (DC, MAIN, NS, QUORUM, apply, client_on_main, event_messages, figure, finished,
+                    get, items, kubectl, log, pods, run_scenario, table_keys, timed, wait, wait_rolled)
 
 NEEDS = "the shared Cluster Ready 3/3"
 LEAVES = ("the shared Cluster Ready 3/3 with the filesystem location 'fs' (claim e2e-backups-fs) "
@@ -93,9 +93,11 @@ def scenario_filesystem(m, load, session):
                     "resources": {"requests": {"storage": "1Gi"}}}})
     before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
     t0 = time.monotonic()
-    kubectl("patch", "cluster", MAIN, "--type=json", "-p", json.dumps([
-        {"op": "add", "path": "/spec/storageLocations/-",
-         "value": {"name": LOCATION, "filesystem": {"claimName": CLAIM}}}]))
+    locations = [loc for loc in get("cluster", MAIN)["spec"].get("storageLocations") or []
+                 if loc["name"] != LOCATION]
+    kubectl("patch", "cluster", MAIN, "--type=merge", "-p", json.dumps({"spec": {
+        "storageLocations": locations + [{"name": LOCATION,
+                                          "filesystem": {"claimName": CLAIM}}]}}))
     _, worst, _ = wait_rolled(m, before)
     timed("filesystem", "location added: the roll (3 pods mount the claim, one at a time)", t0)
     assert worst <= 1
@@ -191,6 +193,9 @@ def scenario_filesystem(m, load, session):
             f"{name}: a manifest is still stored"
     figure("filesystem", "scheduled backups complete / kept / purged (index and manifests gone)",
            f"{len(completed)} / {len(kept)} / {len(purged)}")
+    orphans = [e for e in event_messages(NS, "OrphanFilesPurged") if f" in {LOCATION} " in e]
+    figure("filesystem", "OrphanFilesPurged in 'fs' (through the agents)",
+           "; ".join(orphans)[:120] or "none (no file was left unreferenced)")
     kubectl("patch", "cluster", MAIN, "--type=json", "-p",
             json.dumps([{"op": "remove", "path": "/spec/backups"}]))
     for phase in ("filesystem location: roll", "filesystem location: backups",
