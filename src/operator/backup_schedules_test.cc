@@ -45,8 +45,7 @@ Json Every5(int keep = 7) {
 void AddScheduledBackup(FakeWorld& w, const std::string& name, absl::Time start,
                         const std::string& phase, const std::vector<std::string>& files,
                         const std::string& location = "versity") {
-  const std::string root =
-      location == "nfs" ? "/var/lib/ringkeeper/locations/nfs/" : "backups/";
+  const std::string root = location == "nfs" ? "/var/lib/ringkeeper/locations/nfs/" : "backups/";
   const backup::NodePath node{"team", "c1", "c1-dc1-r1-0"};
   backup::Manifest m;
   m.backup = name;
@@ -189,8 +188,7 @@ TEST(BackupSchedulerTest, RetentionOnAFilesystemLocationGoesThroughTheAgents) {
   AddSchedule(w, schedule);
   AddScheduledBackup(w, "c1-every5-202612041550", kT0 - absl::Minutes(10), "Complete", {"a"},
                      "nfs");
-  AddScheduledBackup(w, "c1-every5-202612041555", kT0 - absl::Minutes(5), "Complete", {"b"},
-                     "nfs");
+  AddScheduledBackup(w, "c1-every5-202612041555", kT0 - absl::Minutes(5), "Complete", {"b"}, "nfs");
   w.now = kT0 - absl::Minutes(1);
   ASSERT_TRUE(NewScheduler(w)->Reconcile({kNs, "c1"}).ok());
   EXPECT_EQ(w.removed, std::vector<std::string>{"c1-every5-202612041550"});

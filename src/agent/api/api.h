@@ -37,6 +37,8 @@ inline constexpr char kSnapshots[] = "/v1/snapshots";
 inline constexpr char kOperations[] = "/v1/operations";
 inline constexpr char kSchema[] = "/v1/schema";
 inline constexpr char kConfigKeys[] = "/v1/config/keys";
+// GET ?keyspace=<name>: `RangeMap`, what a repair is planned from.
+inline constexpr char kRanges[] = "/v1/ranges";
 // POST: one object request (`StorageRequest`) on a filesystem storage location this agent
 // mounts, for the operator, which mounts none (the index it writes, the manifests it reads, a
 // purge's listing and deletes). S3 locations are refused: the operator reaches them itself.
@@ -149,6 +151,18 @@ struct StorageLocation {
   bool Configured() const { return !endpoint.empty() || !path.empty(); }
 };
 
+// GET kRanges: the ring's token ranges of a keyspace with their replicas as this node sees them
+// (StorageService.getRangeToEndpointWithPortMap): each (start, end] with its endpoints' addresses.
+// Tokens as decimal strings (64-bit).
+struct TokenRange {
+  std::string start, end;
+  std::vector<std::string> endpoints;
+};
+struct RangeMap {
+  std::string keyspace;
+  std::vector<TokenRange> ranges;  // sorted by start token
+};
+
 // POST kStorage. `op`: "get" (key), "put" (key, body), "list" (prefix, token: one page) or
 // "delete" (keys). Bodies travel base64-encoded (JSON strings are UTF-8 only).
 struct StorageRequest {
@@ -244,6 +258,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_v
                                                 peer_versions, disagreeing)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageLocation, endpoint, bucket, prefix, region,
                                                 path_style, credentials_file, ca_file, path)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TokenRange, start, end, endpoints)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RangeMap, keyspace, ranges)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageRequest, op, location, key, prefix, token,
                                                 body_base64, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StoredObjectInfo, key, size, etag,

@@ -31,6 +31,12 @@ class FakeNodeControl : public NodeControl {
     for (const auto& e : extra_endpoints) ring.endpoints.push_back(e);
     return ring;
   }
+  // One node owning the whole ring.
+  absl::StatusOr<api::RangeMap> GetRangeMap(const std::string& keyspace) override {
+    if (!reachable) return absl::UnavailableError("jolokia unreachable");
+    if (keyspace != "ks") return absl::NotFoundError("no keyspace " + keyspace);
+    return api::RangeMap{keyspace, {{"42", "42", {"127.0.0.1"}}}};
+  }
   absl::Status Drain() override { return absl::OkStatus(); }
   absl::Status Decommission() override {
     decommissions++;

@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -116,6 +117,51 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
         static_cast<int64_t>(vfs.f_blocks - vfs.f_bfree) * static_cast<int64_t>(vfs.f_frsize);
   }
   return info;
+}
+
+// Jolokia writes the map's keys, Java Lists of two tokens, with their toString(): "[-92, 17]".
+absl::StatusOr<api::RangeMap> JolokiaNodeControl::GetRangeMap(const std::string& keyspace) {
+  // The keyspace is looked up first: Cassandra answers an unknown one with a NullPointerException.
+  ASSIGN_OR_RETURN(
+      json responses,
+      client_.Bulk(json::array(
+          {JolokiaClient::Read(kStorageService, "Keyspaces"),
+           JolokiaClient::Exec(kStorageService, "getRangeToEndpointWithPortMap(java.lang.String)",
+                               {keyspace})})));
+  ASSIGN_OR_RETURN(const json names, JolokiaClient::Value(responses[0]));
+  if (!names.is_array() || std::find(names.begin(), names.end(), keyspace) == names.end()) {
+    return absl::NotFoundError(absl::StrCat("no keyspace ", keyspace));
+  }
+  auto value = JolokiaClient::Value(responses[1]);
+  if (!value.ok()) return value.status();
+  if (!value->is_object()) return absl::InternalError("range map: not a JSON object");
+  api::RangeMap map;
+  map.keyspace = keyspace;
+  for (const auto& [key, endpoints] : value->items()) {
+    std::vector<std::string> tokens =
+        absl::StrSplit(absl::StripSuffix(absl::StripPrefix(key, "["), "]"), ", ");
+    int64_t a, b;
+    if (tokens.size() != 2 || !absl::SimpleAtoi(tokens[0], &a) ||
+        !absl::SimpleAtoi(tokens[1], &b)) {
+      return absl::InternalError(
+          absl::StrCat("range map: a key \"", key, "\" is not [start, end]"));
+    }
+    api::TokenRange r{tokens[0], tokens[1], {}};
+    if (endpoints.is_array()) {
+      for (const json& e : endpoints) {
+        if (e.is_string()) r.endpoints.push_back(NormalizeEndpoint(e.get<std::string>()));
+      }
+    }
+    map.ranges.push_back(std::move(r));
+  }
+  std::sort(map.ranges.begin(), map.ranges.end(),
+            [](const api::TokenRange& x, const api::TokenRange& y) {
+              int64_t a = 0, b = 0;
+              (void)absl::SimpleAtoi(x.start, &a);
+              (void)absl::SimpleAtoi(y.start, &b);
+              return a < b;
+            });
+  return map;
 }
 
 absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {

@@ -24,6 +24,7 @@ class JolokiaNodeControl : public NodeControl {
 
   absl::StatusOr<api::NodeInfo> GetNodeInfo() override;
   absl::StatusOr<api::Ring> GetRing() override;
+  absl::StatusOr<api::RangeMap> GetRangeMap(const std::string& keyspace) override;
   absl::Status Drain() override;
   absl::Status Decommission() override;
   absl::Status Cleanup(const std::string& keyspace) override;

@@ -35,6 +35,8 @@ class NodeControl {
 
   virtual absl::StatusOr<api::NodeInfo> GetNodeInfo() = 0;
   virtual absl::StatusOr<api::Ring> GetRing() = 0;
+  // The keyspace's token ranges and their replicas (NotFound: no such keyspace).
+  virtual absl::StatusOr<api::RangeMap> GetRangeMap(const std::string& keyspace) = 0;
 
   virtual absl::Status Drain() = 0;
   virtual absl::Status Decommission() = 0;

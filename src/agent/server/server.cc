@@ -251,6 +251,15 @@ void Server::Routes() {
     if (!ring.ok()) return ReplyError(res, ring.status());
     Reply(res, 200, *ring);
   });
+  s.Get(api::kRanges, [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string keyspace = req.get_param_value("keyspace");
+    if (keyspace.empty()) {
+      return ReplyError(res, absl::InvalidArgumentError("ranges: ?keyspace= is required"));
+    }
+    auto map = node_->GetRangeMap(keyspace);
+    if (!map.ok()) return ReplyError(res, map.status());
+    Reply(res, 200, *map);
+  });
   s.Get(api::kSnapshots, [this](const httplib::Request&, httplib::Response& res) {
     auto list = node_->ListSnapshots();
     if (!list.ok()) return ReplyError(res, list.status());

@@ -118,6 +118,17 @@ TEST_F(ServerTest, StorageServesMountedFilesystemLocationsOnly) {
   }
 }
 
+TEST_F(ServerTest, RangesOfAKeyspace) {
+  auto r = Get(std::string(api::kRanges) + "?keyspace=ks");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const api::RangeMap map = json::parse(r->body).get<api::RangeMap>();
+  ASSERT_EQ(map.ranges.size(), 1u);
+  EXPECT_EQ(map.ranges[0].endpoints, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(Get(std::string(api::kRanges) + "?keyspace=nope")->status, 404);
+  EXPECT_EQ(Get(api::kRanges)->status, 400);
+  EXPECT_EQ(Get(std::string(api::kRanges) + "?keyspace=ks", "wrong")->status, 401);
+}
+
 TEST_F(ServerTest, HealthAndMetricsAreAnonymous) {
   httplib::Client c("127.0.0.1", port_);
   EXPECT_EQ(c.Get(api::kHealthz)->status, 200);

@@ -225,6 +225,34 @@ def backup_to_s3(cluster):
 
 
 @case
+def range_map(cluster):
+    """GET /v1/ranges: the keyspace's token ranges and replicas as `nodetool describering` shows
+    them, tiling the ring once (what a repair is planned from); no such keyspace is 404, none
+    asked 400."""
+    n1 = cluster.nodes[0]
+    code, m = n1.api("GET", "/v1/ranges?keyspace=rf3")
+    assert code == 200, m
+    got = {(int(r["start"]), int(r["end"])): sorted(r["endpoints"]) for r in m["ranges"]}
+    out = n1.nodetool("describering", "rf3").stdout
+    want = {(int(a), int(b)): sorted(e.strip() for e in eps.split(","))
+            for a, b, eps in re.findall(
+                r"start_token:(-?\d+), end_token:(-?\d+), endpoints:\[([^\]]*)\]", out)}
+    assert want, f"nothing parsed from nodetool describering: {out[:300]}"
+    assert got == want, f"agent {sorted(got.items())[:3]} vs nodetool {sorted(want.items())[:3]}"
+    starts = sorted(got)
+    for i, (a, b) in enumerate(starts):
+        assert b == starts[(i + 1) % len(starts)][0], f"({a}, {b}] is not followed by its end"
+    total = sum(((b - a) % 2**64) or 2**64 for a, b in got)
+    assert total == 2**64, f"the ranges cover {total} tokens"
+    assert all(len(eps) == 3 for eps in got.values()), "RF 3: three replicas per range"
+    code, body = n1.api("GET", "/v1/ranges?keyspace=no_such_keyspace")
+    assert code == 404, (code, body)
+    code, body = n1.api("GET", "/v1/ranges")
+    assert code == 400, (code, body)
+    print(f"range map of rf3: {len(got)} ranges, 3 replicas each, as nodetool describering")
+
+
+@case
 def repair_range(cluster):
     n1 = cluster.nodes[0]
     code, info = n1.api("GET", "/v1/node")
@@ -445,6 +473,7 @@ def main():
         bad_input(cluster)
         snapshot_flush_cleanup(cluster)
         backup_to_s3(cluster)
+        range_map(cluster)
         repair_range(cluster)
         repair_stopped_while_running(cluster)
         replacement(cluster)
