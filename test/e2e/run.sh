@@ -44,6 +44,7 @@ summary=()
 # E2E_SET=ci (make test) leaves out the scenarios whose capability another one in the set proves
 # on the same code path, to keep CI under its hour; full (make e2e, make e2e-full) runs them all.
 declare -A full_only=(
+  [01_single_timing_test]="creation is timed by 02 (the seed's 3 at once) and one-at-a-time scaling proven by 04"
   [07a_restart_request_test]="the roll on a template change is 07's; the annotation is a unit scenario"
   [07b_bad_image_test]="a stuck roll detected, held and recovered is 07d's (bad config value)"
 )
