@@ -123,12 +123,14 @@ absl::Status WriteFlushed(const fs::path& path, absl::string_view data) {
   return absl::OkStatus();
 }
 
-// A rename is durable once its directory is flushed.
-void FlushDir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
+// A file or a directory flushed to the disk (a rename is durable once its directory is).
+absl::Status Flush(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(absl::StrCat("open ", path.string()));
+  absl::Status s =
+      ::fsync(fd) == 0 ? absl::OkStatus() : ErrnoError(absl::StrCat("fsync ", path.string()));
   ::close(fd);
+  return s;
 }
 
 absl::StatusOr<std::string> ReadWhole(const fs::path& path) {
@@ -193,8 +195,9 @@ absl::Status FileStore::Publish(const std::string& written, const std::string& k
   if (::rename(written.c_str(), path.c_str()) != 0) {
     return ErrnoError(absl::StrCat("rename to ", path));
   }
-  FlushDir(etag_path.parent_path());
-  FlushDir(fs::path(path).parent_path());
+  // Best effort: the object is in place; some filesystems refuse to flush a directory.
+  (void)Flush(etag_path.parent_path());
+  (void)Flush(fs::path(path).parent_path());
   return absl::OkStatus();
 }
 
@@ -358,13 +361,7 @@ absl::Status FileStore::CompleteMultipartUpload(const std::string& key,
   out.flush();
   if (!out) return absl::InternalError(absl::StrCat("write ", written));
   out.close();
-  {
-    const int fd = ::open(written.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
-  }
+  RETURN_IF_ERROR(Flush(written));
   RETURN_IF_ERROR(Publish(written, key, absl::StrCat(of_parts.Hex(), "-", parts.size())));
   std::error_code ec;
   fs::remove_all(dir, ec);

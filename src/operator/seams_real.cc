@@ -1,8 +1,12 @@
 #include "operator/seams_real.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/v1alpha1/naming.h"
+#include "backup/store.h"
+#include "base/status_macros.h"
 #include "cql/auth_setup.h"
 #include "cql/schema.h"
 #include "operator/agent_client.h"
@@ -40,14 +44,15 @@ absl::StatusOr<kube::Object> KubeObjects::UpdateStatus(const kube::Resource& r,
 
 namespace {
 
-std::unique_ptr<s3::Client> ClientFor(const S3LocationSpec& location,
-                                      const StorageCredentials& credentials) {
+std::unique_ptr<backup::S3Store> StoreFor(const S3LocationSpec& location,
+                                          const StorageCredentials& credentials) {
   s3::Endpoint endpoint;
   endpoint.url = location.EffectiveEndpoint();
   endpoint.region = location.region;
   endpoint.path_style = location.path_style;
-  return std::make_unique<s3::Client>(
-      endpoint, s3::Credentials{credentials.access_key_id, credentials.secret_access_key, ""});
+  return std::make_unique<backup::S3Store>(
+      endpoint, s3::Credentials{credentials.access_key_id, credentials.secret_access_key, ""},
+      location.bucket);
 }
 
 }  // namespace
@@ -55,43 +60,34 @@ std::unique_ptr<s3::Client> ClientFor(const S3LocationSpec& location,
 absl::Status S3BackupStorage::Put(const S3LocationSpec& location,
                                   const StorageCredentials& credentials, const std::string& key,
                                   const std::string& body) {
-  return ClientFor(location, credentials)->PutObject(location.bucket, key, body);
+  return StoreFor(location, credentials)->Put(key, body);
 }
 
 absl::StatusOr<std::string> S3BackupStorage::Get(const S3LocationSpec& location,
                                                  const StorageCredentials& credentials,
                                                  const std::string& key) {
-  return ClientFor(location, credentials)->GetObject(location.bucket, key);
+  return StoreFor(location, credentials)->Get(key);
 }
 
 absl::StatusOr<std::vector<StoredObject>> S3BackupStorage::List(
     const S3LocationSpec& location, const StorageCredentials& credentials,
     const std::string& prefix) {
-  auto client = ClientFor(location, credentials);
+  auto store = StoreFor(location, credentials);
+  ASSIGN_OR_RETURN(const std::vector<backup::ObjectInfo> objects, backup::ListAll(*store, prefix));
   std::vector<StoredObject> out;
-  std::string token;
-  do {
-    auto page = client->ListObjects(location.bucket, prefix, token);
-    if (!page.ok()) return page.status();
-    for (const auto& o : page->objects) out.push_back({o.key, o.size, o.last_modified, o.etag});
-    token = page->next_token;
-  } while (!token.empty());
+  for (const auto& o : objects) out.push_back({o.key, o.size, o.last_modified, o.etag});
   return out;
 }
 
 absl::Status S3BackupStorage::Delete(const S3LocationSpec& location,
                                      const StorageCredentials& credentials,
                                      const std::vector<std::string>& keys) {
-  auto client = ClientFor(location, credentials);
-  std::vector<std::string> batch;
-  for (const std::string& key : keys) {  // S3 deletes at most 1000 keys a request
-    batch.push_back(key);
-    if (batch.size() == 1000) {
-      if (absl::Status s = client->DeleteObjects(location.bucket, batch); !s.ok()) return s;
-      batch.clear();
-    }
+  auto store = StoreFor(location, credentials);
+  for (size_t i = 0; i < keys.size(); i += 1000) {  // S3 deletes at most 1000 keys a request
+    RETURN_IF_ERROR(store->Delete(std::vector<std::string>(
+        keys.begin() + static_cast<ptrdiff_t>(i),
+        keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + 1000)))));
   }
-  if (!batch.empty()) return client->DeleteObjects(location.bucket, batch);
   return absl::OkStatus();
 }
 

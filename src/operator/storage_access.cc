@@ -136,7 +136,7 @@ agent::api::StorageLocation StorageAccess::AgentLocation(const StorageLocationSp
 
 namespace {
 
-constexpr size_t kDeleteBatch = 1000;  // S3's DeleteObjects bound, the agent's too
+constexpr size_t kDeleteBatch = 1000;  // the agent's storage route takes as many as S3
 
 class S3LocationStore : public LocationStore {
  public:
@@ -151,14 +151,9 @@ class S3LocationStore : public LocationStore {
   absl::StatusOr<std::vector<StoredObject>> List(const std::string& prefix) override {
     return storage_->List(location_, credentials_, prefix);
   }
+  // BackupStorage::Delete batches for S3's 1000-key bound itself.
   absl::Status Delete(const std::vector<std::string>& keys) override {
-    for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
-      const std::vector<std::string> batch(
-          keys.begin() + static_cast<ptrdiff_t>(i),
-          keys.begin() + static_cast<ptrdiff_t>(std::min(keys.size(), i + kDeleteBatch)));
-      RETURN_IF_ERROR(storage_->Delete(location_, credentials_, batch));
-    }
-    return absl::OkStatus();
+    return storage_->Delete(location_, credentials_, keys);
   }
   std::string Where(const std::string& key) const override {
     return absl::StrCat("s3://", location_.bucket, "/", key);
