@@ -42,7 +42,8 @@ established() {
 wait_seconds=${timeout%s}
 [[ $wait_seconds =~ ^[0-9]+$ ]] || wait_seconds=300
 deadline=$((SECONDS + wait_seconds))
-for crd in clusters.cassandra.rook.io backups.cassandra.rook.io restores.cassandra.rook.io; do
+for crd in clusters.cassandra.rook.io backups.cassandra.rook.io restores.cassandra.rook.io \
+  repairs.cassandra.rook.io; do
   until [ "$(established "$crd")" = True ]; do
     if [ $SECONDS -ge $deadline ]; then
       log "CRD $crd is not Established after ${wait_seconds}s"

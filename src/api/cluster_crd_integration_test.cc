@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/v1alpha1/backup.h"
+#include "api/v1alpha1/repair.h"
 #include "api/v1alpha1/restore.h"
 #include "gtest/gtest.h"
 #include "kube/client.h"
@@ -37,7 +38,7 @@ class ClusterCrdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto client = kube::testing::AdminClient();
-    for (const char* kind : {"clusters", "backups", "restores"}) {
+    for (const char* kind : {"clusters", "backups", "restores", "repairs"}) {
       auto crd = kube::ObjectFromYaml(
           ReadSource(absl::StrCat("config/crd/cassandra.rook.io_", kind, ".yaml")));
       ASSERT_TRUE(crd.ok()) << crd.status();
@@ -637,6 +638,75 @@ TEST_F(ClusterCrdTest, RestoreSpecIsCheckedAndImmutableAndOurStatusFitsItsSchema
   auto written = client_->UpdateStatus(ringkeeper::kRestores, with_status);
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->json()["status"], ringkeeper::ToJson(status));
+}
+
+// The Repair CRD: intensity in (0, 1], no local system keyspace, incremental never sequential,
+// only intensity and paused change; our status fits.
+TEST_F(ClusterCrdTest, RepairSpecIsCheckedAndMostlyImmutableAndOurStatusFitsItsSchema) {
+  Json repair = {{"apiVersion", "cassandra.rook.io/v1alpha1"},
+                 {"kind", "Repair"},
+                 {"metadata", {{"name", "rp1"}, {"namespace", ns_}}},
+                 {"spec", {{"cluster", "my-cassandra-cluster"}, {"keyspaces", {"ks"}}}}};
+  for (const auto& [field, says, mutate] :
+       std::vector<std::tuple<std::string, std::string, std::function<void(Json&)>>>{
+           {"spec.intensity", "intensity must be in (0, 1]",
+            [](Json& r) { r["spec"]["intensity"] = 0; }},
+           {"spec.intensity", "intensity must be in (0, 1]",
+            [](Json& r) { r["spec"]["intensity"] = 1.5; }},
+           {"spec.keyspaces", "local system keyspaces have nothing to repair",
+            [](Json& r) { r["spec"]["keyspaces"] = {"system"}; }},
+           {"spec", "an incremental repair runs parallel or dc-parallel",
+            [](Json& r) {
+              r["spec"]["type"] = "incremental";
+              r["spec"]["parallelism"] = "sequential";
+            }},
+           {"spec.type", "Unsupported value", [](Json& r) { r["spec"]["type"] = "quick"; }},
+           {"spec.tables[0]", "should match", [](Json& r) { r["spec"]["tables"] = {"no-dot"}; }},
+           {"spec.segmentsPerNode", "should be greater than or equal to 1",
+            [](Json& r) { r["spec"]["segmentsPerNode"] = 0; }}}) {
+    SCOPED_TRACE(field + ": " + says);
+    Json bad = repair;
+    mutate(bad);
+    ExpectRefused(client_->Create(ringkeeper::kRepairs, Object(bad)), field, says);
+  }
+  // The samples a user starts from are accepted as written.
+  auto samples = kube::ObjectsFromYaml(ReadSource("config/samples/repairs.yaml"));
+  ASSERT_TRUE(samples.ok()) << samples.status();
+  ASSERT_EQ(samples->size(), 2u);
+  for (Object sample : *samples) {
+    sample.json()["metadata"]["namespace"] = ns_;
+    auto accepted = client_->Create(ringkeeper::kRepairs, sample);
+    EXPECT_TRUE(accepted.ok()) << sample.name() << ": " << accepted.status();
+  }
+  auto created = client_->Create(ringkeeper::kRepairs, Object(repair));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->json()["spec"]["type"], "full");  // defaults
+  EXPECT_EQ(created->json()["spec"]["segmentsPerNode"], 16);
+  Object changed = *created;
+  changed.json()["spec"]["keyspaces"] = {"other"};
+  ExpectRefused(client_->Update(ringkeeper::kRepairs, changed), "spec",
+                "only spec.intensity and spec.paused of a Repair can change");
+  Object paused = *created;
+  paused.json()["spec"]["paused"] = true;
+  paused.json()["spec"]["intensity"] = 0.5;
+  auto updated = client_->Update(ringkeeper::kRepairs, paused);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  ringkeeper::RepairSpec spec;
+  ringkeeper::RepairStatus status;
+  status.phase = ringkeeper::backup_phase::kRunning;
+  status.start_time = "2026-12-05T12:00:00Z";
+  status.plan = "rp1-plan";
+  status.keyspaces = {{"ks", 10, 2, "AwA=", 0, 0, {}}};
+  status.running = {{"ks", 4, 2, "p0", {"p0", "p1", "p2"}, "repair-3", "2026-12-05T12:01:00Z"}};
+  status.retrying = {{"ks", 4, 1, "repair failed: timeout"}};
+  status.resting = {{"p1", "2026-12-05T12:02:00Z"}};
+  status.postponed = {{"ReplicaBusy", 3}};
+  status.waiting = "Paused";
+  Object with_status = *updated;
+  with_status.json()["status"] = ringkeeper::ToJson(status, spec);
+  auto written = client_->UpdateStatus(ringkeeper::kRepairs, with_status);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->json()["status"], ringkeeper::ToJson(status, spec));
 }
 
 }  // namespace

@@ -68,6 +68,12 @@ absl::StatusOr<agent::api::ConfigKeys> AgentClient::ConfigKeys() {
   return Decode<agent::api::ConfigKeys>(Do("GET", agent::api::kConfigKeys), "config keys");
 }
 
+absl::StatusOr<agent::api::RangeMap> AgentClient::Ranges(const std::string& keyspace) {
+  // Keyspace names are [A-Za-z0-9_]: nothing to escape.
+  return Decode<agent::api::RangeMap>(
+      Do("GET", absl::StrCat(agent::api::kRanges, "?keyspace=", keyspace)), "ranges");
+}
+
 absl::StatusOr<agent::api::StorageReply> AgentClient::Storage(
     const agent::api::StorageRequest& request) {
   return Decode<agent::api::StorageReply>(

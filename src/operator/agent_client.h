@@ -27,6 +27,7 @@ class AgentClient : public NodeAgent {
 
   absl::StatusOr<agent::api::NodeInfo> NodeInfo() override;
   absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override;
+  absl::StatusOr<agent::api::RangeMap> Ranges(const std::string& keyspace) override;
   absl::StatusOr<agent::api::StorageReply> Storage(
       const agent::api::StorageRequest& request) override;
   absl::StatusOr<agent::api::Ring> Ring() override;

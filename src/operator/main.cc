@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "api/v1alpha1/backup.h"
 #include "api/v1alpha1/naming.h"
+#include "api/v1alpha1/repair.h"
 #include "api/v1alpha1/restore.h"
 #include "base/log.h"
 #include "base/stop_signals.h"
@@ -41,6 +42,7 @@
 #include "operator/backup_schedules.h"
 #include "operator/backups.h"
 #include "operator/reconciler.h"
+#include "operator/repairs.h"
 #include "operator/restores.h"
 #include "operator/seams_real.h"
 
@@ -222,7 +224,8 @@ class Informers {
   Informers(kube::Client& client, const std::string& ns)
       : clusters_(client, ringkeeper::kClusters, Options(ns, "")),
         backups_(client, ringkeeper::kBackups, Options(ns, "")),
-        restores_(client, ringkeeper::kRestores, Options(ns, "")) {
+        restores_(client, ringkeeper::kRestores, Options(ns, "")),
+        repairs_(client, ringkeeper::kRepairs, Options(ns, "")) {
     caches_.clusters = &clusters_.store();
     caches_.restores = &restores_.store();
     const std::string owned = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
@@ -236,6 +239,10 @@ class Informers {
   kube::Informer& clusters() { return clusters_; }
   kube::Informer& backups() { return backups_; }
   kube::Informer& restores() { return restores_; }
+  kube::Informer& repairs() { return repairs_; }
+  ringkeeper::RepairCaches repair_caches() const {
+    return {&repairs_.store(), caches_.clusters, caches_.pods, caches_.services};
+  }
   ringkeeper::BackupCaches backup_caches() const {
     return {&backups_.store(), caches_.clusters, caches_.pods};
   }
@@ -251,7 +258,8 @@ class Informers {
   // agents).
   // The scheduler hears of its Cluster and of the Backups its schedules made (their label).
   void EnqueueInto(kube::Controller& clusters, kube::Controller& backups,
-                   kube::Controller& restores, kube::Controller& schedules) {
+                   kube::Controller& restores, kube::Controller& repairs,
+                   kube::Controller& schedules) {
     auto enqueue = [&clusters](const kube::ObjectKey& key) { clusters.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(enqueue));
     for (auto& informer : children_) informer->AddHandler(EnqueueClusterOf(enqueue));
@@ -260,6 +268,8 @@ class Informers {
     restores_.AddHandler(
         kube::EnqueueSelf([&restores](const kube::ObjectKey& key) { restores.Enqueue(key); }));
     restores_.AddHandler(EnqueueClusterOf(enqueue));  // a Cluster created from a backup's
+    repairs_.AddHandler(
+        kube::EnqueueSelf([&repairs](const kube::ObjectKey& key) { repairs.Enqueue(key); }));
     auto schedule = [&schedules](const kube::ObjectKey& key) { schedules.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(schedule));
     backups_.AddHandler(EnqueueClusterOf(schedule));
@@ -268,16 +278,21 @@ class Informers {
     clusters_.Start();
     backups_.Start();
     restores_.Start();
+    repairs_.Start();
     for (auto& informer : children_) informer->Start();
   }
   void Stop() {
     clusters_.Stop();
     backups_.Stop();
     restores_.Stop();
+    repairs_.Stop();
     for (auto& informer : children_) informer->Stop();
   }
   bool Synced() const {
-    if (!clusters_.HasSynced() || !backups_.HasSynced() || !restores_.HasSynced()) return false;
+    if (!clusters_.HasSynced() || !backups_.HasSynced() || !restores_.HasSynced() ||
+        !repairs_.HasSynced()) {
+      return false;
+    }
     for (const auto& informer : children_) {
       if (!informer->HasSynced()) return false;
     }
@@ -294,6 +309,7 @@ class Informers {
   kube::Informer clusters_;
   kube::Informer backups_;
   kube::Informer restores_;
+  kube::Informer repairs_;
   std::vector<std::unique_ptr<kube::Informer>> children_;
   ringkeeper::Caches caches_;
 };
@@ -383,9 +399,15 @@ int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std
 // Starts the informers, waits (2 minutes at most) for their first lists, then reconciles while
 // this process leads (or always, without leader election) until a stop signal. 1 when the
 // caches do not sync or leader election fails.
+// A kind whose every object its controller reconciles (Backups, Restores, Repairs).
+struct OneShotKind {
+  kube::Informer* informer;
+  kube::Controller* controller;
+};
+
 int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const std::string& identity,
                       Stopper& stopper, Informers& informers, kube::Controller& controller,
-                      kube::Controller& backup_controller, kube::Controller& restore_controller,
+                      const std::vector<OneShotKind>& one_shots,
                       kube::Controller& schedule_controller, std::atomic<bool>& leading,
                       std::atomic<bool>& synced) {
   informers.Start();
@@ -407,18 +429,16 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
   auto lead = [&] {
     leading = true;
     controller.Start();
-    backup_controller.Start();
-    restore_controller.Start();
     schedule_controller.Start();
+    for (const OneShotKind& kind : one_shots) kind.controller->Start();
     for (const auto& key : informers.clusters().store().Keys()) {
       controller.Enqueue(kube::ObjectKey::FromString(key));
       schedule_controller.Enqueue(kube::ObjectKey::FromString(key));
     }
-    for (const auto& key : informers.backups().store().Keys()) {
-      backup_controller.Enqueue(kube::ObjectKey::FromString(key));
-    }
-    for (const auto& key : informers.restores().store().Keys()) {
-      restore_controller.Enqueue(kube::ObjectKey::FromString(key));
+    for (const OneShotKind& kind : one_shots) {
+      for (const auto& key : kind.informer->store().Keys()) {
+        kind.controller->Enqueue(kube::ObjectKey::FromString(key));
+      }
     }
   };
   if (flags.leader_elect) return LeadWhileElected(flags, rest, identity, stopper, lead, leading);
@@ -490,14 +510,21 @@ int main(int argc, char** argv) {
       informers.schedule_caches());
   kube::WorkQueue schedule_queue;
   kube::Controller schedule_controller("backup-schedule", scheduler, schedule_queue, 1);
-  informers.EnqueueInto(controller, backup_controller, restore_controller, schedule_controller);
+  ringkeeper::RepairReconciler repair_reconciler(
+      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock},
+      informers.repair_caches());
+  kube::WorkQueue repair_queue;
+  kube::Controller repair_controller("repair", repair_reconciler, repair_queue, flags.workers);
+  informers.EnqueueInto(controller, backup_controller, restore_controller, repair_controller,
+                        schedule_controller);
 
   std::atomic<bool> leading{false}, synced{false};
   Endpoints endpoints(
       [&] {
         // Each part writes its own families, so their texts concatenate into one exposition.
         const kube::Controller* controllers[] = {&controller, &backup_controller,
-                                                 &restore_controller, &schedule_controller};
+                                                 &restore_controller, &repair_controller,
+                                                 &schedule_controller};
         return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
                ringkeeper::RenderBackupMetrics(informers.backups().store()) +
                counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
@@ -505,13 +532,16 @@ int main(int argc, char** argv) {
       synced, leading);
   endpoints.Start(flags.metrics_port, flags.health_port);
 
-  const int rc =
-      ServeUntilStopped(flags, *rest, identity, stopper, informers, controller, backup_controller,
-                        restore_controller, schedule_controller, leading, synced);
+  const int rc = ServeUntilStopped(flags, *rest, identity, stopper, informers, controller,
+                                   {{&informers.backups(), &backup_controller},
+                                    {&informers.restores(), &restore_controller},
+                                    {&informers.repairs(), &repair_controller}},
+                                   schedule_controller, leading, synced);
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
   backup_controller.Stop();
   restore_controller.Stop();
+  repair_controller.Stop();
   schedule_controller.Stop();
   informers.Stop();
   endpoints.Stop();

@@ -379,16 +379,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsurePdbs(Pass& p) {
 
 absl::StatusOr<std::pair<std::string, std::string>> ClusterReconciler::SuperuserCredentials(
     Pass& p) {
-  auto secret = seams_.reader->Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
-  if (!secret.ok()) return base::Annotate(secret.status(), "superuser Secret");
-  const Json& data = secret->json()["data"];
-  std::string user = Base64Decoded(kube::StringField(data, "username"));
-  std::string password = Base64Decoded(kube::StringField(data, "password"));
-  if (user.empty() || password.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Secret ", p.spec.superuser_secret, " needs non-empty keys username and password"));
-  }
-  return std::make_pair(user, password);
+  ASSIGN_OR_RETURN(CqlCredentials login, ReadSuperuser(*seams_.reader, p.spec));
+  return std::make_pair(login.user, login.password);
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass& p) {

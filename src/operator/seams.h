@@ -81,6 +81,9 @@ class NodeAgent {
   virtual absl::StatusOr<agent::api::Operation> Operation(const std::string& id) = 0;
   // The cassandra.yaml keys its Cassandra version knows; NotFound when its init wrote none.
   virtual absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() = 0;
+  // A keyspace's token ranges and their replicas as this node sees them (NotFound: no such
+  // keyspace): what a repair is planned from.
+  virtual absl::StatusOr<agent::api::RangeMap> Ranges(const std::string& keyspace) = 0;
   // An object request on a filesystem storage location its pod mounts (agent::api::kStorage).
   virtual absl::StatusOr<agent::api::StorageReply> Storage(
       const agent::api::StorageRequest& request) = 0;

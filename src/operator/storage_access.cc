@@ -37,6 +37,18 @@ std::vector<ReportedMember> ReportedMembers(const kube::Object& cluster) {
   return out;
 }
 
+absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const ClusterSpec& cluster) {
+  auto secret = reader.Get(res::kSecrets, cluster.ns, cluster.superuser_secret);
+  if (!secret.ok()) return base::Annotate(secret.status(), "superuser Secret");
+  const Json& data = FieldAt(secret->json(), {"data"});
+  CqlCredentials out{Decoded(data, "username"), Decoded(data, "password")};
+  if (out.user.empty() || out.password.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Secret ", cluster.superuser_secret, " needs non-empty keys username and password"));
+  }
+  return out;
+}
+
 std::string LocationNames(const ClusterSpec& c) {
   std::vector<std::string> names;
   for (const auto& l : c.storage_locations) names.push_back(l.name);

@@ -1,7 +1,7 @@
-// What the Backup and Restore reconcilers share: a storage location's credentials read from the
-// user's Secret and copied into the Secret every agent mounts, the location as an agent request
-// names it, the agents' token, and the objects the operator itself reads and writes there (a
-// backup's index).
+// What the Backup, Restore and Repair reconcilers share (the superuser too): a storage location's
+// credentials read from the user's Secret and copied into the Secret every agent mounts, the
+// location as an agent request names it, the agents' token, and the objects the operator itself
+// reads and writes there (a backup's index).
 #pragma once
 
 #include <map>
@@ -79,6 +79,10 @@ bool ReportedReady(const kube::Object& cluster, std::string* why);
 
 // The names of the Cluster's storage locations ("a, b"; "none"), for messages.
 std::string LocationNames(const ClusterSpec& cluster);
+
+// The Cluster's superuser, from its Secret (keys username and password): FailedPrecondition
+// when a key is empty, the reader's error when the Secret cannot be read.
+absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const ClusterSpec& cluster);
 
 // Thread-safe.
 class StorageAccess {

@@ -870,7 +870,7 @@ class Load(threading.Thread):
         if name not in self.phases:
             self.phases[name] = {"writes ok": 0, "writes failed": 0, "reads ok": 0,
                                  "reads failed": 0, "lost": 0, "errors": [],
-                                 "start": time.monotonic(), "end": None}
+                                 "start": time.monotonic(), "end": None, "latencies": []}
             self.phase_order.append(name)
 
     def set_phase(self, name):
@@ -880,10 +880,12 @@ class Load(threading.Thread):
             self._open_phase(name)
         log(f"client phase: {name}")
 
-    def _count(self, phase, what, error=None):
+    def _count(self, phase, what, error=None, seconds=None):
         with self.lock:
             p = self.phases[phase]
             p[what] += 1
+            if seconds is not None:
+                p["latencies"].append(seconds * 1000)
             if error is not None and len(p["errors"]) < 5:
                 p["errors"].append(f"{since_start():.1f}s {what}: {error!r}"[:300])
 
@@ -891,6 +893,14 @@ class Load(threading.Thread):
         with self.lock:
             p = self.phases.get(phase)
             return 0 if p is None else p["writes failed"] + p["reads failed"] + p["lost"]
+
+    def latency_ms(self, phase, q):
+        """The q-quantile (0.99: p99) of the phase's successful requests' latency, in ms; None
+        before any."""
+        with self.lock:
+            p = self.phases.get(phase)
+            lat = sorted(p["latencies"]) if p else []
+        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None
 
     def total(self, what):
         with self.lock:
@@ -910,8 +920,9 @@ class Load(threading.Thread):
                 if self.writes_on.is_set():
                     value = f"load-{key}"
                     try:
+                        t = time.monotonic()
                         self.session.execute(self.ins, (key, value))
-                        self._count(phase, "writes ok")
+                        self._count(phase, "writes ok", seconds=time.monotonic() - t)
                         with self.lock:
                             self.written[key] = value
                             self.keys.append(key)
@@ -924,11 +935,12 @@ class Load(threading.Thread):
                     want = self.written.get(k)
                 if k is not None:
                     try:
+                        t = time.monotonic()
                         row = self.session.execute(self.sel, (k,)).one()
                         if row is None or row.v != want:
                             self._count(phase, "lost", f"key {k}: got {row and row.v!r}, want {want!r}")
                         else:
-                            self._count(phase, "reads ok")
+                            self._count(phase, "reads ok", seconds=time.monotonic() - t)
                     except Exception as e:
                         self._count(phase, "reads failed", e)
                 self.stop_event.wait(LOAD_INTERVAL)  # the client's pace, not a wait for a state

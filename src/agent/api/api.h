@@ -110,6 +110,9 @@ struct NodeInfo {
   // Those prepared by `agent init` and not finished yet (Cassandra replays at its start; the
   // agent finishes once it is up).
   std::vector<std::string> replaying;
+  // Compactions waiting to run (the Compaction PendingTasks metric): a repair segment waits while
+  // a replica is behind.
+  int64_t pending_compactions = 0;
 };
 
 // GET kSchema: the schema versions this node sees (its system.local and system.peers, over CQL)
@@ -132,7 +135,8 @@ struct ConfigKeys {
 // POST kOperations body. Fields used depend on kind:
 //   cleanup/flush: keyspace (empty = all non-system), tables; snapshot: tag, keyspaces;
 //   clear_snapshot: tag (empty = all); repair: keyspace, tables, ranges ("start:end"),
-//   parallelism ("sequential" | "parallel" | "dc_parallel"); decommission, drain, stop_repairs: -;
+//   parallelism ("sequential" | "parallel" | "dc_parallel"), repair_type, datacenters, run;
+//   decommission, drain, stop_repairs: -;
 //   backup: backup, location, keyspaces, upload_parallelism, bandwidth_bytes_per_second.
 // Where a backup goes: an S3-compatible bucket. The credentials file (a mounted Secret) holds
 // the access key id and the secret access key, one a line; it is read when the backup starts and
@@ -191,6 +195,11 @@ struct OperationRequest {
   std::string tag;
   std::vector<std::string> ranges;
   std::string parallelism;
+  // repair: kRepairFull (every replica's data), kRepairIncremental (what no incremental repair
+  // marked repaired yet) or kRepairPreview (compares, streams nothing: the operation's
+  // `preview` says what is out of sync); only replicas in `datacenters` when any.
+  std::string repair_type;
+  std::vector<std::string> datacenters;
   // backup: its name, where it goes, files sent at once, an optional byte rate (0: none);
   // keyspaces as for snapshot (empty: all, the system keyspaces with the schema included).
   std::string backup;
@@ -210,10 +219,21 @@ struct OperationRequest {
   // (StorageService.bulkLoad, Cassandra's bulk loader in the node) instead of importing them
   // into this node: for a cluster of another size or on other tokens than the backup's.
   bool load = false;
-  // backup, restore_schema, restore: the operator's run this request belongs to (a Restore's
-  // uid; "" for a backup, whose name is unique): asked again for the same run, backup and
-  // source node, the agent answers with the operation it runs or has done.
+  // backup, restore_schema, restore, repair: the operator's run this request belongs to (a
+  // Restore's uid; a Repair's segment and attempt; "" for a backup, whose name is unique):
+  // asked again for the same run, backup and source node, the agent answers with the operation
+  // it runs or has done (a repair only when `run` is set).
   std::string run;
+};
+
+inline constexpr char kRepairFull[] = "full";
+inline constexpr char kRepairIncremental[] = "incremental";
+inline constexpr char kRepairPreview[] = "preview";
+
+struct RepairPreview {
+  bool done = false;  // a preview repair that succeeded
+  int64_t ranges = 0, sstables = 0, bytes = 0;
+  std::vector<std::string> tables;  // "keyspace.table" out of sync
 };
 
 struct Operation {
@@ -230,6 +250,9 @@ struct Operation {
   int64_t bytes_total = 0, bytes_sent = 0;
   std::string manifest;
   std::string source_node, run;  // restore: the request's
+  // A preview repair once done: what it found out of sync (Cassandra's estimate of what a repair
+  // would stream). Zero ranges: in sync.
+  RepairPreview preview;
 };
 
 struct Snapshot {
@@ -252,7 +275,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self
                                                 operation_mode, native_transport_running, tokens,
                                                 load_bytes, schema_version, release_version,
                                                 data_volume_used_bytes, data_volume_total_bytes,
-                                                replayed, replaying)
+                                                replayed, replaying, pending_compactions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)
@@ -269,11 +292,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace
                                                 tag, ranges, parallelism, backup, location,
                                                 upload_parallelism, bandwidth_bytes_per_second,
                                                 source_cluster, source_node, truncate,
-                                                verify_tokens, load, run)
+                                                verify_tokens, load, run, repair_type, datacenters)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RepairPreview, done, ranges, sstables, bytes,
+                                                tables)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,
                                                 finished_unix, repair_command, backup, files_total,
                                                 files_done, files_skipped, bytes_total, bytes_sent,
-                                                manifest, source_node, run)
+                                                manifest, source_node, run, preview)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, tag, keyspace, table, size_bytes,
                                                 true_size_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SnapshotList, snapshots)

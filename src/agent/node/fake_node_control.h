@@ -66,10 +66,16 @@ class FakeNodeControl : public NodeControl {
     return absl::OkStatus();
   }
   std::vector<std::string> loads;  // each bulk-loaded directory
-  absl::StatusOr<int> StartRepair(const RepairOptions&) override { return 7; }
+  absl::StatusOr<int> StartRepair(const RepairOptions& options) override {
+    std::lock_guard<std::mutex> lock(mu);
+    repairs.push_back(options);
+    return 7;
+  }
+  std::vector<RepairOptions> repairs;  // each repair started
+  std::string repair_result = "done";  // what a finished repair's status says
   // With repair_runs, a repair runs until StopRepairs, then fails as Cassandra's does.
   absl::StatusOr<RepairStatus> GetRepairStatus(int) override {
-    if (!repair_runs) return RepairStatus{api::kStateSucceeded, "done"};
+    if (!repair_runs) return RepairStatus{api::kStateSucceeded, repair_result};
     if (repairs_terminated) {
       return RepairStatus{api::kStateFailed, "Terminate session is called"};
     }

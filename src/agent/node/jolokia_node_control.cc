@@ -84,6 +84,8 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
                            "ReleaseVersion", "EndpointToHostId", "JoiningNodes", "LeavingNodes",
                            "MovingNodes", "NativeTransportRunning"}),
       JolokiaClient::Read("org.apache.cassandra.metrics:type=Storage,name=Load", "Count"),
+      JolokiaClient::Read("org.apache.cassandra.metrics:type=Compaction,name=PendingTasks",
+                          "Value"),
   });
   ASSIGN_OR_RETURN(json responses, client_.Bulk(requests));
   ASSIGN_OR_RETURN(json ss, JolokiaClient::Value(responses[0]));
@@ -101,6 +103,9 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
   }
   if (auto load = JolokiaClient::Value(responses[1]); load.ok() && load->is_number()) {
     info.load_bytes = load->get<int64_t>();
+  }
+  if (auto pending = JolokiaClient::Value(responses[2]); pending.ok() && pending->is_number()) {
+    info.pending_compactions = pending->get<int64_t>();
   }
   static const std::map<std::string, std::string> kModes = {{"NORMAL", "UN"},
                                                             {"JOINING", "UJ"},
@@ -355,6 +360,16 @@ absl::StatusOr<api::SnapshotList> JolokiaNodeControl::ListSnapshots() {
 absl::StatusOr<int> JolokiaNodeControl::StartRepair(const RepairOptions& o) {
   if (o.keyspace.empty()) return absl::InvalidArgumentError("repair: keyspace is empty");
   json options = {{"incremental", "false"}, {"primaryRange", "false"}, {"trace", "false"}};
+  if (o.type == api::kRepairIncremental) {
+    options["incremental"] = "true";
+  } else if (o.type == api::kRepairPreview) {
+    // Every replica's data compared (as `nodetool repair --preview --full`), nothing streamed.
+    options["previewKind"] = "ALL";
+  } else if (o.type != api::kRepairFull) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("repair: type \"", o.type, "\" is not full, incremental or preview"));
+  }
+  if (!o.datacenters.empty()) options["dataCenters"] = absl::StrJoin(o.datacenters, ",");
   if (!o.parallelism.empty()) {
     if (o.parallelism != "sequential" && o.parallelism != "parallel" &&
         o.parallelism != "dc_parallel") {

@@ -19,9 +19,11 @@ namespace agent::node {
 
 struct RepairOptions {
   std::string keyspace;
-  std::vector<std::string> tables;  // empty: all
-  std::vector<std::string> ranges;  // "start:end" tokens; empty: the node's ranges
-  std::string parallelism;          // sequential | parallel | dc_parallel
+  std::vector<std::string> tables;             // empty: all
+  std::vector<std::string> ranges;             // "start:end" tokens; empty: the node's ranges
+  std::string parallelism;                     // sequential | parallel | dc_parallel
+  std::string type = agent::api::kRepairFull;  // full | incremental | preview
+  std::vector<std::string> datacenters;        // empty: every data center's replicas
 };
 
 struct RepairStatus {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "agent/node/repair_preview.h"
 #include "base/log.h"
 
 namespace agent::server {
@@ -25,8 +26,9 @@ bool IsKnownKind(const std::string& kind) {
 // Operations a caller may ask for twice (it did not record the first answer): asked again for
 // the same backup, source node and run while one runs or has succeeded, the agent answers with
 // that one (a later Restore of the same backup is another run: it runs again).
-bool Repeatable(const std::string& kind) {
-  return kind == api::kOpBackup || kind == api::kOpRestoreSchema || kind == api::kOpRestore;
+bool Repeatable(const api::OperationRequest& r) {
+  return r.kind == api::kOpBackup || r.kind == api::kOpRestoreSchema || r.kind == api::kOpRestore ||
+         (r.kind == api::kOpRepair && !r.run.empty());
 }
 
 bool Disruptive(const std::string& kind) {
@@ -43,7 +45,7 @@ Operations::~Operations() {
     std::lock_guard<std::mutex> lock(mu_);
     shutting_down_ = true;
   }
-  for (auto& t : threads_) t.join();
+  for (auto& [id, t] : threads_) t.join();
 }
 
 absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& request) {
@@ -54,8 +56,16 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   if (request.kind == api::kOpSnapshot && request.tag.empty()) {
     return absl::InvalidArgumentError("snapshot: \"tag\" is required");
   }
-  if (request.kind == api::kOpRepair && request.keyspace.empty()) {
-    return absl::InvalidArgumentError("repair: \"keyspace\" is required");
+  if (request.kind == api::kOpRepair) {
+    if (request.keyspace.empty()) {
+      return absl::InvalidArgumentError("repair: \"keyspace\" is required");
+    }
+    const std::string& type = request.repair_type;
+    if (!type.empty() && type != api::kRepairFull && type != api::kRepairIncremental &&
+        type != api::kRepairPreview) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("repair: repair_type \"", type, "\" is not full, incremental or preview"));
+    }
   }
   if (request.kind == api::kOpBackup) {
     if (absl::Status s = CheckBackupRequest(request); !s.ok()) return s;
@@ -67,7 +77,7 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
   if (shutting_down_) return absl::UnavailableError("agent is shutting down");
   // Asked again for a backup or restore it runs or has done (the operator did not record the
   // first answer): the same operation, not a second upload.
-  if (Repeatable(request.kind)) {
+  if (Repeatable(request)) {
     for (const auto& [id, op] : ops_) {
       if (op.kind == request.kind && op.backup == request.backup &&
           op.source_node == request.source_node && op.run == request.run &&
@@ -75,8 +85,15 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
         return op;
       }
     }
-    if (absl::Status s = CheckBackupCredentials(request); !s.ok()) return s;
+    if (request.kind != api::kOpRepair) {
+      if (absl::Status s = CheckBackupCredentials(request); !s.ok()) return s;
+    }
   }
+  for (const std::string& id : ended_) {
+    threads_[id].join();  // its Run has nothing left but to return
+    threads_.erase(id);
+  }
+  ended_.clear();
   for (const auto& [id, op] : ops_) {
     if (op.state != api::kStateRunning) continue;
     if (op.kind == request.kind || (Disruptive(op.kind) && Disruptive(request.kind))) {
@@ -104,7 +121,7 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
     if (oldest->second.state == api::kStateRunning) break;
     ops_.erase(oldest);
   }
-  threads_.emplace_back(&Operations::Run, this, op.id, request);
+  threads_.emplace(op.id, std::thread(&Operations::Run, this, op.id, request));
   return op;
 }
 
@@ -180,10 +197,19 @@ void Operations::Run(std::string id, const api::OperationRequest& r) {
     status = node_->StopRepairs();
   }
   Finish(id, status);
+  std::lock_guard<std::mutex> lock(mu_);
+  ended_.push_back(id);  // the last thing Run does
 }
 
 absl::Status Operations::RunRepair(const std::string& id, const api::OperationRequest& r) {
-  auto command = node_->StartRepair({r.keyspace, r.tables, r.ranges, r.parallelism});
+  node::RepairOptions options;
+  options.keyspace = r.keyspace;
+  options.tables = r.tables;
+  options.ranges = r.ranges;
+  options.parallelism = r.parallelism;
+  if (!r.repair_type.empty()) options.type = r.repair_type;
+  options.datacenters = r.datacenters;
+  auto command = node_->StartRepair(options);
   if (!command.ok()) return command.status();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -207,9 +233,13 @@ absl::Status Operations::RunRepair(const std::string& id, const api::OperationRe
           ops_[id].state = api::kStateStopped;
           return absl::OkStatus();
         }
-        return status->state == api::kStateSucceeded
-                   ? absl::OkStatus()
-                   : absl::AbortedError(absl::StrCat("repair failed: ", status->message));
+        if (status->state != api::kStateSucceeded) {
+          return absl::AbortedError(absl::StrCat("repair failed: ", status->message));
+        }
+        if (options.type == api::kRepairPreview) {
+          ops_[id].preview = node::ParsePreviewSummary(status->message);
+        }
+        return absl::OkStatus();
       }
     } else if (stopping && absl::IsNotFound(status.status())) {
       std::lock_guard<std::mutex> lock(mu_);

@@ -2,6 +2,9 @@
 // repair, ...). Start() validates, refuses conflicts, and runs the operation on its own thread;
 // Get()/List() report its state. The last 100 finished operations are kept.
 //
+// Asked twice for the same run (a backup, restore or repair the caller did not record it had
+// asked for), it answers with the operation it runs or has done instead of a second one.
+//
 // Conflicts (AlreadyExists -> HTTP 409): an operation of the same kind is running, or a drain or
 // decommission runs while another of those is asked for. Bad requests are InvalidArgument.
 // Thread-safe. The destructor waits for running operations' threads (their node calls are
@@ -56,7 +59,10 @@ class Operations {
   mutable std::mutex mu_;
   std::map<std::string, api::Operation> ops_;
   std::map<std::string, bool> stop_requested_;
-  std::vector<std::thread> threads_;
+  // Each operation's thread, by id; a finished one is joined by the next Start (a node repaired
+  // segment by segment runs thousands of operations: none may leave its thread behind).
+  std::map<std::string, std::thread> threads_;
+  std::vector<std::string> ended_;  // ids whose Run has returned or is returning
   bool shutting_down_ = false;
   int64_t next_id_ = 1;
 };

@@ -185,6 +185,49 @@ TEST_F(ServerTest, StoppedRepairEndsStoppedNotSucceeded) {
   EXPECT_EQ(op.repair_command, 7);
 }
 
+// A repair asked twice for the same run (the operator did not record the first answer) is one
+// repair; a preview's result is read into the operation.
+TEST_F(ServerTest, RepairOfOneRunStartsOnceAndReportsItsPreview) {
+  node_.repair_result =
+      "Repair preview completed successfully; Preview complete\n"
+      "Total estimated streaming: 4 ranges, 2 sstables, 2.000KiB bytes\n"
+      "ks.t - 4 ranges, 2 sstables, 2.000KiB bytes\n";
+  const std::string body =
+      R"({"kind":"repair","keyspace":"ks","ranges":["-5:7"],"repair_type":"preview",)"
+      R"("datacenters":["dc1"],"run":"uid-1/ks/3/1"})";
+  auto first = Post(api::kOperations, body);
+  ASSERT_EQ(first->status, 202) << first->body;
+  const std::string id = json::parse(first->body)["id"];
+  const std::string path = std::string(api::kOperations) + "/" + id;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  auto again = Post(api::kOperations, body);
+  ASSERT_EQ(again->status, 202);
+  EXPECT_EQ(json::parse(again->body)["id"], id);
+  ASSERT_EQ(node_.repairs.size(), 1u);
+  EXPECT_EQ(node_.repairs[0].type, api::kRepairPreview);
+  EXPECT_EQ(node_.repairs[0].datacenters, std::vector<std::string>{"dc1"});
+  EXPECT_EQ(node_.repairs[0].ranges, std::vector<std::string>{"-5:7"});
+  auto op = json::parse(Get(path)->body).get<api::Operation>();
+  EXPECT_EQ(op.state, api::kStateSucceeded);
+  EXPECT_TRUE(op.preview.done);
+  EXPECT_EQ(op.preview.ranges, 4);
+  EXPECT_EQ(op.preview.bytes, 2048);
+  EXPECT_EQ(op.preview.tables, std::vector<std::string>{"ks.t"});
+  // Another run (the next attempt) is another repair.
+  auto next = Post(api::kOperations, R"({"kind":"repair","keyspace":"ks","run":"uid-1/ks/3/2"})");
+  ASSERT_EQ(next->status, 202);
+  EXPECT_NE(json::parse(next->body)["id"], id);
+}
+
+TEST_F(ServerTest, RepairOfUnknownTypeIs400) {
+  auto r = Post(api::kOperations, R"({"kind":"repair","keyspace":"ks","repair_type":"quick"})");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("quick"), std::string::npos);
+}
+
 TEST_F(ServerTest, MalformedJsonIs400NamingTheProblem) {
   auto r = Post(api::kOperations, R"({"kind": )");
   EXPECT_EQ(r->status, 400);

@@ -212,7 +212,10 @@ class Node:
                  if l.startswith("--add-")]
         cmd = ["java", *opens, "-cp", f"{self.cluster.env['CASSANDRA_LIB']}/*",
                "-Dlogback.configurationFile=" + f"{ROOT}/images/cassandra/conf/logback.xml",
-               "-Dcassandra.logdir=" + f"{self.dir}/logs",
+               # its own log directory (not the node's files, which Cassandra writes) and no
+               # logback status dump on stdout (it floods a failed run's output)
+               "-Dcassandra.logdir=" + f"{self.dir}/nodetool-logs",
+               "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
                "org.apache.cassandra.tools.NodeTool", "-h", "127.0.0.1", "-p",
                str(self.jmx_port), *args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120)

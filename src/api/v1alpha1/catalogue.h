@@ -138,6 +138,25 @@ inline constexpr char kBackupSkipped[] = "BackupSkipped";      // the previous o
 inline constexpr char kBackupPurged[] = "BackupPurged";        // past its retention
 inline constexpr char kPurgeHeld[] = "PurgeHeld";  // a Restore reads it, or its location is gone
 inline constexpr char kOrphanFilesPurged[] = "OrphanFilesPurged";  // no kept backup lists them
+
+// Repairs: why one failed (Failed condition, status.reason, a Warning event), its events, and
+// why segments wait (status.waiting; status.postponed counts passes that held the next segment
+// back, by reason). Also kClusterNotFound, kClusterNotReady (it waits), kPaused (spec.paused).
+inline constexpr char kKeyspaceNotFound[] = "KeyspaceNotFound";      // spec.keyspaces names it
+inline constexpr char kTableNotFound[] = "TableNotFound";            // spec.tables names it
+inline constexpr char kDataCenterNotFound[] = "DataCenterNotFound";  // not the Cluster's
+inline constexpr char kPlanTooLarge[] = "PlanTooLarge";      // more segments than a ConfigMap holds
+inline constexpr char kPlanNotFound[] = "PlanNotFound";      // its ConfigMap deleted or changed
+inline constexpr char kSegmentFailed[] = "SegmentFailed";    // kMaxSegmentAttempts failures
+inline constexpr char kRepairStarted[] = "RepairStarted";    // event: planned
+inline constexpr char kRepairComplete[] = "RepairComplete";  // event: every segment done
+inline constexpr char kRepairFailed[] = "RepairFailed";      // event, with the reason
+// Waiting: the Cluster records a disruptive operation (its running segments were stopped).
+inline constexpr char kClusterOperation[] = "ClusterOperation";
+inline constexpr char kReplicaBusy[] = "ReplicaBusy";        // in another segment (not counted)
+inline constexpr char kReplicaResting[] = "ReplicaResting";  // the intensity's pause
+inline constexpr char kReplicaNotUp[] = "ReplicaNotUp";      // not UN, or its agent silent
+inline constexpr char kPendingCompactions[] = "PendingCompactions";  // behind on compactions
 }  // namespace reason
 
 // ---- status.restoreFrom.phase: a Cluster created from a backup ----------------------------

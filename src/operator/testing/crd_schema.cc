@@ -66,16 +66,27 @@ absl::Status ApplySchema(Json& value, const Json& schema, const std::string& pat
   return absl::OkStatus();
 }
 
+namespace {
+
+Json StatusSchemaIn(const std::string& crd_file) {
+  std::ifstream in(crd_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto docs = kube::ObjectsFromYaml(text.str());
+  if (!docs.ok() || docs->empty()) return Json::object();
+  const Json& crd = docs->front().json();
+  return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"];
+}
+
+}  // namespace
+
 const Json& ClusterStatusSchema() {
-  static const Json schema = [] {
-    std::ifstream in(RK_CRD_FILE);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto docs = kube::ObjectsFromYaml(text.str());
-    if (!docs.ok() || docs->empty()) return Json::object();
-    const Json& crd = docs->front().json();
-    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"];
-  }();
+  static const Json schema = StatusSchemaIn(RK_CRD_FILE);
+  return schema;
+}
+
+const Json& RepairStatusSchema() {
+  static const Json schema = StatusSchemaIn(RK_REPAIR_CRD_FILE);
   return schema;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
 #include "kube/resource.h"
@@ -53,6 +54,10 @@ class FakeAgent : public NodeAgent {
     ++world_.config_key_reads;
     return api::ConfigKeys{{world_.config_keys.begin(), world_.config_keys.end()}};
   }
+  absl::StatusOr<api::RangeMap> Ranges(const std::string& keyspace) override {
+    RETURN_IF_ERROR(Reach(true).status());
+    return world_.RangesOf(keyspace);
+  }
   absl::StatusOr<api::StorageReply> Storage(const api::StorageRequest&) override {
     return absl::UnimplementedError("the fake cluster's agents mount no storage location");
   }
@@ -82,6 +87,14 @@ class FakeSession : public CqlSession {
     if (absl::StartsWith(statement, "SELECT keyspace_name, replication FROM")) {
       for (const auto& [ks, replication] : world_.keyspaces) {
         out.rows.push_back({{{"keyspace_name", ks}, {"replication", replication.dump()}}});
+      }
+      return out;
+    }
+    if (absl::StartsWith(statement, "SELECT keyspace_name, table_name FROM")) {
+      for (const auto& [ks, tables] : world_.tables) {
+        for (const std::string& t : tables) {
+          out.rows.push_back({{{"keyspace_name", ks}, {"table_name", t}}});
+        }
       }
       return out;
     }
@@ -212,7 +225,67 @@ void FakeCluster::RunNodes() {
       if (n && !n->in_ring) op.op.state = api::kStateSucceeded;
       continue;
     }
-    if (--op.ticks_left <= 0) op.op.state = api::kStateSucceeded;
+    if (--op.ticks_left > 0) continue;
+    op.op.state = op.fail ? api::kStateFailed : api::kStateSucceeded;
+    op.op.finished_unix = absl::ToUnixSeconds(now_);
+    if (op.fail) op.op.message = "repair failed: Repair job failed (fake)";
+    if (op.op.kind == api::kOpRepair && !op.fail && !op.request.run.empty()) {
+      ++repaired[absl::StrCat(op.request.keyspace, " ", absl::StrJoin(op.request.ranges, ","))];
+    }
+  }
+}
+
+absl::StatusOr<api::RangeMap> FakeCluster::RangesOf(const std::string& keyspace) const {
+  auto ks = keyspaces.find(keyspace);
+  if (ks == keyspaces.end()) return absl::NotFoundError("no keyspace " + keyspace);
+  std::vector<const FakeNode*> ring;
+  for (const auto& [_, n] : nodes_) {
+    if (n.in_ring) ring.push_back(&n);
+  }
+  std::sort(ring.begin(), ring.end(),
+            [](const FakeNode* a, const FakeNode* b) { return a->address < b->address; });
+  if (ring.empty()) return absl::UnavailableError("no ring");
+  int64_t rf = 0;
+  const Json& replication = ks->second;
+  for (const auto& [k, v] : replication.items()) {
+    int64_t f = 0;
+    if (k != "class" && v.is_string() && absl::SimpleAtoi(v.get<std::string>(), &f)) rf += f;
+  }
+  rf = std::clamp<int64_t>(rf, 1, int64_t(ring.size()));
+  constexpr int kTokens = 4;
+  const int n = int(ring.size()) * kTokens;
+  const unsigned __int128 step = (static_cast<unsigned __int128>(1) << 64) / n;
+  std::vector<std::pair<int64_t, size_t>> tokens;  // token, node index
+  for (int i = 0; i < n; ++i) {
+    const unsigned __int128 offset = step * i;
+    tokens.push_back({static_cast<int64_t>(static_cast<uint64_t>(offset) ^ (uint64_t{1} << 63)),
+                      size_t(i) % ring.size()});
+  }
+  api::RangeMap out;
+  out.keyspace = keyspace;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const auto& [start, _] = tokens[(i + tokens.size() - 1) % tokens.size()];
+    api::TokenRange r{std::to_string(start), std::to_string(tokens[i].first), {}};
+    for (size_t j = i; r.endpoints.size() < size_t(rf); j = (j + 1) % tokens.size()) {
+      const std::string& a = ring[tokens[j].second]->address;
+      if (std::find(r.endpoints.begin(), r.endpoints.end(), a) == r.endpoints.end()) {
+        r.endpoints.push_back(a);
+      }
+    }
+    out.ranges.push_back(std::move(r));
+  }
+  std::sort(out.ranges.begin(), out.ranges.end(), [](const auto& a, const auto& b) {
+    int64_t x = 0, y = 0;
+    absl::SimpleAtoi(a.start, &x);
+    absl::SimpleAtoi(b.start, &y);
+    return x < y;
+  });
+  return out;
+}
+
+void FakeCluster::ForgetOperations(const std::string& pod) {
+  for (auto it = operations_.begin(); it != operations_.end();) {
+    it = it->second.pod == pod ? operations_.erase(it) : std::next(it);
   }
 }
 
@@ -249,6 +322,9 @@ api::NodeInfo FakeCluster::InfoOf(const FakeNode& n) const {
   info.load_bytes = n.load_bytes;
   info.data_volume_used_bytes = n.volume_used_bytes;
   info.data_volume_total_bytes = n.volume_total_bytes;
+  if (auto it = pending_compactions.find(n.pod); it != pending_compactions.end()) {
+    info.pending_compactions = it->second;
+  }
   return info;
 }
 
@@ -280,8 +356,25 @@ bool FakeCluster::Serving(const std::string& address) const {
 absl::StatusOr<api::Operation> FakeCluster::StartOperation(const std::string& pod,
                                                            const api::OperationRequest& r) {
   FakeNode* n = Node(pod);
+  if (r.kind == api::kOpRepair && !r.run.empty()) {  // the agent's repeatable run
+    for (const auto& [id, op] : operations_) {
+      if (op.pod == pod && op.op.kind == api::kOpRepair && op.op.run == r.run &&
+          (op.op.state == api::kStateRunning || op.op.state == api::kStateSucceeded)) {
+        return op.op;
+      }
+    }
+  }
+  if (r.kind == api::kOpStopRepairs) {  // fails the sessions this node coordinates
+    ++stops;
+    for (auto& [id, op] : operations_) {
+      if (op.pod == pod && op.op.kind == api::kOpRepair && op.op.state == api::kStateRunning) {
+        op.op.state = api::kStateStopped;
+        op.op.message = "Terminate session is called";
+      }
+    }
+  }
   for (const auto& [id, op] : operations_) {
-    if (op.pod == pod && op.op.state == api::kStateRunning) {
+    if (op.pod == pod && op.op.state == api::kStateRunning && op.op.kind == r.kind) {
       return absl::AlreadyExistsError(absl::StrCat(op.op.kind, " ", id, " runs"));
     }
   }
@@ -291,6 +384,19 @@ absl::StatusOr<api::Operation> FakeCluster::StartOperation(const std::string& po
   op.op.id = absl::StrCat("op-", ++op_counter_);
   op.op.kind = r.kind;
   op.op.state = api::kStateRunning;
+  op.op.run = r.run;
+  op.op.started_unix = absl::ToUnixSeconds(now_);
+  op.request = r;
+  if (r.kind == api::kOpRepair) {
+    if (!r.run.empty()) repair_requests.push_back(r);  // a Repair's segment
+    op.ticks_left = repairs_hang ? 1 << 30 : repair_ticks;
+    if (repairs_to_fail > 0) {
+      --repairs_to_fail;
+      op.fail = true;
+    }
+  } else if (r.kind == api::kOpStopRepairs) {
+    op.op.state = api::kStateSucceeded;
+  }
   if (r.kind == api::kOpDrain) {
     n->mode = "DRAINED";
     op.op.state = api::kStateSucceeded;

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "api/v1alpha1/repair.h"
 #include "base/status_macros.h"
 #include "kube/errors.h"
 #include "kube/resource.h"
@@ -52,6 +53,10 @@ Caches FakeCluster::caches() const {
                 &configmaps_, &pvcs_,         &pdbs_,     &restores_};
 }
 
+RepairCaches FakeCluster::repair_caches() const {
+  return RepairCaches{&repairs_, &clusters_, &pods_, &services_};
+}
+
 Seams FakeCluster::seams() { return Seams{this, this, this, this, this, this, this}; }
 
 kube::Store* FakeCluster::StoreFor(const kube::Resource& r) {
@@ -68,6 +73,7 @@ const kube::Store* FakeCluster::StoreFor(const kube::Resource& r) const {
   if (r.resource == "poddisruptionbudgets") return &pdbs_;
   if (r.resource == "secrets") return &secrets_;
   if (r.resource == "restores") return &restores_;
+  if (r.resource == "repairs") return &repairs_;
   return &others_;  // ServiceAccounts, StorageClasses
 }
 
@@ -274,11 +280,15 @@ void FakeCluster::UserCreate(const kube::Resource& r, Json object) {
 
 absl::StatusOr<kube::Object> FakeCluster::UpdateStatus(const kube::Resource& r,
                                                        const kube::Object& cluster) {
-  if (r.kind != kClusters.kind) return ApiError(404, "NotFound", "this fake holds Clusters only");
+  if (r.kind != kClusters.kind && r.kind != kRepairs.kind) {
+    return ApiError(404, "NotFound", "this fake holds the status of Clusters and Repairs only");
+  }
+  const bool is_repair = r.kind == kRepairs.kind;
   ++writes_;
-  write_log.push_back("STATUS Cluster/" + cluster.name());
-  kube::ObjectPtr current = clusters_.Get(cluster.key().ToString());
-  if (!current) return ApiError(404, "NotFound", "cluster not found");
+  write_log.push_back(absl::StrCat("STATUS ", r.kind, "/", cluster.name()));
+  kube::Store& store = is_repair ? repairs_ : clusters_;
+  kube::ObjectPtr current = store.Get(cluster.key().ToString());
+  if (!current) return ApiError(404, "NotFound", "object not found");
   if (current->resource_version() != cluster.resource_version()) {
     return ApiError(409, "Conflict", "the object has been modified");
   }
@@ -286,14 +296,16 @@ absl::StatusOr<kube::Object> FakeCluster::UpdateStatus(const kube::Resource& r,
   j["status"] = cluster.json()["status"];
   // The CRD's status schema, as the API server applies it: unknown fields pruned, a value
   // outside an enum refused.
-  if (absl::Status valid = ApplySchema(j["status"], ClusterStatusSchema(), "status"); !valid.ok()) {
+  if (absl::Status valid = ApplySchema(
+          j["status"], is_repair ? RepairStatusSchema() : ClusterStatusSchema(), "status");
+      !valid.ok()) {
     return ApiError(422, "Invalid",
-                    absl::StrCat("Cluster.cassandra.rook.io \"", cluster.name(),
+                    absl::StrCat(r.kind, ".cassandra.rook.io \"", cluster.name(),
                                  "\" is invalid: ", valid.message()));
   }
   j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
   auto written = std::make_shared<const kube::Object>(j);
-  clusters_.Upsert(written);
+  store.Upsert(written);
   return *written;
 }
 

@@ -17,6 +17,7 @@
 
 #include "kube/store.h"
 #include "operator/reconciler.h"
+#include "operator/repairs.h"
 #include "operator/seams.h"
 
 namespace ringkeeper::testing {
@@ -57,6 +58,7 @@ class FakeCluster : public ObjectReader,
   FakeCluster();
 
   Caches caches() const;
+  RepairCaches repair_caches() const;
   Seams seams();
 
   // The Cluster (full object JSON), created as the API server would (uid, generation 1).
@@ -114,8 +116,26 @@ class FakeCluster : public ObjectReader,
   std::set<std::string> config_keys = {"concurrent_compactors", "concurrent_reads",
                                        "concurrent_writes", "compaction_throughput", "num_tokens"};
   int config_key_reads = 0;
-  // Keyspaces: name -> replication map ({"class": ..., "dc1": "3"}).
+  // Keyspaces: name -> replication map ({"class": ..., "dc1": "3"}); their tables.
   std::map<std::string, kube::Json> keyspaces;
+  std::map<std::string, std::set<std::string>> tables;
+  // Repairs the agents run: each takes `repair_ticks` ticks; the next `repairs_to_fail` fail;
+  // with `repairs_hang` they run until stop_repairs reaches their coordinator. Compactions
+  // pending per pod (NodeInfo).
+  int repair_ticks = 1;
+  int repairs_to_fail = 0;
+  bool repairs_hang = false;
+  std::map<std::string, int64_t> pending_compactions;
+  // A Repair's segments (requests with a run key) that succeeded, by "keyspace ranges", and
+  // every such request.
+  std::map<std::string, int> repaired;
+  std::vector<agent::api::OperationRequest> repair_requests;
+  int stops = 0;  // stop_repairs asked
+  // A keyspace's token ranges and replicas as the agents serve them: 4 tokens per node in the
+  // ring, interleaved; replicas the next RF distinct nodes clockwise. NotFound: no keyspace.
+  absl::StatusOr<agent::api::RangeMap> RangesOf(const std::string& keyspace) const;
+  // The agent of `pod` restarts: it forgets its operations (Cassandra's run on).
+  void ForgetOperations(const std::string& pod);
   std::string superuser;  // set by SetupSuperuser
 
   // What the reconciler did.
@@ -151,6 +171,8 @@ class FakeCluster : public ObjectReader,
     agent::api::Operation op;
     std::string pod;
     int ticks_left = 1;
+    agent::api::OperationRequest request;
+    bool fail = false;  // ends failed
   };
   FakeNode* NodeAt(const std::string& pod_ip);
   absl::StatusOr<agent::api::Operation> StartOperation(const std::string& pod,
@@ -182,7 +204,7 @@ class FakeCluster : public ObjectReader,
   std::string PvcOf(const std::string& pod) const;
 
   kube::Store clusters_, statefulsets_, services_, pods_, configmaps_, pvcs_, pdbs_, secrets_,
-      restores_, others_;
+      restores_, repairs_, others_;
   int64_t resource_version_ = 1;
   int uid_counter_ = 0;
   int pod_ip_counter_ = 10;

@@ -46,6 +46,9 @@ class FakeAgent : public NodeAgent {
   absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override {
     return absl::NotFoundError("none");
   }
+  absl::StatusOr<agent::api::RangeMap> Ranges(const std::string&) override {
+    return absl::UnimplementedError("the storage world plans no repair");
+  }
   // A filesystem location, as the agent serves it: the objects under "<path>/<key>" in the
   // world's map (S3 locations are under "<bucket>/<key>").
   absl::StatusOr<agent::api::StorageReply> Storage(const agent::api::StorageRequest& r) override {

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""e2e 10r: repairs built in (issue 11), on the shared Cluster with a real client.
+
+Divergence made on purpose: hinted handoff off on every node (`nodetool disablehandoff`), one node
+taken out of the ring (`nodetool disablegossip`: its peers see it down and send it nothing; its
+process stays, as a stopped one would be restarted by the kubelet at once), 10,000 rows written
+at ONE through another node, the node back. A preview Repair reports the mismatching ranges and
+bytes; a full Repair runs segment by segment; a second preview reports none; every row is then
+read at ONE from each node alone (that node taken out of the ring in turn, so it answers from its
+own data), counted. Then a Repair of the client's keyspace under the background client at QUORUM:
+0 failed requests, the client's p99 printed beside the same load without a repair.
+Helpers and state: e2elib.py."""
+import sys
+import time
+
+from cassandra import ConsistencyLevel
+from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.query import SimpleStatement
+
+from e2elib import (DC, KEYSPACE, MAIN, NS, Names, apply, client_on_main, connect, figure,
+                    finished, get, kubectl, log, require_main_ready, run_scenario, service_ip,
+                    superuser, timed, wait)
+
+NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
+LEAVES = ("the shared Cluster Ready 3/3, hinted handoff on again, keyspace e2e_repair dropped, "
+          "Repairs rp-* in the namespace")
+
+ROWS = 10_000
+KS = "e2e_repair"
+
+
+def nodetool(m, i, *args, timeout=60):
+    return kubectl("exec", m.pod(i), "-c", "cassandra", "--", "nodetool", *args, ns=m.ns,
+                   timeout=timeout)
+
+
+def states(m, i):
+    """Address -> "UN"/"DN"... as `nodetool status` on pod i shows them."""
+    out = nodetool(m, i, "status")
+    return {line.split()[1]: line.split()[0] for line in out.splitlines()
+            if len(line.split()) > 1 and line[:2] in ("UN", "DN", "UJ", "UL", "DJ", "DL")}
+
+
+def take_out(m, i, addresses):
+    """Pod i out of the ring: gossip off; until it sees every other node down and they see it
+    down."""
+    nodetool(m, i, "disablegossip")
+    me = addresses[i]
+    wait(f"{m.pod(i)} out of the ring",
+         lambda: all(s == "DN" for a, s in states(m, i).items() if a != me)
+         and states(m, (i + 1) % 3).get(me) == "DN", 120)
+
+
+def bring_back(m, i, addresses):
+    nodetool(m, i, "enablegossip")
+    wait(f"{m.pod(i)} back: every node UN everywhere",
+         lambda: all(set(states(m, j).values()) == {"UN"} and len(states(m, j)) == 3
+                     for j in range(3)), 180)
+
+
+def repair(name, spec, timeout):
+    """Creates Repair `name` and waits for it to finish (its Complete or Failed condition);
+    returns its status."""
+    apply({"apiVersion": "cassandra.rook.io/v1alpha1", "kind": "Repair",
+           "metadata": {"name": name, "namespace": NS},
+           "spec": {"cluster": MAIN, **spec}})
+    t0 = time.monotonic()
+    wait(f"Repair {name} finished", lambda: finished("repair", name), timeout)
+    status = get("repair", name)["status"]
+    assert status["phase"] == "Complete", f"Repair {name}: {status}"
+    log(f"Repair {name}: {status['segments']} in {time.monotonic() - t0:.1f}s, "
+        f"postponed {status.get('postponed')}")
+    return status, time.monotonic() - t0
+
+
+def scenario_divergence(m, creds, addresses):
+    """10r. Divergence, preview, repair, preview, every row on every node."""
+    for i in range(3):
+        nodetool(m, i, "disablehandoff")
+    cluster, session = connect(addresses[0], *creds, whitelist=True)
+    try:
+        session.execute(f"DROP KEYSPACE IF EXISTS {KS}")
+        session.execute(f"CREATE KEYSPACE {KS} WITH replication = "
+                        f"{{'class': 'NetworkTopologyStrategy', '{DC}': 3}}")
+        session.execute(f"CREATE TABLE {KS}.t (k int PRIMARY KEY, v text)")
+        take_out(m, 2, addresses)
+        try:
+            insert = session.prepare(f"INSERT INTO {KS}.t (k, v) VALUES (?, ?)")
+            insert.consistency_level = ConsistencyLevel.ONE
+            t0 = time.monotonic()
+            results = execute_concurrent_with_args(session, insert,
+                                                   [(k, f"v{k}") for k in range(ROWS)],
+                                                   concurrency=50, raise_on_first_error=True)
+            assert all(ok for ok, _ in results)
+            log(f"{ROWS} rows at ONE with {m.pod(2)} out, in {time.monotonic() - t0:.1f}s")
+        finally:
+            bring_back(m, 2, addresses)
+    finally:
+        cluster.shutdown()
+
+    before, secs = repair("rp-preview-before", {"keyspaces": [KS], "type": "preview",
+                                                "segmentsPerNode": 4}, 600)
+    figure("10r repair", "preview before: mismatching ranges / bytes",
+           f"{before['preview']['mismatchingRanges']} / {before['preview']['mismatchingBytes']} "
+           f"({before['segments']['total']} segments, {secs:.1f}s)")
+    assert before["preview"]["mismatchingRanges"] > 0, before
+    assert before["keyspaces"][0]["mismatchingTables"] == [f"{KS}.t"], before
+
+    full, secs = repair("rp-full", {"keyspaces": [KS], "segmentsPerNode": 4, "intensity": 1},
+                        900)
+    figure("10r repair", "full repair of the diverged keyspace",
+           f"{full['segments']['done']}/{full['segments']['total']} segments in {secs:.1f}s "
+           f"({full['segmentSeconds']}s in sessions)")
+    assert full["segments"]["done"] == full["segments"]["total"] > 0, full
+
+    after, secs = repair("rp-preview-after", {"keyspaces": [KS], "type": "preview",
+                                              "segmentsPerNode": 4}, 600)
+    figure("10r repair", "preview after: mismatching ranges / bytes",
+           f"{after['preview']['mismatchingRanges']} / {after['preview']['mismatchingBytes']}")
+    assert after["preview"]["mismatchingRanges"] == 0, after
+
+    counts = []
+    for i in range(3):
+        take_out(m, i, addresses)
+        try:
+            cluster, session = connect(addresses[i], *creds, whitelist=True)
+            try:
+                stmt = SimpleStatement(f"SELECT k FROM {KS}.t", fetch_size=2000,
+                                       consistency_level=ConsistencyLevel.ONE)
+                counts.append(sum(1 for _ in session.execute(stmt, timeout=120)))
+            finally:
+                cluster.shutdown()
+        finally:
+            bring_back(m, i, addresses)
+    figure("10r repair", "rows read at ONE from each node alone", " / ".join(map(str, counts)))
+    assert counts == [ROWS] * 3, counts
+
+
+def scenario_under_load(m, load):
+    """10r. A Repair under the client at QUORUM: no failed request; p99 beside no repair."""
+    load.set_phase("steady (no repair)")
+    t0 = time.monotonic()
+    wait("30 s of the client without a repair", lambda: time.monotonic() - t0 >= 30, 60)
+    load.set_phase("repair of e2e under load")
+    _, secs = repair("rp-under-load", {"keyspaces": [KEYSPACE], "segmentsPerNode": 8}, 900)
+    load.set_phase("after the repair")
+    quiet = load.latency_ms("steady (no repair)", 0.99)
+    busy = load.latency_ms("repair of e2e under load", 0.99)
+    figure("10r repair", "client p99 at QUORUM: no repair / during the repair",
+           f"{quiet:.1f} ms / {busy:.1f} ms (repair {secs:.1f}s)")
+    failed = load.failures("repair of e2e under load") + load.failures("steady (no repair)")
+    assert failed == 0, f"{failed} client requests failed"
+
+
+def main():
+    m = Names(MAIN, NS)
+    require_main_ready(m)
+    creds = superuser(m)
+    addresses = [service_ip(m.member_service(i)) for i in range(3)]
+    t0 = time.monotonic()
+    try:
+        scenario_divergence(m, creds, addresses)
+    finally:
+        for i in range(3):
+            nodetool(m, i, "enablehandoff")
+        cluster, session = connect(service_ip(m.client), *creds)
+        session.execute(f"DROP KEYSPACE IF EXISTS {KS}")
+        cluster.shutdown()
+    timed("10r repair", "divergence, previews, repair, counts", t0)
+    with client_on_main("repair under load") as (m, load, _, _creds):
+        scenario_under_load(m, load)
+
+
+if __name__ == "__main__":
+    sys.exit(run_scenario(main, NEEDS, LEAVES, doc=__doc__))
