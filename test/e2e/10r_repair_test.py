@@ -6,8 +6,8 @@ taken out of the ring (`nodetool disablegossip`: its peers see it down and send 
 process stays, as a stopped one would be restarted by the kubelet at once), 10,000 rows written
 at ONE through another node, the node back. A preview Repair reports the mismatching ranges and
 bytes; a full Repair runs segment by segment; a second preview reports none; every row is then
-read at ONE from each node alone (that node taken out of the ring in turn, so it answers from its
-own data), counted. Then a Repair of the client's keyspace under the background client at QUORUM:
+read at ONE from each node alone (a session held to that node, reading at ONE: the query
+traces prove it answered every page from its own data), counted. Then a Repair of the client's keyspace under the background client at QUORUM:
 0 failed requests, the client's p99 printed beside the same load without a repair.
 Helpers and state: e2elib.py."""
 import sys
@@ -42,13 +42,12 @@ def states(m, i):
 
 
 def take_out(m, i, addresses):
-    """Pod i out of the ring: gossip off; until it sees every other node down and they see it
-    down."""
+    """Pod i out of the ring: gossip off; until the other nodes see it down (they then send it
+    no write, and with hints off keep none for it)."""
     nodetool(m, i, "disablegossip")
     me = addresses[i]
     wait(f"{m.pod(i)} out of the ring",
-         lambda: all(s == "DN" for a, s in states(m, i).items() if a != me)
-         and states(m, (i + 1) % 3).get(me) == "DN", 120)
+         lambda: all(states(m, j).get(me) == "DN" for j in range(3) if j != i), 120)
 
 
 def bring_back(m, i, addresses):
@@ -77,14 +76,18 @@ def scenario_divergence(m, creds, addresses):
     """10r. Divergence, preview, repair, preview, every row on every node."""
     for i in range(3):
         nodetool(m, i, "disablehandoff")
+    ddl, schema = connect(service_ip(m.client), *creds)
+    try:
+        schema.execute(f"DROP KEYSPACE IF EXISTS {KS}", timeout=120)
+        schema.execute(f"CREATE KEYSPACE {KS} WITH replication = "
+                       f"{{'class': 'NetworkTopologyStrategy', '{DC}': 3}}", timeout=120)
+        schema.execute(f"CREATE TABLE {KS}.t (k int PRIMARY KEY, v text)", timeout=120)
+    finally:
+        ddl.shutdown()
     cluster, session = connect(addresses[0], *creds, whitelist=True)
     try:
-        session.execute(f"DROP KEYSPACE IF EXISTS {KS}")
-        session.execute(f"CREATE KEYSPACE {KS} WITH replication = "
-                        f"{{'class': 'NetworkTopologyStrategy', '{DC}': 3}}")
-        session.execute(f"CREATE TABLE {KS}.t (k int PRIMARY KEY, v text)")
-        take_out(m, 2, addresses)
         try:
+            take_out(m, 2, addresses)
             insert = session.prepare(f"INSERT INTO {KS}.t (k, v) VALUES (?, ?)")
             insert.consistency_level = ConsistencyLevel.ONE
             t0 = time.monotonic()
@@ -121,17 +124,19 @@ def scenario_divergence(m, creds, addresses):
 
     counts = []
     for i in range(3):
-        take_out(m, i, addresses)
+        cluster, session = connect(addresses[i], *creds, whitelist=True)
         try:
-            cluster, session = connect(addresses[i], *creds, whitelist=True)
-            try:
-                stmt = SimpleStatement(f"SELECT k FROM {KS}.t", fetch_size=2000,
-                                       consistency_level=ConsistencyLevel.ONE)
-                counts.append(sum(1 for _ in session.execute(stmt, timeout=120)))
-            finally:
-                cluster.shutdown()
+            stmt = SimpleStatement(f"SELECT k FROM {KS}.t", fetch_size=5000,
+                                   consistency_level=ConsistencyLevel.ONE)
+            rows = session.execute(stmt, timeout=120, trace=True)
+            counts.append(sum(1 for _ in rows))
+            # Every page answered by the node itself: no event of any trace from another one.
+            sources = {str(e.source) for t in rows.get_all_query_traces()
+                       for e in t.events}
+            assert sources == {addresses[i]}, (
+                f"{m.pod(i)}'s read at ONE was served by {sources}, not by itself alone")
         finally:
-            bring_back(m, i, addresses)
+            cluster.shutdown()
     figure("10r repair", "rows read at ONE from each node alone", " / ".join(map(str, counts)))
     assert counts == [ROWS] * 3, counts
 
@@ -164,8 +169,10 @@ def main():
         for i in range(3):
             nodetool(m, i, "enablehandoff")
         cluster, session = connect(service_ip(m.client), *creds)
-        session.execute(f"DROP KEYSPACE IF EXISTS {KS}")
-        cluster.shutdown()
+        try:
+            session.execute(f"DROP KEYSPACE IF EXISTS {KS}", timeout=120)
+        finally:
+            cluster.shutdown()
     timed("10r repair", "divergence, previews, repair, counts", t0)
     with client_on_main("repair under load") as (m, load, _, _creds):
         scenario_under_load(m, load)

@@ -25,6 +25,9 @@ order (the scenario files in brackets):
      written past the backup: every row the backup had, nothing after it (10b); a schedule every
      minute with retention 2: 4 runs, 2 kept, unreferenced files purged, both kept verified (10c);
      an agent SIGKILLed mid-upload and the operator leader mid-restore: both finish (10d);
+     repairs (10r): rows written at ONE while one node is out of the ring (hints off), a preview
+     Repair finds them out of sync, a Repair fixes it, a second preview finds none, every row
+     read at ONE from each node alone; a Repair under the client: no failed request, p99 beside;
      every row confirmed by any scenario's client read back at QUORUM at the end (11);
  11. the operator's RSS and CPU over the whole run (12);
  12. deleting the Cluster removes what it owns and retains the PVCs (13).
