@@ -42,6 +42,7 @@
 #include "operator/backup_schedules.h"
 #include "operator/backups.h"
 #include "operator/reconciler.h"
+#include "operator/repair_metrics.h"
 #include "operator/repairs.h"
 #include "operator/restores.h"
 #include "operator/seams_real.h"
@@ -527,6 +528,7 @@ int main(int argc, char** argv) {
                                                  &schedule_controller};
         return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
                ringkeeper::RenderBackupMetrics(informers.backups().store()) +
+               ringkeeper::RenderRepairMetrics(informers.repairs().store()) +
                counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
       },
       synced, leading);

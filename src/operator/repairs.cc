@@ -57,7 +57,7 @@ absl::Time ParsedTime(const std::string& rfc3339) {
   return absl::ParseTime(absl::RFC3339_full, rfc3339, &t, nullptr) ? t : absl::InfinitePast();
 }
 
-constexpr size_t kMaxPlanBytes = 900 * 1024;  // a ConfigMap holds 1 MiB
+constexpr size_t kMaxPlanBytes = size_t{900} * 1024;  // a ConfigMap holds 1 MiB
 
 // Why no segment may start ("" when they may), with the time it became so.
 void SetWaiting(RepairStatus& status, const std::string& why, absl::Time now) {

@@ -1,0 +1,70 @@
+#include "operator/repair_metrics.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::Json;
+
+void Add(kube::Store& store, const std::string& name, const std::string& type, Json status) {
+  Json r = {{"apiVersion", "cassandra.rook.io/v1alpha1"},
+            {"kind", "Repair"},
+            {"metadata", {{"name", name}, {"namespace", "ns"}}},
+            {"spec", {{"cluster", "c1"}, {"type", type}}},
+            {"status", std::move(status)}};
+  store.Upsert(std::make_shared<const kube::Object>(r));
+}
+
+TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheLastSuccessPerKeyspace) {
+  kube::Store store;
+  Add(store, "old", "full",
+      {{"phase", "Complete"},
+       {"startTime", "2026-12-03T02:00:00Z"},
+       {"completionTime", "2026-12-03T02:10:00Z"},
+       {"keyspaces", {{{"name", "ks"}, {"total", 4}, {"done", 4}}}}});
+  Add(store, "new", "full",
+      {{"phase", "Complete"},
+       {"startTime", "2026-12-04T02:00:00Z"},
+       {"completionTime", "2026-12-04T02:10:00Z"},
+       {"keyspaces", {{{"name", "ks"}, {"total", 4}, {"done", 4}}}}});
+  Add(store, "peek", "preview",
+      {{"phase", "Complete"},
+       {"startTime", "2026-12-05T02:00:00Z"},
+       {"completionTime", "2026-12-05T02:10:00Z"},
+       {"keyspaces", {{{"name", "ks"}, {"total", 4}, {"done", 4}}}}});
+  Add(store, "now", "full",
+      {{"phase", "Running"},
+       {"startTime", "2026-12-05T03:00:00Z"},
+       {"segmentSeconds", 42},
+       {"keyspaces", {{{"name", "ks"}, {"total", 10}, {"done", 3}}, {{"name", "b"}, {"total", 2}}}},
+       {"running", {{{"keyspace", "ks"}, {"segment", 3}}}},
+       {"retrying", {{{"keyspace", "ks"}, {"segment", 1}, {"attempts", 1}}}},
+       {"postponed", {{"PendingCompactions", 7}}}});
+  const std::string text = RenderRepairMetrics(store);
+  const std::string now = R"(namespace="ns",cluster="c1",repair="now")";
+  for (
+      const std::string& want : std::vector<std::string>{
+          "ringkeeper_repair_segments{" + now + R"(,state="total"} 12)",
+          "ringkeeper_repair_segments{" + now + R"(,state="done"} 3)",
+          "ringkeeper_repair_segments{" + now + R"(,state="running"} 1)",
+          "ringkeeper_repair_segments{" + now + R"(,state="retrying"} 1)",
+          "ringkeeper_repair_postponed_total{" + now + R"(,reason="PendingCompactions"} 7)",
+          "ringkeeper_repair_segment_seconds_total{" + now + "} 42",
+          // The newer of the two full repairs; the preview does not count.
+          R"(ringkeeper_repair_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks"} 1796350200)",
+          R"(ringkeeper_repairs{namespace="ns",cluster="c1",phase="Complete"} 3)",
+          R"(ringkeeper_repairs{namespace="ns",cluster="c1",phase="Running"} 1)"}) {
+    EXPECT_TRUE(absl::StrContains(text, want)) << want << "\n" << text;
+  }
+  // Finished repairs report no progress series.
+  EXPECT_FALSE(absl::StrContains(text, R"(repair="old",state)")) << text;
+}
+
+}  // namespace
+}  // namespace ringkeeper
