@@ -59,7 +59,8 @@ def bring_back(m, i, addresses):
 
 def repair(name, spec, timeout):
     """Creates Repair `name` and waits for it to finish (its Complete or Failed condition);
-    returns its status."""
+    returns its status. One of that name left by an earlier run goes first."""
+    kubectl("delete", "repair", name, "--ignore-not-found", "--wait=true", ns=NS, timeout=120)
     apply({"apiVersion": "cassandra.rook.io/v1alpha1", "kind": "Repair",
            "metadata": {"name": name, "namespace": NS},
            "spec": {"cluster": MAIN, **spec}})
