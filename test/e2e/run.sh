@@ -47,6 +47,7 @@ declare -A full_only=(
   [01_single_timing_test]="creation is timed by 02 (the seed's 3 at once) and one-at-a-time scaling proven by 04"
   [07a_restart_request_test]="the roll on a template change is 07's; the annotation is a unit scenario"
   [07b_bad_image_test]="a stuck roll detected, held and recovered is 07d's (bad config value)"
+  [08_kill_mid_decommission_test]="a leader SIGKILLed mid operation and finished by the next is 09's (replacement); decommission is 04's"
 )
 for test in "$root"/test/e2e/*_test.py; do
   name=$(basename "$test" .py)
