@@ -52,7 +52,8 @@ std::string RenderRepairMetrics(const kube::Store& repairs) {
       out.Add(kSegments, with("state", "done"), s.Done());
       out.Add(kSegments, with("state", "running"), double(s.running.size()));
       out.Add(kSegments, with("state", "retrying"), double(s.retrying.size()));
-      for (const auto& [reason, n] : s.postponed) out.Add(kPostponed, with("reason", reason), n);
+      for (const auto& [reason, n] : s.postponed)
+        out.Add(kPostponed, with("reason", reason), double(n));
       out.Add(kSegmentSeconds, labels, double(s.segment_seconds));
       if (type == repair_type::kPreview) {
         int64_t ranges = 0;
