@@ -1,6 +1,7 @@
 #include "api/v1alpha1/backup.h"
 
 #include "absl/strings/str_cat.h"
+#include "api/v1alpha1/fields.h"
 
 namespace ringkeeper {
 namespace {
@@ -32,11 +33,7 @@ absl::StatusOr<BackupSpec> ParseBackup(const kube::Object& backup) {
   if (b.cluster.empty() || b.storage_location.empty()) {
     return absl::InvalidArgumentError("spec.cluster and spec.storageLocation are required");
   }
-  if (const Json& keyspaces = FieldAt(spec, {"keyspaces"}); keyspaces.is_array()) {
-    for (const Json& k : keyspaces) {
-      if (k.is_string()) b.keyspaces.push_back(k.get<std::string>());
-    }
-  }
+  b.keyspaces = fields::Strings(spec, "keyspaces");
   if (int64_t p = IntField(spec, "uploadParallelism"); p > 0) b.upload_parallelism = int(p);
   b.bandwidth_bytes_per_second = IntField(spec, "bandwidthBytesPerSecond");
   return b;
@@ -93,14 +90,10 @@ BackupStatus ParseBackupStatus(const Json& status) {
   const Json& v = FieldAt(status, {"verification"});
   s.verification.request = StringField(v, "request");
   s.verification.time = StringField(v, "time");
-  s.verification.passed = FieldAt(v, {"passed"}).is_boolean() && v["passed"].get<bool>();
+  s.verification.passed = fields::Bool(v, "passed");
   s.verification.files = IntField(v, "files");
   s.verification.bytes = IntField(v, "bytes");
-  if (const Json& problems = FieldAt(v, {"problems"}); problems.is_array()) {
-    for (const Json& p : problems) {
-      if (p.is_string()) s.verification.problems.push_back(p.get<std::string>());
-    }
-  }
+  s.verification.problems = fields::Strings(v, "problems");
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       BackupNodeStatus out;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/v1alpha1/fields.h"
 #include "api/v1alpha1/naming.h"
 
 namespace ringkeeper {
@@ -115,11 +116,7 @@ void ParseJvm(const Json& jvm, ClusterSpec& c) {
   } else if (heap.is_number_integer()) {
     c.heap_size = std::to_string(heap.get<int64_t>());
   }
-  if (const Json& extra = FieldAt(jvm, {"extraOptions"}); extra.is_array()) {
-    for (const Json& o : extra) {
-      if (o.is_string()) c.jvm_extra_options.push_back(o.get<std::string>());
-    }
-  }
+  c.jvm_extra_options = fields::Strings(jvm, "extraOptions");
 }
 
 // spec.auth, pvcDeletionPolicy, paused, nodeLoss, annotations (and the restart annotation).
@@ -128,7 +125,7 @@ absl::Status ParsePolicies(const kube::Object& cluster, const Json& spec, Cluste
   c.generate_superuser = c.superuser_secret.empty();
   if (c.generate_superuser) c.superuser_secret = c.name + "-superuser";
   c.delete_pvcs = StringField(spec, "pvcDeletionPolicy") == "Delete";
-  c.paused = FieldAt(spec, {"paused"}).is_boolean() && FieldAt(spec, {"paused"}).get<bool>();
+  c.paused = fields::Bool(spec, "paused");
   const Json& node_loss = FieldAt(spec, {"nodeLoss"});
   c.replace_on_node_loss = StringField(node_loss, "policy") != "Never";
   if (const std::string timeout = StringField(node_loss, "notReadyTimeout"); !timeout.empty()) {
@@ -220,11 +217,7 @@ absl::Status ParseRestoreFrom(const Json& spec, ClusterSpec& c) {
   c.restore_from.storage_location = StringField(r, "storageLocation");
   c.restore_from.cluster = StringField(r, "cluster");
   c.restore_from.backup = StringField(r, "backup");
-  if (const Json& k = FieldAt(r, {"keyspaces"}); k.is_array()) {
-    for (const Json& ks : k) {
-      if (ks.is_string()) c.restore_from.keyspaces.push_back(ks.get<std::string>());
-    }
-  }
+  c.restore_from.keyspaces = fields::Strings(r, "keyspaces");
   if (!c.restore_from.set() || c.restore_from.cluster.empty() ||
       !c.FindStorageLocation(c.restore_from.storage_location)) {
     return absl::InvalidArgumentError(
@@ -247,11 +240,7 @@ absl::Status ParseBackupSchedules(const Json& spec, ClusterSpec& c) {
     out.schedule = StringField(b, "schedule");
     out.storage_location = StringField(b, "storageLocation");
     if (std::string tz = StringField(b, "timeZone"); !tz.empty()) out.time_zone = tz;
-    if (const Json& ks = FieldAt(b, {"keyspaces"}); ks.is_array()) {
-      for (const Json& k : ks) {
-        if (k.is_string()) out.keyspaces.push_back(k.get<std::string>());
-      }
-    }
+    out.keyspaces = fields::Strings(b, "keyspaces");
     const Json& retention = FieldAt(b, {"retention"});
     if (FieldAt(retention, {"count"}).is_number_integer()) out.keep = retention["count"].get<int>();
     const std::string field = absl::StrCat("spec.backups[", out.name, "].retention");
@@ -270,7 +259,7 @@ absl::Status ParseBackupSchedules(const Json& spec, ClusterSpec& c) {
     if (FieldAt(b, {"startingDeadlineSeconds"}).is_number_integer()) {
       out.starting_deadline = absl::Seconds(b["startingDeadlineSeconds"].get<int64_t>());
     }
-    out.suspend = FieldAt(b, {"suspend"}).is_boolean() && b["suspend"].get<bool>();
+    out.suspend = fields::Bool(b, "suspend");
     if (out.name.empty() || out.schedule.empty() || out.storage_location.empty()) {
       return absl::InvalidArgumentError(
           "spec.backups: every schedule needs a name, a schedule and a storageLocation");

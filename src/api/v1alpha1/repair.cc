@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/v1alpha1/fields.h"
 
 namespace ringkeeper {
 namespace {
@@ -10,20 +11,6 @@ using kube::FieldAt;
 using kube::IntField;
 using kube::Json;
 using kube::StringField;
-
-std::vector<std::string> Strings(const Json& array) {
-  std::vector<std::string> out;
-  if (!array.is_array()) return out;
-  for (const Json& s : array) {
-    if (s.is_string()) out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-bool BoolField(const Json& obj, const char* key) {
-  const Json& v = FieldAt(obj, {key});
-  return v.is_boolean() && v.get<bool>();
-}
 
 }  // namespace
 
@@ -48,9 +35,9 @@ absl::StatusOr<RepairSpec> ParseRepair(const kube::Object& repair) {
   r.uid = repair.uid();
   r.cluster = StringField(spec, "cluster");
   if (r.cluster.empty()) return absl::InvalidArgumentError("spec.cluster is required");
-  r.keyspaces = Strings(FieldAt(spec, {"keyspaces"}));
-  r.tables = Strings(FieldAt(spec, {"tables"}));
-  r.datacenters = Strings(FieldAt(spec, {"datacenters"}));
+  r.keyspaces = fields::Strings(spec, "keyspaces");
+  r.tables = fields::Strings(spec, "tables");
+  r.datacenters = fields::Strings(spec, "datacenters");
   if (std::string t = StringField(spec, "type"); !t.empty()) r.type = t;
   if (std::string p = StringField(spec, "parallelism"); !p.empty()) r.parallelism = p;
   if (const Json& i = FieldAt(spec, {"intensity"}); i.is_number()) r.intensity = i.get<double>();
@@ -60,7 +47,7 @@ absl::StatusOr<RepairSpec> ParseRepair(const kube::Object& repair) {
   }
   if (int64_t n = IntField(spec, "segmentsPerNode"); n > 0) r.segments_per_node = int(n);
   if (int64_t t = IntField(spec, "segmentTimeoutSeconds"); t > 0) r.segment_timeout_seconds = t;
-  r.paused = BoolField(spec, "paused");
+  r.paused = fields::Bool(spec, "paused");
   return r;
 }
 
@@ -96,7 +83,7 @@ RepairStatus ParseRepairStatus(const Json& status) {
       out.done_bits = StringField(k, "doneBits");
       out.mismatching_ranges = IntField(k, "mismatchingRanges");
       out.mismatching_bytes = IntField(k, "mismatchingBytes");
-      out.mismatching_tables = Strings(FieldAt(k, {"mismatchingTables"}));
+      out.mismatching_tables = fields::Strings(k, "mismatchingTables");
       s.keyspaces.push_back(std::move(out));
     }
   }
@@ -107,7 +94,7 @@ RepairStatus ParseRepairStatus(const Json& status) {
       out.segment = int(IntField(r, "segment"));
       out.attempt = std::max(1, int(IntField(r, "attempt")));
       out.coordinator = StringField(r, "coordinator");
-      out.replicas = Strings(FieldAt(r, {"replicas"}));
+      out.replicas = fields::Strings(r, "replicas");
       out.operation = StringField(r, "operation");
       out.started = StringField(r, "started");
       s.running.push_back(std::move(out));

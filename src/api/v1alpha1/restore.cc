@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "api/v1alpha1/fields.h"
 
 namespace ringkeeper {
 namespace {
@@ -25,11 +26,7 @@ absl::StatusOr<RestoreSpec> ParseRestore(const kube::Object& restore) {
   r.source_location = StringField(source, "storageLocation");
   r.source_cluster = StringField(source, "cluster");
   r.source_backup = StringField(source, "backup");
-  if (const Json& keyspaces = FieldAt(spec, {"keyspaces"}); keyspaces.is_array()) {
-    for (const Json& k : keyspaces) {
-      if (k.is_string()) r.keyspaces.push_back(k.get<std::string>());
-    }
-  }
+  r.keyspaces = fields::Strings(spec, "keyspaces");
   if (const std::string t = StringField(spec, "pointInTime"); !t.empty()) {
     std::string error;
     if (!absl::ParseTime(absl::RFC3339_full, t, &r.point_in_time, &error) ||
@@ -58,15 +55,11 @@ RestoreStatus ParseRestoreStatus(const Json& status) {
   const Json& schema = FieldAt(status, {"schema"});
   s.schema_pod = StringField(schema, "pod");
   s.schema_operation = StringField(schema, "operation");
-  s.schema_done = FieldAt(schema, {"done"}).is_boolean() && schema["done"].get<bool>();
+  s.schema_done = fields::Bool(schema, "done");
   s.method = StringField(status, "method");
   s.replay_target = StringField(FieldAt(status, {"pointInTime"}), "target");
   s.replay_since = StringField(FieldAt(status, {"pointInTime"}), "since");
-  if (const Json& t = FieldAt(status, {"pointInTime", "tables"}); t.is_array()) {
-    for (const Json& table : t) {
-      if (table.is_string()) s.replay_tables.push_back(table.get<std::string>());
-    }
-  }
+  s.replay_tables = fields::Strings(FieldAt(status, {"pointInTime"}), "tables");
   if (const Json& nodes = FieldAt(status, {"nodes"}); nodes.is_array()) {
     for (const Json& n : nodes) {
       s.nodes.push_back({StringField(n, "pod"), StringField(n, "source"),
