@@ -23,21 +23,17 @@ void Add(kube::Store& store, const std::string& name, const std::string& type, J
 
 TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheLastSuccessPerKeyspace) {
   kube::Store store;
-  Add(store, "old", "full",
-      {{"phase", "Complete"},
-       {"startTime", "2026-12-03T02:00:00Z"},
-       {"completionTime", "2026-12-03T02:10:00Z"},
-       {"keyspaces", {{{"name", "ks"}, {"total", 4}, {"done", 4}}}}});
-  Add(store, "new", "full",
-      {{"phase", "Complete"},
-       {"startTime", "2026-12-04T02:00:00Z"},
-       {"completionTime", "2026-12-04T02:10:00Z"},
-       {"keyspaces", {{{"name", "ks"}, {"total", 4}, {"done", 4}}}}});
-  Add(store, "peek", "preview",
-      {{"phase", "Complete"},
-       {"startTime", "2026-12-05T02:00:00Z"},
-       {"completionTime", "2026-12-05T02:10:00Z"},
-       {"keyspaces", {{{"name", "ks"}, {"total", 4}, {"done", 4}}}}});
+  // Complete on `day` of December 2026, 02:00 to 02:10, having repaired keyspace ks.
+  auto complete = [](int day) {
+    const std::string date = "2026-12-0" + std::to_string(day);
+    return Json{{"phase", "Complete"},
+                {"startTime", date + "T02:00:00Z"},
+                {"completionTime", date + "T02:10:00Z"},
+                {"keyspaces", {{{"name", "ks"}, {"total", 4}, {"done", 4}}}}};
+  };
+  Add(store, "old", "full", complete(3));
+  Add(store, "new", "full", complete(4));
+  Add(store, "peek", "preview", complete(5));
   Add(store, "now", "full",
       {{"phase", "Running"},
        {"startTime", "2026-12-05T03:00:00Z"},
