@@ -378,6 +378,30 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
                                 {"storageLocation", "s3"},
                                 {"retention", {{"count", 0}}}}};
        }},
+      {"spec.repairs[0].name", "names the automatic schedule",
+       [](Json& c) {
+         Spec(c)["repairs"] = {{{"name", "auto"}, {"schedule", "@daily"}}};
+       }},
+      {"spec.repairs[0].intensity", "intensity must be in (0, 1]",
+       [](Json& c) {
+         Spec(c)["repairs"] = {{{"name", "nightly"}, {"schedule", "@daily"}, {"intensity", 0}}};
+       }},
+      {"spec.repairs[0]", "an incremental repair runs parallel or dc-parallel",
+       [](Json& c) {
+         Spec(c)["repairs"] = {{{"name", "nightly"},
+                                {"schedule", "@daily"},
+                                {"type", "incremental"},
+                                {"parallelism", "sequential"}}};
+       }},
+      {"spec.repairs[0].keyspaces", "local system keyspaces have nothing to repair",
+       [](Json& c) {
+         Spec(c)["repairs"] = {
+             {{"name", "nightly"}, {"schedule", "@daily"}, {"keyspaces", {"system_schema"}}}};
+       }},
+      {"spec.autoRepair.gcGraceFraction", "gcGraceFraction must be in (0, 1)",
+       [](Json& c) {
+         Spec(c)["autoRepair"] = {{"gcGraceFraction", 1.5}};
+       }},
       {"spec.storageLocations[0]", "a storage location is either s3 or filesystem",
        [](Json& c) {
          Spec(c)["storageLocations"] = {S3Location("both", "backups")};
@@ -436,6 +460,18 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
                                       {"timeZone", "Europe/Paris"},
                                       {"storageLocation", "versity"},
                                       {"retention", {{"count", 14}, {"maxAge", "30d"}}}}};
+  seed_.json()["spec"]["repairs"] = {{{"name", "weekly"},
+                                      {"schedule", "0 3 * * SUN"},
+                                      {"timeZone", "Europe/Paris"},
+                                      {"keyspaces", {"orders"}},
+                                      {"tables", {"orders.items"}},
+                                      {"type", "incremental"},
+                                      {"parallelism", "dc-parallel"},
+                                      {"datacenters", {"dc1"}},
+                                      {"intensity", 0.25},
+                                      {"segmentsPerNode", 32},
+                                      {"segmentTimeoutSeconds", 3600}}};
+  seed_.json()["spec"]["autoRepair"] = {{"gcGraceFraction", 0.6}};
   // Strict: a field the schema lacked would be refused here, not silently pruned.
   auto created = CreateStrict(seed_);
   ASSERT_TRUE(created.ok()) << created.status();
@@ -448,6 +484,12 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
   EXPECT_EQ(nightly["retention"]["orphanFileGracePeriod"], "1h");
   EXPECT_EQ(nightly["failedBackupsHistoryLimit"], 1);
   EXPECT_EQ(nightly["startingDeadlineSeconds"], 300);
+  const Json& weekly = created->json()["spec"]["repairs"][0];
+  EXPECT_EQ(weekly["successfulRepairsHistoryLimit"], 3);
+  EXPECT_EQ(weekly["failedRepairsHistoryLimit"], 1);
+  const Json& autorepair = created->json()["spec"]["autoRepair"];
+  EXPECT_EQ(autorepair["enabled"], true);
+  EXPECT_EQ(autorepair["intensity"], 0.5);
   Object multi = seed_;
   multi.set_name("multi-dc");
   ToDataCenters(multi.json(), {"us-east-1", "us-west-2", "eu-west-1", "ap-south-1"});

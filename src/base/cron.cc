@@ -177,4 +177,18 @@ std::optional<absl::Time> CronSchedule::Last(absl::Time at, absl::Time not_befor
   return last;
 }
 
+absl::StatusOr<DueRun> RunDueAt(const std::string& schedule, const std::string& time_zone,
+                                absl::Time now, absl::Duration starting_deadline) {
+  absl::StatusOr<CronSchedule> cron = CronSchedule::Parse(schedule);
+  if (!cron.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("schedule: ", cron.status().message()));
+  }
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(time_zone, &zone)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timeZone: unknown time zone \"", time_zone, "\""));
+  }
+  return DueRun{cron->Last(now, now - starting_deadline, zone), cron->Next(now, zone)};
+}
+
 }  // namespace base

@@ -41,4 +41,14 @@ class CronSchedule {
   bool days_restricted_ = false, weekdays_restricted_ = false;
 };
 
+// What a schedule (cron text and IANA time zone, as a CronJob holds them) asks at `now`: the run
+// that is due (the last time it fired, if no longer ago than `starting_deadline`) and when it
+// fires next. InvalidArgument "schedule: ..." or "timeZone: ..." naming the fault.
+struct DueRun {
+  std::optional<absl::Time> due;
+  std::optional<absl::Time> next;
+};
+absl::StatusOr<DueRun> RunDueAt(const std::string& schedule, const std::string& time_zone,
+                                absl::Time now, absl::Duration starting_deadline);
+
 }  // namespace base

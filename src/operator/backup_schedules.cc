@@ -120,24 +120,17 @@ void BackupScheduler::Warn(Pass& p, const std::string& once_key, const char* why
 
 absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   if (s.suspend) return absl::OkStatus();
-  auto cron = base::CronSchedule::Parse(s.schedule);
-  absl::TimeZone zone;
-  if (!cron.ok()) {
-    Warn(p, absl::StrCat(s.name, "/", s.schedule), reason::kInvalidSchedule,
-         absl::StrCat("spec.backups[", s.name, "].schedule: ", cron.status().message(),
+  auto run = base::RunDueAt(s.schedule, s.time_zone, p.now, s.starting_deadline);
+  if (!run.ok()) {
+    Warn(p, absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone), reason::kInvalidSchedule,
+         absl::StrCat("spec.backups[", s.name, "].", run.status().message(),
                       "; no backup is scheduled until it is fixed"));
     return absl::OkStatus();
   }
-  if (!absl::LoadTimeZone(s.time_zone, &zone)) {
-    Warn(p, absl::StrCat(s.name, "/", s.time_zone), reason::kInvalidSchedule,
-         absl::StrCat("spec.backups[", s.name, "].timeZone: unknown time zone \"", s.time_zone,
-                      "\"; no backup is scheduled until it is fixed"));
-    return absl::OkStatus();
-  }
-  if (auto next = cron->Next(p.now, zone)) p.wake = std::min(p.wake, *next);
-  auto last = cron->Last(p.now, p.now - s.starting_deadline, zone);
-  if (!last) return absl::OkStatus();
-  const std::string name = ScheduledBackupName(p.spec, s.name, *last);
+  if (run->next) p.wake = std::min(p.wake, *run->next);
+  if (!run->due) return absl::OkStatus();
+  const absl::Time last = *run->due;
+  const std::string name = ScheduledName(p.spec, s.name, last);
   const std::vector<kube::ObjectPtr> mine = p.Of(s.name);
   for (const auto& b : mine) {
     if (b->name() == name) return absl::OkStatus();  // this run's Backup exists
@@ -145,7 +138,7 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   for (const auto& b : mine) {
     if (!ParseBackupStatus(FieldAt(b->json(), {"status"})).Finished()) {
       Warn(p, name, reason::kBackupSkipped,
-           absl::StrCat("the ", kube::FormatRfc3339(*last), " run of schedule ", s.name,
+           absl::StrCat("the ", kube::FormatRfc3339(last), " run of schedule ", s.name,
                         " is skipped: Backup ", b->name(), " still runs"));
       return absl::OkStatus();
     }
@@ -156,7 +149,7 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
                   {{"name", name},
                    {"namespace", p.spec.ns},
                    {"labels", {{kLabelCluster, p.spec.name}, {kLabelBackupSchedule, s.name}}},
-                   {"annotations", {{kAnnotationScheduledAt, kube::FormatRfc3339(*last)}}},
+                   {"annotations", {{kAnnotationScheduledAt, kube::FormatRfc3339(last)}}},
                    {"ownerReferences", Json::array({OwnerReference(p.spec)})}}},
                  {"spec", {{"cluster", p.spec.name}, {"storageLocation", s.storage_location}}}};
   if (!s.keyspaces.empty()) backup["spec"]["keyspaces"] = s.keyspaces;
@@ -168,7 +161,7 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
                name);
   seams_.events->Event(
       *p.cluster, false, reason::kBackupScheduled,
-      absl::StrCat("Backup ", name, " for the ", kube::FormatRfc3339(*last), " run of ", s.name));
+      absl::StrCat("Backup ", name, " for the ", kube::FormatRfc3339(last), " run of ", s.name));
   return absl::OkStatus();
 }
 

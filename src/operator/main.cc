@@ -43,6 +43,7 @@
 #include "operator/backups.h"
 #include "operator/reconciler.h"
 #include "operator/repair_metrics.h"
+#include "operator/repair_schedules.h"
 #include "operator/repairs.h"
 #include "operator/restores.h"
 #include "operator/seams_real.h"
@@ -250,6 +251,9 @@ class Informers {
   ringkeeper::ScheduleCaches schedule_caches() const {
     return {caches_.clusters, &backups_.store(), &restores_.store(), caches_.pods};
   }
+  ringkeeper::RepairScheduleCaches repair_schedule_caches() const {
+    return {caches_.clusters, &repairs_.store(), caches_.services};
+  }
   ringkeeper::RestoreCaches restore_caches() const {
     return {&restores_.store(), &backups_.store(), caches_.clusters, caches_.pods};
   }
@@ -258,9 +262,10 @@ class Informers {
   // A Backup's or Restore's own events enqueue it (while it runs, its reconciler polls the
   // agents).
   // The scheduler hears of its Cluster and of the Backups its schedules made (their label).
+  // The repair scheduler hears of its Cluster and of the Repairs labelled with it.
   void EnqueueInto(kube::Controller& clusters, kube::Controller& backups,
                    kube::Controller& restores, kube::Controller& repairs,
-                   kube::Controller& schedules) {
+                   kube::Controller& schedules, kube::Controller& repair_schedules) {
     auto enqueue = [&clusters](const kube::ObjectKey& key) { clusters.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(enqueue));
     for (auto& informer : children_) informer->AddHandler(EnqueueClusterOf(enqueue));
@@ -274,6 +279,11 @@ class Informers {
     auto schedule = [&schedules](const kube::ObjectKey& key) { schedules.Enqueue(key); };
     clusters_.AddHandler(kube::EnqueueSelf(schedule));
     backups_.AddHandler(EnqueueClusterOf(schedule));
+    auto repair_schedule = [&repair_schedules](const kube::ObjectKey& key) {
+      repair_schedules.Enqueue(key);
+    };
+    clusters_.AddHandler(kube::EnqueueSelf(repair_schedule));
+    repairs_.AddHandler(EnqueueClusterOf(repair_schedule));
   }
   void Start() {
     clusters_.Start();
@@ -406,10 +416,11 @@ struct OneShotKind {
   kube::Controller* controller;
 };
 
+// `per_cluster`: the controllers keyed by Cluster (its reconciler, the schedulers).
 int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const std::string& identity,
-                      Stopper& stopper, Informers& informers, kube::Controller& controller,
-                      const std::vector<OneShotKind>& one_shots,
-                      kube::Controller& schedule_controller, std::atomic<bool>& leading,
+                      Stopper& stopper, Informers& informers,
+                      const std::vector<kube::Controller*>& per_cluster,
+                      const std::vector<OneShotKind>& one_shots, std::atomic<bool>& leading,
                       std::atomic<bool>& synced) {
   informers.Start();
   const absl::Time sync_deadline = absl::Now() + absl::Minutes(2);
@@ -429,12 +440,10 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
                identity);
   auto lead = [&] {
     leading = true;
-    controller.Start();
-    schedule_controller.Start();
+    for (kube::Controller* c : per_cluster) c->Start();
     for (const OneShotKind& kind : one_shots) kind.controller->Start();
     for (const auto& key : informers.clusters().store().Keys()) {
-      controller.Enqueue(kube::ObjectKey::FromString(key));
-      schedule_controller.Enqueue(kube::ObjectKey::FromString(key));
+      for (kube::Controller* c : per_cluster) c->Enqueue(kube::ObjectKey::FromString(key));
     }
     for (const OneShotKind& kind : one_shots) {
       for (const auto& key : kind.informer->store().Keys()) {
@@ -516,35 +525,44 @@ int main(int argc, char** argv) {
       informers.repair_caches());
   kube::WorkQueue repair_queue;
   kube::Controller repair_controller("repair", repair_reconciler, repair_queue, flags.workers);
+  ringkeeper::RepairScheduler repair_scheduler(
+      {&objects, &objects, &objects, &event_sink, &agents, &cql, &clock},
+      informers.repair_schedule_caches());
+  kube::WorkQueue repair_schedule_queue;
+  kube::Controller repair_schedule_controller("repair-schedule", repair_scheduler,
+                                              repair_schedule_queue, 1);
   informers.EnqueueInto(controller, backup_controller, restore_controller, repair_controller,
-                        schedule_controller);
+                        schedule_controller, repair_schedule_controller);
 
   std::atomic<bool> leading{false}, synced{false};
   Endpoints endpoints(
       [&] {
         // Each part writes its own families, so their texts concatenate into one exposition.
-        const kube::Controller* controllers[] = {&controller, &backup_controller,
-                                                 &restore_controller, &repair_controller,
-                                                 &schedule_controller};
+        const kube::Controller* controllers[] = {&controller,          &backup_controller,
+                                                 &restore_controller,  &repair_controller,
+                                                 &schedule_controller, &repair_schedule_controller};
         return kube::RenderPrometheus(controllers) + cluster_metrics.RenderPrometheus() +
                ringkeeper::RenderBackupMetrics(informers.backups().store()) +
-               ringkeeper::RenderRepairMetrics(informers.repairs().store()) +
+               ringkeeper::RenderRepairMetrics(informers.repairs().store(),
+                                               informers.clusters().store()) +
                counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
       },
       synced, leading);
   endpoints.Start(flags.metrics_port, flags.health_port);
 
-  const int rc = ServeUntilStopped(flags, *rest, identity, stopper, informers, controller,
+  const int rc = ServeUntilStopped(flags, *rest, identity, stopper, informers,
+                                   {&controller, &schedule_controller, &repair_schedule_controller},
                                    {{&informers.backups(), &backup_controller},
                                     {&informers.restores(), &restore_controller},
                                     {&informers.repairs(), &repair_controller}},
-                                   schedule_controller, leading, synced);
+                                   leading, synced);
   // The same orderly shutdown on every path (joinable threads must not outlive main).
   controller.Stop();
   backup_controller.Stop();
   restore_controller.Stop();
   repair_controller.Stop();
   schedule_controller.Stop();
+  repair_schedule_controller.Stop();
   informers.Stop();
   endpoints.Stop();
   spdlog::info("stopped");

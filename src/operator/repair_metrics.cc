@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <tuple>
 
 #include "absl/time/time.h"
 #include "api/v1alpha1/repair.h"
@@ -16,11 +15,13 @@ constexpr char kPostponed[] = "ringkeeper_repair_postponed_total";
 constexpr char kSegmentSeconds[] = "ringkeeper_repair_segment_seconds_total";
 constexpr char kMismatching[] = "ringkeeper_repair_preview_mismatching_ranges";
 constexpr char kLastSuccess[] = "ringkeeper_repair_last_success_timestamp_seconds";
+constexpr char kTableLastSuccess[] = "ringkeeper_repair_table_last_success_timestamp_seconds";
+constexpr char kTableGcGrace[] = "ringkeeper_repair_table_gc_grace_seconds";
 constexpr char kByPhase[] = "ringkeeper_repairs";
 
 }  // namespace
 
-std::string RenderRepairMetrics(const kube::Store& repairs) {
+std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& clusters) {
   metrics::Exposition out;
   out.Declare(kSegments, metrics::Type::kGauge, "A running Repair's segments, by state.");
   out.Declare(kPostponed, metrics::Type::kCounter,
@@ -29,11 +30,14 @@ std::string RenderRepairMetrics(const kube::Store& repairs) {
   out.Declare(kMismatching, metrics::Type::kGauge,
               "Ranges a preview Repair found out of sync so far.");
   out.Declare(kLastSuccess, metrics::Type::kGauge,
-              "When the last complete full or incremental Repair of a keyspace finished.");
+              "When every table of the keyspace was last repaired (0: one never was).");
+  out.Declare(kTableLastSuccess, metrics::Type::kGauge,
+              "When the table was last repaired in full (0: never, as far as recorded).");
+  out.Declare(kTableGcGrace, metrics::Type::kGauge,
+              "The table's gc_grace_seconds: repair it again within this.");
   out.Declare(kByPhase, metrics::Type::kGauge, "Repair objects kept, by phase.");
   using ClusterKey = std::pair<std::string, std::string>;  // namespace, cluster
   std::map<std::pair<ClusterKey, std::string>, int> by_phase;
-  std::map<std::tuple<std::string, std::string, std::string>, absl::Time> last;  // ns, cluster, ks
   for (const kube::ObjectPtr& r : repairs.List()) {
     const kube::Json& spec = kube::FieldAt(r->json(), {"spec"});
     const std::string cluster = kube::StringField(spec, "cluster");
@@ -61,23 +65,28 @@ std::string RenderRepairMetrics(const kube::Store& repairs) {
         out.Add(kMismatching, labels, double(ranges));
       }
     }
-    absl::Time finished;
-    if (s.phase != backup_phase::kComplete || type == repair_type::kPreview ||
-        !absl::ParseTime(absl::RFC3339_full, s.completion_time, &finished, nullptr)) {
-      continue;
-    }
-    for (const auto& k : s.keyspaces) {
-      absl::Time& t =
-          last.try_emplace({r->ns(), cluster, k.name}, absl::InfinitePast()).first->second;
-      t = std::max(t, finished);
-    }
   }
-  for (const auto& [key, t] : last) {
-    out.Add(kLastSuccess,
-            {{"namespace", std::get<0>(key)},
-             {"cluster", std::get<1>(key)},
-             {"keyspace", std::get<2>(key)}},
-            absl::ToDoubleSeconds(t - absl::UnixEpoch()));
+  // Coverage: from the Clusters' status.repairCoverage, which outlives the Repairs.
+  auto seconds = [](const repair::TableCoverage& t) {
+    return t.Repaired() ? absl::ToDoubleSeconds(t.last_repaired - absl::UnixEpoch()) : 0.0;
+  };
+  for (const kube::ObjectPtr& c : clusters.List()) {
+    std::map<std::string, double> keyspace_last;  // the oldest of its tables
+    for (const repair::TableCoverage& t :
+         ParseRepairCoverage(kube::FieldAt(c->json(), {"status"}))) {
+      const metrics::Labels labels = {{"namespace", c->ns()},
+                                      {"cluster", c->name()},
+                                      {"keyspace", t.keyspace},
+                                      {"table", t.table}};
+      out.Add(kTableLastSuccess, labels, seconds(t));
+      out.Add(kTableGcGrace, labels, double(t.gc_grace_seconds));
+      auto [it, first] = keyspace_last.try_emplace(t.keyspace, seconds(t));
+      if (!first) it->second = std::min(it->second, seconds(t));
+    }
+    for (const auto& [keyspace, t] : keyspace_last) {
+      out.Add(kLastSuccess,
+              {{"namespace", c->ns()}, {"cluster", c->name()}, {"keyspace", keyspace}}, t);
+    }
   }
   for (const auto& [key, n] : by_phase) {
     out.Add(kByPhase,

@@ -5,9 +5,14 @@
 //                                                                       was held back
 //   ringkeeper_repair_segment_seconds_total{namespace,cluster,repair}   time in finished segments
 //   ringkeeper_repair_preview_mismatching_ranges{namespace,cluster,repair}  a preview's findings
-//   ringkeeper_repair_last_success_timestamp_seconds{namespace,cluster,keyspace}  the last
-//                                                  Complete full or incremental Repair of it
-//   ringkeeper_repairs{namespace,cluster,phase}   Repair objects kept, by phase
+//   ringkeeper_repairs{namespace,cluster,phase}   Repair objects kept, by phase (Failed: failures)
+// and from the Clusters' status.repairCoverage (which outlives the Repairs' history limits):
+//   ringkeeper_repair_table_last_success_timestamp_seconds{namespace,cluster,keyspace,table}
+//       when the table was last repaired in full; 0 when never (as far as recorded)
+//   ringkeeper_repair_table_gc_grace_seconds{namespace,cluster,keyspace,table}
+//       so that "time() - last > gc_grace" is the overdue alert
+//   ringkeeper_repair_last_success_timestamp_seconds{namespace,cluster,keyspace}  the oldest of
+//       its tables': when every one of them was last repaired
 //
 // Pure; thread-safe (reads the store).
 #pragma once
@@ -18,6 +23,6 @@
 
 namespace ringkeeper {
 
-std::string RenderRepairMetrics(const kube::Store& repairs);
+std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& clusters);
 
 }  // namespace ringkeeper

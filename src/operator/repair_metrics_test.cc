@@ -21,8 +21,25 @@ void Add(kube::Store& store, const std::string& name, const std::string& type, J
   store.Upsert(std::make_shared<const kube::Object>(r));
 }
 
-TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheLastSuccessPerKeyspace) {
+TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheCoveragePerTableAndKeyspace) {
   kube::Store store;
+  kube::Store clusters;
+  clusters.Upsert(std::make_shared<const kube::Object>(
+      Json{{"apiVersion", "cassandra.rook.io/v1alpha1"},
+           {"kind", "Cluster"},
+           {"metadata", {{"name", "c1"}, {"namespace", "ns"}}},
+           {"status",
+            {{"repairCoverage",
+              {{"tables",
+                {{{"keyspace", "ks"},
+                  {"table", "a"},
+                  {"gcGraceSeconds", 864000},
+                  {"lastRepaired", "2026-12-04T02:00:00Z"}},
+                 {{"keyspace", "ks"},
+                  {"table", "b"},
+                  {"gcGraceSeconds", 3600},
+                  {"lastRepaired", "2026-12-03T02:00:00Z"}},
+                 {{"keyspace", "never"}, {"table", "n"}, {"gcGraceSeconds", 864000}}}}}}}}}));
   // Complete on `day` of December 2026, 02:00 to 02:10, having repaired keyspace ks.
   auto complete = [](int day) {
     const std::string date = "2026-12-0" + std::to_string(day);
@@ -42,7 +59,7 @@ TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheLastSuccessPerKeyspace) {
        {"running", {{{"keyspace", "ks"}, {"segment", 3}}}},
        {"retrying", {{{"keyspace", "ks"}, {"segment", 1}, {"attempts", 1}}}},
        {"postponed", {{"PendingCompactions", 7}}}});
-  const std::string text = RenderRepairMetrics(store);
+  const std::string text = RenderRepairMetrics(store, clusters);
   const std::string now = R"(namespace="ns",cluster="c1",repair="now")";
   for (
       const std::string& want : std::vector<std::string>{
@@ -52,8 +69,12 @@ TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheLastSuccessPerKeyspace) {
           "ringkeeper_repair_segments{" + now + R"(,state="retrying"} 1)",
           "ringkeeper_repair_postponed_total{" + now + R"(,reason="PendingCompactions"} 7)",
           "ringkeeper_repair_segment_seconds_total{" + now + "} 42",
-          // The newer of the two full repairs; the preview does not count.
-          R"(ringkeeper_repair_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks"} 1796350200)",
+          R"(ringkeeper_repair_table_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks",table="a"} 1796349600)",
+          R"(ringkeeper_repair_table_gc_grace_seconds{namespace="ns",cluster="c1",keyspace="ks",table="b"} 3600)",
+          R"(ringkeeper_repair_table_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="never",table="n"} 0)",
+          // A keyspace: its oldest table's.
+          R"(ringkeeper_repair_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks"} 1796263200)",
+          R"(ringkeeper_repair_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="never"} 0)",
           R"(ringkeeper_repairs{namespace="ns",cluster="c1",phase="Complete"} 3)",
           R"(ringkeeper_repairs{namespace="ns",cluster="c1",phase="Running"} 1)"}) {
     EXPECT_TRUE(absl::StrContains(text, want)) << want << "\n" << text;

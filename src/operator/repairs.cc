@@ -14,6 +14,7 @@
 #include "base/status_macros.h"
 #include "kube/errors.h"
 #include "operator/pass.h"
+#include "operator/system_keyspaces.h"
 #include "repair/plan.h"
 
 namespace ringkeeper {
@@ -25,32 +26,6 @@ namespace api = agent::api;
 namespace res = kube::resources;
 
 namespace {
-
-// Keyspaces local to each node: nothing to compare.
-bool LocalKeyspace(const std::string& k) {
-  return k == "system" || k == "system_schema" || k == "system_views" ||
-         k == "system_virtual_schema";
-}
-
-// How many replicas a keyspace has in the data centers `dcs` (all when empty), from its
-// replication map: 1 for LocalStrategy, the factor for SimpleStrategy, the sum of the data
-// centers' for NetworkTopologyStrategy.
-int64_t ReplicaCount(const Json& replication, const std::vector<std::string>& dcs) {
-  const std::string cls = StringField(replication, "class");
-  if (absl::EndsWith(cls, "LocalStrategy")) return 1;
-  int64_t n = 0;
-  if (absl::EndsWith(cls, "SimpleStrategy")) {
-    absl::SimpleAtoi(StringField(replication, "replication_factor"), &n);
-    return n;
-  }
-  for (const auto& [key, value] : replication.items()) {
-    if (key == "class" || !value.is_string()) continue;
-    if (!dcs.empty() && std::find(dcs.begin(), dcs.end(), key) == dcs.end()) continue;
-    int64_t f = 0;
-    if (absl::SimpleAtoi(value.get<std::string>(), &f)) n += f;
-  }
-  return n;
-}
 
 absl::Time ParsedTime(const std::string& rfc3339) {
   absl::Time t;
@@ -273,7 +248,7 @@ absl::StatusOr<std::vector<std::string>> RepairReconciler::KeyspacesToRepair(Pas
     }
   } else {
     for (const auto& [k, r] : replication) {
-      if (LocalKeyspace(k) || ReplicaCount(r, p.spec.datacenters) < 2) continue;
+      if (IsLocalKeyspace(k) || ReplicaCount(r, p.spec.datacenters) < 2) continue;
       out.push_back(k);
     }
   }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace ringkeeper {
@@ -72,6 +73,28 @@ bool RepairAfterChange(const std::string& keyspace, const Json& factors, bool se
   }
   if (!replicated) return false;
   return keyspace == "system_auth" || (serving && keyspace == "system_distributed");
+}
+
+bool IsLocalKeyspace(const std::string& k) {
+  return k == "system" || k == "system_schema" || k == "system_views" ||
+         k == "system_virtual_schema";
+}
+
+int64_t ReplicaCount(const nlohmann::json& replication, const std::vector<std::string>& dcs) {
+  const std::string cls = Text(replication, "class");
+  if (absl::EndsWith(cls, "LocalStrategy")) return 1;
+  int64_t n = 0;
+  if (absl::EndsWith(cls, "SimpleStrategy")) {
+    if (!absl::SimpleAtoi(Text(replication, "replication_factor"), &n)) return 0;
+    return n;
+  }
+  for (const auto& [key, value] : replication.items()) {
+    if (key == "class" || !value.is_string()) continue;
+    if (!dcs.empty() && std::find(dcs.begin(), dcs.end(), key) == dcs.end()) continue;
+    int64_t f = 0;
+    if (absl::SimpleAtoi(value.get<std::string>(), &f)) n += f;
+  }
+  return n;
 }
 
 }  // namespace ringkeeper

@@ -12,6 +12,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@ int SystemReplicationFactor(const DataCenterSpec& dc);
 // "<dc>": "3"} or {"class": ...SimpleStrategy, "replication_factor": "3"}); 0 for strategies
 // that keep nothing per DC (LocalStrategy, EverywhereStrategy) or a DC it does not name.
 int ReplicationIn(const nlohmann::json& replication, const std::string& dc);
+
+// Keyspaces local to each node (system, system_schema, the virtual ones): nothing to repair.
+bool IsLocalKeyspace(const std::string& keyspace);
+
+// How many replicas a keyspace has in the data centers `dcs` (all when empty), from its
+// replication map: 1 for LocalStrategy, the factor for SimpleStrategy, the sum of the data
+// centers' for NetworkTopologyStrategy.
+int64_t ReplicaCount(const nlohmann::json& replication, const std::vector<std::string>& dcs);
 
 struct ReplicationChange {
   std::string keyspace;

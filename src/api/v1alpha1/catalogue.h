@@ -157,6 +157,12 @@ inline constexpr char kReplicaBusy[] = "ReplicaBusy";        // in another segme
 inline constexpr char kReplicaResting[] = "ReplicaResting";  // the intensity's pause
 inline constexpr char kReplicaNotUp[] = "ReplicaNotUp";      // not UN, or its agent silent
 inline constexpr char kPendingCompactions[] = "PendingCompactions";  // behind on compactions
+// Repair schedules and coverage (events on the Cluster; also kInvalidSchedule).
+inline constexpr char kRepairScheduled[] = "RepairScheduled";  // a Repair created for a run
+inline constexpr char kRepairSkipped[] = "RepairSkipped";      // the previous one still runs
+// The automatic schedule created a Repair: which table fell due and why.
+inline constexpr char kAutoRepairScheduled[] = "AutoRepairScheduled";
+inline constexpr char kCoverageUnknown[] = "CoverageUnknown";  // the schema could not be read
 }  // namespace reason
 
 // ---- status.restoreFrom.phase: a Cluster created from a backup ----------------------------

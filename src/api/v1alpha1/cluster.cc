@@ -269,6 +269,60 @@ absl::Status ParseBackupSchedules(const Json& spec, ClusterSpec& c) {
   return absl::OkStatus();
 }
 
+// spec.repairs and spec.autoRepair (defaults as in the CRD).
+absl::Status ParseRepairSchedules(const Json& spec, ClusterSpec& c) {
+  const Json& schedules = FieldAt(spec, {"repairs"});
+  if (schedules.is_array()) {
+    for (const Json& r : schedules) {
+      RepairScheduleSpec out;
+      out.name = StringField(r, "name");
+      out.schedule = StringField(r, "schedule");
+      if (std::string tz = StringField(r, "timeZone"); !tz.empty()) out.time_zone = tz;
+      for (const char* key : {"keyspaces", "tables", "type", "parallelism", "datacenters",
+                              "intensity", "segmentsPerNode", "segmentTimeoutSeconds"}) {
+        if (r.contains(key)) out.repair[key] = r[key];
+      }
+      if (FieldAt(r, {"successfulRepairsHistoryLimit"}).is_number_integer()) {
+        out.successful_history = r["successfulRepairsHistoryLimit"].get<int>();
+      }
+      if (FieldAt(r, {"failedRepairsHistoryLimit"}).is_number_integer()) {
+        out.failed_history = r["failedRepairsHistoryLimit"].get<int>();
+      }
+      if (FieldAt(r, {"startingDeadlineSeconds"}).is_number_integer()) {
+        out.starting_deadline = absl::Seconds(r["startingDeadlineSeconds"].get<int64_t>());
+      }
+      out.suspend = fields::Bool(r, "suspend");
+      if (out.name.empty() || out.schedule.empty()) {
+        return absl::InvalidArgumentError(
+            "spec.repairs: every schedule needs a name and a schedule");
+      }
+      c.repair_schedules.push_back(std::move(out));
+    }
+  }
+  const Json& autorepair = FieldAt(spec, {"autoRepair"});
+  if (autorepair.is_object()) {
+    if (autorepair.contains("enabled")) c.auto_repair.enabled = fields::Bool(autorepair, "enabled");
+    if (FieldAt(autorepair, {"gcGraceFraction"}).is_number()) {
+      c.auto_repair.gc_grace_fraction = autorepair["gcGraceFraction"].get<double>();
+    }
+    if (FieldAt(autorepair, {"intensity"}).is_number()) {
+      c.auto_repair.intensity = autorepair["intensity"].get<double>();
+    }
+    if (FieldAt(autorepair, {"successfulRepairsHistoryLimit"}).is_number_integer()) {
+      c.auto_repair.successful_history = autorepair["successfulRepairsHistoryLimit"].get<int>();
+    }
+    if (FieldAt(autorepair, {"failedRepairsHistoryLimit"}).is_number_integer()) {
+      c.auto_repair.failed_history = autorepair["failedRepairsHistoryLimit"].get<int>();
+    }
+  }
+  const double f = c.auto_repair.gc_grace_fraction, i = c.auto_repair.intensity;
+  if (!(f > 0 && f < 1) || !(i > 0 && i <= 1)) {
+    return absl::InvalidArgumentError(
+        "spec.autoRepair: gcGraceFraction must be in (0, 1) and intensity in (0, 1]");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string S3LocationSpec::EffectiveEndpoint() const {
@@ -319,6 +373,7 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (absl::Status s = ParsePolicies(cluster, spec, c); !s.ok()) return s;
   if (absl::Status s = ParseStorageLocations(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseBackupSchedules(spec, c); !s.ok()) return s;
+  if (absl::Status s = ParseRepairSchedules(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseRestoreFrom(spec, c); !s.ok()) return s;
   c.commit_log_archive = StringField(FieldAt(spec, {"commitLogArchive"}), "storageLocation");
   if (!c.commit_log_archive.empty() && !c.FindStorageLocation(c.commit_log_archive)) {

@@ -88,6 +88,32 @@ struct BackupScheduleSpec {
   bool suspend = false;
 };
 
+// spec.repairs[]: a schedule that creates Repair objects as a CronJob creates Jobs (a run is
+// skipped while the schedule's previous Repair still runs), keeping the newest finished ones.
+struct RepairScheduleSpec {
+  std::string name;
+  std::string schedule;           // cron (base/cron.h), checked by the scheduler
+  std::string time_zone = "UTC";  // an IANA name
+  // The created Repair's spec besides `cluster` (keyspaces, tables, type, parallelism,
+  // datacenters, intensity, segmentsPerNode, segmentTimeoutSeconds), as the Cluster holds it;
+  // the Repair kind's schema checks it again when it is created.
+  kube::Json repair = kube::Json::object();
+  int successful_history = 3;  // successfulRepairsHistoryLimit
+  int failed_history = 1;      // failedRepairsHistoryLimit
+  absl::Duration starting_deadline = absl::Minutes(5);
+  bool suspend = false;
+};
+
+// spec.autoRepair: the default schedule (on unless disabled) that repairs every replicated table
+// again each gcGraceFraction x its gc_grace_seconds, spread over the period (repair/coverage.h).
+struct AutoRepairSpec {
+  bool enabled = true;
+  double gc_grace_fraction = 0.5;
+  double intensity = 0.5;
+  int successful_history = 3;
+  int failed_history = 3;
+};
+
 // spec.restoreFrom: the backup a new Cluster is created from (set at creation only).
 struct RestoreFromSpec {
   std::string storage_location;  // one of storage_locations
@@ -123,6 +149,8 @@ struct ClusterSpec {
   std::map<std::string, std::string> pod_annotations;
   std::vector<StorageLocationSpec> storage_locations;
   std::vector<BackupScheduleSpec> backup_schedules;
+  std::vector<RepairScheduleSpec> repair_schedules;
+  AutoRepairSpec auto_repair;
   RestoreFromSpec restore_from;
   // spec.commitLogArchive.storageLocation: where every node ships its commit log segments (a
   // restore to a point in time replays them); "" = not archived.

@@ -490,7 +490,7 @@ TEST(ClusterSpecTest, BackupSchedulesWithTheirDefaults) {
   EXPECT_EQ(h.max_age, absl::ZeroDuration());
   EXPECT_EQ(h.orphan_grace, absl::Hours(1));
   EXPECT_FALSE(h.suspend);
-  EXPECT_EQ(ScheduledBackupName(*c, "nightly", absl::FromUnixSeconds(1796400000)),
+  EXPECT_EQ(ScheduledName(*c, "nightly", absl::FromUnixSeconds(1796400000)),
             c->name + "-nightly-202612041600");
 
   schedules[1]["retention"] = {{"maxAge", "soon"}};

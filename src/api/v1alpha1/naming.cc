@@ -47,7 +47,7 @@ std::string AgentTokenSecretName(const ClusterSpec& c) { return c.name + "-agent
 std::string StorageCredentialsSecretName(const ClusterSpec& c) {
   return c.name + "-storage-credentials";
 }
-std::string ScheduledBackupName(const ClusterSpec& c, const std::string& schedule, absl::Time at) {
+std::string ScheduledName(const ClusterSpec& c, const std::string& schedule, absl::Time at) {
   return absl::StrCat(c.name, "-", schedule, "-",
                       absl::FormatTime("%Y%m%d%H%M", at, absl::UTCTimeZone()));
 }

@@ -22,6 +22,9 @@ inline constexpr char kLabelRack[] = "cassandra.rook.io/rack";
 inline constexpr char kLabelReplace[] = "cassandra.rook.io/replace";  // "true" on a pod
 // On a Backup a schedule created: the schedule's name (spec.backups[].name).
 inline constexpr char kLabelBackupSchedule[] = "cassandra.rook.io/backup-schedule";
+// On a Repair a schedule created: spec.repairs[].name, or kAutoRepairSchedule.
+inline constexpr char kLabelRepairSchedule[] = "cassandra.rook.io/repair-schedule";
+inline constexpr char kAutoRepairSchedule[] = "auto";  // refused as a spec.repairs[] name
 inline constexpr char kLabelPodName[] = "statefulset.kubernetes.io/pod-name";
 // The hash of what an object was applied from: equal hash, nothing to apply.
 inline constexpr char kAnnotationAppliedHash[] = "cassandra.rook.io/applied-hash";
@@ -54,9 +57,10 @@ inline constexpr char kStorageCredentialsDir[] = "/etc/ringkeeper/storage";
 std::string LocationMountPath(const std::string& location);
 std::string LocationVolumeName(const std::string& location);
 std::string ServiceAccountName(const ClusterSpec& c);
-// The Backup a schedule creates for the run at `at`: <cluster>-<schedule>-<YYYYMMDDhhmm> (UTC),
-// the same for every attempt at that run, so creating it twice is harmless.
-std::string ScheduledBackupName(const ClusterSpec& c, const std::string& schedule, absl::Time at);
+// The Backup or Repair a schedule creates for the run at `at`:
+// <cluster>-<schedule>-<YYYYMMDDhhmm> (UTC), the same for every attempt at that run, so creating
+// it twice is harmless. The automatic repair schedule's name is kAutoRepairSchedule.
+std::string ScheduledName(const ClusterSpec& c, const std::string& schedule, absl::Time at);
 std::string PvcName(const RackSpec& rack, const std::string& pod);
 
 // The ordinal of a StatefulSet pod name ("x-y-3" -> 3), -1 when it has none.

@@ -178,4 +178,41 @@ Json ToJson(const RepairStatus& s, const RepairSpec& spec) {
   return out;
 }
 
+std::vector<repair::TableCoverage> ParseRepairCoverage(const Json& cluster_status) {
+  std::vector<repair::TableCoverage> out;
+  const Json& tables = FieldAt(cluster_status, {"repairCoverage", "tables"});
+  if (!tables.is_array()) return out;
+  for (const Json& t : tables) {
+    repair::TableCoverage c;
+    c.keyspace = StringField(t, "keyspace");
+    c.table = StringField(t, "table");
+    c.gc_grace_seconds = kube::IntField(t, "gcGraceSeconds");
+    c.repair = StringField(t, "repair");
+    if (!absl::ParseTime(absl::RFC3339_full, StringField(t, "lastRepaired"), &c.last_repaired,
+                         nullptr)) {
+      c.last_repaired = absl::InfinitePast();
+    }
+    if (!absl::ParseTime(absl::RFC3339_full, StringField(t, "firstSeen"), &c.first_seen, nullptr)) {
+      c.first_seen = absl::InfinitePast();
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Json RepairCoverageJson(const std::vector<repair::TableCoverage>& tables) {
+  Json out = Json::array();
+  for (const repair::TableCoverage& t : tables) {
+    Json j = {{"keyspace", t.keyspace}, {"table", t.table}, {"gcGraceSeconds", t.gc_grace_seconds}};
+    if (t.first_seen != absl::InfinitePast()) j["firstSeen"] = kube::FormatRfc3339(t.first_seen);
+    if (t.Repaired()) {
+      j["lastRepaired"] = kube::FormatRfc3339(t.last_repaired);
+      j["repairBy"] = kube::FormatRfc3339(t.Deadline());
+      if (!t.repair.empty()) j["repair"] = t.repair;
+    }
+    out.push_back(std::move(j));
+  }
+  return {{"tables", out}};
+}
+
 }  // namespace ringkeeper

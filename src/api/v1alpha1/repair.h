@@ -17,6 +17,7 @@
 #include "api/v1alpha1/backup.h"
 #include "kube/object.h"
 #include "kube/resource.h"
+#include "repair/coverage.h"
 
 namespace ringkeeper {
 
@@ -102,5 +103,12 @@ inline constexpr int kMaxSegmentAttempts = 3;
 
 RepairStatus ParseRepairStatus(const kube::Json& status);
 kube::Json ToJson(const RepairStatus& s, const RepairSpec& spec);
+
+// A Cluster's status.repairCoverage (the repair scheduler keeps it): per replicated table its
+// gc_grace_seconds, when the operator first saw it and, once repaired, when (lastRepaired), by
+// which Repair, and the time by which it must be repaired again (repairBy: lastRepaired +
+// gc_grace_seconds).
+std::vector<repair::TableCoverage> ParseRepairCoverage(const kube::Json& cluster_status);
+kube::Json RepairCoverageJson(const std::vector<repair::TableCoverage>& tables);
 
 }  // namespace ringkeeper

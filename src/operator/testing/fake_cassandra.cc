@@ -90,6 +90,19 @@ class FakeSession : public CqlSession {
       }
       return out;
     }
+    if (absl::StartsWith(statement, "SELECT keyspace_name, table_name, gc_grace_seconds FROM")) {
+      for (const auto& [ks, tables] : world_.tables) {
+        for (const std::string& t : tables) {
+          auto gc = world_.gc_grace_seconds.find(ks + "." + t);
+          out.rows.push_back(
+              {{{"keyspace_name", ks},
+                {"table_name", t},
+                {"gc_grace_seconds",
+                 std::to_string(gc == world_.gc_grace_seconds.end() ? 864000 : gc->second)}}});
+        }
+      }
+      return out;
+    }
     if (absl::StartsWith(statement, "SELECT keyspace_name, table_name FROM")) {
       for (const auto& [ks, tables] : world_.tables) {
         for (const std::string& t : tables) {

@@ -57,6 +57,10 @@ RepairCaches FakeCluster::repair_caches() const {
   return RepairCaches{&repairs_, &clusters_, &pods_, &services_};
 }
 
+RepairScheduleCaches FakeCluster::repair_schedule_caches() const {
+  return RepairScheduleCaches{&clusters_, &repairs_, &services_};
+}
+
 Seams FakeCluster::seams() { return Seams{this, this, this, this, this, this, this}; }
 
 kube::Store* FakeCluster::StoreFor(const kube::Resource& r) {

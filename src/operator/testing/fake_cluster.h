@@ -17,6 +17,7 @@
 
 #include "kube/store.h"
 #include "operator/reconciler.h"
+#include "operator/repair_schedules.h"
 #include "operator/repairs.h"
 #include "operator/seams.h"
 
@@ -59,6 +60,7 @@ class FakeCluster : public ObjectReader,
 
   Caches caches() const;
   RepairCaches repair_caches() const;
+  RepairScheduleCaches repair_schedule_caches() const;
   Seams seams();
 
   // The Cluster (full object JSON), created as the API server would (uid, generation 1).
@@ -119,6 +121,7 @@ class FakeCluster : public ObjectReader,
   // Keyspaces: name -> replication map ({"class": ..., "dc1": "3"}); their tables.
   std::map<std::string, kube::Json> keyspaces;
   std::map<std::string, std::set<std::string>> tables;
+  std::map<std::string, int64_t> gc_grace_seconds;  // "ks.table" -> (10 days when absent)
   // Repairs the agents run: each takes `repair_ticks` ticks; the next `repairs_to_fail` fail;
   // with `repairs_hang` they run until stop_repairs reaches their coordinator. Compactions
   // pending per pod (NodeInfo).

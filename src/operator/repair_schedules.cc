@@ -1,0 +1,347 @@
+#include "operator/repair_schedules.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "api/v1alpha1/catalogue.h"
+#include "api/v1alpha1/naming.h"
+#include "api/v1alpha1/repair.h"
+#include "base/cron.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "kube/errors.h"
+#include "operator/pass.h"
+#include "operator/storage_access.h"
+#include "operator/system_keyspaces.h"
+
+namespace ringkeeper {
+namespace {
+
+using kube::FieldAt;
+using kube::Json;
+using kube::StringField;
+
+constexpr char kAnnotationScheduledAt[] = "cassandra.rook.io/scheduled-at";
+// An automatic Repair created but not yet in the cache holds the next one back this long.
+constexpr absl::Duration kCacheLag = absl::Seconds(30);
+
+bool Unfinished(const kube::Object& repair) {
+  return !ParseRepairStatus(FieldAt(repair.json(), {"status"})).Finished();
+}
+
+}  // namespace
+
+struct RepairScheduler::Pass {
+  kube::ObjectPtr cluster;
+  ClusterSpec spec;
+  absl::Time now;
+  std::vector<kube::ObjectPtr> repairs;  // every Repair of the Cluster
+  std::vector<repair::TableCoverage> coverage;
+  bool coverage_known = false;  // read and recorded this pass
+  absl::Time wake = absl::InfiniteFuture();
+
+  std::vector<kube::ObjectPtr> Of(const std::string& schedule) const {
+    std::vector<kube::ObjectPtr> out;
+    for (const auto& r : repairs) {
+      if (r->label(kLabelRepairSchedule).value_or("") == schedule) out.push_back(r);
+    }
+    return out;
+  }
+  bool AnyRunning() const {
+    return std::any_of(repairs.begin(), repairs.end(),
+                       [](const kube::ObjectPtr& r) { return Unfinished(*r); });
+  }
+};
+
+RepairScheduler::RepairScheduler(Seams seams, RepairScheduleCaches caches,
+                                 RepairSchedulerOptions options)
+    : seams_(seams), caches_(caches), options_(options) {}
+
+absl::StatusOr<kube::Result> RepairScheduler::Reconcile(const kube::ObjectKey& key) {
+  kube::ObjectPtr cluster = caches_.clusters->Get(key.ToString());
+  if (!cluster || cluster->being_deleted()) return kube::Result{};
+  auto spec = ParseCluster(*cluster, Defaults{});
+  if (!spec.ok()) return kube::Result{};  // the Cluster reconciler reports it
+  Pass p;
+  p.cluster = cluster;
+  p.spec = *std::move(spec);
+  p.now = seams_.clock->Now();
+  for (const kube::ObjectPtr& r : caches_.repairs->List()) {
+    if (r->ns() == p.spec.ns &&
+        StringField(FieldAt(r->json(), {"spec"}), "cluster") == p.spec.name) {
+      p.repairs.push_back(r);
+    }
+  }
+
+  absl::Status first_error;
+  if (std::string why; ReportedReady(*cluster, &why)) {
+    absl::Status recorded = RecordCoverage(p);
+    if (kube::IsConflict(recorded)) return kube::Result{absl::Seconds(1)};  // stale: again
+    first_error = recorded;
+  }
+  auto note = [&first_error](const absl::Status& s, const std::string& where) {
+    if (!s.ok() && first_error.ok()) first_error = base::Annotate(s, where);
+  };
+  for (const RepairScheduleSpec& s : p.spec.repair_schedules) {
+    note(Prune(p, s.name, s.successful_history, s.failed_history), s.name);
+  }
+  note(Prune(p, kAutoRepairSchedule, p.spec.auto_repair.successful_history,
+             p.spec.auto_repair.failed_history),
+       "autoRepair");
+  for (const RepairScheduleSpec& s : p.spec.repair_schedules) note(Schedule(p, s), s.name);
+  if (p.spec.auto_repair.enabled && p.coverage_known) note(Auto(p), "autoRepair");
+  if (!first_error.ok()) return first_error;
+
+  absl::Duration wait = std::min(p.wake - p.now, options_.max_wait);
+  if (p.AnyRunning()) wait = std::min(wait, options_.busy_poll);
+  return kube::Result{std::max(absl::Seconds(1), wait)};
+}
+
+void RepairScheduler::Warn(Pass& p, const std::string& once_key, const char* why,
+                           const std::string& message) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!warned_.insert(absl::StrCat(p.spec.uid, "/", once_key)).second) return;
+  }
+  spdlog::warn("cluster {}: {}: {}", p.cluster->key().ToString(), why, message);
+  seams_.events->Event(*p.cluster, true, why, message);
+}
+
+// ---- Coverage -----------------------------------------------------------------------------
+
+absl::StatusOr<std::vector<repair::TableCoverage>> RepairScheduler::Schema(Pass& p) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = schema_.find(p.spec.uid);
+    if (it != schema_.end() && p.now - it->second.at < options_.schema_every) {
+      return it->second.tables;
+    }
+  }
+  ASSIGN_OR_RETURN(CqlCredentials login, ReadSuperuser(*seams_.reader, p.spec));
+  absl::Status last = absl::UnavailableError("the Cluster reports no member with an address");
+  for (const ReportedMember& m : ReportedMembers(*p.cluster)) {
+    kube::ObjectPtr svc = caches_.services->Get(kube::ObjectKey{p.spec.ns, m.pod}.ToString());
+    const std::string host = svc ? StringField(FieldAt(svc->json(), {"spec"}), "clusterIP") : "";
+    if (host.empty()) continue;
+    auto session = seams_.cql->Connect(host, login);
+    if (!session.ok()) {
+      last = session.status();
+      continue;
+    }
+    auto replication = ReadReplication(**session);
+    if (!replication.ok()) {
+      last = replication.status();
+      continue;
+    }
+    auto rows = (*session)->Query(
+        "SELECT keyspace_name, table_name, gc_grace_seconds FROM system_schema.tables",
+        cql::Consistency::kOne);
+    if (!rows.ok()) {
+      last = rows.status();
+      continue;
+    }
+    std::vector<repair::TableCoverage> tables;
+    for (const cql::Row& row : rows->rows) {
+      repair::TableCoverage t;
+      t.keyspace = row.columns.at("keyspace_name");
+      t.table = row.columns.at("table_name");
+      auto r = replication->find(t.keyspace);
+      if (IsLocalKeyspace(t.keyspace) || r == replication->end() ||
+          ReplicaCount(r->second, {}) < 2) {
+        continue;  // one copy: nothing to repair
+      }
+      if (!absl::SimpleAtoi(row.columns.at("gc_grace_seconds"), &t.gc_grace_seconds)) {
+        return absl::InternalError(absl::StrCat("gc_grace_seconds of ", t.Key(), " is \"",
+                                                row.columns.at("gc_grace_seconds"), "\""));
+      }
+      tables.push_back(std::move(t));
+    }
+    std::sort(tables.begin(), tables.end(),
+              [](const auto& a, const auto& b) { return a.Key() < b.Key(); });
+    std::lock_guard<std::mutex> lock(mu_);
+    schema_[p.spec.uid] = {p.now, tables};
+    return tables;
+  }
+  return base::Annotate(last, "read the tables over CQL");
+}
+
+std::vector<repair::FinishedRepair> RepairScheduler::Finished(const Pass& p) const {
+  std::vector<repair::FinishedRepair> out;
+  for (const kube::ObjectPtr& r : p.repairs) {
+    auto spec = ParseRepair(*r);
+    const RepairStatus status = ParseRepairStatus(FieldAt(r->json(), {"status"}));
+    // A repair of some data centers leaves the others' replicas apart: it covers nothing.
+    if (!spec.ok() || status.phase != backup_phase::kComplete ||
+        spec->type == repair_type::kPreview || !spec->datacenters.empty()) {
+      continue;
+    }
+    repair::FinishedRepair f;
+    f.name = r->name();
+    if (!absl::ParseTime(absl::RFC3339_full, status.start_time, &f.started, nullptr)) continue;
+    for (const RepairKeyspaceStatus& k : status.keyspaces) {
+      const std::vector<std::string> tables = spec->TablesOf(k.name);
+      f.tables[k.name] = std::set<std::string>(tables.begin(), tables.end());
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+absl::Status RepairScheduler::RecordCoverage(Pass& p) {
+  auto schema = Schema(p);
+  if (!schema.ok()) {
+    Warn(p, absl::StrCat("coverage/", schema.status().message()), reason::kCoverageUnknown,
+         absl::StrCat("the tables' repair coverage is not known: ", schema.status().message()));
+    return schema.status();
+  }
+  const Json& status = FieldAt(p.cluster->json(), {"status"});
+  p.coverage = repair::Cover(*schema, ParseRepairCoverage(status), Finished(p), p.now);
+  const Json wanted = RepairCoverageJson(p.coverage);
+  if (FieldAt(status, {"repairCoverage"}) != wanted) {
+    kube::Object next = *p.cluster;
+    next.json()["status"]["repairCoverage"] = wanted;
+    auto written = seams_.status->UpdateStatus(kClusters, next);
+    if (!written.ok()) return base::Annotate(written.status(), "write status.repairCoverage");
+    p.cluster = std::make_shared<const kube::Object>(*std::move(written));
+  }
+  p.coverage_known = true;
+  return absl::OkStatus();
+}
+
+// ---- History ------------------------------------------------------------------------------
+
+absl::Status RepairScheduler::Prune(Pass& p, const std::string& schedule, int successful,
+                                    int failed) {
+  std::vector<kube::ObjectPtr> complete, failures;
+  for (const kube::ObjectPtr& r : p.Of(schedule)) {
+    const std::string phase = StringField(FieldAt(r->json(), {"status"}), "phase");
+    if (phase == backup_phase::kComplete) complete.push_back(r);
+    if (phase == backup_phase::kFailed) failures.push_back(r);
+  }
+  // A Complete Repair is kept until the coverage records what it repaired.
+  if (!p.coverage_known) complete.clear();
+  auto newest_first = [](const kube::ObjectPtr& a, const kube::ObjectPtr& b) {
+    return StringField(a->json()["metadata"], "creationTimestamp") >
+           StringField(b->json()["metadata"], "creationTimestamp");
+  };
+  std::vector<kube::ObjectPtr> drop;
+  for (auto* list : {&complete, &failures}) {
+    std::sort(list->begin(), list->end(), newest_first);
+    const size_t keep = static_cast<size_t>(list == &complete ? successful : failed);
+    for (size_t i = keep; i < list->size(); ++i) drop.push_back((*list)[i]);
+  }
+  for (const kube::ObjectPtr& r : drop) {
+    absl::Status deleted =
+        seams_.writer->Delete(kRepairs, r->ns(), r->name(), r->uid(), Deletion::kGraceful);
+    if (!deleted.ok() && !absl::IsNotFound(deleted)) {
+      return base::Annotate(deleted, absl::StrCat("delete Repair ", r->name()));
+    }
+    spdlog::info("cluster {}: Repair {} deleted (history limit of {})", p.cluster->key().ToString(),
+                 r->name(), schedule);
+  }
+  return absl::OkStatus();
+}
+
+// ---- Schedules ----------------------------------------------------------------------------
+
+absl::Status RepairScheduler::Create(Pass& p, const std::string& name, const std::string& schedule,
+                                     Json spec, absl::Time at) {
+  spec["cluster"] = p.spec.name;
+  Json repair = {{"apiVersion", kApiVersion},
+                 {"kind", kRepairs.kind},
+                 {"metadata",
+                  {{"name", name},
+                   {"namespace", p.spec.ns},
+                   {"labels", {{kLabelCluster, p.spec.name}, {kLabelRepairSchedule, schedule}}},
+                   {"annotations", {{kAnnotationScheduledAt, kube::FormatRfc3339(at)}}},
+                   {"ownerReferences", Json::array({OwnerReference(p.spec)})}}},
+                 {"spec", spec}};
+  auto created = seams_.writer->Create(kRepairs, repair);
+  if (absl::IsAlreadyExists(created.status())) return absl::OkStatus();
+  return base::Annotate(created.status(), absl::StrCat("create Repair ", name));
+}
+
+absl::Status RepairScheduler::Schedule(Pass& p, const RepairScheduleSpec& s) {
+  if (s.suspend) return absl::OkStatus();
+  auto run = base::RunDueAt(s.schedule, s.time_zone, p.now, s.starting_deadline);
+  if (!run.ok()) {
+    Warn(p, absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone), reason::kInvalidSchedule,
+         absl::StrCat("spec.repairs[", s.name, "].", run.status().message(),
+                      "; no repair is scheduled until it is fixed"));
+    return absl::OkStatus();
+  }
+  if (run->next) p.wake = std::min(p.wake, *run->next);
+  if (!run->due) return absl::OkStatus();
+  const std::string name = ScheduledName(p.spec, s.name, *run->due);
+  const std::vector<kube::ObjectPtr> mine = p.Of(s.name);
+  for (const auto& r : mine) {
+    if (r->name() == name) return absl::OkStatus();  // this run's Repair exists
+  }
+  for (const auto& r : mine) {
+    if (Unfinished(*r)) {
+      Warn(p, name, reason::kRepairSkipped,
+           absl::StrCat("the ", kube::FormatRfc3339(*run->due), " run of schedule ", s.name,
+                        " is skipped: Repair ", r->name(), " still runs"));
+      return absl::OkStatus();
+    }
+  }
+  RETURN_IF_ERROR(Create(p, name, s.name, s.repair, *run->due));
+  spdlog::info("cluster {}: schedule {}: Repair {} created", p.cluster->key().ToString(), s.name,
+               name);
+  seams_.events->Event(*p.cluster, false, reason::kRepairScheduled,
+                       absl::StrCat("Repair ", name, " for the ", kube::FormatRfc3339(*run->due),
+                                    " run of ", s.name));
+  return absl::OkStatus();
+}
+
+absl::Status RepairScheduler::Auto(Pass& p) {
+  if (p.AnyRunning()) return absl::OkStatus();  // one repair at a time on the nodes
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = auto_created_.find(p.spec.uid);
+    if (it != auto_created_.end() && p.now - it->second.second < kCacheLag &&
+        std::none_of(p.repairs.begin(), p.repairs.end(),
+                     [&](const kube::ObjectPtr& r) { return r->name() == it->second.first; })) {
+      p.wake = std::min(p.wake, it->second.second + kCacheLag);
+      return absl::OkStatus();
+    }
+  }
+  const repair::AutoChoice choice =
+      repair::ChooseAuto(p.coverage, p.spec.auto_repair.gc_grace_fraction, p.spec.uid, p.now);
+  p.wake = std::min(p.wake, choice.wake);
+  if (choice.keyspace.empty()) return absl::OkStatus();
+  const std::string name = ScheduledName(p.spec, kAutoRepairSchedule, p.now);
+  if (std::any_of(p.repairs.begin(), p.repairs.end(),
+                  [&](const kube::ObjectPtr& r) { return r->name() == name; })) {
+    p.wake = std::min(p.wake, absl::FromUnixSeconds(absl::ToUnixSeconds(p.now) / 60 * 60 + 60));
+    return absl::OkStatus();  // this minute's ran already: the next minute's name
+  }
+  Json spec = {{"keyspaces", {choice.keyspace}},
+               {"type", repair_type::kFull},
+               {"intensity", p.spec.auto_repair.intensity}};
+  if (!choice.tables.empty()) {
+    Json tables = Json::array();
+    for (const std::string& t : choice.tables) tables.push_back(choice.keyspace + "." + t);
+    spec["tables"] = tables;
+  }
+  RETURN_IF_ERROR(Create(p, name, kAutoRepairSchedule, spec, p.now));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto_created_[p.spec.uid] = {name, p.now};
+  }
+  const std::string what =
+      choice.tables.empty()
+          ? absl::StrCat("keyspace ", choice.keyspace)
+          : absl::StrCat("tables ",
+                         absl::StrJoin(spec["tables"].get<std::vector<std::string>>(), ", "));
+  spdlog::info("cluster {}: automatic Repair {} of {}: {}", p.cluster->key().ToString(), name, what,
+               choice.why);
+  seams_.events->Event(*p.cluster, false, reason::kAutoRepairScheduled,
+                       absl::StrCat("Repair ", name, " of ", what, ": ", choice.why));
+  return absl::OkStatus();
+}
+
+}  // namespace ringkeeper
