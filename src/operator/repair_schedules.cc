@@ -321,7 +321,8 @@ absl::Status RepairScheduler::Auto(Pass& p) {
   }
   Json spec = {{"keyspaces", {choice.keyspace}},
                {"type", repair_type::kFull},
-               {"intensity", p.spec.auto_repair.intensity}};
+               {"intensity", p.spec.auto_repair.intensity},
+               {"segmentsPerNode", p.spec.auto_repair.segments_per_node}};
   if (!choice.tables.empty()) {
     Json tables = Json::array();
     for (const std::string& t : choice.tables) tables.push_back(choice.keyspace + "." + t);

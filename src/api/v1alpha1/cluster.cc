@@ -308,6 +308,9 @@ absl::Status ParseRepairSchedules(const Json& spec, ClusterSpec& c) {
     if (FieldAt(autorepair, {"intensity"}).is_number()) {
       c.auto_repair.intensity = autorepair["intensity"].get<double>();
     }
+    if (FieldAt(autorepair, {"segmentsPerNode"}).is_number_integer()) {
+      c.auto_repair.segments_per_node = autorepair["segmentsPerNode"].get<int>();
+    }
     if (FieldAt(autorepair, {"successfulRepairsHistoryLimit"}).is_number_integer()) {
       c.auto_repair.successful_history = autorepair["successfulRepairsHistoryLimit"].get<int>();
     }

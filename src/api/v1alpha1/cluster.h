@@ -110,6 +110,7 @@ struct AutoRepairSpec {
   bool enabled = true;
   double gc_grace_fraction = 0.5;
   double intensity = 0.5;
+  int segments_per_node = 16;  // of the created Repairs
   int successful_history = 3;
   int failed_history = 3;
 };

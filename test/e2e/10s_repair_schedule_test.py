@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""e2e 10s: repairs scheduled, covered, and carried through crashes (issue 11), on the shared
+Cluster with a real client at QUORUM throughout.
+
+Schedules and coverage: a keyspace e2e_sched with table `fast` (gc_grace_seconds 120) and `slow`
+(the default 10 days). A schedule every minute (spec.repairs[], history limit 2) repairs `slow`;
+the automatic schedule (spec.autoRepair, on by default) repairs `fast` on its own every 60 s
+(0.5 x gc_grace). For four minutes: each scheduled Repair is created within seconds of its minute,
+no more than two finished ones are kept, and `fast` is never left unrepaired longer than its
+gc_grace (status.repairCoverage, polled). Then the coverage view: every replicated table, none
+past its deadline.
+
+The operator leader SIGKILLed mid-repair: the next leader resumes; every segment ran exactly once,
+counted from Cassandra's own record of repair sessions (system_distributed.parent_repair_history).
+
+A replica's Cassandra SIGKILLed while its segment runs: the segment fails, is retried once the
+node is back, and the Repair completes. Helpers and state: e2elib.py."""
+import datetime
+import json
+import os
+import signal
+import sys
+import time
+
+from e2elib import (DC, KEYSPACE, MAIN, NS, apply, client_on_main, event_messages, figure,
+                    finished, get, items, kill_leader, kubectl, log, parse_time, run_scenario,
+                    status_of, timed, wait)
+
+NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
+LEAVES = ("the shared Cluster Ready 3/3 with no repair schedule (spec.repairs removed), keyspace "
+          "e2e_sched dropped, Repairs rp-kill and rp-replica in the namespace")
+
+KS = "e2e_sched"
+ONE_SECOND = datetime.timedelta(seconds=1)
+WATCH_SECONDS = 240
+
+
+def patch_main(spec):
+    kubectl("patch", "cluster", MAIN, "--type", "merge", "-p", json.dumps({"spec": spec}))
+
+
+def coverage():
+    """status.repairCoverage.tables by "ks.table"."""
+    tables = ((get("cluster", MAIN) or {}).get("status") or {}).get("repairCoverage") or {}
+    return {f"{t['keyspace']}.{t['table']}": t for t in tables.get("tables") or []}
+
+
+def repairs_of(schedule):
+    return items("repair", selector=f"cassandra.rook.io/repair-schedule={schedule}")
+
+
+def now_utc():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def scenario_schedules(session, load):
+    """Schedule every minute + the automatic schedule, for WATCH_SECONDS."""
+    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = "
+                    f"{{'class': 'NetworkTopologyStrategy', '{DC}': 3}}")
+    session.execute(f"CREATE TABLE IF NOT EXISTS {KS}.fast (k int PRIMARY KEY, v text) "
+                    f"WITH gc_grace_seconds = 120")
+    session.execute(f"CREATE TABLE IF NOT EXISTS {KS}.slow (k int PRIMARY KEY, v text)")
+    for t in ("fast", "slow"):
+        ins = session.prepare(f"INSERT INTO {KS}.{t} (k, v) VALUES (?, ?)")
+        for k in range(200):
+            session.execute(ins, (k, f"row {k}"))
+    load.set_phase("schedules")
+    # Small repairs (3 segments) at full speed: each done in seconds, so the coverage, which
+    # moves when a Repair completes, shows `fast` repaired within its 120 s.
+    patch_main({"repairs": [{"name": "minutely", "schedule": "* * * * *",
+                             "tables": [f"{KS}.slow"], "segmentsPerNode": 1, "intensity": 1,
+                             "successfulRepairsHistoryLimit": 2}],
+                "autoRepair": {"segmentsPerNode": 1, "intensity": 1}})
+    seen = wait(f"{KS}.fast in status.repairCoverage", lambda: coverage().get(f"{KS}.fast"), 180,
+                interval=2)
+    assert seen["gcGraceSeconds"] == 120, seen
+    first_seen = parse_time(seen["firstSeen"])
+    t0 = time.monotonic()
+    created, longest_gap, fast_repairs = {}, 0.0, set()
+    while time.monotonic() - t0 < WATCH_SECONDS:
+        for r in repairs_of("minutely"):
+            created[r["metadata"]["name"]] = r
+        fast = coverage().get(f"{KS}.fast") or {}
+        since = parse_time(fast["lastRepaired"]) if fast.get("lastRepaired") else first_seen
+        gap = (now_utc() - since).total_seconds()
+        longest_gap = max(longest_gap, gap)
+        assert gap < 120, f"{KS}.fast unrepaired for {gap:.0f}s, past its gc_grace: {fast}"
+        if fast.get("repair"):
+            fast_repairs.add(fast["repair"])
+        time.sleep(3)
+    figure("10s schedules", f"{KS}.fast (gc_grace 120 s): longest time unrepaired",
+           f"{longest_gap:.0f} s")
+    figure("10s schedules", f"{KS}.fast repaired by automatic Repairs", len(fast_repairs))
+    assert len(fast_repairs) >= 2, f"the automatic schedule repaired {KS}.fast {fast_repairs}"
+    assert all("-auto-" in r for r in fast_repairs), fast_repairs
+    autos = event_messages(NS, "AutoRepairScheduled")
+    assert any(f"{KS}.fast" in m for m in autos), autos
+    assert not any(f"{KS}.slow" in m for m in autos), f"slow was not due: {autos}"
+
+    # The schedule: one Repair per minute, created on time; the history limit kept.
+    late = []
+    for name, r in sorted(created.items()):
+        at = parse_time(r["metadata"]["annotations"]["cassandra.rook.io/scheduled-at"])
+        delay = (parse_time(r["metadata"]["creationTimestamp"]) - at).total_seconds()
+        late.append(delay)
+        assert name.endswith(at.strftime("%Y%m%d%H%M")), (name, at)
+    figure("10s schedules", "minutely Repairs created / latest creation after its minute",
+           f"{len(created)} / {max(late):.0f} s")
+    assert len(created) >= 3, f"a schedule every minute made {sorted(created)} in 4 minutes"
+    assert max(late) <= 15, f"created late: {late}"
+    kept = [r for r in repairs_of("minutely")
+            if (r.get("status") or {}).get("phase") == "Complete"]
+    assert len(kept) <= 2, f"history limit 2, kept {[r['metadata']['name'] for r in kept]}"
+    assert len(event_messages(NS, "RepairScheduled")) >= 3
+
+    # The coverage view: every replicated table, none past its deadline.
+    patch_main({"repairs": None, "autoRepair": None})
+    view = coverage()
+    now = now_utc()
+    repaired = [k for k, t in view.items() if t.get("lastRepaired")]
+    for key, t in view.items():
+        since = parse_time(t.get("lastRepaired") or t["firstSeen"])
+        assert (now - since).total_seconds() < t["gcGraceSeconds"], f"{key} overdue: {t}"
+    for key in (f"{KS}.fast", f"{KS}.slow", f"{KEYSPACE}.kv", "system_auth.roles"):
+        assert key in view, f"{key} not in the coverage: {sorted(view)}"
+    assert f"{KS}.slow" in repaired and f"{KS}.fast" in repaired, repaired
+    figure("10s schedules", "coverage: tables / repaired / past gc_grace",
+           f"{len(view)} / {len(repaired)} / 0")
+    assert load.failures("schedules") == 0
+
+
+def repair_sessions(session, keyspace, since, until):
+    """Cassandra's record of the repair sessions (one per repair command) on `keyspace` started
+    between `since` and `until` (whole seconds): their requested ranges."""
+    rows = session.execute("SELECT keyspace_name, started_at, requested_ranges "
+                           "FROM system_distributed.parent_repair_history", timeout=60)
+    lo, hi = since.replace(microsecond=0), until.replace(microsecond=0) + ONE_SECOND
+    return [frozenset(r.requested_ranges or ()) for r in rows
+            if r.keyspace_name == keyspace and r.started_at is not None
+            and lo <= r.started_at.replace(tzinfo=since.tzinfo) <= hi]
+
+
+def start_repair(name, spec):
+    kubectl("delete", "repair", name, "--ignore-not-found", "--wait=true", ns=NS, timeout=120)
+    apply({"apiVersion": "cassandra.rook.io/v1alpha1", "kind": "Repair",
+           "metadata": {"name": name, "namespace": NS}, "spec": {"cluster": MAIN, **spec}})
+
+
+def scenario_leader_killed(session, load):
+    """A Repair of e2e (12 segments); the leader SIGKILLed once 3 are done."""
+    load.set_phase("leader killed mid-repair")
+    start_repair("rp-kill", {"keyspaces": [KEYSPACE], "segmentsPerNode": 4, "intensity": 1})
+    t0 = time.monotonic()
+    status = wait("rp-kill: 3 segments done",
+                  lambda: (lambda s: s if (s.get("segments") or {}).get("done", 0) >= 3 else None)(
+                      status_of("repair", "rp-kill")), 300, interval=0.5)
+    total = status["segments"]["total"]
+    done_at_kill = status["segments"]["done"]
+    assert done_at_kill < total, f"rp-kill finished before the kill: {status['segments']}"
+    kill_leader("10s repairs")
+    status = wait("rp-kill finished", lambda: finished("repair", "rp-kill"), 600, interval=2)
+    assert status["phase"] == "Complete", f"{status.get('reason')}: {status.get('message')}"
+    timed("10s repairs", "rp-kill (leader killed): created → Complete", t0)
+    sessions = repair_sessions(session, KEYSPACE, parse_time(status["startTime"]),
+                               parse_time(status["completionTime"]))
+    figure("10s repairs", "rp-kill: segments / done at the kill / Cassandra repair sessions "
+           "(distinct ranges)", f"{total} / {done_at_kill} / {len(sessions)} ({len(set(sessions))})")
+    assert len(sessions) == total and len(set(sessions)) == total, (
+        f"{len(sessions)} repair sessions for {total} segments: a segment ran twice or not at all")
+    assert load.failures("leader killed mid-repair") == 0
+
+
+def cassandra_pid(pod):
+    """Host PID of the Cassandra JVM of `pod` (its container's HOSTNAME is the pod's name)."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                if b"org.apache.cassandra.service.CassandraDaemon" not in f.read():
+                    continue
+            with open(f"/proc/{d}/environ", "rb") as f:
+                if f"HOSTNAME={pod}".encode() in f.read().split(b"\0"):
+                    return int(d)
+        except OSError:
+            continue
+    return None
+
+
+def scenario_replica_killed(session, load):
+    """A Repair of e2e; a replica (not the segment's coordinator) SIGKILLed as its first
+    segment starts: the segment is retried once the node is back and the Repair completes."""
+    load.set_phase("replica killed mid-segment")
+    start_repair("rp-replica", {"keyspaces": [KEYSPACE], "segmentsPerNode": 2, "intensity": 1,
+                                "segmentTimeoutSeconds": 120})
+    t0 = time.monotonic()
+    running = wait("rp-replica: a segment recorded", lambda: (
+        lambda s: s["running"][0] if s.get("running") else None)(status_of("repair", "rp-replica")),
+        300, interval=0.1)
+    victim = next(p for p in running["replicas"] if p != running["coordinator"])
+    pid = cassandra_pid(victim)
+    assert pid, f"no Cassandra process of {victim} on this host"
+    os.kill(pid, signal.SIGKILL)
+    log(f"SIGKILLed Cassandra of {victim} (host pid {pid}) in segment {running['segment']} "
+        f"(coordinator {running['coordinator']}, attempt {running.get('attempt', 1)})")
+    retried = []
+
+    def done():
+        s = status_of("repair", "rp-replica")
+        for r in s.get("retrying") or []:
+            retried.append(r)
+        for r in s.get("running") or []:
+            if r.get("attempt", 1) > 1:
+                retried.append(r)
+        return s if s.get("phase") in ("Complete", "Failed") else None
+    status = wait("rp-replica finished", done, 900, interval=1)
+    assert status["phase"] == "Complete", f"{status.get('reason')}: {status.get('message')}"
+    timed("10s repairs", "rp-replica (a replica killed): created → Complete", t0)
+    figure("10s repairs", "rp-replica: segments / retried / postponed",
+           f"{status['segments']['total']} / {len(retried) > 0} / {status.get('postponed')}")
+    assert retried, "the segment the killed replica was in was never retried"
+    assert status["segments"]["done"] == status["segments"]["total"]
+    wait("the killed replica's pod Ready again", lambda: (
+        lambda p: p and all(c.get("ready") for c in (p.get("status") or {}).get(
+            "containerStatuses") or []))(get("pod", victim)), 300)
+
+
+def main():
+    t0 = time.monotonic()
+    with client_on_main("schedules") as (m, load, session, _creds):
+        try:
+            scenario_schedules(session, load)
+        finally:
+            patch_main({"repairs": None, "autoRepair": None})
+            session.execute(f"DROP KEYSPACE IF EXISTS {KS}", timeout=120)
+        timed("10s repairs", "schedules and coverage", t0)
+        scenario_leader_killed(session, load)
+    with client_on_main("replica killed mid-segment") as (m, load, session, _creds):
+        scenario_replica_killed(session, load)
+
+
+if __name__ == "__main__":
+    sys.exit(run_scenario(main, NEEDS, LEAVES, doc=__doc__))
