@@ -137,7 +137,7 @@ absl::StatusOr<std::vector<repair::TableCoverage>> RepairScheduler::Schema(Pass&
       continue;
     }
     auto rows = (*session)->Query(
-        "SELECT keyspace_name, table_name, gc_grace_seconds FROM system_schema.tables",
+        "SELECT keyspace_name, table_name, gc_grace_seconds, id FROM system_schema.tables",
         cql::Consistency::kOne);
     if (!rows.ok()) {
       last = rows.status();
@@ -148,6 +148,7 @@ absl::StatusOr<std::vector<repair::TableCoverage>> RepairScheduler::Schema(Pass&
       repair::TableCoverage t;
       t.keyspace = row.columns.at("keyspace_name");
       t.table = row.columns.at("table_name");
+      if (auto id = row.columns.find("id"); id != row.columns.end()) t.id = id->second;
       auto r = replication->find(t.keyspace);
       if (IsLocalKeyspace(t.keyspace) || r == replication->end() ||
           ReplicaCount(r->second, {}) < 2) {
@@ -284,7 +285,8 @@ absl::Status RepairScheduler::Schedule(Pass& p, const RepairScheduleSpec& s) {
     if (Unfinished(*r)) {
       Warn(p, name, reason::kRepairSkipped,
            absl::StrCat("the ", kube::FormatRfc3339(*run->due), " run of schedule ", s.name,
-                        " is skipped: Repair ", r->name(), " still runs"));
+                        " waits: Repair ", r->name(),
+                        " still runs (skipped if it runs past startingDeadlineSeconds)"));
       return absl::OkStatus();
     }
   }

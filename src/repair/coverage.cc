@@ -17,21 +17,28 @@ std::vector<TableCoverage> Cover(const std::vector<TableCoverage>& schema,
                                  const std::vector<FinishedRepair>& finished, absl::Time now) {
   std::map<std::string, const TableCoverage*> before;
   for (const TableCoverage& t : recorded) before[t.Key()] = &t;
+  const bool first_coverage = recorded.empty();
   std::vector<TableCoverage> out;
   for (const TableCoverage& s : schema) {
     TableCoverage t = s;
     t.last_repaired = absl::InfinitePast();
     t.repair.clear();
     t.first_seen = now;
-    if (auto it = before.find(t.Key()); it != before.end()) {
+    // Repairs that started before this count: all in the first coverage, or for a table
+    // recorded without a first sight (an older record).
+    absl::Time counts_from = first_coverage ? absl::InfinitePast() : now;
+    auto it = before.find(t.Key());
+    if (it != before.end() && (it->second->id.empty() || it->second->id == t.id)) {
       t.last_repaired = it->second->last_repaired;
       t.repair = it->second->repair;
+      counts_from = it->second->first_seen;
       if (it->second->first_seen != absl::InfinitePast()) t.first_seen = it->second->first_seen;
     }
     for (const FinishedRepair& r : finished) {
       auto k = r.tables.find(t.keyspace);
       if (k == r.tables.end()) continue;
       if (!k->second.empty() && !k->second.contains(t.table)) continue;
+      if (r.started < counts_from) continue;
       if (r.started > t.last_repaired) {
         t.last_repaired = r.started;
         t.repair = r.name;

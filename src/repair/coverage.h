@@ -31,6 +31,7 @@ namespace repair {
 
 struct TableCoverage {
   std::string keyspace, table;
+  std::string id;  // the table's id (system_schema.tables): a table re-created is another
   int64_t gc_grace_seconds = 0;
   absl::Time last_repaired = absl::InfinitePast();  // InfinitePast: never, as far as known
   std::string repair;                               // the Repair that did it
@@ -50,10 +51,12 @@ struct FinishedRepair {
   std::map<std::string, std::set<std::string>> tables;
 };
 
-// The coverage of `schema` (its tables, with gc_grace and nothing else set): for each table the
-// later of what `recorded` says and the newest of `finished` that covered it; first seen as
-// recorded, else `now`. Tables not in the schema are left out (dropped); the order is the
-// schema's.
+// The coverage of `schema` (its tables, with id and gc_grace and nothing else set): for each
+// table the later of what `recorded` says (for the same id) and the newest of `finished` that
+// covered it; first seen as recorded, else `now`. A table first seen now counts only repairs
+// started since (a table dropped and created again under its name was not covered by the old
+// one's repairs) — except in the first coverage of all (`recorded` empty), which counts every
+// finished repair. Tables not in the schema are left out (dropped); the order is the schema's.
 std::vector<TableCoverage> Cover(const std::vector<TableCoverage>& schema,
                                  const std::vector<TableCoverage>& recorded,
                                  const std::vector<FinishedRepair>& finished, absl::Time now);

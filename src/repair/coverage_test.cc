@@ -33,8 +33,10 @@ TEST(Cover, ANewerCompleteRepairOfTheTableOrItsWholeKeyspaceMovesItsTimeForward)
       {"only-b", At(3000), {{"ks", {"b"}}}},
       {"older", At(500), {{"ks", {}}, {"other", {}}}},
   };
+  // Recorded before, first sight unknown (older records): every finished repair counts.
   const std::vector<TableCoverage> got =
-      Cover(schema, {recorded_a, recorded_gone}, finished, At(9999));
+      Cover(schema, {recorded_a, recorded_gone, Table("ks", "b"), Table("other", "c")}, finished,
+            At(9999));
   ASSERT_EQ(got.size(), 3u);  // the dropped table is gone; the schema's order
   EXPECT_EQ(got[0].Key(), "ks.a");
   EXPECT_EQ(got[0].last_repaired, At(2000));
@@ -43,7 +45,29 @@ TEST(Cover, ANewerCompleteRepairOfTheTableOrItsWholeKeyspaceMovesItsTimeForward)
   EXPECT_EQ(got[1].repair, "only-b");
   EXPECT_EQ(got[2].last_repaired, At(500));
   EXPECT_EQ(got[2].Deadline(), At(500 + kTenDays));
-  EXPECT_EQ(got[0].first_seen, At(9999));  // not recorded: now
+  EXPECT_EQ(got[0].first_seen, At(9999));  // not known: now
+}
+
+TEST(Cover, ATableCreatedAgainUnderItsNameIsNotCoveredByTheOldOnesRepairs) {
+  TableCoverage old = Table("ks", "a");
+  old.id = "id-1";
+  old.last_repaired = At(1000);
+  old.first_seen = At(10);
+  TableCoverage other = Table("ks", "b");
+  other.first_seen = At(10);
+  TableCoverage again = Table("ks", "a");
+  again.id = "id-2";
+  const std::vector<FinishedRepair> finished = {{"before", At(1000), {{"ks", {}}}}};
+  // Dropped and created again between two reads: another id.
+  auto got = Cover({again, other}, {old, other}, finished, At(2000));
+  EXPECT_FALSE(got[0].Repaired());
+  EXPECT_EQ(got[0].first_seen, At(2000));
+  // Dropped, seen absent, created again: not recorded, first seen now, older repairs ignored.
+  got = Cover({again, other}, {other}, finished, At(2000));
+  EXPECT_FALSE(got[0].Repaired());
+  // The first coverage of all counts every finished repair.
+  got = Cover({again}, {}, finished, At(2000));
+  EXPECT_EQ(got[0].last_repaired, At(1000));
 }
 
 TEST(Cover, WhatWasRecordedIsNeverMovedBack) {

@@ -5,7 +5,7 @@ Cluster with a real client at QUORUM throughout.
 Schedules and coverage: a keyspace e2e_sched with table `fast` (gc_grace_seconds 120) and `slow`
 (the default 10 days). A schedule every minute (spec.repairs[], history limit 2) repairs `slow`;
 the automatic schedule (spec.autoRepair, on by default) repairs `fast` on its own every 60 s
-(0.5 x gc_grace). For four minutes: each scheduled Repair is created within seconds of its minute,
+(0.5 x gc_grace). For three minutes: each scheduled Repair is created within seconds of its minute,
 no more than two finished ones are kept, and `fast` is never left unrepaired longer than its
 gc_grace (status.repairCoverage, polled). Then the coverage view: every replicated table, none
 past its deadline.
@@ -13,26 +13,23 @@ past its deadline.
 The operator leader SIGKILLed mid-repair: the next leader resumes; every segment ran exactly once,
 counted from Cassandra's own record of repair sessions (system_distributed.parent_repair_history).
 
-A replica's Cassandra SIGKILLed while its segment runs: the segment fails, is retried once the
-node is back, and the Repair completes. Helpers and state: e2elib.py."""
+(A replica killed mid-segment: 10t.) Helpers and state: e2elib.py."""
 import datetime
 import json
-import os
-import signal
 import sys
 import time
 
 from e2elib import (DC, KEYSPACE, MAIN, NS, apply, client_on_main, event_messages, figure,
-                    finished, get, items, kill_leader, kubectl, log, parse_time, run_scenario,
+                    finished, get, items, kill_leader, kubectl, parse_time, run_scenario,
                     status_of, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
-LEAVES = ("the shared Cluster Ready 3/3 with no repair schedule (spec.repairs removed), keyspace "
-          "e2e_sched dropped, Repairs rp-kill and rp-replica in the namespace")
+LEAVES = ("the shared Cluster Ready 3/3 with no repair schedule (spec.repairs and spec.autoRepair "
+          "removed), keyspace e2e_sched dropped, Repair rp-kill in the namespace")
 
 KS = "e2e_sched"
 ONE_SECOND = datetime.timedelta(seconds=1)
-WATCH_SECONDS = 240
+WATCH_SECONDS = 180
 
 
 def patch_main(spec):
@@ -55,6 +52,7 @@ def now_utc():
 
 def scenario_schedules(session, load):
     """Schedule every minute + the automatic schedule, for WATCH_SECONDS."""
+    session.execute(f"DROP KEYSPACE IF EXISTS {KS}", timeout=120)  # left by a failed run
     session.execute(f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = "
                     f"{{'class': 'NetworkTopologyStrategy', '{DC}': 3}}")
     session.execute(f"CREATE TABLE IF NOT EXISTS {KS}.fast (k int PRIMARY KEY, v text) "
@@ -97,17 +95,22 @@ def scenario_schedules(session, load):
     assert any(f"{KS}.fast" in m for m in autos), autos
     assert not any(f"{KS}.slow" in m for m in autos), f"slow was not due: {autos}"
 
-    # The schedule: one Repair per minute, created on time; the history limit kept.
+    # The schedule: one Repair per minute, created on time; the history limit kept. A run due
+    # within startingDeadlineSeconds when the schedule appears is created at once, and one due
+    # while the previous Repair still runs waits for it (as a CronJob's with Forbid): those are
+    # late by design; the others are created within seconds of their minute.
     late = []
     for name, r in sorted(created.items()):
         at = parse_time(r["metadata"]["annotations"]["cassandra.rook.io/scheduled-at"])
         delay = (parse_time(r["metadata"]["creationTimestamp"]) - at).total_seconds()
-        late.append(delay)
         assert name.endswith(at.strftime("%Y%m%d%H%M")), (name, at)
-    figure("10s schedules", "minutely Repairs created / latest creation after its minute",
-           f"{len(created)} / {max(late):.0f} s")
-    assert len(created) >= 3, f"a schedule every minute made {sorted(created)} in 4 minutes"
-    assert max(late) <= 15, f"created late: {late}"
+        assert delay < 60, f"{name} created {delay:.0f}s after its minute"
+        if at >= patched:
+            late.append(delay)
+    figure("10s schedules", "minutely Repairs created / seconds after their minute",
+           f"{len(created)} / {', '.join(f'{d:.0f}' for d in late)}")
+    assert len(created) >= 3, f"a schedule every minute made {sorted(created)} in 3 minutes"
+    assert sum(d <= 15 for d in late) >= 2, f"created late: {late}"
     kept = [r for r in repairs_of("minutely")
             if (r.get("status") or {}).get("phase") == "Complete"]
     assert len(kept) <= 2, f"history limit 2, kept {[r['metadata']['name'] for r in kept]}"
@@ -170,61 +173,6 @@ def scenario_leader_killed(session, load):
     assert load.failures("leader killed mid-repair") == 0
 
 
-def cassandra_pid(pod):
-    """Host PID of the Cassandra JVM of `pod` (its container's HOSTNAME is the pod's name)."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                if b"org.apache.cassandra.service.CassandraDaemon" not in f.read():
-                    continue
-            with open(f"/proc/{d}/environ", "rb") as f:
-                if f"HOSTNAME={pod}".encode() in f.read().split(b"\0"):
-                    return int(d)
-        except OSError:
-            continue
-    return None
-
-
-def scenario_replica_killed(session, load):
-    """A Repair of e2e; a replica (not the segment's coordinator) SIGKILLed as its first
-    segment starts: the segment is retried once the node is back and the Repair completes."""
-    load.set_phase("replica killed mid-segment")
-    start_repair("rp-replica", {"keyspaces": [KEYSPACE], "segmentsPerNode": 2, "intensity": 1,
-                                "segmentTimeoutSeconds": 120})
-    t0 = time.monotonic()
-    running = wait("rp-replica: a segment recorded", lambda: (
-        lambda s: s["running"][0] if s.get("running") else None)(status_of("repair", "rp-replica")),
-        300, interval=0.1)
-    victim = next(p for p in running["replicas"] if p != running["coordinator"])
-    pid = cassandra_pid(victim)
-    assert pid, f"no Cassandra process of {victim} on this host"
-    os.kill(pid, signal.SIGKILL)
-    log(f"SIGKILLed Cassandra of {victim} (host pid {pid}) in segment {running['segment']} "
-        f"(coordinator {running['coordinator']}, attempt {running.get('attempt', 1)})")
-    retried = []
-
-    def done():
-        s = status_of("repair", "rp-replica")
-        for r in s.get("retrying") or []:
-            retried.append(r)
-        for r in s.get("running") or []:
-            if r.get("attempt", 1) > 1:
-                retried.append(r)
-        return s if s.get("phase") in ("Complete", "Failed") else None
-    status = wait("rp-replica finished", done, 900, interval=1)
-    assert status["phase"] == "Complete", f"{status.get('reason')}: {status.get('message')}"
-    timed("10s repairs", "rp-replica (a replica killed): created → Complete", t0)
-    figure("10s repairs", "rp-replica: segments / retried / postponed",
-           f"{status['segments']['total']} / {len(retried) > 0} / {status.get('postponed')}")
-    assert retried, "the segment the killed replica was in was never retried"
-    assert status["segments"]["done"] == status["segments"]["total"]
-    wait("the killed replica's pod Ready again", lambda: (
-        lambda p: p and all(c.get("ready") for c in (p.get("status") or {}).get(
-            "containerStatuses") or []))(get("pod", victim)), 300)
-
-
 def main():
     t0 = time.monotonic()
     with client_on_main("schedules") as (m, load, session, _creds):
@@ -235,8 +183,6 @@ def main():
             session.execute(f"DROP KEYSPACE IF EXISTS {KS}", timeout=120)
         timed("10s repairs", "schedules and coverage", t0)
         scenario_leader_killed(session, load)
-    with client_on_main("replica killed mid-segment") as (m, load, session, _creds):
-        scenario_replica_killed(session, load)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ declare -A full_only=(
   [07a_restart_request_test]="the roll on a template change is 07's; the annotation is a unit scenario"
   [07b_bad_image_test]="a stuck roll detected, held and recovered is 07d's (bad config value)"
   [08_kill_mid_decommission_test]="a leader SIGKILLed mid operation and finished by the next is 09's (replacement); decommission is 04's"
+  [10t_repair_replica_killed_test]="a Repair carried through a crash is 10s's (the leader killed); a failed segment stopped everywhere and retried is the scenario tier's and the Cassandra tier's"
 )
 for test in "$root"/test/e2e/*_test.py; do
   name=$(basename "$test" .py)

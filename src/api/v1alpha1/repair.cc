@@ -186,6 +186,7 @@ std::vector<repair::TableCoverage> ParseRepairCoverage(const Json& cluster_statu
     repair::TableCoverage c;
     c.keyspace = StringField(t, "keyspace");
     c.table = StringField(t, "table");
+    c.id = StringField(t, "id");
     c.gc_grace_seconds = kube::IntField(t, "gcGraceSeconds");
     c.repair = StringField(t, "repair");
     if (!absl::ParseTime(absl::RFC3339_full, StringField(t, "lastRepaired"), &c.last_repaired,
@@ -204,6 +205,7 @@ Json RepairCoverageJson(const std::vector<repair::TableCoverage>& tables) {
   Json out = Json::array();
   for (const repair::TableCoverage& t : tables) {
     Json j = {{"keyspace", t.keyspace}, {"table", t.table}, {"gcGraceSeconds", t.gc_grace_seconds}};
+    if (!t.id.empty()) j["id"] = t.id;
     if (t.first_seen != absl::InfinitePast()) j["firstSeen"] = kube::FormatRfc3339(t.first_seen);
     if (t.Repaired()) {
       j["lastRepaired"] = kube::FormatRfc3339(t.last_repaired);

@@ -90,7 +90,8 @@ class FakeSession : public CqlSession {
       }
       return out;
     }
-    if (absl::StartsWith(statement, "SELECT keyspace_name, table_name, gc_grace_seconds FROM")) {
+    if (absl::StartsWith(statement,
+                         "SELECT keyspace_name, table_name, gc_grace_seconds, id FROM")) {
       for (const auto& [ks, tables] : world_.tables) {
         for (const std::string& t : tables) {
           auto gc = world_.gc_grace_seconds.find(ks + "." + t);
