@@ -17,7 +17,7 @@
 //             table is nearest its gc_grace deadline is repaired (its due tables), at the
 //             schedule's intensity; the slots spread keyspaces over the period.
 //
-// Requeued at the next time a schedule fires or a table falls due (5 minutes at most; 30 s while
+// Requeued at the next time a schedule fires or a table falls due (a minute at most; 30 s while
 // a Repair of the Cluster runs). A schedule or time zone the operator cannot read is reported (a
 // Warning event, once) and skipped. Threading: as the other reconcilers.
 #pragma once
@@ -47,8 +47,10 @@ struct RepairScheduleCaches {
 
 struct RepairSchedulerOptions {
   absl::Duration schema_every = absl::Minutes(1);  // tables and gc_grace read again after this
-  absl::Duration max_wait = absl::Minutes(5);      // between passes when nothing falls due sooner
-  absl::Duration busy_poll = absl::Seconds(30);    // while a Repair of the Cluster runs
+  // Between passes when nothing falls due sooner: a new table (no Kubernetes event tells of
+  // it) is in the coverage within about two minutes.
+  absl::Duration max_wait = absl::Minutes(1);
+  absl::Duration busy_poll = absl::Seconds(30);  // while a Repair of the Cluster runs
 };
 
 class RepairScheduler : public kube::Reconciler {
