@@ -64,12 +64,7 @@ absl::StatusOr<kube::Result> BackupScheduler::Reconcile(const kube::ObjectKey& k
   p.cluster = cluster;
   p.spec = *std::move(spec);
   p.now = seams_.clock->Now();
-  for (const kube::ObjectPtr& b : caches_.backups->List()) {
-    if (b->ns() == p.spec.ns &&
-        StringField(FieldAt(b->json(), {"spec"}), "cluster") == p.spec.name) {
-      p.backups.push_back(b);
-    }
-  }
+  p.backups = ObjectsOfCluster(*caches_.backups, p.spec);
   absl::Status first_error;
   for (const BackupScheduleSpec& schedule : p.spec.backup_schedules) {
     absl::Status s = Retain(p, schedule);
@@ -108,23 +103,15 @@ absl::StatusOr<kube::Result> BackupScheduler::Reconcile(const kube::ObjectKey& k
   return result;
 }
 
-void BackupScheduler::Warn(Pass& p, const std::string& once_key, const char* why,
-                           const std::string& message) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!warned_.insert(absl::StrCat(p.spec.uid, "/", once_key)).second) return;
-  }
-  spdlog::warn("cluster {}: {}: {}", p.cluster->key().ToString(), why, message);
-  seams_.events->Event(*p.cluster, true, why, message);
-}
-
 absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   if (s.suspend) return absl::OkStatus();
   auto run = base::RunDueAt(s.schedule, s.time_zone, p.now, s.starting_deadline);
   if (!run.ok()) {
-    Warn(p, absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone), reason::kInvalidSchedule,
-         absl::StrCat("spec.backups[", s.name, "].", run.status().message(),
-                      "; no backup is scheduled until it is fixed"));
+    warnings_.Warn(*seams_.events, *p.cluster,
+                   absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone),
+                   reason::kInvalidSchedule,
+                   absl::StrCat("spec.backups[", s.name, "].", run.status().message(),
+                                "; no backup is scheduled until it is fixed"));
     return absl::OkStatus();
   }
   if (run->next) p.wake = std::min(p.wake, *run->next);
@@ -137,9 +124,9 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   }
   for (const auto& b : mine) {
     if (!ParseBackupStatus(FieldAt(b->json(), {"status"})).Finished()) {
-      Warn(p, name, reason::kBackupSkipped,
-           absl::StrCat("the ", kube::FormatRfc3339(last), " run of schedule ", s.name,
-                        " is skipped: Backup ", b->name(), " still runs"));
+      warnings_.Warn(*seams_.events, *p.cluster, name, reason::kBackupSkipped,
+                     absl::StrCat("the ", kube::FormatRfc3339(last), " run of schedule ", s.name,
+                                  " is skipped: Backup ", b->name(), " still runs"));
       return absl::OkStatus();
     }
   }
@@ -201,17 +188,20 @@ absl::Status BackupScheduler::Purge(Pass& p, const kube::Object& b, const std::s
     const RestoreStatus rs = ParseRestoreStatus(FieldAt(r->json(), {"status"}));
     if (r->ns() == b.ns() && StringField(FieldAt(r->json(), {"spec"}), "backup") == b.name() &&
         !rs.Finished()) {
-      Warn(p, absl::StrCat("held/", b.name(), "/", r->name()), reason::kPurgeHeld,
-           absl::StrCat("Backup ", b.name(), " is kept while Restore ", r->name(), " reads it"));
+      warnings_.Warn(
+          *seams_.events, *p.cluster, absl::StrCat("held/", b.name(), "/", r->name()),
+          reason::kPurgeHeld,
+          absl::StrCat("Backup ", b.name(), " is kept while Restore ", r->name(), " reads it"));
       return absl::OkStatus();
     }
   }
   const std::string location_name = StringField(FieldAt(b.json(), {"spec"}), "storageLocation");
   const StorageLocationSpec* location = p.spec.FindStorageLocation(location_name);
   if (!location) {
-    Warn(p, absl::StrCat("held/", b.name()), reason::kPurgeHeld,
-         absl::StrCat("Backup ", b.name(), " is past its retention but its storage location \"",
-                      location_name, "\" is gone from the Cluster: kept, nothing deleted"));
+    warnings_.Warn(
+        *seams_.events, *p.cluster, absl::StrCat("held/", b.name()), reason::kPurgeHeld,
+        absl::StrCat("Backup ", b.name(), " is past its retention but its storage location \"",
+                     location_name, "\" is gone from the Cluster: kept, nothing deleted"));
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(const std::unique_ptr<LocationStore> store,

@@ -58,7 +58,6 @@ class BackupScheduler : public kube::Reconciler {
   absl::Status Retain(Pass& p, const BackupScheduleSpec& schedule);
   absl::Status Purge(Pass& p, const kube::Object& backup, const std::string& why);
   absl::Status Collect(Pass& p, const StorageLocationSpec& location, absl::Duration grace);
-  void Warn(Pass& p, const std::string& once_key, const char* reason, const std::string& message);
 
   Seams seams_;
   BackupStorage* storage_;
@@ -68,7 +67,7 @@ class BackupScheduler : public kube::Reconciler {
   std::mutex mu_;
   std::map<std::string, absl::Time> collected_;  // "<cluster uid>/<location>" -> last collection
   std::set<std::string> to_collect_;  // "<cluster uid>/<location>" purged since its collection
-  std::set<std::string> warned_;      // warnings already given (once each)
+  OnceWarnings warnings_;
 };
 
 }  // namespace ringkeeper

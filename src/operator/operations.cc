@@ -9,6 +9,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -48,6 +49,25 @@ absl::StatusOr<std::map<std::string, Json>> ReadReplication(CqlSession& client) 
   for (const auto& row : rows.rows) {
     Json replication = Json::parse(row.columns.at("replication"), nullptr, false);
     out[row.columns.at("keyspace_name")] = replication.is_object() ? replication : Json::object();
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<repair::TableCoverage>> ReadTables(CqlSession& client) {
+  ASSIGN_OR_RETURN(auto rows, client.Query("SELECT keyspace_name, table_name, gc_grace_seconds, "
+                                           "id FROM system_schema.tables",
+                                           cql::Consistency::kOne));
+  std::vector<repair::TableCoverage> out;
+  for (const cql::Row& row : rows.rows) {
+    repair::TableCoverage t;
+    t.keyspace = row.columns.at("keyspace_name");
+    t.table = row.columns.at("table_name");
+    if (auto id = row.columns.find("id"); id != row.columns.end()) t.id = id->second;
+    if (!absl::SimpleAtoi(row.columns.at("gc_grace_seconds"), &t.gc_grace_seconds)) {
+      return absl::InternalError(absl::StrCat("gc_grace_seconds of ", t.Key(), " is \"",
+                                              row.columns.at("gc_grace_seconds"), "\""));
+    }
+    out.push_back(std::move(t));
   }
   return out;
 }

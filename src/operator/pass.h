@@ -16,6 +16,7 @@
 #include "operator/desired.h"
 #include "operator/reconciler.h"
 #include "operator/volumes.h"
+#include "repair/coverage.h"
 
 namespace ringkeeper {
 
@@ -127,6 +128,9 @@ std::optional<Phase> PhaseOf(const kube::Json& operation);
 
 // Every keyspace's replication map, from system_schema.keyspaces.
 absl::StatusOr<std::map<std::string, kube::Json>> ReadReplication(CqlSession& client);
+
+// Every table (system_schema.tables) with its id and gc_grace_seconds (the other fields unset).
+absl::StatusOr<std::vector<repair::TableCoverage>> ReadTables(CqlSession& client);
 
 // ALTER KEYSPACE to NetworkTopologyStrategy with `factors` ({dc: factor}).
 absl::Status AlterReplication(CqlSession& session, const std::string& keyspace,

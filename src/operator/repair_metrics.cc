@@ -80,8 +80,8 @@ std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& c
                                       {"table", t.table}};
       out.Add(kTableLastSuccess, labels, seconds(t));
       out.Add(kTableGcGrace, labels, double(t.gc_grace_seconds));
-      auto [it, first] = keyspace_last.try_emplace(t.keyspace, seconds(t));
-      if (!first) it->second = std::min(it->second, seconds(t));
+      double& oldest = keyspace_last.try_emplace(t.keyspace, seconds(t)).first->second;
+      oldest = std::min(oldest, seconds(t));
     }
     for (const auto& [keyspace, t] : keyspace_last) {
       out.Add(kLastSuccess,

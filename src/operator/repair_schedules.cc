@@ -1,9 +1,9 @@
 #include "operator/repair_schedules.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/v1alpha1/catalogue.h"
@@ -69,12 +69,7 @@ absl::StatusOr<kube::Result> RepairScheduler::Reconcile(const kube::ObjectKey& k
   p.cluster = cluster;
   p.spec = *std::move(spec);
   p.now = seams_.clock->Now();
-  for (const kube::ObjectPtr& r : caches_.repairs->List()) {
-    if (r->ns() == p.spec.ns &&
-        StringField(FieldAt(r->json(), {"spec"}), "cluster") == p.spec.name) {
-      p.repairs.push_back(r);
-    }
-  }
+  p.repairs = ObjectsOfCluster(*caches_.repairs, p.spec);
 
   absl::Status first_error;
   if (std::string why; ReportedReady(*cluster, &why)) {
@@ -100,16 +95,6 @@ absl::StatusOr<kube::Result> RepairScheduler::Reconcile(const kube::ObjectKey& k
   return kube::Result{std::max(absl::Seconds(1), wait)};
 }
 
-void RepairScheduler::Warn(Pass& p, const std::string& once_key, const char* why,
-                           const std::string& message) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!warned_.insert(absl::StrCat(p.spec.uid, "/", once_key)).second) return;
-  }
-  spdlog::warn("cluster {}: {}: {}", p.cluster->key().ToString(), why, message);
-  seams_.events->Event(*p.cluster, true, why, message);
-}
-
 // ---- Coverage -----------------------------------------------------------------------------
 
 absl::StatusOr<std::vector<repair::TableCoverage>> RepairScheduler::Schema(Pass& p) {
@@ -122,41 +107,24 @@ absl::StatusOr<std::vector<repair::TableCoverage>> RepairScheduler::Schema(Pass&
   }
   ASSIGN_OR_RETURN(CqlCredentials login, ReadSuperuser(*seams_.reader, p.spec));
   absl::Status last = absl::UnavailableError("the Cluster reports no member with an address");
-  for (const ReportedMember& m : ReportedMembers(*p.cluster)) {
-    kube::ObjectPtr svc = caches_.services->Get(kube::ObjectKey{p.spec.ns, m.pod}.ToString());
-    const std::string host = svc ? StringField(FieldAt(svc->json(), {"spec"}), "clusterIP") : "";
-    if (host.empty()) continue;
+  for (const auto& [pod, host] : MemberAddresses(*p.cluster, *caches_.services)) {
     auto session = seams_.cql->Connect(host, login);
     if (!session.ok()) {
       last = session.status();
       continue;
     }
     auto replication = ReadReplication(**session);
-    if (!replication.ok()) {
-      last = replication.status();
-      continue;
-    }
-    auto rows = (*session)->Query(
-        "SELECT keyspace_name, table_name, gc_grace_seconds, id FROM system_schema.tables",
-        cql::Consistency::kOne);
-    if (!rows.ok()) {
-      last = rows.status();
+    auto all = replication.ok() ? ReadTables(**session) : replication.status();
+    if (!all.ok()) {
+      last = all.status();
       continue;
     }
     std::vector<repair::TableCoverage> tables;
-    for (const cql::Row& row : rows->rows) {
-      repair::TableCoverage t;
-      t.keyspace = row.columns.at("keyspace_name");
-      t.table = row.columns.at("table_name");
-      if (auto id = row.columns.find("id"); id != row.columns.end()) t.id = id->second;
+    for (repair::TableCoverage& t : *all) {
       auto r = replication->find(t.keyspace);
       if (IsLocalKeyspace(t.keyspace) || r == replication->end() ||
           ReplicaCount(r->second, {}) < 2) {
         continue;  // one copy: nothing to repair
-      }
-      if (!absl::SimpleAtoi(row.columns.at("gc_grace_seconds"), &t.gc_grace_seconds)) {
-        return absl::InternalError(absl::StrCat("gc_grace_seconds of ", t.Key(), " is \"",
-                                                row.columns.at("gc_grace_seconds"), "\""));
       }
       tables.push_back(std::move(t));
     }
@@ -194,8 +162,10 @@ std::vector<repair::FinishedRepair> RepairScheduler::Finished(const Pass& p) con
 absl::Status RepairScheduler::RecordCoverage(Pass& p) {
   auto schema = Schema(p);
   if (!schema.ok()) {
-    Warn(p, absl::StrCat("coverage/", schema.status().message()), reason::kCoverageUnknown,
-         absl::StrCat("the tables' repair coverage is not known: ", schema.status().message()));
+    warnings_.Warn(
+        *seams_.events, *p.cluster, absl::StrCat("coverage/", schema.status().message()),
+        reason::kCoverageUnknown,
+        absl::StrCat("the tables' repair coverage is not known: ", schema.status().message()));
     return schema.status();
   }
   const Json& status = FieldAt(p.cluster->json(), {"status"});
@@ -269,9 +239,11 @@ absl::Status RepairScheduler::Schedule(Pass& p, const RepairScheduleSpec& s) {
   if (s.suspend) return absl::OkStatus();
   auto run = base::RunDueAt(s.schedule, s.time_zone, p.now, s.starting_deadline);
   if (!run.ok()) {
-    Warn(p, absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone), reason::kInvalidSchedule,
-         absl::StrCat("spec.repairs[", s.name, "].", run.status().message(),
-                      "; no repair is scheduled until it is fixed"));
+    warnings_.Warn(*seams_.events, *p.cluster,
+                   absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone),
+                   reason::kInvalidSchedule,
+                   absl::StrCat("spec.repairs[", s.name, "].", run.status().message(),
+                                "; no repair is scheduled until it is fixed"));
     return absl::OkStatus();
   }
   if (run->next) p.wake = std::min(p.wake, *run->next);
@@ -283,10 +255,10 @@ absl::Status RepairScheduler::Schedule(Pass& p, const RepairScheduleSpec& s) {
   }
   for (const auto& r : mine) {
     if (Unfinished(*r)) {
-      Warn(p, name, reason::kRepairSkipped,
-           absl::StrCat("the ", kube::FormatRfc3339(*run->due), " run of schedule ", s.name,
-                        " waits: Repair ", r->name(),
-                        " still runs (skipped if it runs past startingDeadlineSeconds)"));
+      warnings_.Warn(*seams_.events, *p.cluster, name, reason::kRepairSkipped,
+                     absl::StrCat("the ", kube::FormatRfc3339(*run->due), " run of schedule ",
+                                  s.name, " waits: Repair ", r->name(),
+                                  " still runs (skipped if it runs past startingDeadlineSeconds)"));
       return absl::OkStatus();
     }
   }

@@ -24,7 +24,6 @@
 
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +34,7 @@
 #include "kube/controller.h"
 #include "kube/store.h"
 #include "operator/seams.h"
+#include "operator/storage_access.h"
 #include "repair/coverage.h"
 
 namespace ringkeeper {
@@ -71,7 +71,6 @@ class RepairScheduler : public kube::Reconciler {
   absl::Status Auto(Pass& p);
   absl::Status Create(Pass& p, const std::string& name, const std::string& schedule,
                       kube::Json spec, absl::Time at);
-  void Warn(Pass& p, const std::string& once_key, const char* reason, const std::string& message);
 
   struct SchemaRead {
     absl::Time at;
@@ -86,7 +85,7 @@ class RepairScheduler : public kube::Reconciler {
   // Cluster uid -> the automatic Repair last created and when: until the cache shows it, no
   // other is (a lagging cache must not start a second one).
   std::map<std::string, std::pair<std::string, absl::Time>> auto_created_;
-  std::set<std::string> warned_;  // warnings already given (once each)
+  OnceWarnings warnings_;
 };
 
 }  // namespace ringkeeper

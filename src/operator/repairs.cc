@@ -113,13 +113,8 @@ void RepairReconciler::Fail(Pass& p, const char* why, const std::string& message
 }
 
 absl::Status RepairReconciler::ObserveMembers(Pass& p) {
-  for (const ReportedMember& m : ReportedMembers(*p.cluster)) {
-    kube::ObjectPtr svc = caches_.services->Get(kube::ObjectKey{p.spec.ns, m.pod}.ToString());
-    const std::string address = svc ? StringField(FieldAt(svc->json(), {"spec"}), "clusterIP") : "";
-    if (address.empty()) continue;
-    p.pod_of[address] = m.pod;
-    p.address_of[m.pod] = address;
-  }
+  p.address_of = MemberAddresses(*p.cluster, *caches_.services);
+  for (const auto& [pod, address] : p.address_of) p.pod_of[address] = pod;
   absl::Status last = absl::UnavailableError("the Cluster reports no member");
   for (const auto& [pod, address] : p.address_of) {
     auto agent = access_.AgentOf(p.cluster_spec, *caches_.pods, pod);
@@ -223,14 +218,9 @@ absl::StatusOr<std::vector<std::string>> RepairReconciler::KeyspacesToRepair(Pas
   auto session = seams_.cql->Connect(host, login);
   if (!session.ok()) return base::Annotate(session.status(), "CQL session to read the schema");
   ASSIGN_OR_RETURN(auto replication, ReadReplication(**session));
-  ASSIGN_OR_RETURN(cql::ResultSet tables,
-                   (*session)->Query("SELECT keyspace_name, table_name FROM system_schema.tables",
-                                     cql::Consistency::kOne));
+  ASSIGN_OR_RETURN(const std::vector<repair::TableCoverage> tables, ReadTables(**session));
   std::set<std::string> known_tables;
-  for (const cql::Row& row : tables.rows) {
-    known_tables.insert(
-        absl::StrCat(row.columns.at("keyspace_name"), ".", row.columns.at("table_name")));
-  }
+  for (const repair::TableCoverage& t : tables) known_tables.insert(t.Key());
   for (const std::string& t : p.spec.tables) {
     if (!known_tables.count(t)) {
       Fail(p, reason::kTableNotFound, absl::StrCat("table ", t, " does not exist"));

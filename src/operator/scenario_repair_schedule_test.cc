@@ -64,6 +64,19 @@ class RepairScheduleScenario : public Scenario {
     for (int i = 0; i < d / absl::Seconds(5); ++i) Step();
   }
 
+  // The automatic schedule off, and schedule "minutely": keyspace ks every minute, one segment
+  // per node at full speed, with `fields` added.
+  void ScheduleEveryMinute(const Json& fields = Json::object()) {
+    Json minutely = {{"name", "minutely"},
+                     {"schedule", "* * * * *"},
+                     {"keyspaces", {"ks"}},
+                     {"segmentsPerNode", 1},
+                     {"intensity", 1}};
+    minutely.update(fields);
+    world.PatchCluster(
+        {{"spec", {{"autoRepair", {{"enabled", false}}}, {"repairs", Json::array({minutely})}}}});
+  }
+
   std::vector<kube::ObjectPtr> RepairsOf(const std::string& schedule) const {
     std::vector<kube::ObjectPtr> out;
     for (const kube::ObjectPtr& r : world.List(kRepairs)) {
@@ -92,15 +105,7 @@ class RepairScheduleScenario : public Scenario {
 };
 
 TEST_F(RepairScheduleScenario, AScheduleEveryMinuteCreatesARepairPerRunAndKeepsItsHistory) {
-  world.PatchCluster({{"spec",
-                       {{"autoRepair", {{"enabled", false}}},
-                        {"repairs",
-                         {{{"name", "minutely"},
-                           {"schedule", "* * * * *"},
-                           {"keyspaces", {"ks"}},
-                           {"segmentsPerNode", 1},
-                           {"intensity", 1},
-                           {"successfulRepairsHistoryLimit", 2}}}}}}});
+  ScheduleEveryMinute({{"successfulRepairsHistoryLimit", 2}});
   std::set<std::string> created;
   for (int i = 0; i < 5 * 12; ++i) {  // five minutes
     Step();
@@ -131,14 +136,7 @@ TEST_F(RepairScheduleScenario, AScheduleEveryMinuteCreatesARepairPerRunAndKeepsI
 
 TEST_F(RepairScheduleScenario, ARunIsSkippedWhileTheSchedulesPreviousRepairRuns) {
   world.repair_ticks = 30;  // each segment 2.5 minutes
-  world.PatchCluster({{"spec",
-                       {{"autoRepair", {{"enabled", false}}},
-                        {"repairs",
-                         {{{"name", "minutely"},
-                           {"schedule", "* * * * *"},
-                           {"keyspaces", {"ks"}},
-                           {"segmentsPerNode", 1},
-                           {"intensity", 1}}}}}}});
+  ScheduleEveryMinute();
   StepFor(absl::Minutes(4));
   EXPECT_EQ(RepairsOf("minutely").size(), 1u);
   EXPECT_GE(Events(reason::kRepairSkipped), 2);

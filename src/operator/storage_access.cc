@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/v1alpha1/naming.h"
+#include "base/log.h"
 #include "base/status_macros.h"
 #include "operator/desired.h"
 
@@ -47,6 +48,37 @@ absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const Cluster
         "Secret ", cluster.superuser_secret, " needs non-empty keys username and password"));
   }
   return out;
+}
+
+std::map<std::string, std::string> MemberAddresses(const kube::Object& cluster,
+                                                   const kube::Store& services) {
+  std::map<std::string, std::string> out;
+  for (const ReportedMember& m : ReportedMembers(cluster)) {
+    kube::ObjectPtr svc = services.Get(kube::ObjectKey{cluster.ns(), m.pod}.ToString());
+    const std::string address = svc ? StringField(FieldAt(svc->json(), {"spec"}), "clusterIP") : "";
+    if (!address.empty()) out[m.pod] = address;
+  }
+  return out;
+}
+
+std::vector<kube::ObjectPtr> ObjectsOfCluster(const kube::Store& store, const ClusterSpec& c) {
+  std::vector<kube::ObjectPtr> out;
+  for (const kube::ObjectPtr& o : store.List()) {
+    if (o->ns() == c.ns && StringField(FieldAt(o->json(), {"spec"}), "cluster") == c.name) {
+      out.push_back(o);
+    }
+  }
+  return out;
+}
+
+void OnceWarnings::Warn(EventSink& events, const kube::Object& cluster, const std::string& key,
+                        const char* reason, const std::string& message) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!given_.insert(absl::StrCat(cluster.uid(), "/", key)).second) return;
+  }
+  spdlog::warn("cluster {}: {}: {}", cluster.key().ToString(), reason, message);
+  events.Event(cluster, true, reason, message);
 }
 
 std::string LocationNames(const ClusterSpec& c) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,26 @@ struct ReportedMember {
 std::vector<ReportedMember> ReportedMembers(const kube::Object& cluster);
 // Whether the Cluster's Ready condition is True; else `why` says why not.
 bool ReportedReady(const kube::Object& cluster, std::string* why);
+// The reported members' addresses (pod -> its member Service's cluster IP; members whose
+// Service is not in `services` yet left out).
+std::map<std::string, std::string> MemberAddresses(const kube::Object& cluster,
+                                                   const kube::Store& services);
+
+// The Backups, Restores or Repairs in `store` that name Cluster `c` (spec.cluster, in its
+// namespace): what a scheduler keyed by the Cluster looks at.
+std::vector<kube::ObjectPtr> ObjectsOfCluster(const kube::Store& store, const ClusterSpec& c);
+
+// Warnings about a Cluster given once per key (a Warning event and a log line), for what a
+// pass meets again and again until a user fixes it (an unreadable schedule). Thread-safe.
+class OnceWarnings {
+ public:
+  void Warn(EventSink& events, const kube::Object& cluster, const std::string& key,
+            const char* reason, const std::string& message);
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> given_;  // "<cluster uid>/<key>"
+};
 
 // The names of the Cluster's storage locations ("a, b"; "none"), for messages.
 std::string LocationNames(const ClusterSpec& cluster);

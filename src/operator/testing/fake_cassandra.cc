@@ -104,14 +104,6 @@ class FakeSession : public CqlSession {
       }
       return out;
     }
-    if (absl::StartsWith(statement, "SELECT keyspace_name, table_name FROM")) {
-      for (const auto& [ks, tables] : world_.tables) {
-        for (const std::string& t : tables) {
-          out.rows.push_back({{{"keyspace_name", ks}, {"table_name", t}}});
-        }
-      }
-      return out;
-    }
     if (absl::StartsWith(statement, "ALTER KEYSPACE ")) {
       const std::string rest = statement.substr(15);
       const std::string ks = rest.substr(0, rest.find(' '));
