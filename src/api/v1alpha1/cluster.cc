@@ -242,7 +242,7 @@ absl::Status ParseBackupSchedules(const Json& spec, ClusterSpec& c) {
     if (std::string tz = StringField(b, "timeZone"); !tz.empty()) out.time_zone = tz;
     out.keyspaces = fields::Strings(b, "keyspaces");
     const Json& retention = FieldAt(b, {"retention"});
-    if (FieldAt(retention, {"count"}).is_number_integer()) out.keep = retention["count"].get<int>();
+    fields::Number(retention, "count", &out.keep);
     const std::string field = absl::StrCat("spec.backups[", out.name, "].retention");
     if (std::string age = StringField(retention, "maxAge"); !age.empty()) {
       if (absl::Status s = ParseDays(field + ".maxAge", age, &out.max_age); !s.ok()) return s;
@@ -253,12 +253,8 @@ absl::Status ParseBackupSchedules(const Json& spec, ClusterSpec& c) {
         return s;
       }
     }
-    if (FieldAt(b, {"failedBackupsHistoryLimit"}).is_number_integer()) {
-      out.failed_history = b["failedBackupsHistoryLimit"].get<int>();
-    }
-    if (FieldAt(b, {"startingDeadlineSeconds"}).is_number_integer()) {
-      out.starting_deadline = absl::Seconds(b["startingDeadlineSeconds"].get<int64_t>());
-    }
+    fields::Number(b, "failedBackupsHistoryLimit", &out.failed_history);
+    fields::Seconds(b, "startingDeadlineSeconds", &out.starting_deadline);
     out.suspend = fields::Bool(b, "suspend");
     if (out.name.empty() || out.schedule.empty() || out.storage_location.empty()) {
       return absl::InvalidArgumentError(
@@ -282,15 +278,9 @@ absl::Status ParseRepairSchedules(const Json& spec, ClusterSpec& c) {
                               "intensity", "segmentsPerNode", "segmentTimeoutSeconds"}) {
         if (r.contains(key)) out.repair[key] = r[key];
       }
-      if (FieldAt(r, {"successfulRepairsHistoryLimit"}).is_number_integer()) {
-        out.successful_history = r["successfulRepairsHistoryLimit"].get<int>();
-      }
-      if (FieldAt(r, {"failedRepairsHistoryLimit"}).is_number_integer()) {
-        out.failed_history = r["failedRepairsHistoryLimit"].get<int>();
-      }
-      if (FieldAt(r, {"startingDeadlineSeconds"}).is_number_integer()) {
-        out.starting_deadline = absl::Seconds(r["startingDeadlineSeconds"].get<int64_t>());
-      }
+      fields::Number(r, "successfulRepairsHistoryLimit", &out.successful_history);
+      fields::Number(r, "failedRepairsHistoryLimit", &out.failed_history);
+      fields::Seconds(r, "startingDeadlineSeconds", &out.starting_deadline);
       out.suspend = fields::Bool(r, "suspend");
       if (out.name.empty() || out.schedule.empty()) {
         return absl::InvalidArgumentError(
@@ -302,21 +292,11 @@ absl::Status ParseRepairSchedules(const Json& spec, ClusterSpec& c) {
   const Json& autorepair = FieldAt(spec, {"autoRepair"});
   if (autorepair.is_object()) {
     if (autorepair.contains("enabled")) c.auto_repair.enabled = fields::Bool(autorepair, "enabled");
-    if (FieldAt(autorepair, {"gcGraceFraction"}).is_number()) {
-      c.auto_repair.gc_grace_fraction = autorepair["gcGraceFraction"].get<double>();
-    }
-    if (FieldAt(autorepair, {"intensity"}).is_number()) {
-      c.auto_repair.intensity = autorepair["intensity"].get<double>();
-    }
-    if (FieldAt(autorepair, {"segmentsPerNode"}).is_number_integer()) {
-      c.auto_repair.segments_per_node = autorepair["segmentsPerNode"].get<int>();
-    }
-    if (FieldAt(autorepair, {"successfulRepairsHistoryLimit"}).is_number_integer()) {
-      c.auto_repair.successful_history = autorepair["successfulRepairsHistoryLimit"].get<int>();
-    }
-    if (FieldAt(autorepair, {"failedRepairsHistoryLimit"}).is_number_integer()) {
-      c.auto_repair.failed_history = autorepair["failedRepairsHistoryLimit"].get<int>();
-    }
+    fields::Number(autorepair, "gcGraceFraction", &c.auto_repair.gc_grace_fraction);
+    fields::Number(autorepair, "intensity", &c.auto_repair.intensity);
+    fields::Number(autorepair, "segmentsPerNode", &c.auto_repair.segments_per_node);
+    fields::Number(autorepair, "successfulRepairsHistoryLimit", &c.auto_repair.successful_history);
+    fields::Number(autorepair, "failedRepairsHistoryLimit", &c.auto_repair.failed_history);
   }
   const double f = c.auto_repair.gc_grace_fraction, i = c.auto_repair.intensity;
   if (!(f > 0 && f < 1) || !(i > 0 && i <= 1)) {

@@ -1,10 +1,14 @@
-// Reads of a spec's or status's lists and booleans, beside kube::StringField and IntField (the
-// same contract: never throws on what a server sent). Internal to api/v1alpha1's parsers.
+// Reads of a spec's or status's lists, booleans and optional numbers, beside kube::StringField and
+// IntField (the same contract: never throws on what a server sent). Internal to api/v1alpha1's
+// parsers.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "kube/object.h"
 
 namespace ringkeeper::fields {
@@ -24,6 +28,20 @@ inline std::vector<std::string> Strings(const kube::Json& obj, const char* key) 
 inline bool Bool(const kube::Json& obj, const char* key) {
   const kube::Json& v = kube::FieldAt(obj, {key});
   return v.is_boolean() && v.get<bool>();
+}
+
+// obj[key] into *out when it is a number (an integer, for an integral T); else *out keeps its
+// default.
+template <typename T>
+void Number(const kube::Json& obj, const char* key, T* out) {
+  const kube::Json& v = kube::FieldAt(obj, {key});
+  if (std::is_integral_v<T> ? v.is_number_integer() : v.is_number()) *out = v.get<T>();
+}
+
+// obj[key], an integer of seconds, into *out; else *out keeps its default.
+inline void Seconds(const kube::Json& obj, const char* key, absl::Duration* out) {
+  const kube::Json& v = kube::FieldAt(obj, {key});
+  if (v.is_number_integer()) *out = absl::Seconds(v.get<int64_t>());
 }
 
 }  // namespace ringkeeper::fields
