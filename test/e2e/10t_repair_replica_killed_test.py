@@ -32,8 +32,9 @@ def cassandra_pid(pod):
 
 
 def scenario_replica_killed(session, load):
-    """A Repair of e2e; a replica (not the segment's coordinator) SIGKILLed as its first
-    segment starts: the segment is retried once the node is back and the Repair completes."""
+    """A Repair of e2e; a replica (not the segment's coordinator) frozen as a segment starts
+    and, the segment still running 6 s later, SIGKILLed: that segment is retried once the node
+    is back and the Repair completes."""
     load.set_phase("replica killed mid-segment")
     kubectl("delete", "repair", "rp-replica", "--ignore-not-found", "--wait=true", ns=NS,
             timeout=120)
@@ -42,15 +43,36 @@ def scenario_replica_killed(session, load):
            "spec": {"cluster": MAIN, "keyspaces": [KEYSPACE], "segmentsPerNode": 2,
                     "intensity": 1, "segmentTimeoutSeconds": 120}})
     t0 = time.monotonic()
-    running = wait("rp-replica: a segment recorded", lambda: (
-        lambda s: s["running"][0] if s.get("running") else None)(status_of("repair", "rp-replica")),
-        300, interval=0.1)
-    victim = next(p for p in running["replicas"] if p != running["coordinator"])
-    pid = cassandra_pid(victim)
-    assert pid, f"no Cassandra process of {victim} on this host"
-    os.kill(pid, signal.SIGKILL)
-    log(f"SIGKILLed Cassandra of {victim} (host pid {pid}) in segment {running['segment']} "
-        f"(coordinator {running['coordinator']}, attempt {running.get('attempt', 1)})")
+    victim, killed = None, None
+    tried = set()
+    for _ in range(3):  # a segment may finish before the freeze lands: then the next one
+        running = wait("rp-replica: a segment recorded", lambda: next(
+            (r for r in status_of("repair", "rp-replica").get("running") or []
+             if (r["keyspace"], r["segment"]) not in tried), None), 300, interval=0.1)
+        segment = (running["keyspace"], running["segment"])
+        tried.add(segment)
+        victim = next(p for p in running["replicas"] if p != running["coordinator"])
+        pid = cassandra_pid(victim)
+        assert pid, f"no Cassandra process of {victim} on this host"
+        # Frozen first: a segment that is still running after three of the runner's polls
+        # (2 s each) with a replica frozen was cut mid-way, not finished.
+        os.kill(pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+
+        def still_running():
+            left = segment not in {(r["keyspace"], r["segment"])
+                                   for r in status_of("repair", "rp-replica").get("running") or []}
+            return "finished" if left else ("running" if time.monotonic() - frozen >= 6 else None)
+        if wait(f"segment {segment} with {victim} frozen", still_running, 30,
+                interval=0.5) == "running":
+            os.kill(pid, signal.SIGKILL)
+            killed = segment
+            log(f"SIGKILLed Cassandra of {victim} (host pid {pid}) in segment {segment} "
+                f"(coordinator {running['coordinator']}, attempt {running.get('attempt', 1)})")
+            break
+        os.kill(pid, signal.SIGCONT)
+        log(f"segment {segment} finished before {victim} froze: the next one")
+    assert killed, f"every segment tried finished before its replica froze: {sorted(tried)}"
     retried = set()  # (keyspace, segment) seen waiting for, or in, a second attempt
 
     def done():
@@ -64,7 +86,7 @@ def scenario_replica_killed(session, load):
     timed("10t repairs", "rp-replica (a replica killed): created → Complete", t0)
     figure("10t repairs", "rp-replica: segments / segments retried / postponed",
            f"{status['segments']['total']} / {sorted(retried)} / {status.get('postponed')}")
-    assert retried, "the segment the killed replica was in was never retried"
+    assert killed in retried, f"segment {killed}, cut by the kill, was never retried: {retried}"
     assert status["segments"]["done"] == status["segments"]["total"]
     wait("the killed replica's pod Ready again", lambda: (
         lambda p: p and all(c.get("ready") for c in (p.get("status") or {}).get(
