@@ -12,9 +12,9 @@
 #include "api/v1alpha1/naming.h"
 #include "api/v1alpha1/restore.h"
 #include "backup/layout.h"
-#include "base/cron.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "operator/scheduled_runs.h"
 
 namespace ringkeeper {
 namespace {
@@ -105,7 +105,12 @@ absl::StatusOr<kube::Result> BackupScheduler::Reconcile(const kube::ObjectKey& k
 
 absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
   if (s.suspend) return absl::OkStatus();
-  auto run = base::RunDueAt(s.schedule, s.time_zone, p.now, s.starting_deadline);
+  auto run = RunToCreate(
+      p.spec, s.name, s.schedule, s.time_zone, s.starting_deadline, p.now, p.Of(s.name),
+      [](const kube::Object& b) {
+        return !ParseBackupStatus(FieldAt(b.json(), {"status"})).Finished();
+      },
+      &p.wake);
   if (!run.ok()) {
     warnings_.Warn(*seams_.events, *p.cluster,
                    absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone),
@@ -114,22 +119,16 @@ absl::Status BackupScheduler::Schedule(Pass& p, const BackupScheduleSpec& s) {
                                 "; no backup is scheduled until it is fixed"));
     return absl::OkStatus();
   }
-  if (run->next) p.wake = std::min(p.wake, *run->next);
-  if (!run->due) return absl::OkStatus();
-  const absl::Time last = *run->due;
-  const std::string name = ScheduledName(p.spec, s.name, last);
-  const std::vector<kube::ObjectPtr> mine = p.Of(s.name);
-  for (const auto& b : mine) {
-    if (b->name() == name) return absl::OkStatus();  // this run's Backup exists
+  const absl::Time last = run->at;
+  if (run->running) {
+    warnings_.Warn(*seams_.events, *p.cluster, ScheduledName(p.spec, s.name, last),
+                   reason::kBackupSkipped,
+                   absl::StrCat("the ", kube::FormatRfc3339(last), " run of schedule ", s.name,
+                                " is skipped: Backup ", run->running->name(), " still runs"));
+    return absl::OkStatus();
   }
-  for (const auto& b : mine) {
-    if (!ParseBackupStatus(FieldAt(b->json(), {"status"})).Finished()) {
-      warnings_.Warn(*seams_.events, *p.cluster, name, reason::kBackupSkipped,
-                     absl::StrCat("the ", kube::FormatRfc3339(last), " run of schedule ", s.name,
-                                  " is skipped: Backup ", b->name(), " still runs"));
-      return absl::OkStatus();
-    }
-  }
+  if (run->name.empty()) return absl::OkStatus();
+  const std::string name = run->name;
   Json backup = {{"apiVersion", kApiVersion},
                  {"kind", kBackups.kind},
                  {"metadata",

@@ -9,11 +9,11 @@
 #include "api/v1alpha1/catalogue.h"
 #include "api/v1alpha1/naming.h"
 #include "api/v1alpha1/repair.h"
-#include "base/cron.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "kube/errors.h"
 #include "operator/pass.h"
+#include "operator/scheduled_runs.h"
 #include "operator/storage_access.h"
 #include "operator/system_keyspaces.h"
 
@@ -237,7 +237,8 @@ absl::Status RepairScheduler::Create(Pass& p, const std::string& name, const std
 
 absl::Status RepairScheduler::Schedule(Pass& p, const RepairScheduleSpec& s) {
   if (s.suspend) return absl::OkStatus();
-  auto run = base::RunDueAt(s.schedule, s.time_zone, p.now, s.starting_deadline);
+  auto run = RunToCreate(p.spec, s.name, s.schedule, s.time_zone, s.starting_deadline, p.now,
+                         p.Of(s.name), Unfinished, &p.wake);
   if (!run.ok()) {
     warnings_.Warn(*seams_.events, *p.cluster,
                    absl::StrCat(s.name, "/", s.schedule, "/", s.time_zone),
@@ -246,28 +247,22 @@ absl::Status RepairScheduler::Schedule(Pass& p, const RepairScheduleSpec& s) {
                                 "; no repair is scheduled until it is fixed"));
     return absl::OkStatus();
   }
-  if (run->next) p.wake = std::min(p.wake, *run->next);
-  if (!run->due) return absl::OkStatus();
-  const std::string name = ScheduledName(p.spec, s.name, *run->due);
-  const std::vector<kube::ObjectPtr> mine = p.Of(s.name);
-  for (const auto& r : mine) {
-    if (r->name() == name) return absl::OkStatus();  // this run's Repair exists
+  if (run->running) {
+    warnings_.Warn(*seams_.events, *p.cluster, ScheduledName(p.spec, s.name, run->at),
+                   reason::kRepairSkipped,
+                   absl::StrCat("the ", kube::FormatRfc3339(run->at), " run of schedule ", s.name,
+                                " waits: Repair ", run->running->name(),
+                                " still runs (skipped if it runs past startingDeadlineSeconds)"));
+    return absl::OkStatus();
   }
-  for (const auto& r : mine) {
-    if (Unfinished(*r)) {
-      warnings_.Warn(*seams_.events, *p.cluster, name, reason::kRepairSkipped,
-                     absl::StrCat("the ", kube::FormatRfc3339(*run->due), " run of schedule ",
-                                  s.name, " waits: Repair ", r->name(),
-                                  " still runs (skipped if it runs past startingDeadlineSeconds)"));
-      return absl::OkStatus();
-    }
-  }
-  RETURN_IF_ERROR(Create(p, name, s.name, s.repair, *run->due));
+  if (run->name.empty()) return absl::OkStatus();
+  const std::string& name = run->name;
+  RETURN_IF_ERROR(Create(p, name, s.name, s.repair, run->at));
   spdlog::info("cluster {}: schedule {}: Repair {} created", p.cluster->key().ToString(), s.name,
                name);
-  seams_.events->Event(*p.cluster, false, reason::kRepairScheduled,
-                       absl::StrCat("Repair ", name, " for the ", kube::FormatRfc3339(*run->due),
-                                    " run of ", s.name));
+  seams_.events->Event(
+      *p.cluster, false, reason::kRepairScheduled,
+      absl::StrCat("Repair ", name, " for the ", kube::FormatRfc3339(run->at), " run of ", s.name));
   return absl::OkStatus();
 }
 
