@@ -112,6 +112,26 @@ void RepairReconciler::Fail(Pass& p, const char* why, const std::string& message
   seams_.events->Event(*p.object, true, reason::kRepairFailed, absl::StrCat(why, ": ", message));
 }
 
+bool RepairReconciler::WaitForRepairAhead(Pass& p) {
+  auto created = [](const kube::Object& r) {
+    return std::make_pair(StringField(r.json()["metadata"], "creationTimestamp"), r.name());
+  };
+  const auto mine = created(*p.object);
+  for (const kube::ObjectPtr& r : ObjectsOfCluster(*caches_.repairs, p.cluster_spec)) {
+    if (r->uid() == p.spec.uid || created(*r) >= mine ||
+        ParseRepairStatus(FieldAt(r->json(), {"status"})).Finished()) {
+      continue;
+    }
+    if (p.status.waiting != reason::kRepairAhead) {
+      spdlog::info("repair {}: waits for Repair {} of the same Cluster", p.object->key().ToString(),
+                   r->name());
+    }
+    SetWaiting(p.status, reason::kRepairAhead, p.now);
+    return true;
+  }
+  return false;
+}
+
 absl::Status RepairReconciler::ObserveMembers(Pass& p) {
   p.address_of = MemberAddresses(*p.cluster, *caches_.services);
   for (const auto& [pod, address] : p.address_of) p.pod_of[address] = pod;
@@ -151,6 +171,10 @@ absl::Status RepairReconciler::Start(Pass& p) {
   if (std::string why; !ReportedReady(*p.cluster, &why)) {
     p.status.phase = backup_phase::kPending;
     SetWaiting(p.status, reason::kClusterNotReady, p.now);  // a repair needs every replica
+    return absl::OkStatus();
+  }
+  if (WaitForRepairAhead(p)) {
+    p.status.phase = backup_phase::kPending;
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(ObserveMembers(p));
@@ -402,6 +426,7 @@ absl::Status RepairReconciler::Continue(Pass& p) {
     SetWaiting(p.status, reason::kPaused, p.now);
     return first_error;
   }
+  if (WaitForRepairAhead(p)) return first_error;
   SetWaiting(p.status, "", p.now);
   if (!observed.ok()) return observed;  // no ring view: nothing new starts
   StartSegments(p, *plan);

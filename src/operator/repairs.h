@@ -17,6 +17,8 @@
 //            - while the Cluster records a disruptive operation (status.operation: a roll, a
 //              scale, a replacement) the running segments are stopped (attempts not counted)
 //              and none starts until it is done; while spec.paused none starts;
+//            - while an older unfinished Repair of the Cluster exists none starts (it goes
+//              first; a Pending Repair is not even planned until then);
 //            - new segments start, in plan order, on replicas that take part in no other
 //              segment (a node in one segment at a time), that are not resting, UN in the ring
 //              and not behind on compactions (else postponed: counted in status.postponed by
@@ -91,6 +93,11 @@ class RepairReconciler : public kube::Reconciler {
   // stop_repairs on every replica of `r` that answers.
   void StopEverywhere(Pass& p, const RunningSegment& r);
   void StartSegments(Pass& p, const Plan& plan);
+  // Whether an unfinished Repair of the same Cluster created before this one goes first (then
+  // `p` waits: RepairAhead). One Repair's segments at a time on a Cluster: a node is in one
+  // session at a time across Repairs, and a stop — Cassandra ends every repair session of the
+  // node it reaches — ends only this Repair's.
+  bool WaitForRepairAhead(Pass& p);
   absl::Status Ask(Pass& p, const Plan& plan, RunningSegment& r);
   // Why a segment with these replicas cannot start now ("" when it can).
   std::string Blocked(Pass& p, const std::vector<std::string>& replica_pods);

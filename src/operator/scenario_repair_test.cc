@@ -278,6 +278,34 @@ TEST_F(RepairScenario, BadInputFailsTheRepairNamingItAndAsksNoAgent) {
   EXPECT_TRUE(world.repair_requests.empty());
 }
 
+TEST_F(RepairScenario, TwoRepairsOfOneClusterRunOneAfterTheOtherTheOlderFirst) {
+  CreateRepair({{"keyspaces", {"ks"}}});
+  ASSERT_TRUE(Pass().ok());  // the second is created later
+  world.UserCreate(kRepairs, {{"metadata", {{"name", "rp2"}, {"namespace", "ns"}}},
+                              {"spec",
+                               {{"cluster", "c"},
+                                {"keyspaces", {"ks"}},
+                                {"segmentsPerNode", 2},
+                                {"intensity", 1},
+                                {"segmentTimeoutSeconds", 60}}}});
+  auto second = [&] { return world.Find(kRepairs, "rp2")->json().value("status", Json::object()); };
+  bool waited = false;
+  ASSERT_TRUE(RunRepairUntil([&] {
+    auto r = repairs->Reconcile({"ns", "rp2"});
+    EXPECT_TRUE(r.ok()) << r.status();
+    const Json s = second();
+    if (Phase() != "Complete") {
+      // While the first runs the second plans nothing and runs nothing: no node in two.
+      EXPECT_NE(kube::StringField(s, "phase"), "Running") << s.dump(2);
+      EXPECT_EQ(kube::StringField(s, "waiting"), reason::kRepairAhead) << s.dump(2);
+      waited = true;
+    }
+    return kube::StringField(s, "phase") == "Complete";
+  })) << second().dump(2);
+  EXPECT_TRUE(waited);
+  EXPECT_EQ(Phase(), "Complete");
+}
+
 TEST_F(RepairScenario, AReplicaDownPostponesAndTheRepairGoesOnOnceItIsBack) {
   world.repair_ticks = 3;
   CreateRepair({{"keyspaces", {"ks"}}});

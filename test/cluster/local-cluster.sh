@@ -23,9 +23,11 @@
 # would cross another interface. `up` checks that both ranges route only to local interfaces.
 #
 # State: ${RINGKEEPER_CLUSTER_DIR:-/var/lib/ringkeeper-cluster} (PKI, etcd, containerd, kubelet,
-# volumes, logs/*.log). Ports (beside kube-env.sh's 23790/26443): etcd 33790/33800, apiserver
-# 36443, controller-manager 36444, scheduler 36445, kubelet 10250 (node address) and 36448
-# (healthz), kube-proxy 36449 (metrics) and 36456 (healthz).
+# volumes, logs/*.log). Ports (beside kube-env.sh's 23790/26443): etcd 13790/13800, apiserver
+# 16443, controller-manager 16444, scheduler 16445, kubelet 10250 (node address) and 16448
+# (healthz), kube-proxy 16449 (metrics) and 16456 (healthz). All below the kernel's ephemeral range
+# (32768-60999): a port in it can be held by any outgoing connection's local end at the moment a
+# component binds (a CI run failed so: "bind 127.0.0.1:36444: address already in use").
 set -euo pipefail
 
 script="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
@@ -51,14 +53,14 @@ APISERVER_SERVICE_IP=10.96.0.1
 BRIDGE=rk-br0
 SVC_DUMMY=rk-svc0
 FW_CHAIN=RINGKEEPER-GUARD
-ETCD_PORT=33790
-ETCD_PEER_PORT=33800
-APISERVER_PORT=36443
-KCM_PORT=36444
-SCHED_PORT=36445
-KUBELET_HEALTHZ_PORT=36448
-PROXY_METRICS_PORT=36449
-PROXY_HEALTHZ_PORT=36456
+ETCD_PORT=13790
+ETCD_PEER_PORT=13800
+APISERVER_PORT=16443
+KCM_PORT=16444
+SCHED_PORT=16445
+KUBELET_HEALTHZ_PORT=16448
+PROXY_METRICS_PORT=16449
+PROXY_HEALTHZ_PORT=16456
 ETCD_URL="http://127.0.0.1:$ETCD_PORT"
 APISERVER_URL="https://$NODE_IP:$APISERVER_PORT"
 # containerd's state (sockets, task bundles) and runc's root for our namespace. The runc shim keeps

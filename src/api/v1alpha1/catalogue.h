@@ -153,6 +153,8 @@ inline constexpr char kRepairComplete[] = "RepairComplete";  // event: every seg
 inline constexpr char kRepairFailed[] = "RepairFailed";      // event, with the reason
 // Waiting: the Cluster records a disruptive operation (its running segments were stopped).
 inline constexpr char kClusterOperation[] = "ClusterOperation";
+// An older unfinished Repair of the same Cluster runs first.
+inline constexpr char kRepairAhead[] = "RepairAhead";
 inline constexpr char kReplicaBusy[] = "ReplicaBusy";        // in another segment (not counted)
 inline constexpr char kReplicaResting[] = "ReplicaResting";  // the intensity's pause
 inline constexpr char kReplicaNotUp[] = "ReplicaNotUp";      // not UN, or its agent silent
