@@ -65,6 +65,7 @@ bench: deps
 	cmake --build --preset release --target kube_bench upload_bench
 	bash bench/run.sh build/release
 	bash bench/upload.sh build/release
+	bash bench/repair.sh
 
 demo:
 	@bash hack/demo.sh

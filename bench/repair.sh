@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The repair bench (bench/repair.py; not yet in `make bench`: its first run is pending): a
-# Repair by the operator beside `nodetool repair -full -pr` node by node, same Cluster, same
-# data, same client. Brings up the local cluster, the images and the operator as the e2e tier
-# does (each step idempotent), then runs the bench on a Cluster of its own (namespace
-# bench-repair, deleted afterwards). The local cluster stays up (`make cluster-down` stops it).
+# The repair bench of `make bench` (bench/repair.py): a Repair by the operator beside
+# `nodetool repair -full -pr` node by node, same Cluster, same data, same client. Brings up the
+# local cluster, the images and the operator as the e2e tier does (each step idempotent), then
+# runs the bench on a Cluster of its own (namespace bench-repair, deleted afterwards). The local
+# cluster stays up (`make cluster-down` stops it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/versions.env"
