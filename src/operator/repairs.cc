@@ -101,7 +101,7 @@ absl::StatusOr<kube::Result> RepairReconciler::Reconcile(const kube::ObjectKey& 
   RETURN_IF_ERROR(WriteStatus(p));
   RETURN_IF_ERROR(step);
   kube::Result result;
-  if (!p.status.Finished()) result.requeue_after = options_.poll;
+  if (!p.status.Finished()) result.requeue_after = NextLook(p);
   return result;
 }
 
@@ -130,6 +130,14 @@ bool RepairReconciler::WaitForRepairAhead(Pass& p) {
     return true;
   }
   return false;
+}
+
+absl::Duration RepairReconciler::NextLook(const Pass& p) const {
+  absl::Duration next = options_.poll;
+  for (const RunningSegment& r : p.status.running) {
+    next = std::min(next, std::max(options_.quick_poll, (p.now - ParsedTime(r.started)) / 4));
+  }
+  return next;
 }
 
 absl::Status RepairReconciler::ObserveMembers(Pass& p) {

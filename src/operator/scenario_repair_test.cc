@@ -5,10 +5,12 @@
 // tried again, at most three times; nothing starts while a replica is behind, down, paused, or
 // while the Cluster runs a disruptive operation; bad input fails the Repair before any agent
 // is asked.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "api/v1alpha1/catalogue.h"
 #include "api/v1alpha1/repair.h"
@@ -203,6 +205,22 @@ TEST_F(RepairScenario, AHungSegmentIsStoppedAtItsTimeoutAndTriedAgain) {
   world.repairs_hang = false;
   ASSERT_TRUE(RunRepairUntil([&] { return Phase() == "Complete"; })) << RepairStatus().dump(2);
   ExpectEachSegmentRepairedOnce();
+}
+
+TEST_F(RepairScenario, ARunningSegmentIsLookedAtSoonAfterItStartsAndLessOftenAsItRuns) {
+  world.repairs_hang = true;  // the segments run on (5 s of the fake clock per pass)
+  CreateRepair({{"keyspaces", {"ks"}}});
+  std::vector<absl::Duration> looks;  // the requeue asked while a segment runs
+  for (int i = 0; i < 8; ++i) {
+    auto r = repairs->Reconcile({"ns", "rp"});
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (!RepairStatus()["running"].empty()) looks.push_back(r->requeue_after);
+    ASSERT_TRUE(Pass().ok());
+  }
+  ASSERT_GE(looks.size(), 3u) << RepairStatus().dump(2);
+  EXPECT_EQ(looks.front(), absl::Milliseconds(250));  // just started: soon
+  EXPECT_TRUE(std::is_sorted(looks.begin(), looks.end()));
+  EXPECT_EQ(looks.back(), absl::Seconds(2));  // running long: the usual poll
 }
 
 TEST_F(RepairScenario, NothingStartsWhileAReplicaIsBehindOnCompactionsOrTheRepairIsPaused) {
