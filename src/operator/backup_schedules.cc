@@ -1,6 +1,7 @@
 #include "operator/backup_schedules.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -242,13 +243,25 @@ absl::Status BackupScheduler::Collect(Pass& p, const StorageLocationSpec& locati
   const std::string root =
       absl::StrCat(location.Prefix().empty() ? "" : location.Prefix() + "/", p.spec.name, "/");
   ASSIGN_OR_RETURN(std::vector<StoredObject> objects, store->List(root));
+  // A key's node folder: "<root><node>/...".
+  auto node_of = [&](const std::string& key) {
+    const std::string rest = key.substr(root.size());
+    return rest.substr(0, rest.find('/'));
+  };
   std::set<std::string> referenced;
+  std::map<std::string, absl::Time> oldest_start;  // per node, of the backups it stored
   for (const StoredObject& o : objects) {
     if (!absl::StrContains(o.key, "/manifests/")) continue;
     // Every manifest must be read: a file is judged unreferenced only on complete knowledge.
     ASSIGN_OR_RETURN(const std::string text, store->Get(o.key));
     ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(text));
     for (const backup::FileEntry& f : manifest.files) referenced.insert(f.key);
+    absl::Time started = absl::InfinitePast();  // unreadable: keeps every segment of the node
+    if (!absl::ParseTime(absl::RFC3339_full, manifest.started, &started, nullptr)) {
+      started = absl::InfinitePast();
+    }
+    auto [it, first] = oldest_start.emplace(node_of(o.key), started);
+    if (!first) it->second = std::min(it->second, started);
   }
   std::vector<std::string> orphans;
   int64_t bytes = 0;
@@ -265,6 +278,31 @@ absl::Status BackupScheduler::Collect(Pass& p, const StorageLocationSpec& locati
                                       location.name, " that no kept backup lists"));
     spdlog::info("cluster {}: {} unreferenced files purged from {}", p.cluster->key().ToString(),
                  orphans.size(), location.name);
+  }
+  // Archived commit log segments (spec.commitLogArchive, when it is this location): a restore
+  // to a point in time replays a node's segments from its base backup's start on, and no base
+  // starts before the node's oldest stored backup. A segment is stored once it is closed, so one
+  // stored (last modified) before that start, less the grace, holds only writes the oldest
+  // backup already has. A node with no stored backup keeps every segment.
+  std::vector<std::string> segments;
+  int64_t segment_bytes = 0;
+  for (const StoredObject& o : objects) {
+    if (location.name != p.spec.commit_log_archive || !absl::StrContains(o.key, "/commitlog/")) {
+      continue;
+    }
+    auto oldest = oldest_start.find(node_of(o.key));
+    if (oldest == oldest_start.end() || o.last_modified >= oldest->second - grace) continue;
+    segments.push_back(o.key);
+    segment_bytes += o.size;
+  }
+  if (!segments.empty()) {
+    RETURN_IF_ERROR(store->Delete(segments));
+    seams_.events->Event(
+        *p.cluster, false, reason::kCommitLogPurged,
+        absl::StrCat(segments.size(), " commit log segments (", segment_bytes, " bytes) in ",
+                     location.name, " archived before the oldest kept backup of their node"));
+    spdlog::info("cluster {}: {} commit log segments purged from {}", p.cluster->key().ToString(),
+                 segments.size(), location.name);
   }
   std::lock_guard<std::mutex> lock(mu_);
   collected_[absl::StrCat(p.spec.uid, "/", location.name)] = p.now;

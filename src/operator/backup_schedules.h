@@ -13,7 +13,9 @@
 //            running Restore reads.
 //   Collect  once something was purged (and hourly), while no Backup of the Cluster runs: the
 //            stored data files no remaining manifest lists, older than the grace period, are
-//            deleted.
+//            deleted; and, in the commit log archive's location, the segments a node stored
+//            before its oldest kept backup started (less the grace): no point-in-time restore
+//            replays them.
 //
 // A schedule or time zone the operator cannot read is reported (a Warning event) and skipped.
 // Threading: as the other reconcilers.

@@ -51,6 +51,7 @@ void AddScheduledBackup(FakeWorld& w, const std::string& name, absl::Time start,
   m.backup = name;
   m.cluster = "c1";
   m.node = node.node;
+  m.started = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", start, absl::UTCTimeZone());
   m.finished = "t";
   for (const std::string& f : files) {
     const std::string key = backup::DataKey(node, "bk1", "t-1", f, 10, f);
@@ -175,6 +176,46 @@ TEST(BackupSchedulerTest, RetentionPurgesIndexFirstObjectLastThenTheFilesNoOneLi
   EXPECT_TRUE(stored_file("d"));
   EXPECT_TRUE(HasEvent(w, "OrphanFilesPurged: 2 files"));
   EXPECT_EQ(w.stored.count("backups/team/c1/backups/c1-every5-202612041555.json"), 1u);
+}
+
+// A point-in-time restore replays a node's segments from its base backup's start on: those a
+// node stored before its oldest kept backup started are purged, the later ones kept, and so is
+// every segment of a node with no backup, and every segment when the archive is elsewhere.
+TEST(BackupSchedulerTest, CommitLogSegmentsStoredBeforeTheOldestKeptBackupArePurged) {
+  for (const bool archived_here : {true, false}) {
+    SCOPED_TRACE(archived_here ? "archive in the schedule's location" : "no archive there");
+    FakeWorld w;
+    w.AddCluster(true);
+    AddSchedule(w, Every5(/*keep=*/2));
+    if (archived_here) {
+      Json cluster = w.clusters.Get("ns/c1")->json();
+      cluster["spec"]["commitLogArchive"] = {{"storageLocation", "versity"}};
+      w.clusters.Upsert(std::make_shared<const kube::Object>(cluster));
+    }
+    AddScheduledBackup(w, "c1-every5-202612041545", kT0 - absl::Minutes(15), "Complete", {"a"});
+    AddScheduledBackup(w, "c1-every5-202612041550", kT0 - absl::Minutes(10), "Complete", {"b"});
+    AddScheduledBackup(w, "c1-every5-202612041555", kT0 - absl::Minutes(5), "Complete", {"c"});
+    auto segment = [&](const std::string& node, const std::string& name, absl::Duration ago) {
+      std::string key =
+          "backups/" + backup::CommitLogKey({"team", "c1", node}, std::string(32, 'a'), 4, name);
+      w.stored[key] = "0123";
+      w.stored_at[key] = kT0 - ago;
+      return key;
+    };
+    const std::string before_all = segment("c1-dc1-r1-0", "CommitLog-8-1.log", absl::Minutes(30));
+    const std::string before_kept = segment("c1-dc1-r1-0", "CommitLog-8-2.log", absl::Minutes(12));
+    const std::string after_kept = segment("c1-dc1-r1-0", "CommitLog-8-3.log", absl::Minutes(8));
+    const std::string no_backup = segment("c1-dc1-r1-1", "CommitLog-8-1.log", absl::Minutes(30));
+    w.now = kT0 - absl::Minutes(1);  // no run due; the oldest Backup (15 min) is purged
+    ASSERT_TRUE(NewScheduler(w)->Reconcile({kNs, "c1"}).ok());
+    EXPECT_EQ(w.removed, std::vector<std::string>{"c1-every5-202612041545"});
+    EXPECT_EQ(w.stored.count(before_all), archived_here ? 0u : 1u);
+    EXPECT_EQ(w.stored.count(before_kept), archived_here ? 0u : 1u);
+    EXPECT_EQ(w.stored.count(after_kept), 1u);
+    EXPECT_EQ(w.stored.count(no_backup), 1u);
+    EXPECT_EQ(HasEvent(w, "CommitLogPurged: 2 commit log segments (8 bytes) in versity"),
+              archived_here);
+  }
 }
 
 // The same retention on a filesystem location: the operator mounts none, its listing, reads and

@@ -43,7 +43,8 @@ State between the scenarios' processes lives in $E2E_STATE_DIR (run.sh makes a f
   figures.jsonl every figure, appended as measured (a failed scenario keeps what it measured);
                 `python3 e2elib.py figures` prints the table of all (run.sh does, at the end)
 The run's clock and budget start at $E2E_T0 (epoch seconds, set by run.sh): log times are since
-then and no wait goes past E2E_BUDGET_SECONDS (45 min) after it.
+then and no wait goes past E2E_BUDGET_SECONDS after it (run.sh: 45 min for the ci set, 70 for
+the full one; 45 when unset).
 
 Needs KUBECONFIG, KUBECTL and CASSANDRA_VERSION (test/e2e/run.sh sets them); runs as root on the
 host of the local cluster (it reads /proc of the operator's processes and SIGKILLs the leader).

@@ -138,6 +138,8 @@ inline constexpr char kBackupSkipped[] = "BackupSkipped";      // the previous o
 inline constexpr char kBackupPurged[] = "BackupPurged";        // past its retention
 inline constexpr char kPurgeHeld[] = "PurgeHeld";  // a Restore reads it, or its location is gone
 inline constexpr char kOrphanFilesPurged[] = "OrphanFilesPurged";  // no kept backup lists them
+// Archived commit log segments older than the oldest kept backup of their node.
+inline constexpr char kCommitLogPurged[] = "CommitLogPurged";
 
 // Repairs: why one failed (Failed condition, status.reason, a Warning event), its events, and
 // why segments wait (status.waiting; status.postponed counts passes that held the next segment
