@@ -256,13 +256,24 @@ absl::Status BackupScheduler::Collect(Pass& p, const StorageLocationSpec& locati
     ASSIGN_OR_RETURN(const std::string text, store->Get(o.key));
     ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(text));
     for (const backup::FileEntry& f : manifest.files) referenced.insert(f.key);
-    absl::Time started = absl::InfinitePast();  // unreadable: keeps every segment of the node
+    absl::Time started;
     if (!absl::ParseTime(absl::RFC3339_full, manifest.started, &started, nullptr)) {
-      started = absl::InfinitePast();
+      started = absl::InfinitePast();  // unreadable: keeps every segment of the node
     }
     auto [it, first] = oldest_start.emplace(node_of(o.key), started);
     if (!first) it->second = std::min(it->second, started);
   }
+  // Deletes `keys` and says so on the Cluster: "<n> <what> (<bytes> bytes) in <location> <why>".
+  auto purge = [&](const std::vector<std::string>& keys, int64_t bytes, const char* reason,
+                   const char* what, const char* why) -> absl::Status {
+    if (keys.empty()) return absl::OkStatus();
+    RETURN_IF_ERROR(store->Delete(keys));
+    const std::string message =
+        absl::StrCat(keys.size(), " ", what, " (", bytes, " bytes) in ", location.name, " ", why);
+    seams_.events->Event(*p.cluster, false, reason, message);
+    spdlog::info("cluster {}: {}: {}", p.cluster->key().ToString(), reason, message);
+    return absl::OkStatus();
+  };
   std::vector<std::string> orphans;
   int64_t bytes = 0;
   for (const StoredObject& o : objects) {
@@ -271,38 +282,25 @@ absl::Status BackupScheduler::Collect(Pass& p, const StorageLocationSpec& locati
     orphans.push_back(o.key);
     bytes += o.size;
   }
-  if (!orphans.empty()) {
-    RETURN_IF_ERROR(store->Delete(orphans));
-    seams_.events->Event(*p.cluster, false, reason::kOrphanFilesPurged,
-                         absl::StrCat(orphans.size(), " files (", bytes, " bytes) in ",
-                                      location.name, " that no kept backup lists"));
-    spdlog::info("cluster {}: {} unreferenced files purged from {}", p.cluster->key().ToString(),
-                 orphans.size(), location.name);
-  }
+  RETURN_IF_ERROR(
+      purge(orphans, bytes, reason::kOrphanFilesPurged, "files", "that no kept backup lists"));
   // Archived commit log segments (spec.commitLogArchive, when it is this location): a restore
   // to a point in time replays a node's segments from its base backup's start on, and no base
   // starts before the node's oldest stored backup. A segment is stored once it is closed, so one
   // stored (last modified) before that start, less the grace, holds only writes the oldest
   // backup already has. A node with no stored backup keeps every segment.
-  std::vector<std::string> segments;
-  int64_t segment_bytes = 0;
-  for (const StoredObject& o : objects) {
-    if (location.name != p.spec.commit_log_archive || !absl::StrContains(o.key, "/commitlog/")) {
-      continue;
+  if (location.name == p.spec.commit_log_archive) {
+    std::vector<std::string> segments;
+    int64_t segment_bytes = 0;
+    for (const StoredObject& o : objects) {
+      if (!absl::StrContains(o.key, "/commitlog/")) continue;
+      auto oldest = oldest_start.find(node_of(o.key));
+      if (oldest == oldest_start.end() || o.last_modified >= oldest->second - grace) continue;
+      segments.push_back(o.key);
+      segment_bytes += o.size;
     }
-    auto oldest = oldest_start.find(node_of(o.key));
-    if (oldest == oldest_start.end() || o.last_modified >= oldest->second - grace) continue;
-    segments.push_back(o.key);
-    segment_bytes += o.size;
-  }
-  if (!segments.empty()) {
-    RETURN_IF_ERROR(store->Delete(segments));
-    seams_.events->Event(
-        *p.cluster, false, reason::kCommitLogPurged,
-        absl::StrCat(segments.size(), " commit log segments (", segment_bytes, " bytes) in ",
-                     location.name, " archived before the oldest kept backup of their node"));
-    spdlog::info("cluster {}: {} commit log segments purged from {}", p.cluster->key().ToString(),
-                 segments.size(), location.name);
+    RETURN_IF_ERROR(purge(segments, segment_bytes, reason::kCommitLogPurged, "commit log segments",
+                          "archived before the oldest kept backup of their node"));
   }
   std::lock_guard<std::mutex> lock(mu_);
   collected_[absl::StrCat(p.spec.uid, "/", location.name)] = p.now;
