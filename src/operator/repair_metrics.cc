@@ -13,6 +13,8 @@ namespace {
 constexpr char kSegments[] = "ringkeeper_repair_segments";
 constexpr char kPostponed[] = "ringkeeper_repair_postponed_total";
 constexpr char kSegmentSeconds[] = "ringkeeper_repair_segment_seconds_total";
+constexpr char kFailures[] = "ringkeeper_repair_segment_failures_total";
+constexpr char kDuration[] = "ringkeeper_repair_duration_seconds";
 constexpr char kMismatching[] = "ringkeeper_repair_preview_mismatching_ranges";
 constexpr char kLastSuccess[] = "ringkeeper_repair_last_success_timestamp_seconds";
 constexpr char kTableLastSuccess[] = "ringkeeper_repair_table_last_success_timestamp_seconds";
@@ -27,6 +29,10 @@ std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& c
   out.Declare(kPostponed, metrics::Type::kCounter,
               "Passes whose next segment was held back, by reason.");
   out.Declare(kSegmentSeconds, metrics::Type::kCounter, "Time spent in finished segments.");
+  out.Declare(kFailures, metrics::Type::kCounter,
+              "Segment attempts that failed or timed out (each retried, 3 attempts at most).");
+  out.Declare(kDuration, metrics::Type::kGauge,
+              "A finished Repair's time from its start to its completion, by phase.");
   out.Declare(kMismatching, metrics::Type::kGauge,
               "Ranges a preview Repair found out of sync so far.");
   out.Declare(kLastSuccess, metrics::Type::kGauge,
@@ -59,11 +65,20 @@ std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& c
       for (const auto& [reason, n] : s.postponed)
         out.Add(kPostponed, with("reason", reason), double(n));
       out.Add(kSegmentSeconds, labels, double(s.segment_seconds));
+      out.Add(kFailures, labels, double(s.failed_attempts));
       if (type == repair_type::kPreview) {
         int64_t ranges = 0;
         for (const auto& k : s.keyspaces) ranges += k.mismatching_ranges;
         out.Add(kMismatching, labels, double(ranges));
       }
+    }
+    absl::Time started, completed;
+    std::string error;
+    if (s.Finished() && absl::ParseTime(absl::RFC3339_full, s.start_time, &started, &error) &&
+        absl::ParseTime(absl::RFC3339_full, s.completion_time, &completed, &error)) {
+      metrics::Labels l = labels;
+      l.emplace_back("phase", s.phase);
+      out.Add(kDuration, l, absl::ToDoubleSeconds(completed - started));
     }
   }
   // Coverage: from the Clusters' status.repairCoverage, which outlives the Repairs.

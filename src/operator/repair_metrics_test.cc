@@ -55,6 +55,7 @@ TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheCoveragePerTableAndKeyspac
       {{"phase", "Running"},
        {"startTime", "2026-12-05T03:00:00Z"},
        {"segmentSeconds", 42},
+       {"failedAttempts", 2},
        {"keyspaces", {{{"name", "ks"}, {"total", 10}, {"done", 3}}, {{"name", "b"}, {"total", 2}}}},
        {"running", {{{"keyspace", "ks"}, {"segment", 3}}}},
        {"retrying", {{{"keyspace", "ks"}, {"segment", 1}, {"attempts", 1}}}},
@@ -69,6 +70,8 @@ TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheCoveragePerTableAndKeyspac
           "ringkeeper_repair_segments{" + now + R"(,state="retrying"} 1)",
           "ringkeeper_repair_postponed_total{" + now + R"(,reason="PendingCompactions"} 7)",
           "ringkeeper_repair_segment_seconds_total{" + now + "} 42",
+          "ringkeeper_repair_segment_failures_total{" + now + "} 2",
+          R"(ringkeeper_repair_duration_seconds{namespace="ns",cluster="c1",repair="old",phase="Complete"} 600)",
           R"(ringkeeper_repair_table_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks",table="a"} 1796349600)",
           R"(ringkeeper_repair_table_gc_grace_seconds{namespace="ns",cluster="c1",keyspace="ks",table="b"} 3600)",
           R"(ringkeeper_repair_table_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="never",table="n"} 0)",
@@ -79,8 +82,11 @@ TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheCoveragePerTableAndKeyspac
           R"(ringkeeper_repairs{namespace="ns",cluster="c1",phase="Running"} 1)"}) {
     EXPECT_TRUE(absl::StrContains(text, want)) << want << "\n" << text;
   }
-  // Finished repairs report no progress series.
+  // Finished repairs report no progress series; a running one no duration.
   EXPECT_FALSE(absl::StrContains(text, R"(repair="old",state)")) << text;
+  EXPECT_FALSE(
+      absl::StrContains(text, R"(duration_seconds{namespace="ns",cluster="c1",repair="now")"))
+      << text;
 }
 
 }  // namespace

@@ -529,6 +529,7 @@ void RepairReconciler::SegmentDone(Pass& p, const RunningSegment& r, const api::
 
 void RepairReconciler::SegmentFailed(Pass& p, const RunningSegment& r, const std::string& message) {
   StopEverywhere(p, r);
+  ++p.status.failed_attempts;
   int attempts = r.attempt;
   auto it = std::find_if(
       p.status.retrying.begin(), p.status.retrying.end(),

@@ -182,6 +182,7 @@ TEST_F(RepairScenario, AFailedSegmentIsStoppedOnEveryReplicaAndTriedAgain) {
   EXPECT_EQ(world.stops, 3);  // every replica of the segment
   ASSERT_TRUE(RunRepairUntil([&] { return Phase() == "Complete"; })) << RepairStatus().dump(2);
   EXPECT_TRUE(RepairStatus()["retrying"].empty());
+  EXPECT_EQ(RepairStatus()["failedAttempts"], 1);  // counted over the run, for the metrics
   ExpectEachSegmentRepairedOnce();
 }
 
@@ -275,6 +276,7 @@ TEST_F(RepairScenario, ARollStopsTheRunningSegmentAndTheRepairResumesAfter) {
   world.repair_ticks = 1;
   ASSERT_TRUE(RunRepairUntil([&] { return Phase() == "Complete"; })) << RepairStatus().dump(2);
   EXPECT_TRUE(RepairStatus()["retrying"].empty());  // a stop for the roll is not an attempt
+  EXPECT_EQ(RepairStatus()["failedAttempts"], 0);
   ExpectEachSegmentRepairedOnce();
 }
 

@@ -74,6 +74,7 @@ RepairStatus ParseRepairStatus(const Json& status) {
   s.waiting = StringField(status, "waiting");
   s.waiting_since = StringField(status, "waitingSince");
   s.segment_seconds = IntField(status, "segmentSeconds");
+  s.failed_attempts = IntField(status, "failedAttempts");
   if (const Json& ks = FieldAt(status, {"keyspaces"}); ks.is_array()) {
     for (const Json& k : ks) {
       RepairKeyspaceStatus out;
@@ -127,6 +128,7 @@ Json ToJson(const RepairStatus& s, const RepairSpec& spec) {
   if (!s.waiting_since.empty()) out["waitingSince"] = s.waiting_since;
   out["segments"] = {{"total", s.Total()}, {"done", s.Done()}, {"running", s.running.size()}};
   out["segmentSeconds"] = s.segment_seconds;
+  out["failedAttempts"] = s.failed_attempts;
   Json keyspaces = Json::array();
   int64_t ranges = 0, bytes = 0;
   for (const RepairKeyspaceStatus& k : s.keyspaces) {

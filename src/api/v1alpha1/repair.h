@@ -91,6 +91,7 @@ struct RepairStatus : RunStatus {
   std::map<std::string, std::string> resting;  // pod -> RFC 3339 until when it rests
   std::map<std::string, int64_t> postponed;    // reason -> segment starts postponed
   int64_t segment_seconds = 0;                 // total time of finished segments
+  int64_t failed_attempts = 0;  // segment attempts that failed or timed out, over the run
   // While paused or yielding: why no segment starts (the Progressing condition's reason).
   std::string waiting;
   std::string waiting_since;  // RFC 3339: when `waiting` last changed
