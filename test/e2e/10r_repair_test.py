@@ -6,7 +6,8 @@ taken out of the ring (`nodetool disablegossip`: its peers see it down and send 
 process stays, as a stopped one would be restarted by the kubelet at once), 10,000 rows written
 at ONE through another node, the node back. A preview Repair reports the mismatching ranges and
 bytes; a full Repair runs segment by segment; a second preview reports none; every row is then
-read at ONE through each node, counted, with the nodes that served it (from the query traces). Then a Repair of the client's keyspace under the background client at QUORUM:
+read at ONE from each node alone (its two peers out of the ring), counted. Then a Repair of the
+client's keyspace under the background client at QUORUM:
 0 failed requests, the client's p99 printed beside the same load without a repair.
 Helpers and state: e2elib.py."""
 import sys
@@ -49,9 +50,11 @@ def take_out(m, i, addresses):
          lambda: all(states(m, j).get(me) == "DN" for j in range(3) if j != i), 120)
 
 
-def bring_back(m, i, addresses):
-    nodetool(m, i, "enablegossip")
-    wait(f"{m.pod(i)} back: every node UN everywhere",
+def bring_back(m, *pods):
+    """Gossip on again on `pods`; until every node sees every node UN."""
+    for i in pods:
+        nodetool(m, i, "enablegossip")
+    wait(f"{', '.join(m.pod(i) for i in pods)} back: every node UN everywhere",
          lambda: all(set(states(m, j).values()) == {"UN"} and len(states(m, j)) == 3
                      for j in range(3)), 180)
 
@@ -97,7 +100,7 @@ def scenario_divergence(m, creds, addresses):
             assert all(ok for ok, _ in results)
             log(f"{ROWS} rows at ONE with {m.pod(2)} out, in {time.monotonic() - t0:.1f}s")
         finally:
-            bring_back(m, 2, addresses)
+            bring_back(m, 2)
     finally:
         cluster.shutdown()
 
@@ -122,29 +125,58 @@ def scenario_divergence(m, creds, addresses):
            f"{after['preview']['mismatchingRanges']} / {after['preview']['mismatchingBytes']}")
     assert after["preview"]["mismatchingRanges"] == 0, after
 
-    # Every row read at ONE through each node. Not yet "from each node alone": with its peers
-    # up a node's snitch may send the read to one of them (a run saw it), and with them out of
-    # the ring the superuser's login and permission checks need LOCAL_QUORUM. Which nodes served
-    # each read is printed from the query traces; the preview above is the proof that every
-    # replica holds the same data.
-    counts, served = [], []
-    for i in range(3):
+    # Every row read at ONE from each node alone: its two peers out of the ring (gossip off),
+    # so that only its own replica can answer.
+    counts = [count_alone(m, i, addresses, creds) for i in range(3)]
+    figure("10r repair", "rows read at ONE from pod 0 / 1 / 2 alone (its peers DN)",
+           " / ".join(map(str, counts)))
+    assert counts == [ROWS] * 3, counts
+
+
+# The caches a login and a superuser's query read: held while a node is alone.
+AUTH_CACHES = ("CredentialsCache", "RolesCache", "PermissionsCache", "NetworkPermissionsCache")
+
+
+def auth_cache_config(m, i, cache):
+    """(validity ms, update interval ms) of an auth cache of pod i (nodetool getauthcacheconfig)."""
+    out = nodetool(m, i, "getauthcacheconfig", "--cache-name", cache)
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    return int(fields["Validity Period"]), int(fields["Update Interval"])
+
+
+def set_auth_cache(m, i, cache, validity, interval):
+    nodetool(m, i, "setauthcacheconfig", "--cache-name", cache, "--validity-period",
+             str(validity), "--update-interval", str(interval))
+
+
+def count_alone(m, i, addresses, creds):
+    """The rows of KS.t read at ONE through pod i while pod i sees both peers DN (their gossip
+    off): only its own replica can answer. The superuser's login and permissions are read at
+    LOCAL_QUORUM, which a lone node cannot reach: its auth caches are filled first (a login and
+    a read with the peers up) and held 10 minutes, then set back."""
+    peers = [j for j in range(3) if j != i]
+    saved = {c: auth_cache_config(m, i, c) for c in AUTH_CACHES}
+    for c in AUTH_CACHES:
+        set_auth_cache(m, i, c, 600_000, 600_000)
+    try:
         cluster, session = connect(addresses[i], *creds, whitelist=True)
         try:
             stmt = SimpleStatement(f"SELECT k FROM {KS}.t", fetch_size=5000,
                                    consistency_level=ConsistencyLevel.ONE)
-            rows = session.execute(stmt, timeout=120, trace=True)
-            counts.append(sum(1 for _ in rows))
-            sources = {str(e.source) for t in rows.get_all_query_traces() for e in t.events}
-            served.append("itself" if sources == {addresses[i]} else
-                          "+".join(sorted(f"pod {addresses.index(a)}" if a in addresses else a
-                                          for a in sources)))
+            assert sum(1 for _ in session.execute(stmt, timeout=120)) == ROWS  # caches filled
+            try:
+                for j in peers:
+                    nodetool(m, j, "disablegossip")
+                wait(f"{m.pod(i)} alone: its peers DN in its view", lambda: all(
+                    states(m, i).get(addresses[j]) == "DN" for j in peers), 120)
+                return sum(1 for _ in session.execute(stmt, timeout=120))
+            finally:
+                bring_back(m, *peers)
         finally:
             cluster.shutdown()
-    figure("10r repair", "read at ONE through pods 0/1/2: served by",
-           " / ".join(served))
-    figure("10r repair", "rows read at ONE through pods 0/1/2", " / ".join(map(str, counts)))
-    assert counts == [ROWS] * 3, counts
+    finally:
+        for c, (validity, interval) in saved.items():
+            set_auth_cache(m, i, c, validity, interval)
 
 
 def scenario_under_load(m, load):
