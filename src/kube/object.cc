@@ -195,4 +195,10 @@ std::string FormatRfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
+std::optional<absl::Time> ParseRfc3339(absl::string_view text) {
+  absl::Time t;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, nullptr)) return std::nullopt;
+  return t;
+}
+
 }  // namespace kube

@@ -111,5 +111,8 @@ Json RedactedForLog(const Json& json);
 // metav1.Time text: RFC 3339 in whole seconds, UTC ("2006-01-02T15:04:05Z"), as in conditions'
 // lastTransitionTime and Events' timestamps.
 std::string FormatRfc3339(absl::Time t);
+// Any RFC 3339 time (fractions of a second and offsets too); nullopt for text that is not one
+// (an empty field among them).
+std::optional<absl::Time> ParseRfc3339(absl::string_view text);
 
 }  // namespace kube

@@ -73,6 +73,15 @@ TEST(ObjectTest, ObjectKeyFromString) {
   EXPECT_EQ(ObjectKey::FromString("name"), (ObjectKey{"", "name"}));
 }
 
+TEST(ObjectTest, Rfc3339TimesReadBackWhatIsWrittenAndRefuseTheRest) {
+  const absl::Time t = absl::FromUnixSeconds(1796263200);
+  EXPECT_EQ(FormatRfc3339(t), "2026-12-03T02:00:00Z");
+  EXPECT_EQ(ParseRfc3339(FormatRfc3339(t)), t);
+  EXPECT_EQ(ParseRfc3339("2026-12-03T03:00:00.5+01:00"), t + absl::Milliseconds(500));
+  EXPECT_EQ(ParseRfc3339(""), std::nullopt);
+  EXPECT_EQ(ParseRfc3339("yesterday"), std::nullopt);
+}
+
 TEST(ObjectTest, RedactsSecretsForLogs) {
   Json secret = {
       {"kind", "Secret"},

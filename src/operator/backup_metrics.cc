@@ -1,6 +1,7 @@
 #include "operator/backup_metrics.h"
 
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "absl/time/time.h"
@@ -32,16 +33,13 @@ std::string RenderBackupMetrics(const kube::Store& backups) {
                   b->label(kLabelBackupSchedule).value_or("")};
     const BackupStatus s = ParseBackupStatus(kube::FieldAt(b->json(), {"status"}));
     ++by_phase[{key, s.phase.empty() ? backup_phase::kPending : s.phase}];
-    absl::Time started, finished;
-    if (s.phase != backup_phase::kComplete ||
-        !absl::ParseTime(absl::RFC3339_full, s.completion_time, &finished, nullptr) ||
-        !absl::ParseTime(absl::RFC3339_full, s.start_time, &started, nullptr)) {
-      continue;
-    }
+    const std::optional<absl::Time> started = kube::ParseRfc3339(s.start_time);
+    const std::optional<absl::Time> finished = kube::ParseRfc3339(s.completion_time);
+    if (s.phase != backup_phase::kComplete || !started || !finished) continue;
     Last& l = last[key];
-    if (finished > l.finished) {
-      l = {finished, double(s.bytes), double(s.bytes_sent),
-           absl::ToDoubleSeconds(finished - started)};
+    if (*finished > l.finished) {
+      l = {*finished, double(s.bytes), double(s.bytes_sent),
+           absl::ToDoubleSeconds(*finished - *started)};
     }
   }
   metrics::Exposition out;

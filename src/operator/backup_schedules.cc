@@ -256,10 +256,8 @@ absl::Status BackupScheduler::Collect(Pass& p, const StorageLocationSpec& locati
     ASSIGN_OR_RETURN(const std::string text, store->Get(o.key));
     ASSIGN_OR_RETURN(const backup::Manifest manifest, backup::ParseManifest(text));
     for (const backup::FileEntry& f : manifest.files) referenced.insert(f.key);
-    absl::Time started;
-    if (!absl::ParseTime(absl::RFC3339_full, manifest.started, &started, nullptr)) {
-      started = absl::InfinitePast();  // unreadable: keeps every segment of the node
-    }
+    // Unreadable: keeps every segment of the node.
+    const absl::Time started = kube::ParseRfc3339(manifest.started).value_or(absl::InfinitePast());
     auto [it, first] = oldest_start.emplace(node_of(o.key), started);
     if (!first) it->second = std::min(it->second, started);
   }

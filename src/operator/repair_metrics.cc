@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "absl/time/time.h"
 #include "api/v1alpha1/repair.h"
@@ -72,13 +73,12 @@ std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& c
         out.Add(kMismatching, labels, double(ranges));
       }
     }
-    absl::Time started, completed;
-    std::string error;
-    if (s.Finished() && absl::ParseTime(absl::RFC3339_full, s.start_time, &started, &error) &&
-        absl::ParseTime(absl::RFC3339_full, s.completion_time, &completed, &error)) {
+    const std::optional<absl::Time> started = kube::ParseRfc3339(s.start_time);
+    const std::optional<absl::Time> completed = kube::ParseRfc3339(s.completion_time);
+    if (s.Finished() && started && completed) {
       metrics::Labels l = labels;
       l.emplace_back("phase", s.phase);
-      out.Add(kDuration, l, absl::ToDoubleSeconds(completed - started));
+      out.Add(kDuration, l, absl::ToDoubleSeconds(*completed - *started));
     }
   }
   // Coverage: from the Clusters' status.repairCoverage, which outlives the Repairs.

@@ -28,8 +28,7 @@ namespace res = kube::resources;
 namespace {
 
 absl::Time ParsedTime(const std::string& rfc3339) {
-  absl::Time t;
-  return absl::ParseTime(absl::RFC3339_full, rfc3339, &t, nullptr) ? t : absl::InfinitePast();
+  return kube::ParseRfc3339(rfc3339).value_or(absl::InfinitePast());
 }
 
 constexpr size_t kMaxPlanBytes = size_t{900} * 1024;  // a ConfigMap holds 1 MiB
