@@ -59,13 +59,14 @@ def kill_a_replica_mid_segment(on_pod):
         coordinator = on_pod[running["coordinator"]]
         os.kill(pid, signal.SIGSTOP)
         frozen = time.monotonic()
-        seen = []
+        was_busy = False
 
         def verdict():
+            nonlocal was_busy
             busy = coordinates_a_repair(coordinator)
-            seen.append(busy)
-            if True in seen and not busy:
+            if was_busy and not busy:
                 return "finished"
+            was_busy = was_busy or busy
             if time.monotonic() - frozen >= 6:
                 return "running" if busy else "finished"
             return None
