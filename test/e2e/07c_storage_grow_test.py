@@ -50,6 +50,10 @@ def scenario_storage_grow(m, load):
         assert claim_sizes(c) == ("1Gi", "1Gi"), f"{name} is not at 1Gi before: {claim_sizes(c)}"
     log(f"claims before: {sorted(start_claims)}")
     sts_uid = get("statefulset", m.sts)["metadata"]["uid"]
+    # A resize can be over between two ~1 s samples; lastTransitionTime moves only when the
+    # status does, so a True condition stamped later than before the patch went False between.
+    resized_before = condition(cluster_obj(m), "VolumesResized") or {}
+    assert resized_before.get("status") == "True", resized_before
     worst = {"not ready": 0}
     seen = {"ReconcileError": None, "sts gone": False, "VolumesResized False": None}
 
@@ -87,6 +91,12 @@ def scenario_storage_grow(m, load):
     timed(SECTION, f"storage patched → every claim resized, StatefulSet at {GROWN}, Ready", t)
     figure(SECTION, "cassandra pods restarted", len(restarted(pods(m))))
     figure(SECTION, "most cassandra pods not Ready at once (sampled ~1/s)", worst["not ready"])
+    resized_after = condition(obj, "VolumesResized")
+    if not seen["VolumesResized False"] and (resized_after.get("lastTransitionTime")
+                                             != resized_before.get("lastTransitionTime")):
+        seen["VolumesResized False"] = (
+            f"between samples: True since {resized_before.get('lastTransitionTime')}, "
+            f"True again since {resized_after.get('lastTransitionTime')}")
     log(f"while growing: {seen}")
     assert seen["ReconcileError"] is None, f"the reconcile failed on the way: {seen['ReconcileError']}"
     assert seen["VolumesResized False"], "VolumesResized never reported the growth under way"
