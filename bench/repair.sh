@@ -11,7 +11,7 @@ eval "$(bash "$root/test/cluster/local-cluster.sh" up)"
 bash "$root/hack/images.sh" cassandra agent operator
 export KUBECTL CASSANDRA_VERSION KUBECONFIG
 KUBECTL="$(bash "$root/hack/tools.sh")/kubectl"
-bash "$root/hack/install-operator.sh"
+bash "$root/hack/helm-install.sh"
 venv=$(bash "$root/hack/cassandra/venv.sh")
 export E2E_STATE_DIR
 E2E_STATE_DIR=$(mktemp -d /tmp/ringkeeper-repair-bench.XXXXXX)

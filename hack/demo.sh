@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: a real single-node Kubernetes on this machine (test/cluster/local-cluster.sh), the
 # images built from images/*/Dockerfile and loaded into its containerd (hack/images.sh), the
-# operator installed from config/ (hack/install-operator.sh), and the seed's example Cluster
+# operator installed with its Helm chart (charts/ringkeeper, hack/helm-install.sh), and the seed's example Cluster
 # (config/samples/seed-example.yaml) with only its images and sizes changed to fit here. The
 # operator makes it a 3-node Cassandra cluster; the demo waits for Ready, prints the objects, the
 # ring (nodetool) and a CQL query as the generated superuser, from this machine through the
@@ -25,8 +25,20 @@ K="$(bash hack/tools.sh)/kubectl"
 step "images: base, pause, cassandra, agent, operator (rebuilt only when their inputs changed)"
 flock /tmp/rk-build.lock bash hack/images.sh
 
-step "the operator: CRD, RBAC, Deployment (config/)"
-bash hack/install-operator.sh
+step "the operator: helm upgrade --install charts/ringkeeper (CRDs, RBAC, Deployment)"
+bash hack/helm-install.sh
+
+step "the kubectl plugin: kubectl-ringkeeper (built in the operator image) put on PATH"
+bin_dir=/usr/local/bin
+[ -w "$bin_dir" ] || { bin_dir=$HOME/.local/bin; mkdir -p "$bin_dir"; }
+# Copied out of the image (same Debian 12 libraries as this machine): no second build.
+box=$(podman create localhost/ringkeeper/ringkeeper-operator:dev)
+podman cp "$box:/usr/local/bin/kubectl-ringkeeper" "$bin_dir/kubectl-ringkeeper"
+podman rm "$box" >/dev/null
+"$bin_dir/kubectl-ringkeeper" --help >/dev/null
+# kubectl finds its plugins on PATH; the pinned kubectl goes beside it when none is there.
+command -v kubectl >/dev/null || ln -sf "$K" "$bin_dir/kubectl"
+echo "kubectl-ringkeeper in $bin_dir; kubectl: $(command -v kubectl || echo "$bin_dir/kubectl")"
 
 step "namespace $ns and the seed's example Cluster (images and sizes pointed at the local ones)"
 "$K" create namespace "$ns" --dry-run=client -o yaml | "$K" apply -f - >/dev/null
@@ -57,8 +69,12 @@ step "status"
 "$K" get nodes -o wide
 "$K" -n "$ns" get clusters,statefulsets,pods,services,pvc -o wide
 
-step "the ring, as node $first_pod sees it"
+step "the ring, as node $first_pod sees it (nodetool) and as the plugin shows it"
 "$K" -n "$ns" exec "$first_pod" -c cassandra -- nodetool status
+# Ownership and the agents' figures reach the status a pass after Ready.
+"$K" -n "$ns" wait --for=jsonpath='{.status.dataCenters[0].members[0].owns}' "cluster/$cluster" \
+  --timeout=120s >/dev/null 2>&1 || true
+PATH=$bin_dir:$PATH "$K" ringkeeper status "$cluster" -n "$ns"
 
 step "CQL from this machine through Service $cluster-$dc-client, as the generated superuser"
 secret=$cluster-superuser
@@ -102,6 +118,16 @@ finally:
 PY
 fi
 
+step "cqlsh in a Cassandra pod, as the superuser (kubectl ringkeeper cqlsh: the password on no command line)"
+PATH=$bin_dir:$PATH KUBECTL=$K "$K" ringkeeper cqlsh "$cluster" -n "$ns" -- --no-color -e "
+  CREATE KEYSPACE IF NOT EXISTS demo WITH replication = {'class': 'NetworkTopologyStrategy', '$dc': 3};
+  CREATE TABLE IF NOT EXISTS demo.greetings (id int PRIMARY KEY, said text);
+  CONSISTENCY QUORUM;
+  INSERT INTO demo.greetings (id, said) VALUES (1, 'hello from cqlsh in $first_pod');
+  SELECT * FROM demo.greetings;"
+
 echo
 echo "demo: done in $((SECONDS - t0))s. KUBECONFIG=$KUBECONFIG"
-echo "      try: $K -n $ns get clusters; make cluster-down removes everything."
+echo "      try: kubectl -n $ns get clusters; kubectl ringkeeper status -n $ns;"
+echo "           kubectl ringkeeper cqlsh $cluster -n $ns (or kubectl -n $ns exec -it $first_pod -c cassandra -- cqlsh -u ROLE)"
+echo "      make cluster-down removes everything."

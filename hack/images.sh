@@ -51,19 +51,22 @@ inputs_of() {
 }
 build_args_of() {
   case $1 in
-    cassandra) echo "--build-arg=CASSANDRA_VERSION=$CASSANDRA_VERSION --build-arg=MAVEN_FLAGS=-o" ;;
+    cassandra) echo "--build-arg=CASSANDRA_VERSION=$CASSANDRA_VERSION --build-arg=MAVEN_FLAGS=-o --build-arg=WHEELS=/wheels" ;;
     agent) echo "--build-arg=JOLOKIA_VERSION=$JOLOKIA_VERSION --build-arg=MAVEN_FLAGS=-o" ;;
   esac
 }
 
-# The Maven downloads of an image, made on the host into ~/.m2 (which the build mounts): the
-# Dockerfile runs the same script offline, because a build container does not trust the
+# The downloads of an image (Maven jars into ~/.m2, cqlsh wheels into $cache/wheels), made on the
+# host; the build mounts both and installs offline, because a build container does not trust the
 # certificate authority the registries are reached through here (TESTBED.md).
-prefetch_maven() { # name
+prefetch() { # name
   local tmp
   tmp=$(mktemp -d)
   case $1 in
-    cassandra) bash "$root/images/cassandra/fetch-jars.sh" "$tmp" "$CASSANDRA_VERSION" ;;
+    cassandra)
+      bash "$root/images/cassandra/fetch-jars.sh" "$tmp" "$CASSANDRA_VERSION"
+      bash "$root/images/cassandra/fetch-cqlsh.sh" "$cache/wheels"
+      ;;
     agent) bash "$root/images/agent/fetch-jolokia.sh" "$tmp" "$JOLOKIA_VERSION" ;;
   esac
   rm -rf "$tmp"
@@ -97,13 +100,13 @@ build() { # name
       BUILT="$name unchanged"
     else
       log "building $ref"
-      prefetch_maven "$name"
+      prefetch "$name"
       read -r -a args <<<"$(build_args_of "$name")"
       # --network=host: RUN steps (apt-get, mvn) use the machine's network, not podman's.
       # The Maven repository is shared with the build so jars are not downloaded twice.
-      mkdir -p "$HOME/.m2/repository"
+      mkdir -p "$HOME/.m2/repository" "$cache/wheels"
       (cd "$root" && podman build --network=host --pull=never --layers \
-        --volume "$HOME/.m2/repository:/root/.m2/repository" \
+        --volume "$HOME/.m2/repository:/root/.m2/repository" --volume "$cache/wheels:/wheels:ro" \
         --label "ringkeeper.inputs=$hash" "${args[@]}" \
         -f "images/$name/Dockerfile" -t "$ref" "$(context_of "$name")") >"$cache/images/build-$name.log" 2>&1 ||
         { tail -n 40 "$cache/images/build-$name.log" >&2; log "building $ref failed"; exit 1; }

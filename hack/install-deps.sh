@@ -16,6 +16,8 @@ packages=(
   python3-venv
   # Maven: jars for the tests and the images are fetched on the host (hack/images.sh says why)
   maven
+  # promtool (the alert rules' tests) and the Prometheus server the dashboards' queries run on
+  prometheus
 )
 
 missing=()

@@ -1,6 +1,6 @@
-// The Cluster and Backup CRDs (config/crd) on a real API server: the seed's example manifest is
-// accepted as written, defaults apply, and the OpenAPI + CEL rules refuse bad manifests and unsafe
-// changes with clear messages.
+// The Cluster and Backup CRDs (charts/ringkeeper/files/crds) on a real API server: the seed's
+// example manifest is accepted as written, defaults apply, and the OpenAPI + CEL rules refuse bad
+// manifests and unsafe changes with clear messages.
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -39,8 +39,8 @@ class ClusterCrdTest : public ::testing::Test {
   static void SetUpTestSuite() {
     auto client = kube::testing::AdminClient();
     for (const char* kind : {"clusters", "backups", "restores", "repairs"}) {
-      auto crd = kube::ObjectFromYaml(
-          ReadSource(absl::StrCat("config/crd/cassandra.rook.io_", kind, ".yaml")));
+      auto crd = kube::ObjectFromYaml(ReadSource(
+          absl::StrCat("charts/ringkeeper/files/crds/cassandra.rook.io_", kind, ".yaml")));
       ASSERT_TRUE(crd.ok()) << crd.status();
       auto applied = client->Apply(kube::resources::kCustomResourceDefinitions, *crd,
                                    {"ringkeeper-test", true});

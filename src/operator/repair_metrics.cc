@@ -20,6 +20,7 @@ constexpr char kMismatching[] = "ringkeeper_repair_preview_mismatching_ranges";
 constexpr char kLastSuccess[] = "ringkeeper_repair_last_success_timestamp_seconds";
 constexpr char kTableLastSuccess[] = "ringkeeper_repair_table_last_success_timestamp_seconds";
 constexpr char kTableGcGrace[] = "ringkeeper_repair_table_gc_grace_seconds";
+constexpr char kTableRepairBy[] = "ringkeeper_repair_table_repair_by_timestamp_seconds";
 constexpr char kByPhase[] = "ringkeeper_repairs";
 
 }  // namespace
@@ -42,6 +43,9 @@ std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& c
               "When the table was last repaired in full (0: never, as far as recorded).");
   out.Declare(kTableGcGrace, metrics::Type::kGauge,
               "The table's gc_grace_seconds: repair it again within this.");
+  out.Declare(kTableRepairBy, metrics::Type::kGauge,
+              "When the table must be repaired again: its last repair (or, never repaired, when "
+              "the operator first saw it) plus gc_grace_seconds.");
   out.Declare(kByPhase, metrics::Type::kGauge, "Repair objects kept, by phase.");
   using ClusterKey = std::pair<std::string, std::string>;  // namespace, cluster
   std::map<std::pair<ClusterKey, std::string>, int> by_phase;
@@ -95,6 +99,12 @@ std::string RenderRepairMetrics(const kube::Store& repairs, const kube::Store& c
                                       {"table", t.table}};
       out.Add(kTableLastSuccess, labels, seconds(t));
       out.Add(kTableGcGrace, labels, double(t.gc_grace_seconds));
+      const absl::Time since = t.Repaired() ? t.last_repaired : t.first_seen;
+      if (since != absl::InfinitePast()) {
+        out.Add(
+            kTableRepairBy, labels,
+            absl::ToDoubleSeconds(since + absl::Seconds(t.gc_grace_seconds) - absl::UnixEpoch()));
+      }
       double& oldest = keyspace_last.try_emplace(t.keyspace, seconds(t)).first->second;
       oldest = std::min(oldest, seconds(t));
     }

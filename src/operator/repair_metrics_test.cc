@@ -39,7 +39,10 @@ TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheCoveragePerTableAndKeyspac
                   {"table", "b"},
                   {"gcGraceSeconds", 3600},
                   {"lastRepaired", "2026-12-03T02:00:00Z"}},
-                 {{"keyspace", "never"}, {"table", "n"}, {"gcGraceSeconds", 864000}}}}}}}}}));
+                 {{"keyspace", "never"},
+                  {"table", "n"},
+                  {"gcGraceSeconds", 864000},
+                  {"firstSeen", "2026-12-01T00:00:00Z"}}}}}}}}}));
   // Complete on `day` of December 2026, 02:00 to 02:10, having repaired keyspace ks.
   auto complete = [](int day) {
     const std::string date = "2026-12-0" + std::to_string(day);
@@ -75,6 +78,9 @@ TEST(RepairMetricsTest, ProgressOfRunningRepairsAndTheCoveragePerTableAndKeyspac
           R"(ringkeeper_repair_table_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks",table="a"} 1796349600)",
           R"(ringkeeper_repair_table_gc_grace_seconds{namespace="ns",cluster="c1",keyspace="ks",table="b"} 3600)",
           R"(ringkeeper_repair_table_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="never",table="n"} 0)",
+          // Due: last repaired + gc_grace; never repaired: first seen + gc_grace.
+          R"(ringkeeper_repair_table_repair_by_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks",table="a"} 1797213600)",
+          R"(ringkeeper_repair_table_repair_by_timestamp_seconds{namespace="ns",cluster="c1",keyspace="never",table="n"} 1796947200)",
           // A keyspace: its oldest table's.
           R"(ringkeeper_repair_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="ks"} 1796263200)",
           R"(ringkeeper_repair_last_success_timestamp_seconds{namespace="ns",cluster="c1",keyspace="never"} 0)",

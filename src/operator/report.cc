@@ -67,18 +67,37 @@ struct Tally {
   std::map<std::string, int> by_state;
 };
 
-Json MemberStatus(const Member& m) {
+// The ring entry of the member's address in the first agent's view that has it: what its
+// peers know of it (ownership always; host id, tokens and load when its own agent is silent).
+const agent::api::RingEndpoint* RingEntry(const Pass& p, const Member& m) {
+  if (m.address.empty()) return nullptr;
+  for (const auto& [viewer, ring] : p.ring_views) {
+    for (const auto& e : ring.endpoints) {
+      if (e.address == m.address) return &e;
+    }
+  }
+  return nullptr;
+}
+
+Json MemberStatus(const Pass& p, const Member& m) {
   Json member = {{"name", m.pod},
                  {"pod", m.pod},
                  {"rack", m.rack},
                  {"address", m.address},
                  {"state", m.state.empty() ? std::string(m.pod_object ? "?" : "Absent") : m.state},
                  {"bootstrapped", m.bootstrapped}};
+  const agent::api::RingEndpoint* ring = RingEntry(p, m);
   if (m.info) {
     member["hostId"] = m.info->host_id;
     member["tokens"] = m.info->tokens.size();
     member["load"] = HumanBytes(m.info->load_bytes);
+  } else if (ring && !ring->host_id.empty()) {  // a down node, as `nodetool status` shows it
+    member["hostId"] = ring->host_id;
+    member["tokens"] = ring->tokens;
+    member["load"] = HumanBytes(ring->load_bytes);
   }
+  // "33.3%": nodetool's Owns (effective ownership when it can be computed).
+  if (ring) member["owns"] = absl::StrFormat("%.1f%%", 100 * ring->ownership);
   if (m.pod_object) member["node"] = kube::StringField(m.pod_object->json()["spec"], "nodeName");
   return member;
 }
@@ -94,7 +113,7 @@ Json DataCentersStatus(const Pass& p, Tally& tally) {
       for (const Member& m : p.members) {
         if (m.dc != dc.name || m.rack != rack.name) continue;
         if (m.ordinal < rack.members && m.up_everywhere) ++rack_ready;
-        Json member = MemberStatus(m);
+        Json member = MemberStatus(p, m);
         ++tally.by_state[kube::StringField(member, "state")];
         members.push_back(std::move(member));
       }

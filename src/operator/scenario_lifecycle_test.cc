@@ -47,6 +47,26 @@ TEST_F(Scenario, IdleClusterWritesNothingPassAfterPass) {
   EXPECT_EQ(world.writes(), before) << world.write_log.back();
 }
 
+TEST_F(Scenario, ADownMemberIsListedWithWhatItsPeersKnowOfIt) {
+  CreateReady(3);
+  world.agent_down.insert(PodOf(1));  // its agent silent, Cassandra down: only peers tell
+  world.never_up.insert(PodOf(1));
+  world.Node(PodOf(1))->up = false;
+  auto member = [&]() -> Json {
+    const Json dcs = world.StatusField("dataCenters");
+    for (const Json& m : dcs[0]["members"]) {
+      if (m.value("pod", "") == PodOf(1)) return m;
+    }
+    return Json::object();
+  };
+  ASSERT_TRUE(RunUntil([&] { return member().value("state", "") == "DN"; }, 40))
+      << world.StatusField("dataCenters").dump(2);
+  // As `nodetool status` lists a down node: its host id, tokens, load and share of the ring.
+  EXPECT_EQ(member().value("hostId", ""), world.Node(PodOf(1))->host_id) << member().dump();
+  EXPECT_EQ(member().value("tokens", 0), 16) << member().dump();
+  EXPECT_EQ(member().value("owns", ""), "33.3%") << member().dump();
+}
+
 TEST_F(Scenario, PausedClusterOnlyReports) {
   CreateReady(3);
   world.PatchCluster({{"spec", {{"paused", true}}}});

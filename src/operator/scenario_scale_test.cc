@@ -39,6 +39,11 @@ TEST_F(Scenario, ScaleUpAddsOneMemberAtATimeThenCleansUp) {
   EXPECT_EQ(most_joining, 1);  // never two bootstrapping at once
   EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r1"), 5);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(Requested(world, PodOf(i) + " cleanup")) << i;
+  // Each member's share of the ring, as the agents' ring reports it, in nodetool's words.
+  const Json dcs = world.StatusField("dataCenters");
+  for (const Json& member : dcs[0]["members"]) {
+    EXPECT_EQ(member.value("owns", ""), "20.0%") << member.dump();
+  }
   EXPECT_TRUE(world.HasEvent(reason::kScalingUp));
   ExpectQuiet();
 }

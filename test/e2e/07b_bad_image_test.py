@@ -14,7 +14,7 @@ NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = "the shared Cluster Ready 3/3 on its original version (the stuck pod recreated)"
 
 BAD_VERSIONS = ("5.0.99", "5.0.98")  # no such image is built (hack/images.sh builds one version)
-# The CRD's spec.version pattern (config/crd/cassandra.rook.io_clusters.yaml).
+# The CRD's spec.version pattern (charts/ringkeeper/files/crds/cassandra.rook.io_clusters.yaml).
 VERSION_PATTERN = r"^[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.-]+)?$"
 IMAGE_TROUBLE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull")
 

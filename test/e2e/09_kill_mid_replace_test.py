@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""e2e 09: pod -2 labelled for replacement, the operator leader SIGKILLed while the Replace is
-under way; the next leader finishes it. Helpers and state: e2elib.py."""
+"""e2e 09: pod -2 labelled for replacement (`kubectl ringkeeper replace`), the operator leader
+SIGKILLed while the Replace is under way; the next leader finishes it. Helpers and state:
+e2elib.py."""
 import sys
 import time
 
-from e2elib import (NS, REPLACE_LABEL, check_rows, client_on_main, cluster_obj, events, jsonpath,
-                    kill_leader, kubectl, log, member_of, pod_ready, pods, ready_with, ring_un,
+from e2elib import (NS, check_rows, client_on_main, cluster_obj, events, jsonpath, kill_leader,
+                    log, member_of, pod_ready, pods, ready_with, ring_un, ringkeeper,
                     run_scenario, timed, uid, wait, wait_operation)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03), 2 operator replicas"
@@ -20,7 +21,9 @@ def scenario_kill_mid_replace(m, load, session):
     assert before and before.get("address"), f"no status member for {pod}"
     old_pod = uid("pod", pod)
     t = time.monotonic()
-    kubectl("label", "pod", pod, f"{REPLACE_LABEL}=true")
+    # As a user asks for it: the plugin labels the pod.
+    ringkeeper("replace", pod)
+    assert jsonpath("pod", pod, "{.metadata.labels.cassandra\\.rook\\.io/replace}") == "true"
     op = wait_operation(m, "Replace", 180)
     timed("9 kill mid replace", "label → operation Replace", t)
     log(f"operation under way: {op}")

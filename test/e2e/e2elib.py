@@ -2,7 +2,7 @@
 """e2e: what the scenarios share (test/e2e/NN_*_test.py, run in order by test/e2e/run.sh).
 
 Against the real local cluster (test/cluster/local-cluster.sh), the operator as deployed by
-hack/install-operator.sh (2 replicas, leader election on Lease ringkeeper-system/ringkeeper-operator)
+the Helm chart (hack/helm-install.sh: 2 replicas, leader election on Lease ringkeeper-system/ringkeeper-operator)
 and a real CQL client (cassandra-driver) writing and reading at QUORUM, the scenarios prove, in
 order (the scenario files in brackets):
 
@@ -11,7 +11,10 @@ order (the scenario files in brackets):
      start) (02);
   2. CQL with the generated superuser (cassandra/cassandra refused); keyspace at RF 3, N rows (03);
   3. a background client (writes new rows, reads earlier ones, idempotent, QUORUM) whose
-     successes and failures are counted per phase, in every scenario from 04 to 11;
+     successes and failures are counted per phase, in every scenario from 03a to 11;
+     `helm upgrade` of the operator's chart leaves the running cluster untouched (03a);
+     the kubectl plugin's status matches nodetool, cqlsh by kubectl exec and by the plugin, a
+     Repair by the plugin (03b); the plugin's restart (07a) and replace (09);
   4. scale 3→4 (Cleanup event) and 4→3 (StatefulSet, member Service, status shrink) (04);
   5. scale to 2 refused (ScaleDownRefused names the keyspace and its RF) and back (05);
   6. a pod and its PVC deleted: the member comes back with the same address, UN (06);
@@ -218,6 +221,29 @@ def kubectl(*args, ns=NS, stdin=None, check=True, timeout=120):
     if check and r.returncode != 0:
         raise RuntimeError(f"kubectl {' '.join(args)}: {r.stderr.strip()}")
     return r.stdout.strip()
+
+
+# The kubectl plugin (src/plugin), built by run.sh into this directory: kubectl finds
+# kubectl-ringkeeper on PATH, as on a user's machine.
+PLUGIN_DIR = os.environ.get("E2E_PLUGIN_DIR", "")
+
+
+def ringkeeper(*args, ns=NS, stdin=None, check=True, timeout=600, env=None):
+    """`kubectl ringkeeper -n NS ARGS` through kubectl's plugin mechanism; its stdout (stderr too
+    when check=False: the tuple (rc, stdout, stderr))."""
+    assert PLUGIN_DIR and os.access(os.path.join(PLUGIN_DIR, "kubectl-ringkeeper"), os.X_OK), (
+        f"no kubectl-ringkeeper in E2E_PLUGIN_DIR={PLUGIN_DIR!r} (run.sh builds it)")
+    env = dict(env if env is not None else os.environ)
+    env["PATH"] = f"{PLUGIN_DIR}:{env.get('PATH', '')}"
+    # -n first: everything after a "--" in ARGS is cqlsh's.
+    cmd = [KUBECTL, "ringkeeper", *(["-n", ns] if ns else []), *args]
+    r = subprocess.run(cmd, input=stdin, text=True, capture_output=True, timeout=timeout, env=env)
+    if not check:
+        return r.returncode, r.stdout, r.stderr
+    if r.returncode != 0:
+        raise RuntimeError(f"kubectl ringkeeper {' '.join(args)}: rc {r.returncode}: "
+                           f"{r.stderr.strip()}")
+    return r.stdout
 
 
 def apply(manifest, ns=NS):
@@ -981,7 +1007,7 @@ class Load(threading.Thread):
 # --- helpers of several scenarios -----------------------------------------------------------
 
 def wait_operator():
-    """The operator installed by hack/install-operator.sh: two processes, a leader on the Lease."""
+    """The operator installed by its Helm chart (hack/helm-install.sh): two processes, a leader on the Lease."""
     t0 = time.monotonic()
     wait("two operator processes", lambda: len(set(operator_processes().values())) >= 2, 180,
          ns=OPERATOR_NS)

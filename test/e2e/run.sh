@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The e2e tier: brings up the local cluster (test/cluster/local-cluster.sh, idempotent), builds and
 # loads the cassandra, agent and operator images (hack/images.sh, each skipped when unchanged),
-# installs the CRD, RBAC and the operator Deployment (hack/install-operator.sh), then runs every
+# installs the operator with its Helm chart (hack/helm-install.sh), then runs every
 # test/e2e/*_test.py in name order (the scenarios NN_*_test.py, one per file, sharing two Cassandra
 # clusters; helpers and the state between them in test/e2e/e2elib.py) with the real cassandra-driver
 # (venv from hack/cassandra/venv.sh). Every scenario runs even after one failed; each one's time and
@@ -26,11 +26,17 @@ echo "e2e: cluster up in $((SECONDS - t))s"
 t=$SECONDS
 bash "$root/hack/images.sh" cassandra agent operator
 echo "e2e: images ready in $((SECONDS - t))s"
-export KUBECTL
+# The kubectl plugin the scenarios drive as a user would (kubectl finds it on PATH).
+t=$SECONDS
+(cd "$root" && cmake --preset ci >/dev/null && cmake --build --preset ci --target kubectl-ringkeeper >/dev/null)
+export E2E_PLUGIN_DIR=$root/build/ci/src/plugin
+echo "e2e: kubectl-ringkeeper built in $((SECONDS - t))s"
+export KUBECTL HELM
 KUBECTL="$(bash "$root/hack/tools.sh")/kubectl"
+HELM="$(bash "$root/hack/tools.sh")/helm"
 export CASSANDRA_VERSION
 t=$SECONDS
-bash "$root/hack/install-operator.sh"
+bash "$root/hack/helm-install.sh"
 echo "e2e: operator installed in $((SECONDS - t))s"
 venv=$(bash "$root/hack/cassandra/venv.sh")
 export E2E_STATE_DIR="${E2E_STATE_DIR:-$(mktemp -d /tmp/ringkeeper-e2e.XXXXXX)}"

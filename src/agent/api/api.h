@@ -83,7 +83,9 @@ struct RingEndpoint {
   std::string state;
   std::string host_id;
   int64_t load_bytes = 0;
-  double ownership = 0;  // fraction 0..1 (token ownership, like `nodetool status` without ks)
+  // Fraction 0..1, as `nodetool status` without a keyspace prints it: effective ownership when
+  // every non-system keyspace has the same replication, else the tokens' share.
+  double ownership = 0;
   int tokens = 0;
 };
 

@@ -207,7 +207,11 @@ absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {
       if (it != endpoints.end() && own.is_number()) it->second.ownership = own.get<double>();
     }
   }
-  json topology = json::array();
+  // Ownership as `nodetool status` prints it: effective (the replicas' share of the data) when
+  // every non-system keyspace has the same replication, which Cassandra refuses otherwise;
+  // then the tokens' share read above.
+  json topology = json::array({JolokiaClient::Exec(
+      kStorageService, "effectiveOwnershipWithPort(java.lang.String)", json::array({nullptr}))});
   for (auto& [address, e] : endpoints) {
     e.status = live.contains(address) ? "U" : "D";
     e.state = StateLetter(address, ss);
@@ -215,8 +219,14 @@ absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {
     topology.push_back(JolokiaClient::Exec(kSnitch, "getRack(java.lang.String)", {address}));
   }
   ASSIGN_OR_RETURN(json topo, client_.Bulk(topology));
+  if (auto effective = JolokiaClient::Value(topo[0]); effective.ok() && effective->is_object()) {
+    for (const auto& [ep, own] : effective->items()) {
+      auto it = endpoints.find(NormalizeEndpoint(ep));
+      if (it != endpoints.end() && own.is_number()) it->second.ownership = own.get<double>();
+    }
+  }
   api::Ring ring;
-  size_t i = 0;
+  size_t i = 1;
   for (auto& [address, e] : endpoints) {
     if (auto dc = JolokiaClient::Value(topo[i]); dc.ok() && dc->is_string()) e.dc = *dc;
     if (auto rack = JolokiaClient::Value(topo[i + 1]); rack.ok() && rack->is_string())

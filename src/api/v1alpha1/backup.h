@@ -2,8 +2,9 @@
 // of its storage locations, and the status the operator records while it runs (the record that
 // lets a restarted operator carry on: which nodes take part and which agent operation each runs).
 //
-// The API server has validated the shape (config/crd/cassandra.rook.io_backups.yaml: the spec
-// is immutable); ParseBackup fills defaults. Pure; thread-safe.
+// The API server has validated the shape
+// (charts/ringkeeper/files/crds/cassandra.rook.io_backups.yaml: the spec is immutable); ParseBackup
+// fills defaults. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,9 +1,9 @@
 // The typed view of a Cluster (cassandra.rook.io/v1alpha1) that the reconciler works from: its
 // spec's fields, defaults filled (names and labels derived from it are in naming.h). The API server
 // has already validated the shape (OpenAPI
-// + CEL in config/crd); ParseCluster only fills defaults and flattens dataCenter/datacenter/
-// dataCenters. It still refuses (InvalidArgument) what the operator cannot run, for objects
-// stored before the CRD refused them.
+// + CEL in charts/ringkeeper/files/crds); ParseCluster only fills defaults and flattens
+// dataCenter/datacenter/ dataCenters. It still refuses (InvalidArgument) what the operator cannot
+// run, for objects stored before the CRD refused them.
 //
 // Pure; thread-safe.
 #pragma once

@@ -4,8 +4,9 @@
 // twice: which segments are done (a bitset per keyspace), which run where under which agent
 // operation, which nodes rest after their last segment.
 //
-// The API server has validated the shape (config/crd/cassandra.rook.io_repairs.yaml: only
-// intensity and paused change after creation); ParseRepair fills defaults. Pure; thread-safe.
+// The API server has validated the shape
+// (charts/ringkeeper/files/crds/cassandra.rook.io_repairs.yaml: only intensity and paused change
+// after creation); ParseRepair fills defaults. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,9 @@
 // The typed view of a Restore (cassandra.rook.io/v1alpha1): a backup brought back into a Cluster,
 // and the status the operator records while it runs (the schema step, then each node's data).
 //
-// The API server has validated the shape (config/crd/cassandra.rook.io_restores.yaml: exactly one
-// of spec.backup and spec.source; the spec is immutable). Pure; thread-safe.
+// The API server has validated the shape
+// (charts/ringkeeper/files/crds/cassandra.rook.io_restores.yaml: exactly one of spec.backup and
+// spec.source; the spec is immutable). Pure; thread-safe.
 #pragma once
 
 #include <string>

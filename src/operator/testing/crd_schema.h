@@ -15,7 +15,7 @@ namespace ringkeeper::testing {
 // the path of the first violation.
 absl::Status ApplySchema(kube::Json& value, const kube::Json& schema, const std::string& path);
 
-// The schema of the Cluster's and the Repair's status in config/crd (read once).
+// The schema of the Cluster's and the Repair's status in charts/ringkeeper/files/crds (read once).
 const kube::Json& ClusterStatusSchema();
 const kube::Json& RepairStatusSchema();
 

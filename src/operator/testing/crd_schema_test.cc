@@ -10,7 +10,8 @@ using kube::Json;
 
 TEST(CrdSchemaTest, TheStatusSchemaIsLoadedFromTheCrd) {
   const Json& schema = ClusterStatusSchema();
-  ASSERT_TRUE(schema.contains("properties")) << "config/crd not read: " << schema.dump();
+  ASSERT_TRUE(schema.contains("properties"))
+      << "charts/ringkeeper/files/crds not read: " << schema.dump();
   EXPECT_TRUE(schema["properties"].contains("operation"));
 }
 

@@ -336,6 +336,7 @@ api::NodeInfo FakeCluster::InfoOf(const FakeNode& n) const {
 
 api::Ring FakeCluster::RingView() const {
   api::Ring ring;
+  const size_t members = Ring().size();  // the fake's tokens split the ring evenly
   for (const auto& [_, n] : nodes_) {
     if (!n.in_ring) continue;
     api::RingEndpoint e;
@@ -347,6 +348,7 @@ api::Ring FakeCluster::RingView() const {
     e.host_id = n.host_id;
     e.load_bytes = n.load_bytes;
     e.tokens = 16;
+    e.ownership = 1.0 / static_cast<double>(members);
     ring.endpoints.push_back(e);
   }
   return ring;
