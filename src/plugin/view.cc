@@ -40,7 +40,7 @@ std::string Condition(const Json& cluster, const char* type) {
   return "";
 }
 
-std::string Or(std::string value, const char* otherwise) {
+std::string Or(const std::string& value, const char* otherwise) {
   return value.empty() ? otherwise : value;
 }
 
