@@ -9,6 +9,9 @@ The ways:
   named          Jolokia bulk read of exact MBean names (the tables from system_schema)
   named-counts   the same without the histograms' percentiles (counts and gauges only)
   vtables        CQL: system_views' per-table tables, plus Jolokia exact reads of the globals
+  globals ...    the node-wide part alone: with patterns (GC, thread pools), then named
+  user named     exact names, the tables of non-system keyspaces only, globals named
+  user p99 only  the same without p50s and the partition count estimate
   tablestats     nodetool tablestats (a new JVM per call; what users run by hand)
 """
 import json
@@ -74,6 +77,11 @@ def jolokia(port, requests):
     return sum(1 for r in out if r.get("status") == 200)
 
 
+def cc_props(mbean):
+    """An MBean name's key properties."""
+    return dict(kv.split("=", 1) for kv in mbean.split(":", 1)[1].split(","))
+
+
 def measure(name, pid, reads, fn):
     fn()  # warm up
     lat = []
@@ -123,6 +131,25 @@ def main():
         globals_ = [{"type": "read", "mbean": m, "attribute": a} for m, a in GLOBALS]
         url = f"http://{n.address}:{cc.AGENT_PORT}/metrics"
 
+        system = {"system", "system_schema", "system_auth", "system_distributed", "system_traces",
+                  "system_views", "system_virtual_schema"}
+        user = [r for r in named if r["mbean"].split("keyspace=")[1].split(",")[0] not in system]
+        user_p99 = [dict(r, attribute=[a for a in r["attribute"] if a != "50thPercentile"])
+                    for r in user if "EstimatedPartitionCount" not in r["mbean"]]
+        # The thread pools' MBean paths, as a one-off pattern search (not per read).
+        found = urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/jolokia/search/org.apache.cassandra.metrics:"
+            "type=ThreadPools,path=*,scope=*,name=PendingTasks").read()
+        pools = [(cc_props(m)["path"], cc_props(m)["scope"]) for m in json.loads(found)["value"]]
+        globals_named = [r for r in globals_ if "*" not in r["mbean"]] + [
+            {"type": "read", "mbean": f"java.lang:type=GarbageCollector,name={g}",
+             "attribute": ["CollectionCount", "CollectionTime"]}
+            for g in ("G1 Young Generation", "G1 Old Generation")] + [
+            {"type": "read", "mbean": f"org.apache.cassandra.metrics:type=ThreadPools,path={path},"
+             f"scope={pool},name={n}", "attribute": "Value"}
+            for path, pool in pools for n in ("PendingTasks", "ActiveTasks")]
+        print(f"thread pools: {len(pools)}; user tables: {len(user) // len(TABLE_METRICS)}")
+
         def vtables():
             for t in VTABLES:
                 list(s.execute(f"SELECT * FROM system_views.{t}"))
@@ -135,6 +162,9 @@ def main():
         measure("named-counts", pid, reads, lambda: jolokia(port, counts + globals_))
         measure("vtables", pid, reads, vtables)
         measure("globals only", pid, reads, lambda: jolokia(port, globals_))
+        measure("globals named", pid, reads, lambda: jolokia(port, globals_named))
+        measure("user named", pid, reads, lambda: jolokia(port, user + globals_named))
+        measure("user p99 only", pid, reads, lambda: jolokia(port, user_p99 + globals_named))
         measure("tablestats", pid, 5, lambda: n.nodetool("tablestats"))
         c.shutdown()
     finally:
