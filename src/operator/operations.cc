@@ -204,6 +204,30 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
 
 // ---- rolling restart ----------------------------------------------------------------------
 
+namespace {
+
+// How long until every pod has been Ready for `settle` (at most `settle`: a kubelet clock ahead
+// of ours does not stall a roll); a Ready condition without a transition time counts as settled.
+absl::Duration SettleLeft(const ClusterReconciler::Pass& p, absl::Time now, absl::Duration settle) {
+  absl::Duration left = absl::ZeroDuration();
+  for (const Member& m : p.members) {
+    if (!m.pod_object) continue;
+    const Json& conditions = kube::FieldAt(m.pod_object->json(), {"status", "conditions"});
+    if (!conditions.is_array()) continue;
+    for (const Json& c : conditions) {
+      if (kube::StringField(c, "type") != "Ready" || kube::StringField(c, "status") != "True") {
+        continue;
+      }
+      if (auto since = kube::ParseRfc3339(kube::StringField(c, "lastTransitionTime"))) {
+        left = std::max(left, std::min(settle, *since + settle - now));
+      }
+    }
+  }
+  return left;
+}
+
+}  // namespace
+
 absl::StatusOr<Flow> ClusterReconciler::RollPods(Pass& p) {
   if (!p.bootstrapped) return Flow::kContinue;
   for (const auto& dc : p.spec.dcs) {
@@ -227,6 +251,14 @@ absl::StatusOr<Flow> ClusterReconciler::RollPods(Pass& p) {
         if (!AllUp(p)) {
           p.progress_message = absl::StrCat(m->pod, " waits for every node to be UN");
           p.requeue = options_.short_wait;
+          return Flow::kWait;
+        }
+        const absl::Duration settle = SettleLeft(p, seams_.clock->Now(), options_.roll_settle);
+        if (settle > absl::ZeroDuration()) {
+          p.progress_message =
+              absl::StrCat(m->pod, " waits until every pod has been Ready for ",
+                           absl::FormatDuration(options_.roll_settle), " (clients reconnect)");
+          p.requeue = settle;
           return Flow::kWait;
         }
         Json operation =

@@ -51,6 +51,10 @@ struct ReconcilerOptions {
   Defaults defaults;
   absl::Duration resync = absl::Seconds(15);     // poll of the nodes when nothing happens
   absl::Duration short_wait = absl::Seconds(5);  // while an operation is under way
+  // A roll drains the next pod only once every pod has been Ready this long: clients hear that
+  // a restarted node is back from a pushed event and reconnect with a backoff; draining the
+  // next one at once can leave a client with no node it sees up.
+  absl::Duration roll_settle = absl::Seconds(10);
   // Where each pass reports its gauges (members by state, ready); optional, not owned.
   ClusterMetrics* metrics = nullptr;
   // A pod not Ready this long after its creation is reported as not starting (Degraded).

@@ -67,6 +67,23 @@ TEST_F(Scenario, ConfigChangeRollsOnePodAtATimeDrainingFirst) {
   ExpectQuiet();
 }
 
+TEST_F(Scenario, RollDrainsTheNextPodOnlyOnceEveryPodHasBeenReadyTenSeconds) {
+  CreateReady(3);
+  world.PatchCluster({{"spec", {{"config", {{"concurrent_compactors", 2}}}}}});
+  auto drained = [&](int i) {
+    for (const auto& r : world.agent_requests) {
+      if (r == PodOf(i) + " drain") return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(RunUntil([&] { return drained(2); }));
+  ASSERT_TRUE(RunUntil([&] { return NotReadyPods() == 0; }));
+  const absl::Time back = world.Now();  // the restarted pod Ready again
+  ASSERT_TRUE(RunUntil([&] { return drained(1); }));
+  // Clients reconnect to the restarted node before the next one goes.
+  EXPECT_GE(world.Now() - back, absl::Seconds(10));
+}
+
 TEST_F(Scenario, NewOperatorProcessFinishesAnInterruptedReplacement) {
   CreateReady(3);
   world.UserLabelPod(PodOf(0), "cassandra.rook.io/replace", "true");

@@ -220,7 +220,9 @@ void FakeCluster::RunNodes() {
     const bool ready = n && n->up && n->in_ring && n->state == "N" && n->mode == "NORMAL";
     Json j = pod->json();
     if (PodReadyIn(j) == ready) continue;
-    j["status"]["conditions"] = {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}};
+    j["status"]["conditions"] = {{{"type", "Ready"},
+                                  {"status", ready ? "True" : "False"},
+                                  {"lastTransitionTime", kube::FormatRfc3339(now_)}}};
     j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
     pods_.Upsert(std::make_shared<const kube::Object>(std::move(j)));
   }
