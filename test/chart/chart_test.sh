@@ -14,7 +14,8 @@ tools=$(bash hack/tools.sh)
 H=$tools/helm
 K=$tools/kubectl
 chart=charts/ringkeeper
-ns=ringkeeper-system
+# A namespace of its own per run: a previous run's is still terminating for a while.
+ns=ringkeeper-chart-$$
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
