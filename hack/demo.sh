@@ -119,7 +119,7 @@ PY
 fi
 
 step "cqlsh in a Cassandra pod, as the superuser (kubectl ringkeeper cqlsh: the password on no command line)"
-PATH=$bin_dir:$PATH KUBECTL=$K "$K" ringkeeper cqlsh "$cluster" -n "$ns" -- --no-color -e "
+PATH=$bin_dir:$PATH KUBECTL=$K "$K" ringkeeper -n "$ns" cqlsh "$cluster" -- --no-color -e "
   CREATE KEYSPACE IF NOT EXISTS demo WITH replication = {'class': 'NetworkTopologyStrategy', '$dc': 3};
   CREATE TABLE IF NOT EXISTS demo.greetings (id int PRIMARY KEY, said text);
   CONSISTENCY QUORUM;
