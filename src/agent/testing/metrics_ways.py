@@ -16,13 +16,13 @@ The ways:
 """
 import json
 import os
-import statistics
 import sys
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cassandra_cluster as cc  # noqa: E402
+from metrics_bench import cpu_seconds, pct  # noqa: E402  (the same measures as /metrics' bench)
 from cassandra.auth import PlainTextAuthProvider  # noqa: E402
 from cassandra.cluster import Cluster  # noqa: E402
 
@@ -58,17 +58,6 @@ VTABLES = ["local_read_latency", "local_write_latency", "disk_usage", "max_parti
            "tombstones_per_read", "thread_pools", "pending_hints"]
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 def jolokia(port, requests):
     body = json.dumps(requests).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/jolokia/", data=body,
@@ -93,7 +82,6 @@ def measure(name, pid, reads, fn):
     cpu = (cpu_seconds(pid) - cpu0) / reads
     print(f"{name:<13} p50 {pct(lat, 50) * 1e3:7.1f} ms  p99 {pct(lat, 99) * 1e3:7.1f} ms  "
           f"Cassandra CPU per read {cpu * 1e3:7.2f} ms  ({reads} reads)", flush=True)
-    return statistics.median(lat), cpu
 
 
 def main():
