@@ -13,8 +13,8 @@ import re
 import sys
 import time
 
-from e2elib import (DC, client_on_main, figure, get, kubectl, log, pods, ringkeeper, run_scenario,
-                    timed, wait_strict)
+from e2elib import (DC, client_on_main, expect_no_client_failures, figure, get, kubectl, log, pods,
+                    ringkeeper, run_scenario, timed, wait_strict)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = "the shared Cluster Ready 3/3 as it was (the tour's keyspace and Repair removed)"
@@ -130,10 +130,7 @@ def scenario_plugin(m, load, session, creds):
     kubectl("delete", "repair", "tour-repair", "--wait=true")
     session.execute(f"DROP KEYSPACE {TOUR}", timeout=120)
 
-    load.set_phase("after plugin tour")
-    failed = load.failures("plugin tour")
-    figure(SECTION, "client failures during the tour (QUORUM)", failed)
-    assert failed == 0, f"{failed} client failures at QUORUM during the tour"
+    expect_no_client_failures(load, "plugin tour", SECTION, "during the tour")
 
 
 def main():

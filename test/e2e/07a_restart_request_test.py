@@ -6,8 +6,8 @@ Helpers and state: e2elib.py."""
 import sys
 import time
 
-from e2elib import (client_on_main, cluster_obj, condition, figure, get, log, pods, ringkeeper,
-                    run_scenario, timed, wait_rolled)
+from e2elib import (client_on_main, cluster_obj, condition, expect_no_client_failures, figure, get,
+                    log, pods, ringkeeper, run_scenario, timed, wait_rolled)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = ("the shared Cluster Ready 3/3, annotated cassandra.rook.io/restartedAt "
@@ -55,10 +55,7 @@ def scenario_restart_request(m, load):
     assert (obj.get("status") or {}).get("membersSummary") == "3/3", obj.get("status")
     log(f"Ready True, 3/3, observedGeneration {generation} (the Cluster's generation)")
 
-    load.set_phase("after restart on request")
-    failed = load.failures("restart on request")
-    figure(SECTION, "client failures during the restart (QUORUM)", failed)
-    assert failed == 0, f"{failed} client failures at QUORUM during the restart on request"
+    expect_no_client_failures(load, "restart on request", SECTION, "during the restart")
 
 
 

@@ -9,8 +9,9 @@ import json
 import sys
 import time
 
-from e2elib import (wait_strict, CRD, client_on_main, cluster_obj, condition, figure, get, items,
-                    kubectl, log, pod_ready, pods, ready_with, run_scenario, timed)
+from e2elib import (CRD, client_on_main, cluster_obj, condition, expect_no_client_failures, figure,
+                    get, items, kubectl, log, pod_ready, pods, ready_with, run_scenario, timed,
+                    wait_strict)
 
 NEEDS = "the shared Cluster Ready 3/3 (02) with 1Gi volumes, the table e2e.kv and its rows (03)"
 LEAVES = "the shared Cluster Ready 3/3 with 2Gi volumes (claims and StatefulSet template)"
@@ -116,10 +117,7 @@ def scenario_storage_grow(m, load):
         f"with {GROWN} claims; every pod adopted, none restarted")
     assert (obj.get("status") or {}).get("membersSummary") == "3/3", obj.get("status")
 
-    load.set_phase("after storage grow")
-    failed = load.failures("storage grow")
-    figure(SECTION, "client failures while storage grew (QUORUM)", failed)
-    assert failed == 0, f"{failed} client failures at QUORUM while storage grew"
+    expect_no_client_failures(load, "storage grow", SECTION, "while storage grew")
 
 
 def main():

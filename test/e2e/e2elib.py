@@ -1114,6 +1114,15 @@ def client_on_main(first_phase):
     assert lost == 0, f"the client found {lost} confirmed rows missing or wrong"
 
 
+def expect_no_client_failures(load, phase, section, during):
+    """A scenario's end: the client moves on to "after <phase>", and the requests that failed in
+    <phase> are printed (figure "client failures <during> (QUORUM)") and must be none."""
+    load.set_phase(f"after {phase}")
+    failed = load.failures(phase)
+    figure(section, f"client failures {during} (QUORUM)", failed)
+    assert failed == 0, f"{failed} client failures at QUORUM {during}"
+
+
 NODE_IP = os.environ.get("E2E_NODE_IP", "10.244.0.1")  # the node's address on the pod bridge
 
 
