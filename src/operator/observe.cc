@@ -21,7 +21,7 @@ using kube::Json;
 namespace res = kube::resources;
 
 bool PodReady(const kube::Object& pod) {
-  const Json& conditions = pod.json()["status"]["conditions"];
+  const Json& conditions = kube::FieldAt(pod.json(), {"status", "conditions"});
   if (!conditions.is_array()) return false;
   for (const auto& c : conditions) {
     if (kube::StringField(c, "type") == "Ready") return kube::StringField(c, "status") == "True";
@@ -189,17 +189,31 @@ std::string PodTrouble(const kube::Object& pod, absl::Time now, absl::Duration s
       "CrashLoopBackOff",  "ImagePullBackOff",           "ErrImagePull",
       "InvalidImageName",  "CreateContainerConfigError", "CreateContainerError",
       "RunContainerError", "ErrImageNeverPull"};
-  const Json& status = pod.json()["status"];
+  const Json& status = kube::FieldAt(pod.json(), {"status"});
   for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
     if (!status.is_object() || !status.contains(list) || !status[list].is_array()) continue;
     for (const auto& c : status[list]) {
-      const Json& waiting = c["state"]["waiting"];
+      const Json& waiting = kube::FieldAt(c, {"state", "waiting"});
       const std::string why = kube::StringField(waiting, "reason");
       if (kStuck.count(why)) {
         return absl::StrCat(why, " (container ", kube::StringField(c, "name"), ")",
                             kube::StringField(waiting, "message").empty() ? "" : ": ",
                             kube::StringField(waiting, "message"));
       }
+    }
+  }
+  // Between two back-offs a crash-looping container runs for a while (Cassandra reads its
+  // config a few seconds after the JVM starts): no waiting reason then, but the crash it is
+  // recovering from is still there, so the pod stays in trouble until it is Ready.
+  for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
+    if (!status.is_object() || !status.contains(list) || !status[list].is_array()) continue;
+    for (const auto& c : status[list]) {
+      const Json& crashed = kube::FieldAt(c, {"lastState", "terminated"});
+      if (!crashed.is_object() || kube::IntField(crashed, "exitCode") == 0) continue;
+      return absl::StrCat("restarting after a crash (container ", kube::StringField(c, "name"),
+                          " exited with code ", kube::IntField(crashed, "exitCode"), ": ",
+                          kube::StringField(crashed, "reason"), "; ",
+                          kube::IntField(c, "restartCount"), " restarts)");
     }
   }
   if (status.is_object() && status.contains("conditions") && status["conditions"].is_array()) {

@@ -113,7 +113,12 @@ TEST_F(Scenario, StuckRollIsDegradedAndAFixedSpecRollsTheStuckPodFirst) {
       },
       20))
       << world.Status().dump(2);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Pass().ok());
+  // The pod's container runs between back-offs: the roll stays Degraded through both.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Pass().ok());  // and one Tick: back-off and running take turns
+    const Json degraded = world.Condition(condition::kDegraded);
+    EXPECT_EQ(degraded["reason"], reason::kPodNotStarting) << degraded.dump();
+  }
   int drained = 0;
   for (const auto& r : world.agent_requests) drained += absl::EndsWith(r, " drain");
   EXPECT_EQ(drained, 1);  // no second pod touched while the first is stuck

@@ -200,16 +200,28 @@ void FakeCluster::RunNodes() {
         (!crash_revision.empty() && pod->label("controller-revision-hash") == crash_revision);
     if (crashes) {
       if (n) n->up = false;  // crash-looping: never gossips
+      // As the kubelet does: waiting in back-off, then running again for a while (no waiting
+      // reason, only the last crash to tell) before the next crash, one step per tick.
       Json j = pod->json();
-      Json waiting = {{"reason", "CrashLoopBackOff"},
-                      {"message", "back-off 5m0s restarting failed container=cassandra"}};
-      if (j["status"]["containerStatuses"] !=
-          Json::array({{{"name", "cassandra"}, {"state", {{"waiting", waiting}}}}})) {
-        j["status"]["containerStatuses"] =
-            Json::array({{{"name", "cassandra"}, {"state", {{"waiting", waiting}}}}});
-        j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
-        pods_.Upsert(std::make_shared<const kube::Object>(std::move(j)));
-      }
+      const Json& was = kube::FieldAt(j, {"status", "containerStatuses"});
+      const int64_t restarts =
+          was.is_array() && !was.empty() ? kube::IntField(was[0], "restartCount") : 0;
+      const bool backing_off =
+          was.is_array() && !was.empty() && kube::FieldAt(was[0], {"state", "waiting"}).is_object();
+      Json state =
+          backing_off
+              ? Json{{"running", {{"startedAt", kube::FormatRfc3339(now_)}}}}
+              : Json{{"waiting",
+                      {{"reason", "CrashLoopBackOff"},
+                       {"message", "back-off 5m0s restarting failed container=cassandra"}}}};
+      j["status"]["containerStatuses"] =
+          Json::array({{{"name", "cassandra"},
+                        {"ready", false},
+                        {"restartCount", backing_off ? restarts + 1 : restarts},
+                        {"state", state},
+                        {"lastState", {{"terminated", {{"exitCode", 1}, {"reason", "Error"}}}}}}});
+      j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+      pods_.Upsert(std::make_shared<const kube::Object>(std::move(j)));
       continue;
     }
     if (!n || n->pod_uid != pod->uid() || !n->up) StartNode(*pod);
