@@ -62,8 +62,9 @@ e2e-full:
 
 bench: deps
 	cmake --preset release >/dev/null
-	cmake --build --preset release --target kube_bench upload_bench
+	cmake --build --preset release --target kube_bench upload_bench ringkeeper-agent
 	bash bench/run.sh build/release
+	bash bench/metrics.sh build/release
 	bash bench/upload.sh build/release
 	bash bench/repair.sh
 

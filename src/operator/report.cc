@@ -230,6 +230,33 @@ void SetVerdicts(const Pass& p, Conditions& conditions) {
                  p.spec.paused ? "spec.paused: observing and reporting only" : "reconciling");
 }
 
+// What /metrics shows of this Cluster after the pass: members, conditions, the operation.
+ClusterGauges Gauges(const Pass& p, const Json& status, const Tally& tally, bool ready) {
+  ClusterGauges g{.members_by_state = tally.by_state, .ready = ready};
+  const Json& conditions = kube::FieldAt(status, {"conditions"});
+  if (conditions.is_array()) {
+    for (const Json& c : conditions) {
+      const std::string type = kube::StringField(c, "type");
+      g.conditions[type] = kube::StringField(c, "status");
+      if (type == condition::kReady) g.phase = kube::StringField(c, "reason");
+    }
+  }
+  if (!p.operation.is_null()) {
+    absl::Time started = absl::InfinitePast();
+    std::string err;
+    absl::ParseTime(absl::RFC3339_full, kube::StringField(p.operation, "startedAt"), &started,
+                    &err);
+    g.operation = ClusterGauges::Operation{
+        .kind = kube::StringField(p.operation, "kind"),
+        .phase = kube::StringField(p.operation, "phase"),
+        .pod = kube::StringField(p.operation, "pod"),
+        .started = started == absl::InfinitePast()
+                       ? 0
+                       : absl::ToDoubleSeconds(started - absl::UnixEpoch())};
+  }
+  return g;
+}
+
 }  // namespace
 
 absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) {
@@ -279,7 +306,7 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   SetVerdicts(p, conditions);
   status["observedGeneration"] = p.spec.generation;
 
-  if (options_.metrics) options_.metrics->Set(p.cluster.key(), tally.by_state, is_ready);
+  if (options_.metrics) options_.metrics->Set(p.cluster.key(), Gauges(p, status, tally, is_ready));
   if (status == p.old_status) return absl::OkStatus();
   spdlog::debug("cluster {}: status changes: {}", p.cluster.key().ToString(),
                 Json::diff(p.old_status, status).dump());

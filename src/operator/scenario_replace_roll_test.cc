@@ -1,4 +1,5 @@
 // Scenarios of replacement (on request, after data loss) and of the rolling restart.
+#include "absl/strings/match.h"
 #include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
 #include "operator/testing/scenario.h"
@@ -25,6 +26,16 @@ TEST_F(Scenario, ReplaceOnRequestKeepsTheAddressAndStreamsBack) {
   EXPECT_EQ(world.Node(PodOf(1))->address, address);                             // same sticky IP
   EXPECT_EQ(world.Node(PodOf(1))->host_id, host);  // replaced itself, not a new node
   EXPECT_TRUE(world.StatusField("operation").is_null());
+  // /metrics counted the replacement once, with its time, and shows no operation under way.
+  const std::string text = metrics.RenderPrometheus();
+  EXPECT_TRUE(absl::StrContains(
+      text,
+      "ringkeeper_operation_duration_seconds_count{namespace=\"ns\",cluster=\"c\","
+      "kind=\"Replace\"} 1\n"))
+      << text;
+  EXPECT_FALSE(absl::StrContains(text, "ringkeeper_cluster_operation_started_timestamp_seconds{"));
+  EXPECT_TRUE(absl::StrContains(
+      text, "ringkeeper_cluster_phase{namespace=\"ns\",cluster=\"c\",phase=\"AllMembersUp\"} 1"));
   ExpectQuiet();
 }
 

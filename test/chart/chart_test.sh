@@ -2,7 +2,8 @@
 # The Helm chart (charts/ringkeeper) in the integration tier: `helm lint --strict` with the
 # defaults and with every optional object on; values the schema must refuse, refused naming the
 # value; the rendered CRDs equal to the files the API tests use; no wildcard in the RBAC; the
-# monitors rendered only where the cluster serves monitoring.coreos.com/v1 ("auto"); and the
+# monitors rendered only where the cluster serves monitoring.coreos.com/v1 ("auto"); the
+# dashboards as ConfigMaps with the Grafana sidecar's label (none when disabled); and the
 # rendered chart applied to the integration API server (test/env/kube-env.sh, $KUBECONFIG) with a
 # server-side dry run and strict field validation, so a field the API server does not know fails
 # here rather than at a user's install. Install and upgrade on a real cluster are e2e 03a's.
@@ -46,10 +47,13 @@ refused replicas=0 replicas
 refused monitoring.monitors=maybe monitors
 refused image.pullPolicy=Sometimes pullPolicy
 refused replica=2 replica
+refused monitoring.dashboards.namespace=Not_A_Namespace namespace
 
 "$H" template ringkeeper "$chart" -n "$ns" >"$work/default.yaml"
 "$H" template ringkeeper "$chart" -n "$ns" --api-versions monitoring.coreos.com/v1 \
   >"$work/with-monitoring.yaml"
+"$H" template ringkeeper "$chart" -n "$ns" --set monitoring.dashboards.enabled=false \
+  >"$work/no-dashboards.yaml"
 python3 - "$work" "$chart/files/crds" <<'PY' || failures=$((failures + 1))
 import glob, sys, yaml
 
@@ -86,6 +90,17 @@ if monitors(default):
 if "PodMonitor" not in monitors(monitored) or "ServiceMonitor" not in monitors(monitored):
     bad.append(f"monitors not rendered with monitoring.coreos.com/v1: {monitors(monitored)}")
 print(f"chart: monitoring auto: {monitors(default)} without the API, {monitors(monitored)} with it")
+
+# The dashboards: one ConfigMap each, with the Grafana sidecar's label, holding the file as it is.
+files = {p.rsplit("/", 1)[1]: open(p).read() for p in glob.glob(f"{crds}/../dashboards/*.json")}
+maps = {k: v for d in default if d["kind"] == "ConfigMap" for k, v in d["data"].items()
+        if d["metadata"]["labels"].get("grafana_dashboard") == "1"}
+want = {f"ringkeeper-{name}": text.rstrip("\n") for name, text in files.items()}
+if not files or {k: v.rstrip("\n") for k, v in maps.items()} != want:
+    bad.append(f"dashboards ConfigMaps {sorted(maps)} differ from the files {sorted(files)}")
+if any(d["kind"] == "ConfigMap" for d in kinds(f"{work}/no-dashboards.yaml")):
+    bad.append("dashboards rendered with monitoring.dashboards.enabled=false")
+print(f"chart: {len(maps)} dashboards as ConfigMaps labelled grafana_dashboard=1, none when disabled")
 for b in bad:
     print(f"chart: FAIL {b}")
 sys.exit(1 if bad else 0)

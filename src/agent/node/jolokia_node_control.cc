@@ -33,14 +33,37 @@ std::set<std::string> EndpointSet(const json& list) {
   return out;
 }
 
-std::string StateLetter(const std::string& endpoint, const json& ss) {
-  if (EndpointSet(ss["JoiningNodes"]).contains(endpoint)) return "J";
-  if (EndpointSet(ss["LeavingNodes"]).contains(endpoint)) return "L";
-  if (EndpointSet(ss["MovingNodes"]).contains(endpoint)) return "M";
-  return "N";
+const json& Attribute(const json& ss, const char* name) {
+  static const json kNone;
+  auto it = ss.is_object() ? ss.find(name) : ss.end();
+  return ss.is_object() && it != ss.end() ? *it : kNone;
 }
 
 }  // namespace
+
+std::map<std::string, std::string> EndpointStates(const json& ss) {
+  std::map<std::string, std::string> states;
+  const json& ids = Attribute(ss, "EndpointToHostId");
+  if (ids.is_object()) {
+    for (const auto& [ep, id] : ids.items()) states[NormalizeEndpoint(ep)];
+  }
+  const auto joining = EndpointSet(Attribute(ss, "JoiningNodes"));
+  const auto leaving = EndpointSet(Attribute(ss, "LeavingNodes"));
+  const auto moving = EndpointSet(Attribute(ss, "MovingNodes"));
+  const auto live = EndpointSet(Attribute(ss, "LiveNodes"));
+  for (const auto* set : {&joining, &leaving, &moving, &live}) {
+    for (const auto& ep : *set) states[ep];
+  }
+  for (const auto& ep : EndpointSet(Attribute(ss, "UnreachableNodes"))) states[ep];
+  for (auto& [ep, state] : states) {
+    state = live.contains(ep) ? "U" : "D";
+    state += joining.contains(ep)   ? "J"
+             : leaving.contains(ep) ? "L"
+             : moving.contains(ep)  ? "M"
+                                    : "N";
+  }
+  return states;
+}
 
 std::string NormalizeEndpoint(const std::string& endpoint) {
   absl::string_view e = endpoint;
@@ -191,7 +214,6 @@ absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {
   for (const char* list : {"JoiningNodes", "LeavingNodes", "MovingNodes"}) {
     for (const auto& ep : EndpointSet(ss[list])) add(ep);
   }
-  const auto live = EndpointSet(ss["LiveNodes"]);
   if (ss["TokenToEndpointMap"].is_object()) {
     for (const auto& [token, ep] : ss["TokenToEndpointMap"].items()) add(ep).tokens++;
   }
@@ -212,9 +234,12 @@ absl::StatusOr<api::Ring> JolokiaNodeControl::GetRing() {
   // then the tokens' share read above.
   json topology = json::array({JolokiaClient::Exec(
       kStorageService, "effectiveOwnershipWithPort(java.lang.String)", json::array({nullptr}))});
+  const auto states = EndpointStates(ss);
   for (auto& [address, e] : endpoints) {
-    e.status = live.contains(address) ? "U" : "D";
-    e.state = StateLetter(address, ss);
+    auto known = states.find(address);
+    const std::string state = known != states.end() ? known->second : "DN";
+    e.status = state.substr(0, 1);
+    e.state = state.substr(1);
     topology.push_back(JolokiaClient::Exec(kSnitch, "getDatacenter(java.lang.String)", {address}));
     topology.push_back(JolokiaClient::Exec(kSnitch, "getRack(java.lang.String)", {address}));
   }
@@ -440,9 +465,42 @@ absl::Status JolokiaNodeControl::StopRepairs() {
       .status();
 }
 
+absl::StatusOr<std::shared_ptr<const MetricPlan>> JolokiaNodeControl::Plan(bool stale) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (plan_ && !stale && absl::Now() - plan_made_ < absl::Minutes(1)) return plan_;
+  }
+  ASSIGN_OR_RETURN(json found, client_.Bulk(CatalogRequests(), absl::Seconds(10)));
+  const MetricCatalog catalog = ParseCatalog(found);
+  auto plan = std::make_shared<const MetricPlan>(catalog);
+  std::lock_guard<std::mutex> lock(mu_);
+  plan_ = plan;
+  plan_schema_ = catalog.schema_version;
+  plan_made_ = absl::Now();
+  return plan;
+}
+
 absl::StatusOr<std::string> JolokiaNodeControl::Metrics(const metrics::Labels& labels) {
-  ASSIGN_OR_RETURN(json responses, client_.Bulk(MetricRequests(), absl::Seconds(10)));
-  return RenderPrometheus(responses, labels);
+  ASSIGN_OR_RETURN(std::shared_ptr<const MetricPlan> plan, Plan(false));
+  ASSIGN_OR_RETURN(json responses, client_.Bulk(plan->requests(), absl::Seconds(10)));
+  MetricPlan::Scrape scrape = plan->Render(responses, labels);
+  // A table created or dropped since the plan was made: made again and read again at once, so
+  // a new table is in the very next scrape (this costs a second round trip only then).
+  bool changed = scrape.missing > 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    changed = changed || (!scrape.schema_version.empty() && scrape.schema_version != plan_schema_);
+  }
+  if (changed) {
+    ASSIGN_OR_RETURN(plan, Plan(true));
+    ASSIGN_OR_RETURN(responses, client_.Bulk(plan->requests(), absl::Seconds(10)));
+    scrape = plan->Render(responses, labels);
+  }
+  metrics::Exposition volume;
+  if (VolumeUsage usage; ReadVolumeUsage(options_.data_dir, usage)) {
+    RenderVolumeUsage(usage, labels, volume);
+  }
+  return scrape.text + volume.Text();
 }
 
 }  // namespace agent::node

@@ -2,12 +2,17 @@
 // 127.0.0.1 in the Cassandra JVM. Reads are bulk requests (one HTTP round trip per call, two for
 // the ring: endpoints first, then their dc/rack). Snapshots are listed from the data volume,
 // which the sidecar mounts (Jolokia renders the snapshot TabularData unusably).
-// Thread-safe (no mutable state beyond the client).
+// Thread-safe (the metric plan it keeps is behind a mutex).
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
+#include "absl/time/time.h"
 #include "agent/node/jolokia_client.h"
+#include "agent/node/metrics.h"
 #include "agent/node/node_control.h"
 
 namespace agent::node {
@@ -43,18 +48,25 @@ class JolokiaNodeControl : public NodeControl {
 
  private:
   absl::StatusOr<std::vector<std::string>> Keyspaces(const std::string& keyspace);
+  // The metric plan to read with: the one kept, or a new one when there is none, `stale` is set,
+  // or it is a minute old.
+  absl::StatusOr<std::shared_ptr<const MetricPlan>> Plan(bool stale);
 
   JolokiaOptions options_;
   JolokiaClient client_;
+  std::mutex mu_;
+  std::shared_ptr<const MetricPlan> plan_;  // guarded by mu_
+  std::string plan_schema_;                 // guarded by mu_; the schema plan_ was made for
+  absl::Time plan_made_;                    // guarded by mu_
 };
 
 // Parses Cassandra's human-readable sizes ("122.53 KiB", "1.5 GiB", "0 bytes") into bytes.
 int64_t ParseSize(const std::string& text);
 // "/127.0.0.1:7000" or "127.0.0.1" -> "127.0.0.1".
 std::string NormalizeEndpoint(const std::string& endpoint);
-// Converts a Jolokia bulk-read answer for the curated metric set into Prometheus text.
-std::string RenderPrometheus(const nlohmann::json& responses, const metrics::Labels& labels);
-// The curated metric reads (one bulk request).
-nlohmann::json MetricRequests();
+// Every endpoint of the ring as this node sees it, by address, with its state as nodetool
+// prints it ("UN", "DL"...), from StorageService's LiveNodes, UnreachableNodes, JoiningNodes,
+// LeavingNodes, MovingNodes and EndpointToHostId.
+std::map<std::string, std::string> EndpointStates(const nlohmann::json& storage_service);
 
 }  // namespace agent::node

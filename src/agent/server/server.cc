@@ -157,7 +157,7 @@ void Server::Guard() {
 void Server::ServeMetrics(httplib::Response& res) {
   const absl::Time start = absl::Now();
   const metrics::Labels labels = {{"cluster", options_.cluster},
-                                  {"dc", options_.dc},
+                                  {"datacenter", options_.dc},
                                   {"rack", options_.rack},
                                   {"pod", options_.pod}};
   auto text = node_->Metrics(labels);

@@ -134,7 +134,8 @@ TEST_F(ServerTest, HealthAndMetricsAreAnonymous) {
   EXPECT_EQ(c.Get(api::kHealthz)->status, 200);
   auto m = c.Get(api::kMetrics);
   ASSERT_TRUE(m);
-  EXPECT_NE(m->body.find("x{cluster=\"c\",dc=\"\",rack=\"\",pod=\"\"} 1"), std::string::npos);
+  EXPECT_NE(m->body.find("x{cluster=\"c\",datacenter=\"\",rack=\"\",pod=\"\"} 1"),
+            std::string::npos);
   EXPECT_EQ(c.Get(api::kReadyz)->status, 200);  // single-node ring, UN
 }
 

@@ -5,6 +5,7 @@ order where each case leaves the cluster as the next expects it. Usage:
   cassandra_integration_test.py <ringkeeper-agent binary> <python-with-cassandra-driver-site>
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -142,6 +143,84 @@ def write_rows(cluster):
         for k in range(500):
             s.execute(ins, (k, f"value-{k}"))
     c.shutdown()
+
+
+def scrape(node):
+    """The agent's /metrics (anonymous, as Prometheus scrapes it): {(name, labels): value}."""
+    code, text = node.api("GET", "/metrics", token=None)
+    assert code == 200, (code, text)
+    series = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, value = line.rsplit(" ", 1)
+        name, _, labels = head.partition("{")
+        pairs = tuple(tuple(kv.split("=", 1)) for kv in labels.rstrip("}").split('",') if kv)
+        series[(name, tuple((k, v.strip('"')) for k, v in pairs))] = float(value)
+    return series
+
+
+def table_series(series, ks, table):
+    return {name for name, labels in series
+            if ("keyspace", ks) in labels and ("table", table) in labels}
+
+
+@case
+def node_metrics(cluster):
+    """The curated set by exact MBean names: every series labelled with the node's place; user
+    tables only, a new table in the very next scrape, a dropped one gone; figures agree with
+    nodetool and with the node's own filesystem."""
+    for i, n in enumerate(cluster.nodes):
+        series = scrape(n)
+        place = {("cluster", "rk-it"), ("datacenter", "dc1"), ("rack", f"r{i % 3 + 1}"),
+                 ("pod", f"node{i + 1}")}
+        for name, labels in series:
+            assert place <= set(labels), (name, labels)
+        names = {name for name, _ in series}
+        for want in ("cassandra_client_request_latency_total", "cassandra_dropped_messages_total",
+                     "cassandra_thread_pool_pending_tasks", "jvm_gc_collections_total",
+                     "jvm_memory_heap_used_bytes", "cassandra_storage_load_bytes",
+                     "cassandra_compaction_pending_tasks", "cassandra_node_operation_mode"):
+            assert want in names, f"{n.pod}: no {want}"
+        assert not any(dict(labels).get("keyspace", "").startswith("system")
+                       for _, labels in series), "system tables have per-table series"
+        want_table = {"cassandra_table_read_latency_total", "cassandra_table_write_latency_total",
+                      "cassandra_table_live_sstables", "cassandra_table_live_disk_space_used_bytes",
+                      "cassandra_table_estimated_partitions", "cassandra_table_pending_compactions"}
+        missing = want_table - table_series(series, "rf3", "t")
+        assert not missing, f"{n.pod}: rf3.t lacks {missing}"
+        up = {dict(labels)["state"]: v for (name, labels), v in series.items()
+              if name == "cassandra_ring_endpoints"}
+        assert up.get("UN") == 3 and up.get("DN") == 0, up
+        used = next(v for (name, _), v in series.items() if name == "cassandra_data_volume_used_bytes")
+        free = next(v for (name, _), v in series.items()
+                    if name == "cassandra_data_volume_available_bytes")
+        st = os.statvfs(f"{n.dir}/data")
+        # The same filesystem: its size agrees within what other writers changed in between.
+        assert abs((used + free) - (st.f_blocks - st.f_bfree + st.f_bavail) * st.f_frsize) < 1 << 30
+    n1 = cluster.nodes[0]
+    flushed = n1.nodetool("flush", "rf3", "t")
+    assert flushed.returncode == 0, flushed.stderr
+    sstables = next(v for (name, labels), v in scrape(n1).items()
+                    if name == "cassandra_table_live_sstables"
+                    and {("keyspace", "rf3"), ("table", "t")} <= set(labels))
+    stats = n1.nodetool("tablestats", "rf3.t").stdout
+    counted = int(next(line.split(":")[1] for line in stats.splitlines()
+                       if line.strip().startswith("SSTable count")))
+    assert counted >= 1 and sstables == counted, (sstables, counted, stats)
+    print(f"  {len(scrape(n1))} series on node1; rf3.t SSTables {counted} as nodetool says")
+    # A table created: in the next scrape (the plan follows the schema version), then dropped.
+    c, s = session([n.address for n in cluster.nodes])
+    s.execute("CREATE TABLE rf3.fresh (k int PRIMARY KEY, v text)")
+    s.execute("INSERT INTO rf3.fresh (k, v) VALUES (1, 'x')")
+    writes = {name: v for (name, labels), v in scrape(n1).items()
+              if ("table", "fresh") in labels}
+    assert writes.get("cassandra_table_write_latency_total", 0) >= 1, writes
+    s.execute("DROP TABLE rf3.fresh")
+    c.shutdown()
+    after = scrape(n1)
+    assert not table_series(after, "rf3", "fresh"), table_series(after, "rf3", "fresh")
+    assert table_series(after, "rf3", "t"), "rf3.t gone after another table was dropped"
 
 
 @case
@@ -522,6 +601,7 @@ def main():
         ring_agrees_with_nodetool(cluster)
         schema_agreement(cluster)
         write_rows(cluster)
+        node_metrics(cluster)
         bad_input(cluster)
         snapshot_flush_cleanup(cluster)
         backup_to_s3(cluster)

@@ -35,6 +35,7 @@ void Scenario::RestartOperator() {
   options.resync = absl::Seconds(15);
   options.short_wait = absl::Seconds(5);
   options.backup_storage = backup_storage;
+  options.metrics = &metrics;
   reconciler = std::make_unique<ClusterReconciler>(world.seams(), world.caches(), options);
 }
 

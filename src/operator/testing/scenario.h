@@ -43,6 +43,7 @@ class Scenario : public ::testing::Test {
 
   FakeCluster world;
   BackupStorage* backup_storage = nullptr;  // given to the reconciler (spec.restoreFrom)
+  ClusterMetrics metrics;                   // what the operator's /metrics would show
   std::unique_ptr<ClusterReconciler> reconciler;
   kube::ObjectKey key;
 };
