@@ -29,6 +29,7 @@ echo "e2e: images ready in $((SECONDS - t))s"
 # The kubectl plugin the scenarios drive as a user would (kubectl finds it on PATH).
 t=$SECONDS
 (cd "$root" && cmake --preset ci >/dev/null && cmake --build --preset ci --target kubectl-ringkeeper >/dev/null)
+bash "$root/hack/prometheus.sh" >/dev/null  # 03c and 10u's Prometheus, built once into the cache
 export E2E_PLUGIN_DIR=$root/build/ci/src/plugin
 echo "e2e: kubectl-ringkeeper built in $((SECONDS - t))s"
 export KUBECTL HELM
@@ -57,7 +58,8 @@ summary=()
 # on the same code path, to keep CI under its hour; full (make e2e, make e2e-full) runs them all.
 declare -A full_only=(
   [01_single_timing_test]="creation is timed by 02 (the seed's 3 at once) and one-at-a-time scaling proven by 04"
-  [07a_restart_request_test]="the roll on a template change is 07's; the annotation is a unit scenario"
+  [07_rolling_restart_test]="a config change rolled one pod at a time with zero client failures is 07d's recovery (the fixed value on every pod); 10u rolls every pod too"
+  [07a_restart_request_test]="the restart request (kubectl ringkeeper restart) is 10u's, during a Repair; the annotation is a unit scenario"
   [07b_bad_image_test]="a stuck roll detected, held and recovered is 07d's (bad config value)"
   [08_kill_mid_decommission_test]="a leader SIGKILLed mid operation and finished by the next is 09's (replacement); decommission is 04's"
   [10t_repair_replica_killed_test]="a Repair carried through a crash is 10s's (the leader killed); a failed segment stopped everywhere and retried is the scenario tier's and the Cassandra tier's"
