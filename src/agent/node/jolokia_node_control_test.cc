@@ -91,7 +91,9 @@ TEST(MetricPlan, RendersAnswersAsLabelledSeriesAndCountsWhatIsGone) {
     const std::string mbean = r["mbean"];
     json value;
     if (absl::StrContains(mbean, "keyspace=shop,scope=orders,name=ReadLatency")) {
-      value = {{"Count", 42}, {"50thPercentile", 12.5}, {"99thPercentile", nullptr}};
+      value = {{"Count", 42}, {"99thPercentile", nullptr}};
+    } else if (absl::StrContains(mbean, "keyspace=shop,scope=orders,name=WriteLatency")) {
+      value = {{"Count", 7}, {"99thPercentile", 12.5}};
     } else if (mbean == "java.lang:type=Memory") {
       value = {{"HeapMemoryUsage", {{"used", 100}, {"max", 200}}}};
     } else if (absl::StrContains(mbean, "G1 Young")) {
@@ -123,8 +125,9 @@ TEST(MetricPlan, RendersAnswersAsLabelledSeriesAndCountsWhatIsGone) {
                                 "keyspace=\"shop\",table=\"orders\"} 42\n"))
       << text;
   EXPECT_TRUE(absl::StrContains(text,
-                                "cassandra_table_read_latency_p50_microseconds{cluster="
-                                "\"c\",pod=\"p\",keyspace=\"shop\",table=\"orders\"} 12.5\n"));
+                                "cassandra_table_write_latency_p99_microseconds{cluster="
+                                "\"c\",pod=\"p\",keyspace=\"shop\",table=\"orders\"} 12.5\n"))
+      << text;
   EXPECT_FALSE(absl::StrContains(text, "read_latency_p99"));  // null (NaN) values are skipped
   EXPECT_FALSE(absl::StrContains(text, "n/a"));
   EXPECT_TRUE(absl::StrContains(text, "jvm_memory_heap_used_bytes{cluster=\"c\",pod=\"p\"} 100\n"));
