@@ -29,9 +29,11 @@ echo "e2e: images ready in $((SECONDS - t))s"
 # The kubectl plugin the scenarios drive as a user would (kubectl finds it on PATH).
 t=$SECONDS
 (cd "$root" && cmake --preset ci >/dev/null && cmake --build --preset ci --target kubectl-ringkeeper >/dev/null)
-bash "$root/hack/prometheus.sh" >/dev/null  # 03c and 10u's Prometheus, built once into the cache
 export E2E_PLUGIN_DIR=$root/build/ci/src/plugin
 echo "e2e: kubectl-ringkeeper built in $((SECONDS - t))s"
+t=$SECONDS
+bash "$root/hack/prometheus.sh" >/dev/null  # 03c and 10u's Prometheus, built once into the cache
+echo "e2e: prometheus ready in $((SECONDS - t))s"
 export KUBECTL HELM
 KUBECTL="$(bash "$root/hack/tools.sh")/kubectl"
 HELM="$(bash "$root/hack/tools.sh")/helm"
