@@ -63,6 +63,7 @@ declare -A full_only=(
   [07_rolling_restart_test]="a config change rolled one pod at a time with zero client failures is 07d's recovery (the fixed value on every pod); 10u rolls every pod too"
   [07a_restart_request_test]="the restart request (kubectl ringkeeper restart) is 10u's, during a Repair; the annotation is a unit scenario"
   [07b_bad_image_test]="a stuck roll detected, held and recovered is 07d's (bad config value)"
+  [10c_backup_schedule_test]="a backup schedule every minute whose retention purges the oldest is 10f's (on a filesystem location; the schedule and retention code is the same for S3)"
   [08_kill_mid_decommission_test]="a leader SIGKILLed mid operation and finished by the next is 09's (replacement); decommission is 04's"
   [10t_repair_replica_killed_test]="a Repair carried through a crash is 10s's (the leader killed); a failed segment stopped everywhere and retried is the scenario tier's and the Cassandra tier's"
 )
