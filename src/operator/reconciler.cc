@@ -136,12 +136,9 @@ absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) 
   }
   RETURN_IF_ERROR(WriteStatus(p, status));
   if (operation.is_null() && !p.operation.is_null() && options_.metrics) {
-    absl::Time started;
-    std::string err;
-    if (absl::ParseTime(absl::RFC3339_full, kube::StringField(p.operation, "startedAt"), &started,
-                        &err)) {
+    if (auto started = kube::ParseRfc3339(kube::StringField(p.operation, "startedAt"))) {
       options_.metrics->OperationDone(p.cluster.key(), kube::StringField(p.operation, "kind"),
-                                      absl::ToDoubleSeconds(seams_.clock->Now() - started));
+                                      absl::ToDoubleSeconds(seams_.clock->Now() - *started));
     }
   }
   p.operation = operation;

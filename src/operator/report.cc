@@ -242,17 +242,12 @@ ClusterGauges Gauges(const Pass& p, const Json& status, const Tally& tally, bool
     }
   }
   if (!p.operation.is_null()) {
-    absl::Time started = absl::InfinitePast();
-    std::string err;
-    absl::ParseTime(absl::RFC3339_full, kube::StringField(p.operation, "startedAt"), &started,
-                    &err);
+    const auto started = kube::ParseRfc3339(kube::StringField(p.operation, "startedAt"));
     g.operation = ClusterGauges::Operation{
         .kind = kube::StringField(p.operation, "kind"),
         .phase = kube::StringField(p.operation, "phase"),
         .pod = kube::StringField(p.operation, "pod"),
-        .started = started == absl::InfinitePast()
-                       ? 0
-                       : absl::ToDoubleSeconds(started - absl::UnixEpoch())};
+        .started = started ? static_cast<double>(absl::ToUnixSeconds(*started)) : 0};
   }
   return g;
 }

@@ -51,10 +51,10 @@ std::map<std::string, std::string> EndpointStates(const json& ss) {
   const auto leaving = EndpointSet(Attribute(ss, "LeavingNodes"));
   const auto moving = EndpointSet(Attribute(ss, "MovingNodes"));
   const auto live = EndpointSet(Attribute(ss, "LiveNodes"));
-  for (const auto* set : {&joining, &leaving, &moving, &live}) {
+  const auto unreachable = EndpointSet(Attribute(ss, "UnreachableNodes"));
+  for (const auto* set : {&joining, &leaving, &moving, &live, &unreachable}) {
     for (const auto& ep : *set) states[ep];
   }
-  for (const auto& ep : EndpointSet(Attribute(ss, "UnreachableNodes"))) states[ep];
   for (auto& [ep, state] : states) {
     state = live.contains(ep) ? "U" : "D";
     state += joining.contains(ep)   ? "J"
