@@ -173,25 +173,51 @@ class Node:
     def wait_up(self, timeout=240, restart_on=()):
         """Until the node is UN as its peers see it. A Cassandra that exits with one of the
         `restart_on` messages in its log (any message when `restart_on` is "any") is started
-        again, at most twice, as the kubelet restarts the container in a pod (a replacement's
-        shadow round can find the seed too busy to answer within the test's short ring delay:
-        'Unable to gossip with any peers')."""
-        restarts = [2]
+        again, as the kubelet restarts the container in a pod, until the timeout (a
+        replacement's shadow round can find the seed too busy to answer within the test's short
+        ring delay: 'Unable to gossip with any peers')."""
+        started = time.time()
+        restarts = [0]
 
         def ready():
             if self.cassandra is not None and self.cassandra.poll() is not None:
                 why = self.why_exited()
-                if restarts[0] > 0 and (restart_on == "any" or any(m in why for m in restart_on)):
-                    restarts[0] -= 1
-                    print(f"cassandra {self.address} exited:\n{why}\n"
-                          "started again as the kubelet would", flush=True)
+                if restart_on == "any" or any(m in why for m in restart_on):
+                    restarts[0] += 1
+                    print(f"cassandra {self.address} exited after "
+                          f"{time.time() - started:.0f}s:\n{why}\n"
+                          f"started again as the kubelet would (restart {restarts[0]})\n"
+                          f"{self.peers_view()}", flush=True)
                     self.cassandra = None
                     self.start(self.ring_delay_ms)
                     return False
-                raise Fatal(f"cassandra {self.address} exited: {why}")
+                raise Fatal(f"cassandra {self.address} exited: {why}\n{self.peers_view()}")
             code, _ = self.api("GET", "/readyz", token=None)
             return code == 200
-        wait_until(f"{self.address} UN as its peers see it", ready, timeout)
+        try:
+            wait_until(f"{self.address} UN as its peers see it", ready, timeout)
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}\n{self.peers_view()}") from None
+
+    def peers_view(self):
+        """What the other nodes think of this one, for a failure's message: their ring entry
+        for it and the last lines their logs wrote about it."""
+        out = []
+        for n in self.cluster.nodes:
+            if n is self:
+                continue
+            try:
+                entry = n.ring().get(self.address)
+            except Exception as e:  # noqa: BLE001 - a diagnostic, never the failure itself
+                entry = f"(ring unreadable: {e})"
+            out.append(f"{n.address} sees {self.address}: {entry}")
+            try:
+                with open(f"{n.dir}/logs/system.log", errors="replace") as f:
+                    about = [l.rstrip() for l in f if self.address in l]
+                out += [f"  {l[:300]}" for l in about[-8:]]
+            except FileNotFoundError:
+                pass
+        return "\n".join(out)
 
     def why_exited(self):
         """The last errors Cassandra logged (the temporary directory is gone after the run)."""
@@ -278,7 +304,13 @@ class Cluster:
         self.token_file = os.path.join(self.dir, "token")
         self.cql_credentials = os.path.join(self.dir, "cql-credentials")
         self.set_cql_credentials("cassandra", "cassandra")
-        self.seeds = ["127.0.0.1"]
+        # As the operator picks them (objects.cc Seeds): a DC's first three members. That the
+        # replaced member is its peers' seed matters: they gossip to a seed whatever its state,
+        # but never to a member in a dead state, and a same-address replacement announces
+        # itself as one (hibernate) - a replacement of a member no peer lists as a seed learns
+        # the ring only if a peer happened to gossip to it before that announcement
+        # (CASSANDRA-19580), and once it has failed, never.
+        self.seeds = [f"127.0.0.{i + 1}" for i in range(min(n, 3))]
         self.overrides = None
         self.nodes = [Node(self, i) for i in range(n)]
         self.s3 = None  # S3Server, started by the backup case
