@@ -233,6 +233,7 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
   };
   agent::server::ServerOptions options = serve;
   options.data_dir = jolokia.data_dir;
+  options.conf_dir = archive.conf_dir;
   agent::server::Server server(options, &node, schema_versions, keyspaces, execute);
   running = &server;
   // Its own Jolokia client: the server's serves requests on other threads.
@@ -290,7 +291,8 @@ void AddServeFlags(CLI::App& serve_cmd, agent::server::ServerOptions& serve,
                        "the member's settings (JSON, re-read each pass): commit log archiving");
   serve_cmd.add_option(
       "--conf-dir", archive.conf_dir,
-      "Cassandra's conf folder: a replay's restore settings removed once it is up");
+      "Cassandra's conf folder: its seeds changed on request (PUT /v1/seeds), a replay's "
+      "restore settings removed once it is up");
   serve_cmd.add_option("--archive-interval", archive.interval_seconds,
                        "seconds between two shipping passes");
   serve_cmd.add_option("--listen", serve.listen_address, "address to bind");

@@ -74,6 +74,11 @@ absl::StatusOr<agent::api::RangeMap> AgentClient::Ranges(const std::string& keys
       Do("GET", absl::StrCat(agent::api::kRanges, "?keyspace=", keyspace)), "ranges");
 }
 
+absl::StatusOr<agent::api::SeedList> AgentClient::SetSeeds(const std::vector<std::string>& seeds) {
+  return Decode<agent::api::SeedList>(
+      Do("PUT", agent::api::kSeeds, nlohmann::json(agent::api::SeedList{seeds}).dump()), "seeds");
+}
+
 absl::StatusOr<agent::api::StorageReply> AgentClient::Storage(
     const agent::api::StorageRequest& request) {
   return Decode<agent::api::StorageReply>(

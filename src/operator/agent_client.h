@@ -31,6 +31,7 @@ class AgentClient : public NodeAgent {
   absl::StatusOr<agent::api::StorageReply> Storage(
       const agent::api::StorageRequest& request) override;
   absl::StatusOr<agent::api::Ring> Ring() override;
+  absl::StatusOr<agent::api::SeedList> SetSeeds(const std::vector<std::string>& seeds) override;
   absl::StatusOr<agent::api::Operation> Start(const agent::api::OperationRequest& request) override;
   absl::StatusOr<agent::api::Operation> Operation(const std::string& id) override;
   absl::StatusOr<std::vector<agent::api::Operation>> Operations();

@@ -315,10 +315,6 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
         Mount("superuser", "/etc/ringkeeper/superuser", true),
         Mount("ringkeeper", "/opt/ringkeeper", true),
         Mount("storage-credentials", kStorageCredentialsDir, true)}}};
-  // Commit log archiving: the sidecar ships the segments its member's settings say where to, and
-  // removes a replay's restore settings from Cassandra's conf once it is up. Only for such a
-  // Cluster (turning archiving on rolls the pods anyway: Cassandra reads its archive_command at
-  // start).
   // Filesystem storage locations: the agent writes backups there and serves the operator's
   // reads and writes (agent::api::kStorage).
   for (const StorageLocationSpec& l : c.storage_locations) {
@@ -326,11 +322,16 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
     agent["volumeMounts"].push_back(
         Mount(LocationVolumeName(l.name).c_str(), LocationMountPath(l.name).c_str(), false));
   }
+  // Cassandra's conf: the agent changes its seeds while a peer replaces its own address
+  // (api::kSeeds) and removes a replay's restore settings.
+  agent["args"].push_back("--conf-dir=/etc/cassandra");
+  agent["volumeMounts"].push_back(Mount("conf", "/etc/cassandra", false));
+  // Commit log archiving: the sidecar ships the segments its member's settings say where to.
+  // Only for such a Cluster (turning archiving on rolls the pods anyway: Cassandra reads its
+  // archive_command at start).
   if (!c.commit_log_archive.empty()) {
     agent["args"].push_back("--settings=/etc/ringkeeper/members/$(POD_NAME).json");
-    agent["args"].push_back("--conf-dir=/etc/cassandra");
     agent["volumeMounts"].push_back(Mount("members", "/etc/ringkeeper/members", true));
-    agent["volumeMounts"].push_back(Mount("conf", "/etc/cassandra", false));
   }
   return agent;
 }

@@ -42,8 +42,9 @@ std::string RandomSecret(int bytes) {
 using Settings = std::map<std::string, agent::api::InitSettings>;   // pod -> settings
 using PodTokens = std::map<std::string, std::vector<std::string>>;  // pod -> initial tokens
 
-// The settings already written: a member's initial tokens are decided once, never changed.
-Settings WrittenSettings(const ClusterReconciler::Pass& p) {
+}  // namespace
+
+std::map<std::string, agent::api::InitSettings> ClusterReconciler::WrittenSettings(const Pass& p) {
   Settings existing;
   for (const auto& [name, cm] : p.configmaps) {
     if (!absl::EndsWith(name, "-members")) continue;
@@ -57,6 +58,8 @@ Settings WrittenSettings(const ClusterReconciler::Pass& p) {
   }
   return existing;
 }
+
+namespace {
 
 // Tokens of a brand-new cluster: evenly interleaved per DC, racks interleaved.
 PodTokens InitialTokens(const ClusterReconciler::Pass& p) {

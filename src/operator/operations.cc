@@ -194,12 +194,64 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
   }
   // Replacing: the new pod streams the member's ranges; done when it is UN everywhere.
   if (m->pod_object && m->pod_uid != pod_uid && m->up_everywhere) {
+    UnseedReplacement(p);
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
     Event(p, false, reason::kReplaced,
           absl::StrCat(pod, " replaced: UN again at ", m->address, " with a new volume"));
     return Flow::kContinue;
   }
+  if (m->pod_object && m->pod_uid != pod_uid) RETURN_IF_ERROR(SeedReplacement(p, *m));
   return Flow::kWait;
+}
+
+// A same-address replacement announces itself hibernating, a state its peers never gossip to
+// unless they list it as a seed; without their gossip it never learns the ring and exits
+// ("Unable to contact any seeds"), and once its peers have seen it hibernate, again at every
+// restart (CASSANDRA-19580; only the first start may get lucky). So every up peer that does not
+// list it is told to, the peer recorded in the operation first ("seededOn": a successor undoes
+// it even if this pass dies right after).
+absl::Status ClusterReconciler::SeedReplacement(Pass& p, const Member& m) {
+  if (m.address.empty()) return absl::OkStatus();
+  const auto settings = WrittenSettings(p);
+  Json seeded = p.operation.value("seededOn", Json::array());
+  for (const Member& peer : p.members) {
+    if (peer.pod == m.pod || !peer.up_everywhere || peer.pod_ip.empty()) continue;
+    auto own = settings.find(peer.pod);
+    if (own == settings.end()) continue;
+    std::vector<std::string> seeds = own->second.seeds;
+    const bool listed = std::find(seeds.begin(), seeds.end(), m.address) != seeds.end();
+    if (listed || std::find(seeded.begin(), seeded.end(), peer.pod) != seeded.end()) continue;
+    seeded.push_back(peer.pod);
+    Json operation = p.operation;
+    operation["seededOn"] = seeded;
+    RETURN_IF_ERROR(RecordOperation(p, operation));
+    seeds.push_back(m.address);
+    auto now = Agent(p, peer.pod_ip)->SetSeeds(seeds);
+    if (!now.ok()) {
+      // Recorded all the same: told again (idempotent) when the replacement ends, or its
+      // pod restarts with its settings' seeds.
+      spdlog::warn("cluster {}: {} could not list {} as a seed: {}", p.cluster.key().ToString(),
+                   peer.pod, m.address, now.status().message());
+      continue;
+    }
+    spdlog::info("cluster {}: {} lists {} (replacing {}) as a seed while it replaces",
+                 p.cluster.key().ToString(), peer.pod, m.address, m.pod);
+  }
+  return absl::OkStatus();
+}
+
+void ClusterReconciler::UnseedReplacement(Pass& p) {
+  const auto settings = WrittenSettings(p);
+  for (const Json& pod : p.operation.value("seededOn", Json::array())) {
+    const Member* peer = p.Find(pod.get<std::string>());
+    auto own = settings.find(pod.get<std::string>());
+    if (!peer || peer->pod_ip.empty() || own == settings.end()) continue;
+    // A peer that does not answer keeps one seed more until its pod restarts: harmless.
+    if (auto now = Agent(p, peer->pod_ip)->SetSeeds(own->second.seeds); !now.ok()) {
+      spdlog::warn("cluster {}: {} keeps its replacement seed: {}", p.cluster.key().ToString(),
+                   peer->pod, now.status().message());
+    }
+  }
 }
 
 // ---- rolling restart ----------------------------------------------------------------------

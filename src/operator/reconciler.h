@@ -169,6 +169,12 @@ class ClusterReconciler : public kube::Reconciler {
 
   absl::StatusOr<Flow> ContinueDecommission(Pass& p);
   absl::StatusOr<Flow> ContinueReplace(Pass& p);
+  // While `m` replaces its own address, every up peer lists it as a seed (operations.cc).
+  absl::Status SeedReplacement(Pass& p, const Member& m);
+  // Once it is done, those peers are given their settings' seeds again.
+  void UnseedReplacement(Pass& p);
+  // The members' settings as written in their ConfigMaps (what their pods started with), by pod.
+  static std::map<std::string, agent::api::InitSettings> WrittenSettings(const Pass& p);
   absl::StatusOr<Flow> ContinueRestart(Pass& p);
   absl::StatusOr<Flow> ContinueSystemReplication(Pass& p);
   // Phase Altering: the factors of `op` applied, agreed on, and the repairs they need recorded.

@@ -1,5 +1,8 @@
 // Scenarios of replacement (on request, after data loss) and of the rolling restart.
+#include <algorithm>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
 #include "operator/testing/scenario.h"
@@ -26,6 +29,8 @@ TEST_F(Scenario, ReplaceOnRequestKeepsTheAddressAndStreamsBack) {
   EXPECT_EQ(world.Node(PodOf(1))->address, address);                             // same sticky IP
   EXPECT_EQ(world.Node(PodOf(1))->host_id, host);  // replaced itself, not a new node
   EXPECT_TRUE(world.StatusField("operation").is_null());
+  // In a DC of three every member is the others' seed: no peer's seeds had to change.
+  EXPECT_TRUE(world.seed_changes.empty()) << absl::StrJoin(world.seed_changes, "\n");
   // /metrics counted the replacement once, with its time, and shows no operation under way.
   const std::string text = metrics.RenderPrometheus();
   EXPECT_TRUE(absl::StrContains(
@@ -36,6 +41,34 @@ TEST_F(Scenario, ReplaceOnRequestKeepsTheAddressAndStreamsBack) {
   EXPECT_FALSE(absl::StrContains(text, "ringkeeper_cluster_operation_started_timestamp_seconds{"));
   EXPECT_TRUE(absl::StrContains(
       text, "ringkeeper_cluster_phase{namespace=\"ns\",cluster=\"c\",phase=\"AllMembersUp\"} 1"));
+  ExpectQuiet();
+}
+
+// The fourth member of a DC is no one's seed (seeds are a DC's first three). Replacing its own
+// address it announces a state peers never gossip to unless they list it as a seed, and never
+// joins without their gossip (the fake, like Cassandra, leaves it joining): so its peers list
+// it while it replaces, and get their own seeds back once it is UN.
+TEST_F(Scenario, ReplacementOfAMemberNoPeerListsAsASeedIsListedWhileItReplaces) {
+  CreateReady(4);
+  const std::string address = world.Node(PodOf(3))->address;
+  for (int i = 0; i < 3; ++i) {
+    const auto& seeds = world.SettingsOf(PodOf(i)).seeds;
+    ASSERT_EQ(std::count(seeds.begin(), seeds.end(), address), 0) << PodOf(i);
+  }
+  world.UserLabelPod(PodOf(3), "cassandra.rook.io/replace", "true");
+  ASSERT_TRUE(RunUntil([&] { return world.HasEvent(reason::kReplaced) && Ready(); }));
+  EXPECT_TRUE(world.StatusField("operation").is_null());
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<std::string> own = world.SettingsOf(PodOf(i)).seeds;
+    const std::string listed = PodOf(i) + ": " + absl::StrJoin(own, ",") + "," + address;
+    const std::string back = PodOf(i) + ": " + absl::StrJoin(own, ",");
+    std::vector<std::string> told;
+    for (const std::string& change : world.seed_changes) {
+      if (absl::StartsWith(change, PodOf(i) + ": ")) told.push_back(change);
+    }
+    EXPECT_EQ(told, (std::vector<std::string>{listed, back})) << PodOf(i);
+    EXPECT_EQ(world.Node(PodOf(i))->seeds, own) << PodOf(i);
+  }
   ExpectQuiet();
 }
 

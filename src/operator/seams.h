@@ -87,6 +87,9 @@ class NodeAgent {
   // An object request on a filesystem storage location its pod mounts (agent::api::kStorage).
   virtual absl::StatusOr<agent::api::StorageReply> Storage(
       const agent::api::StorageRequest& request) = 0;
+  // The seeds its Cassandra gossips to, changed while running (agent::api::kSeeds); returns
+  // the ones it uses now.
+  virtual absl::StatusOr<agent::api::SeedList> SetSeeds(const std::vector<std::string>& seeds) = 0;
 };
 
 class NodeAgents {

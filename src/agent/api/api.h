@@ -37,6 +37,7 @@ inline constexpr char kSnapshots[] = "/v1/snapshots";
 inline constexpr char kOperations[] = "/v1/operations";
 inline constexpr char kSchema[] = "/v1/schema";
 inline constexpr char kConfigKeys[] = "/v1/config/keys";
+inline constexpr char kSeeds[] = "/v1/seeds";
 // GET ?keyspace=<name>: `RangeMap`, what a repair is planned from.
 inline constexpr char kRanges[] = "/v1/ranges";
 // POST: one object request (`StorageRequest`) on a filesystem storage location this agent
@@ -132,6 +133,18 @@ struct SchemaAgreement {
 // 404 when init wrote none.
 struct ConfigKeys {
   std::vector<std::string> keys;  // sorted
+};
+
+// PUT kSeeds: the seeds this node gossips to, replaced in its cassandra.yaml (read again by
+// Cassandra's seed provider) and reloaded (Gossiper.reloadSeeds); the answer carries the list
+// Cassandra uses now, its own address left out. Why the operator changes a running node's seeds:
+// its peers never gossip to a same-address replacement (it announces a dead state, hibernate)
+// unless they list it as a seed, and without their gossip it never learns the ring
+// (CASSANDRA-19580). 400 for an empty list or an entry that is no address or host name;
+// 409 when the agent was started without Cassandra's conf folder; 503 when Cassandra is not up
+// (the file is changed all the same: it is what the node starts with after a crash).
+struct SeedList {
+  std::vector<std::string> seeds;
 };
 
 // POST kOperations body. Fields used depend on kind:
@@ -279,6 +292,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self
                                                 data_volume_used_bytes, data_volume_total_bytes,
                                                 replayed, replaying, pending_compactions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SeedList, seeds)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,
                                                 peer_versions, disagreeing)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StorageLocation, endpoint, bucket, prefix, region,

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
 namespace agent::config {
@@ -145,6 +147,36 @@ absl::StatusOr<std::string> RenderCassandraYaml(absl::string_view base_yaml,
   YAML::Emitter emitter;
   emitter << out;
   return absl::StrCat("# Rendered by ringkeeper-agent init; do not edit.\n", emitter.c_str(), "\n");
+}
+
+absl::StatusOr<std::string> WithSeeds(absl::string_view cassandra_yaml,
+                                      const std::vector<std::string>& seeds) {
+  if (seeds.empty()) return absl::InvalidArgumentError("seeds: the list is empty");
+  for (const std::string& seed : seeds) {
+    const bool ok = !seed.empty() && std::all_of(seed.begin(), seed.end(), [](char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-';
+    });
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("seeds: \"", seed, "\" is no address or host name"));
+    }
+  }
+  ASSIGN_OR_RETURN(YAML::Node conf, ParseMap(cassandra_yaml, "cassandra.yaml"));
+  YAML::Node provider = conf["seed_provider"];
+  if (!provider.IsSequence() || provider.size() != 1 ||
+      provider[0]["class_name"].as<std::string>("") !=
+          "org.apache.cassandra.locator.SimpleSeedProvider" ||
+      !provider[0]["parameters"].IsSequence() || provider[0]["parameters"].size() != 1) {
+    return absl::InvalidArgumentError(
+        "cassandra.yaml: no SimpleSeedProvider with one parameters map (not rendered by init?)");
+  }
+  provider[0]["parameters"][0]["seeds"] = absl::StrJoin(seeds, ",");
+  YAML::Emitter emitter;
+  emitter << conf;
+  return absl::StrCat(
+      "# Rendered by ringkeeper-agent init, its seeds set by the agent; do not "
+      "edit.\n",
+      emitter.c_str(), "\n");
 }
 
 // prefer_local=false: peers must reach a node at its broadcast address (the sticky Service IP)

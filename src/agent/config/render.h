@@ -35,6 +35,12 @@ absl::StatusOr<std::string> RenderCassandraYaml(absl::string_view base_yaml,
 
 std::string RenderRackDc(const api::InitSettings& settings);
 
+// A rendered cassandra.yaml with its SimpleSeedProvider's seeds replaced by `seeds` (each an
+// address or host name; the rest of the file as it was). InvalidArgument for an empty list, an
+// entry with anything but letters, digits, '.', ':' and '-', or a file without our seed provider.
+absl::StatusOr<std::string> WithSeeds(absl::string_view cassandra_yaml,
+                                      const std::vector<std::string>& seeds);
+
 // What the node does on start, decided from whether its data volume is empty.
 enum class StartMode {
   kExisting,  // data present: start as usual

@@ -65,6 +65,46 @@ TEST(RenderCassandraYaml, OperatorSettingsWin) {
   EXPECT_TRUE(y["auto_bootstrap"].as<bool>());
 }
 
+TEST(WithSeeds, ReplacesOnlyTheSeeds) {
+  auto rendered = RenderCassandraYaml(kBase, "", Settings(), Keys());
+  ASSERT_TRUE(rendered.ok()) << rendered.status();
+  auto changed = WithSeeds(*rendered, {"10.0.0.1", "10.0.0.2", "10.0.0.9"});
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  YAML::Node was = YAML::Load(*rendered), now = YAML::Load(*changed);
+  EXPECT_EQ(now["seed_provider"][0]["parameters"][0]["seeds"].as<std::string>(),
+            "10.0.0.1,10.0.0.2,10.0.0.9");
+  EXPECT_EQ(now["seed_provider"][0]["class_name"].as<std::string>(),
+            "org.apache.cassandra.locator.SimpleSeedProvider");
+  // Everything else as it was.
+  now["seed_provider"] = was["seed_provider"];
+  YAML::Emitter a, b;
+  a << was;
+  b << now;
+  EXPECT_EQ(std::string(a.c_str()), std::string(b.c_str()));
+  // Changing them back gives the same seeds again (what the operator does after a replacement).
+  auto back = WithSeeds(*changed, {"10.0.0.1", "10.0.0.2"});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(YAML::Load(*back)["seed_provider"][0]["parameters"][0]["seeds"].as<std::string>(),
+            "10.0.0.1,10.0.0.2");
+}
+
+TEST(WithSeeds, BadInputIsRefusedByName) {
+  auto rendered = RenderCassandraYaml(kBase, "", Settings(), Keys());
+  ASSERT_TRUE(rendered.ok());
+  EXPECT_EQ(WithSeeds(*rendered, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  for (const std::string bad : {"", "10.0.0.1,10.0.0.2", "a b", "x\nseeds: y"}) {
+    auto out = WithSeeds(*rendered, {"10.0.0.1", bad});
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_NE(WithSeeds(*rendered, {"a,b"}).status().message().find("\"a,b\""), std::string::npos);
+  // Host names and IPv6 addresses are fine.
+  EXPECT_TRUE(WithSeeds(*rendered, {"rk-dc1-r1-0.ns.svc", "fd00::1"}).ok());
+  // A file init did not render.
+  auto other = WithSeeds("seed_provider:\n- class_name: com.example.Seeds\n", {"10.0.0.1"});
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WithSeeds("{", {"10.0.0.1"}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RenderCassandraYaml, UserOverridesMergeNestedMaps) {
   YAML::Node y = Render("concurrent_reads: 64\nclient_encryption_options:\n  enabled: true\n");
   EXPECT_EQ(y["concurrent_reads"].as<int>(), 64);

@@ -85,6 +85,15 @@ class FakeNodeControl : public NodeControl {
     repairs_terminated = true;
     return absl::OkStatus();
   }
+  // Answers `seeds_now` (what the test says Cassandra read) and counts the reloads.
+  absl::StatusOr<std::vector<std::string>> ReloadSeeds() override {
+    if (!reachable) return absl::UnavailableError("jolokia unreachable");
+    std::lock_guard<std::mutex> lock(mu);
+    ++seed_reloads;
+    return seeds_now;
+  }
+  std::vector<std::string> seeds_now;
+  int seed_reloads = 0;
   absl::StatusOr<std::string> Metrics(const metrics::Labels& labels) override {
     metrics::Exposition out;
     out.Declare("x", metrics::Type::kGauge);

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 
 constexpr char kStorageService[] = "org.apache.cassandra.db:type=StorageService";
 constexpr char kSnitch[] = "org.apache.cassandra.db:type=EndpointSnitchInfo";
+constexpr char kGossiper[] = "org.apache.cassandra.net:type=Gossiper";
 
 std::set<std::string> EndpointSet(const json& list) {
   std::set<std::string> out;
@@ -463,6 +464,19 @@ absl::StatusOr<RepairStatus> JolokiaNodeControl::GetRepairStatus(int command) {
 absl::Status JolokiaNodeControl::StopRepairs() {
   return client_.One(JolokiaClient::Exec(kStorageService, "forceTerminateAllRepairSessions()"))
       .status();
+}
+
+absl::StatusOr<std::vector<std::string>> JolokiaNodeControl::ReloadSeeds() {
+  ASSIGN_OR_RETURN(json seeds, client_.One(JolokiaClient::Exec(kGossiper, "reloadSeeds()")));
+  // null: the seed provider threw (Cassandra logged why).
+  if (!seeds.is_array()) {
+    return absl::InternalError("Cassandra could not read its seeds again (see its log)");
+  }
+  std::vector<std::string> out;
+  for (const json& s : seeds) {
+    if (s.is_string()) out.push_back(std::string(absl::StripPrefix(s.get<std::string>(), "/")));
+  }
+  return out;
 }
 
 absl::StatusOr<std::shared_ptr<const MetricPlan>> JolokiaNodeControl::Plan(bool stale) {

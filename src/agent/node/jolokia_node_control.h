@@ -44,6 +44,7 @@ class JolokiaNodeControl : public NodeControl {
   absl::StatusOr<int> StartRepair(const RepairOptions& options) override;
   absl::StatusOr<RepairStatus> GetRepairStatus(int command) override;
   absl::Status StopRepairs() override;
+  absl::StatusOr<std::vector<std::string>> ReloadSeeds() override;
   absl::StatusOr<std::string> Metrics(const metrics::Labels& labels) override;
 
  private:

@@ -64,6 +64,11 @@ class NodeControl {
   virtual absl::StatusOr<RepairStatus> GetRepairStatus(int command) = 0;
   virtual absl::Status StopRepairs() = 0;
 
+  // Cassandra reads its seeds again from its seed provider (Gossiper.reloadSeeds) and returns
+  // the ones it uses now ("address" or "address:port" as Cassandra writes them; its own address
+  // is never among them). Internal when Cassandra could not read them.
+  virtual absl::StatusOr<std::vector<std::string>> ReloadSeeds() = 0;
+
   // Prometheus text of the curated metrics, every series with `labels` first (e.g. cluster, dc,
   // rack, pod), from one bulk read.
   virtual absl::StatusOr<std::string> Metrics(const metrics::Labels& labels) = 0;

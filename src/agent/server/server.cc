@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -12,8 +13,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "agent/config/render.h"
 #include "agent/server/commitlog.h"
 #include "agent/server/storage_service.h"
 #include "base/log.h"
@@ -221,6 +224,43 @@ void Server::ServeSchema(httplib::Response& res) {
   Reply(res, 200, out);
 }
 
+void Server::ServeSetSeeds(const std::string& body, httplib::Response& res) {
+  auto request = ParseBody<api::SeedList>(body);
+  if (!request.ok()) return ReplyError(res, request.status());
+  if (options_.conf_dir.empty()) {
+    return ReplyError(res, absl::FailedPreconditionError(
+                               "seeds: this agent was started without Cassandra's conf folder "
+                               "(--conf-dir)"));
+  }
+  const std::string path = options_.conf_dir + "/cassandra.yaml";
+  {
+    std::lock_guard<std::mutex> lock(conf_mu_);
+    std::ifstream in(path);
+    if (!in) return ReplyError(res, absl::InternalError(absl::StrCat("seeds: cannot read ", path)));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto changed = config::WithSeeds(text.str(), request->seeds);
+    if (!changed.ok()) return ReplyError(res, changed.status());
+    // Whole or not at all: Cassandra reads the file on every seed lookup.
+    const std::string tmp = path + ".ringkeeper-tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << *changed;
+      if (!out.flush()) {
+        return ReplyError(res, absl::InternalError(absl::StrCat("seeds: cannot write ", tmp)));
+      }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      return ReplyError(res, absl::InternalError(absl::StrCat("seeds: cannot replace ", path)));
+    }
+  }
+  auto now = node_->ReloadSeeds();
+  if (!now.ok()) return ReplyError(res, base::Annotate(now.status(), "seeds written; reload"));
+  spdlog::info("seeds: {} (Cassandra gossips to {})", absl::StrJoin(request->seeds, ","),
+               absl::StrJoin(*now, ","));
+  Reply(res, 200, api::SeedList{*now});
+}
+
 void Server::Routes() {
   Guard();
   auto& s = *http_;
@@ -246,6 +286,9 @@ void Server::Routes() {
         [this](const httplib::Request&, httplib::Response& res) { ServeConfigKeys(res); });
   s.Get(api::kSchema,
         [this](const httplib::Request&, httplib::Response& res) { ServeSchema(res); });
+  s.Put(api::kSeeds, [this](const httplib::Request& req, httplib::Response& res) {
+    ServeSetSeeds(req.body, res);
+  });
   s.Get(api::kRing, [this](const httplib::Request&, httplib::Response& res) {
     auto ring = node_->GetRing();
     if (!ring.ok()) return ReplyError(res, ring.status());

@@ -11,6 +11,8 @@
 // single-node ring uses its own view. (UN alone comes about a second before the CQL port opens,
 // and a client Service would send new connections to a node that refuses them.)
 //
+// /v1/seeds (PUT): cassandra.yaml's seeds replaced in `conf_dir` and reloaded (api::SeedList).
+//
 // /v1/schema: the schema versions from `schema_versions` (a CQL read on this node, injected so
 // tests can fake it), judged against the live endpoints of the node's ring.
 // Thread-safe; Start() blocks until Stop().
@@ -19,6 +21,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
@@ -49,6 +52,9 @@ struct ServerOptions {
   // The keys `agent init` wrote (InitOptions::keys_out_file), served at api::kConfigKeys; read
   // on each request (init writes it before the sidecar starts). Empty: 404.
   std::string config_keys_file;
+  // Cassandra's conf folder (its cassandra.yaml): PUT api::kSeeds changes the seeds there.
+  // Empty: refused.
+  std::string conf_dir;
   // The filesystem storage locations' mounts (api::kLocationsDir): kStorage serves only
   // locations under it.
   std::string locations_dir = api::kLocationsDir;
@@ -84,6 +90,7 @@ class Server {
   void ServeReadyz(httplib::Response& res);
   void ServeConfigKeys(httplib::Response& res);
   void ServeSchema(httplib::Response& res);
+  void ServeSetSeeds(const std::string& body, httplib::Response& res);
   std::string PeersState(const std::string& self_address, const std::string& host_id,
                          const api::Ring& ring);
 
@@ -91,6 +98,7 @@ class Server {
   node::NodeControl* node_;
   SchemaVersionsProbe schema_versions_;
   Operations operations_;
+  std::mutex conf_mu_;  // one writer of cassandra.yaml at a time
   std::unique_ptr<httplib::Server> http_;
 };
 

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -33,6 +34,14 @@ class ServerTest : public ::testing::Test {
         std::filesystem::temp_directory_path() / ("rk-agent-locations-" + std::to_string(getpid()));
     std::filesystem::create_directories(locations_ / "fs1");
     o.locations_dir = locations_.string();
+    conf_dir_ = locations_ / "conf";
+    std::filesystem::create_directories(conf_dir_);
+    std::ofstream(conf_dir_ / "cassandra.yaml")
+        << "cluster_name: c\nseed_provider:\n- class_name: "
+           "org.apache.cassandra.locator.SimpleSeedProvider\n  parameters:\n  - seeds: "
+           "10.0.0.1,10.0.0.2\nnum_tokens: 16\n";
+    o.conf_dir = conf_dir_.string();
+    options_ = o;
     port_ = o.port;
     server_ = std::make_unique<Server>(o, &node_, [this] { return schema_; });
     thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
@@ -56,7 +65,21 @@ class ServerTest : public ::testing::Test {
     return c.Post(path.c_str(), {{"Authorization", "Bearer " + token}}, body, "application/json");
   }
 
+  httplib::Result Put(const std::string& path, const std::string& body,
+                      const std::string& token = "s3cret") {
+    httplib::Client c("127.0.0.1", port_);
+    return c.Put(path.c_str(), {{"Authorization", "Bearer " + token}}, body, "application/json");
+  }
+  std::string ConfFile() {
+    std::ifstream in(conf_dir_ / "cassandra.yaml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
   node::FakeNodeControl node_;
+  ServerOptions options_;
+  std::filesystem::path conf_dir_;
   absl::StatusOr<cql::SchemaVersions> schema_ = absl::UnavailableError("cql: connect refused");
   std::filesystem::path token_file_, keys_file_, locations_;
   int port_;
@@ -73,6 +96,57 @@ TEST_F(ServerTest, WrongOrMissingTokenIs401AndNothingIsDone) {
   EXPECT_EQ(c.Get("/nope")->status, 401);  // unknown routes do not leak either
   EXPECT_EQ(node_.decommissions.load(), 0);
   EXPECT_EQ(Get(api::kRing)->status, 200);
+}
+
+// The operator's way to make a same-address replacement learn the ring: its peers list it as a
+// seed for a while (api::SeedList).
+TEST_F(ServerTest, SeedsAreWrittenToCassandraYamlAndReloaded) {
+  const std::string before = ConfFile();
+  EXPECT_EQ(Put(api::kSeeds, R"({"seeds":["10.0.0.1","10.0.0.2","10.0.0.9"]})", "wrong")->status,
+            401);
+  EXPECT_EQ(ConfFile(), before);
+  node_.seeds_now = {"10.0.0.2:7000", "10.0.0.9:7000"};
+  auto r = Put(api::kSeeds, R"({"seeds":["10.0.0.1","10.0.0.2","10.0.0.9"]})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["seeds"], json::array({"10.0.0.2:7000", "10.0.0.9:7000"}));
+  EXPECT_EQ(node_.seed_reloads, 1);
+  const std::string after = ConfFile();
+  EXPECT_NE(after.find("seeds: 10.0.0.1,10.0.0.2,10.0.0.9"), std::string::npos) << after;
+  EXPECT_NE(after.find("num_tokens: 16"), std::string::npos) << after;
+  EXPECT_FALSE(std::filesystem::exists(conf_dir_ / "cassandra.yaml.ringkeeper-tmp"));
+  // Bad input: refused by name, nothing written, nothing reloaded.
+  for (const std::string bad : {R"({"seeds":[]})", R"({"seeds":["10.0.0.1,10.0.0.5"]})",
+                                R"({"seeds":["x y"]})", R"({"seeds":"10.0.0.1"})", "{"}) {
+    auto refused = Put(api::kSeeds, bad);
+    EXPECT_EQ(refused->status, 400) << bad << ": " << refused->body;
+  }
+  EXPECT_EQ(ConfFile(), after);
+  EXPECT_EQ(node_.seed_reloads, 1);
+  // Cassandra down: the file is what it starts with next, and the answer says it did not reload.
+  node_.reachable = false;
+  r = Put(api::kSeeds, R"({"seeds":["10.0.0.1"]})");
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("seeds written; reload"), std::string::npos) << r->body;
+  EXPECT_NE(ConfFile().find("seeds: 10.0.0.1\n"), std::string::npos) << ConfFile();
+}
+
+TEST_F(ServerTest, SeedsNeedTheConfFolder) {
+  ServerOptions o = options_;
+  o.conf_dir = "";
+  o.port = port_ + 1;
+  Server other(o, &node_);
+  std::thread t([&] { ASSERT_TRUE(other.Run().ok()); });
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!other.Listening() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  httplib::Client c("127.0.0.1", port_ + 1);
+  auto r = c.Put(api::kSeeds, {{"Authorization", "Bearer s3cret"}}, R"({"seeds":["10.0.0.1"]})",
+                 "application/json");
+  other.Stop();
+  t.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 409) << r->body;
+  EXPECT_NE(r->body.find("--conf-dir"), std::string::npos) << r->body;
+  EXPECT_EQ(node_.seed_reloads, 0);
 }
 
 // The operator's way to a filesystem location: only with the token, only under the mounts.

@@ -117,7 +117,8 @@ class Node:
              "--token-file", self.cluster.token_file, "--jolokia-port", str(self.jolokia_port),
              "--data-dir", f"{self.dir}/data", "--cluster", "rk-it", "--dc", "dc1",
              "--rack", f"r{self.index % 3 + 1}", "--pod", f"node{self.index + 1}",
-             "--cql-host", self.address, "--cql-credentials-file", self.cluster.cql_credentials],
+             "--cql-host", self.address, "--cql-credentials-file", self.cluster.cql_credentials,
+             "--conf-dir", f"{self.dir}/conf"],
             stdout=open(f"{self.dir}/agent.log", "ab"), stderr=subprocess.STDOUT,
             start_new_session=True)
 

@@ -476,7 +476,17 @@ def bad_input(cluster):
 
 @case
 def replacement(cluster):
-    n2 = cluster.nodes[1]
+    n1, n2, n3 = cluster.nodes
+    # A member no peer lists as a seed, as most members of a DC with more than three are: its
+    # same-address replacement announces itself hibernating, a state peers never gossip to, so it
+    # learns the ring only if a peer lists it as a seed (CASSANDRA-19580; without, it depends
+    # on a race, and after one failed start never). PUT /v1/seeds is how the operator does it.
+    for n, others in ((n1, "127.0.0.3"), (n3, "127.0.0.1")):
+        code, got = n.api("PUT", "/v1/seeds", {"seeds": ["127.0.0.1", "127.0.0.3"]})
+        assert code == 200, got
+        assert [s.split(":")[0] for s in got["seeds"]] == [others], got
+    code, got = n1.api("PUT", "/v1/seeds", {"seeds": ["127.0.0.1", "bad,seed"]})
+    assert code == 400 and "bad,seed" in got["message"], (code, got)
     # From a settled ring (the previous case dropped a keyspace of 40 tables: a snapshot and a
     # flush each, on every node), as an operator replaces a member only when the rest are UN.
     start = time.time()
@@ -486,17 +496,21 @@ def replacement(cluster):
     # As when a pod is gone: its peers have seen it down before the replacement starts
     # (Cassandra refuses to replace a node whose gossip state changed within the ring delay).
     cc.wait_until("127.0.0.1 sees 127.0.0.2 down",
-                  lambda: cluster.nodes[0].ring()[n2.address]["status"] == "D", 60)
+                  lambda: n1.ring()[n2.address]["status"] == "D", 60)
     print(f"127.0.0.2 killed and seen down {time.time() - start:.1f}s into the case", flush=True)
     n2.wipe()
     out = n2.init(member_joined_before=True)
     assert "start mode: replace" in out, out
     assert "replace_address_first_boot=127.0.0.2" in open(f"{n2.dir}/conf/jvm-ringkeeper.options").read()
     n2.start(ring_delay_ms=15000)
+    # What the operator does while a member is replaced: its peers list it as a seed.
+    for n in (n1, n3):
+        code, got = n.api("PUT", "/v1/seeds", {"seeds": ["127.0.0.1", "127.0.0.2", "127.0.0.3"]})
+        assert code == 200 and any(s.startswith("127.0.0.2") for s in got["seeds"]), got
+    assert "seeds: 127.0.0.1,127.0.0.2,127.0.0.3" in open(f"{n1.dir}/conf/cassandra.yaml").read()
     # In a pod the kubelet restarts a replacement that exits, for as long as it takes (the
     # seed too busy for the shadow round within the short ring delay, or a peer still seen
-    # alive); the flow under test must finish after that. It learns the ring because its
-    # peers list it as a seed (cassandra_cluster.Cluster.seeds).
+    # alive); the flow under test must finish after that.
     n2.wait_up(timeout=420, restart_on="any")
     print(f"replacement UN {time.time() - start:.1f}s into the case", flush=True)
     cluster.wait_converged()

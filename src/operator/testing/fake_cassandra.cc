@@ -58,6 +58,16 @@ class FakeAgent : public NodeAgent {
     RETURN_IF_ERROR(Reach(true).status());
     return world_.RangesOf(keyspace);
   }
+  absl::StatusOr<api::SeedList> SetSeeds(const std::vector<std::string>& seeds) override {
+    ASSIGN_OR_RETURN(FakeNode * n, Reach(true));
+    n->seeds = seeds;
+    world_.seed_changes.push_back(absl::StrCat(n->pod, ": ", absl::StrJoin(seeds, ",")));
+    api::SeedList now;
+    for (const std::string& s : seeds) {
+      if (s != n->address) now.seeds.push_back(s);
+    }
+    return now;
+  }
   absl::StatusOr<api::StorageReply> Storage(const api::StorageRequest&) override {
     return absl::UnimplementedError("the fake cluster's agents mount no storage location");
   }
@@ -154,6 +164,8 @@ void FakeCluster::StartNode(const kube::Object& pod) {
   n.release_version = kube::StringField(Cluster()->json()["spec"], "version");
   n.mode = "STARTING";
   n.ticks_to_normal = 1;
+  n.seeds = settings.seeds;
+  n.replacing = false;
   std::string& data = data_of_pvc_[pvc->uid()];
   if (!data.empty()) {
     n.host_id = data;  // restart on its own data
@@ -161,6 +173,8 @@ void FakeCluster::StartNode(const kube::Object& pod) {
   }
   // An empty volume: a fresh node, a replacement of a member that had joined, or a bootstrap.
   const bool replacing = settings.member_joined_before && n.in_ring;
+  n.replacing = replacing;
+  if (replacing) std::erase(n.seeds, n.address);  // as agent init does: a seed never bootstraps
   if (!replacing) n.host_id = absl::StrCat("host-", ++uid_counter_);
   data = n.host_id;
   n.in_ring = true;
@@ -173,14 +187,26 @@ void FakeCluster::StartNode(const kube::Object& pod) {
   }
 }
 
+bool FakeCluster::GossipedTo(const FakeNode& n) const {
+  for (const auto& [pod, peer] : nodes_) {
+    if (pod != n.pod && peer.up && peer.mode == "NORMAL" &&
+        std::find(peer.seeds.begin(), peer.seeds.end(), n.address) != peer.seeds.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void FakeCluster::RunNodes() {
   for (auto& [name, n] : nodes_) {
     kube::ObjectPtr pod = Find(res::kPods, name);
     if (!pod) n.up = false;
     if (!n.up) continue;
+    if (n.replacing && !GossipedTo(n)) continue;  // hibernating, unheard: joins no further
     if (n.ticks_to_normal > 0 && --n.ticks_to_normal == 0) {
       n.state = "N";
       n.mode = "NORMAL";
+      n.replacing = false;
     }
     if (n.ticks_to_leave > 0 && --n.ticks_to_leave == 0) {
       n.in_ring = false;

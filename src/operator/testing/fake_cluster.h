@@ -39,6 +39,12 @@ struct FakeNode {
   int64_t volume_used_bytes = 10 << 20;
   int64_t volume_total_bytes = 1 << 30;
   bool in_ring = false;
+  // The seeds it gossips to (its settings' at start, or what its agent was told since), and
+  // whether it replaces its own address: such a node announces a dead state (hibernate) that
+  // no peer gossips to unless it lists the node as a seed, and it never learns the ring
+  // without their gossip (CASSANDRA-19580). The fake assumes the worst: it stays joining.
+  std::vector<std::string> seeds;
+  bool replacing = false;
   std::string release_version;  // the Cluster's spec.version when its process started
 };
 
@@ -118,6 +124,8 @@ class FakeCluster : public ObjectReader,
   std::set<std::string> config_keys = {"concurrent_compactors", "concurrent_reads",
                                        "concurrent_writes", "compaction_throughput", "num_tokens"};
   int config_key_reads = 0;
+  // Each seed list an agent was told to use: "pod: a,b,c".
+  std::vector<std::string> seed_changes;
   // Keyspaces: name -> replication map ({"class": ..., "dc1": "3"}); their tables.
   std::map<std::string, kube::Json> keyspaces;
   std::map<std::string, std::set<std::string>> tables;
@@ -178,6 +186,10 @@ class FakeCluster : public ObjectReader,
     bool fail = false;  // ends failed
   };
   FakeNode* NodeAt(const std::string& pod_ip);
+  // The settings the operator wrote for `pod` (what its node starts with).
+  agent::api::InitSettings SettingsOf(const std::string& pod) const;
+  // Some up peer lists `n` as a seed (so gossips to it whatever its state).
+  bool GossipedTo(const FakeNode& n) const;
   absl::StatusOr<agent::api::Operation> StartOperation(const std::string& pod,
                                                        const agent::api::OperationRequest& r);
   absl::StatusOr<agent::api::Operation> GetOperation(const std::string& pod, const std::string& id);
@@ -203,7 +215,6 @@ class FakeCluster : public ObjectReader,
                                          const kube::Json& object);
   void RunNodes();
   void StartNode(const kube::Object& pod);
-  agent::api::InitSettings SettingsOf(const std::string& pod) const;
   std::string PvcOf(const std::string& pod) const;
 
   kube::Store clusters_, statefulsets_, services_, pods_, configmaps_, pvcs_, pdbs_, secrets_,

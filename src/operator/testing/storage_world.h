@@ -49,6 +49,9 @@ class FakeAgent : public NodeAgent {
   absl::StatusOr<agent::api::RangeMap> Ranges(const std::string&) override {
     return absl::UnimplementedError("the storage world plans no repair");
   }
+  absl::StatusOr<agent::api::SeedList> SetSeeds(const std::vector<std::string>&) override {
+    return absl::UnimplementedError("the storage world replaces no member");
+  }
   // A filesystem location, as the agent serves it: the objects under "<path>/<key>" in the
   // world's map (S3 locations are under "<bucket>/<key>").
   absl::StatusOr<agent::api::StorageReply> Storage(const agent::api::StorageRequest& r) override {
