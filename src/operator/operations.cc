@@ -207,35 +207,36 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
 // A same-address replacement announces itself hibernating, a state its peers never gossip to
 // unless they list it as a seed; without their gossip it never learns the ring and exits
 // ("Unable to contact any seeds"), and once its peers have seen it hibernate, again at every
-// restart (CASSANDRA-19580; only the first start may get lucky). So every up peer that does not
-// list it is told to, the peer recorded in the operation first ("seededOn": a successor undoes
-// it even if this pass dies right after).
+// restart (CASSANDRA-19580; only the first start may get lucky). So every up peer whose settings
+// do not list it is told to, on every pass while it replaces (idempotent; a peer whose pod
+// restarted meanwhile has its settings' seeds again). The peers are recorded in the operation
+// before they are told ("seededOn"): a successor gives their seeds back even if this pass dies.
 absl::Status ClusterReconciler::SeedReplacement(Pass& p, const Member& m) {
   if (m.address.empty()) return absl::OkStatus();
   const auto settings = WrittenSettings(p);
   Json seeded = p.operation.value("seededOn", Json::array());
+  std::vector<std::pair<const Member*, std::vector<std::string>>> tell;
   for (const Member& peer : p.members) {
     if (peer.pod == m.pod || !peer.up_everywhere || peer.pod_ip.empty()) continue;
     auto own = settings.find(peer.pod);
     if (own == settings.end()) continue;
     std::vector<std::string> seeds = own->second.seeds;
-    const bool listed = std::find(seeds.begin(), seeds.end(), m.address) != seeds.end();
-    if (listed || std::find(seeded.begin(), seeded.end(), peer.pod) != seeded.end()) continue;
-    seeded.push_back(peer.pod);
+    if (std::find(seeds.begin(), seeds.end(), m.address) != seeds.end()) continue;
+    if (std::find(seeded.begin(), seeded.end(), peer.pod) == seeded.end())
+      seeded.push_back(peer.pod);
+    seeds.push_back(m.address);
+    tell.emplace_back(&peer, std::move(seeds));
+  }
+  if (seeded != p.operation.value("seededOn", Json::array())) {
     Json operation = p.operation;
     operation["seededOn"] = seeded;
     RETURN_IF_ERROR(RecordOperation(p, operation));
-    seeds.push_back(m.address);
-    auto now = Agent(p, peer.pod_ip)->SetSeeds(seeds);
-    if (!now.ok()) {
-      // Recorded all the same: told again (idempotent) when the replacement ends, or its
-      // pod restarts with its settings' seeds.
-      spdlog::warn("cluster {}: {} could not list {} as a seed: {}", p.cluster.key().ToString(),
-                   peer.pod, m.address, now.status().message());
-      continue;
+  }
+  for (const auto& [peer, seeds] : tell) {
+    if (auto now = Agent(p, peer->pod_ip)->SetSeeds(seeds); !now.ok()) {
+      spdlog::warn("cluster {}: {} could not list {} (replacing {}) as a seed: {}",
+                   p.cluster.key().ToString(), peer->pod, m.address, m.pod, now.status().message());
     }
-    spdlog::info("cluster {}: {} lists {} (replacing {}) as a seed while it replaces",
-                 p.cluster.key().ToString(), peer.pod, m.address, m.pod);
   }
   return absl::OkStatus();
 }

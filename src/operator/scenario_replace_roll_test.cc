@@ -62,9 +62,12 @@ TEST_F(Scenario, ReplacementOfAMemberNoPeerListsAsASeedIsListedWhileItReplaces) 
     const std::vector<std::string> own = world.SettingsOf(PodOf(i)).seeds;
     const std::string listed = PodOf(i) + ": " + absl::StrJoin(own, ",") + "," + address;
     const std::string back = PodOf(i) + ": " + absl::StrJoin(own, ",");
+    // Told on every pass while it replaced (idempotent), once back after.
     std::vector<std::string> told;
     for (const std::string& change : world.seed_changes) {
-      if (absl::StartsWith(change, PodOf(i) + ": ")) told.push_back(change);
+      if (absl::StartsWith(change, PodOf(i) + ": ") && (told.empty() || told.back() != change)) {
+        told.push_back(change);
+      }
     }
     EXPECT_EQ(told, (std::vector<std::string>{listed, back})) << PodOf(i);
     EXPECT_EQ(world.Node(PodOf(i))->seeds, own) << PodOf(i);

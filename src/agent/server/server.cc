@@ -233,6 +233,7 @@ void Server::ServeSetSeeds(const std::string& body, httplib::Response& res) {
                                "(--conf-dir)"));
   }
   const std::string path = options_.conf_dir + "/cassandra.yaml";
+  bool unchanged = false;  // told again what it already has (the operator repeats itself)
   {
     std::lock_guard<std::mutex> lock(conf_mu_);
     std::ifstream in(path);
@@ -241,23 +242,28 @@ void Server::ServeSetSeeds(const std::string& body, httplib::Response& res) {
     text << in.rdbuf();
     auto changed = config::WithSeeds(text.str(), request->seeds);
     if (!changed.ok()) return ReplyError(res, changed.status());
+    unchanged = *changed == text.str();
     // Whole or not at all: Cassandra reads the file on every seed lookup.
     const std::string tmp = path + ".ringkeeper-tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << *changed;
-      if (!out.flush()) {
-        return ReplyError(res, absl::InternalError(absl::StrCat("seeds: cannot write ", tmp)));
+    if (!unchanged) {
+      {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << *changed;
+        if (!out.flush()) {
+          return ReplyError(res, absl::InternalError(absl::StrCat("seeds: cannot write ", tmp)));
+        }
       }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      return ReplyError(res, absl::InternalError(absl::StrCat("seeds: cannot replace ", path)));
+      if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        return ReplyError(res, absl::InternalError(absl::StrCat("seeds: cannot replace ", path)));
+      }
     }
   }
   auto now = node_->ReloadSeeds();
   if (!now.ok()) return ReplyError(res, base::Annotate(now.status(), "seeds written; reload"));
-  spdlog::info("seeds: {} (Cassandra gossips to {})", absl::StrJoin(request->seeds, ","),
-               absl::StrJoin(*now, ","));
+  if (!unchanged) {
+    spdlog::info("seeds: {} (Cassandra gossips to {})", absl::StrJoin(request->seeds, ","),
+                 absl::StrJoin(*now, ","));
+  }
   Reply(res, 200, api::SeedList{*now});
 }
 

@@ -114,6 +114,11 @@ TEST_F(ServerTest, SeedsAreWrittenToCassandraYamlAndReloaded) {
   EXPECT_NE(after.find("seeds: 10.0.0.1,10.0.0.2,10.0.0.9"), std::string::npos) << after;
   EXPECT_NE(after.find("num_tokens: 16"), std::string::npos) << after;
   EXPECT_FALSE(std::filesystem::exists(conf_dir_ / "cassandra.yaml.ringkeeper-tmp"));
+  // Told the same again (the operator repeats itself on every pass): same file, reloaded.
+  r = Put(api::kSeeds, R"({"seeds":["10.0.0.1","10.0.0.2","10.0.0.9"]})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(ConfFile(), after);
+  EXPECT_EQ(node_.seed_reloads, 2);
   // Bad input: refused by name, nothing written, nothing reloaded.
   for (const std::string bad : {R"({"seeds":[]})", R"({"seeds":["10.0.0.1,10.0.0.5"]})",
                                 R"({"seeds":["x y"]})", R"({"seeds":"10.0.0.1"})", "{"}) {
@@ -121,7 +126,7 @@ TEST_F(ServerTest, SeedsAreWrittenToCassandraYamlAndReloaded) {
     EXPECT_EQ(refused->status, 400) << bad << ": " << refused->body;
   }
   EXPECT_EQ(ConfFile(), after);
-  EXPECT_EQ(node_.seed_reloads, 1);
+  EXPECT_EQ(node_.seed_reloads, 2);
   // Cassandra down: the file is what it starts with next, and the answer says it did not reload.
   node_.reachable = false;
   r = Put(api::kSeeds, R"({"seeds":["10.0.0.1"]})");
