@@ -48,6 +48,9 @@ struct ArchiveFlags {
 // then the archived segments shipped. Errors are logged and the next pass tries again.
 void ArchivePass(const ArchiveFlags& f, const agent::server::ServerOptions& serve,
                  const std::string& data_dir, agent::node::NodeControl& node) {
+  // Only a member with archiving (its settings mounted) ever replays; the others' agents have
+  // the conf folder for their seeds and ask Cassandra nothing here.
+  if (f.settings_file.empty()) return;
   if (!f.conf_dir.empty()) {
     auto info = node.GetNodeInfo();
     if (info.ok() && info->operation_mode == "NORMAL") {
@@ -59,7 +62,6 @@ void ArchivePass(const ArchiveFlags& f, const agent::server::ServerOptions& serv
       }
     }
   }
-  if (f.settings_file.empty()) return;
   std::ifstream in(f.settings_file);
   if (!in) return;
   agent::api::InitSettings settings;
