@@ -193,14 +193,15 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueReplace(Pass& p) {
     return Flow::kWait;
   }
   // Replacing: the new pod streams the member's ranges; done when it is UN everywhere.
-  if (m->pod_object && m->pod_uid != pod_uid && m->up_everywhere) {
+  const bool new_pod = m->pod_object && m->pod_uid != pod_uid;
+  if (new_pod && m->up_everywhere) {
     UnseedReplacement(p);
     RETURN_IF_ERROR(RecordOperation(p, nullptr));
     Event(p, false, reason::kReplaced,
           absl::StrCat(pod, " replaced: UN again at ", m->address, " with a new volume"));
     return Flow::kContinue;
   }
-  if (m->pod_object && m->pod_uid != pod_uid) RETURN_IF_ERROR(SeedReplacement(p, *m));
+  if (new_pod) RETURN_IF_ERROR(SeedReplacement(p, *m));
   return Flow::kWait;
 }
 

@@ -262,6 +262,10 @@ MetricPlan::MetricPlan(const MetricCatalog& catalog) : requests_(json::array()) 
       requests_.push_back(JolokiaClient::Read(mbean, attributes));
       reads_.push_back(std::move(read));
     };
+    // One read per name, the name in the spec's MBean pattern and in the `label`.
+    auto each = [&](const std::vector<std::string>& names, const char* label) {
+      for (const auto& n : names) add(absl::Substitute(spec.mbean, n), {i, {{label, n}}});
+    };
     switch (spec.over) {
       case Over::kNode:
         add(spec.mbean, {i, {}});
@@ -273,19 +277,13 @@ MetricPlan::MetricPlan(const MetricCatalog& catalog) : requests_(json::array()) 
         }
         break;
       case Over::kRequestType:
-        for (const auto& t : catalog.request_types) {
-          add(absl::Substitute(spec.mbean, t), {i, {{"request_type", t}}});
-        }
+        each(catalog.request_types, "request_type");
         break;
       case Over::kDroppedMessageType:
-        for (const auto& t : catalog.dropped_message_types) {
-          add(absl::Substitute(spec.mbean, t), {i, {{"message_type", t}}});
-        }
+        each(catalog.dropped_message_types, "message_type");
         break;
       case Over::kGcCollector:
-        for (const auto& gc : catalog.gc_collectors) {
-          add(absl::Substitute(spec.mbean, gc), {i, {{"gc", gc}}});
-        }
+        each(catalog.gc_collectors, "gc");
         break;
       case Over::kThreadPool:
         for (const auto& [path, pool] : catalog.thread_pools) {
