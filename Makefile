@@ -4,11 +4,11 @@ SHELL := /bin/bash
 ENV := test/env/kube-env.sh
 FUZZ_SECONDS ?= 30
 
-.PHONY: help deps build unit integration cassandra-tests lint fuzz test bench demo env-up env-down clean \
+.PHONY: help deps build unit integration cassandra-tests lint fuzz test bench bench-scale demo env-up env-down clean \
   cluster-up cluster-down cluster-status images e2e e2e-ci e2e-full
 
 help:
-	@echo "make demo | test | unit | integration | lint | fuzz | bench | env-up | env-down"
+	@echo "make demo | test | unit | integration | lint | fuzz | bench | bench-scale | env-up | env-down"
 	@echo "     cluster-up | cluster-down | cluster-status | images | e2e"
 
 deps:
@@ -62,11 +62,18 @@ e2e-full:
 
 bench: deps
 	cmake --preset release >/dev/null
-	cmake --build --preset release --target kube_bench upload_bench ringkeeper-agent
+	cmake --build --preset release --target kube_bench upload_bench ringkeeper-agent ringkeeper-operator
 	bash bench/run.sh build/release
+	bash bench/operator_scale.sh build/release
 	bash bench/metrics.sh build/release
 	bash bench/upload.sh build/release
 	bash bench/repair.sh
+
+# The operator-scale bench alone: `make bench-scale SIZES="100 300"`.
+bench-scale: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target ringkeeper-operator
+	bash bench/operator_scale.sh build/release $(SIZES)
 
 demo:
 	@bash hack/demo.sh

@@ -15,6 +15,11 @@ namespace {
 
 constexpr absl::Duration kDefaultRetryAfter = absl::Seconds(1);
 constexpr absl::Duration kMaxRetryAfter = absl::Seconds(30);
+// Content negotiation for metadata-only reads: the server converts each object to
+// meta.k8s.io/v1 PartialObjectMetadata (every resource supports it since 1.15).
+constexpr char kAcceptMetadataList[] =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+constexpr char kAcceptMetadata[] = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
 std::string Escape(absl::string_view s) {
   std::string out;
@@ -120,6 +125,7 @@ absl::StatusOr<ObjectList> Client::ListPage(const Resource& r, absl::string_view
                  .Add("continue", options.continue_token)
                  .Add("resourceVersion", options.resource_version)
                  .str();
+  if (options.metadata_only) req.accept = kAcceptMetadataList;
   ASSIGN_OR_RETURN(Object list, DoObject(req));
   ObjectList out;
   out.resource_version = list.String("/metadata/resourceVersion");
@@ -274,6 +280,7 @@ absl::Status Client::Watch(const Resource& r, absl::string_view ns, const WatchO
                       options.timeout_seconds > 0 ? std::to_string(options.timeout_seconds) : "")
                  .str();
   req.timeout = absl::InfiniteDuration();
+  if (options.metadata_only) req.accept = kAcceptMetadata;
 
   WatchDecoder decoder;
   absl::Status stream_status;  // why decoding stopped, if it did

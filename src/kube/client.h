@@ -30,6 +30,9 @@ struct ListOptions {
   int64_t limit = 500;  // page size; 0 = no paging
   std::string continue_token;
   std::string resource_version;  // "" = most recent (quorum read)
+  // Items as PartialObjectMetadata: only apiVersion, kind and metadata, for readers that need
+  // names, labels, owners and versions (a fraction of the bytes and of the memory).
+  bool metadata_only = false;
 };
 
 struct ObjectList {
@@ -56,6 +59,7 @@ struct WatchOptions {
   std::string field_selector;
   bool allow_bookmarks = true;
   int64_t timeout_seconds = 0;  // server-side end of the watch; 0 = server default
+  bool metadata_only = false;   // as in ListOptions
 };
 
 class Client {

@@ -91,7 +91,8 @@ class Controller {
 // one sample per controller, label controller="<name>". Names: ringkeeper_reconcile_total,
 // ringkeeper_reconcile_errors_total, ringkeeper_reconcile_terminal_errors_total,
 // ringkeeper_reconcile_duration_seconds_{sum,count}, ringkeeper_workqueue_depth,
-// ringkeeper_workqueue_adds_total, ringkeeper_workqueue_retries_total,
+// ringkeeper_workqueue_waiting, ringkeeper_workqueue_processing, ringkeeper_workqueue_adds_total,
+// ringkeeper_workqueue_retries_total,
 // ringkeeper_workqueue_{queue,work}_duration_seconds_{sum,count}.
 std::string RenderPrometheus(absl::Span<const Controller* const> controllers);
 

@@ -221,6 +221,8 @@ TEST_F(ControllerTest, RendersPrometheusText) {
            "ringkeeper_reconcile_errors_total" + label + "0\n",
            "ringkeeper_reconcile_duration_seconds_count" + label + "1\n",
            "ringkeeper_workqueue_depth" + label + "0\n",
+           "ringkeeper_workqueue_waiting" + label + "0\n",
+           "ringkeeper_workqueue_processing" + label + "0\n",
            "ringkeeper_workqueue_adds_total" + label + "1\n",
            "ringkeeper_workqueue_retries_total" + label + "0\n",
            "ringkeeper_workqueue_queue_duration_seconds_count" + label + "1\n",

@@ -123,6 +123,7 @@ absl::Status Informer::Relist() {
   list_options.label_selector = options_.label_selector;
   list_options.field_selector = options_.field_selector;
   list_options.limit = options_.page_size;
+  list_options.metadata_only = options_.metadata_only;
   ASSIGN_OR_RETURN(ObjectList list, client_.List(resource_, options_.ns, list_options));
 
   std::set<std::string> listed;
@@ -153,6 +154,7 @@ absl::Status Informer::WatchOnce() {
   watch_options.resource_version = last_resource_version();
   watch_options.label_selector = options_.label_selector;
   watch_options.field_selector = options_.field_selector;
+  watch_options.metadata_only = options_.metadata_only;
   // Random 5–10 minute server-side timeouts spread the reconnects of many informers.
   static thread_local std::mt19937 rng(std::random_device{}());
   watch_options.timeout_seconds = std::uniform_int_distribution<int64_t>(300, 600)(rng);
@@ -181,7 +183,18 @@ absl::Status Informer::WatchOnce() {
       &stop_);
 }
 
+void StripManagedFields(Json& object) {
+  auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return;
+  metadata->erase("managedFields");
+  auto annotations = metadata->find("annotations");
+  if (annotations == metadata->end() || !annotations->is_object()) return;
+  annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+  if (annotations->empty()) metadata->erase(annotations);
+}
+
 void Informer::Apply(WatchEvent::Type type, Object object) {
+  if (options_.transform) options_.transform(object.json());
   const std::string key = object.key().ToString();
   if (type == WatchEvent::Type::kDeleted) {
     ObjectPtr gone = store_.Remove(key);
@@ -195,8 +208,8 @@ void Informer::Apply(WatchEvent::Type type, Object object) {
     }
     return;
   }
-  ObjectPtr current = store_.Get(key);
-  if (current && current->resource_version() == object.resource_version()) {
+  const std::string cached_version = store_.ResourceVersionOf(key);
+  if (!cached_version.empty() && cached_version == object.resource_version()) {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.skipped;
     return;

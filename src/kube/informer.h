@@ -40,10 +40,24 @@ ResourceEventHandler EnqueueSelf(std::function<void(const ObjectKey&)> enqueue);
 ResourceEventHandler EnqueueControllerOwner(std::string owner_kind,
                                             std::function<void(const ObjectKey&)> enqueue);
 
+// Changes an object on its way into the cache (controller-runtime's TransformFunc): drops what
+// the cache's readers never read, so a thousand cached Pods do not cost their managedFields.
+// Must be a pure function of the object and keep metadata's name, namespace, resourceVersion,
+// uid, labels and ownerReferences (the store's keys and indexes).
+using Transform = std::function<void(Json& object)>;
+
+// The transform every cache of the operator starts from: metadata.managedFields and the
+// kubectl last-applied annotation go (server-side apply bookkeeping, a copy of the object).
+void StripManagedFields(Json& object);
+
 struct InformerOptions {
   std::string ns;  // "" = all namespaces
   std::string label_selector;
   std::string field_selector;
+  Transform transform;  // none: objects are cached as the server sent them
+  // Cache PartialObjectMetadata only (apiVersion, kind, metadata): for kinds whose readers need
+  // names, labels, owners, annotations, versions, never spec or status.
+  bool metadata_only = false;
   int64_t page_size = 500;
   absl::Duration min_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(30);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -39,13 +40,13 @@ struct Recorder {
         [this](const Object& o) {
           std::lock_guard<std::mutex> l(mu);
           ++adds;
-          last_value[o.key().ToString()] = o.json()["data"].value("v", "");
+          last_value[o.key().ToString()] = StringField(FieldAt(o.json(), {"data"}), "v");
           deleted.erase(o.key().ToString());
         },
         [this](const Object&, const Object& o) {
           std::lock_guard<std::mutex> l(mu);
           ++updates;
-          last_value[o.key().ToString()] = o.json()["data"].value("v", "");
+          last_value[o.key().ToString()] = StringField(FieldAt(o.json(), {"data"}), "v");
         },
         [this](const Object& o) {
           std::lock_guard<std::mutex> l(mu);
@@ -59,6 +60,11 @@ struct Recorder {
     std::lock_guard<std::mutex> l(mu);
     auto it = last_value.find(key);
     return it == last_value.end() ? "" : it->second;
+  }
+  // {adds, updates}, read under the lock (handlers run on the informer's thread).
+  std::pair<int, int> AddsAndUpdates() {
+    std::lock_guard<std::mutex> l(mu);
+    return {adds, updates};
   }
   bool Deleted(const std::string& key) {
     std::lock_guard<std::mutex> l(mu);
@@ -134,6 +140,85 @@ TEST_F(InformerIntegrationTest, ListsThenWatchesEveryChange) {
   EXPECT_EQ(informer.store().ByIndex(kIndexLabel, "test=informer").size(), 20u);
   EXPECT_EQ(informer.stats().lists, 1u);
   informer.Stop();
+}
+
+TEST_F(InformerIntegrationTest, TransformsWhatItCachesOnListAndWatch) {
+  Put("listed", "0");
+  InformerOptions stripped = Options();
+  stripped.transform = StripManagedFields;
+  Informer informer(*client_, resources::kConfigMaps, stripped);
+  Informer whole(*client_, resources::kConfigMaps, Options());
+  Recorder recorder;
+  informer.AddHandler(recorder.Handler());
+  informer.Start();
+  whole.Start();
+  ASSERT_TRUE(informer.WaitForSync(absl::Seconds(10)));
+  ASSERT_TRUE(whole.WaitForSync(absl::Seconds(10)));
+  Put("watched", "1");
+  const std::string ns = ns_;
+  ASSERT_TRUE(WaitFor([&] { return recorder.Value(ns + "/watched") == "1"; }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return whole.store().size() == 2; }, absl::Seconds(10)));
+  for (const char* name : {"listed", "watched"}) {
+    const std::string key = ns + "/" + name;
+    // The server keeps managedFields on every object it writes; the untransformed cache shows
+    // them, the transformed one has the object without them, labels and data untouched.
+    ASSERT_TRUE(whole.store().Get(key)->json()["metadata"].contains("managedFields")) << key;
+    ObjectPtr cached = informer.store().Get(key);
+    ASSERT_TRUE(cached) << key;
+    EXPECT_FALSE(cached->json()["metadata"].contains("managedFields")) << key;
+    EXPECT_EQ(cached->label("test"), "informer");
+    EXPECT_EQ(cached->resource_version(), whole.store().Get(key)->resource_version());
+  }
+  EXPECT_EQ(informer.store().Get(ns + "/listed")->json()["data"]["v"], "0");
+  informer.Stop();
+  whole.Stop();
+}
+
+TEST_F(InformerIntegrationTest, MetadataOnlyCachesNamesLabelsAndVersionsNotData) {
+  Put("listed", "0");
+  InformerOptions options = Options();
+  options.metadata_only = true;
+  Informer informer(*client_, resources::kConfigMaps, options);
+  Recorder recorder;
+  informer.AddHandler(recorder.Handler());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(absl::Seconds(10)));
+  Put("watched", "1");
+  Put("listed", "2");
+  const std::string ns = ns_;
+  ASSERT_TRUE(WaitFor([&] { return recorder.AddsAndUpdates() == std::make_pair(2, 1); },
+                      absl::Seconds(10)));
+  EXPECT_TRUE(CacheMatchesServer(informer));  // same keys, same resourceVersions
+  for (const char* name : {"listed", "watched"}) {
+    ObjectPtr cached = informer.store().Get(ns + "/" + name);
+    ASSERT_TRUE(cached) << name;
+    EXPECT_EQ(cached->label("test"), "informer");
+    EXPECT_EQ(cached->name(), name);
+    EXPECT_FALSE(cached->uid().empty());
+    EXPECT_FALSE(cached->json().contains("data")) << cached->Dump();  // metadata only
+  }
+  EXPECT_EQ(informer.store().ByIndex(kIndexLabel, "test=informer").size(), 2u);
+  informer.Stop();
+}
+
+TEST(StripManagedFieldsTest, DropsServerSideApplyBookkeepingOnly) {
+  Json object = {{"metadata",
+                  {{"name", "a"},
+                   {"managedFields", Json::array({{{"manager", "kubectl"}}})},
+                   {"annotations",
+                    {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}, {"keep", "1"}}}}},
+                 {"spec", {{"managedFields", 1}}}};
+  StripManagedFields(object);
+  EXPECT_EQ(object, Json({{"metadata", {{"name", "a"}, {"annotations", {{"keep", "1"}}}}},
+                          {"spec", {{"managedFields", 1}}}}));
+  Json only_last_applied = {
+      {"metadata",
+       {{"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}}}}}};
+  StripManagedFields(only_last_applied);
+  EXPECT_EQ(only_last_applied, Json({{"metadata", Json::object()}}));
+  Json not_an_object = Json::array();
+  StripManagedFields(not_an_object);  // no metadata: left alone, no throw
+  EXPECT_EQ(not_an_object, Json::array());
 }
 
 TEST_F(InformerIntegrationTest, SurvivesApiServerRestartWithoutMissingAnUpdate) {

@@ -54,5 +54,28 @@ TEST(StoreTest, SnapshotsOutliveChanges) {
   EXPECT_EQ(held->label("app").value_or(""), "v1");
 }
 
+TEST(StoreTest, ReadsBackExactlyWhatWasStored) {
+  // Packed on the way in, unpacked on every read: every JSON type must come back as it was.
+  Object o(Json::parse(R"({
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "p", "namespace": "a", "resourceVersion": "42", "labels": {"x": "y"},
+                 "annotations": {"note": "caf\u00e9 \u2603 \"quoted\""}},
+    "spec": {"replicas": 3, "big": 9007199254740993, "negative": -17, "ratio": 0.25,
+             "on": true, "off": false, "none": null, "empty": {}, "list": [],
+             "nested": [[1, "two", {"three": [3.5e10]}]], "text": ""}
+  })"));
+  Store store;
+  store.Upsert(std::make_shared<const Object>(o));
+  ObjectPtr back = store.Get("a/p");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->json(), o.json());
+  EXPECT_EQ(back->Dump(), o.Dump());
+  EXPECT_EQ(store.ResourceVersionOf("a/p"), "42");
+  EXPECT_EQ(store.ResourceVersionOf("a/none"), "");
+  EXPECT_EQ(store.List().front()->json(), o.json());
+  EXPECT_EQ(store.ByIndex(kIndexLabel, "x=y").front()->json(), o.json());
+  EXPECT_EQ(store.Remove("a/p")->json(), o.json());
+}
+
 }  // namespace
 }  // namespace kube

@@ -67,7 +67,8 @@ TEST_F(BackupReconcilerTest, NodesRecordedFirstThenAskedThenIndexWrittenLast) {
   EXPECT_EQ(asked.location.bucket, "backups");
   EXPECT_EQ(asked.location.prefix, "team");
   EXPECT_EQ(asked.location.credentials_file, "/etc/ringkeeper/storage/versity");
-  for (const Json& n : w_.Status()["nodes"]) EXPECT_EQ(n["phase"], "Running") << n;
+  const Json status = w_.Status();  // a range-for over a temporary's member would dangle
+  for (const Json& n : status["nodes"]) EXPECT_EQ(n["phase"], "Running") << n;
   EXPECT_EQ(w_.stored.count("backups/team/c1/backups/b1.json"), 0u);  // no index yet
 
   ASSERT_TRUE(Pass().ok());  // every agent reports success

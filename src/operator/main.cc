@@ -1,6 +1,7 @@
 // ringkeeper-operator: watches Clusters and what they own, reconciles them while it holds the
 // leader Lease, serves /metrics (metrics port) and /healthz, /readyz (health port).
 // Wiring only: the decisions live in reconciler.cc and operations.cc.
+#include <malloc.h>
 #include <openssl/rand.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 #include "operator/backup_metrics.h"
 #include "operator/backup_schedules.h"
 #include "operator/backups.h"
+#include "operator/cache_transforms.h"
 #include "operator/reconciler.h"
 #include "operator/repair_metrics.h"
 #include "operator/repair_schedules.h"
@@ -133,17 +135,23 @@ void StopServer(httplib::Server& server, const std::atomic<bool>& listen_returne
 
 // The informers of the kinds the operator owns, each filling the Caches member named beside
 // it: adding a kind is one line here and one member in Caches, and cannot shift the others.
+// What each cache keeps is in cache_transforms.h; a PodDisruptionBudget's and a
+// ServiceAccount's metadata is all that is read (the applied-hash annotation), so only
+// metadata is watched.
 struct OwnedKind {
   const kube::Resource* resource;
   const kube::Store* ringkeeper::Caches::*cache;
+  void (*keep)(kube::Json&);  // null: metadata only
 };
 constexpr OwnedKind kOwnedKinds[] = {
-    {&res::kStatefulSets, &ringkeeper::Caches::statefulsets},
-    {&res::kServices, &ringkeeper::Caches::services},
-    {&res::kPods, &ringkeeper::Caches::pods},
-    {&res::kConfigMaps, &ringkeeper::Caches::configmaps},
-    {&res::kPersistentVolumeClaims, &ringkeeper::Caches::pvcs},
-    {&res::kPodDisruptionBudgets, &ringkeeper::Caches::pdbs},
+    {&res::kStatefulSets, &ringkeeper::Caches::statefulsets, ringkeeper::KeepOfStatefulSet},
+    {&res::kServices, &ringkeeper::Caches::services, ringkeeper::KeepOfService},
+    {&res::kPods, &ringkeeper::Caches::pods, ringkeeper::KeepOfPod},
+    {&res::kConfigMaps, &ringkeeper::Caches::configmaps, ringkeeper::KeepOfConfigMap},
+    {&res::kPersistentVolumeClaims, &ringkeeper::Caches::pvcs,
+     ringkeeper::KeepOfPersistentVolumeClaim},
+    {&res::kPodDisruptionBudgets, &ringkeeper::Caches::pdbs, nullptr},
+    {&res::kServiceAccounts, &ringkeeper::Caches::serviceaccounts, nullptr},
 };
 
 // What a stop signal does, from the signal thread: remember the stop, and stop the leader
@@ -227,13 +235,20 @@ class Informers {
       : clusters_(client, ringkeeper::kClusters, Options(ns, "")),
         backups_(client, ringkeeper::kBackups, Options(ns, "")),
         restores_(client, ringkeeper::kRestores, Options(ns, "")),
-        repairs_(client, ringkeeper::kRepairs, Options(ns, "")) {
+        repairs_(client, ringkeeper::kRepairs, Options(ns, "")),
+        configmap_metadata_(client, res::kConfigMaps, MetadataOptions(ns)) {
     caches_.clusters = &clusters_.store();
+    caches_.configmap_metadata = &configmap_metadata_.store();
     caches_.restores = &restores_.store();
     const std::string owned = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
     for (const OwnedKind& kind : kOwnedKinds) {
-      children_.push_back(
-          std::make_unique<kube::Informer>(client, *kind.resource, Options(ns, owned)));
+      kube::InformerOptions options = Options(ns, owned);
+      if (kind.keep) {
+        options.transform = kind.keep;
+      } else {
+        options.metadata_only = true;
+      }
+      children_.push_back(std::make_unique<kube::Informer>(client, *kind.resource, options));
       caches_.*kind.cache = &children_.back()->store();
     }
   }
@@ -290,6 +305,7 @@ class Informers {
     backups_.Start();
     restores_.Start();
     repairs_.Start();
+    configmap_metadata_.Start();
     for (auto& informer : children_) informer->Start();
   }
   void Stop() {
@@ -297,11 +313,12 @@ class Informers {
     backups_.Stop();
     restores_.Stop();
     repairs_.Stop();
+    configmap_metadata_.Stop();
     for (auto& informer : children_) informer->Stop();
   }
   bool Synced() const {
     if (!clusters_.HasSynced() || !backups_.HasSynced() || !restores_.HasSynced() ||
-        !repairs_.HasSynced()) {
+        !repairs_.HasSynced() || !configmap_metadata_.HasSynced()) {
       return false;
     }
     for (const auto& informer : children_) {
@@ -311,16 +328,24 @@ class Informers {
   }
 
  private:
+  // Every ConfigMap's metadata (the users' ones, which a rack names, carry no label of ours).
+  static kube::InformerOptions MetadataOptions(const std::string& ns) {
+    kube::InformerOptions o = Options(ns, "");
+    o.metadata_only = true;
+    return o;
+  }
   static kube::InformerOptions Options(const std::string& ns, const std::string& selector) {
     kube::InformerOptions o;
     o.ns = ns;
     o.label_selector = selector;
+    o.transform = kube::StripManagedFields;  // no reader looks at apply bookkeeping
     return o;
   }
   kube::Informer clusters_;
   kube::Informer backups_;
   kube::Informer restores_;
   kube::Informer repairs_;
+  kube::Informer configmap_metadata_;
   std::vector<std::unique_ptr<kube::Informer>> children_;
   ringkeeper::Caches caches_;
 };
@@ -436,6 +461,9 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
     return 1;
   }
   synced = true;
+  // The first lists held every page whole (text and parsed) before the caches packed them:
+  // give that back to the system rather than keep it as the process' high-water mark.
+  malloc_trim(0);
   spdlog::info("caches synced: {} clusters; identity {}", informers.clusters().store().size(),
                identity);
   auto lead = [&] {
@@ -460,6 +488,10 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc gives each thread that allocates an arena of its own (up to 8 per core), each keeping
+  // what it freed: a dozen informer, worker and server threads would hold several times what the
+  // caches need. Two arenas: allocation here is not contended.
+  mallopt(M_ARENA_MAX, 2);
   // First, before any thread exists, so that every thread inherits the blocked signals.
   Stopper stopper;
   base::StopSignals signals([&stopper](int signal) {

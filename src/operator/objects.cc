@@ -133,6 +133,12 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p
     return Flow::kWait;  // an existing one is read by the next pass
   }
   if (p.spec.generate_superuser && !p.old_status.value("authReady", false)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (superuser_secret_seen_.count(p.spec.uid) != 0) return Flow::kContinue;
+    }
+    // No informer on Secrets (list/watch would let the operator read every Secret of the
+    // namespace): one GET, then remembered.
     auto secret = seams_.reader->Get(res::kSecrets, p.spec.ns, p.spec.superuser_secret);
     if (absl::IsNotFound(secret.status())) {
       // A role name of our own, so the well-known "cassandra" can be disabled.
@@ -144,16 +150,15 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p
     } else if (!secret.ok()) {
       return secret.status();
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    superuser_secret_seen_.insert(p.spec.uid);
   }
   return Flow::kContinue;
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServiceAccount(Pass& p) {
-  // Read straight from the API (no informer on ServiceAccounts): only when its hash is unknown.
-  const std::string name = ServiceAccountName(p.spec);
-  kube::ObjectPtr observed;
-  auto sa = seams_.reader->Get(res::kServiceAccounts, p.spec.ns, name);
-  if (sa.ok()) observed = std::make_shared<const kube::Object>(*std::move(sa));
+  const kube::ObjectPtr observed = caches_.serviceaccounts->Get(
+      kube::ObjectKey{p.spec.ns, ServiceAccountName(p.spec)}.ToString());
   RETURN_IF_ERROR(Apply(p, res::kServiceAccounts, CassandraServiceAccount(p.spec), observed));
   return Flow::kContinue;
 }
@@ -196,18 +201,38 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServices(Pass& 
 
 absl::StatusOr<Json> ClusterReconciler::RackOverrides(Pass& p, const RackSpec& rack) {
   if (rack.config_map_name.empty()) return Json::object();
-  // The user's ConfigMap is optional (the seed names one that may not exist).
-  auto cm = seams_.reader->Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
-  if (absl::IsNotFound(cm.status())) return Json::object();
-  if (!cm.ok()) return cm.status();
-  // Parsed with Kubernetes' scalar rules; the keys are checked below and by the agent.
-  auto docs = kube::ObjectsFromYaml(kube::StringField(cm->json()["data"], "cassandra.yaml"));
-  if (!docs.ok() || docs->size() > 1) {
-    return kube::TerminalError(absl::InvalidArgumentError(absl::StrCat(
-        "ConfigMap ", rack.config_map_name,
-        " cassandra.yaml: ", docs.ok() ? "more than one YAML document" : docs.status().message())));
+  // The user's ConfigMap is optional (the seed names one that may not exist). Its text is read
+  // from the API when the cache of every ConfigMap's metadata shows a version not read yet, or
+  // lacks one that was read (deleted, or the cache lags its creation: the API says which);
+  // an idle pass reads nothing.
+  const std::string key = kube::ObjectKey{p.spec.ns, rack.config_map_name}.ToString();
+  const kube::ObjectPtr listed = caches_.configmap_metadata->Get(key);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = rack_configs_.find(key);
+    // resource_version "" records a read that found none.
+    const std::string wanted = listed ? listed->resource_version() : "";
+    if (it != rack_configs_.end() && it->second.resource_version == wanted) {
+      return it->second.overrides;
+    }
   }
-  return docs->empty() ? Json::object() : docs->front().json();
+  auto cm = seams_.reader->Get(res::kConfigMaps, p.spec.ns, rack.config_map_name);
+  Json overrides = Json::object();
+  if (cm.ok()) {
+    // Parsed with Kubernetes' scalar rules; the keys are checked below and by the agent.
+    auto docs = kube::ObjectsFromYaml(kube::StringField(cm->json()["data"], "cassandra.yaml"));
+    if (!docs.ok() || docs->size() > 1) {
+      return kube::TerminalError(absl::InvalidArgumentError(
+          absl::StrCat("ConfigMap ", rack.config_map_name, " cassandra.yaml: ",
+                       docs.ok() ? "more than one YAML document" : docs.status().message())));
+    }
+    if (!docs->empty()) overrides = docs->front().json();
+  } else if (!absl::IsNotFound(cm.status())) {
+    return cm.status();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  rack_configs_[key] = {cm.ok() ? cm->resource_version() : "", overrides};
+  return overrides;
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p) {
@@ -382,8 +407,13 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsurePdbs(Pass& p) {
 
 absl::StatusOr<std::pair<std::string, std::string>> ClusterReconciler::SuperuserCredentials(
     Pass& p) {
-  ASSIGN_OR_RETURN(CqlCredentials login, ReadSuperuser(*seams_.reader, p.spec));
-  return std::make_pair(login.user, login.password);
+  auto login = ReadSuperuser(*seams_.reader, p.spec);
+  if (absl::IsNotFound(login.status())) {
+    std::lock_guard<std::mutex> lock(mu_);
+    superuser_secret_seen_.erase(p.spec.uid);  // gone: the next pass makes a new one
+  }
+  if (!login.ok()) return login.status();
+  return std::make_pair(login->user, login->password);
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass& p) {

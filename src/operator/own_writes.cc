@@ -4,7 +4,7 @@
 
 namespace ringkeeper {
 
-kube::ObjectPtr OwnWrites::Newest(const std::string& key, kube::ObjectPtr cached) const {
+kube::ObjectPtr OwnWrites::Newest(const std::string& key, kube::ObjectPtr cached) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = written_.find(key);
   if (!cached || it == written_.end()) return cached;
@@ -14,7 +14,13 @@ kube::ObjectPtr OwnWrites::Newest(const std::string& key, kube::ObjectPtr cached
       it->second->uid() == cached->uid()) {
     return it->second;
   }
+  written_.erase(it);  // the cache has it, or the object is another one now
   return cached;
+}
+
+size_t OwnWrites::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return written_.size();
 }
 
 void OwnWrites::Remember(const std::string& key, kube::ObjectPtr written) {

@@ -1,5 +1,6 @@
 #include "operator/reconciler.h"
 
+#include <random>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -58,6 +59,16 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
 ClusterReconciler::ClusterReconciler(Seams seams, Caches caches, ReconcilerOptions options)
     : seams_(seams), caches_(caches), options_(std::move(options)) {}
 
+namespace {
+
+absl::Duration Jittered(absl::Duration d, double jitter) {
+  if (jitter <= 0) return d;
+  static thread_local std::mt19937 rng(std::random_device{}());
+  return d * std::uniform_real_distribution<double>(1 - jitter, 1 + jitter)(rng);
+}
+
+}  // namespace
+
 absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey& key) {
   kube::ObjectPtr cluster = caches_.clusters->Get(key.ToString());
   if (!cluster || cluster->being_deleted()) {
@@ -71,7 +82,7 @@ absl::StatusOr<kube::Result> ClusterReconciler::Reconcile(const kube::ObjectKey&
   if (!spec.ok()) return kube::TerminalError(spec.status());
 
   Pass p(*cluster, *std::move(spec));
-  p.requeue = options_.resync;
+  p.requeue = Jittered(options_.resync, options_.resync_jitter);
   absl::Status error;
   for (const Step& step : kSteps) {
     if (p.spec.paused && !step.when_paused) continue;

@@ -45,11 +45,19 @@ struct Caches {
   const kube::Store* pvcs = nullptr;
   const kube::Store* pdbs = nullptr;
   const kube::Store* restores = nullptr;  // a Cluster created from a backup creates its Restore
+  const kube::Store* serviceaccounts = nullptr;  // metadata only
+  // Every ConfigMap of the watched namespaces, metadata only: whether a rack's own ConfigMap
+  // exists and at which version, so its text is read from the API only when it changed.
+  const kube::Store* configmap_metadata = nullptr;
 };
 
 struct ReconcilerOptions {
   Defaults defaults;
-  absl::Duration resync = absl::Seconds(15);     // poll of the nodes when nothing happens
+  absl::Duration resync = absl::Seconds(15);  // poll of the nodes when nothing happens
+  // Each quiet pass comes back after resync × a random factor in [1 - jitter, 1 + jitter]: a
+  // thousand clusters passed at once (an operator start) drift apart instead of polling their
+  // agents in one burst every period.
+  double resync_jitter = 0.1;
   absl::Duration short_wait = absl::Seconds(5);  // while an operation is under way
   // A roll drains the next pod only once every pod has been Ready this long: clients hear that
   // a restarted node is back from a pushed event and reconnect with a backoff; draining the
@@ -232,6 +240,16 @@ class ClusterReconciler : public kube::Reconciler {
   OwnWrites written_;  // the Cluster as our last write left it
   // Cassandra version -> the cassandra.yaml keys it knows (from an agent running it).
   std::map<std::string, std::set<std::string>> config_keys_;
+  // Cluster uids whose generated superuser Secret was seen (read or created) since this process
+  // started: a pass before auth is set up asks the API only until then. Forgotten when a read
+  // finds it gone, so the next pass creates it again.
+  std::set<std::string> superuser_secret_seen_;
+  // A rack ConfigMap's overrides as last read ("ns/name" -> its resourceVersion and them).
+  struct RackConfigRead {
+    std::string resource_version;
+    kube::Json overrides;
+  };
+  std::map<std::string, RackConfigRead> rack_configs_;
   // "<uid>/<generation>" of the Clusters whose commit log archive credentials were copied.
   std::set<std::string> archive_credentials_copied_;
 };

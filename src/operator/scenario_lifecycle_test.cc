@@ -1,6 +1,9 @@
 // Scenarios of creation, idleness, pausing and authentication (the safety rules of README.md,
 // "Safety rules, where they live"), on the in-memory cluster. Each ends with "the next pass
 // writes nothing".
+#include <algorithm>
+
+#include "absl/strings/str_join.h"
 #include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
 #include "operator/testing/scenario.h"
@@ -43,8 +46,56 @@ TEST_F(Scenario, GeneratedSuperuserReplacesTheDefaultAfterSystemKeyspacesReplica
 TEST_F(Scenario, IdleClusterWritesNothingPassAfterPass) {
   CreateReady(3);
   const int before = world.writes();
+  world.read_log.clear();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(world.writes(), before) << world.write_log.back();
+  // Nor reads past its caches: a thousand idle clusters cost the API server nothing.
+  EXPECT_TRUE(world.read_log.empty()) << absl::StrJoin(world.read_log, ", ");
+}
+
+TEST_F(Scenario, ARacksOwnConfigMapIsReadWhenItChangesOnly) {
+  // The seed's manifest names a ConfigMap that may not exist: absent, it is asked for once.
+  Json manifest = ClusterManifest(3);
+  manifest["spec"]["dataCenter"]["racks"][0]["configMapName"] = "tuning";
+  key = world.CreateCluster(manifest);
+  ASSERT_TRUE(RunUntil([&] { return Ready(); })) << world.Status().dump(2);
+  auto reads_of_tuning = [&] {
+    return std::count(world.read_log.begin(), world.read_log.end(), "GET ConfigMap/tuning");
+  };
+  EXPECT_EQ(reads_of_tuning(), 1);
+  auto rendered = [&] {
+    kube::ObjectPtr cm = world.Find(res::kConfigMaps, "c-dc1-r1-config");
+    return cm ? cm->json()["data"].dump() : "";
+  };
+  EXPECT_EQ(rendered().find("concurrent_reads"), std::string::npos);
+
+  // Created: read once, rendered into the rack's settings (and the pods roll).
+  auto tuning = [](const std::string& reads) {
+    return Json{{"metadata", {{"name", "tuning"}, {"namespace", "ns"}}},
+                {"data", {{"cassandra.yaml", "concurrent_reads: " + reads + "\n"}}}};
+  };
+  world.UserCreate(res::kConfigMaps, tuning("64"));
+  ASSERT_TRUE(RunUntil([&] { return rendered().find("64") != std::string::npos; }, 5));
+  EXPECT_EQ(reads_of_tuning(), 2);
+  ASSERT_TRUE(RunUntil([&] { return Ready(); }, 80));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(reads_of_tuning(), 2);  // unchanged: not read again
+
+  // Edited (a new resourceVersion): read again.
+  world.UserDelete(res::kConfigMaps, "tuning");
+  world.UserCreate(res::kConfigMaps, tuning("128"));
+  ASSERT_TRUE(RunUntil([&] { return rendered().find("128") != std::string::npos; }, 5));
+  EXPECT_EQ(reads_of_tuning(), 3);
+  ASSERT_TRUE(RunUntil([&] { return Ready(); }, 80));
+
+  // Deleted: read once more to be sure, then the defaults again.
+  world.UserDelete(res::kConfigMaps, "tuning");
+  ASSERT_TRUE(RunUntil([&] { return rendered().find("128") == std::string::npos; }, 5));
+  ASSERT_TRUE(RunUntil([&] { return Ready(); }, 80));
+  const auto reads = reads_of_tuning();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(reads_of_tuning(), reads);
+  EXPECT_LE(reads, 4);
 }
 
 TEST_F(Scenario, ADownMemberIsListedWithWhatItsPeersKnowOfIt) {

@@ -29,13 +29,12 @@ int ClaimOrdinal(const std::string& name, const std::string& prefix) {
 }  // namespace
 
 std::string StorageRequest(const Json& claim_spec) {
-  if (!claim_spec.is_object() || !claim_spec.contains("resources")) return "";
-  return kube::StringField(claim_spec["resources"]["requests"], "storage");
+  return kube::StringField(kube::FieldAt(claim_spec, {"resources", "requests"}), "storage");
 }
 
+// A claim still Pending has a status without capacity.
 std::string StorageCapacity(const Json& claim) {
-  if (!claim.contains("status") || !claim["status"].is_object()) return "";
-  return kube::StringField(claim["status"]["capacity"], "storage");
+  return kube::StringField(kube::FieldAt(claim, {"status", "capacity"}), "storage");
 }
 
 bool RackVolumes::TemplateBelow() const {

@@ -107,6 +107,16 @@ TEST(VolumesTest, TemplateToApplyKeepsTheExistingSizeUntilRecreated) {
   EXPECT_EQ(StorageRequest(ClaimTemplateToApply(rack, nullptr)["spec"]), "2Gi");
 }
 
+TEST(VolumesTest, SizesOfClaimsWithoutThemAreEmpty) {
+  // A claim still Pending has a status without capacity; a spec may lack requests.
+  EXPECT_EQ(StorageCapacity(Json{{"status", {{"phase", "Pending"}}}}), "");
+  EXPECT_EQ(StorageCapacity(Json{{"status", "odd"}}), "");
+  EXPECT_EQ(StorageCapacity(Json::object()), "");
+  EXPECT_EQ(StorageRequest(Json{{"resources", {{"limits", {{"storage", "1Gi"}}}}}}), "");
+  EXPECT_EQ(StorageRequest(Json{{"resources", "odd"}}), "");
+  EXPECT_EQ(StorageRequest(Json{{"resources", {{"requests", {{"storage", "3Gi"}}}}}}), "3Gi");
+}
+
 TEST(VolumesTest, ClaimGrowthCarriesOnlyTheRequest) {
   const Json growth = ClaimGrowth(*Claim("data-c-dc1-r1-0", "1Gi", "1Gi"), "2Gi");
   EXPECT_EQ(growth, (Json{{"apiVersion", "v1"},

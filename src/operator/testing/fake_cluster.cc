@@ -49,8 +49,9 @@ FakeCluster::FakeCluster() {
 }
 
 Caches FakeCluster::caches() const {
-  return Caches{&clusters_,   &statefulsets_, &services_, &pods_,
-                &configmaps_, &pvcs_,         &pdbs_,     &restores_};
+  // The fake keeps every ConfigMap in one store: the owned ones and the users'.
+  return Caches{&clusters_, &statefulsets_, &services_,        &pods_,      &configmaps_, &pvcs_,
+                &pdbs_,     &restores_,     &serviceaccounts_, &configmaps_};
 }
 
 RepairCaches FakeCluster::repair_caches() const {
@@ -76,9 +77,10 @@ const kube::Store* FakeCluster::StoreFor(const kube::Resource& r) const {
   if (r.resource == "persistentvolumeclaims") return &pvcs_;
   if (r.resource == "poddisruptionbudgets") return &pdbs_;
   if (r.resource == "secrets") return &secrets_;
+  if (r.resource == "serviceaccounts") return &serviceaccounts_;
   if (r.resource == "restores") return &restores_;
   if (r.resource == "repairs") return &repairs_;
-  return &others_;  // ServiceAccounts, StorageClasses
+  return &others_;  // StorageClasses
 }
 
 kube::Object FakeCluster::Stamp(Json object, const kube::ObjectPtr& old, const kube::Resource& r) {
@@ -132,6 +134,7 @@ std::vector<kube::ObjectPtr> FakeCluster::List(const kube::Resource& r) const {
 
 absl::StatusOr<kube::Object> FakeCluster::Get(const kube::Resource& r, const std::string& ns,
                                               const std::string& name) {
+  read_log.push_back(absl::StrCat("GET ", r.kind, "/", name));
   kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
   if (!o) return ApiError(404, "NotFound", absl::StrCat(r.resource, " \"", name, "\" not found"));
   return *o;
@@ -343,7 +346,7 @@ void FakeCluster::PatchCluster(const Json& patch) {
 
 kube::ObjectPtr FakeCluster::Cluster() const { return clusters_.Get(cluster_key_.ToString()); }
 
-const Json& FakeCluster::Status() const { return Cluster()->json()["status"]; }
+Json FakeCluster::Status() const { return Cluster()->json().value("status", Json()); }
 
 Json FakeCluster::StatusField(const std::string& field) const {
   const Json& status = Status();
@@ -351,7 +354,8 @@ Json FakeCluster::StatusField(const std::string& field) const {
 }
 
 Json FakeCluster::Condition(const std::string& type) const {
-  for (const auto& c : Status()["conditions"]) {
+  const Json status = Status();  // a range-for over a temporary's member would dangle
+  for (const auto& c : kube::FieldAt(status, {"conditions"})) {
     if (c.value("type", "") == type) return c;
   }
   return nullptr;

@@ -74,7 +74,7 @@ class FakeCluster : public ObjectReader,
   // JSON merge patch of the Cluster's spec (and metadata): generation +1 when the spec changes.
   void PatchCluster(const kube::Json& patch);
   kube::ObjectPtr Cluster() const;
-  const kube::Json& Status() const;
+  kube::Json Status() const;
   // status[field] (a copy), null when absent.
   kube::Json StatusField(const std::string& field) const;
   // The condition of `type`, or null.
@@ -152,6 +152,7 @@ class FakeCluster : public ObjectReader,
   // What the reconciler did.
   int writes() const { return writes_; }
   std::vector<std::string> write_log;  // "APPLY StatefulSet/x", "DELETE Pod/y", ...
+  std::vector<std::string> read_log;   // "GET Secret/x": what the reconciler read past its caches
   std::vector<RecordedEvent> events;
   std::vector<std::string> agent_requests;  // "pod kind" of each started agent operation
   bool HasEvent(const std::string& reason) const;
@@ -218,7 +219,7 @@ class FakeCluster : public ObjectReader,
   std::string PvcOf(const std::string& pod) const;
 
   kube::Store clusters_, statefulsets_, services_, pods_, configmaps_, pvcs_, pdbs_, secrets_,
-      restores_, repairs_, others_;
+      serviceaccounts_, restores_, repairs_, others_;
   int64_t resource_version_ = 1;
   int uid_counter_ = 0;
   int pod_ip_counter_ = 10;
