@@ -7,8 +7,8 @@
 #     period): the operator's RSS and CPU seconds, from /proc;
 #   - after a restart: seconds until every Cluster was reconciled once (the queue drained) and
 #     the writes the new process made by then (it should make none), RSS and CPU again.
-# Then the reference: cass-operator measured the same way (issue 14's table), or, with
-# BENCH_OTHER_OPERATOR set, a second operator run here side by side (see other_operator below).
+# Then the reference: Ringkeeper before this work and cass-operator, measured the same way (issue
+# 14's table). Running a second operator binary here side by side is not built yet.
 #
 #   bench/operator_scale.sh <build dir holding src/operator/ringkeeper-operator> [N ...]
 # N defaults to $BENCH_SCALE_CLUSTERS or "100 300 1000". The environment is brought up fresh for
