@@ -124,12 +124,32 @@ absl::Status Informer::Relist() {
   list_options.field_selector = options_.field_selector;
   list_options.limit = options_.page_size;
   list_options.metadata_only = options_.metadata_only;
-  ASSIGN_OR_RETURN(ObjectList list, client_.List(resource_, options_.ns, list_options));
-
+  // Each page goes into the store as it comes: only one page is ever held whole (text and
+  // parsed) before the transform and the store's packing shrink it. Thousands of Pods listed
+  // at once would otherwise be the process' high-water mark.
   std::set<std::string> listed;
-  for (Object& object : list.items) {
-    listed.insert(object.key().ToString());
-    Apply(WatchEvent::Type::kModified, std::move(object));
+  std::string resource_version;
+  bool restarted = false;
+  for (;;) {
+    auto page = client_.ListPage(resource_, options_.ns, list_options);
+    if (!page.ok()) {
+      // The continue token expired (410): list again from the first page, once; what was
+      // applied stays (each object was current at some point, and is applied again if newer).
+      if (IsGone(page.status()) && !list_options.continue_token.empty() && !restarted) {
+        restarted = true;
+        listed.clear();
+        list_options.continue_token.clear();
+        continue;
+      }
+      return page.status();
+    }
+    for (Object& object : page->items) {
+      listed.insert(object.key().ToString());
+      Apply(WatchEvent::Type::kModified, std::move(object));
+    }
+    resource_version = page->resource_version;
+    if (page->continue_token.empty()) break;
+    list_options.continue_token = page->continue_token;
   }
   // Whatever the store holds that the list lacks was deleted while we were not watching.
   for (const std::string& key : store_.Keys()) {
@@ -143,7 +163,7 @@ absl::Status Informer::Relist() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.lists;
-    resource_version_ = list.resource_version;
+    resource_version_ = resource_version;
   }
   if (!synced_.exchange(true)) cv_.notify_all();
   return absl::OkStatus();
