@@ -148,9 +148,9 @@ absl::StatusOr<ObjectList> Client::ListPage(const Resource& r, absl::string_view
   return out;
 }
 
-absl::StatusOr<ObjectList> Client::List(const Resource& r, absl::string_view ns,
-                                        ListOptions options) {
-  ObjectList all;
+absl::Status Client::ListPages(const Resource& r, absl::string_view ns, ListOptions options,
+                               const std::function<void(ObjectList& page)>& on_page,
+                               const std::function<void()>& on_restart) {
   bool restarted = false;
   options.continue_token.clear();
   for (;;) {
@@ -160,18 +160,31 @@ absl::StatusOr<ObjectList> Client::List(const Resource& r, absl::string_view ns,
       // start over once so the result is consistent.
       if (IsGone(page.status()) && !options.continue_token.empty() && !restarted) {
         restarted = true;
-        all = {};
+        on_restart();
         options.continue_token.clear();
         continue;
       }
       return page.status();
     }
-    all.resource_version = page->resource_version;
-    all.items.insert(all.items.end(), std::make_move_iterator(page->items.begin()),
-                     std::make_move_iterator(page->items.end()));
-    if (page->continue_token.empty()) return all;
-    options.continue_token = page->continue_token;
+    const std::string next = page->continue_token;
+    on_page(*page);
+    if (next.empty()) return absl::OkStatus();
+    options.continue_token = next;
   }
+}
+
+absl::StatusOr<ObjectList> Client::List(const Resource& r, absl::string_view ns,
+                                        ListOptions options) {
+  ObjectList all;
+  RETURN_IF_ERROR(ListPages(
+      r, ns, std::move(options),
+      [&all](ObjectList& page) {
+        all.resource_version = page.resource_version;
+        all.items.insert(all.items.end(), std::make_move_iterator(page.items.begin()),
+                         std::make_move_iterator(page.items.end()));
+      },
+      [&all] { all = {}; }));
+  return all;
 }
 
 absl::StatusOr<Object> Client::Create(const Resource& r, const Object& object) {

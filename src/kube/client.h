@@ -77,6 +77,11 @@ class Client {
   // from the first page.
   absl::StatusOr<ObjectList> List(const Resource& r, absl::string_view ns,
                                   ListOptions options = {});
+  // The same pages, each handed to `on_page` as it comes (a caller keeps one page at a time);
+  // `on_restart` is called before the pages are listed again after a 410.
+  absl::Status ListPages(const Resource& r, absl::string_view ns, ListOptions options,
+                         const std::function<void(ObjectList& page)>& on_page,
+                         const std::function<void()>& on_restart);
   absl::StatusOr<Object> Create(const Resource& r, const Object& object);
   // PUT with the object's resourceVersion: a stale one gives IsConflict.
   absl::StatusOr<Object> Update(const Resource& r, const Object& object);

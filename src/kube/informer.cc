@@ -129,28 +129,18 @@ absl::Status Informer::Relist() {
   // at once would otherwise be the process' high-water mark.
   std::set<std::string> listed;
   std::string resource_version;
-  bool restarted = false;
-  for (;;) {
-    auto page = client_.ListPage(resource_, options_.ns, list_options);
-    if (!page.ok()) {
-      // The continue token expired (410): list again from the first page, once; what was
-      // applied stays (each object was current at some point, and is applied again if newer).
-      if (IsGone(page.status()) && !list_options.continue_token.empty() && !restarted) {
-        restarted = true;
-        listed.clear();
-        list_options.continue_token.clear();
-        continue;
-      }
-      return page.status();
-    }
-    for (Object& object : page->items) {
-      listed.insert(object.key().ToString());
-      Apply(WatchEvent::Type::kModified, std::move(object));
-    }
-    resource_version = page->resource_version;
-    if (page->continue_token.empty()) break;
-    list_options.continue_token = page->continue_token;
-  }
+  RETURN_IF_ERROR(client_.ListPages(
+      resource_, options_.ns, list_options,
+      [&](ObjectList& page) {
+        for (Object& object : page.items) {
+          listed.insert(object.key().ToString());
+          Apply(WatchEvent::Type::kModified, std::move(object));
+        }
+        resource_version = page.resource_version;
+      },
+      // What was applied stays: each object was current at some point, and is applied again
+      // if newer.
+      [&listed] { listed.clear(); }));
   // Whatever the store holds that the list lacks was deleted while we were not watching.
   for (const std::string& key : store_.Keys()) {
     if (listed.count(key) != 0) continue;

@@ -17,25 +17,27 @@ Json& MapAt(Json& object, const char* key) {
   return child;
 }
 
-// Drops every key of `map` but `keep`.
-void KeepOnly(Json& map, std::initializer_list<const char*> keep) {
-  for (auto it = map.begin(); it != map.end();) {
-    bool kept = false;
-    for (const char* k : keep) kept |= it.key() == k;
-    it = kept ? std::next(it) : map.erase(it);
-  }
+// Drops every key of `map` but those of `keep` and of `also`.
+void KeepOnly(Json& map, std::initializer_list<const char*> keep,
+              std::initializer_list<const char*> also = {}) {
+  auto kept = [&](const std::string& key) {
+    for (const char* k : keep) {
+      if (key == k) return true;
+    }
+    for (const char* k : also) {
+      if (key == k) return true;
+    }
+    return false;
+  };
+  for (auto it = map.begin(); it != map.end();) it = kept(it.key()) ? std::next(it) : map.erase(it);
 }
 
 // The top level every kind keeps: apiVersion, kind, metadata without managedFields, and the
-// given maps.
+// given maps (made maps when absent).
 void KeepTop(Json& object, std::initializer_list<const char*> maps) {
   if (!object.is_object()) return;
   kube::StripManagedFields(object);
-  for (auto it = object.begin(); it != object.end();) {
-    bool kept = it.key() == "apiVersion" || it.key() == "kind" || it.key() == "metadata";
-    for (const char* m : maps) kept |= it.key() == m;
-    it = kept ? std::next(it) : object.erase(it);
-  }
+  KeepOnly(object, {"apiVersion", "kind", "metadata"}, maps);
   for (const char* m : maps) MapAt(object, m);
 }
 
