@@ -126,6 +126,8 @@ int main(int argc, char** argv) {
   std::vector<double> rates;
   for (int r = 0; r < repeat; ++r) {
     kube::Store store;
+    // One value per object, as the operator's index of a Cluster's objects.
+    store.AddIndex(std::string(kube::kIndexNamespace), kube::IndexByNamespace());
     int events = 0;
     kube::WatchOptions options;
     options.resource_version = "0";
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
     options.ns = ns;
     options.label_selector = "bench=kube";
     options.transform = kube::StripManagedFields;  // as the operator caches its Pods
+    options.indexes[std::string(kube::kIndexNamespace)] = kube::IndexByNamespace();  // one, too
     kube::Informer informer(client, kube::resources::kPods, options);
     informer.Start();
     if (!informer.WaitForSync(absl::Minutes(2))) {

@@ -63,6 +63,10 @@ void Controller::Stop() {
 
 void Controller::Enqueue(const ObjectKey& key) { queue_.Add(key.ToString()); }
 
+void Controller::EnqueueAfter(const ObjectKey& key, absl::Duration delay) {
+  queue_.AddAfter(key.ToString(), delay);
+}
+
 Controller::Metrics Controller::metrics() const {
   std::lock_guard<std::mutex> lock(mu_);
   return metrics_;

@@ -66,6 +66,9 @@ class Controller {
   void Stop();
 
   void Enqueue(const ObjectKey& key);
+  // Enqueues after `delay` unless the key is due sooner: the events of a burst (the objects
+  // one pass created coming back, a controller's status updates) make one pass, not one each.
+  void EnqueueAfter(const ObjectKey& key, absl::Duration delay);
 
   const std::string& name() const { return name_; }
   Metrics metrics() const;

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "kube/errors.h"
+#include "metrics/exposition.h"
 
 namespace kube {
 
@@ -39,7 +40,9 @@ ResourceEventHandler EnqueueControllerOwner(std::string owner_kind,
 }
 
 Informer::Informer(Client& client, Resource resource, InformerOptions options)
-    : client_(client), resource_(std::move(resource)), options_(std::move(options)) {}
+    : client_(client), resource_(std::move(resource)), options_(std::move(options)) {
+  for (const auto& [name, func] : options_.indexes) store_.AddIndex(name, func);
+}
 
 Informer::~Informer() { Stop(); }
 
@@ -69,6 +72,51 @@ bool Informer::WaitForSync(absl::Duration timeout) {
 Informer::Stats Informer::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
+}
+
+std::string RenderPrometheus(absl::Span<const Informer* const> informers) {
+  struct Family {
+    const char* name;
+    metrics::Type type;
+    const char* help;
+    double (*value)(const Informer&, const Informer::Stats&);
+  };
+  static constexpr Family kFamilies[] = {
+      {"ringkeeper_informer_objects", metrics::Type::kGauge, "Objects in the informer's cache.",
+       [](const Informer& i, const Informer::Stats&) { return double(i.store().size()); }},
+      {"ringkeeper_informer_bytes", metrics::Type::kGauge,
+       "Bytes of the cached objects as packed (without the maps' and indexes' overhead).",
+       [](const Informer& i, const Informer::Stats&) { return double(i.store().bytes()); }},
+      {"ringkeeper_informer_events_total", metrics::Type::kCounter,
+       "Changes applied to the cache (handlers told).",
+       [](const Informer&, const Informer::Stats& s) { return double(s.events); }},
+      {"ringkeeper_informer_unchanged_total", metrics::Type::kCounter,
+       "Updates that moved only the cached object's resourceVersion (no handler told).",
+       [](const Informer&, const Informer::Stats& s) { return double(s.unchanged); }},
+      {"ringkeeper_informer_lists_total", metrics::Type::kCounter,
+       "Full lists: the first one and every relist.",
+       [](const Informer&, const Informer::Stats& s) { return double(s.lists); }},
+      {"ringkeeper_informer_gone_total", metrics::Type::kCounter,
+       "Watches ended by 410 Gone (a relist followed).",
+       [](const Informer&, const Informer::Stats& s) { return double(s.gone); }},
+      {"ringkeeper_informer_errors_total", metrics::Type::kCounter,
+       "Failed lists and watches (each followed by a backoff).",
+       [](const Informer&, const Informer::Stats& s) { return double(s.errors); }},
+  };
+  std::vector<Informer::Stats> stats;
+  for (const Informer* i : informers) stats.push_back(i->stats());
+  metrics::Exposition out;
+  for (const Family& f : kFamilies) {
+    out.Declare(f.name, f.type, f.help);
+    for (size_t k = 0; k < informers.size(); ++k) {
+      const Informer& i = *informers[k];
+      out.Add(
+          f.name,
+          {{"resource", i.resource().resource}, {"view", i.metadata_only() ? "metadata" : "full"}},
+          f.value(i, stats[k]));
+    }
+  }
+  return out.Text();
 }
 
 std::string Informer::last_resource_version() const {
@@ -224,17 +272,17 @@ void Informer::Apply(WatchEvent::Type type, Object object) {
     ++stats_.skipped;
     return;
   }
-  auto fresh = std::make_shared<const Object>(std::move(object));
-  ObjectPtr previous = store_.Upsert(fresh);
+  Store::PutResult put = store_.Put(std::move(object));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.events;
+    ++(put.changed ? stats_.events : stats_.unchanged);
   }
+  if (!put.changed) return;
   for (auto& h : handlers_) {
-    if (previous) {
-      if (h.on_update) h.on_update(*previous, *fresh);
+    if (put.previous) {
+      if (h.on_update) h.on_update(*put.previous, *put.stored);
     } else if (h.on_add) {
-      h.on_add(*fresh);
+      h.on_add(*put.stored);
     }
   }
 }

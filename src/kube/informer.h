@@ -5,7 +5,9 @@
 // last resourceVersion seen (events or bookmarks) with capped exponential backoff; a 410 Gone
 // (the version was compacted away) triggers a relist whose differences to the store are
 // delivered as add/update/delete. An event whose resourceVersion equals the cached object's
-// is not applied again.
+// is not applied again. An update that leaves the cached object as it was but for its
+// resourceVersion (what changed is something the transform drops, or a no-op write) moves the
+// version and tells no handler: a handler that would enqueue work for it would find nothing new.
 //
 // Threading: one background thread per informer; handlers run on it, one at a time, and should
 // only enqueue work. Store reads are safe from any thread. Start/Stop from the owner thread.
@@ -15,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -22,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "kube/client.h"
 #include "kube/store.h"
 
@@ -58,10 +62,20 @@ struct InformerOptions {
   // Cache PartialObjectMetadata only (apiVersion, kind, metadata): for kinds whose readers need
   // names, labels, owners, annotations, versions, never spec or status.
   bool metadata_only = false;
+  // The store's indexes, by name (none by default; see Store).
+  std::map<std::string, Store::IndexFunc> indexes;
   int64_t page_size = 500;
   absl::Duration min_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(30);
 };
+
+class Informer;
+
+// Each informer's cache size and event counts in the Prometheus text format, labelled by
+// resource and view ("metadata" for a metadata-only watch, else "full"):
+// ringkeeper_informer_objects, _bytes, _events_total, _unchanged_total, _lists_total, _gone_total,
+// _errors_total.
+std::string RenderPrometheus(absl::Span<const Informer* const> informers);
 
 class Informer {
  public:
@@ -70,6 +84,8 @@ class Informer {
     uint64_t watches = 0;  // watch requests started
     uint64_t events = 0;   // events applied to the store
     uint64_t skipped = 0;  // events not applied: already in the store at that version
+    // Updates that changed the cached object's resourceVersion only (no handler told).
+    uint64_t unchanged = 0;
     uint64_t bookmarks = 0;
     uint64_t gone = 0;    // 410s that forced a relist
     uint64_t errors = 0;  // failed lists/watches (followed by backoff)
@@ -93,6 +109,8 @@ class Informer {
   bool WaitForSync(absl::Duration timeout);
 
   const Store& store() const { return store_; }
+  const Resource& resource() const { return resource_; }
+  bool metadata_only() const { return options_.metadata_only; }
   Stats stats() const;
   // The resourceVersion the next watch starts from.
   std::string last_resource_version() const;

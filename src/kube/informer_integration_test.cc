@@ -85,6 +85,7 @@ class InformerIntegrationTest : public ::testing::Test {
     o.ns = ns_;
     o.label_selector = "test=informer";
     o.page_size = 7;  // several pages even for small lists
+    o.indexes[std::string(kIndexLabel)] = IndexByLabels();
     return o;
   }
 
@@ -186,8 +187,10 @@ TEST_F(InformerIntegrationTest, MetadataOnlyCachesNamesLabelsAndVersionsNotData)
   Put("watched", "1");
   Put("listed", "2");
   const std::string ns = ns_;
-  ASSERT_TRUE(WaitFor([&] { return recorder.AddsAndUpdates() == std::make_pair(2, 1); },
-                      absl::Seconds(10)));
+  // "listed" changed in its data only: in the cache only its version moves, and no handler
+  // hears of it (there is nothing new for one to read).
+  ASSERT_TRUE(WaitFor([&] { return informer.stats().unchanged == 1; }, absl::Seconds(10)));
+  EXPECT_EQ(recorder.AddsAndUpdates(), std::make_pair(2, 0));
   EXPECT_TRUE(CacheMatchesServer(informer));  // same keys, same resourceVersions
   for (const char* name : {"listed", "watched"}) {
     ObjectPtr cached = informer.store().Get(ns + "/" + name);
@@ -198,6 +201,16 @@ TEST_F(InformerIntegrationTest, MetadataOnlyCachesNamesLabelsAndVersionsNotData)
     EXPECT_FALSE(cached->json().contains("data")) << cached->Dump();  // metadata only
   }
   EXPECT_EQ(informer.store().ByIndex(kIndexLabel, "test=informer").size(), 2u);
+  const Informer* informers[] = {&informer};
+  const std::string metrics = RenderPrometheus(informers);
+  EXPECT_NE(metrics.find(
+                "ringkeeper_informer_unchanged_total{resource=\"configmaps\",view=\"metadata\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(
+      metrics.find("ringkeeper_informer_objects{resource=\"configmaps\",view=\"metadata\"} 2"),
+      std::string::npos)
+      << metrics;
   informer.Stop();
 }
 

@@ -4,19 +4,24 @@
 
 namespace kube {
 
-Store::Store() {
-  AddIndex(std::string(kIndexNamespace),
-           [](const Object& o) { return std::vector<std::string>{o.ns()}; });
-  AddIndex(std::string(kIndexOwnerUid), [](const Object& o) {
+Store::IndexFunc IndexByNamespace() {
+  return [](const Object& o) { return std::vector<std::string>{o.ns()}; };
+}
+
+Store::IndexFunc IndexByOwnerUid() {
+  return [](const Object& o) {
     std::vector<std::string> uids;
     for (const auto& ref : o.owner_references()) uids.push_back(ref.uid);
     return uids;
-  });
-  AddIndex(std::string(kIndexLabel), [](const Object& o) {
+  };
+}
+
+Store::IndexFunc IndexByLabels() {
+  return [](const Object& o) {
     std::vector<std::string> values;
     for (const auto& [k, v] : o.labels()) values.push_back(k + "=" + v);
     return values;
-  });
+  };
 }
 
 void Store::AddIndex(std::string name, IndexFunc func) {
@@ -24,22 +29,34 @@ void Store::AddIndex(std::string name, IndexFunc func) {
   Index& index = indexes_[std::move(name)];
   index.func = std::move(func);
   for (const auto& [key, entry] : objects_) {
-    for (auto& v : index.func(*Unpack(entry.packed))) index.keys_by_value[v].insert(&key);
+    for (auto& v : index.func(*Unpack(entry))) index.keys_by_value[v].insert(&key);
   }
 }
 
-std::string Store::Pack(const Object& object) {
-  std::string packed;
-  Json::to_msgpack(object.json(), packed);
-  packed.shrink_to_fit();
-  return packed;
+Store::Entry Store::Pack(Object& object) {
+  Entry entry;
+  Json& json = object.json();
+  auto metadata = json.find("metadata");
+  const bool versioned =
+      metadata != json.end() && metadata->is_object() && metadata->contains("resourceVersion");
+  if (versioned) {
+    entry.resource_version = object.resource_version();
+    metadata->erase("resourceVersion");
+  }
+  Json::to_msgpack(json, entry.packed);
+  entry.packed.shrink_to_fit();
+  if (versioned) (*metadata)["resourceVersion"] = entry.resource_version;
+  return entry;
 }
 
-ObjectPtr Store::Unpack(const std::string& packed) {
+ObjectPtr Store::Unpack(const Entry& entry) {
   // What Pack wrote always reads back; a failure would be a bug here, and an empty object
   // (no name) is what a reader copes with best.
-  Json json = Json::from_msgpack(packed, /*strict=*/true, /*allow_exceptions=*/false);
+  Json json = Json::from_msgpack(entry.packed, /*strict=*/true, /*allow_exceptions=*/false);
   if (json.is_discarded()) json = Json::object();
+  if (!entry.resource_version.empty() && json.is_object()) {
+    json["metadata"]["resourceVersion"] = entry.resource_version;
+  }
   return std::make_shared<const Object>(std::move(json));
 }
 
@@ -60,17 +77,38 @@ void Store::UnindexLocked(const std::string& key, const Object& object) {
   }
 }
 
-ObjectPtr Store::Upsert(const ObjectPtr& object) {
-  const std::string key = object->key().ToString();
-  Entry fresh{Pack(*object), object->resource_version()};  // outside the lock
+Store::PutResult Store::Put(Object object) {
+  const std::string key = object.key().ToString();
+  Entry fresh = Pack(object);  // outside the lock
+  PutResult result;
+  result.stored = std::make_shared<const Object>(std::move(object));
   std::unique_lock lock(mu_);
   auto [it, inserted] = objects_.try_emplace(key);
   const std::string& stored_key = it->first;  // what the indexes point at
   Entry& slot = it->second;
-  ObjectPtr previous = inserted ? nullptr : Unpack(slot.packed);
-  if (previous) UnindexLocked(stored_key, *previous);
-  IndexLocked(stored_key, *object);
+  if (inserted) bytes_ += key.size();
+  if (!inserted && slot.packed == fresh.packed) {
+    bytes_ = bytes_ - slot.resource_version.size() + fresh.resource_version.size();
+    slot.resource_version = std::move(fresh.resource_version);
+    result.changed = false;
+    return result;
+  }
+  if (!inserted) {
+    result.previous = Unpack(slot);
+    UnindexLocked(stored_key, *result.previous);
+  }
+  IndexLocked(stored_key, *result.stored);
+  bytes_ += fresh.packed.size() + fresh.resource_version.size();
+  bytes_ -= slot.packed.size() + slot.resource_version.size();
   slot = std::move(fresh);
+  return result;
+}
+
+ObjectPtr Store::Upsert(const ObjectPtr& object) {
+  // Tests and fakes call this; the informer calls Put, which does not read what it replaces
+  // when only the version moved.
+  ObjectPtr previous = Get(object->key().ToString());
+  Put(*object);
   return previous;
 }
 
@@ -78,8 +116,9 @@ ObjectPtr Store::Remove(const std::string& key) {
   std::unique_lock lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return nullptr;
-  ObjectPtr previous = Unpack(it->second.packed);
+  ObjectPtr previous = Unpack(it->second);
   UnindexLocked(it->first, *previous);  // while the key the indexes point at still exists
+  bytes_ -= it->first.size() + it->second.packed.size() + it->second.resource_version.size();
   objects_.erase(it);
   return previous;
 }
@@ -87,7 +126,7 @@ ObjectPtr Store::Remove(const std::string& key) {
 ObjectPtr Store::Get(const std::string& key) const {
   std::shared_lock lock(mu_);
   auto it = objects_.find(key);
-  return it == objects_.end() ? nullptr : Unpack(it->second.packed);
+  return it == objects_.end() ? nullptr : Unpack(it->second);
 }
 
 std::string Store::ResourceVersionOf(const std::string& key) const {
@@ -100,7 +139,7 @@ std::vector<ObjectPtr> Store::List() const {
   std::shared_lock lock(mu_);
   std::vector<ObjectPtr> out;
   out.reserve(objects_.size());
-  for (const auto& [key, entry] : objects_) out.push_back(Unpack(entry.packed));
+  for (const auto& [key, entry] : objects_) out.push_back(Unpack(entry));
   return out;
 }
 
@@ -119,13 +158,18 @@ std::vector<ObjectPtr> Store::ByIndex(absl::string_view index, absl::string_view
   if (idx == indexes_.end()) return out;
   auto keys = idx->second.keys_by_value.find(value);
   if (keys == idx->second.keys_by_value.end()) return out;
-  for (const std::string* key : keys->second) out.push_back(Unpack(objects_.at(*key).packed));
+  for (const std::string* key : keys->second) out.push_back(Unpack(objects_.at(*key)));
   return out;
 }
 
 size_t Store::size() const {
   std::shared_lock lock(mu_);
   return objects_.size();
+}
+
+size_t Store::bytes() const {
+  std::shared_lock lock(mu_);
+  return bytes_;
 }
 
 }  // namespace kube

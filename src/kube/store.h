@@ -4,8 +4,13 @@
 // JSON DOM costs six to eight times it) and unpacked on every read: a reader gets its own
 // shared_ptr<const Object>, a snapshot that stays valid after the store changes. A reconcile
 // pass reads the dozen objects of one cluster; the memory of a thousand clusters' objects is
-// what this saves. Built-in indexes: by namespace, by owner UID (every owner reference), by
-// label ("key=value"). All methods are thread-safe.
+// what this saves. A store has the indexes added to it, none by default: each costs a set
+// entry per object and value (IndexByNamespace, IndexByOwnerUid and IndexByLabels below are
+// the common ones). All methods are thread-safe.
+//
+// The resourceVersion is kept beside the packed object, not in it: an update that changes
+// nothing but the version (a status field a transform dropped, a no-op write) packs to the same
+// bytes, and Put says so without unpacking anything.
 #pragma once
 
 #include <functional>
@@ -33,11 +38,19 @@ class Store {
   // Values an object is indexed under.
   using IndexFunc = std::function<std::vector<std::string>(const Object&)>;
 
-  Store();
-
   // Adds a custom index. Call before the store holds objects.
   void AddIndex(std::string name, IndexFunc func);
 
+  // What Put did.
+  struct PutResult {
+    ObjectPtr stored;    // the object now under its key
+    ObjectPtr previous;  // the object it replaced (null when new, or when !changed: not read)
+    // False when the object was already stored with the same content, its resourceVersion
+    // aside: only the version was updated.
+    bool changed = true;
+  };
+  // Inserts or replaces.
+  PutResult Put(Object object);
   // Inserts or replaces; returns the previous object under that key, if any.
   ObjectPtr Upsert(const ObjectPtr& object);
   // Removes; returns the removed object, if any.
@@ -51,6 +64,8 @@ class Store {
   // Objects indexed under `value` in `index` (e.g. kIndexLabel, "app=cassandra").
   std::vector<ObjectPtr> ByIndex(absl::string_view index, absl::string_view value) const;
   size_t size() const;
+  // Bytes of the packed objects, their versions and keys (not the maps' and indexes' nodes).
+  size_t bytes() const;
 
  private:
   struct Index {
@@ -65,17 +80,25 @@ class Store {
   };
   void IndexLocked(const std::string& key, const Object& object);
   void UnindexLocked(const std::string& key, const Object& object);
-  static std::string Pack(const Object& object);
-  static ObjectPtr Unpack(const std::string& packed);
-
   struct Entry {
-    std::string packed;
+    std::string packed;  // the object without its resourceVersion
     std::string resource_version;
   };
+  // The object packed without its resourceVersion (put back on the way out).
+  static Entry Pack(Object& object);
+  static ObjectPtr Unpack(const Entry& entry);
 
   mutable std::shared_mutex mu_;
   std::map<std::string, Entry> objects_;
+  size_t bytes_ = 0;
   std::map<std::string, Index, std::less<>> indexes_;
 };
+
+// The namespace (kIndexNamespace).
+Store::IndexFunc IndexByNamespace();
+// The UID of every owner reference (kIndexOwnerUid).
+Store::IndexFunc IndexByOwnerUid();
+// Every label as "key=value" (kIndexLabel).
+Store::IndexFunc IndexByLabels();
 
 }  // namespace kube

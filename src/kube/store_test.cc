@@ -13,8 +13,16 @@ ObjectPtr Make(const std::string& ns, const std::string& name, const std::string
   return std::make_shared<const Object>(std::move(o));
 }
 
+// A store with the common indexes.
+void AddCommonIndexes(Store& store) {
+  store.AddIndex(std::string(kIndexNamespace), IndexByNamespace());
+  store.AddIndex(std::string(kIndexOwnerUid), IndexByOwnerUid());
+  store.AddIndex(std::string(kIndexLabel), IndexByLabels());
+}
+
 TEST(StoreTest, IndexesFollowUpdatesAndRemovals) {
   Store store;
+  AddCommonIndexes(store);
   EXPECT_EQ(store.Upsert(Make("a", "p1", "cassandra", "s1")), nullptr);
   store.Upsert(Make("a", "p2", "cassandra", "s1"));
   store.Upsert(Make("b", "p1", "web", ""));
@@ -65,6 +73,7 @@ TEST(StoreTest, ReadsBackExactlyWhatWasStored) {
              "nested": [[1, "two", {"three": [3.5e10]}]], "text": ""}
   })"));
   Store store;
+  AddCommonIndexes(store);
   store.Upsert(std::make_shared<const Object>(o));
   ObjectPtr back = store.Get("a/p");
   ASSERT_NE(back, nullptr);
@@ -75,6 +84,55 @@ TEST(StoreTest, ReadsBackExactlyWhatWasStored) {
   EXPECT_EQ(store.List().front()->json(), o.json());
   EXPECT_EQ(store.ByIndex(kIndexLabel, "x=y").front()->json(), o.json());
   EXPECT_EQ(store.Remove("a/p")->json(), o.json());
+}
+
+Object Versioned(const std::string& version, const std::string& phase) {
+  Object o;
+  o.set_namespace("a").set_name("p").set_label("app", "x");
+  o.json()["metadata"]["resourceVersion"] = version;
+  o.json()["status"]["phase"] = phase;
+  return o;
+}
+
+TEST(StoreTest, PutTellsAVersionOnlyChangeFromAChange) {
+  Store store;
+  AddCommonIndexes(store);
+  Store::PutResult first = store.Put(Versioned("1", "Pending"));
+  EXPECT_TRUE(first.changed);
+  EXPECT_EQ(first.previous, nullptr);
+  EXPECT_EQ(first.stored->resource_version(), "1");
+
+  // Same content, newer version: only the version moves; the old object is not read.
+  Store::PutResult same = store.Put(Versioned("2", "Pending"));
+  EXPECT_FALSE(same.changed);
+  EXPECT_EQ(same.previous, nullptr);
+  EXPECT_EQ(store.ResourceVersionOf("a/p"), "2");
+  EXPECT_EQ(store.Get("a/p")->resource_version(), "2");
+  EXPECT_EQ(store.Get("a/p")->json(), Versioned("2", "Pending").json());
+
+  Store::PutResult moved = store.Put(Versioned("3", "Running"));
+  EXPECT_TRUE(moved.changed);
+  ASSERT_NE(moved.previous, nullptr);
+  EXPECT_EQ(moved.previous->resource_version(), "2");
+  EXPECT_EQ(moved.previous->json()["status"]["phase"], "Pending");
+  EXPECT_EQ(store.ByIndex(kIndexLabel, "app=x").front()->json()["status"]["phase"], "Running");
+
+  EXPECT_GT(store.bytes(), std::string("a/p").size() + 1);
+
+  // Upsert (tests and fakes) still answers the object it replaced, at its version.
+  EXPECT_EQ(
+      store.Upsert(std::make_shared<const Object>(Versioned("4", "Running")))->resource_version(),
+      "3");
+  store.Remove("a/p");
+  EXPECT_EQ(store.bytes(), 0u);
+}
+
+TEST(StoreTest, HasOnlyTheIndexesAddedToIt) {
+  Store store;
+  store.Upsert(Make("a", "p1", "cassandra", "s1"));
+  EXPECT_TRUE(store.ByIndex(kIndexLabel, "app=cassandra").empty());
+  store.AddIndex(std::string(kIndexLabel), IndexByLabels());
+  EXPECT_EQ(store.ByIndex(kIndexLabel, "app=cassandra").size(), 1u);
 }
 
 }  // namespace

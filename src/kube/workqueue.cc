@@ -65,6 +65,7 @@ void WorkQueue::AddAfter(absl::string_view key, absl::Duration delay) {
     return;
   }
   if (shutting_down_) return;
+  if (dirty_.count(std::string(key)) > 0) return;  // due already, sooner than this
   const SteadyTime deadline = now + absl::ToChronoNanoseconds(delay);
   auto [it, inserted] = waiting_deadline_.emplace(std::string(key), deadline);
   if (!inserted) {

@@ -4,7 +4,9 @@
 //   - a key added while a worker processes it is marked dirty and queued again on Done(key),
 //     so a key is never handed to two workers at once and no change is missed;
 //   - AddAfter delays an add; AddRateLimited delays it by the larger of a per-key exponential
-//     backoff and an overall token bucket; Forget resets the key's backoff.
+//     backoff and an overall token bucket; Forget resets the key's backoff. A delayed add of a
+//     key already due (queued, or processing and marked dirty) does nothing: the pass it is
+//     due for starts later than the add and reads whatever the add was for.
 //
 // Shutdown: ShutDown() makes every Get (waiting or later) return nullopt at once, drops keys
 // still queued or waiting for their delay, and ignores later adds. Reconciles are level-based,

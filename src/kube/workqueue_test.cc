@@ -140,6 +140,34 @@ TEST(WorkQueueTest, AddAfterKeepsTheEarlierDeadline) {
   EXPECT_EQ(queue.metrics().waiting, 0);
 }
 
+TEST(WorkQueueTest, AddAfterOfAKeyAlreadyDueDoesNothing) {
+  WorkQueue queue;
+  queue.Add("ns/queued");
+  queue.AddAfter("ns/queued", absl::Milliseconds(10));
+  EXPECT_EQ(queue.metrics().waiting, 0);  // the queued pass reads what the add was for
+
+  queue.Add("ns/busy");
+  ASSERT_EQ(queue.Get(), "ns/queued");
+  ASSERT_EQ(queue.Get(), "ns/busy");
+  queue.AddAfter("ns/busy", absl::Milliseconds(10));  // processing, not dirty: a pass is owed
+  EXPECT_EQ(queue.metrics().waiting, 1);
+  queue.Add("ns/queued");  // processing and dirty: due at Done
+  queue.AddAfter("ns/queued", absl::Milliseconds(10));
+  EXPECT_EQ(queue.metrics().waiting, 1);
+  queue.Done("ns/queued");
+  EXPECT_EQ(queue.Len(), 1);
+}
+
+TEST(WorkQueueTest, AddsWithinADelayMakeOnePass) {
+  WorkQueue queue;
+  for (int i = 0; i < 5; ++i) queue.AddAfter("ns/a", absl::Milliseconds(30));
+  ASSERT_TRUE(WaitFor([&] { return queue.Len() == 1; }));
+  EXPECT_EQ(queue.Get(), "ns/a");
+  queue.Done("ns/a");
+  EXPECT_EQ(queue.metrics().adds, 1);
+  EXPECT_EQ(queue.Len(), 0);
+}
+
 TEST(WorkQueueTest, AddAfterWithoutDelayAddsAtOnce) {
   WorkQueue queue;
   queue.AddAfter("ns/a", absl::ZeroDuration());

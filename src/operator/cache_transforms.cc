@@ -3,9 +3,25 @@
 #include <initializer_list>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "api/v1alpha1/naming.h"
 #include "kube/informer.h"
 
 namespace ringkeeper {
+
+kube::Store::IndexFunc IndexByCluster() {
+  return [](const kube::Object& o) {
+    std::vector<std::string> values;
+    if (auto cluster = o.label(kLabelCluster))
+      values.push_back(absl::StrCat(o.ns(), "/", *cluster));
+    return values;
+  };
+}
+
+void AddClusterIndex(kube::Store& store) {
+  store.AddIndex(std::string(kIndexCluster), IndexByCluster());
+}
+
 namespace {
 
 using kube::Json;
@@ -72,10 +88,19 @@ void KeepOfConfigMap(Json& object) {
   const bool members =
       object.is_object() &&
       absl::EndsWith(kube::StringField(kube::FieldAt(object, {"metadata"}), "name"), "-members");
-  if (members) {
-    KeepTop(object, {"data"});
-  } else {
+  if (!members) {
     KeepTop(object, {});
+    return;
+  }
+  KeepTop(object, {"data"});
+  auto data = object.find("data");
+  if (data == object.end() || !data->is_object()) return;
+  for (auto& [key, value] : data->items()) {
+    if (!value.is_string()) continue;
+    Json settings = Json::parse(value.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+    if (!settings.is_object()) continue;  // kept as written: its reader skips what it cannot read
+    KeepOnly(settings, {"seeds", "initial_tokens", "auto_bootstrap"});
+    value = settings.dump();
   }
 }
 

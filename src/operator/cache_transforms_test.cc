@@ -121,14 +121,34 @@ TEST(CacheTransformsTest, ClaimKeepsVolumeClassRequestAndStatus) {
 TEST(CacheTransformsTest, ConfigMapKeepsDataOfTheMembersSettingsOnly) {
   const ClusterSpec c = Spec();
   agent::api::InitSettings settings;
-  settings.seeds = {"10.96.0.10"};
-  const Json members =
-      WithAppliedHash(MembersConfigMap(c, "dc1", "r1", {{"c-dc1-r1-0", settings}}));
+  settings.cluster_name = "c";
+  settings.seeds = {"10.96.0.10", "10.96.0.11"};
+  settings.initial_tokens = {"-9223372036854775808", "-3074457345618258603"};
+  settings.auto_bootstrap = false;  // not the default: must survive
+  settings.broadcast_address = "10.96.0.12";
+  settings.extra_jvm_options = {"-Dx=y"};
+  const Json members = WithAppliedHash(MembersConfigMap(
+      c, "dc1", "r1", {{"c-dc1-r1-0", settings}, {"c-dc1-r1-1", agent::api::InitSettings{}}}));
   const Json config = WithAppliedHash(ConfigConfigMap(c, "dc1", "r1", Json::object()));
   ASSERT_TRUE(config.contains("data"));
 
-  const Json kept_members = Kept(AsServed(members), KeepOfConfigMap);
-  EXPECT_EQ(kept_members["data"], members["data"]);
+  Json served = AsServed(members);
+  served["data"]["c-dc1-r1-2.json"] = "not json";  // kept as it is
+  const Json kept_members = Kept(served, KeepOfConfigMap);
+  ASSERT_EQ(kept_members["data"].size(), 3u);
+  EXPECT_EQ(kept_members["data"]["c-dc1-r1-2.json"], "not json");
+  EXPECT_LT(kept_members.dump().size(), served.dump().size());
+  // What the readers read (WrittenSettings) reads the same from what is kept.
+  for (const char* key : {"c-dc1-r1-0.json", "c-dc1-r1-1.json"}) {
+    const auto written =
+        Json::parse(members["data"][key].get<std::string>()).get<agent::api::InitSettings>();
+    const auto cached =
+        Json::parse(kept_members["data"][key].get<std::string>()).get<agent::api::InitSettings>();
+    EXPECT_EQ(cached.seeds, written.seeds) << key;
+    EXPECT_EQ(cached.initial_tokens, written.initial_tokens) << key;
+    EXPECT_EQ(cached.auto_bootstrap, written.auto_bootstrap) << key;
+    EXPECT_TRUE(cached.broadcast_address.empty()) << key;  // dropped
+  }
   EXPECT_TRUE(AppliedFrom(members, kube::Object(kept_members)));
 
   const Json kept_config = Kept(AsServed(config), KeepOfConfigMap);

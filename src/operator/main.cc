@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -121,6 +122,13 @@ std::string RenderProcessMetrics(bool leading) {
   out.Add("process_resident_memory_bytes", {}, double(ResidentBytes()));
   out.Declare("process_cpu_seconds_total", metrics::Type::kCounter);
   out.Add("process_cpu_seconds_total", {}, CpuSeconds());
+  // What malloc holds: in use by live objects, and free but not yet given back (fragmentation
+  // between live objects, or the last burst's garbage before the next trim).
+  const struct mallinfo2 heap = mallinfo2();
+  out.Declare("ringkeeper_heap_bytes", metrics::Type::kGauge,
+              "Bytes malloc holds from the system, by state (in_use, free).");
+  out.Add("ringkeeper_heap_bytes", {{"state", "in_use"}}, double(heap.uordblks + heap.hblkhd));
+  out.Add("ringkeeper_heap_bytes", {{"state", "free"}}, double(heap.fordblks));
   return out.Text();
 }
 
@@ -188,6 +196,7 @@ struct Flags {
   bool leader_elect = true;
   int metrics_port = 8080, health_port = 8081, workers = 2;
   double resync_seconds = 15, lease_seconds = 10, renew_seconds = 7, retry_seconds = 2;
+  double batch_seconds = 1;
 
   void AddTo(CLI::App& app) {
     app.add_option("--kubeconfig", kubeconfig, "kubeconfig (default: $KUBECONFIG or in-cluster)");
@@ -204,6 +213,8 @@ struct Flags {
     app.add_option("--health-port", health_port, "port of /healthz and /readyz");
     app.add_option("--workers", workers, "clusters reconciled at once");
     app.add_option("--resync", resync_seconds, "seconds between polls of a quiet cluster's nodes");
+    app.add_option("--event-batch", batch_seconds,
+                   "seconds a Cluster's pass waits after a change, so a burst makes one pass");
     app.add_option("--default-agent-image", agent_image,
                    "agent image when a Cluster has no sidecarImage");
     app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
@@ -243,6 +254,7 @@ class Informers {
     const std::string owned = absl::StrCat(ringkeeper::kLabelManagedBy, "=ringkeeper");
     for (const OwnedKind& kind : kOwnedKinds) {
       kube::InformerOptions options = Options(ns, owned);
+      options.indexes[std::string(ringkeeper::kIndexCluster)] = ringkeeper::IndexByCluster();
       if (kind.keep) {
         options.transform = kind.keep;
       } else {
@@ -278,10 +290,17 @@ class Informers {
   // agents).
   // The scheduler hears of its Cluster and of the Backups its schedules made (their label).
   // The repair scheduler hears of its Cluster and of the Repairs labelled with it.
+  // A Cluster's events reach its three controllers `batch` later: the objects a pass created
+  // coming back, the pods and claims a StatefulSet makes, the status a pass wrote, each one
+  // event, make one pass together (each would otherwise be a pass of its own at a hundred
+  // Clusters being created).
   void EnqueueInto(kube::Controller& clusters, kube::Controller& backups,
                    kube::Controller& restores, kube::Controller& repairs,
-                   kube::Controller& schedules, kube::Controller& repair_schedules) {
-    auto enqueue = [&clusters](const kube::ObjectKey& key) { clusters.Enqueue(key); };
+                   kube::Controller& schedules, kube::Controller& repair_schedules,
+                   absl::Duration batch) {
+    auto enqueue = [&clusters, batch](const kube::ObjectKey& key) {
+      clusters.EnqueueAfter(key, batch);
+    };
     clusters_.AddHandler(kube::EnqueueSelf(enqueue));
     for (auto& informer : children_) informer->AddHandler(EnqueueClusterOf(enqueue));
     backups_.AddHandler(
@@ -291,11 +310,13 @@ class Informers {
     restores_.AddHandler(EnqueueClusterOf(enqueue));  // a Cluster created from a backup's
     repairs_.AddHandler(
         kube::EnqueueSelf([&repairs](const kube::ObjectKey& key) { repairs.Enqueue(key); }));
-    auto schedule = [&schedules](const kube::ObjectKey& key) { schedules.Enqueue(key); };
+    auto schedule = [&schedules, batch](const kube::ObjectKey& key) {
+      schedules.EnqueueAfter(key, batch);
+    };
     clusters_.AddHandler(kube::EnqueueSelf(schedule));
     backups_.AddHandler(EnqueueClusterOf(schedule));
-    auto repair_schedule = [&repair_schedules](const kube::ObjectKey& key) {
-      repair_schedules.Enqueue(key);
+    auto repair_schedule = [&repair_schedules, batch](const kube::ObjectKey& key) {
+      repair_schedules.EnqueueAfter(key, batch);
     };
     clusters_.AddHandler(kube::EnqueueSelf(repair_schedule));
     repairs_.AddHandler(EnqueueClusterOf(repair_schedule));
@@ -315,6 +336,13 @@ class Informers {
     repairs_.Stop();
     configmap_metadata_.Stop();
     for (auto& informer : children_) informer->Stop();
+  }
+  // Every informer, for their metrics.
+  std::vector<const kube::Informer*> all() const {
+    std::vector<const kube::Informer*> out = {&clusters_, &backups_, &restores_, &repairs_,
+                                              &configmap_metadata_};
+    for (const auto& informer : children_) out.push_back(informer.get());
+    return out;
   }
   bool Synced() const {
     if (!clusters_.HasSynced() || !backups_.HasSynced() || !restores_.HasSynced() ||
@@ -358,6 +386,11 @@ class Endpoints {
  public:
   Endpoints(std::function<std::string()> metrics, const std::atomic<bool>& synced,
             const std::atomic<bool>& leading) {
+    // Two handler threads each (httplib's default is eight or more per server): a scrape, a
+    // probe and one more at a time is all these ports see.
+    for (httplib::Server* server : {&metrics_, &health_}) {
+      server->new_task_queue = [] { return new httplib::ThreadPool(2); };
+    }
     metrics_.Get("/metrics",
                  [metrics = std::move(metrics)](const httplib::Request&, httplib::Response& res) {
                    res.set_content(metrics(), "text/plain; version=0.0.4");
@@ -435,6 +468,36 @@ int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std
   return 0;
 }
 
+// Gives what malloc holds free back to the system every `period`, on a thread of its own.
+// glibc returns only the top of a heap by itself; the pages freed between live objects (a
+// pass's parsed responses, a watch page between two cached objects) stay resident until
+// malloc_trim, and after a burst (a hundred Clusters created) they are most of the RSS.
+class MemoryReturner {
+ public:
+  explicit MemoryReturner(absl::Duration period)
+      : thread_([this, period] {
+          std::unique_lock<std::mutex> lock(mu_);
+          while (
+              !cv_.wait_for(lock, absl::ToChronoMilliseconds(period), [this] { return stop_; })) {
+            malloc_trim(0);
+          }
+        }) {}
+  ~MemoryReturner() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
 // Starts the informers, waits (2 minutes at most) for their first lists, then reconciles while
 // this process leads (or always, without leader election) until a stop signal. 1 when the
 // caches do not sync or leader election fails.
@@ -467,6 +530,7 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
   // The first lists held every page whole (text and parsed) before the caches packed them:
   // give that back to the system rather than keep it as the process' high-water mark.
   malloc_trim(0);
+  MemoryReturner returner(absl::Seconds(10));
   spdlog::info("caches synced: {} clusters; identity {}", informers.clusters().store().size(),
                identity);
   auto lead = [&] {
@@ -567,7 +631,8 @@ int main(int argc, char** argv) {
   kube::Controller repair_schedule_controller("repair-schedule", repair_scheduler,
                                               repair_schedule_queue, 1);
   informers.EnqueueInto(controller, backup_controller, restore_controller, repair_controller,
-                        schedule_controller, repair_schedule_controller);
+                        schedule_controller, repair_schedule_controller,
+                        absl::Seconds(flags.batch_seconds));
 
   std::atomic<bool> leading{false}, synced{false};
   Endpoints endpoints(
@@ -580,7 +645,8 @@ int main(int argc, char** argv) {
                ringkeeper::RenderBackupMetrics(informers.backups().store()) +
                ringkeeper::RenderRepairMetrics(informers.repairs().store(),
                                                informers.clusters().store()) +
-               counting->RenderPrometheus() + RenderProcessMetrics(leading.load());
+               kube::RenderPrometheus(informers.all()) + counting->RenderPrometheus() +
+               RenderProcessMetrics(leading.load());
       },
       synced, leading);
   endpoints.Start(flags.metrics_port, flags.health_port);

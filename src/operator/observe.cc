@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "kube/resource.h"
+#include "operator/cache_transforms.h"
 #include "operator/desired.h"
 #include "operator/pass.h"
 #include "operator/reconciler.h"
@@ -118,11 +119,9 @@ void JudgeStates(ClusterReconciler::Pass& p) {
 // ---- observe ------------------------------------------------------------------------------
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
-  const std::string selector = absl::StrCat(kLabelCluster, "=", p.spec.name);
+  const std::string cluster = absl::StrCat(p.spec.ns, "/", p.spec.name);
   auto collect = [&](const kube::Store* store, std::map<std::string, kube::ObjectPtr>& out) {
-    for (auto& o : store->ByIndex(kube::kIndexLabel, selector)) {
-      if (o->ns() == p.spec.ns) out[o->name()] = o;
-    }
+    for (auto& o : store->ByIndex(kIndexCluster, cluster)) out[o->name()] = o;
   };
   collect(caches_.statefulsets, p.statefulsets);
   collect(caches_.services, p.services);

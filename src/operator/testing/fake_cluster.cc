@@ -15,6 +15,7 @@
 #include "base/status_macros.h"
 #include "kube/errors.h"
 #include "kube/resource.h"
+#include "operator/cache_transforms.h"
 #include "operator/desired.h"
 #include "operator/testing/crd_schema.h"
 
@@ -37,6 +38,9 @@ std::string KeyOf(const std::string& ns, const std::string& name) {
 }  // namespace
 
 FakeCluster::FakeCluster() {
+  for (kube::Store* store : {&statefulsets_, &services_, &pods_, &configmaps_, &pvcs_, &pdbs_}) {
+    AddClusterIndex(*store);  // as the operator's informers
+  }
   SetStorageClass(kDefaultStorageClass, /*allow_expansion=*/true);
   for (const char* node : {"node-1", "node-2", "node-3"}) SetKubeNodeReady(node, true);
   // Cassandra 5.0's defaults.
