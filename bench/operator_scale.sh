@@ -85,10 +85,8 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 # RSS in MiB and CPU seconds (user + system) of a live process.
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-cpu_seconds() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"
-}
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+cpu_seconds() { awk -v t="$(cpu_ticks "$1")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'; }
 
 metrics() { curl -sf "http://127.0.0.1:$metrics_port/metrics"; }
 # The value of one sample (name and labels as written), 0 when absent.
@@ -122,14 +120,7 @@ reconciled_all() {
   fi
 }
 
-wait_ready() { # health port
-  local deadline=$((SECONDS + 60))
-  until curl -sf "http://127.0.0.1:$1/readyz" >/dev/null; do
-    kill -0 "$op_pid" 2>/dev/null || die "the operator exited: $(tail -n 5 "$oplog")"
-    [ $SECONDS -lt $deadline ] || die "the operator was not ready in 60 s"
-    sleep 0.2
-  done
-}
+ready() { curl -sf "http://127.0.0.1:$1/readyz" >/dev/null; }
 start_operator() {
   metrics_port=$(free_port)
   local health_port
@@ -151,7 +142,7 @@ start_operator() {
       --resync "$resync" --log-level warn >>"$oplog" 2>&1 &
   fi
   op_pid=$!
-  wait_ready "$health_port"
+  poll 60 0.2 ready "$health_port" || die "the operator was not ready in 60 s"
 }
 stop_operator() {
   kill -TERM "$op_pid"
@@ -159,24 +150,22 @@ stop_operator() {
   op_pid=
 }
 
-# Waits until `$@` succeeds, polling every 0.5 s, bounded by $timeout.
-wait_for() {
-  local what=$1 deadline=$((SECONDS + timeout))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $deadline ] || die "timed out after ${timeout}s waiting for $what"
-    kill -0 "$op_pid" 2>/dev/null || die "the operator exited: $(tail -n 5 "$oplog")"
-    sleep 0.5
-  done
-}
-# As wait_for, but a timeout is an answer (status 1), not the end of the run.
-wait_bounded() {
-  local deadline=$((SECONDS + timeout))
+# Polls `$3...` every $2 seconds until it succeeds (status 0) or $1 seconds have passed
+# (status 1). The operator exiting meanwhile ends the run.
+poll() {
+  local deadline=$((SECONDS + $1)) every=$2
+  shift 2
   until "$@"; do
     [ $SECONDS -lt $deadline ] || return 1
     kill -0 "$op_pid" 2>/dev/null || die "the operator exited: $(tail -n 5 "$oplog")"
-    sleep 0.5
+    sleep "$every"
   done
+}
+# Waits until `$2...` succeeds, bounded by $timeout; a timeout ends the run ($1 says what for).
+wait_for() {
+  local what=$1
+  shift
+  poll "$timeout" 0.5 "$@" || die "timed out after ${timeout}s waiting for $what"
 }
 # Datacenters the other operator reconciled since log line $1: those named in the context
 # controller-runtime gives every log line of a reconcile ("CassandraDatacenter":{"name":...}).
@@ -255,12 +244,9 @@ YAML
 other_ns=cass-operator-system
 other_setup() {
   "$kubectl" apply --server-side -f "$other_crds" >/dev/null
-  local deadline=$((SECONDS + 60))
-  until [ "$("$kubectl" get crd cassandradatacenters.cassandra.datastax.com \
-    -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]; do
-    [ $SECONDS -lt $deadline ] || die "$other_name's CRDs not established in 60 s"
-    sleep 0.5
-  done
+  "$kubectl" wait --for=condition=Established --timeout=60s \
+    crd/cassandradatacenters.cassandra.datastax.com >/dev/null ||
+    die "$other_name's CRDs not established in 60 s"
   "$kubectl" create namespace "$other_ns" >/dev/null
   "$kubectl" apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -366,7 +352,7 @@ measure() {
   if [ "$kind" = other ]; then
     # cass-operator may never get to some datacenters (failing ones retried ahead of them): that
     # is its figure, "-" with how many it reached, not the end of the run.
-    if wait_bounded reconciled_all "$n" "$from"; then
+    if poll "$timeout" 0.5 reconciled_all "$n" "$from"; then
       result[$n,${p}restart]=$(since "$t0")
     else
       result[$n,${p}restart]="-($(reconciled_count "$from")/$n)"

@@ -75,46 +75,38 @@ Informer::Stats Informer::stats() const {
 }
 
 std::string RenderPrometheus(absl::Span<const Informer* const> informers) {
-  struct Family {
+  struct Counter {
     const char* name;
-    metrics::Type type;
     const char* help;
-    double (*value)(const Informer&, const Informer::Stats&);
+    uint64_t Informer::Stats::*field;
   };
-  static constexpr Family kFamilies[] = {
-      {"ringkeeper_informer_objects", metrics::Type::kGauge, "Objects in the informer's cache.",
-       [](const Informer& i, const Informer::Stats&) { return double(i.store().size()); }},
-      {"ringkeeper_informer_bytes", metrics::Type::kGauge,
-       "Bytes of the cached objects as packed (without the maps' and indexes' overhead).",
-       [](const Informer& i, const Informer::Stats&) { return double(i.store().bytes()); }},
-      {"ringkeeper_informer_events_total", metrics::Type::kCounter,
-       "Changes applied to the cache (handlers told).",
-       [](const Informer&, const Informer::Stats& s) { return double(s.events); }},
-      {"ringkeeper_informer_unchanged_total", metrics::Type::kCounter,
+  static constexpr Counter kCounters[] = {
+      {"ringkeeper_informer_events_total", "Changes applied to the cache (handlers told).",
+       &Informer::Stats::events},
+      {"ringkeeper_informer_unchanged_total",
        "Updates that moved only the cached object's resourceVersion (no handler told).",
-       [](const Informer&, const Informer::Stats& s) { return double(s.unchanged); }},
-      {"ringkeeper_informer_lists_total", metrics::Type::kCounter,
-       "Full lists: the first one and every relist.",
-       [](const Informer&, const Informer::Stats& s) { return double(s.lists); }},
-      {"ringkeeper_informer_gone_total", metrics::Type::kCounter,
-       "Watches ended by 410 Gone (a relist followed).",
-       [](const Informer&, const Informer::Stats& s) { return double(s.gone); }},
-      {"ringkeeper_informer_errors_total", metrics::Type::kCounter,
-       "Failed lists and watches (each followed by a backoff).",
-       [](const Informer&, const Informer::Stats& s) { return double(s.errors); }},
+       &Informer::Stats::unchanged},
+      {"ringkeeper_informer_lists_total", "Full lists: the first one and every relist.",
+       &Informer::Stats::lists},
+      {"ringkeeper_informer_gone_total", "Watches ended by 410 Gone (a relist followed).",
+       &Informer::Stats::gone},
+      {"ringkeeper_informer_errors_total", "Failed lists and watches (each followed by a backoff).",
+       &Informer::Stats::errors},
   };
-  std::vector<Informer::Stats> stats;
-  for (const Informer* i : informers) stats.push_back(i->stats());
+  auto labels = [](const Informer& i) -> metrics::Labels {
+    return {{"resource", i.resource().resource}, {"view", i.metadata_only() ? "metadata" : "full"}};
+  };
   metrics::Exposition out;
-  for (const Family& f : kFamilies) {
-    out.Declare(f.name, f.type, f.help);
-    for (size_t k = 0; k < informers.size(); ++k) {
-      const Informer& i = *informers[k];
-      out.Add(
-          f.name,
-          {{"resource", i.resource().resource}, {"view", i.metadata_only() ? "metadata" : "full"}},
-          f.value(i, stats[k]));
-    }
+  out.Declare("ringkeeper_informer_objects", metrics::Type::kGauge,
+              "Objects in the informer's cache.");
+  out.Declare("ringkeeper_informer_bytes", metrics::Type::kGauge,
+              "Bytes of the cached objects as packed (without the maps' and indexes' overhead).");
+  for (const Counter& c : kCounters) out.Declare(c.name, metrics::Type::kCounter, c.help);
+  for (const Informer* i : informers) {
+    const Informer::Stats stats = i->stats();
+    out.Add("ringkeeper_informer_objects", labels(*i), double(i->store().size()));
+    out.Add("ringkeeper_informer_bytes", labels(*i), double(i->store().bytes()));
+    for (const Counter& c : kCounters) out.Add(c.name, labels(*i), double(stats.*c.field));
   }
   return out.Text();
 }

@@ -86,9 +86,7 @@ Store::PutResult Store::Put(Object object) {
   auto [it, inserted] = objects_.try_emplace(key);
   const std::string& stored_key = it->first;  // what the indexes point at
   Entry& slot = it->second;
-  if (inserted) bytes_ += key.size();
   if (!inserted && slot.packed == fresh.packed) {
-    bytes_ = bytes_ - slot.resource_version.size() + fresh.resource_version.size();
     slot.resource_version = std::move(fresh.resource_version);
     result.changed = false;
     return result;
@@ -98,8 +96,6 @@ Store::PutResult Store::Put(Object object) {
     UnindexLocked(stored_key, *result.previous);
   }
   IndexLocked(stored_key, *result.stored);
-  bytes_ += fresh.packed.size() + fresh.resource_version.size();
-  bytes_ -= slot.packed.size() + slot.resource_version.size();
   slot = std::move(fresh);
   return result;
 }
@@ -118,7 +114,6 @@ ObjectPtr Store::Remove(const std::string& key) {
   if (it == objects_.end()) return nullptr;
   ObjectPtr previous = Unpack(it->second);
   UnindexLocked(it->first, *previous);  // while the key the indexes point at still exists
-  bytes_ -= it->first.size() + it->second.packed.size() + it->second.resource_version.size();
   objects_.erase(it);
   return previous;
 }
@@ -169,7 +164,11 @@ size_t Store::size() const {
 
 size_t Store::bytes() const {
   std::shared_lock lock(mu_);
-  return bytes_;
+  size_t bytes = 0;
+  for (const auto& [key, entry] : objects_) {
+    bytes += key.size() + entry.packed.size() + entry.resource_version.size();
+  }
+  return bytes;
 }
 
 }  // namespace kube

@@ -64,7 +64,8 @@ class Store {
   // Objects indexed under `value` in `index` (e.g. kIndexLabel, "app=cassandra").
   std::vector<ObjectPtr> ByIndex(absl::string_view index, absl::string_view value) const;
   size_t size() const;
-  // Bytes of the packed objects, their versions and keys (not the maps' and indexes' nodes).
+  // Bytes of the packed objects, their versions and keys (not the maps' and indexes' nodes),
+  // counted when asked (a scrape): O(objects).
   size_t bytes() const;
 
  private:
@@ -90,7 +91,6 @@ class Store {
 
   mutable std::shared_mutex mu_;
   std::map<std::string, Entry> objects_;
-  size_t bytes_ = 0;
   std::map<std::string, Index, std::less<>> indexes_;
 };
 

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -22,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/v1alpha1/backup.h"
@@ -476,26 +476,16 @@ class MemoryReturner {
  public:
   explicit MemoryReturner(absl::Duration period)
       : thread_([this, period] {
-          std::unique_lock<std::mutex> lock(mu_);
-          while (
-              !cv_.wait_for(lock, absl::ToChronoMilliseconds(period), [this] { return stop_; })) {
-            malloc_trim(0);
-          }
+          while (!stop_.WaitForNotificationWithTimeout(period)) malloc_trim(0);
         }) {}
   ~MemoryReturner() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
+    stop_.Notify();
     thread_.join();
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts once the members it uses exist
+  absl::Notification stop_;
+  std::thread thread_;  // last: starts once stop_ exists
 };
 
 // Starts the informers, waits (2 minutes at most) for their first lists, then reconciles while

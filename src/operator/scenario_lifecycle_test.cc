@@ -81,7 +81,7 @@ TEST_F(Scenario, ARacksOwnConfigMapIsReadWhenItChangesOnly) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(reads_of_tuning(), 2);  // unchanged: not read again
 
-  // Edited (a new resourceVersion): read again.
+  // Replaced (deleted and created again: a new resourceVersion, as an edit gives): read again.
   world.UserDelete(res::kConfigMaps, "tuning");
   world.UserCreate(res::kConfigMaps, tuning("128"));
   ASSERT_TRUE(RunUntil([&] { return rendered().find("128") != std::string::npos; }, 5));
