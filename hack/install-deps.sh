@@ -6,7 +6,7 @@ packages=(
   # build
   cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
   # libraries (see CMakeLists.txt)
-  libabsl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
+  libabsl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libjemalloc-dev libssl-dev
   libcpp-httplib-dev libcli11-dev libgtest-dev libbenchmark-dev zlib1g-dev libtinyxml2-dev
   # test environment: openssl for its PKI, curl for health checks, jq for the volume resizer
   openssl curl jq

@@ -66,7 +66,7 @@ class ClusterCrdTest : public ::testing::Test {
   // Creates `object` as `kubectl create/apply` does: with strict field validation, so a field
   // the schema does not know is refused ("unknown field") instead of silently pruned.
   absl::StatusOr<Object> CreateStrict(const Object& object) {
-    auto transport = kube::NewCurlTransport(client_->config());
+    auto transport = kube::NewHttpTransport(client_->config());
     kube::HttpRequest request;
     request.method = "POST";
     request.path = kClusters.CollectionPath(object.ns()) + "?fieldValidation=Strict";

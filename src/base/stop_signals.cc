@@ -1,5 +1,6 @@
 #include "base/stop_signals.h"
 
+#include <mutex>
 #include <utility>
 
 namespace base {
@@ -25,6 +26,11 @@ void StopSignals::Wait() {
     const int signal = sigtimedwait(&signals_, nullptr, &period);
     if (signal > 0) on_signal_(signal);  // else timeout (EAGAIN) or EINTR: look at closing_
   }
+}
+
+void IgnoreBrokenPipes() {
+  static std::once_flag once;
+  std::call_once(once, [] { signal(SIGPIPE, SIG_IGN); });
 }
 
 }  // namespace base

@@ -36,4 +36,10 @@ class StopSignals {
   std::thread thread_;
 };
 
+// Makes a write to a connection the peer has closed fail with EPIPE instead of killing the
+// process with SIGPIPE (the default action). cpp-httplib writes TLS through OpenSSL, which sends
+// without MSG_NOSIGNAL, so every process that makes HTTP(S) requests needs this; the HTTP
+// clients (kube::NewHttpTransport, s3::Client) call it. Idempotent, thread-safe.
+void IgnoreBrokenPipes();
+
 }  // namespace base

@@ -71,7 +71,7 @@ HttpRequest JsonRequest(std::string method, std::string path, const Json& body,
 }  // namespace
 
 Client::Client(RestConfig config)
-    : config_(std::move(config)), transport_(NewCurlTransport(config_)) {}
+    : config_(std::move(config)), transport_(NewHttpTransport(config_)) {}
 
 Client::Client(RestConfig config, std::shared_ptr<HttpTransport> transport)
     : config_(std::move(config)), transport_(std::move(transport)) {}

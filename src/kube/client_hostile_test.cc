@@ -2,6 +2,7 @@
 // and oversized bodies, wrong content types, streams cut mid-event, throttling. Each must give
 // a clear, typed error and never crash or hang.
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -84,6 +85,18 @@ class HostileServerTest : public ::testing::Test {
         return false;
       });
     });
+    // A watch with nothing to say: headers, then silence (for 10 s at most, so a client that
+    // cannot cancel it fails the test rather than hanging it).
+    server_.Get("/api/v1/namespaces/quiet/pods", [this](const auto&, auto& res) {
+      quiet_watches_++;
+      res.set_chunked_content_provider("application/json", [this](size_t, httplib::DataSink& sink) {
+        for (int i = 0; i < 1000 && !stopping_ && sink.is_writable(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        sink.done();
+        return true;
+      });
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -108,14 +121,15 @@ class HostileServerTest : public ::testing::Test {
     return Client(config);
   }
 
-  absl::Status WatchNs(Client& client, const std::string& ns, int* events) {
+  absl::Status WatchNs(Client& client, const std::string& ns, int* events,
+                       const std::atomic<bool>* cancel = nullptr) {
     return client.Watch(
         resources::kPods, ns, {},
         [&](const WatchEvent&) {
           ++*events;
           return true;
         },
-        nullptr);
+        cancel);
   }
 
   httplib::Server server_;
@@ -124,6 +138,7 @@ class HostileServerTest : public ::testing::Test {
   std::atomic<int> busy_calls_{0};
   std::atomic<int> down_calls_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<int> quiet_watches_{0};
 };
 
 TEST_F(HostileServerTest, TruncatedJsonIsDataLoss) {
@@ -214,6 +229,23 @@ TEST_F(HostileServerTest, WatchIsCancellable) {
   EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
 }
 
+// The transport blocks in a read while a watch is quiet: cancelling must still end it.
+TEST_F(HostileServerTest, QuietWatchIsCancellable) {
+  auto client = MakeClient();
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    while (quiet_watches_.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    cancel = true;
+  });
+  int events = 0;
+  const absl::Time start = absl::Now();
+  auto s = WatchNs(client, "quiet", &events, &cancel);
+  canceller.join();
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_EQ(events, 0);
+  std::printf("quiet watch cancelled in %s\n", absl::FormatDuration(absl::Now() - start).c_str());
+}
+
 TEST_F(HostileServerTest, HandlerCanStopAWatch) {
   auto client = MakeClient();
   int events = 0;
@@ -221,6 +253,47 @@ TEST_F(HostileServerTest, HandlerCanStopAWatch) {
       resources::kPods, "endless", {}, [&](const WatchEvent&) { return ++events < 2; }, nullptr);
   EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(events, 2);
+}
+
+// A kept-alive connection whose server went away (a restart on the same port) is not reused.
+// (Over plain HTTP httplib sees the closed socket itself; over TLS the server's close_notify makes
+// it look alive and the request fails before any response: the transport then sends it once more
+// on a new connection, which InformerIntegrationTest.RelistsAfterGone... shows against a
+// restarted kube-apiserver.)
+TEST(ClientTransportTest, ConnectionClosedByARestartedServerIsReplaced) {
+  std::atomic<int> served{0};
+  auto serve = [&](httplib::Server& server) {
+    server.Get("/version", [&](const auto&, auto& res) {
+      ++served;
+      res.set_content(R"({"gitVersion":"v1.34.4"})", "application/json");
+    });
+  };
+  httplib::Server first;
+  first.set_keep_alive_timeout(1);  // stop() waits for a kept-alive connection's timeout
+  serve(first);
+  const int port = first.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread first_thread([&] { first.listen_after_bind(); });
+  while (!first.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  RestConfig config;
+  config.server = absl::StrCat("http://127.0.0.1:", port);
+  Client client(config);
+  ASSERT_TRUE(client.ServerVersion().ok());
+  first.stop();  // closes the kept-alive connection
+  first_thread.join();
+
+  httplib::Server second;
+  second.set_keep_alive_timeout(1);
+  serve(second);
+  ASSERT_TRUE(second.bind_to_port("127.0.0.1", port));
+  std::thread second_thread([&] { second.listen_after_bind(); });
+  while (!second.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto version = client.ServerVersion();
+  second.stop();
+  second_thread.join();
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, "v1.34.4");
+  EXPECT_EQ(served.load(), 2);
 }
 
 TEST(ClientTransportTest, RefusedConnectionIsUnavailable) {

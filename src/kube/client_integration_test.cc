@@ -7,7 +7,9 @@
 #include <sstream>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "base/log.h"
 #include "gtest/gtest.h"
 #include "kube/client.h"
@@ -229,9 +231,24 @@ TEST_F(ClientIntegrationTest, AuthenticationAndRbacAreEnforced) {
   anonymous.token_source = nullptr;
   Client nobody(anonymous);
   EXPECT_TRUE(IsUnauthorized(nobody.Get(resources::kNamespaces, "", ns_).status()));
+  // A CA that is not a certificate is a configuration error; a certificate that did not sign
+  // the server's (here: the client's own) fails the TLS handshake.
+  RestConfig not_a_ca = client_->config();
+  not_a_ca.ca_pem = "-----BEGIN CERTIFICATE-----\nnot a ca\n-----END CERTIFICATE-----\n";
+  EXPECT_EQ(Client(not_a_ca).ServerVersion().status().code(), absl::StatusCode::kInvalidArgument);
   RestConfig wrong_ca = client_->config();
-  wrong_ca.ca_pem = "-----BEGIN CERTIFICATE-----\nnot a ca\n-----END CERTIFICATE-----\n";
+  ASSERT_FALSE(wrong_ca.client_cert_pem.empty());
+  wrong_ca.ca_pem = wrong_ca.client_cert_pem;
   EXPECT_EQ(Client(wrong_ca).ServerVersion().status().code(), absl::StatusCode::kUnavailable);
+  // The server's name is checked against its certificate (IP:127.0.0.1, DNS:localhost, ...):
+  // "localhost" is named there; "127.1" reaches the same server but is no name it has.
+  ASSERT_TRUE(absl::StartsWith(client_->config().server, "https://127.0.0.1:"));
+  RestConfig by_name = client_->config();
+  absl::StrReplaceAll({{"127.0.0.1", "localhost"}}, &by_name.server);
+  EXPECT_TRUE(Client(by_name).ServerVersion().ok());
+  RestConfig unnamed = client_->config();
+  absl::StrReplaceAll({{"127.0.0.1", "127.1"}}, &unnamed.server);
+  EXPECT_EQ(Client(unnamed).ServerVersion().status().code(), absl::StatusCode::kUnavailable);
 }
 
 // In-cluster configuration with real service-account tokens from the TokenRequest API; the

@@ -1,6 +1,6 @@
 // The HTTP transport under kube::Client: one request in, one response (or a stream) out.
-// An interface so unit tests can script responses; CurlTransport is the real one (libcurl,
-// TLS with in-memory PEMs, connection reuse).
+// An interface so unit tests can script responses; NewHttpTransport makes the real one
+// (cpp-httplib with OpenSSL, TLS with in-memory PEMs, connection reuse: http_transport.cc).
 //
 // Implementations are thread-safe: many requests may run at once.
 #pragma once
@@ -52,6 +52,8 @@ class HttpTransport {
                                               const std::atomic<bool>* cancel) = 0;
 };
 
-std::shared_ptr<HttpTransport> NewCurlTransport(const RestConfig& config);
+// A server RestConfig::server does not parse as http(s)://host[:port] makes a transport whose
+// every request fails with InvalidArgument.
+std::shared_ptr<HttpTransport> NewHttpTransport(const RestConfig& config);
 
 }  // namespace kube

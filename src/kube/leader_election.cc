@@ -109,7 +109,7 @@ LeaderElector::LeaderElector(const RestConfig& rest, LeaderElectionConfig config
     : config_(std::move(config)),
       callbacks_(std::move(callbacks)),
       transport_(std::make_shared<DeadlineTransport>(
-          transport ? std::move(transport) : NewCurlTransport(ElectionRestConfig(rest)),
+          transport ? std::move(transport) : NewHttpTransport(ElectionRestConfig(rest)),
           rest.timeout)),
       client_(ElectionRestConfig(rest), transport_) {}
 

@@ -68,8 +68,8 @@ absl::Status ValidateLeaderElectionConfig(const LeaderElectionConfig& config);
 
 class LeaderElector {
  public:
-  // Builds its own Client on `rest` (with `transport`, or libcurl when null) so that it can
-  // bound each request by the renew deadline and does no hidden 429/503 retry sleeps.
+  // Builds its own Client on `rest` (with `transport`, or NewHttpTransport when null) so that it
+  // can bound each request by the renew deadline and does no hidden 429/503 retry sleeps.
   LeaderElector(const RestConfig& rest, LeaderElectionConfig config, LeaderCallbacks callbacks,
                 std::shared_ptr<HttpTransport> transport = nullptr);
   ~LeaderElector();

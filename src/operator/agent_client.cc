@@ -27,7 +27,7 @@ AgentClient::AgentClient(const std::string& address, const std::string& token,
   config.timeout = timeout;
   config.max_response_bytes = size_t{16} << 20;
   config.user_agent = "ringkeeper-operator";
-  transport_ = kube::NewCurlTransport(config);
+  transport_ = kube::NewHttpTransport(config);
 }
 
 absl::StatusOr<std::string> AgentClient::Do(const std::string& method, const std::string& path,

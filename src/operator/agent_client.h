@@ -1,5 +1,5 @@
 // The operator's client of a Cassandra pod's agent (the HTTP API in src/agent/api/api.h), over
-// the same libcurl transport as the Kubernetes client, with the cluster's bearer token.
+// the same HTTP transport as the Kubernetes client, with the cluster's bearer token.
 //
 // Errors: Unavailable when the agent cannot be reached or Cassandra behind it is not up (503);
 // AlreadyExists when a conflicting operation runs (409); NotFound for an unknown operation id;

@@ -1,7 +1,6 @@
 // ringkeeper-operator: watches Clusters and what they own, reconciles them while it holds the
 // leader Lease, serves /metrics (metrics port) and /healthz, /readyz (health port).
 // Wiring only: the decisions live in reconciler.cc and operations.cc.
-#include <malloc.h>
 #include <openssl/rand.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -21,7 +20,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/v1alpha1/backup.h"
@@ -44,6 +42,7 @@
 #include "operator/backup_schedules.h"
 #include "operator/backups.h"
 #include "operator/cache_transforms.h"
+#include "operator/heap.h"
 #include "operator/reconciler.h"
 #include "operator/repair_metrics.h"
 #include "operator/repair_schedules.h"
@@ -122,13 +121,12 @@ std::string RenderProcessMetrics(bool leading) {
   out.Add("process_resident_memory_bytes", {}, double(ResidentBytes()));
   out.Declare("process_cpu_seconds_total", metrics::Type::kCounter);
   out.Add("process_cpu_seconds_total", {}, CpuSeconds());
-  // What malloc holds: in use by live objects, and free but not yet given back (fragmentation
-  // between live objects, or the last burst's garbage before the next trim).
-  const struct mallinfo2 heap = mallinfo2();
+  // What the allocator holds: in use by live objects, and resident for none (heap.h).
+  const ringkeeper::HeapFigures heap = ringkeeper::ReadHeapFigures();
   out.Declare("ringkeeper_heap_bytes", metrics::Type::kGauge,
-              "Bytes malloc holds from the system, by state (in_use, free).");
-  out.Add("ringkeeper_heap_bytes", {{"state", "in_use"}}, double(heap.uordblks + heap.hblkhd));
-  out.Add("ringkeeper_heap_bytes", {{"state", "free"}}, double(heap.fordblks));
+              "Bytes the allocator holds resident, by state (in_use, free).");
+  out.Add("ringkeeper_heap_bytes", {{"state", "in_use"}}, double(heap.in_use));
+  out.Add("ringkeeper_heap_bytes", {{"state", "free"}}, double(heap.free));
   return out.Text();
 }
 
@@ -468,26 +466,6 @@ int LeadWhileElected(const Flags& flags, const kube::RestConfig& rest, const std
   return 0;
 }
 
-// Gives what malloc holds free back to the system every `period`, on a thread of its own.
-// glibc returns only the top of a heap by itself; the pages freed between live objects (a
-// pass's parsed responses, a watch page between two cached objects) stay resident until
-// malloc_trim, and after a burst (a hundred Clusters created) they are most of the RSS.
-class MemoryReturner {
- public:
-  explicit MemoryReturner(absl::Duration period)
-      : thread_([this, period] {
-          while (!stop_.WaitForNotificationWithTimeout(period)) malloc_trim(0);
-        }) {}
-  ~MemoryReturner() {
-    stop_.Notify();
-    thread_.join();
-  }
-
- private:
-  absl::Notification stop_;
-  std::thread thread_;  // last: starts once stop_ exists
-};
-
 // Starts the informers, waits (2 minutes at most) for their first lists, then reconciles while
 // this process leads (or always, without leader election) until a stop signal. 1 when the
 // caches do not sync or leader election fails.
@@ -517,12 +495,8 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
     return 1;
   }
   synced = true;
-  // The first lists held every page whole (text and parsed) before the caches packed them:
-  // give that back to the system rather than keep it as the process' high-water mark.
-  malloc_trim(0);
-  MemoryReturner returner(absl::Seconds(10));
-  spdlog::info("caches synced: {} clusters; identity {}", informers.clusters().store().size(),
-               identity);
+  spdlog::info("caches synced: {} clusters; identity {}; allocator {}",
+               informers.clusters().store().size(), identity, ringkeeper::HeapAllocatorName());
   auto lead = [&] {
     leading = true;
     for (kube::Controller* c : per_cluster) c->Start();
@@ -545,10 +519,6 @@ int ServeUntilStopped(const Flags& flags, const kube::RestConfig& rest, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc gives each thread that allocates an arena of its own (up to 8 per core), each keeping
-  // what it freed: a dozen informer, worker and server threads would hold several times what the
-  // caches need. Two arenas: allocation here is not contended.
-  mallopt(M_ARENA_MAX, 2);
   // First, before any thread exists, so that every thread inherits the blocked signals.
   Stopper stopper;
   base::StopSignals signals([&stopper](int signal) {
@@ -569,7 +539,7 @@ int main(int argc, char** argv) {
   }
   rest->user_agent = "ringkeeper-operator";
   const std::string identity = flags.identity.empty() ? UniqueIdentity() : flags.identity;
-  auto counting = std::make_shared<CountingTransport>(kube::NewCurlTransport(*rest));
+  auto counting = std::make_shared<CountingTransport>(kube::NewHttpTransport(*rest));
   kube::Client client(*rest, counting);
   kube::EventRecorderOptions event_options;
   event_options.instance = identity;

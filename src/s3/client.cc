@@ -1,11 +1,9 @@
 #include "s3/client.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <tinyxml2.h>
 
 #include <map>
-#include <mutex>
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
@@ -14,11 +12,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/stop_signals.h"
+#include "httplib.h"
 
 namespace s3 {
 
 struct Client::Response {
-  long status = 0;
+  int status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // names lowercased
 };
@@ -33,26 +33,6 @@ struct Client::Call {
 };
 
 namespace {
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-size_t Collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t CollectHeader(char* data, size_t size, size_t n, void* out) {
-  absl::string_view line(data, size * n);
-  if (auto colon = line.find(':'); colon != absl::string_view::npos) {
-    (*static_cast<std::map<std::string, std::string>*>(
-        out))[absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)))] =
-        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-  }
-  return size * n;
-}
 
 std::string Unquoted(absl::string_view etag) {
   absl::ConsumePrefix(&etag, "\"");
@@ -74,7 +54,7 @@ const char* Text(const tinyxml2::XMLElement* parent, const char* name) {
 }
 
 // The status of a refused request, from its HTTP status and S3's <Error><Code>.
-absl::Status ErrorOf(const std::string& what, long http, const std::string& body) {
+absl::Status ErrorOf(const std::string& what, int http, const std::string& body) {
   tinyxml2::XMLDocument doc;
   std::string code, message;
   if (doc.Parse(body.data(), body.size()) == tinyxml2::XML_SUCCESS) {
@@ -130,16 +110,35 @@ absl::string_view BodyOf(const tinyxml2::XMLPrinter& xml) {
 
 Client::Client(Endpoint endpoint, Credentials credentials)
     : endpoint_(std::move(endpoint)), credentials_(std::move(credentials)) {
-  InitCurlOnce();
+  base::IgnoreBrokenPipes();
   absl::string_view url = endpoint_.url;
   const auto sep = url.find("://");
   scheme_ = sep == absl::string_view::npos ? "https" : std::string(url.substr(0, sep));
   if (sep != absl::string_view::npos) url.remove_prefix(sep + 3);
   host_ = std::string(url.substr(0, url.find('/')));
-  curl_ = curl_easy_init();
 }
 
-Client::~Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+Client::~Client() = default;
+
+// The connection to `host` ("127.0.0.1:7070", "bucket.s3.amazonaws.com"): the one kept alive
+// when it is the same host as the last request's, else a new one.
+httplib::Client& Client::ConnectionTo(const std::string& host) {
+  if (connection_ && connection_host_ == host) return *connection_;
+  connection_ = std::make_unique<httplib::Client>(absl::StrCat(scheme_, "://", host));
+  connection_host_ = host;
+  httplib::Client& c = *connection_;
+  c.set_keep_alive(true);
+  c.set_url_encode(false);  // the path is encoded already: it is what was signed
+  c.set_decompress(false);  // an object's bytes as stored
+  c.set_connection_timeout(
+      std::chrono::microseconds(absl::ToInt64Microseconds(endpoint_.connect_timeout)));
+  // A transfer that stalls (no byte either way) for the stall timeout fails.
+  const auto stall = std::chrono::microseconds(absl::ToInt64Microseconds(endpoint_.stall_timeout));
+  c.set_read_timeout(stall);
+  c.set_write_timeout(stall);
+  if (!endpoint_.ca_file.empty()) c.set_ca_cert_path(endpoint_.ca_file);
+  return c;
+}
 
 absl::StatusOr<Client::Response> Client::Do(const Call& call) {
   std::string path = "/", host = host_;
@@ -152,53 +151,35 @@ absl::StatusOr<Client::Response> Client::Do(const Call& call) {
   Request request{call.method, path, call.query, call.headers, Sha256Hex(call.body)};
   request.headers.emplace_back("host", host);
   const Signature signature = Sign(request, credentials_, endpoint_.region, absl::Now());
-  std::string url = absl::StrCat(scheme_, "://", host, EncodePath(path));
-  if (!call.query.empty()) absl::StrAppend(&url, "?", EncodeQuery(call.query));
 
-  CURL* curl = static_cast<CURL*>(curl_);
-  curl_easy_reset(curl);
-  curl_slist* headers = nullptr;
+  httplib::Request req;
+  req.method = call.method;
+  req.path = EncodePath(path);
+  if (!call.query.empty()) absl::StrAppend(&req.path, "?", EncodeQuery(call.query));
   const Params* lists[] = {&request.headers, &signature.added_headers};
   for (const Params* list : lists) {
-    for (const auto& [name, value] : *list) {
-      headers = curl_slist_append(headers, absl::StrCat(name, ": ", value).c_str());
-    }
+    for (const auto& [name, value] : *list) req.headers.emplace(name, value);
   }
-  headers = curl_slist_append(headers, ("Authorization: " + signature.authorization).c_str());
-  // No form content type or 100-continue round trip for bodies curl sends as POST fields.
-  headers = curl_slist_append(headers, "Expect:");
-  if (!absl::c_any_of(call.headers, [](const auto& h) {
-        return absl::EqualsIgnoreCase(h.first, "content-type");
-      })) {
-    headers = curl_slist_append(headers, "Content-Type:");
+  req.headers.emplace("Authorization", signature.authorization);
+  req.body = std::string(call.body);
+  // httplib would label a body without a type text/plain; S3 would keep that as the object's.
+  if (!call.body.empty() && !req.has_header("Content-Type")) {
+    req.headers.emplace("Content-Type", "application/octet-stream");
   }
+
   Response response;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, call.method.c_str());
-  if (call.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  if (call.method == "PUT" || call.method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CollectHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(endpoint_.connect_timeout)));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(absl::ToInt64Seconds(endpoint_.stall_timeout)));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (!endpoint_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
+  httplib::Response res;
+  httplib::Error error = httplib::Error::Success;
   const std::string what = Describe(call.method, call.bucket, call.key);
-  if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(what, ": ", curl_easy_strerror(rc)));
+  if (!ConnectionTo(host).send(req, res, error)) {
+    connection_.reset();  // whatever state it was left in
+    return absl::UnavailableError(absl::StrCat(what, ": ", httplib::to_string(error)));
   }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  response.status = res.status;
+  response.body = std::move(res.body);
+  for (const auto& [name, value] : res.headers) {
+    response.headers[absl::AsciiStrToLower(name)] = value;
+  }
   if (response.status < 200 || response.status > 299) {
     return ErrorOf(what, response.status, response.body);
   }

@@ -1,7 +1,7 @@
 // s3::Client: the S3 requests backups and restores need — objects (put, get with a range, head,
 // delete in batches), listing (paginated), multipart uploads, and bucket creation for tests and
-// the demo — over libcurl, each request signed by sigv4.h. Works with AWS S3 and S3-compatible
-// servers (path-style or virtual-hosted addressing).
+// the demo — over cpp-httplib (OpenSSL for https), each request signed by sigv4.h. Works with AWS
+// S3 and S3-compatible servers (path-style or virtual-hosted addressing).
 //
 // Errors: NotFound (no such bucket, key or upload), PermissionDenied (bad credentials or
 // signature, access denied), AlreadyExists (bucket), Unavailable (cannot connect, 5xx, SlowDown:
@@ -24,6 +24,10 @@
 #include "absl/time/time.h"
 #include "s3/sigv4.h"
 
+namespace httplib {
+class Client;
+}
+
 namespace s3 {
 
 struct Endpoint {
@@ -32,7 +36,7 @@ struct Endpoint {
   bool path_style = true;  // bucket in the path ("/bucket/key"), else in the host name
   std::string ca_file;     // PEM bundle to trust for https ("" = the system's)
   absl::Duration connect_timeout = absl::Seconds(10);
-  // A transfer slower than 1 KiB/s for this long is aborted (Unavailable).
+  // A transfer that moves no byte either way for this long is aborted (Unavailable).
   absl::Duration stall_timeout = absl::Seconds(60);
 };
 
@@ -94,10 +98,14 @@ class Client {
   struct Call;
   absl::StatusOr<Response> Do(const Call& call);
 
+  httplib::Client& ConnectionTo(const std::string& host);
+
   const Endpoint endpoint_;
   const Credentials credentials_;
   std::string scheme_, host_;  // of endpoint_.url: "http", "127.0.0.1:7070"
-  void* curl_ = nullptr;       // CURL*, reused (keeps the connection alive)
+  // The last request's connection, kept alive, and its host.
+  std::unique_ptr<httplib::Client> connection_;
+  std::string connection_host_;
 };
 
 }  // namespace s3
