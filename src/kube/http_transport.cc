@@ -295,8 +295,10 @@ class HttplibTransport : public HttpTransport {
     const std::string where = absl::StrCat(request.method, " ", request.path);
 
     // A kept-alive connection the server has closed since (it restarted, or its idle timeout
-    // passed) fails before any byte of a response: then once more on a new connection, as
-    // curl and Go's client do. Nothing of the request was processed: no response began.
+    // passed) fails before any byte of a response: then the request goes once more, on a new
+    // connection, as curl does. Should the first have reached the server after all, the API's
+    // writes are safe to repeat: a create answers AlreadyExists, a delete NotFound, an update
+    // carries its resourceVersion, a patch sets the same fields again.
     for (int attempt = 0;; ++attempt) {
       bool reused = false;
       ASSIGN_OR_RETURN(std::unique_ptr<httplib::ClientImpl> client, Acquire(attempt > 0, reused));

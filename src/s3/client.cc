@@ -161,10 +161,17 @@ absl::StatusOr<Client::Response> Client::Do(const Call& call) {
     for (const auto& [name, value] : *list) req.headers.emplace(name, value);
   }
   req.headers.emplace("Authorization", signature.authorization);
-  req.body = std::string(call.body);
-  // httplib would label a body without a type text/plain; S3 would keep that as the object's.
-  if (!call.body.empty() && !req.has_header("Content-Type")) {
-    req.headers.emplace("Content-Type", "application/octet-stream");
+  if (!call.body.empty()) {
+    // Sent from the caller's bytes, not a copy of them (a part is 16 MiB, four at once): the
+    // provider httplib's own Put(path, headers, length, provider, type) sets up.
+    req.content_length_ = call.body.size();
+    req.content_provider_ = [body = call.body](size_t offset, size_t length,
+                                               httplib::DataSink& sink) {
+      return sink.write(body.data() + offset, length);
+    };
+    if (!req.has_header("Content-Type")) {
+      req.headers.emplace("Content-Type", "application/octet-stream");
+    }
   }
 
   Response response;
