@@ -151,13 +151,13 @@ stop_operator() {
 }
 
 # Polls `$3...` every $2 seconds until it succeeds (status 0) or $1 seconds have passed
-# (status 1). The operator exiting meanwhile ends the run.
+# (status 1). The operator exiting meanwhile, if one runs, ends the run.
 poll() {
   local deadline=$((SECONDS + $1)) every=$2
   shift 2
   until "$@"; do
     [ $SECONDS -lt $deadline ] || return 1
-    kill -0 "$op_pid" 2>/dev/null || die "the operator exited: $(tail -n 5 "$oplog")"
+    [ -z "$op_pid" ] || kill -0 "$op_pid" 2>/dev/null || die "the operator exited: $(tail -n 5 "$oplog")"
     sleep "$every"
   done
 }
@@ -244,8 +244,9 @@ YAML
 other_ns=cass-operator-system
 other_setup() {
   "$kubectl" apply --server-side -f "$other_crds" >/dev/null
-  "$kubectl" wait --for=condition=Established --timeout=60s \
-    crd/cassandradatacenters.cassandra.datastax.com >/dev/null ||
+  # kubectl wait fails at once, rather than waiting, while a new CRD has no conditions yet.
+  poll 60 0.5 "$kubectl" wait --for=condition=Established --timeout=5s \
+    crd/cassandradatacenters.cassandra.datastax.com >/dev/null 2>&1 ||
     die "$other_name's CRDs not established in 60 s"
   "$kubectl" create namespace "$other_ns" >/dev/null
   "$kubectl" apply -f - >/dev/null <<YAML
