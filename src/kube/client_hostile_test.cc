@@ -18,6 +18,16 @@ constexpr char kEvent[] =
     R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"1"}}})"
     "\n";
 
+// Runs `server` (already bound) on `thread` and waits, 5 s at most, until it accepts.
+::testing::AssertionResult Serve(httplib::Server& server, std::thread& thread) {
+  thread = std::thread([&server] { server.listen_after_bind(); });
+  for (int i = 0; i < 500 && !server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (server.is_running()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the test server did not start in 5 s";
+}
+
 class HostileServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -99,11 +109,7 @@ class HostileServerTest : public ::testing::Test {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 500 && !server_.is_running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_TRUE(server_.is_running());
+    ASSERT_TRUE(Serve(server_, thread_));
   }
 
   void TearDown() override {
@@ -273,8 +279,8 @@ TEST(ClientTransportTest, ConnectionClosedByARestartedServerIsReplaced) {
   serve(first);
   const int port = first.bind_to_any_port("127.0.0.1");
   ASSERT_GT(port, 0);
-  std::thread first_thread([&] { first.listen_after_bind(); });
-  while (!first.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread first_thread;
+  ASSERT_TRUE(Serve(first, first_thread));
   RestConfig config;
   config.server = absl::StrCat("http://127.0.0.1:", port);
   Client client(config);
@@ -286,8 +292,8 @@ TEST(ClientTransportTest, ConnectionClosedByARestartedServerIsReplaced) {
   second.set_keep_alive_timeout(1);
   serve(second);
   ASSERT_TRUE(second.bind_to_port("127.0.0.1", port));
-  std::thread second_thread([&] { second.listen_after_bind(); });
-  while (!second.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread second_thread;
+  ASSERT_TRUE(Serve(second, second_thread));
   auto version = client.ServerVersion();
   second.stop();
   second_thread.join();

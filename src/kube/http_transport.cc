@@ -152,7 +152,6 @@ void SetKeepAlive(socket_t sock) {
   setsockopt(sock, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
   setsockopt(sock, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
   setsockopt(sock, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
-  setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 void SetTimeout(httplib::ClientImpl& client, absl::Duration timeout) {
@@ -267,6 +266,7 @@ class HttplibTransport : public HttpTransport {
     client->set_decompress(false);  // no Accept-Encoding: the API server's gzip costs both sides
     client->set_connection_timeout(10, 0);
     client->set_socket_options(SetKeepAlive);
+    client->set_tcp_nodelay(true);
     return client;
   }
 
