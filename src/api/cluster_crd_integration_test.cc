@@ -242,6 +242,23 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
          Spec(c).erase("dataCenter");
          Spec(c)["datacenter"]["racks"][0]["name"] = "Not_A_DNS_Label";
        }},
+      {"spec", "rebuildFrom must name another of spec.dataCenters",
+       [](Json& c) {
+         ToDataCenters(c, {"us-east-1", "us-west-2"});
+         Spec(c)["dataCenters"][1]["rebuildFrom"] = "eu-west-1";
+       }},
+      {"spec", "rebuildFrom must name another of spec.dataCenters",
+       [](Json& c) {
+         ToDataCenters(c, {"us-east-1", "us-west-2"});
+         Spec(c)["dataCenters"][1]["rebuildFrom"] = "us-west-2";  // itself
+       }},
+      {"spec", "rebuildFrom needs another data center",
+       [](Json& c) { Dc(c)["rebuildFrom"] = "us-east-1"; }},
+      {"spec.dataCenters[1].replicateUserKeyspaces", "should be less than or equal to 5",
+       [](Json& c) {
+         ToDataCenters(c, {"us-east-1", "us-west-2"});
+         Spec(c)["dataCenters"][1]["replicateUserKeyspaces"] = 6;
+       }},
       {"spec.mode", "the Scylla backend is not available yet",
        [](Json& c) { Spec(c)["mode"] = "scylla"; }},
       {"spec.annotations.replicas", "must be of type string",
@@ -494,6 +511,8 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
   multi.set_name("multi-dc");
   ToDataCenters(multi.json(), {"us-east-1", "us-west-2", "eu-west-1", "ap-south-1"});
   multi.json()["spec"]["jvm"]["heapSize"] = 4294967296;  // bytes
+  multi.json()["spec"]["dataCenters"][3]["rebuildFrom"] = "us-west-2";
+  multi.json()["spec"]["dataCenters"][3]["replicateUserKeyspaces"] = 3;
   auto created_multi = client_->Create(kClusters, multi);
   ASSERT_TRUE(created_multi.ok()) << created_multi.status();
 }

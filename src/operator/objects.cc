@@ -4,6 +4,7 @@
 // ApplyStatefulSet), the PDBs; and the generated superuser.
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -15,6 +16,7 @@
 #include "kube/errors.h"
 #include "kube/resource.h"
 #include "kube/yaml.h"
+#include "operator/data_center_join.h"
 #include "operator/desired.h"
 #include "operator/pass.h"
 #include "operator/reconciler.h"
@@ -27,8 +29,6 @@ namespace {
 
 using kube::Json;
 namespace res = kube::resources;
-
-constexpr int kNumTokens = 16;
 
 std::string RandomSecret(int bytes) {
   std::vector<unsigned char> buf(bytes);
@@ -61,28 +61,39 @@ std::map<std::string, agent::api::InitSettings> ClusterReconciler::WrittenSettin
 
 namespace {
 
-// Tokens of a brand-new cluster: evenly interleaved per DC, racks interleaved.
+// Each member's tokens in `dc`: evenly interleaved, racks interleaved, shifted by `offset` (which
+// keeps them apart from other data centers' tokens).
+void AddDataCenterTokens(const ClusterSpec& spec, const DataCenterSpec& dc, int64_t offset,
+                         PodTokens& out) {
+  std::vector<std::string> racks;
+  std::vector<int> counts;
+  for (const auto& r : dc.racks) {
+    racks.push_back(r.name);
+    counts.push_back(r.members);
+  }
+  const auto slots = InterleaveRacks(racks, counts);
+  const auto tokens = EvenlyInterleavedTokens(static_cast<int>(slots.size()), kNumTokens);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    std::vector<std::string>& member = out[PodName(spec, dc.name, slots[i].rack, slots[i].ordinal)];
+    for (int64_t t : tokens[i]) member.push_back(std::to_string(t + offset));
+  }
+}
+
+// Tokens of the members that start at once: every member of a brand-new cluster (a data
+// center's index as its offset), or of a data center joining a running one (the offset its
+// join recorded, clear of the ring's tokens).
 PodTokens InitialTokens(const ClusterReconciler::Pass& p) {
   PodTokens initial_tokens;
+  if (p.JoinPhase() == join_phase::kStarting) {
+    if (const DataCenterSpec* dc = p.spec.FindDc(p.JoiningDc())) {
+      AddDataCenterTokens(p.spec, *dc, kube::IntField(p.dc_join, "tokenOffset"), initial_tokens);
+    }
+    return initial_tokens;
+  }
   if (!p.brand_new) return initial_tokens;
   if (!p.restore_tokens.empty()) return p.restore_tokens;  // created from a backup: its tokens
-  int dc_index = 0;
-  for (const auto& dc : p.spec.dcs) {
-    std::vector<std::string> racks;
-    std::vector<int> counts;
-    for (const auto& r : dc.racks) {
-      racks.push_back(r.name);
-      counts.push_back(r.members);
-    }
-    const auto slots = InterleaveRacks(racks, counts);
-    const auto tokens = EvenlyInterleavedTokens(static_cast<int>(slots.size()), kNumTokens);
-    for (size_t i = 0; i < slots.size(); ++i) {
-      std::vector<std::string>& out =
-          initial_tokens[PodName(p.spec, dc.name, slots[i].rack, slots[i].ordinal)];
-      for (int64_t t : tokens[i]) out.push_back(std::to_string(t + dc_index));  // unique per DC
-    }
-    ++dc_index;
-  }
+  int64_t dc_index = 0;
+  for (const auto& dc : p.spec.dcs) AddDataCenterTokens(p.spec, dc, dc_index++, initial_tokens);
   return initial_tokens;
 }
 
@@ -319,6 +330,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
       std::map<std::string, agent::api::InitSettings> settings;
       for (const Member& m : p.members) {
         if (m.dc != dc.name || m.rack != rack.name || !m.wanted) continue;
+        // Not before its data center's join is recorded: it would bootstrap with random tokens.
+        if (p.new_dcs.count(m.dc)) continue;
         MemberPlan plan;
         plan.pod = m.pod;
         plan.broadcast_ip = m.address;
@@ -333,7 +346,9 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureMemberSettings(
           plan.auto_bootstrap = e->second.auto_bootstrap;
         } else if (auto t = initial_tokens.find(m.pod); t != initial_tokens.end()) {
           plan.initial_tokens = t->second;
-          plan.auto_bootstrap = false;  // all start at once on an empty cluster: nothing to stream
+          // All start at once, streaming nothing: an empty cluster, or a data center that joins
+          // and rebuilds afterwards (joining.cc).
+          plan.auto_bootstrap = false;
         }
         settings[m.pod] = MemberSettings(p.spec, dc.name, rack.name, seeds, plan);
       }
@@ -355,9 +370,13 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureStatefulSets(Pa
       const kube::ObjectPtr observed = it == p.statefulsets.end() ? nullptr : it->second;
       // Replicas are the operator's decision: all members at once for a brand-new cluster,
       // else what the scale steps set (a rack added later starts empty and grows one by one).
-      int replicas = p.brand_new ? rack.members : ReplicasOfMissing(p, dc.name, rack.name);
+      // A data center joining a running cluster starts all its members at once too.
+      const bool all_at_once =
+          p.brand_new || (p.JoiningDc() == dc.name && p.JoinPhase() == join_phase::kStarting);
+      int replicas = all_at_once ? rack.members : ReplicasOfMissing(p, dc.name, rack.name);
       if (observed) {
-        replicas = static_cast<int>(kube::IntField(observed->json()["spec"], "replicas"));
+        const int has = static_cast<int>(kube::IntField(observed->json()["spec"], "replicas"));
+        replicas = all_at_once ? std::max(has, rack.members) : has;
       }
       p.replicas[name] = replicas;
       if (observed && observed->being_deleted()) continue;  // re-created once it is gone

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,7 @@ struct ClusterReconciler::Pass {
     old_status = s.is_object() ? s : kube::Json::object();
     if (old_status.contains("operation")) operation = old_status["operation"];
     if (old_status.contains("cleanup")) cleanup = old_status["cleanup"];
+    if (old_status["dataCenterJoin"].is_object()) dc_join = old_status["dataCenterJoin"];
     auth_ready = old_status.value("authReady", false);
     if (old_status["restoreFrom"].is_object()) restore_from = old_status["restoreFrom"];
     if (old_status["systemReplication"].is_object()) {
@@ -49,6 +51,11 @@ struct ClusterReconciler::Pass {
     }
     return nullptr;
   }
+
+  // The data center joining (status.dataCenterJoin), "" when none.
+  std::string JoiningDc() const { return kube::StringField(dc_join, "dataCenter"); }
+  // Its phase (data_center_join.h: join_phase), "" when none.
+  std::string JoinPhase() const { return kube::StringField(dc_join, "phase"); }
 
   // Every rack's StatefulSet has the spec's member count: no scaling decided or under way.
   bool RacksAtSize() const {
@@ -83,6 +90,11 @@ struct ClusterReconciler::Pass {
   bool auth_ready = false;
   kube::Json operation;  // status.operation (null: none)
   kube::Json cleanup;    // status.cleanup (null: none)
+  // status.dataCenterJoin (null: none): a data center added to the running cluster, joining
+  // (joining.cc). Data centers of the spec the running cluster has not started yet: their
+  // members get no settings and the scale steps leave them alone until their join begins.
+  kube::Json dc_join;
+  std::set<std::string> new_dcs;
   // status.systemReplication: per DC, the replication factor the system keyspaces were brought
   // to and repaired at.
   kube::Json system_replication = kube::Json::object();
@@ -99,6 +111,7 @@ struct ClusterReconciler::Pass {
   std::map<std::string, Replay> replays;
   std::string progress_reason, progress_message;
   std::string scale_down_refusal_reason, scale_down_refusal;
+  std::string dc_change_refusal_reason, dc_change_refusal;
   std::string config_refusal;                // unknown keys named; the pods' config is held
   std::vector<RackVolumes> volumes;          // each rack's data volumes against the spec
   std::vector<std::string> volumes_blocked;  // "dc1/r1: StorageClass x does not allow ..."

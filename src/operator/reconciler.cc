@@ -37,6 +37,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"config", &ClusterReconciler::EnsureConfig, false},
     {"restore-from", &ClusterReconciler::PlanRestoreFrom, false},
     {"replays", &ClusterReconciler::FindReplays, false},
+    {"dc-join", &ClusterReconciler::JoinDataCenter, false},
     {"member-settings", &ClusterReconciler::EnsureMemberSettings, false},
     {"statefulsets", &ClusterReconciler::EnsureStatefulSets, false},
     {"volumes", &ClusterReconciler::GrowVolumes, false},
@@ -54,6 +55,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"scale-up", &ClusterReconciler::ScaleUp, false},
     {"cleanup", &ClusterReconciler::Cleanup, false},
     {"scale-down", &ClusterReconciler::ScaleDown, false},
+    {"dc-rebuild", &ClusterReconciler::RebuildDataCenter, false},
 };
 
 ClusterReconciler::ClusterReconciler(Seams seams, Caches caches, ReconcilerOptions options)

@@ -145,6 +145,15 @@ class ClusterReconciler : public kube::Reconciler {
   // The replicas a rack's missing StatefulSet is created with after the cluster was created.
   static int ReplicasOfMissing(const Pass& p, const std::string& dc, const std::string& rack);
   absl::StatusOr<Flow> TrackBootstrap(Pass& p);
+  // joining.cc: a data center added to the running cluster (data_center_join.h). JoinDataCenter
+  // notices it and records the join before the settings and StatefulSets are written;
+  // RebuildDataCenter, the last step, has keyspaces replicate to it and its members rebuild.
+  absl::StatusOr<Flow> JoinDataCenter(Pass& p);
+  absl::StatusOr<Flow> RebuildDataCenter(Pass& p);
+  // Writes status.dataCenterJoin (or clears it with a null) now, before acting on it.
+  absl::Status RecordJoin(Pass& p, const kube::Json& join);
+  // Records the refusal for the DataCenterChangeRefused condition (an event when it is new).
+  Flow RefuseDataCenterChange(Pass& p, const char* reason, const std::string& message);
   absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // system_replication.cc
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
   // restore_from.cc: a Cluster created from a backup: its members paired with the backup's

@@ -141,6 +141,11 @@ void SetRecords(const Pass& p, Json& status) {
   } else {
     status["cleanup"] = p.cleanup;
   }
+  if (p.dc_join.is_null()) {
+    status.erase("dataCenterJoin");
+  } else {
+    status["dataCenterJoin"] = p.dc_join;
+  }
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
   if (!p.restore_from.is_null()) status["restoreFrom"] = p.restore_from;
 }
@@ -207,6 +212,13 @@ void SetVerdicts(const Pass& p, Conditions& conditions) {
   } else {
     conditions.Set(condition::kScaleDownRefused, true, p.scale_down_refusal_reason,
                    p.scale_down_refusal);
+  }
+  if (p.dc_change_refusal.empty()) {
+    conditions.Set(condition::kDataCenterChangeRefused, false, reason::kNotRefused,
+                   "no data center change is refused");
+  } else {
+    conditions.Set(condition::kDataCenterChangeRefused, true, p.dc_change_refusal_reason,
+                   p.dc_change_refusal);
   }
   const VolumesVerdict volumes = JudgeVolumes(p.volumes, p.volumes_blocked);
   conditions.Set(condition::kVolumesResized, volumes.resized, volumes.reason, volumes.message);

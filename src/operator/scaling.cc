@@ -66,6 +66,7 @@ Flow ClusterReconciler::RefuseScaleDown(Pass& p, const char* reason, const std::
 absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
   if (!p.bootstrapped) return Flow::kContinue;
   for (const auto& dc : p.spec.dcs) {
+    if (p.JoiningDc() == dc.name) continue;  // its members rebuild first (joining.cc)
     const RackSpec* shrink = RackToShrink(p, dc);
     if (!shrink) continue;
     // Not while members clean up: Cassandra refuses cleanup during range movements, and the
@@ -188,6 +189,8 @@ absl::Status ClusterReconciler::LowerSystemKeyspaces(Pass& p, CqlSession& sessio
 absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
   if (!p.bootstrapped) return Flow::kContinue;
   for (const auto& dc : p.spec.dcs) {
+    // A data center new to the running cluster joins all at once, then rebuilds (joining.cc).
+    if (p.new_dcs.count(dc.name) || p.JoiningDc() == dc.name) continue;
     const RackSpec* grow = nullptr;
     int fewest = 0;
     for (const auto& rack : dc.racks) {

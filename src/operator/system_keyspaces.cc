@@ -67,11 +67,13 @@ std::vector<ReplicationChange> PlanSystemReplication(const std::map<std::string,
 }
 
 bool RepairAfterChange(const std::string& keyspace, const Json& factors, bool serving) {
-  bool replicated = false;
+  // Replicas across every data center: one in each of two is two copies to bring in sync (a
+  // data center that joined gets its logins this way before anything else streams to it).
+  int replicas = 0;
   for (const auto& [dc, factor] : factors.items()) {
-    replicated |= factor.is_number_integer() && factor.get<int>() > 1;
+    if (factor.is_number_integer()) replicas += factor.get<int>();
   }
-  if (!replicated) return false;
+  if (replicas < 2) return false;
   return keyspace == "system_auth" || (serving && keyspace == "system_distributed");
 }
 

@@ -54,7 +54,7 @@ struct ReplicationChange {
 std::vector<ReplicationChange> PlanSystemReplication(
     const std::map<std::string, nlohmann::json>& current, const ClusterSpec& spec, bool serving);
 
-// Whether `keyspace` is repaired after its factors became `factors`: not with one replica per DC
+// Whether `keyspace` is repaired after its factors became `factors`: not with one replica in all
 // (nothing to repair: Cassandra refuses), not system_traces (a day's TTL, disposable), and
 // system_distributed only once the cluster is serving (it is empty before).
 bool RepairAfterChange(const std::string& keyspace, const nlohmann::json& factors, bool serving);

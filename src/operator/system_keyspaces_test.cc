@@ -118,6 +118,8 @@ TEST(SystemKeyspaces, RepairOnlyWhatHoldsDataAndHasReplicas) {
   EXPECT_TRUE(RepairAfterChange("system_auth", Json{{"dc1", 2}}, false));
   EXPECT_TRUE(RepairAfterChange("system_auth", Json{{"dc1", 1}, {"dc2", 3}}, true));
   EXPECT_FALSE(RepairAfterChange("system_auth", Json{{"dc1", 1}}, true));  // one replica
+  // One in each of two data centers: two copies (a joining data center gets its logins).
+  EXPECT_TRUE(RepairAfterChange("system_auth", Json{{"dc1", 1}, {"dc2", 1}}, true));
   EXPECT_FALSE(RepairAfterChange("system_distributed", Json{{"dc1", 3}}, false));
   EXPECT_TRUE(RepairAfterChange("system_distributed", Json{{"dc1", 3}}, true));
   EXPECT_FALSE(RepairAfterChange("system_traces", Json{{"dc1", 3}}, true));

@@ -16,6 +16,9 @@
 
 namespace ringkeeper {
 
+// Tokens per member (num_tokens), for every member the operator gives tokens to.
+inline constexpr int kNumTokens = 16;
+
 struct MemberSlot {
   std::string rack;
   int ordinal = 0;

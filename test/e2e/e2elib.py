@@ -251,10 +251,10 @@ def apply(manifest, ns=NS):
     return kubectl("apply", "-f", "-", stdin=json.dumps(manifest), ns=ns)
 
 
-def table_keys(session, table, fetch_size=1000):
-    """Every key k of `table` ("keyspace.table"), read at QUORUM, paged."""
+def table_keys(session, table, fetch_size=1000, consistency=QUORUM):
+    """Every key k of `table` ("keyspace.table"), read at `consistency` (QUORUM), paged."""
     from cassandra.query import SimpleStatement
-    statement = SimpleStatement(f"SELECT k FROM {table}", consistency_level=QUORUM,
+    statement = SimpleStatement(f"SELECT k FROM {table}", consistency_level=consistency,
                                 fetch_size=fetch_size)
     return {row.k for row in session.execute(statement, timeout=60)}
 

@@ -63,6 +63,9 @@ inline constexpr char kOpBackup[] = "backup";
 // when asked), then on each node its files fetched and imported into the live tables.
 inline constexpr char kOpRestoreSchema[] = "restore_schema";
 inline constexpr char kOpRestore[] = "restore";
+// A node of a data center that joined without streaming (auto_bootstrap false) fetches the
+// ranges it now replicates from `source_dc` (StorageService.rebuild).
+inline constexpr char kOpRebuild[] = "rebuild";
 
 // Operation states.
 inline constexpr char kStateRunning[] = "running";
@@ -151,7 +154,7 @@ struct SeedList {
 //   cleanup/flush: keyspace (empty = all non-system), tables; snapshot: tag, keyspaces;
 //   clear_snapshot: tag (empty = all); repair: keyspace, tables, ranges ("start:end"),
 //   parallelism ("sequential" | "parallel" | "dc_parallel"), repair_type, datacenters, run;
-//   decommission, drain, stop_repairs: -;
+//   decommission, drain, stop_repairs: -; rebuild: source_dc;
 //   backup: backup, location, keyspaces, upload_parallelism, bandwidth_bytes_per_second.
 // Where a backup goes: an S3-compatible bucket. The credentials file (a mounted Secret) holds
 // the access key id and the secret access key, one a line; it is read when the backup starts and
@@ -215,6 +218,7 @@ struct OperationRequest {
   // `preview` says what is out of sync); only replicas in `datacenters` when any.
   std::string repair_type;
   std::vector<std::string> datacenters;
+  std::string source_dc;  // rebuild: the data center the node streams from
   // backup: its name, where it goes, files sent at once, an optional byte rate (0: none);
   // keyspaces as for snapshot (empty: all, the system keyspaces with the schema included).
   std::string backup;
@@ -308,7 +312,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace
                                                 tag, ranges, parallelism, backup, location,
                                                 upload_parallelism, bandwidth_bytes_per_second,
                                                 source_cluster, source_node, truncate,
-                                                verify_tokens, load, run, repair_type, datacenters)
+                                                verify_tokens, load, run, repair_type, datacenters,
+                                                source_dc)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RepairPreview, done, ranges, sstables, bytes,
                                                 tables)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,

@@ -45,6 +45,11 @@ class FakeNodeControl : public NodeControl {
     return absl::OkStatus();
   }
   absl::Status Cleanup(const std::string&) override { return absl::OkStatus(); }
+  absl::Status Rebuild(const std::string& source_dc) override {
+    rebuilt_from = source_dc;
+    return absl::OkStatus();
+  }
+  std::string rebuilt_from;
   absl::Status Flush(const std::string&, const std::vector<std::string>&) override {
     return absl::OkStatus();
   }

@@ -274,6 +274,16 @@ absl::Status JolokiaNodeControl::Decommission() {
       .status();
 }
 
+absl::Status JolokiaNodeControl::Rebuild(const std::string& source_dc) {
+  // rebuild(String) is in every version from 3.11 to 5.0 (the longer overloads changed); it
+  // streams every keyspace with replicas in this node's data center, ranges this node already
+  // received skipped (system.available_ranges), so a failed rebuild can simply run again.
+  return client_
+      .One(JolokiaClient::Exec(kStorageService, "rebuild(java.lang.String)", {source_dc}),
+           absl::Hours(24))
+      .status();
+}
+
 absl::StatusOr<std::vector<std::string>> JolokiaNodeControl::Keyspaces(
     const std::string& keyspace) {
   if (!keyspace.empty()) return std::vector<std::string>{keyspace};

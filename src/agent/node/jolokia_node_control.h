@@ -33,6 +33,7 @@ class JolokiaNodeControl : public NodeControl {
   absl::Status Drain() override;
   absl::Status Decommission() override;
   absl::Status Cleanup(const std::string& keyspace) override;
+  absl::Status Rebuild(const std::string& source_dc) override;
   absl::Status Flush(const std::string& keyspace, const std::vector<std::string>& tables) override;
   absl::Status TakeSnapshot(const std::string& tag,
                             const std::vector<std::string>& keyspaces) override;

@@ -2,7 +2,7 @@
 // mechanism: JolokiaNodeControl (Cassandra, JMX over Jolokia); a Scylla REST implementation fits
 // beside it with the same shape.
 //
-// Blocking calls; long ones (Drain, Decommission, Cleanup) return when the node has finished,
+// Blocking calls; long ones (Drain, Decommission, Cleanup, Rebuild) return when the node has finished,
 // so callers run them off the request thread (server/operations.h). Errors: Unavailable when the
 // node cannot be reached; FailedPrecondition when the node refused; InvalidArgument for bad input.
 // Implementations are thread-safe.
@@ -43,6 +43,9 @@ class NodeControl {
   virtual absl::Status Drain() = 0;
   virtual absl::Status Decommission() = 0;
   virtual absl::Status Cleanup(const std::string& keyspace) = 0;  // empty: all non-system
+  // Streams every range this node replicates (each keyspace with replicas in its data center)
+  // from the nodes of `source_dc`: nodetool rebuild. Returns when the streams have finished.
+  virtual absl::Status Rebuild(const std::string& source_dc) = 0;
   virtual absl::Status Flush(const std::string& keyspace,
                              const std::vector<std::string>& tables) = 0;
   virtual absl::Status TakeSnapshot(const std::string& tag,

@@ -17,7 +17,7 @@ bool IsKnownKind(const std::string& kind) {
   for (const char* k :
        {api::kOpDrain, api::kOpDecommission, api::kOpCleanup, api::kOpFlush, api::kOpSnapshot,
         api::kOpClearSnapshot, api::kOpRepair, api::kOpStopRepairs, api::kOpBackup,
-        api::kOpRestoreSchema, api::kOpRestore}) {
+        api::kOpRestoreSchema, api::kOpRestore, api::kOpRebuild}) {
     if (kind == k) return true;
   }
   return false;
@@ -66,6 +66,9 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
       return absl::InvalidArgumentError(
           absl::StrCat("repair: repair_type \"", type, "\" is not full, incremental or preview"));
     }
+  }
+  if (request.kind == api::kOpRebuild && request.source_dc.empty()) {
+    return absl::InvalidArgumentError("rebuild: \"source_dc\" is required");
   }
   if (request.kind == api::kOpBackup) {
     if (absl::Status s = CheckBackupRequest(request); !s.ok()) return s;
@@ -171,6 +174,8 @@ void Operations::Run(std::string id, const api::OperationRequest& r) {
     status = node_->Decommission();
   } else if (r.kind == api::kOpCleanup) {
     status = node_->Cleanup(r.keyspace);
+  } else if (r.kind == api::kOpRebuild) {
+    status = node_->Rebuild(r.source_dc);
   } else if (r.kind == api::kOpFlush) {
     status = node_->Flush(r.keyspace, r.tables);
   } else if (r.kind == api::kOpSnapshot) {

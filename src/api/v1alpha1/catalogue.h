@@ -19,6 +19,9 @@ inline constexpr char kProgressing[] = "Progressing";
 inline constexpr char kDegraded[] = "Degraded";
 // The last requested scale-down is refused; nothing was touched.
 inline constexpr char kScaleDownRefused[] = "ScaleDownRefused";
+// A data center added to the running cluster cannot join yet (the message says why); none of
+// its members was started.
+inline constexpr char kDataCenterChangeRefused[] = "DataCenterChangeRefused";
 // A spec.config (or the rack's ConfigMap) key unknown to the running Cassandra version: the
 // config is held as it was (no pod rolls) until the key is fixed.
 inline constexpr char kConfigRefused[] = "ConfigRefused";
@@ -61,6 +64,9 @@ inline constexpr char kReplicationFactor[] = "ReplicationFactor";  // below a ke
 inline constexpr char kNodesNotUp[] = "NodesNotUp";                // a node is not UN
 inline constexpr char kDiskSpace[] = "DiskSpace";      // the remaining nodes lack the disk
 inline constexpr char kDiskUnknown[] = "DiskUnknown";  // a node's disk figures are unknown
+// DataCenterChangeRefused (True, and a Warning event): a user keyspace on SimpleStrategy would
+// put replicas on the new data center's members without their data (data_center_join.h).
+inline constexpr char kSimpleStrategyKeyspace[] = "SimpleStrategyKeyspace";
 // Events (and Progressing reasons while the operation runs).
 inline constexpr char kCreating[] = "Creating";                      // racks created at once
 inline constexpr char kSuperuserCreated[] = "SuperuserCreated";      // generated superuser ready
@@ -80,6 +86,13 @@ inline constexpr char kGrowingVolumes[] = "GrowingVolumes";  // claims' requests
 // A rack's StatefulSet deleted with its pods orphaned, to come back with a bigger claim template.
 inline constexpr char kRecreatingStatefulSet[] = "RecreatingStatefulSet";
 inline constexpr char kStatefulSetRecreated[] = "StatefulSetRecreated";
+// A data center added to the running cluster (status.dataCenterJoin): its members start at once
+// without streaming; keyspaces altered to replicate to it (spec replicateUserKeyspaces); a
+// member rebuilt from the source data center (or a rebuild failed, retried: Warning); all done.
+inline constexpr char kDataCenterJoining[] = "DataCenterJoining";
+inline constexpr char kReplicateUserKeyspaces[] = "ReplicateUserKeyspaces";
+inline constexpr char kRebuilding[] = "Rebuilding";
+inline constexpr char kDataCenterJoined[] = "DataCenterJoined";
 
 // Backups: why one failed (its Failed condition, status.reason, and a Warning event), and the
 // events of one that runs.

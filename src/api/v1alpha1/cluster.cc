@@ -60,6 +60,8 @@ absl::StatusOr<DataCenterSpec> ParseDc(const Json& dc) {
     }
     out.racks.push_back(std::move(rack));
   }
+  out.rebuild_from = StringField(dc, "rebuildFrom");
+  out.replicate_user_keyspaces = static_cast<int>(kube::IntField(dc, "replicateUserKeyspaces"));
   return out;
 }
 
@@ -107,6 +109,13 @@ absl::Status ParseDataCenters(const Json& spec, ClusterSpec& c) {
     c.dcs.push_back(*std::move(parsed));
   }
   if (c.dcs.empty()) return absl::InvalidArgumentError("spec has no data center");
+  for (const DataCenterSpec& dc : c.dcs) {
+    if (!dc.rebuild_from.empty() && (dc.rebuild_from == dc.name || !c.FindDc(dc.rebuild_from))) {
+      return absl::InvalidArgumentError(absl::StrCat("data center ", dc.name, ": rebuildFrom \"",
+                                                     dc.rebuild_from,
+                                                     "\" names no other data center"));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -35,6 +35,12 @@ struct RackSpec {
 struct DataCenterSpec {
   std::string name;
   std::vector<RackSpec> racks;
+  // For a data center added to a running cluster (its members start at once without streaming,
+  // then rebuild from another data center): `rebuildFrom`, the data center they stream from
+  // ("" = the first other one), and `replicateUserKeyspaces`, the factor every user keyspace is
+  // given here before they rebuild (at most this data center's size; 0 = the user alters them).
+  std::string rebuild_from;
+  int replicate_user_keyspaces = 0;
   int members() const;
 };
 

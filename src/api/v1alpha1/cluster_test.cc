@@ -266,6 +266,29 @@ TEST(ClusterSpecTest, SeveralDataCentersKeepTheirOrder) {
   EXPECT_EQ(c->FindDc("dc2")->racks.size(), 2u);
 }
 
+TEST(ClusterSpecTest, AJoiningDataCenterNamesItsSourceAndUserKeyspaceFactor) {
+  Json joining = OneRackDc("dc2", "a", 2);
+  joining["rebuildFrom"] = "dc1";
+  joining["replicateUserKeyspaces"] = 2;
+  auto c = ParseCluster(
+      ClusterWith({{"version", "5.0.9"}, {"dataCenters", {OneRackDc("dc1", "a", 3), joining}}}),
+      Defaults{});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dcs[0].rebuild_from, "");
+  EXPECT_EQ(c->dcs[0].replicate_user_keyspaces, 0);
+  EXPECT_EQ(c->dcs[1].rebuild_from, "dc1");
+  EXPECT_EQ(c->dcs[1].replicate_user_keyspaces, 2);
+  // Stored before the CRD refused it: a source that is no other data center.
+  for (const char* source : {"dc2", "dc9"}) {
+    joining["rebuildFrom"] = source;
+    auto bad = ParseCluster(
+        ClusterWith({{"version", "5.0.9"}, {"dataCenters", {OneRackDc("dc1", "a", 3), joining}}}),
+        Defaults{});
+    ASSERT_FALSE(bad.ok()) << source;
+    EXPECT_NE(bad.status().message().find("rebuildFrom"), std::string::npos) << bad.status();
+  }
+}
+
 TEST(ClusterSpecTest, DefaultsWhenRepositoryAndSidecarImageAreAbsent) {
   const kube::Object cluster =
       ClusterWith({{"version", "4.1.5"}, {"dataCenter", OneRackDc("dc1", "r1", 1)}});

@@ -274,7 +274,11 @@ void FakeCluster::RunNodes() {
     if (--op.ticks_left > 0) continue;
     op.op.state = op.fail ? api::kStateFailed : api::kStateSucceeded;
     op.op.finished_unix = absl::ToUnixSeconds(now_);
-    if (op.fail) op.op.message = "repair failed: Repair job failed (fake)";
+    if (op.fail) {
+      op.op.message = op.op.kind == api::kOpRebuild ? "Error while rebuilding node: Stream failed"
+                                                    : "repair failed: Repair job failed (fake)";
+    }
+    if (op.op.kind == api::kOpRebuild && !op.fail && n) n->rebuilt_from = op.request.source_dc;
     if (op.op.kind == api::kOpRepair && !op.fail && !op.request.run.empty()) {
       ++repaired[absl::StrCat(op.request.keyspace, " ", absl::StrJoin(op.request.ranges, ","))];
     }
@@ -444,6 +448,12 @@ absl::StatusOr<api::Operation> FakeCluster::StartOperation(const std::string& po
     }
   } else if (r.kind == api::kOpStopRepairs) {
     op.op.state = api::kStateSucceeded;
+  } else if (r.kind == api::kOpRebuild) {
+    op.ticks_left = rebuild_ticks;
+    if (rebuilds_to_fail > 0) {
+      --rebuilds_to_fail;
+      op.fail = true;
+    }
   }
   if (r.kind == api::kOpDrain) {
     n->mode = "DRAINED";

@@ -46,6 +46,7 @@ struct FakeNode {
   std::vector<std::string> seeds;
   bool replacing = false;
   std::string release_version;  // the Cluster's spec.version when its process started
+  std::string rebuilt_from;     // the source data center of its last finished rebuild
 };
 
 struct RecordedEvent {
@@ -137,6 +138,10 @@ class FakeCluster : public ObjectReader,
   int repairs_to_fail = 0;
   bool repairs_hang = false;
   std::map<std::string, int64_t> pending_compactions;
+  // Rebuilds (a joining data center's members) take `rebuild_ticks` ticks; the next
+  // `rebuilds_to_fail` fail.
+  int rebuild_ticks = 2;
+  int rebuilds_to_fail = 0;
   // A Repair's segments (requests with a run key) that succeeded, by "keyspace ranges", and
   // every such request.
   std::map<std::string, int> repaired;
