@@ -540,7 +540,7 @@ TEST_F(ClusterCrdTest, RefusesUnsafeChangesAndAllowsGrowth) {
       "spec.dataCenter.racks[0].storage", "can grow but never shrink");
   ExpectRefused(update(seed, [&](Json& c) { claim(c)["storageClassName"] = "fast"; }),
                 "spec.dataCenter.racks[0].storage", "storage is immutable except for growing");
-  ExpectRefused(update(seed, [](Json& c) { ToDataCenters(c, {"us-east-1"}); }), "spec",
+  ExpectRefused(update(seed, [](Json& c) { ToDataCenters(c, {"eu-west-1"}); }), "spec",
                 "spec.dataCenter, spec.datacenter and spec.dataCenters cannot be swapped");
   // A storage request cannot go to zero by an update either (it is also a shrink).
   ExpectRefused(update(seed, [&](Json& c) { claim(c)["resources"]["requests"]["storage"] = "0"; }),
@@ -561,6 +561,23 @@ TEST_F(ClusterCrdTest, RefusesUnsafeChangesAndAllowsGrowth) {
   // ...but the rack cannot go again (its StatefulSet and data would be orphaned).
   ExpectRefused(update(seed, [](Json& c) { Dc(c)["racks"].erase(1); }), "spec.dataCenter.racks",
                 "racks cannot be removed or renamed");
+  // The one data center becomes the first of several (to add one), with its name and racks...
+  ExpectRefused(update(seed,
+                       [](Json& c) {
+                         ToDataCenters(c, {"us-east-1"});
+                         Spec(c)["dataCenters"][0]["racks"].erase(1);
+                       }),
+                "spec", "spec.dataCenter, spec.datacenter and spec.dataCenters cannot be swapped");
+  auto several = update(seed, [](Json& c) { ToDataCenters(c, {"us-east-1", "us-west-2"}); });
+  ASSERT_TRUE(several.ok()) << several.status();
+  EXPECT_EQ(several->json()["spec"]["dataCenters"].size(), 2u);
+  // ...and never back.
+  ExpectRefused(update(seed,
+                       [](Json& c) {
+                         Spec(c)["dataCenter"] = Spec(c)["dataCenters"][0];
+                         Spec(c).erase("dataCenters");
+                       }),
+                "spec", "spec.dataCenter, spec.datacenter and spec.dataCenters cannot be swapped");
 
   // Several data centers: adding one is fine, removing or renaming one is not.
   Object multi = seed_;

@@ -137,6 +137,17 @@ absl::StatusOr<Flow> ClusterReconciler::JoinDataCenter(Pass& p) {
   if (!p.operation.is_null()) return wait("an operation runs");
   if (p.cleanup.is_object()) return wait("the cleanup after the last scale-up runs");
   if (!AllUp(p)) return wait("not every member is UN");
+  for (const DataCenterSpec& other : p.spec.dcs) {
+    if (p.new_dcs.count(other.name)) continue;
+    for (const RackSpec& rack : other.racks) {
+      // The StatefulSets as observed (this pass has not decided their replicas yet).
+      auto it = p.statefulsets.find(StatefulSetName(p.spec, other.name, rack.name));
+      if (it == p.statefulsets.end() ||
+          kube::IntField(it->second->json()["spec"], "replicas") != rack.members) {
+        return wait(absl::StrCat("data center ", other.name, " is being scaled"));
+      }
+    }
+  }
   const std::string source = SourceOf(p, dc);
   if (source.empty() || !HasJoinedMember(p, source)) {
     return wait(absl::StrCat("its source data center ", source.empty() ? "(none)" : source,

@@ -235,8 +235,10 @@ TEST_F(DataCenters, AFailedRebuildIsRetriedAndANewLeaderFollowsTheRecordedOne) {
 }
 
 TEST_F(DataCenters, WithNoUserKeyspaceTheJoinEndsOnceItsMembersAreUp) {
-  CreateReadyWith({Dc("dc1", 1)});
-  AddDc(Dc("dc2", 2));
+  // Created with the seed's single spec.dataCenter, which becomes the first of spec.dataCenters.
+  CreateReady(1);
+  const Json dc1 = world.Cluster()->json()["spec"]["dataCenter"];
+  world.PatchCluster({{"spec", {{"dataCenter", nullptr}, {"dataCenters", {dc1, Dc("dc2", 2)}}}}});
   ASSERT_TRUE(RunUntil([&] { return Joined(); })) << world.Status().dump(2);
   EXPECT_EQ(Rebuilding(world), 0);
   EXPECT_TRUE(world.HasEvent(reason::kDataCenterJoined));
