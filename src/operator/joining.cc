@@ -136,7 +136,15 @@ absl::StatusOr<Flow> ClusterReconciler::JoinDataCenter(Pass& p) {
   };
   if (!p.operation.is_null()) return wait("an operation runs");
   if (p.cleanup.is_object()) return wait("the cleanup after the last scale-up runs");
-  if (!AllUp(p)) return wait("not every member is UN");
+  // Every member of the running data centers UN (AllUp needs the replicas this pass has not
+  // decided yet; the new data centers' members have no pod).
+  int running = 0;
+  for (const Member& m : p.members) {
+    if (p.new_dcs.count(m.dc)) continue;
+    if (!m.pod_object || !m.up_everywhere) return wait(absl::StrCat(m.pod, " is not UN"));
+    ++running;
+  }
+  if (static_cast<int>(p.ring_views.size()) < running) return wait("not every agent answered");
   for (const DataCenterSpec& other : p.spec.dcs) {
     if (p.new_dcs.count(other.name)) continue;
     for (const RackSpec& rack : other.racks) {
