@@ -46,10 +46,15 @@ class FakeNodeControl : public NodeControl {
   }
   absl::Status Cleanup(const std::string&) override { return absl::OkStatus(); }
   absl::Status Rebuild(const std::string& source_dc) override {
+    std::lock_guard<std::mutex> lock(mu);
     rebuilt_from = source_dc;
     return absl::OkStatus();
   }
-  std::string rebuilt_from;
+  std::string RebuiltFrom() {
+    std::lock_guard<std::mutex> lock(mu);
+    return rebuilt_from;
+  }
+  std::string rebuilt_from;  // guarded by mu (the operation's thread writes it)
   absl::Status Flush(const std::string&, const std::vector<std::string>&) override {
     return absl::OkStatus();
   }

@@ -302,6 +302,21 @@ TEST_F(ServerTest, RepairOfOneRunStartsOnceAndReportsItsPreview) {
   EXPECT_NE(json::parse(next->body)["id"], id);
 }
 
+TEST_F(ServerTest, RebuildStreamsFromItsSourceDataCenterWhichItNeeds) {
+  auto bad = Post(api::kOperations, R"({"kind":"rebuild"})");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("source_dc"), std::string::npos) << bad->body;
+  auto r = Post(api::kOperations, R"({"kind":"rebuild","source_dc":"dc1"})");
+  ASSERT_EQ(r->status, 202) << r->body;
+  const std::string path = std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(json::parse(Get(path)->body)["state"], api::kStateSucceeded);
+  EXPECT_EQ(node_.RebuiltFrom(), "dc1");
+}
+
 TEST_F(ServerTest, RepairOfUnknownTypeIs400) {
   auto r = Post(api::kOperations, R"({"kind":"repair","keyspace":"ks","repair_type":"quick"})");
   EXPECT_EQ(r->status, 400);

@@ -245,6 +245,23 @@ def snapshot_flush_cleanup(cluster):
 
 
 @case
+def rebuild(cluster):
+    """rebuild (a joining data center's member): Jolokia's rebuild(String) on this Cassandra;
+    an unknown source data center fails naming it, a known one streams and succeeds."""
+    n1 = cluster.nodes[0]
+    op = n1.operation({"kind": "rebuild", "source_dc": "nowhere"})
+    assert op["state"] == "failed" and "nowhere" in op["message"], op
+    op = n1.operation({"kind": "rebuild", "source_dc": "dc1"})
+    assert op["state"] == "succeeded", op
+    c, s = session([n1.address], cl=ConsistencyLevel.ONE)
+    try:
+        rows = s.execute("SELECT count(*) FROM rf2.t").one()[0]
+    finally:
+        c.shutdown()
+    assert rows > 0, rows
+
+
+@case
 def backup_to_s3(cluster):
     # One node's backup to a real S3 server that checks every signature, read back with botocore.
     n1 = cluster.nodes[0]
@@ -622,6 +639,7 @@ def main():
         node_metrics(cluster)
         bad_input(cluster)
         snapshot_flush_cleanup(cluster)
+        rebuild(cluster)
         backup_to_s3(cluster)
         range_map(cluster)
         repair_range(cluster)
