@@ -34,6 +34,9 @@ order (the scenario files in brackets):
      every row confirmed by any scenario's client read back at QUORUM at the end (11);
  11. the operator's RSS and CPU over the whole run (12);
  12. deleting the Cluster removes what it owns and retains the PVCs (13).
+ 13. several data centers (16, its own Cluster 'multi' in namespace e2e-multi): two created
+     together, rows written at LOCAL_QUORUM in one read at LOCAL_ONE in the other; a third added,
+     joined without streaming and rebuilt while a client writes: every row read there.
 
 One file per scenario, so one failure does not hide the rest. Two Cassandra clusters in all, as
 before the split: `single` (01 only) and the seed's cluster, created at 3 by 02 and shared by 03
