@@ -28,7 +28,7 @@ struct ClusterReconciler::Pass {
     old_status = s.is_object() ? s : kube::Json::object();
     if (old_status.contains("operation")) operation = old_status["operation"];
     if (old_status.contains("cleanup")) cleanup = old_status["cleanup"];
-    if (old_status["dataCenterJoin"].is_object()) dc_join = old_status["dataCenterJoin"];
+    if (old_status.contains("dataCenterJoin")) dc_join = old_status["dataCenterJoin"];
     auth_ready = old_status.value("authReady", false);
     if (old_status["restoreFrom"].is_object()) restore_from = old_status["restoreFrom"];
     if (old_status["systemReplication"].is_object()) {

@@ -64,11 +64,14 @@ bool Scenario::RunUntil(const std::function<bool()>& done, int max_passes,
 void Scenario::ExpectQuiet() {
   world.Tick();
   const size_t before = world.write_log.size();
+  const Json status_before = world.Status();
   auto result = reconciler->Reconcile(key);
   EXPECT_TRUE(result.ok()) << result.status();
   std::vector<std::string> writes(world.write_log.begin() + static_cast<long>(before),
                                   world.write_log.end());
-  EXPECT_TRUE(writes.empty()) << "the next pass wrote: " << absl::StrJoin(writes, ", ");
+  EXPECT_TRUE(writes.empty()) << "the next pass wrote: " << absl::StrJoin(writes, ", ")
+                              << "; status changes: "
+                              << Json::diff(status_before, world.Status()).dump();
 }
 
 void Scenario::SetMembers(int members, const std::string& rack) {
