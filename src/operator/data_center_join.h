@@ -47,8 +47,7 @@ std::vector<std::string> KeyspacesReplicatedIn(
 // The changes that give every NetworkTopologyStrategy user keyspace without replicas in `dc`
 // `factor` of them there, its other data centers' factors kept. Empty when none lacks them.
 std::vector<ReplicationChange> PlanUserReplication(
-    const std::map<std::string, nlohmann::json>& replication, const std::string& dc,
-    int factor);
+    const std::map<std::string, nlohmann::json>& replication, const std::string& dc, int factor);
 
 // The smallest offset >= `start` by which the `members` x `tokens_per_member` evenly
 // interleaved tokens (tokens.h) can be shifted so that none of them is in `taken` (the ring's

@@ -40,8 +40,8 @@ std::vector<const DataCenterSpec*> NewDataCenters(const ClusterReconciler::Pass&
     for (const Member& m : p.members) started |= m.dc == dc.name && m.pod_object != nullptr;
     for (const RackSpec& rack : dc.racks) {
       auto it = p.statefulsets.find(StatefulSetName(p.spec, dc.name, rack.name));
-      started |= it != p.statefulsets.end() && kube::IntField(it->second->json()["spec"],
-                                                              "replicas") > 0;
+      started |=
+          it != p.statefulsets.end() && kube::IntField(it->second->json()["spec"], "replicas") > 0;
     }
     if (!started) out.push_back(&dc);
   }
@@ -225,16 +225,15 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
   if (p.JoinPhase() == join_phase::kReplicating) {
     // The system keyspaces first (system-keyspaces step): logins and repair history there.
     if (!p.operation.is_null() || !SystemKeyspacesReplicated(p)) {
-      p.progress_message = absl::StrCat("data center ", name,
-                                        " joined; the system keyspaces replicate to it first");
+      p.progress_message =
+          absl::StrCat("data center ", name, " joined; the system keyspaces replicate to it first");
       return Flow::kContinue;
     }
     ASSIGN_OR_RETURN(auto session, AdminSession(p));
     ASSIGN_OR_RETURN(auto replication, ReadReplication(*session));
     if (dc->replicate_user_keyspaces > 0) {
       const int factor = std::min(dc->replicate_user_keyspaces, dc->members());
-      const std::vector<ReplicationChange> changes =
-          PlanUserReplication(replication, name, factor);
+      const std::vector<ReplicationChange> changes = PlanUserReplication(replication, name, factor);
       if (!changes.empty()) {
         std::vector<std::string> steps;
         for (const ReplicationChange& change : changes) {
@@ -244,8 +243,8 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
         RETURN_IF_ERROR(session->WaitForSchemaAgreement(absl::Seconds(30)));
         Event(p, false, reason::kReplicateUserKeyspaces,
               absl::StrCat("replication of ", absl::StrJoin(steps, ", "),
-                           " (replicateUserKeyspaces); the members of ", name,
-                           " rebuild from ", source, " next"));
+                           " (replicateUserKeyspaces); the members of ", name, " rebuild from ",
+                           source, " next"));
         ASSIGN_OR_RETURN(replication, ReadReplication(*session));
       }
     }
@@ -307,10 +306,10 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
                          ")"));
     } else if (op.ok()) {  // failed: again after a while (NotFound: its agent restarted)
       join["failures"] = kube::IntField(join, "failures") + 1;
-      Event(p, true, reason::kRebuilding,
-            absl::StrCat("rebuild of ", running, " from ", source, " ", op->state, ": ",
-                         op->message,
-                         "; retrying (the ranges it already received are not streamed again)"));
+      Event(
+          p, true, reason::kRebuilding,
+          absl::StrCat("rebuild of ", running, " from ", source, " ", op->state, ": ", op->message,
+                       "; retrying (the ranges it already received are not streamed again)"));
     }
     RETURN_IF_ERROR(RecordJoin(p, join));
     if (op.ok() && !succeeded) {
@@ -327,17 +326,19 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
   }
   if (!next) {
     RETURN_IF_ERROR(RecordJoin(p, nullptr));
-    Event(p, false, reason::kDataCenterJoined,
-          absl::StrCat("data center ", name, " joined in ", Since(join, seams_.clock->Now()), ": ",
-                       total, total == 1 ? " member" : " members", " rebuilt from ", source,
-                       " (", absl::StrJoin(Strings(join["keyspaces"]), ", "),
-                       "); a keyspace altered to replicate to it from now on needs a repair there"));
+    Event(
+        p, false, reason::kDataCenterJoined,
+        absl::StrCat("data center ", name, " joined in ", Since(join, seams_.clock->Now()), ": ",
+                     total, total == 1 ? " member" : " members", " rebuilt from ", source, " (",
+                     absl::StrJoin(Strings(join["keyspaces"]), ", "),
+                     "); a keyspace altered to replicate to it from now on needs a repair there"));
     p.progress_reason.clear();
     return Flow::kContinue;
   }
   // Streams read from every replica of the source: all of them up first.
   if (!AllUp(p)) {
-    p.progress_message = absl::StrCat("the rebuild of ", next->pod, " waits: not every member is UN");
+    p.progress_message =
+        absl::StrCat("the rebuild of ", next->pod, " waits: not every member is UN");
     return Flow::kContinue;
   }
   api::OperationRequest rebuild;

@@ -2,10 +2,10 @@
 // mechanism: JolokiaNodeControl (Cassandra, JMX over Jolokia); a Scylla REST implementation fits
 // beside it with the same shape.
 //
-// Blocking calls; long ones (Drain, Decommission, Cleanup, Rebuild) return when the node has finished,
-// so callers run them off the request thread (server/operations.h). Errors: Unavailable when the
-// node cannot be reached; FailedPrecondition when the node refused; InvalidArgument for bad input.
-// Implementations are thread-safe.
+// Blocking calls; long ones (Drain, Decommission, Cleanup, Rebuild) return when the node has
+// finished, so callers run them off the request thread (server/operations.h). Errors: Unavailable
+// when the node cannot be reached; FailedPrecondition when the node refused; InvalidArgument for
+// bad input. Implementations are thread-safe.
 #pragma once
 
 #include <string>

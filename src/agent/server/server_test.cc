@@ -308,7 +308,8 @@ TEST_F(ServerTest, RebuildStreamsFromItsSourceDataCenterWhichItNeeds) {
   EXPECT_NE(bad->body.find("source_dc"), std::string::npos) << bad->body;
   auto r = Post(api::kOperations, R"({"kind":"rebuild","source_dc":"dc1"})");
   ASSERT_EQ(r->status, 202) << r->body;
-  const std::string path = std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
+  const std::string path =
+      std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
