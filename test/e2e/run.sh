@@ -65,7 +65,6 @@ declare -A full_only=(
   [07b_bad_image_test]="a stuck roll detected, held and recovered is 07d's (bad config value)"
   [10c_backup_schedule_test]="a backup schedule every minute whose retention purges the oldest is 10f's (on a filesystem location; the schedule and retention code is the same for S3)"
   [08_kill_mid_decommission_test]="a leader SIGKILLed mid operation and finished by the next is 09's (replacement); decommission is 04's"
-  [16_data_centers_test]="several data centers (created together; one added, joined without streaming and rebuilt) are proven rule by rule in the scenario tier (scenario_data_centers_test) and the rebuild against real Cassandra in the Cassandra tier; this scenario joins the ci set once it has run in e2e-full"
   [10t_repair_replica_killed_test]="a Repair carried through a crash is 10s's (the leader killed); a failed segment stopped everywhere and retried is the scenario tier's and the Cassandra tier's"
 )
 for test in "$root"/test/e2e/*_test.py; do
