@@ -17,7 +17,10 @@ TEST(NamingTest, NamesFollowTheContract) {
   c->name = "my-cassandra-cluster";
   RackSpec r;
   r.volume_claim_template = {{"metadata", {{"name", "cassandra-data"}}}};
-  c->dcs.push_back(DataCenterSpec{"us-east-1", {r}});
+  DataCenterSpec east;
+  east.name = "us-east-1";
+  east.racks = {r};
+  c->dcs.push_back(east);
   const std::string dc = "us-east-1", rack = "us-east-1c";
   EXPECT_EQ(StatefulSetName(*c, dc, rack), "my-cassandra-cluster-us-east-1-us-east-1c");
   EXPECT_EQ(PodName(*c, dc, rack, 2), "my-cassandra-cluster-us-east-1-us-east-1c-2");
