@@ -94,13 +94,12 @@ absl::StatusOr<Flow> ClusterReconciler::RemoveDataCenter(Pass& p) {
   for (const char* keyspace : kSystemKeyspaces) {
     auto it = replication.find(keyspace);
     if (it == replication.end() || ReplicationIn(it->second, dc) == 0) continue;
-    // Factor 0 there, not the key dropped: Cassandra 5.0 refuses a system_auth replication that
-    // leaves out a data center with live nodes.
     Json factors = Json::object();
     for (const auto& [key, value] : it->second.items()) {
-      if (key != "class" && value.is_string()) factors[key] = ReplicationIn(it->second, key);
+      if (key != "class" && key != dc && value.is_string()) {
+        factors[key] = ReplicationIn(it->second, key);
+      }
     }
-    factors[dc] = 0;
     RETURN_IF_ERROR(AlterReplication(*session, keyspace, factors));
     steps.push_back(absl::StrCat(keyspace, " ", ReplicationIn(it->second, dc), "→0 in ", dc));
   }

@@ -288,7 +288,7 @@ TEST_F(DataCenters, ARemovedOneIsRefusedWhileAKeyspaceReplicatesThereThenLeavesM
   for (const auto& o : world.List(res::kServices)) {
     EXPECT_EQ(o->label(kLabelDataCenter).value_or(""), "dc1") << o->name();
   }
-  EXPECT_EQ(Factors(world.keyspaces["system_auth"]), (Json{{"dc1", "2"}, {"dc2", "0"}}));
+  EXPECT_EQ(Factors(world.keyspaces["system_auth"]), (Json{{"dc1", "2"}}));
   EXPECT_EQ(world.StatusField("systemReplication"), (Json{{"dc1", 2}}));
   ExpectQuiet();
 }
