@@ -93,8 +93,6 @@ bool AllUp(const ClusterReconciler::Pass& p, const std::string& except) {
     // A member its StatefulSet does not have yet (a scale-up to come) is not expected up.
     auto replicas = p.replicas.find(StatefulSetName(p.spec, m.dc, m.rack));
     if (!m.pod_object && replicas != p.replicas.end() && m.ordinal >= replicas->second) continue;
-    // A leaving data center's member that left the ring (its Service removed) is not expected up.
-    if (p.leaving_dcs.count(m.dc) && m.address.empty()) continue;
     if (!m.pod_object || !m.up_everywhere) return false;
     ++running;
   }
@@ -137,7 +135,6 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
 absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
   for (Member& m : p.members) {
     if (!m.pod_object || m.pod_object->label(kLabelReplace) != "true") continue;
-    if (p.leaving_dcs.count(m.dc)) continue;  // it leaves the cluster: nothing to replace
     if (!m.bootstrapped) {
       Event(p, true, reason::kReplacing,
             absl::StrCat("refusing to replace ", m.pod, ": it has never joined the ring"));

@@ -162,8 +162,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
   if (m) m->bootstrapped = false;
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
   Event(p, false, reason::kDecommissioned,
-        r ? absl::StrCat(pod, " left the ring; its StatefulSet now has ", ordinal, " members")
-          : absl::StrCat(pod, " left the ring with its data center ", dc));
+        absl::StrCat(pod, " left the ring; its StatefulSet now has ", ordinal, " members"));
   return Flow::kWait;
 }
 
