@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cql/keyspaces.h"
 #include "nlohmann/json.hpp"
 
 namespace backup {
@@ -52,18 +53,12 @@ absl::StatusOr<SegmentKey> ParseCommitLogKey(const NodePath& n, const std::strin
   return k;
 }
 
-namespace {
-bool IsSystemKeyspace(const std::string& name) {
-  return name == "system" || absl::StartsWith(name, "system_");
-}
-}  // namespace
-
 absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const Manifest& manifest,
                                                            const std::vector<std::string>& wanted) {
   std::vector<std::string> out;
   if (wanted.empty()) {
     for (const auto& [name, k] : manifest.keyspaces) {
-      if (!IsSystemKeyspace(name)) out.push_back(name);
+      if (!cql::IsSystemKeyspace(name)) out.push_back(name);
     }
     return out;
   }
@@ -72,7 +67,7 @@ absl::StatusOr<std::vector<std::string>> RestoredKeyspaces(const Manifest& manif
       return absl::InvalidArgumentError(
           absl::StrCat("backup ", manifest.backup, " has no keyspace ", name));
     }
-    if (IsSystemKeyspace(name)) {
+    if (cql::IsSystemKeyspace(name)) {
       return absl::InvalidArgumentError(
           absl::StrCat("system keyspace ", name, " cannot be restored into a running cluster"));
     }

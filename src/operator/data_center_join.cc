@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "cql/keyspaces.h"
 #include "operator/tokens.h"
 
 namespace ringkeeper {
@@ -18,9 +19,7 @@ std::string ClassOf(const Json& replication) {
 
 }  // namespace
 
-bool IsUserKeyspace(const std::string& keyspace) {
-  return keyspace != "system" && !absl::StartsWith(keyspace, "system_");
-}
+bool IsUserKeyspace(const std::string& keyspace) { return !cql::IsSystemKeyspace(keyspace); }
 
 std::vector<std::string> DataCenterBlindKeyspaces(const std::map<std::string, Json>& replication) {
   std::vector<std::string> out;

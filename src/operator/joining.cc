@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/v1alpha1/catalogue.h"
+#include "api/v1alpha1/fields.h"
 #include "base/status_macros.h"
 #include "operator/data_center_join.h"
 #include "operator/pass.h"
@@ -71,16 +72,6 @@ std::set<int64_t> RingTokens(const ClusterReconciler::Pass& p) {
   return out;
 }
 
-std::vector<std::string> Strings(const Json& list) {
-  std::vector<std::string> out;
-  if (list.is_array()) {
-    for (const Json& v : list) {
-      if (v.is_string()) out.push_back(v.get<std::string>());
-    }
-  }
-  return out;
-}
-
 std::string Since(const Json& join, absl::Time now) {
   auto started = kube::ParseRfc3339(kube::StringField(join, "startedAt"));
   return started ? absl::FormatDuration(absl::Trunc(now - *started, absl::Seconds(1))) : "?";
@@ -89,29 +80,9 @@ std::string Since(const Json& join, absl::Time now) {
 }  // namespace
 
 absl::Status ClusterReconciler::RecordJoin(Pass& p, const Json& join) {
-  Json status = p.old_status;
-  if (join.is_null()) {
-    status.erase("dataCenterJoin");
-  } else {
-    status["dataCenterJoin"] = join;
-  }
-  RETURN_IF_ERROR(WriteStatus(p, status));
+  RETURN_IF_ERROR(WriteStatusField(p, "dataCenterJoin", join));
   p.dc_join = join;
   return absl::OkStatus();
-}
-
-Flow ClusterReconciler::RefuseDataCenterChange(Pass& p, const char* reason,
-                                               const std::string& message) {
-  p.dc_change_refusal_reason = reason;
-  p.dc_change_refusal = message;
-  bool already = false;  // one event per new refusal, not one per pass
-  for (const auto& c : p.old_status["conditions"]) {
-    already |= kube::StringField(c, "type") == condition::kDataCenterChangeRefused &&
-               kube::StringField(c, "status") == "True" &&
-               kube::StringField(c, "message") == message;
-  }
-  if (!already) Event(p, true, reason, message);
-  return Flow::kContinue;
 }
 
 absl::StatusOr<Flow> ClusterReconciler::JoinDataCenter(Pass& p) {
@@ -136,22 +107,12 @@ absl::StatusOr<Flow> ClusterReconciler::JoinDataCenter(Pass& p) {
   };
   if (!p.operation.is_null()) return wait("an operation runs");
   if (p.cleanup.is_object()) return wait("the cleanup after the last scale-up runs");
-  // Every member of the running data centers UN (AllUp needs the replicas this pass has not
-  // decided yet; the new data centers' members have no pod).
-  int running = 0;
-  for (const Member& m : p.members) {
-    if (p.new_dcs.count(m.dc)) continue;
-    if (!m.pod_object || !m.up_everywhere) return wait(absl::StrCat(m.pod, " is not UN"));
-    ++running;
-  }
-  if (static_cast<int>(p.ring_views.size()) < running) return wait("not every agent answered");
+  // The new data centers' members have no StatefulSet replica yet: AllUp does not expect them.
+  if (!AllUp(p)) return wait("not every member is UN");
   for (const DataCenterSpec& other : p.spec.dcs) {
     if (p.new_dcs.count(other.name)) continue;
     for (const RackSpec& rack : other.racks) {
-      // The StatefulSets as observed (this pass has not decided their replicas yet).
-      auto it = p.statefulsets.find(StatefulSetName(p.spec, other.name, rack.name));
-      if (it == p.statefulsets.end() ||
-          kube::IntField(it->second->json()["spec"], "replicas") != rack.members) {
+      if (p.ReplicasOf(other.name, rack.name) != rack.members) {
         return wait(absl::StrCat("data center ", other.name, " is being scaled"));
       }
     }
@@ -167,8 +128,8 @@ absl::StatusOr<Flow> ClusterReconciler::JoinDataCenter(Pass& p) {
   if (!replication.ok()) return wait(std::string(replication.status().message()));
   if (auto blind = DataCenterBlindKeyspaces(*replication); !blind.empty()) {
     p.progress_reason.clear();
-    return RefuseDataCenterChange(
-        p, reason::kSimpleStrategyKeyspace,
+    return Refuse(
+        p, condition::kDataCenterChangeRefused, reason::kSimpleStrategyKeyspace,
         absl::StrCat("data center ", dc.name, " cannot join: keyspace",
                      blind.size() > 1 ? "s " : " ", absl::StrJoin(blind, ", "),
                      " use SimpleStrategy, whose replicas ignore data centers: the new members "
@@ -279,7 +240,7 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
   }
 
   // Rebuilding: one member at a time; the one under way is recorded with its agent operation.
-  std::vector<std::string> rebuilt = Strings(join["rebuilt"]);
+  std::vector<std::string> rebuilt = fields::Strings(join, "rebuilt");
   const std::string running = kube::StringField(join, "running");
   if (!running.empty()) {
     const Member* m = p.Find(running);
@@ -330,7 +291,7 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
         p, false, reason::kDataCenterJoined,
         absl::StrCat("data center ", name, " joined in ", Since(join, seams_.clock->Now()), ": ",
                      total, total == 1 ? " member" : " members", " rebuilt from ", source, " (",
-                     absl::StrJoin(Strings(join["keyspaces"]), ", "),
+                     absl::StrJoin(fields::Strings(join, "keyspaces"), ", "),
                      "); a keyspace altered to replicate to it from now on needs a repair there"));
     p.progress_reason.clear();
     return Flow::kContinue;
@@ -354,7 +315,7 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
                                     source, " (", rebuilt.size(), " of ", total, " done)");
   Event(p, false, reason::kRebuilding,
         absl::StrCat(next->pod, " rebuilds from ", source, ": streams its ranges of ",
-                     absl::StrJoin(Strings(join["keyspaces"]), ", ")));
+                     absl::StrJoin(fields::Strings(join, "keyspaces"), ", ")));
   return Flow::kWait;
 }
 

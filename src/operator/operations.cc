@@ -90,9 +90,9 @@ bool AllUp(const ClusterReconciler::Pass& p, const std::string& except) {
   int running = 0;
   for (const Member& m : p.members) {
     if (m.pod == except) continue;
-    // A member its StatefulSet does not have yet (a scale-up to come) is not expected up.
-    auto replicas = p.replicas.find(StatefulSetName(p.spec, m.dc, m.rack));
-    if (!m.pod_object && replicas != p.replicas.end() && m.ordinal >= replicas->second) continue;
+    // A member its StatefulSet does not have yet (a scale-up to come, a data center not started)
+    // is not expected up.
+    if (!m.pod_object && m.ordinal >= p.ReplicasOf(m.dc, m.rack)) continue;
     if (!m.pod_object || !m.up_everywhere) return false;
     ++running;
   }

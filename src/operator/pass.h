@@ -57,6 +57,17 @@ struct ClusterReconciler::Pass {
   // Its phase (data_center_join.h: join_phase), "" when none.
   std::string JoinPhase() const { return kube::StringField(dc_join, "phase"); }
 
+  // The rack's replicas: as this pass decided them, else its StatefulSet's as observed (before
+  // the statefulsets step), 0 without one.
+  int ReplicasOf(const std::string& dc, const std::string& rack) const {
+    const std::string name = StatefulSetName(spec, dc, rack);
+    if (auto it = replicas.find(name); it != replicas.end()) return it->second;
+    auto it = statefulsets.find(name);
+    return it == statefulsets.end()
+               ? 0
+               : static_cast<int>(kube::IntField(it->second->json()["spec"], "replicas"));
+  }
+
   // Every rack's StatefulSet has the spec's member count: no scaling decided or under way.
   bool RacksAtSize() const {
     for (const auto& dc : spec.dcs) {
@@ -110,8 +121,12 @@ struct ClusterReconciler::Pass {
   };
   std::map<std::string, Replay> replays;
   std::string progress_reason, progress_message;
-  std::string scale_down_refusal_reason, scale_down_refusal;
-  std::string dc_change_refusal_reason, dc_change_refusal;
+  // Requests refused in this pass, by the type of the condition that says so (ScaleDownRefused,
+  // DataCenterChangeRefused): its reason and message (ClusterReconciler::Refuse).
+  struct Refusal {
+    std::string reason, message;
+  };
+  std::map<std::string, Refusal> refusals;
   std::string config_refusal;                // unknown keys named; the pods' config is held
   std::vector<RackVolumes> volumes;          // each rack's data volumes against the spec
   std::vector<std::string> volumes_blocked;  // "dc1/r1: StorageClass x does not allow ..."
@@ -121,6 +136,9 @@ struct ClusterReconciler::Pass {
   std::string waiting_in;  // the step that asked to wait
   absl::Duration requeue;
 };
+
+// status[field] = value, or the field erased when value is null.
+void SetOrErase(kube::Json& status, const char* field, const kube::Json& value);
 
 // The bytes a Secret's data field holds ("" when it is not base64).
 std::string Base64Decoded(const std::string& encoded);

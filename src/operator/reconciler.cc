@@ -140,14 +140,22 @@ absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   return absl::OkStatus();
 }
 
-absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) {
-  Json status = p.old_status;
-  if (operation.is_null()) {
-    status.erase("operation");
+void SetOrErase(Json& status, const char* field, const Json& value) {
+  if (value.is_null()) {
+    status.erase(field);
   } else {
-    status["operation"] = operation;
+    status[field] = value;
   }
-  RETURN_IF_ERROR(WriteStatus(p, status));
+}
+
+absl::Status ClusterReconciler::WriteStatusField(Pass& p, const char* field, const Json& value) {
+  Json status = p.old_status;
+  SetOrErase(status, field, value);
+  return WriteStatus(p, status);
+}
+
+absl::Status ClusterReconciler::RecordOperation(Pass& p, const Json& operation) {
+  RETURN_IF_ERROR(WriteStatusField(p, "operation", operation));
   if (operation.is_null() && !p.operation.is_null() && options_.metrics) {
     if (auto started = kube::ParseRfc3339(kube::StringField(p.operation, "startedAt"))) {
       options_.metrics->OperationDone(p.cluster.key(), kube::StringField(p.operation, "kind"),
@@ -189,6 +197,19 @@ void ClusterReconciler::Event(Pass& p, bool warning, const char* reason,
                               const std::string& message) {
   spdlog::info("cluster {}: {}: {}", p.cluster.key().ToString(), reason, message);
   seams_.events->Event(p.cluster, warning, reason, message);
+}
+
+ClusterReconciler::Flow ClusterReconciler::Refuse(Pass& p, const char* type, const char* reason,
+                                                  const std::string& message,
+                                                  const char* event_reason) {
+  p.refusals[type] = {reason, message};
+  bool already = false;
+  for (const auto& c : p.old_status["conditions"]) {
+    already |= kube::StringField(c, "type") == type && kube::StringField(c, "status") == "True" &&
+               kube::StringField(c, "message") == message;
+  }
+  if (!already) Event(p, true, event_reason ? event_reason : reason, message);
+  return Flow::kContinue;
 }
 
 }  // namespace ringkeeper

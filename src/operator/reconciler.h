@@ -152,8 +152,6 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> RebuildDataCenter(Pass& p);
   // Writes status.dataCenterJoin (or clears it with a null) now, before acting on it.
   absl::Status RecordJoin(Pass& p, const kube::Json& join);
-  // Records the refusal for the DataCenterChangeRefused condition (an event when it is new).
-  Flow RefuseDataCenterChange(Pass& p, const char* reason, const std::string& message);
   absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // system_replication.cc
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
   // restore_from.cc: a Cluster created from a backup: its members paired with the backup's
@@ -180,8 +178,13 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> ScaleUp(Pass& p);
   absl::StatusOr<Flow> Cleanup(Pass& p);
   absl::StatusOr<Flow> ScaleDown(Pass& p);
-  // Records the refusal for the ScaleDownRefused condition (an event when it is new); the pass
-  // goes on with what does not depend on the scale-down.
+  // Records a refusal for the condition `type` (True, with this reason and message) and sends a
+  // Warning event (of `event_reason`, else `reason`) unless the condition already says so: one
+  // event per new refusal, not one per pass. The pass goes on with what does not depend on the
+  // refused request.
+  Flow Refuse(Pass& p, const char* type, const char* reason, const std::string& message,
+              const char* event_reason = nullptr);
+  // Refuse for the ScaleDownRefused condition (its events all of reason ScaleDownRefused).
   Flow RefuseScaleDown(Pass& p, const char* reason, const std::string& message);
 
   absl::StatusOr<Flow> ContinueDecommission(Pass& p);
@@ -233,6 +236,8 @@ class ClusterReconciler : public kube::Reconciler {
   absl::Status DeleteIfSame(Pass& p, const kube::Resource& r, const std::string& name,
                             const std::string& uid, Deletion how = Deletion::kGraceful);
   absl::Status WriteStatus(Pass& p, const kube::Json& status);
+  // status.<field> set to `value` (erased when null) and written now, before acting on it.
+  absl::Status WriteStatusField(Pass& p, const char* field, const kube::Json& value);
   absl::Status Report(Pass& p, const absl::Status& step_error);
   absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);
   std::shared_ptr<NodeAgent> Agent(Pass& p, const std::string& address);

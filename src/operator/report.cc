@@ -131,21 +131,9 @@ Json DataCentersStatus(const Pass& p, Tally& tally) {
 void SetRecords(const Pass& p, Json& status) {
   status["bootstrapped"] = p.bootstrapped;
   status["authReady"] = p.auth_ready;
-  if (p.operation.is_null()) {
-    status.erase("operation");
-  } else {
-    status["operation"] = p.operation;
-  }
-  if (p.cleanup.is_null()) {
-    status.erase("cleanup");
-  } else {
-    status["cleanup"] = p.cleanup;
-  }
-  if (p.dc_join.is_null()) {
-    status.erase("dataCenterJoin");
-  } else {
-    status["dataCenterJoin"] = p.dc_join;
-  }
+  SetOrErase(status, "operation", p.operation);
+  SetOrErase(status, "cleanup", p.cleanup);
+  SetOrErase(status, "dataCenterJoin", p.dc_join);
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
   if (!p.restore_from.is_null()) status["restoreFrom"] = p.restore_from;
 }
@@ -168,7 +156,7 @@ Progress ProgressOf(const Pass& p, const Tally& t, bool replicas_match) {
     out = {p.progress_reason, p.progress_message};
   } else if (!p.cleanup.is_null()) {
     out = {reason::kCleanup, "cleanup of the members that gave ranges away"};
-  } else if (!p.scale_down_refusal.empty()) {
+  } else if (p.refusals.count(condition::kScaleDownRefused)) {
     // Nothing moves while the request is refused: not progressing, and the condition says why.
   } else if (!replicas_match) {
     out = {reason::kScaling, "racks are being resized"};
@@ -206,19 +194,15 @@ void SetDegraded(const Pass& p, Conditions& conditions) {
 
 // The conditions that only say what the pass found: refusals, volumes, pause.
 void SetVerdicts(const Pass& p, Conditions& conditions) {
-  if (p.scale_down_refusal.empty()) {
-    conditions.Set(condition::kScaleDownRefused, false, reason::kNotRefused,
-                   "no scale-down is refused");
-  } else {
-    conditions.Set(condition::kScaleDownRefused, true, p.scale_down_refusal_reason,
-                   p.scale_down_refusal);
-  }
-  if (p.dc_change_refusal.empty()) {
-    conditions.Set(condition::kDataCenterChangeRefused, false, reason::kNotRefused,
-                   "no data center change is refused");
-  } else {
-    conditions.Set(condition::kDataCenterChangeRefused, true, p.dc_change_refusal_reason,
-                   p.dc_change_refusal);
+  for (const auto& [type, none] :
+       {std::pair{condition::kScaleDownRefused, "no scale-down is refused"},
+        std::pair{condition::kDataCenterChangeRefused, "no data center change is refused"}}) {
+    auto it = p.refusals.find(type);
+    if (it == p.refusals.end()) {
+      conditions.Set(type, false, reason::kNotRefused, none);
+    } else {
+      conditions.Set(type, true, it->second.reason, it->second.message);
+    }
   }
   const VolumesVerdict volumes = JudgeVolumes(p.volumes, p.volumes_blocked);
   conditions.Set(condition::kVolumesResized, volumes.resized, volumes.reason, volumes.message);

@@ -49,18 +49,9 @@ const RackSpec* RackToShrink(const ClusterReconciler::Pass& p, const DataCenterS
 
 // ---- scale down ---------------------------------------------------------------------------
 
+// A scale-down refused: the ScaleDownRefused condition, and one ScaleDownRefused event.
 Flow ClusterReconciler::RefuseScaleDown(Pass& p, const char* reason, const std::string& message) {
-  p.scale_down_refusal_reason = reason;
-  p.scale_down_refusal = message;
-  // One event per new refusal, not one per pass.
-  bool already = false;
-  for (const auto& c : p.old_status["conditions"]) {
-    already |= kube::StringField(c, "type") == condition::kScaleDownRefused &&
-               kube::StringField(c, "status") == "True" &&
-               kube::StringField(c, "message") == message;
-  }
-  if (!already) Event(p, true, reason::kScaleDownRefused, message);
-  return Flow::kContinue;
+  return Refuse(p, condition::kScaleDownRefused, reason, message, reason::kScaleDownRefused);
 }
 
 absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
@@ -233,9 +224,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
     }
     cleanup["pending"] = pending;
     if (cleanup != p.old_status["cleanup"]) {
-      Json status = p.old_status;
-      status["cleanup"] = cleanup;
-      RETURN_IF_ERROR(WriteStatus(p, status));
+      RETURN_IF_ERROR(WriteStatusField(p, "cleanup", cleanup));
     }
     p.cleanup = cleanup;
     RETURN_IF_ERROR(ApplyStatefulSet(p, dc.name, *grow, ordinal + 1));

@@ -2,12 +2,11 @@
 """e2e 13: deleting the shared Cluster removes what it owns and retains the PVCs; then the
 namespace is deleted, unless E2E_KEEP=1 or an earlier scenario failed (kept for inspection).
 Helpers and state: e2elib.py."""
-import os
 import sys
 import time
 
-from e2elib import (CRD, MAIN, NS, Names, PreconditionFailed, cluster_obj, delete_namespace,
-                    earlier_failures, figure, kubectl, log, run_scenario, timed, wait)
+from e2elib import (CRD, MAIN, NS, Names, PreconditionFailed, cluster_obj, figure, kubectl,
+                    release_namespace, run_scenario, timed, wait)
 
 NEEDS = ("the shared Cluster (02) and the PVCs of its pods 0, 1, 2 (in any state: deletion is "
          "tested anyway)")
@@ -47,11 +46,7 @@ def main():
     m = Names(MAIN, NS)
     require_cluster_and_pvcs(m)
     scenario_delete(m)
-    failed = earlier_failures()
-    if failed:
-        log(f"namespace {NS} kept for inspection: {', '.join(failed)} failed")
-    elif os.environ.get("E2E_KEEP") != "1":
-        delete_namespace(NS, 300)
+    release_namespace(NS, wait_seconds=300)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,14 @@
 """e2e 15: the 3-node backup e2e-b1 restored into a cluster of another size: 14's Cluster grown
 to 4 members, bk1 and bk2 dropped, a Restore streams each source node's files to the replicas of
 their rows (the bulk loader inside Cassandra). Helpers and state: e2elib.py."""
-import os
 import sys
 import time
 
 
 from e2elib import (CRD, DC, MAIN, NS_RESTORED, RESTORED, Names, PreconditionFailed, S3Server,
-                    apply, condition, connect, earlier_failures, figure, finished, get, kubectl,
-                    load_state, log, patch_members, run_scenario, service_ip, superuser,
-                    table_keys, timed, wait, wait_ready)
+                    apply, condition, connect, figure, finished, get, load_state, patch_members,
+                    release_namespace, run_scenario, service_ip, superuser, table_keys, timed,
+                    wait, wait_ready)
 
 NEEDS = ("14's Cluster 'restored' (namespace e2e-restored) Ready 3/3 and Restored; the S3 "
          "directory and credentials of 10a (backup e2e-b1 of my-cassandra-cluster, 3 nodes)")
@@ -81,11 +80,7 @@ def main():
         scenario_restore_other_size(s3)
     finally:
         s3.stop()
-    failed = earlier_failures()
-    if failed:
-        log(f"namespace {NS_RESTORED} kept for inspection: {', '.join(failed)} failed")
-    elif os.environ.get("E2E_KEEP") != "1":
-        kubectl("delete", "namespace", NS_RESTORED, "--wait=false", ns=None)
+    release_namespace(NS_RESTORED)
 
 
 if __name__ == "__main__":

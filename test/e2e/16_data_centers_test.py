@@ -4,18 +4,14 @@ together), rows written at LOCAL_QUORUM in dc1 and read at LOCAL_ONE in dc2; the
 center added to the running cluster joins without streaming and rebuilds from dc1 while a client
 keeps writing in dc1: every row read at LOCAL_ONE in dc3. Helpers and state: e2elib.py."""
 import copy
-import os
 import sys
 import threading
 import time
 
 from cassandra import ConsistencyLevel
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
-from e2elib import (CRD, Names, apply, cluster_manifest, condition, delete_namespace,
-                    earlier_failures, event_messages, figure, get, kubectl, log, run_scenario,
+from e2elib import (CRD, Names, apply, cluster_manifest, condition, connect, delete_namespace,
+                    event_messages, figure, get, kubectl, log, release_namespace, run_scenario,
                     service_ip, superuser, table_keys, timed, wait)
 
 NS_MULTI = "e2e-multi"
@@ -43,19 +39,10 @@ def manifest(dcs):
     return m
 
 
-def connect_dc(ip, creds, dc, consistency):
-    """A client whose requests stay in `dc` (no remote host is used), at `consistency`."""
-    profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=dc)),
-        consistency_level=consistency, request_timeout=15)
-    cluster = Cluster([ip], port=9042, auth_provider=PlainTextAuthProvider(*creds),
-                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10,
-                      protocol_version=5, max_schema_agreement_wait=30)
-    try:
-        return cluster, cluster.connect()
-    except Exception:
-        cluster.shutdown()
-        raise
+def connect_in(dc, creds, consistency):
+    """A client through `dc`'s client Service whose requests stay in `dc`."""
+    return connect(service_ip(f"{NAME}-{dc}-client", ns=NS_MULTI), *creds, dc=dc,
+                   consistency=consistency)
 
 
 def ready(members):
@@ -109,9 +96,8 @@ def scenario_data_centers():
 
     creds = superuser(n)
     c1, s1 = wait("CQL login in dc1",
-                  lambda: connect_dc(service_ip(f"{NAME}-dc1-client", ns=NS_MULTI), creds, "dc1",
-                                     ConsistencyLevel.LOCAL_QUORUM), 120, ns=NS_MULTI,
-                  interval=1)
+                  lambda: connect_in("dc1", creds, ConsistencyLevel.LOCAL_QUORUM), 120,
+                  ns=NS_MULTI, interval=1)
     clients = [c1]
     try:
         # The system keyspaces replicate in both data centers (the operator's doing).
@@ -133,8 +119,7 @@ def scenario_data_centers():
         timed("data-centers", f"{ROWS} rows written at LOCAL_QUORUM in dc1", t0)
         assert failed == 0, f"{failed} writes failed in dc1"
 
-        c2, s2 = connect_dc(service_ip(f"{NAME}-dc2-client", ns=NS_MULTI), creds, "dc2",
-                            ConsistencyLevel.LOCAL_ONE)
+        c2, s2 = connect_in("dc2", creds, ConsistencyLevel.LOCAL_ONE)
         clients.append(c2)
         got = table_keys(s2, "geo.t", consistency=ConsistencyLevel.LOCAL_ONE)
         figure("data-centers", f"rows read at LOCAL_ONE in dc2 (written {ROWS} in dc1)",
@@ -176,8 +161,7 @@ def scenario_data_centers():
             log(f"{reason}: {messages[-1]}")
         figure("data-centers", "DataCenterJoined", event_messages(NS_MULTI, "DataCenterJoined")[-1])
 
-        c3, s3 = connect_dc(service_ip(f"{NAME}-dc3-client", ns=NS_MULTI), creds, "dc3",
-                            ConsistencyLevel.LOCAL_ONE)
+        c3, s3 = connect_in("dc3", creds, ConsistencyLevel.LOCAL_ONE)
         clients.append(c3)
         geo = s3.execute("SELECT replication FROM system_schema.keyspaces "
                          "WHERE keyspace_name = 'geo'").one().replication
@@ -194,11 +178,7 @@ def scenario_data_centers():
 
 def main():
     scenario_data_centers()
-    failed = earlier_failures()
-    if failed:
-        log(f"namespace {NS_MULTI} kept for inspection: {', '.join(failed)} failed")
-    elif os.environ.get("E2E_KEEP") != "1":
-        kubectl("delete", "namespace", NS_MULTI, "--wait=false", ns=None)
+    release_namespace(NS_MULTI)
 
 
 if __name__ == "__main__":

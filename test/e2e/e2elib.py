@@ -564,6 +564,19 @@ def ring_un(n, via_pod):
     return sorted(line.split()[1] for line in out.splitlines() if line.startswith("UN "))
 
 
+def release_namespace(ns, wait_seconds=0):
+    """A scenario's namespace at its end: deleted (waited for up to wait_seconds; not at all when
+    0), or kept for inspection when E2E_KEEP=1 or a scenario of this run failed."""
+    failed = earlier_failures()
+    if failed:
+        log(f"namespace {ns} kept for inspection: {', '.join(failed)} failed")
+    elif os.environ.get("E2E_KEEP") != "1":
+        if wait_seconds:
+            delete_namespace(ns, wait_seconds)
+        else:
+            kubectl("delete", "namespace", ns, "--wait=false", ns=None)
+
+
 def delete_namespace(ns, timeout):
     kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", ns=None)
     wait(f"namespace {ns} gone (its pods too)",
@@ -777,10 +790,13 @@ logging.basicConfig(level=logging.WARNING, format="%(asctime)s driver %(levelnam
 logging.getLogger("cassandra").setLevel(logging.ERROR)
 
 
-def connect(contact, user, password, whitelist=False, connect_timeout=10):
+def connect(contact, user, password, whitelist=False, connect_timeout=10, dc=DC,
+            consistency=QUORUM):
+    """A client of the cluster at `contact`: only `contact` (whitelist), else token-aware with
+    its requests in data center `dc` (no remote host is used), at `consistency`."""
     lbp = (WhiteListRoundRobinPolicy([contact]) if whitelist
-           else TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=DC)))
-    profile = ExecutionProfile(load_balancing_policy=lbp, consistency_level=QUORUM,
+           else TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=dc)))
+    profile = ExecutionProfile(load_balancing_policy=lbp, consistency_level=consistency,
                                request_timeout=15)
     cluster = Cluster([contact], port=9042, auth_provider=PlainTextAuthProvider(user, password),
                       execution_profiles={EXEC_PROFILE_DEFAULT: profile},

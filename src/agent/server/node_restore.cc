@@ -15,15 +15,12 @@
 #include "absl/time/clock.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "cql/keyspaces.h"
 
 namespace agent::server {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool IsSystemKeyspace(const std::string& name) {
-  return name == "system" || absl::StartsWith(name, "system_");
-}
 
 std::string Quoted(const std::string& identifier) {
   return absl::StrCat("\"", absl::StrReplaceAll(identifier, {{"\"", "\"\""}}), "\"");
