@@ -5,6 +5,8 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ clang clang-format clang-tidy libclang-rt-14-dev pkg-config
+  # ccache: CI compiles a clean clone each run; unchanged sources are cache hits (CMakeLists.txt)
+  ccache
   # libraries (see CMakeLists.txt)
   libabsl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libjemalloc-dev libssl-dev
   libcpp-httplib-dev libcli11-dev libgtest-dev libbenchmark-dev zlib1g-dev libtinyxml2-dev

@@ -202,7 +202,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureServices(Pass& 
     for (const auto& [name, svc] : p.services) {
       if (!svc->label(kLabelRack) || OrdinalOf(name) < 0 || svc->being_deleted()) continue;
       const Member* m = p.Find(name);
-      if (m && m->wanted) continue;
+      // A leaving data center's members keep theirs until each has left the ring.
+      if (m && (m->wanted || p.leaving_dcs.count(m->dc))) continue;
       RETURN_IF_ERROR(DeleteIfSame(p, res::kServices, name, svc->uid()));
     }
   }

@@ -2,7 +2,9 @@
 // ring, into the Pass (members, their states, sticky facts from status); TrackBootstrap; what
 // keeps a pod from starting; whether every pod runs its StatefulSet's current template.
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -56,6 +58,33 @@ void ListMembers(ClusterReconciler::Pass& p) {
         m.wanted = i < wanted;
         p.members.push_back(std::move(m));
       }
+    }
+  }
+  // Data centers no longer in the spec: their members are listed (they leave one by one by
+  // decommission), none wanted.
+  std::map<std::pair<std::string, std::string>, int> leaving;  // (dc, rack) -> members
+  for (const auto& [name, sts] : p.statefulsets) {
+    const std::string dc = sts->label(kLabelDataCenter).value_or("");
+    const std::string rack = sts->label(kLabelRack).value_or("");
+    if (dc.empty() || rack.empty() || p.spec.FindDc(dc)) continue;
+    int& count = leaving[{dc, rack}];
+    count = std::max(count, static_cast<int>(kube::IntField(sts->json()["spec"], "replicas")));
+  }
+  for (const auto& [name, pod] : p.pods) {
+    auto it = leaving.find(
+        {pod->label(kLabelDataCenter).value_or(""), pod->label(kLabelRack).value_or("")});
+    if (it != leaving.end()) it->second = std::max(it->second, OrdinalOf(name) + 1);
+  }
+  for (const auto& [where, count] : leaving) {
+    p.leaving_dcs.insert(where.first);
+    for (int i = 0; i < count; ++i) {
+      Member m;
+      m.pod = PodName(p.spec, where.first, where.second, i);
+      m.dc = where.first;
+      m.rack = where.second;
+      m.ordinal = i;
+      m.wanted = false;
+      p.members.push_back(std::move(m));
     }
   }
 }
@@ -160,6 +189,9 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   if (!p.agent_token.empty()) {
     for (Member& m : p.members) {
       if (m.pod_ip.empty()) continue;
+      // A leaving data center's member that left the ring (its Service removed): its node no
+      // longer gossips, and its stale view of the ring would call the others down.
+      if (p.leaving_dcs.count(m.dc) && m.address.empty()) continue;
       std::shared_ptr<NodeAgent> agent = Agent(p, m.pod_ip);
       auto info = agent->NodeInfo();
       if (info.ok()) m.info = *std::move(info);

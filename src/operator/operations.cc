@@ -93,6 +93,8 @@ bool AllUp(const ClusterReconciler::Pass& p, const std::string& except) {
     // A member its StatefulSet does not have yet (a scale-up to come, a data center not started)
     // is not expected up.
     if (!m.pod_object && m.ordinal >= p.ReplicasOf(m.dc, m.rack)) continue;
+    // A leaving data center's member that left the ring (its Service removed) is not expected up.
+    if (p.leaving_dcs.count(m.dc) && m.address.empty()) continue;
     if (!m.pod_object || !m.up_everywhere) return false;
     ++running;
   }
@@ -135,6 +137,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
 absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
   for (Member& m : p.members) {
     if (!m.pod_object || m.pod_object->label(kLabelReplace) != "true") continue;
+    if (p.leaving_dcs.count(m.dc)) continue;  // it leaves the cluster: nothing to replace
     if (!m.bootstrapped) {
       Event(p, true, reason::kReplacing,
             absl::StrCat("refusing to replace ", m.pod, ": it has never joined the ring"));

@@ -106,6 +106,9 @@ struct ClusterReconciler::Pass {
   // members get no settings and the scale steps leave them alone until their join begins.
   kube::Json dc_join;
   std::set<std::string> new_dcs;
+  // Data centers taken out of the spec whose StatefulSets remain: their members (listed, not
+  // wanted) leave the cluster one at a time (data_center_removal.cc).
+  std::set<std::string> leaving_dcs;
   // status.systemReplication: per DC, the replication factor the system keyspaces were brought
   // to and repaired at.
   kube::Json system_replication = kube::Json::object();

@@ -55,6 +55,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"scale-up", &ClusterReconciler::ScaleUp, false},
     {"cleanup", &ClusterReconciler::Cleanup, false},
     {"scale-down", &ClusterReconciler::ScaleDown, false},
+    {"dc-removal", &ClusterReconciler::RemoveDataCenter, false},
     {"dc-rebuild", &ClusterReconciler::RebuildDataCenter, false},
 };
 

@@ -150,6 +150,8 @@ class ClusterReconciler : public kube::Reconciler {
   // RebuildDataCenter, the last step, has keyspaces replicate to it and its members rebuild.
   absl::StatusOr<Flow> JoinDataCenter(Pass& p);
   absl::StatusOr<Flow> RebuildDataCenter(Pass& p);
+  // data_center_removal.cc: a data center taken out of the spec leaves the cluster.
+  absl::StatusOr<Flow> RemoveDataCenter(Pass& p);
   // Writes status.dataCenterJoin (or clears it with a null) now, before acting on it.
   absl::Status RecordJoin(Pass& p, const kube::Json& join);
   absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // system_replication.cc

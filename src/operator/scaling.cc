@@ -153,7 +153,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
   if (m) m->bootstrapped = false;
   RETURN_IF_ERROR(RecordOperation(p, nullptr));
   Event(p, false, reason::kDecommissioned,
-        absl::StrCat(pod, " left the ring; its StatefulSet now has ", ordinal, " members"));
+        r ? absl::StrCat(pod, " left the ring; its StatefulSet now has ", ordinal, " members")
+          : absl::StrCat(pod, " left the ring with its data center ", dc));
   return Flow::kWait;
 }
 

@@ -246,5 +246,52 @@ TEST_F(DataCenters, WithNoUserKeyspaceTheJoinEndsOnceItsMembersAreUp) {
   ExpectQuiet();
 }
 
+TEST_F(DataCenters, ARemovedOneIsRefusedWhileAKeyspaceReplicatesThereThenLeavesMemberByMember) {
+  CreateReadyWith(Json::array({Dc("dc1", 2), Dc("dc2", 2)}));
+  world.keyspaces["geo"] = {{"class", kNts}, {"dc1", "2"}, {"dc2", "1"}};
+  world.PatchCluster({{"spec", {{"dataCenters", Json::array({Dc("dc1", 2)})}}}});
+  ASSERT_TRUE(RunUntil([&] { return world.ConditionTrue(condition::kDataCenterChangeRefused); }));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Pass().ok());
+  const Json c = world.Condition(condition::kDataCenterChangeRefused);
+  EXPECT_EQ(c["reason"], reason::kKeyspacesInDataCenter);
+  EXPECT_TRUE(absl::StrContains(c["message"].get<std::string>(), "keyspace geo")) << c;
+  // Untouched: its members run and keep their Services, nothing was decommissioned.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_NE(world.Find(res::kServices, Pod("dc2", i)), nullptr) << i;
+    EXPECT_TRUE(world.Node(Pod("dc2", i))->in_ring) << i;
+  }
+  EXPECT_EQ(world.StatefulSetReplicas("c-dc2-r1"), 2);
+  for (const auto& r : world.agent_requests)
+    EXPECT_FALSE(absl::StrContains(r, "decommission")) << r;
+  // The way forward: the keyspace altered away from dc2. It leaves one member at a time, and a
+  // new operator process finishes the decommission under way.
+  world.keyspaces["geo"] = {{"class", kNts}, {"dc1", "2"}};
+  bool restarted = false;
+  int most_leaving = 0;
+  ASSERT_TRUE(RunUntil([&] { return world.HasEvent(reason::kDataCenterRemoved) && Ready(); }, 80,
+                       [&] {
+                         int leaving = 0;
+                         for (const FakeNode* n : world.Ring()) leaving += n->state == "L";
+                         most_leaving = std::max(most_leaving, leaving);
+                         if (!restarted &&
+                             world.StatusField("operation").value("kind", "") == "Decommission") {
+                           RestartOperator();
+                           restarted = true;
+                         }
+                       }))
+      << world.Status().dump(2);
+  EXPECT_TRUE(restarted);
+  EXPECT_EQ(most_leaving, 1);
+  EXPECT_FALSE(world.ConditionTrue(condition::kDataCenterChangeRefused));
+  for (const FakeNode* n : world.Ring()) EXPECT_EQ(n->dc, "dc1") << n->pod;
+  EXPECT_EQ(world.Find(res::kStatefulSets, "c-dc2-r1"), nullptr);
+  for (const auto& o : world.List(res::kServices)) {
+    EXPECT_EQ(o->label(kLabelDataCenter).value_or(""), "dc1") << o->name();
+  }
+  EXPECT_EQ(Factors(world.keyspaces["system_auth"]), (Json{{"dc1", "2"}}));
+  EXPECT_EQ(world.StatusField("systemReplication"), (Json{{"dc1", 2}}));
+  ExpectQuiet();
+}
+
 }  // namespace
 }  // namespace ringkeeper::testing

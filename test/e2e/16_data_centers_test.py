@@ -2,7 +2,8 @@
 """e2e 16: several data centers. A Cluster created with two (dc1, dc2: one member each, started
 together), rows written at LOCAL_QUORUM in dc1 and read at LOCAL_ONE in dc2; then a third data
 center added to the running cluster joins without streaming and rebuilds from dc1 while a client
-keeps writing in dc1: every row read at LOCAL_ONE in dc3. Helpers and state: e2elib.py."""
+keeps writing in dc1: every row read at LOCAL_ONE in dc3; dc3 removed again, refused while a
+keyspace replicates there, then decommissioned. Helpers and state: e2elib.py."""
 import copy
 import sys
 import threading
@@ -81,7 +82,9 @@ def scenario_data_centers():
     once; rows written at LOCAL_QUORUM in dc1 are read at LOCAL_ONE in dc2. dc3 added to the
     running cluster (replicateUserKeyspaces 1) starts without streaming, keyspace geo is altered
     to replicate there and dc3's member rebuilds from dc1, while a client writes in dc1 with no
-    failed request; every row, old and new, is read at LOCAL_ONE in dc3."""
+    failed request; every row, old and new, is read at LOCAL_ONE in dc3. dc3 taken out of the
+    spec is refused while geo replicates there (nothing touched); geo altered away, dc3's member
+    is decommissioned and its objects deleted; every row still read at LOCAL_ONE in dc2."""
     delete_namespace(NS_MULTI, 300)  # an earlier run's
     kubectl("create", "namespace", NS_MULTI, ns=None)
     n = Names(NAME, NS_MULTI)
@@ -171,6 +174,39 @@ def scenario_data_centers():
         figure("data-centers", "rows read at LOCAL_ONE in dc3 after its rebuild (confirmed)",
                f"{len(got & want)} of {len(want)} (missing {len(want - got)})")
         assert want <= got, f"dc3 misses {sorted(want - got)[:5]}"
+
+        # dc3 taken out of the spec: refused while geo replicates there, and nothing touched.
+        apply(manifest([("dc1", 1, {}), ("dc2", 1, {})]), ns=NS_MULTI)
+        refused = wait("the removal of dc3 refused (DataCenterChangeRefused)",
+                       lambda: (condition(get(CRD, NAME, ns=NS_MULTI) or {},
+                                          "DataCenterChangeRefused") or {}).get("status") == "True"
+                       and condition(get(CRD, NAME, ns=NS_MULTI), "DataCenterChangeRefused"),
+                       120, ns=NS_MULTI)
+        assert refused["reason"] == "KeyspacesInDataCenter" and "geo" in refused["message"], refused
+        figure("data-centers", "dc3 removed from the spec while geo replicates there",
+               f"refused: {refused['message'][:60]}...")
+        got = table_keys(s3, "geo.t", consistency=ConsistencyLevel.LOCAL_ONE)
+        assert want <= got, "dc3 lost rows while its removal was refused"
+        # The way forward: geo altered away from dc3; dc3's member decommissioned, its objects go.
+        s1.execute("ALTER KEYSPACE geo WITH replication = "
+                   "{'class': 'NetworkTopologyStrategy', 'dc1': 1, 'dc2': 1}", timeout=60)
+        t0 = time.monotonic()
+
+        def removed():
+            gone = not kubectl("get", "statefulset", "--ignore-not-found", "-o", "name",
+                               f"{NAME}-dc3-us-east-1c", ns=NS_MULTI)
+            return gone and event_messages(NS_MULTI, "DataCenterRemoved") and ready(2)
+
+        wait("dc3 decommissioned and its objects deleted", removed, 600, ns=NS_MULTI, interval=2)
+        timed("data-centers", "geo altered away from dc3 → dc3 left (decommissioned, deleted)", t0)
+        figure("data-centers", "DataCenterRemoved",
+               event_messages(NS_MULTI, "DataCenterRemoved")[-1][:90])
+        peers = {r.data_center for r in s1.execute("SELECT data_center FROM system.peers")}
+        assert "dc3" not in peers, peers
+        got = table_keys(s2, "geo.t", consistency=ConsistencyLevel.LOCAL_ONE)
+        figure("data-centers", "rows read at LOCAL_ONE in dc2 after dc3 left (confirmed)",
+               f"{len(got & want)} of {len(want)}")
+        assert want <= got, f"dc2 misses {sorted(want - got)[:5]}"
     finally:
         for c in clients:
             c.shutdown()

@@ -19,8 +19,8 @@ inline constexpr char kProgressing[] = "Progressing";
 inline constexpr char kDegraded[] = "Degraded";
 // The last requested scale-down is refused; nothing was touched.
 inline constexpr char kScaleDownRefused[] = "ScaleDownRefused";
-// A data center added to the running cluster cannot join yet (the message says why); none of
-// its members was started.
+// A data center added to the running cluster cannot join yet, or one taken out of the spec
+// cannot leave yet (the message says why); nothing was touched.
 inline constexpr char kDataCenterChangeRefused[] = "DataCenterChangeRefused";
 // A spec.config (or the rack's ConfigMap) key unknown to the running Cassandra version: the
 // config is held as it was (no pod rolls) until the key is fixed.
@@ -67,6 +67,9 @@ inline constexpr char kDiskUnknown[] = "DiskUnknown";  // a node's disk figures 
 // DataCenterChangeRefused (True, and a Warning event): a user keyspace on SimpleStrategy would
 // put replicas on the new data center's members without their data (data_center_join.h).
 inline constexpr char kSimpleStrategyKeyspace[] = "SimpleStrategyKeyspace";
+// DataCenterChangeRefused: a data center taken out of the spec still has user keyspaces
+// replicating to it (named); its members keep running until they are altered away.
+inline constexpr char kKeyspacesInDataCenter[] = "KeyspacesInDataCenter";
 // Events (and Progressing reasons while the operation runs).
 inline constexpr char kCreating[] = "Creating";                      // racks created at once
 inline constexpr char kSuperuserCreated[] = "SuperuserCreated";      // generated superuser ready
@@ -93,6 +96,9 @@ inline constexpr char kDataCenterJoining[] = "DataCenterJoining";
 inline constexpr char kReplicateUserKeyspaces[] = "ReplicateUserKeyspaces";
 inline constexpr char kRebuilding[] = "Rebuilding";
 inline constexpr char kDataCenterJoined[] = "DataCenterJoined";
+// A data center taken out of the spec: its members decommissioned one at a time (Decommissioning
+// events), then its StatefulSets, Services, ConfigMaps and PDB deleted.
+inline constexpr char kDataCenterRemoved[] = "DataCenterRemoved";
 
 // Backups: why one failed (its Failed condition, status.reason, and a Warning event), and the
 // events of one that runs.
