@@ -1,11 +1,15 @@
 // A data center taken out of the spec leaves the cluster. Refused while a user keyspace still
 // replicates to it (its data would go with it): the user alters those keyspaces first, and its
-// members keep running until then. Once nothing of the user's lives there, the operator takes
-// the data center out of the system keyspaces' replication (its own business), then
+// members keep running until then. Once nothing of the user's lives there, the operator
 // decommissions the members one at a time as a scale-down does (status.operation: a new leader
-// finishes the one under way; nothing streams, no keyspace replicates there), and finally
-// deletes the data center's StatefulSets (their claims follow pvcDeletionPolicy), Services,
-// ConfigMaps and PDB.
+// finishes the one under way), forced: Cassandra refuses to leave a data center with fewer nodes
+// than the system keyspaces' factor there, and those copies are not needed (every other data
+// center holds its own). Once none is left in the ring, the system keyspaces stop replicating to
+// it (not before: Cassandra 5.0 refuses a system_auth replication that leaves out a data center
+// with nodes in the ring), then the data center's StatefulSets (their claims follow
+// pvcDeletionPolicy), Services, ConfigMaps and PDB are deleted. Each step is idempotent and
+// recorded (the operation; the objects' absence), so a crash anywhere is finished by the next
+// pass.
 #include <algorithm>
 #include <vector>
 
@@ -17,6 +21,7 @@
 #include "operator/data_center_join.h"
 #include "operator/pass.h"
 #include "operator/reconciler.h"
+#include "operator/system_keyspaces.h"
 
 namespace ringkeeper {
 namespace {
@@ -37,26 +42,47 @@ absl::StatusOr<Flow> ClusterReconciler::RemoveDataCenter(Pass& p) {
   }
   p.progress_reason = reason::kDecommissioning;
   p.requeue = options_.short_wait;
-  if (remaining.empty()) {  // every member left the ring: its objects go
-    int deleted = 0;
+  if (remaining.empty()) {  // every member left the ring: the system keyspaces, then its objects
+    ASSIGN_OR_RETURN(auto session, AdminSession(p));
+    ASSIGN_OR_RETURN(auto replication, ReadReplication(*session));
+    std::vector<std::string> steps;
+    for (const char* keyspace : kSystemKeyspaces) {
+      auto it = replication.find(keyspace);
+      if (it == replication.end() || !it->second.contains(dc)) continue;
+      Json factors = Json::object();
+      for (const auto& [key, value] : it->second.items()) {
+        if (key != "class" && key != dc && value.is_string()) {
+          factors[key] = ReplicationIn(it->second, key);
+        }
+      }
+      RETURN_IF_ERROR(AlterReplication(*session, keyspace, factors));
+      steps.push_back(absl::StrCat(keyspace, " ", ReplicationIn(it->second, dc), "→0 in ", dc));
+    }
+    if (!steps.empty()) {
+      RETURN_IF_ERROR(session->WaitForSchemaAgreement(absl::Seconds(30)));
+      Event(p, false, reason::kReplicateSystemKeyspaces,
+            absl::StrCat("data center ", dc, " left the ring: ", absl::StrJoin(steps, ", ")));
+    }
     auto drop = [&](const kube::Resource& r,
                     const std::map<std::string, kube::ObjectPtr>& objects) -> absl::Status {
       for (const auto& [name, o] : objects) {
         if (o->label(kLabelDataCenter) != dc || o->being_deleted()) continue;
         RETURN_IF_ERROR(DeleteIfSame(p, r, name, o->uid()));
-        ++deleted;
       }
       return absl::OkStatus();
     };
-    RETURN_IF_ERROR(drop(res::kStatefulSets, p.statefulsets));
-    RETURN_IF_ERROR(drop(res::kServices, p.services));
-    RETURN_IF_ERROR(drop(res::kConfigMaps, p.configmaps));
+    // Its StatefulSets last: they are what marks the data center as leaving (ListMembers), so
+    // a pass that fails or crashes before them finds the rest to delete next time.
     RETURN_IF_ERROR(drop(res::kPodDisruptionBudgets, p.pdbs));
+    RETURN_IF_ERROR(drop(res::kConfigMaps, p.configmaps));
+    RETURN_IF_ERROR(drop(res::kServices, p.services));
+    RETURN_IF_ERROR(drop(res::kStatefulSets, p.statefulsets));
     p.system_replication.erase(dc);
     Event(
         p, false, reason::kDataCenterRemoved,
-        absl::StrCat("data center ", dc, " left the cluster: its members decommissioned, ", deleted,
-                     " of its objects deleted (its volumes ",
+        absl::StrCat("data center ", dc,
+                     " left the cluster: its members decommissioned, its StatefulSets, Services, "
+                     "ConfigMaps and PodDisruptionBudget deleted (its volumes ",
                      p.spec.delete_pvcs ? "deleted" : "retained", ", as pvcDeletionPolicy says)"));
     p.progress_reason.clear();
     return Flow::kWait;
@@ -72,8 +98,8 @@ absl::StatusOr<Flow> ClusterReconciler::RemoveDataCenter(Pass& p) {
   ASSIGN_OR_RETURN(auto replication, ReadReplication(*session));
   if (auto there = KeyspacesReplicatedIn(replication, dc); !there.empty()) {
     p.progress_reason.clear();
-    return RefuseDataCenterChange(
-        p, reason::kKeyspacesInDataCenter,
+    return Refuse(
+        p, condition::kDataCenterChangeRefused, reason::kKeyspacesInDataCenter,
         absl::StrCat("data center ", dc, " cannot be removed: keyspace",
                      there.size() > 1 ? "s " : " ", absl::StrJoin(there, ", "),
                      there.size() > 1 ? " replicate" : " replicates",
@@ -88,26 +114,6 @@ absl::StatusOr<Flow> ClusterReconciler::RemoveDataCenter(Pass& p) {
     }
     return wait(absl::StrCat("not every member is UN (", absl::StrJoin(down, ", "), ")"));
   }
-  // The system keyspaces: the operator's to take away from it (Cassandra refuses to
-  // decommission the last nodes of a data center a keyspace still replicates to).
-  std::vector<std::string> steps;
-  for (const char* keyspace : kSystemKeyspaces) {
-    auto it = replication.find(keyspace);
-    if (it == replication.end() || ReplicationIn(it->second, dc) == 0) continue;
-    Json factors = Json::object();
-    for (const auto& [key, value] : it->second.items()) {
-      if (key != "class" && key != dc && value.is_string()) {
-        factors[key] = ReplicationIn(it->second, key);
-      }
-    }
-    RETURN_IF_ERROR(AlterReplication(*session, keyspace, factors));
-    steps.push_back(absl::StrCat(keyspace, " ", ReplicationIn(it->second, dc), "→0 in ", dc));
-  }
-  if (!steps.empty()) {
-    RETURN_IF_ERROR(session->WaitForSchemaAgreement(absl::Seconds(30)));
-    Event(p, false, reason::kReplicateSystemKeyspaces,
-          absl::StrCat("before data center ", dc, " leaves: ", absl::StrJoin(steps, ", ")));
-  }
   const Member& leaving = *remaining.back();  // the last rack's highest ordinal first
   RETURN_IF_ERROR(
       BeginOperation(p,
@@ -116,8 +122,8 @@ absl::StatusOr<Flow> ClusterReconciler::RemoveDataCenter(Pass& p) {
                      false, reason::kDecommissioning,
                      absl::StrCat("decommissioning ", leaving.pod, " (", leaving.address,
                                   "): data center ", dc, " leaves the cluster (", remaining.size(),
-                                  " of its members left; no keyspace "
-                                  "replicates there, nothing streams)")));
+                                  " of its members left; no user keyspace replicates there, "
+                                  "forced past the system keyspaces' factor there)")));
   return ContinueDecommission(p);
 }
 

@@ -127,8 +127,11 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
     const bool left = other_views > 0 && (!m || !m->in_ring);
     if (!left) {
       if (m && m->info && m->info->operation_mode == "NORMAL") {
-        auto started =
-            Agent(p, m->pod_ip)->Start(api::OperationRequest{.kind = api::kOpDecommission});
+        // A whole data center leaving goes past Cassandra's check that the data center keeps a
+        // keyspace's factor there (data_center_removal.cc says why that is safe).
+        auto started = Agent(p, m->pod_ip)
+                           ->Start(api::OperationRequest{.kind = api::kOpDecommission,
+                                                         .force = p.leaving_dcs.count(dc) > 0});
         if (!started.ok() && !absl::IsAlreadyExists(started.status())) {
           return base::Annotate(started.status(), "start decommission");
         }

@@ -185,24 +185,43 @@ def scenario_data_centers():
         assert refused["reason"] == "KeyspacesInDataCenter" and "geo" in refused["message"], refused
         figure("data-centers", "dc3 removed from the spec while geo replicates there",
                f"refused: {refused['message'][:60]}...")
+        # Untouched: dc3's member still in the ring, serving every row.
+        assert not [r for r in event_messages(NS_MULTI, "Decommissioning") if "dc3" in r]
         got = table_keys(s3, "geo.t", consistency=ConsistencyLevel.LOCAL_ONE)
         assert want <= got, "dc3 lost rows while its removal was refused"
-        # The way forward: geo altered away from dc3; dc3's member decommissioned, its objects go.
+        # The way forward: geo altered away from dc3; dc3's member decommissioned (forced past
+        # system_auth's factor there), then the system keyspaces altered away, its objects
+        # deleted, while dc1 takes writes.
         s1.execute("ALTER KEYSPACE geo WITH replication = "
                    "{'class': 'NetworkTopologyStrategy', 'dc1': 1, 'dc2': 1}", timeout=60)
+        writer = Writer(s1, max(want) + 1)
+        writer.start()
         t0 = time.monotonic()
 
         def removed():
-            gone = not kubectl("get", "statefulset", "--ignore-not-found", "-o", "name",
-                               f"{NAME}-dc3-us-east-1c", ns=NS_MULTI)
-            return gone and event_messages(NS_MULTI, "DataCenterRemoved") and ready(2)
+            left = kubectl("get", "statefulsets,services,configmaps,poddisruptionbudgets", "-l",
+                           "cassandra.rook.io/datacenter=dc3", "-o", "name", ns=NS_MULTI)
+            return not left and event_messages(NS_MULTI, "DataCenterRemoved") and ready(2)
 
-        wait("dc3 decommissioned and its objects deleted", removed, 600, ns=NS_MULTI, interval=2)
+        try:
+            wait("dc3 decommissioned and its objects deleted", removed, 600, ns=NS_MULTI,
+                 interval=2)
+        finally:
+            writer.stop.set()
+            writer.join(30)
         timed("data-centers", "geo altered away from dc3 → dc3 left (decommissioned, deleted)", t0)
+        figure("data-centers", "writes at LOCAL_QUORUM in dc1 during the removal (failed)",
+               f"{len(writer.confirmed)} ({writer.failures})")
+        assert writer.failures == 0, f"{writer.failures} writes failed: {writer.errors[:3]}"
         figure("data-centers", "DataCenterRemoved",
                event_messages(NS_MULTI, "DataCenterRemoved")[-1][:90])
         peers = {r.data_center for r in s1.execute("SELECT data_center FROM system.peers")}
         assert "dc3" not in peers, peers
+        for keyspace in ("system_auth", "system_distributed", "system_traces"):
+            replication = s1.execute("SELECT replication FROM system_schema.keyspaces "
+                                     "WHERE keyspace_name = %s", (keyspace,)).one().replication
+            assert "dc3" not in replication, (keyspace, replication)
+        want |= writer.confirmed
         got = table_keys(s2, "geo.t", consistency=ConsistencyLevel.LOCAL_ONE)
         figure("data-centers", "rows read at LOCAL_ONE in dc2 after dc3 left (confirmed)",
                f"{len(got & want)} of {len(want)}")

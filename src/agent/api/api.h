@@ -66,6 +66,10 @@ inline constexpr char kOpRestore[] = "restore";
 // A node of a data center that joined without streaming (auto_bootstrap false) fetches the
 // ranges it now replicates from `source_dc` (StorageService.rebuild).
 inline constexpr char kOpRebuild[] = "rebuild";
+// After an upgrade to a new major version: every sstable of `keyspace` (empty: every keyspace,
+// Cassandra's own included, as nodetool upgradesstables) not in the running version's format
+// rewritten into it (StorageService.upgradeSSTables).
+inline constexpr char kOpUpgradeSSTables[] = "upgrade_sstables";
 
 // Operation states.
 inline constexpr char kStateRunning[] = "running";
@@ -154,7 +158,7 @@ struct SeedList {
 //   cleanup/flush: keyspace (empty = all non-system), tables; snapshot: tag, keyspaces;
 //   clear_snapshot: tag (empty = all); repair: keyspace, tables, ranges ("start:end"),
 //   parallelism ("sequential" | "parallel" | "dc_parallel"), repair_type, datacenters, run;
-//   decommission, drain, stop_repairs: -; rebuild: source_dc;
+//   decommission: force; drain, stop_repairs: -; rebuild: source_dc; upgrade_sstables: keyspace;
 //   backup: backup, location, keyspaces, upload_parallelism, bandwidth_bytes_per_second.
 // Where a backup goes: an S3-compatible bucket. The credentials file (a mounted Secret) holds
 // the access key id and the secret access key, one a line; it is read when the backup starts and
@@ -219,6 +223,11 @@ struct OperationRequest {
   std::string repair_type;
   std::vector<std::string> datacenters;
   std::string source_dc;  // rebuild: the data center the node streams from
+  // decommission: past Cassandra's own refusal to leave a data center with fewer nodes than a
+  // keyspace's factor there. Only for a whole data center leaving, once no user keyspace
+  // replicates to it (the system keyspaces' copies there are not needed: every other data
+  // center holds its own). 400 with any other kind.
+  bool force = false;
   // backup: its name, where it goes, files sent at once, an optional byte rate (0: none);
   // keyspaces as for snapshot (empty: all, the system keyspaces with the schema included).
   std::string backup;
@@ -313,7 +322,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OperationRequest, kind, keyspace
                                                 upload_parallelism, bandwidth_bytes_per_second,
                                                 source_cluster, source_node, truncate,
                                                 verify_tokens, load, run, repair_type, datacenters,
-                                                source_dc)
+                                                source_dc, force)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RepairPreview, done, ranges, sstables, bytes,
                                                 tables)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Operation, id, kind, state, message, started_unix,

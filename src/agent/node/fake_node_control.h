@@ -38,13 +38,23 @@ class FakeNodeControl : public NodeControl {
     return api::RangeMap{keyspace, {{"42", "42", {"127.0.0.1"}}}};
   }
   absl::Status Drain() override { return absl::OkStatus(); }
-  absl::Status Decommission() override {
+  absl::Status Decommission(bool force) override {
     decommissions++;
+    forced_decommissions += force;
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return released; });
     return absl::OkStatus();
   }
   absl::Status Cleanup(const std::string&) override { return absl::OkStatus(); }
+  absl::Status UpgradeSSTables(const std::string& keyspace) override {
+    std::lock_guard<std::mutex> lock(mu);
+    sstables_upgraded.push_back(keyspace);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> SSTablesUpgraded() {
+    std::lock_guard<std::mutex> lock(mu);
+    return sstables_upgraded;
+  }
   absl::Status Rebuild(const std::string& source_dc) override {
     std::lock_guard<std::mutex> lock(mu);
     rebuilt_from = source_dc;
@@ -122,6 +132,8 @@ class FakeNodeControl : public NodeControl {
   std::atomic<bool> repairs_terminated{false};
   std::vector<api::RingEndpoint> extra_endpoints;  // set before requests, never during
   std::atomic<int> decommissions{0};
+  std::atomic<int> forced_decommissions{0};
+  std::vector<std::string> sstables_upgraded;  // keyspaces asked, under mu
   std::mutex mu;
   std::condition_variable cv;
   bool released = false;

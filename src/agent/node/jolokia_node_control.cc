@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -267,10 +268,10 @@ absl::Status JolokiaNodeControl::Drain() {
   return client_.One(JolokiaClient::Exec(kStorageService, "drain()"), absl::Hours(2)).status();
 }
 
-absl::Status JolokiaNodeControl::Decommission() {
-  // force=false: Cassandra itself refuses when it would leave fewer nodes than the RF.
+absl::Status JolokiaNodeControl::Decommission(bool force) {
+  // Without force Cassandra itself refuses when it would leave fewer nodes than the RF.
   return client_
-      .One(JolokiaClient::Exec(kStorageService, "decommission(boolean)", {false}), absl::Hours(24))
+      .One(JolokiaClient::Exec(kStorageService, "decommission(boolean)", {force}), absl::Hours(24))
       .status();
 }
 
@@ -304,6 +305,32 @@ absl::Status JolokiaNodeControl::Cleanup(const std::string& keyspace) {
     if (rc.is_number() && rc.get<int>() != 0) {
       return absl::FailedPreconditionError(
           absl::StrCat("cleanup of ", ks, " ended with status ", rc.get<int>()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JolokiaNodeControl::UpgradeSSTables(const std::string& keyspace) {
+  std::vector<std::string> keyspaces{keyspace};
+  if (keyspace.empty()) {  // every keyspace, Cassandra's own included (as nodetool)
+    ASSIGN_OR_RETURN(json all, client_.One(JolokiaClient::Read(kStorageService, "Keyspaces")));
+    keyspaces = all.get<std::vector<std::string>>();
+  }
+  for (const auto& ks : keyspaces) {
+    // (keyspace, excludeCurrentVersion: sstables already in the running format are left alone,
+    // maxSSTableTimestamp: none skipped, jobs: 0 = every compactor, tables: every one) — what
+    // NodeProbe.upgradeSSTables calls, in 4.1 and 5.0 alike.
+    ASSIGN_OR_RETURN(
+        json rc,
+        client_.One(JolokiaClient::Exec(
+                        kStorageService,
+                        "upgradeSSTables(java.lang.String,boolean,long,int,[Ljava.lang.String;)",
+                        {ks, true, std::numeric_limits<int64_t>::max(), 0, json::array()}),
+                    absl::Hours(24)));
+    if (rc.is_number() && rc.get<int>() != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("upgradesstables of ", ks,
+                                                        " ended with status ", rc.get<int>(),
+                                                        rc.get<int>() == 1 ? " (aborted)" : ""));
     }
   }
   return absl::OkStatus();

@@ -31,8 +31,9 @@ class JolokiaNodeControl : public NodeControl {
   absl::StatusOr<api::Ring> GetRing() override;
   absl::StatusOr<api::RangeMap> GetRangeMap(const std::string& keyspace) override;
   absl::Status Drain() override;
-  absl::Status Decommission() override;
+  absl::Status Decommission(bool force) override;
   absl::Status Cleanup(const std::string& keyspace) override;
+  absl::Status UpgradeSSTables(const std::string& keyspace) override;
   absl::Status Rebuild(const std::string& source_dc) override;
   absl::Status Flush(const std::string& keyspace, const std::vector<std::string>& tables) override;
   absl::Status TakeSnapshot(const std::string& tag,

@@ -41,8 +41,13 @@ class NodeControl {
   virtual absl::StatusOr<api::RangeMap> GetRangeMap(const std::string& keyspace) = 0;
 
   virtual absl::Status Drain() = 0;
-  virtual absl::Status Decommission() = 0;
+  // Leaves the ring, its ranges streamed to the nodes that take them. Cassandra refuses to leave a
+  // data center with fewer nodes than a keyspace's factor there unless `force`.
+  virtual absl::Status Decommission(bool force) = 0;
   virtual absl::Status Cleanup(const std::string& keyspace) = 0;  // empty: all non-system
+  // Rewrites the sstables not in the running version's format (nodetool upgradesstables);
+  // empty: every keyspace, the system ones included. Returns when done.
+  virtual absl::Status UpgradeSSTables(const std::string& keyspace) = 0;
   // Streams every range this node replicates (each keyspace with replicas in its data center)
   // from the nodes of `source_dc`: nodetool rebuild. Returns when the streams have finished.
   virtual absl::Status Rebuild(const std::string& source_dc) = 0;

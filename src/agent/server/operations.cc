@@ -17,7 +17,7 @@ bool IsKnownKind(const std::string& kind) {
   for (const char* k :
        {api::kOpDrain, api::kOpDecommission, api::kOpCleanup, api::kOpFlush, api::kOpSnapshot,
         api::kOpClearSnapshot, api::kOpRepair, api::kOpStopRepairs, api::kOpBackup,
-        api::kOpRestoreSchema, api::kOpRestore, api::kOpRebuild}) {
+        api::kOpRestoreSchema, api::kOpRestore, api::kOpRebuild, api::kOpUpgradeSSTables}) {
     if (kind == k) return true;
   }
   return false;
@@ -66,6 +66,10 @@ absl::StatusOr<api::Operation> Operations::Start(const api::OperationRequest& re
       return absl::InvalidArgumentError(
           absl::StrCat("repair: repair_type \"", type, "\" is not full, incremental or preview"));
     }
+  }
+  if (request.force && request.kind != api::kOpDecommission) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(request.kind, ": \"force\" applies to decommission only"));
   }
   if (request.kind == api::kOpRebuild && request.source_dc.empty()) {
     return absl::InvalidArgumentError("rebuild: \"source_dc\" is required");
@@ -171,9 +175,11 @@ void Operations::Run(std::string id, const api::OperationRequest& r) {
   if (r.kind == api::kOpDrain) {
     status = node_->Drain();
   } else if (r.kind == api::kOpDecommission) {
-    status = node_->Decommission();
+    status = node_->Decommission(r.force);
   } else if (r.kind == api::kOpCleanup) {
     status = node_->Cleanup(r.keyspace);
+  } else if (r.kind == api::kOpUpgradeSSTables) {
+    status = node_->UpgradeSSTables(r.keyspace);
   } else if (r.kind == api::kOpRebuild) {
     status = node_->Rebuild(r.source_dc);
   } else if (r.kind == api::kOpFlush) {

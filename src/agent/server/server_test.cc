@@ -318,6 +318,42 @@ TEST_F(ServerTest, RebuildStreamsFromItsSourceDataCenterWhichItNeeds) {
   EXPECT_EQ(node_.RebuiltFrom(), "dc1");
 }
 
+// A whole data center leaving: the operator asks past Cassandra's RF check, for a decommission
+// only (force on anything else is refused, nothing started).
+TEST_F(ServerTest, ForcedDecommissionReachesTheNodeAndForceIsForDecommissionOnly) {
+  auto bad = Post(api::kOperations, R"({"kind":"drain","force":true})");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("applies to decommission only"), std::string::npos) << bad->body;
+  auto r = Post(api::kOperations, R"({"kind":"decommission","force":true})");
+  ASSERT_EQ(r->status, 202) << r->body;
+  node_.Release();
+  const std::string path =
+      std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(json::parse(Get(path)->body)["state"], api::kStateSucceeded);
+  EXPECT_EQ(node_.decommissions.load(), 1);
+  EXPECT_EQ(node_.forced_decommissions.load(), 1);
+}
+
+TEST_F(ServerTest, UpgradeSSTablesReachesTheNodeForOneOrEveryKeyspace) {
+  for (const char* body :
+       {R"({"kind":"upgrade_sstables","keyspace":"ks"})", R"({"kind":"upgrade_sstables"})"}) {
+    auto r = Post(api::kOperations, body);
+    ASSERT_EQ(r->status, 202) << r->body;
+    const std::string path =
+        std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    EXPECT_EQ(json::parse(Get(path)->body)["state"], api::kStateSucceeded);
+  }
+  EXPECT_EQ(node_.SSTablesUpgraded(), (std::vector<std::string>{"ks", ""}));
+}
+
 TEST_F(ServerTest, RepairOfUnknownTypeIs400) {
   auto r = Post(api::kOperations, R"({"kind":"repair","keyspace":"ks","repair_type":"quick"})");
   EXPECT_EQ(r->status, 400);

@@ -245,6 +245,27 @@ def snapshot_flush_cleanup(cluster):
 
 
 @case
+def upgrade_sstables(cluster):
+    """upgrade_sstables (after a major upgrade): Jolokia's 5-argument upgradeSSTables on this
+    Cassandra, one keyspace and then every keyspace (the system ones included, as nodetool);
+    Cassandra logs each run and its status. The sstables here are already in the running
+    format: nothing is rewritten (excludeCurrentVersion), and the run succeeds."""
+    n1 = cluster.nodes[0]
+    op = n1.operation({"kind": "upgrade_sstables", "keyspace": "rf2"})
+    assert op["state"] == "succeeded", op
+    op = n1.operation({"kind": "upgrade_sstables"})
+    assert op["state"] == "succeeded", op
+    log = open(f"{n1.dir}/logs/system.log", errors="replace").read()
+    for keyspace in ("rf2", "system_auth", "system_schema"):
+        assert f"Starting Upgrade sstables on {keyspace}." in log, keyspace
+    assert log.count("Completed Upgrade sstables with status SUCCESSFUL") >= 3
+    code, body = n1.api("POST", "/v1/operations", {"kind": "upgrade_sstables", "keyspace": "nope"})
+    if code == 202:
+        failed = n1.operation({"kind": "upgrade_sstables", "keyspace": "nope"})
+        assert failed["state"] == "failed" and "nope" in failed["message"], failed
+
+
+@case
 def rebuild(cluster):
     """rebuild (a joining data center's member): Jolokia's rebuild(String) on this Cassandra;
     an unknown source data center fails naming it, a known one streams and succeeds."""
@@ -640,6 +661,7 @@ def main():
         bad_input(cluster)
         snapshot_flush_cleanup(cluster)
         rebuild(cluster)
+        upgrade_sstables(cluster)
         backup_to_s3(cluster)
         range_map(cluster)
         repair_range(cluster)

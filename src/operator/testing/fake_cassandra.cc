@@ -2,6 +2,7 @@
 // and volume exist, with its data on the PVC), the ring they form, the agents that answer for
 // them (token checked, operations run over ticks) and CQL sessions (keyspaces, the superuser).
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -125,6 +126,20 @@ class FakeSession : public CqlSession {
       }
       for (auto& [k, v] : replication.items()) {
         if (v.is_number()) v = std::to_string(v.get<int>());
+      }
+      // Cassandra 5.0 refuses a system_auth replication that leaves out (or sets 0 for) a data
+      // center whose nodes are in the ring.
+      if (ks == "system_auth") {
+        std::set<std::string> missing;
+        for (const FakeNode* n : world_.Ring()) {
+          if (replication.value(n->dc, "0") == "0") missing.insert(n->dc);
+        }
+        if (!missing.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "Following datacenters have active nodes and must be present in replication "
+              "options for keyspace system_auth: [",
+              absl::StrJoin(missing, ", "), "]"));
+        }
       }
       world_.keyspaces[ks] = replication;
       return out;
@@ -285,6 +300,22 @@ void FakeCluster::RunNodes() {
   }
 }
 
+std::string FakeCluster::DecommissionRefusal(const FakeNode& n) const {
+  int in_dc = 0;
+  for (const FakeNode* o : Ring()) in_dc += o->dc == n.dc;
+  for (const auto& [keyspace, replication] : keyspaces) {
+    int rf = 0;
+    if (!replication.contains(n.dc) ||
+        !absl::SimpleAtoi(replication[n.dc].get<std::string>(), &rf) || rf == 0 || in_dc > rf) {
+      continue;
+    }
+    return absl::StrCat("Not enough live nodes to maintain replication factor in keyspace ",
+                        keyspace, " (RF = ", rf, ", N = ", in_dc,
+                        "). Perform a forceful decommission to ignore.");
+  }
+  return "";
+}
+
 absl::StatusOr<api::RangeMap> FakeCluster::RangesOf(const std::string& keyspace) const {
   auto ks = keyspaces.find(keyspace);
   if (ks == keyspaces.end()) return absl::NotFoundError("no keyspace " + keyspace);
@@ -430,7 +461,7 @@ absl::StatusOr<api::Operation> FakeCluster::StartOperation(const std::string& po
       return absl::AlreadyExistsError(absl::StrCat(op.op.kind, " ", id, " runs"));
     }
   }
-  agent_requests.push_back(absl::StrCat(pod, " ", r.kind));
+  agent_requests.push_back(absl::StrCat(pod, " ", r.kind, r.force ? " force" : ""));
   AgentOp op;
   op.pod = pod;
   op.op.id = absl::StrCat("op-", ++op_counter_);
@@ -460,6 +491,15 @@ absl::StatusOr<api::Operation> FakeCluster::StartOperation(const std::string& po
     op.op.state = api::kStateSucceeded;
   } else if (r.kind == api::kOpDecommission) {
     if (n->mode != "NORMAL") return absl::FailedPreconditionError("not NORMAL: " + n->mode);
+    // Cassandra's own check (StorageService.decommission): the node's data center keeps more
+    // nodes than a keyspace's factor there, unless forced. The operation fails at once.
+    if (auto refusal = DecommissionRefusal(*n); !r.force && !refusal.empty()) {
+      op.op.state = api::kStateFailed;
+      op.op.message = refusal;
+      op.op.finished_unix = op.op.started_unix;
+      operations_[op.op.id] = op;
+      return op.op;
+    }
     n->state = "L";
     n->mode = "LEAVING";
     n->ticks_to_leave = 2;

@@ -205,6 +205,9 @@ absl::Status FakeCluster::Delete(const kube::Resource& r, const std::string& ns,
   ++writes_;
   static constexpr const char* kVerb[] = {"DELETE", "DELETE-NOW", "ORPHAN"};
   write_log.push_back(absl::StrCat(kVerb[static_cast<int>(how)], " ", r.kind, "/", name));
+  if (fail_delete_once.erase(absl::StrCat(r.kind, "/", name))) {
+    return ApiError(500, "InternalError", "injected: the API server failed this delete");
+  }
   kube::ObjectPtr o = StoreFor(r)->Get(KeyOf(ns, name));
   if (!o) return ApiError(404, "NotFound", name + " not found");
   if (!uid.empty() && o->uid() != uid) {

@@ -105,12 +105,17 @@ class FakeCluster : public ObjectReader,
 
   // Nodes, by pod name; null when that pod never ran.
   FakeNode* Node(const std::string& pod);
+  // Why Cassandra refuses to decommission the node without force ("" when it does not): its
+  // data center would keep no more nodes than a keyspace's factor there.
+  std::string DecommissionRefusal(const FakeNode& n) const;
   // Nodes of pods in the ring (joined and not decommissioned).
   std::vector<const FakeNode*> Ring() const;
   // Pods whose node never comes up (a bad image, a refused setting).
   std::set<std::string> never_up;
   // "Kind/name" whose next apply fails (a crash or a refused object mid-pass).
   std::set<std::string> fail_apply_once;
+  // "Kind/name" whose next delete fails (a crash or an API error mid-pass).
+  std::set<std::string> fail_delete_once;
   // Pods created from this StatefulSet revision crash-loop (a bad image or setting).
   std::string crash_revision;
   // StorageClass `name` (cluster-scoped), created or changed; "standard" (the default class,
