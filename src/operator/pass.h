@@ -29,6 +29,7 @@ struct ClusterReconciler::Pass {
     if (old_status.contains("operation")) operation = old_status["operation"];
     if (old_status.contains("cleanup")) cleanup = old_status["cleanup"];
     if (old_status.contains("dataCenterJoin")) dc_join = old_status["dataCenterJoin"];
+    version = kube::StringField(old_status, "version");
     auth_ready = old_status.value("authReady", false);
     if (old_status["restoreFrom"].is_object()) restore_from = old_status["restoreFrom"];
     if (old_status["systemReplication"].is_object()) {
@@ -105,6 +106,9 @@ struct ClusterReconciler::Pass {
   // (joining.cc). Data centers of the spec the running cluster has not started yet: their
   // members get no settings and the scale steps leave them alone until their join begins.
   kube::Json dc_join;
+  // status.version: the Cassandra version the cluster was last accepted at (the spec.version its
+  // templates run); a refused spec.version leaves it (upgrade.cc).
+  std::string version;
   std::set<std::string> new_dcs;
   // Data centers taken out of the spec whose StatefulSets remain: their members (listed, not
   // wanted) leave the cluster one at a time (data_center_removal.cc).

@@ -34,6 +34,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"secrets", &ClusterReconciler::EnsureSecrets, false},
     {"service-account", &ClusterReconciler::EnsureServiceAccount, false},
     {"services", &ClusterReconciler::EnsureServices, false},
+    {"version", &ClusterReconciler::PlanVersion, false},
     {"config", &ClusterReconciler::EnsureConfig, false},
     {"restore-from", &ClusterReconciler::PlanRestoreFrom, false},
     {"replays", &ClusterReconciler::FindReplays, false},

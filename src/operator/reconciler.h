@@ -155,6 +155,10 @@ class ClusterReconciler : public kube::Reconciler {
   // Writes status.dataCenterJoin (or clears it with a null) now, before acting on it.
   absl::Status RecordJoin(Pass& p, const kube::Json& join);
   absl::StatusOr<Flow> ReplicateSystemKeyspaces(Pass& p);  // system_replication.cc
+  // upgrade.cc: spec.version judged against the version accepted (status.version) and every
+  // version a member runs: an unsupported path refused (the pass goes on at the accepted
+  // version), a supported one accepted and recorded before any template changes.
+  absl::StatusOr<Flow> PlanVersion(Pass& p);
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
   // restore_from.cc: a Cluster created from a backup: its members paired with the backup's
   // nodes and given their tokens before any is created; its Restore once it is Ready.

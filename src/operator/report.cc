@@ -134,6 +134,7 @@ void SetRecords(const Pass& p, Json& status) {
   SetOrErase(status, "operation", p.operation);
   SetOrErase(status, "cleanup", p.cleanup);
   SetOrErase(status, "dataCenterJoin", p.dc_join);
+  if (!p.version.empty()) status["version"] = p.version;
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
   if (!p.restore_from.is_null()) status["restoreFrom"] = p.restore_from;
 }
@@ -196,7 +197,8 @@ void SetDegraded(const Pass& p, Conditions& conditions) {
 void SetVerdicts(const Pass& p, Conditions& conditions) {
   for (const auto& [type, none] :
        {std::pair{condition::kScaleDownRefused, "no scale-down is refused"},
-        std::pair{condition::kDataCenterChangeRefused, "no data center change is refused"}}) {
+        std::pair{condition::kDataCenterChangeRefused, "no data center change is refused"},
+        std::pair{condition::kVersionChangeRefused, "spec.version is the version accepted"}}) {
     auto it = p.refusals.find(type);
     if (it == p.refusals.end()) {
       conditions.Set(type, false, reason::kNotRefused, none);
@@ -281,6 +283,9 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   } else if (!p.config_refusal.empty()) {
     // Healthy, but the spec is not what runs: not Ready for this generation.
     conditions.Set(condition::kReady, false, reason::kUnknownConfigKeys, p.config_refusal);
+  } else if (auto refused = p.refusals.find(condition::kVersionChangeRefused);
+             refused != p.refusals.end()) {
+    conditions.Set(condition::kReady, false, refused->second.reason, refused->second.message);
   } else if (settled && !pods_updated) {
     conditions.Set(condition::kReady, false, reason::kPodsNotUpdated,
                    "a new pod template (config, version, JVM, restart request) is not rolled out "

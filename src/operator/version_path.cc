@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/v1alpha1/catalogue.h"
 
 namespace ringkeeper {
 
@@ -42,21 +43,21 @@ bool Refused(VersionChange change) { return *RefusalReason(change) != '\0'; }
 const char* RefusalReason(VersionChange change) {
   switch (change) {
     case VersionChange::kMajorVersionSkipped:
-      return "MajorVersionSkipped";
+      return reason::kMajorVersionSkipped;
     case VersionChange::kMajorVersionDowngrade:
-      return "MajorVersionDowngrade";
+      return reason::kMajorVersionDowngrade;
     case VersionChange::kMinorVersionDowngrade:
-      return "MinorVersionDowngrade";
+      return reason::kMinorVersionDowngrade;
     case VersionChange::kUnparsable:
-      return "UnparsableVersion";
+      return reason::kUnparsableVersion;
     default:
       return "";
   }
 }
 
 std::string RefusalMessage(VersionChange change, const std::string& from, const std::string& to) {
-  const std::string head = absl::StrCat("spec.version ", to, " refused (the cluster runs ", from,
-                                        " and stays on it; no pod restarts): ");
+  const std::string head =
+      absl::StrCat("spec.version ", to, " refused (from ", from, "; the cluster stays on it): ");
   auto f = ParseCassandraVersion(from);
   switch (change) {
     case VersionChange::kMajorVersionSkipped:

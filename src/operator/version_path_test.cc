@@ -48,7 +48,7 @@ TEST(VersionChange, RefusalsNameTheirReasonAndTheWayForward) {
   const std::string down =
       RefusalMessage(VersionChange::kMajorVersionDowngrade, "4.1.10", "3.11.17");
   EXPECT_TRUE(absl::StrContains(down, "spec.version 3.11.17 refused")) << down;
-  EXPECT_TRUE(absl::StrContains(down, "runs 4.1.10 and stays on it")) << down;
+  EXPECT_TRUE(absl::StrContains(down, "from 4.1.10; the cluster stays on it")) << down;
   EXPECT_TRUE(absl::StrContains(down, "restore a backup")) << down;
   const std::string skip = RefusalMessage(VersionChange::kMajorVersionSkipped, "3.11.17", "5.0.9");
   EXPECT_TRUE(absl::StrContains(skip, "upgrade to 4.x first")) << skip;

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """e2e 05: members 2 (below RF 3) refused with ScaleDownRefused naming the keyspace and its RF;
-nothing decommissioned; members back to 3 clears it. Helpers and state: e2elib.py."""
+nothing decommissioned; members back to 3 clears it. Then spec.version 4.1.10 (a downgrade
+across a major) refused with VersionChangeRefused: no template changed, no pod restarted; the
+version back clears it. Helpers and state: e2elib.py."""
+import json
 import re
 import sys
 import time
 
-from e2elib import (DC, KEYSPACE, NS, RF, client_on_main, cluster_obj, condition, events,
-                    jsonpath, log, patch_members, pod_ready, pods, ready_with, ring_un,
-                    run_scenario, status_members, timed, wait)
+from e2elib import (CASSANDRA_VERSION, CRD, DC, KEYSPACE, NS, RF, client_on_main, cluster_obj,
+                    condition, events, jsonpath, kubectl, log, patch_members, pod_ready, pods,
+                    ready_with, ring_un, run_scenario, status_members, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the keyspace e2e at RF 3 and its rows (03)"
-LEAVES = "the shared Cluster Ready 3/3, members 3, ScaleDownRefused False or gone"
+LEAVES = ("the shared Cluster Ready 3/3, members 3, ScaleDownRefused and VersionChangeRefused "
+          "False or gone, spec.version as it was")
 
 
 def keyspaces_at_rf3(session):
@@ -64,9 +68,63 @@ def scenario_scale_down_refused(m, load, session):
     timed("5 refuse", "members back to 3 → condition cleared", t)
 
 
+def patch_version(m, version):
+    kubectl("patch", CRD, m.cluster, "--type=merge", "-p",
+            json.dumps({"spec": {"version": version}}), ns=m.ns)
+
+
+def scenario_downgrade_refused(m, load):
+    """5b. A downgrade across a major version (5.0 → 4.1) is refused with a condition and an
+    event naming it; no template changes, no pod restarts; the version back clears it."""
+    load.set_phase("spec.version 4.1.10 refused")
+    old = "4.1.10"
+    uids = {i: pods(m)[m.pod(i)]["metadata"]["uid"] for i in range(3)}
+    image = jsonpath("statefulset", m.sts,
+                     "{.spec.template.spec.containers[?(@.name=='cassandra')].image}")
+    assert image.endswith(f":{CASSANDRA_VERSION}"), image
+    t = time.monotonic()
+    patch_version(m, old)
+
+    def refused():
+        obj = cluster_obj(m)
+        c = condition(obj, "VersionChangeRefused")
+        if c and c["status"] == "True" and (obj["status"].get("observedGeneration", -1)
+                                            >= obj["metadata"]["generation"]):
+            return c
+        return None
+    c = wait("condition VersionChangeRefused True", refused, 120)
+    timed("5 refuse", f"spec.version {old} → VersionChangeRefused", t)
+    log(f"VersionChangeRefused: reason {c.get('reason')}: {c.get('message')}")
+    assert c["reason"] == "MajorVersionDowngrade", c
+    assert f"spec.version {old} refused (from {CASSANDRA_VERSION}" in c["message"], c
+    assert events(NS, "MajorVersionDowngrade"), "no MajorVersionDowngrade event"
+    obj = cluster_obj(m)
+    assert obj["status"].get("version") == CASSANDRA_VERSION, obj["status"].get("version")
+    ready = condition(obj, "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "MajorVersionDowngrade", ready
+    assert jsonpath("statefulset", m.sts,
+                    "{.spec.template.spec.containers[?(@.name=='cassandra')].image}") == image
+    assert not (obj.get("status") or {}).get("operation"), f"an operation started: {obj['status']}"
+    now = {i: pods(m)[m.pod(i)]["metadata"]["uid"] for i in range(3)}
+    assert now == uids, "a pod was recreated"
+    log(f"nothing rolled: template image {image}, the 3 pods as they were")
+
+    t = time.monotonic()
+    patch_version(m, CASSANDRA_VERSION)
+
+    def cleared():
+        obj = ready_with(m, 3)
+        c = condition(obj, "VersionChangeRefused") if obj else None
+        return obj and (c is None or c["status"] == "False")
+    wait(f"VersionChangeRefused False after spec.version {CASSANDRA_VERSION}", cleared, 120)
+    timed("5 refuse", "spec.version back → condition cleared", t)
+    assert {i: pods(m)[m.pod(i)]["metadata"]["uid"] for i in range(3)} == uids
+
+
 def main():
     with client_on_main("scale down to 2 refused") as (m, load, session, _):
         scenario_scale_down_refused(m, load, session)
+        scenario_downgrade_refused(m, load)
 
 
 if __name__ == "__main__":

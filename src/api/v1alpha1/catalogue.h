@@ -25,6 +25,9 @@ inline constexpr char kDataCenterChangeRefused[] = "DataCenterChangeRefused";
 // A spec.config (or the rack's ConfigMap) key unknown to the running Cassandra version: the
 // config is held as it was (no pod rolls) until the key is fixed.
 inline constexpr char kConfigRefused[] = "ConfigRefused";
+// The last spec.version is refused (an unsupported upgrade path: version_path.h); the cluster
+// stays on the version it was accepted at (status.version), nothing rolls.
+inline constexpr char kVersionChangeRefused[] = "VersionChangeRefused";
 // spec.paused: the operator observes and reports only.
 inline constexpr char kPaused[] = "Paused";
 // Every data volume (each claim and each StatefulSet's claim template) has the spec's size.
@@ -70,6 +73,14 @@ inline constexpr char kSimpleStrategyKeyspace[] = "SimpleStrategyKeyspace";
 // DataCenterChangeRefused: a data center taken out of the spec still has user keyspaces
 // replicating to it (named); its members keep running until they are altered away.
 inline constexpr char kKeyspacesInDataCenter[] = "KeyspacesInDataCenter";
+// VersionChangeRefused (True, Ready False, a Warning event): spec.version would skip a major
+// version, go below one, go to an older minor, or is no version (version_path.h).
+inline constexpr char kMajorVersionSkipped[] = "MajorVersionSkipped";
+inline constexpr char kMajorVersionDowngrade[] = "MajorVersionDowngrade";
+inline constexpr char kMinorVersionDowngrade[] = "MinorVersionDowngrade";
+inline constexpr char kUnparsableVersion[] = "UnparsableVersion";
+// Event: a new spec.version accepted (status.version), the roll to it begins.
+inline constexpr char kVersionAccepted[] = "VersionAccepted";
 // Events (and Progressing reasons while the operation runs).
 inline constexpr char kCreating[] = "Creating";                      // racks created at once
 inline constexpr char kSuperuserCreated[] = "SuperuserCreated";      // generated superuser ready

@@ -176,7 +176,15 @@ void FakeCluster::StartNode(const kube::Object& pod) {
   if (!pvc) return;
   n.up = true;
   n.pod_uid = pod.uid();
+  // The version its image runs (the tag of the pod's cassandra container: the one its
+  // StatefulSet's template had when the pod was created), as a real node reports.
   n.release_version = kube::StringField(Cluster()->json()["spec"], "version");
+  for (const auto& c : pod.json()["spec"]["containers"]) {
+    const std::string image = kube::StringField(c, "image");
+    if (kube::StringField(c, "name") == "cassandra" && image.find(':') != std::string::npos) {
+      n.release_version = image.substr(image.rfind(':') + 1);
+    }
+  }
   n.mode = "STARTING";
   n.ticks_to_normal = 1;
   n.seeds = settings.seeds;

@@ -105,8 +105,13 @@ void FakeCluster::CreatePod(const Json& sts_spec, const std::string& pod,
   // volume is then provisioned there).
   const std::string node =
       ScheduleOnto(kube::StringField(templates[0]["metadata"], "name") + "-" + pod);
+  // Its containers' names and images, as the template had them (what its node runs).
+  Json containers = Json::array();
+  for (const auto& c : sts_spec["template"]["spec"]["containers"]) {
+    containers.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")}});
+  }
   Json p = {{"metadata", {{"name", pod}, {"labels", labels}}},
-            {"spec", {{"volumes", volumes}}},
+            {"spec", {{"volumes", volumes}, {"containers", containers}}},
             {"status", {{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}};
   if (node.empty()) {
     p["status"]["conditions"].push_back(
