@@ -2,7 +2,10 @@
 # Builds Ringkeeper's container images with podman from the Dockerfiles under images/, and imports
 # them into the local cluster's containerd (namespace k8s.io) when it runs.
 #
-#   hack/images.sh [base|pause|cassandra|agent|operator ...]     default: all
+#   hack/images.sh [base|pause|cassandra[:VERSION]|agent|operator ...]     default: all
+#
+# `cassandra` is $CASSANDRA_VERSION (versions.env); `cassandra:4.1.10` another version of the
+# same image (its own tag), e.g. $CASSANDRA_UPGRADE_FROM_VERSION, the one e2e 17 upgrades from.
 #
 # No registry here: the base image `debian:bookworm-slim` is made locally (images/base/make-base.sh)
 # and the pause image is built from source. The same Dockerfiles build with `docker build` where a
@@ -26,11 +29,19 @@ if [ ! -f "$conf" ]; then
   printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]\n' >"$conf"
 fi
 
+version_of() { # cassandra[:VERSION] -> VERSION
+  case $1 in
+    cassandra:*) echo "${1#cassandra:}" ;;
+    *) echo "$CASSANDRA_VERSION" ;;
+  esac
+}
+dir_of() { echo "${1%%:*}"; } # images/<dir>/Dockerfile
+
 image_ref() {
   case $1 in
     base) echo localhost/debian:bookworm-slim ;;
     pause) echo registry.k8s.io/pause:3.10 ;;
-    cassandra) echo "localhost/ringkeeper/cassandra:$CASSANDRA_VERSION" ;;
+    cassandra | cassandra:*) echo "localhost/ringkeeper/cassandra:$(version_of "$1")" ;;
     agent) echo localhost/ringkeeper/ringkeeper-agent:dev ;;
     operator) echo localhost/ringkeeper/ringkeeper-operator:dev ;;
     *) log "unknown image $1"; exit 2 ;;
@@ -39,19 +50,19 @@ image_ref() {
 # The build context of each image and the paths in it that are inputs (repo-relative).
 context_of() {
   case $1 in
-    pause | cassandra) echo "images/$1" ;;
+    pause | cassandra | cassandra:*) echo "images/$(dir_of "$1")" ;;
     agent | operator) echo . ;;
   esac
 }
 inputs_of() {
   case $1 in
-    pause | cassandra) echo "images/$1" ;;
+    pause | cassandra | cassandra:*) echo "images/$(dir_of "$1")" ;;
     agent | operator) echo "images/$1 CMakeLists.txt CMakePresets.json cmake src .dockerignore" ;;
   esac
 }
 build_args_of() {
   case $1 in
-    cassandra) echo "--build-arg=CASSANDRA_VERSION=$CASSANDRA_VERSION --build-arg=MAVEN_FLAGS=-o --build-arg=WHEELS=/wheels" ;;
+    cassandra | cassandra:*) echo "--build-arg=CASSANDRA_VERSION=$(version_of "$1") --build-arg=MAVEN_FLAGS=-o --build-arg=WHEELS=/wheels" ;;
     agent) echo "--build-arg=JOLOKIA_VERSION=$JOLOKIA_VERSION --build-arg=MAVEN_FLAGS=-o" ;;
   esac
 }
@@ -63,8 +74,8 @@ prefetch() { # name
   local tmp
   tmp=$(mktemp -d)
   case $1 in
-    cassandra)
-      bash "$root/images/cassandra/fetch-jars.sh" "$tmp" "$CASSANDRA_VERSION"
+    cassandra | cassandra:*)
+      bash "$root/images/cassandra/fetch-jars.sh" "$tmp" "$(version_of "$1")"
       bash "$root/images/cassandra/fetch-cqlsh.sh" "$cache/wheels"
       ;;
     agent) bash "$root/images/agent/fetch-jolokia.sh" "$tmp" "$JOLOKIA_VERSION" ;;
@@ -103,13 +114,17 @@ build() { # name
       prefetch "$name"
       read -r -a args <<<"$(build_args_of "$name")"
       # --network=host: RUN steps (apt-get, mvn) use the machine's network, not podman's.
-      # The Maven repository is shared with the build so jars are not downloaded twice.
-      mkdir -p "$HOME/.m2/repository" "$cache/wheels"
+      # The Maven repository is shared with the build so jars are not downloaded twice; the
+      # builder stage compiles through ccache into $cache/ccache-images (its own: another
+      # compiler than the host's), so a change to one source recompiles that source only.
+      mkdir -p "$HOME/.m2/repository" "$cache/wheels" "$cache/ccache-images"
       (cd "$root" && podman build --network=host --pull=never --layers \
         --volume "$HOME/.m2/repository:/root/.m2/repository" --volume "$cache/wheels:/wheels:ro" \
+        --volume "$cache/ccache-images:/ccache" \
         --label "ringkeeper.inputs=$hash" "${args[@]}" \
-        -f "images/$name/Dockerfile" -t "$ref" "$(context_of "$name")") >"$cache/images/build-$name.log" 2>&1 ||
-        { tail -n 40 "$cache/images/build-$name.log" >&2; log "building $ref failed"; exit 1; }
+        -f "images/$(dir_of "$name")/Dockerfile" -t "$ref" "$(context_of "$name")") \
+        >"$cache/images/build-${name//:/-}.log" 2>&1 ||
+        { tail -n 40 "$cache/images/build-${name//:/-}.log" >&2; log "building $ref failed"; exit 1; }
       BUILT="$name built in $((SECONDS - t0))s"
     fi
   fi
@@ -128,7 +143,7 @@ import() { # name ref hash
     echo "$BUILT; already in containerd"
     return 0
   fi
-  tar="$cache/images/$name.tar"
+  tar="$cache/images/${name//:/-}.tar"
   rm -f "$tar"
   podman save --quiet --format docker-archive -o "$tar" "$ref" >/dev/null
   "${ctr[@]}" images import "$tar" >/dev/null
