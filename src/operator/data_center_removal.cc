@@ -26,7 +26,6 @@
 namespace ringkeeper {
 namespace {
 
-using kube::Json;
 using Flow = ClusterReconciler::Flow;
 namespace res = kube::resources;
 
@@ -45,21 +44,9 @@ absl::StatusOr<Flow> ClusterReconciler::RemoveDataCenter(Pass& p) {
   if (remaining.empty()) {  // every member left the ring: the system keyspaces, then its objects
     ASSIGN_OR_RETURN(auto session, AdminSession(p));
     ASSIGN_OR_RETURN(auto replication, ReadReplication(*session));
-    std::vector<std::string> steps;
-    for (const char* keyspace : kSystemKeyspaces) {
-      auto it = replication.find(keyspace);
-      if (it == replication.end() || !it->second.contains(dc)) continue;
-      Json factors = Json::object();
-      for (const auto& [key, value] : it->second.items()) {
-        if (key != "class" && key != dc && value.is_string()) {
-          factors[key] = ReplicationIn(it->second, key);
-        }
-      }
-      RETURN_IF_ERROR(AlterReplication(*session, keyspace, factors));
-      steps.push_back(absl::StrCat(keyspace, " ", ReplicationIn(it->second, dc), "→0 in ", dc));
-    }
+    ASSIGN_OR_RETURN(const std::vector<std::string> steps,
+                     ApplyReplicationChanges(*session, SystemReplicationWithout(replication, dc)));
     if (!steps.empty()) {
-      RETURN_IF_ERROR(session->WaitForSchemaAgreement(absl::Seconds(30)));
       Event(p, false, reason::kReplicateSystemKeyspaces,
             absl::StrCat("data center ", dc, " left the ring: ", absl::StrJoin(steps, ", ")));
     }

@@ -196,12 +196,8 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
       const int factor = std::min(dc->replicate_user_keyspaces, dc->members());
       const std::vector<ReplicationChange> changes = PlanUserReplication(replication, name, factor);
       if (!changes.empty()) {
-        std::vector<std::string> steps;
-        for (const ReplicationChange& change : changes) {
-          RETURN_IF_ERROR(AlterReplication(*session, change.keyspace, change.factors));
-          steps.insert(steps.end(), change.steps.begin(), change.steps.end());
-        }
-        RETURN_IF_ERROR(session->WaitForSchemaAgreement(absl::Seconds(30)));
+        ASSIGN_OR_RETURN(const std::vector<std::string> steps,
+                         ApplyReplicationChanges(*session, changes));
         Event(p, false, reason::kReplicateUserKeyspaces,
               absl::StrCat("replication of ", absl::StrJoin(steps, ", "),
                            " (replicateUserKeyspaces); the members of ", name, " rebuild from ",

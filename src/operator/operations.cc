@@ -85,6 +85,17 @@ absl::Status AlterReplication(CqlSession& session, const std::string& keyspace,
   return base::Annotate(altered.status(), absl::StrCat("alter ", keyspace));
 }
 
+absl::StatusOr<std::vector<std::string>> ApplyReplicationChanges(
+    CqlSession& session, const std::vector<ReplicationChange>& changes) {
+  std::vector<std::string> steps;
+  for (const ReplicationChange& change : changes) {
+    RETURN_IF_ERROR(AlterReplication(session, change.keyspace, change.factors));
+    steps.insert(steps.end(), change.steps.begin(), change.steps.end());
+  }
+  if (!steps.empty()) RETURN_IF_ERROR(session.WaitForSchemaAgreement(absl::Seconds(30)));
+  return steps;
+}
+
 // Every member that has a pod is UN as every node sees it, and every such node answered.
 bool AllUp(const ClusterReconciler::Pass& p, const std::string& except) {
   int running = 0;

@@ -16,6 +16,7 @@
 #include "kube/store.h"
 #include "operator/desired.h"
 #include "operator/reconciler.h"
+#include "operator/system_keyspaces.h"
 #include "operator/volumes.h"
 #include "repair/coverage.h"
 
@@ -173,5 +174,9 @@ absl::StatusOr<std::vector<repair::TableCoverage>> ReadTables(CqlSession& client
 // ALTER KEYSPACE to NetworkTopologyStrategy with `factors` ({dc: factor}).
 absl::Status AlterReplication(CqlSession& session, const std::string& keyspace,
                               const kube::Json& factors);
+// Each change altered in turn, then the schema agreed on every node; the steps made ("system_auth
+// 1→2 in dc1", for the event), empty when there was no change.
+absl::StatusOr<std::vector<std::string>> ApplyReplicationChanges(
+    CqlSession& session, const std::vector<ReplicationChange>& changes);
 
 }  // namespace ringkeeper

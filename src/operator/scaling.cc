@@ -167,12 +167,7 @@ absl::Status ClusterReconciler::LowerSystemKeyspaces(Pass& p, CqlSession& sessio
   const std::vector<ReplicationChange> changes =
       LowerSystemReplication(replication, dc.name, dc.members());
   if (changes.empty()) return absl::OkStatus();
-  std::vector<std::string> steps;
-  for (const ReplicationChange& change : changes) {
-    RETURN_IF_ERROR(AlterReplication(session, change.keyspace, change.factors));
-    steps.insert(steps.end(), change.steps.begin(), change.steps.end());
-  }
-  RETURN_IF_ERROR(session.WaitForSchemaAgreement(absl::Seconds(30)));
+  ASSIGN_OR_RETURN(const std::vector<std::string> steps, ApplyReplicationChanges(session, changes));
   p.system_replication[dc.name] = SystemReplicationFactor(dc);
   Event(p, false, reason::kReplicateSystemKeyspaces,
         absl::StrCat("before the scale-down: ", absl::StrJoin(steps, ", ")));

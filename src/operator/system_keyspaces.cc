@@ -99,4 +99,23 @@ int64_t ReplicaCount(const nlohmann::json& replication, const std::vector<std::s
   return n;
 }
 
+std::vector<ReplicationChange> SystemReplicationWithout(
+    const std::map<std::string, nlohmann::json>& current, const std::string& dc) {
+  std::vector<ReplicationChange> changes;
+  for (const char* keyspace : kSystemKeyspaces) {
+    auto it = current.find(keyspace);
+    if (it == current.end() || !it->second.contains(dc)) continue;
+    ReplicationChange change{keyspace, nlohmann::json::object(), {}};
+    for (const auto& [key, value] : it->second.items()) {
+      if (key != "class" && key != dc && value.is_string()) {
+        change.factors[key] = ReplicationIn(it->second, key);
+      }
+    }
+    change.steps.push_back(
+        absl::StrCat(keyspace, " ", ReplicationIn(it->second, dc), "→0 in ", dc));
+    changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
 }  // namespace ringkeeper

@@ -54,6 +54,11 @@ struct ReplicationChange {
 std::vector<ReplicationChange> PlanSystemReplication(
     const std::map<std::string, nlohmann::json>& current, const ClusterSpec& spec, bool serving);
 
+// The changes that stop the system keyspaces among `current` replicating to `dc` (a data center
+// that left the ring): its entry dropped, the others' factors kept. Empty: none names it.
+std::vector<ReplicationChange> SystemReplicationWithout(
+    const std::map<std::string, nlohmann::json>& current, const std::string& dc);
+
 // Whether `keyspace` is repaired after its factors became `factors`: not with one replica in all
 // (nothing to repair: Cassandra refuses), not system_traces (a day's TTL, disposable), and
 // system_distributed only once the cluster is serving (it is empty before).

@@ -108,6 +108,18 @@ TEST(SystemKeyspaces, NewDcStartsFromZero) {
   EXPECT_EQ(changes[0].steps, std::vector<std::string>{"system_auth 0→1 in dc2"});
 }
 
+TEST(SystemKeyspaces, ADataCenterThatLeftIsDroppedTheOthersKept) {
+  std::map<std::string, Json> current = {{"system_auth", Nts({{"dc1", "3"}, {"dc3", "1"}})},
+                                         {"system_traces", Nts({{"dc1", "3"}})},
+                                         {"e2e", Nts({{"dc1", "1"}, {"dc3", "1"}})}};
+  auto changes = SystemReplicationWithout(current, "dc3");
+  ASSERT_EQ(changes.size(), 1u);  // system_traces does not name dc3; e2e is the user's
+  EXPECT_EQ(changes[0].keyspace, "system_auth");
+  EXPECT_EQ(changes[0].factors, (Json{{"dc1", 3}}));
+  EXPECT_EQ(changes[0].steps, std::vector<std::string>{"system_auth 1→0 in dc3"});
+  EXPECT_TRUE(SystemReplicationWithout(current, "dc9").empty());
+}
+
 TEST(SystemKeyspaces, IgnoresOtherKeyspacesAndMissingOnes) {
   std::map<std::string, Json> current = {{"e2e", Nts({{"dc1", "1"}})},
                                          {"system_schema", Fresh()["system_schema"]}};

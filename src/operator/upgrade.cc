@@ -36,10 +36,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::PlanVersion(Pass& p) 
     const VersionChange change = JudgeVersionChange(f, wanted);
     if (!Refused(change)) continue;
     // The pass goes on at the accepted version: every object as it is.
-    const std::string accepted = p.version;
-    p.spec.image =
-        absl::StrCat(p.spec.image.substr(0, p.spec.image.size() - wanted.size()), accepted);
-    p.spec.version = accepted;
+    p.spec.version = p.version;
+    p.spec.image = absl::StrCat(p.spec.repository, ":", p.version);
     return Refuse(p, condition::kVersionChangeRefused, RefusalReason(change),
                   RefusalMessage(change, f, wanted));
   }

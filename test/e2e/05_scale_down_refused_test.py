@@ -25,6 +25,23 @@ def keyspaces_at_rf3(session):
     return out
 
 
+def refusal(m, kind):
+    """The condition `kind` when True for the Cluster's current generation, else None."""
+    obj = cluster_obj(m)
+    c = condition(obj, kind)
+    if c and c["status"] == "True" and (obj["status"].get("observedGeneration", -1)
+                                        >= obj["metadata"]["generation"]):
+        return c
+    return None
+
+
+def cleared(m, kind):
+    """Ready 3/3 with the condition `kind` False or gone."""
+    obj = ready_with(m, 3)
+    c = condition(obj, kind) if obj else None
+    return obj and (c is None or c["status"] == "False")
+
+
 def scenario_scale_down_refused(m, load, session):
     """5. Below RF is refused with a condition naming the keyspace; nothing is decommissioned."""
     load.set_phase("scale down to 2 refused")
@@ -32,15 +49,7 @@ def scenario_scale_down_refused(m, load, session):
     assert KEYSPACE in rf3, rf3
     t = time.monotonic()
     patch_members(m, 2)
-
-    def refused():
-        obj = cluster_obj(m)
-        c = condition(obj, "ScaleDownRefused")
-        if c and c["status"] == "True" and (obj["status"].get("observedGeneration", -1)
-                                            >= obj["metadata"]["generation"]):
-            return c
-        return None
-    c = wait("condition ScaleDownRefused True", refused, 120)
+    c = wait("condition ScaleDownRefused True", lambda: refusal(m, "ScaleDownRefused"), 120)
     timed("5 refuse", "members 2 → ScaleDownRefused", t)
     log(f"ScaleDownRefused: reason {c.get('reason')}: {c.get('message')}")
     named = [ks for ks in rf3 if ks in c.get("message", "")]
@@ -59,12 +68,8 @@ def scenario_scale_down_refused(m, load, session):
 
     t = time.monotonic()
     patch_members(m, 3)
-
-    def cleared():
-        obj = ready_with(m, 3)
-        c = condition(obj, "ScaleDownRefused") if obj else None
-        return obj and (c is None or c["status"] == "False")
-    wait("ScaleDownRefused False (or gone) after members 3", cleared, 120)
+    wait("ScaleDownRefused False (or gone) after members 3",
+         lambda: cleared(m, "ScaleDownRefused"), 120)
     timed("5 refuse", "members back to 3 → condition cleared", t)
 
 
@@ -84,15 +89,8 @@ def scenario_downgrade_refused(m, load):
     assert image.endswith(f":{CASSANDRA_VERSION}"), image
     t = time.monotonic()
     patch_version(m, old)
-
-    def refused():
-        obj = cluster_obj(m)
-        c = condition(obj, "VersionChangeRefused")
-        if c and c["status"] == "True" and (obj["status"].get("observedGeneration", -1)
-                                            >= obj["metadata"]["generation"]):
-            return c
-        return None
-    c = wait("condition VersionChangeRefused True", refused, 120)
+    c = wait("condition VersionChangeRefused True", lambda: refusal(m, "VersionChangeRefused"),
+             120)
     timed("5 refuse", f"spec.version {old} → VersionChangeRefused", t)
     log(f"VersionChangeRefused: reason {c.get('reason')}: {c.get('message')}")
     assert c["reason"] == "MajorVersionDowngrade", c
@@ -111,12 +109,8 @@ def scenario_downgrade_refused(m, load):
 
     t = time.monotonic()
     patch_version(m, CASSANDRA_VERSION)
-
-    def cleared():
-        obj = ready_with(m, 3)
-        c = condition(obj, "VersionChangeRefused") if obj else None
-        return obj and (c is None or c["status"] == "False")
-    wait(f"VersionChangeRefused False after spec.version {CASSANDRA_VERSION}", cleared, 120)
+    wait(f"VersionChangeRefused False after spec.version {CASSANDRA_VERSION}",
+         lambda: cleared(m, "VersionChangeRefused"), 120)
     timed("5 refuse", "spec.version back → condition cleared", t)
     assert {i: pods(m)[m.pod(i)]["metadata"]["uid"] for i in range(3)} == uids
 

@@ -65,6 +65,20 @@ class ServerTest : public ::testing::Test {
     return c.Post(path.c_str(), {{"Authorization", "Bearer " + token}}, body, "application/json");
   }
 
+  // The state of the operation `started` (a POST kOperations answer) once it left running,
+  // polled for at most 5 s ("running" when it did not end by then).
+  std::string StateWhenDone(const httplib::Result& started) {
+    const std::string path =
+        std::string(api::kOperations) + "/" + json::parse(started->body)["id"].get<std::string>();
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    std::string state = json::parse(Get(path)->body)["state"];
+    while (state == api::kStateRunning && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+      state = json::parse(Get(path)->body)["state"];
+    }
+    return state;
+  }
+
   httplib::Result Put(const std::string& path, const std::string& body,
                       const std::string& token = "s3cret") {
     httplib::Client c("127.0.0.1", port_);
@@ -234,15 +248,7 @@ TEST_F(ServerTest, SecondDecommissionIs409) {
   EXPECT_EQ(second->status, 409);
   EXPECT_EQ(Post(api::kOperations, R"({"kind":"drain"})")->status, 409);
   node_.Release();
-  const std::string id = json::parse(first->body)["id"];
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  std::string state;
-  while (absl::Now() < deadline) {
-    state = json::parse(Get(std::string(api::kOperations) + "/" + id)->body)["state"];
-    if (state != api::kStateRunning) break;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  EXPECT_EQ(state, api::kStateSucceeded);
+  EXPECT_EQ(StateWhenDone(first), api::kStateSucceeded);
 }
 
 TEST_F(ServerTest, StoppedRepairEndsStoppedNotSucceeded) {
@@ -308,13 +314,7 @@ TEST_F(ServerTest, RebuildStreamsFromItsSourceDataCenterWhichItNeeds) {
   EXPECT_NE(bad->body.find("source_dc"), std::string::npos) << bad->body;
   auto r = Post(api::kOperations, R"({"kind":"rebuild","source_dc":"dc1"})");
   ASSERT_EQ(r->status, 202) << r->body;
-  const std::string path =
-      std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  EXPECT_EQ(json::parse(Get(path)->body)["state"], api::kStateSucceeded);
+  EXPECT_EQ(StateWhenDone(r), api::kStateSucceeded);
   EXPECT_EQ(node_.RebuiltFrom(), "dc1");
 }
 
@@ -327,13 +327,7 @@ TEST_F(ServerTest, ForcedDecommissionReachesTheNodeAndForceIsForDecommissionOnly
   auto r = Post(api::kOperations, R"({"kind":"decommission","force":true})");
   ASSERT_EQ(r->status, 202) << r->body;
   node_.Release();
-  const std::string path =
-      std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  EXPECT_EQ(json::parse(Get(path)->body)["state"], api::kStateSucceeded);
+  EXPECT_EQ(StateWhenDone(r), api::kStateSucceeded);
   EXPECT_EQ(node_.decommissions.load(), 1);
   EXPECT_EQ(node_.forced_decommissions.load(), 1);
 }
@@ -343,13 +337,7 @@ TEST_F(ServerTest, UpgradeSSTablesReachesTheNodeForOneOrEveryKeyspace) {
        {R"({"kind":"upgrade_sstables","keyspace":"ks"})", R"({"kind":"upgrade_sstables"})"}) {
     auto r = Post(api::kOperations, body);
     ASSERT_EQ(r->status, 202) << r->body;
-    const std::string path =
-        std::string(api::kOperations) + "/" + json::parse(r->body)["id"].get<std::string>();
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (json::parse(Get(path)->body)["state"] == api::kStateRunning && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    EXPECT_EQ(json::parse(Get(path)->body)["state"], api::kStateSucceeded);
+    EXPECT_EQ(StateWhenDone(r), api::kStateSucceeded);
   }
   EXPECT_EQ(node_.SSTablesUpgraded(), (std::vector<std::string>{"ks", ""}));
 }

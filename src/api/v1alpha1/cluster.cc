@@ -84,6 +84,7 @@ absl::Status ParseImages(const Json& spec, const Defaults& defaults, ClusterSpec
   if (c.version.empty()) return absl::InvalidArgumentError("spec.version is empty");
   std::string repository = StringField(spec, "repository");
   if (repository.empty()) repository = defaults.repository;
+  c.repository = repository;
   c.image = absl::StrCat(repository, ":", c.version);
   const Json& sidecar = FieldAt(spec, {"sidecarImage"});
   const std::string sidecar_repo = StringField(sidecar, "repository");

@@ -137,6 +137,7 @@ struct ClusterSpec {
   int64_t generation = 0;
   std::string mode = "cassandra";
   std::string version;
+  std::string repository;   // spec.repository, else the default
   std::string image;        // repository:version
   std::string agent_image;  // sidecarImage repository:tag
   std::vector<DataCenterSpec> dcs;
