@@ -63,7 +63,7 @@ inputs_of() {
 build_args_of() {
   case $1 in
     cassandra | cassandra:*) echo "--build-arg=CASSANDRA_VERSION=$(version_of "$1") --build-arg=MAVEN_FLAGS=-o --build-arg=WHEELS=/wheels" ;;
-    agent) echo "--build-arg=JOLOKIA_VERSION=$JOLOKIA_VERSION --build-arg=MAVEN_FLAGS=-o" ;;
+    agent) echo "--build-arg=JOLOKIA_VERSION=$JOLOKIA_VERSION --build-arg=JOLOKIA_JAVA11_VERSION=$JOLOKIA_JAVA11_VERSION --build-arg=MAVEN_FLAGS=-o" ;;
   esac
 }
 
@@ -78,7 +78,10 @@ prefetch() { # name
       bash "$root/images/cassandra/fetch-jars.sh" "$tmp" "$(version_of "$1")"
       bash "$root/images/cassandra/fetch-cqlsh.sh" "$cache/wheels"
       ;;
-    agent) bash "$root/images/agent/fetch-jolokia.sh" "$tmp" "$JOLOKIA_VERSION" ;;
+    agent)
+      bash "$root/images/agent/fetch-jolokia.sh" "$tmp/j.jar" "$JOLOKIA_VERSION"
+      bash "$root/images/agent/fetch-jolokia.sh" "$tmp/j11.jar" "$JOLOKIA_JAVA11_VERSION"
+      ;;
   esac
   rm -rf "$tmp"
 }

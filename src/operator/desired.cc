@@ -208,7 +208,7 @@ namespace {
 // cassandra.yaml keys); agent-init renders this member's conf from it (agent init).
 Json InitContainers(const ClusterSpec& c, const std::string& data_volume) {
   const std::string init_command =
-      absl::StrCat("cp /opt/ringkeeper/jolokia-agent.jar /ringkeeper/jolokia-agent.jar && ",
+      absl::StrCat("cp /opt/ringkeeper/jolokia-agent*.jar /ringkeeper/ && ",
                    "exec ringkeeper-agent init --base-conf /base-conf --out-conf /conf",
                    " --settings /etc/ringkeeper/members/$(POD_NAME).json",
                    " --overrides /etc/ringkeeper/config/cassandra.yaml",
@@ -221,11 +221,16 @@ Json InitContainers(const ClusterSpec& c, const std::string& data_volume) {
                         // The jar holding Config.class, which agent init lists the
                         // cassandra.yaml keys from: apache-cassandra-<v>.jar in the official
                         // image, cassandra-all-<v>.jar in ours. In lib/: init copies only the
-                        // top-level files of /base-conf.
+                        // top-level files of /base-conf. Beside it, the Java version, which
+                        // agent init picks the Jolokia jar by (empty if java fails: the jar
+                        // for any Java is taken).
                         "cp -R /etc/cassandra/. /base-conf/ && mkdir -p /base-conf/lib && "
                         "for j in /opt/cassandra/lib/apache-cassandra-*.jar "
                         "/opt/cassandra/lib/cassandra-all-*.jar; do "
-                        "if [ -f \"$j\" ]; then cp \"$j\" /base-conf/lib/ || exit 1; fi; done"}},
+                        "if [ -f \"$j\" ]; then cp \"$j\" /base-conf/lib/ || exit 1; fi; done && "
+                        "{ java -XshowSettings:properties -version 2>&1 | "
+                        "sed -n 's/^ *java.specification.version = //p'; } "
+                        "> /base-conf/lib/java-specification-version"}},
                       {"securityContext", RestrictedContainerSecurity()},
                       {"volumeMounts", {Mount("base-conf", "/base-conf")}}};
   Json agent_init = {

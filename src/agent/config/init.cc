@@ -158,6 +158,13 @@ absl::StatusOr<InitResult> RunInit(const InitOptions& o) {
   if (!o.overrides_file.empty()) {
     ASSIGN_OR_RETURN(overrides, ReadFile(o.overrides_file));
   }
+  // The Java the image runs, written beside its jar by the base-config container (missing
+  // outside a pod: the jar is kept).
+  const fs::path java_version = fs::path(o.cassandra_lib_dir) / kJavaVersionFile;
+  if (!settings.jolokia_jar.empty() && !o.cassandra_lib_dir.empty() && fs::exists(java_version)) {
+    ASSIGN_OR_RETURN(const std::string version, ReadFile(java_version.string()));
+    ASSIGN_OR_RETURN(settings.jolokia_jar, JolokiaJarForJava(settings.jolokia_jar, version));
+  }
   ASSIGN_OR_RETURN(const LoadedKeys loaded, LoadKnownKeys(o));
   const KnownKeys& known = loaded.keys;
   if (!o.keys_out_file.empty()) {

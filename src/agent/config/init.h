@@ -18,6 +18,8 @@
 
 namespace agent::config {
 
+inline constexpr char kJavaVersionFile[] = "java-specification-version";
+
 struct InitOptions {
   std::string base_conf_dir;    // the image's conf (cassandra.yaml, jvm*.options, logback.xml)
   std::string out_conf_dir;     // where Cassandra reads its conf (may equal base_conf_dir)
@@ -26,6 +28,8 @@ struct InitOptions {
   std::string known_keys_file;  // config-keys.txt of this Cassandra version; used when present
   // Else the keys are derived from the jar holding Config.class in this folder (config_keys.h):
   // the official image has no config-keys.txt.
+  // The file kJavaVersionFile there holds the image's java.specification.version (written by the
+  // base-config container); with it, the Jolokia jar is the one for that Java (render.h).
   std::string cassandra_lib_dir;
   // Where the known keys are written, one a line, for the sidecar to serve (api::kConfigKeys);
   // empty: not written.

@@ -83,6 +83,27 @@ TEST_F(InitTest, FreshThenExistingAndIdempotent) {
   EXPECT_EQ(Read(root_ / "conf/jvm-ringkeeper.options").find("replace_address"), std::string::npos);
 }
 
+// The base-config container writes the image's Java version beside its jar: a Java 11 image
+// (Cassandra 4.x) gets the Jolokia built for Java 11, a Java 17 one keeps the jar it was given.
+TEST_F(InitTest, TheJolokiaJarIsTheOneForTheImagesJava) {
+  Settings("");
+  fs::create_directories(root_ / "lib");
+  options_.cassandra_lib_dir = (root_ / "lib").string();
+  auto jvm_options = [&] { return Read(root_ / "conf/jvm-ringkeeper.options"); };
+  ASSERT_TRUE(RunInit(options_).ok());  // no version written (outside a pod): kept
+  EXPECT_NE(jvm_options().find("-javaagent:/j.jar="), std::string::npos) << jvm_options();
+  Write(root_ / "lib/java-specification-version", "11\n");
+  ASSERT_TRUE(RunInit(options_).ok());
+  EXPECT_NE(jvm_options().find("-javaagent:/jolokia-agent-java11.jar="), std::string::npos)
+      << jvm_options();
+  Write(root_ / "lib/java-specification-version", "17\n");
+  ASSERT_TRUE(RunInit(options_).ok());
+  EXPECT_NE(jvm_options().find("-javaagent:/j.jar="), std::string::npos) << jvm_options();
+  Write(root_ / "lib/java-specification-version", "1.8\n");
+  auto r = RunInit(options_);
+  EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+}
+
 TEST_F(InitTest, EmptyVolumeOfJoinedMemberReplacesItsOwnAddress) {
   Settings(R"(,"member_joined_before":true)");
   auto r = RunInit(options_);

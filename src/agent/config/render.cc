@@ -1,9 +1,12 @@
 #include "agent/config/render.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -215,6 +218,21 @@ int64_t HeapBytesFor(int64_t memory_limit_bytes) {
   constexpr int64_t kMax = int64_t{16} << 30;
   int64_t heap = std::clamp(memory_limit_bytes / 2, kMin, kMax);
   return heap / kMiB * kMiB;
+}
+
+absl::StatusOr<std::string> JolokiaJarForJava(const std::string& jar,
+                                              absl::string_view java_version) {
+  const absl::string_view v = absl::StripAsciiWhitespace(java_version);
+  // "1.8" before Java 9, then "11", "17", "21".
+  int major = 0;
+  const bool parsed =
+      absl::SimpleAtoi(absl::StartsWith(v, "1.") ? v.substr(2) : v.substr(0, v.find('.')), &major);
+  if (parsed && major >= 17) return jar;
+  if (parsed && major < 11) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Cassandra runs on Java ", v, " here; the agent's Jolokia needs Java 11 or later"));
+  }
+  return (std::filesystem::path(jar).parent_path() / kJolokiaJava11Jar).string();
 }
 
 std::string RenderJvmOptions(const api::InitSettings& s, int64_t memory_limit_bytes,

@@ -56,6 +56,14 @@ StartMode DecideStartMode(bool data_volume_empty, const api::InitSettings& setti
 // filters, compression metadata and the page cache).
 int64_t HeapBytesFor(int64_t memory_limit_bytes);
 
+// The Jolokia jar for the Java that runs Cassandra (its java.specification.version, "" when it
+// could not be read): `jar` itself (Jolokia 2.6, built for Java 17) on 17 and later, else its
+// sibling jolokia-agent-java11.jar (2.3.0, Java 11 classes: runs on any, but cannot pass a Set, so
+// restores stream instead of importing). Java 8 and older are refused: Jolokia 2 needs 11.
+absl::StatusOr<std::string> JolokiaJarForJava(const std::string& jar,
+                                              absl::string_view java_version);
+inline constexpr char kJolokiaJava11Jar[] = "jolokia-agent-java11.jar";
+
 // The contents of jvm-ringkeeper.options: heap, Jolokia on 127.0.0.1, replace address.
 std::string RenderJvmOptions(const api::InitSettings& settings, int64_t memory_limit_bytes,
                              StartMode mode);

@@ -199,6 +199,20 @@ TEST(HeapBytesFor, HalfClamped) {
   EXPECT_EQ(HeapBytesFor(1001 * kMiB + 7), 500 * kMiB);
 }
 
+TEST(JolokiaJarForJava, Java17AndLaterKeepTheJarJava11TakesItsSiblingJava8IsRefused) {
+  const std::string jar = "/opt/ringkeeper/jolokia-agent.jar";
+  const std::string java11 = "/opt/ringkeeper/jolokia-agent-java11.jar";
+  EXPECT_EQ(*JolokiaJarForJava(jar, "17\n"), jar);
+  EXPECT_EQ(*JolokiaJarForJava(jar, "21"), jar);
+  EXPECT_EQ(*JolokiaJarForJava(jar, "11\n"), java11);
+  // Unread (java failed in the base-config container): the jar that runs on any Java 11+.
+  EXPECT_EQ(*JolokiaJarForJava(jar, ""), java11);
+  EXPECT_EQ(*JolokiaJarForJava(jar, "garbage"), java11);
+  const auto java8 = JolokiaJarForJava(jar, "1.8");
+  EXPECT_TRUE(absl::IsFailedPrecondition(java8.status())) << java8.status();
+  EXPECT_NE(java8.status().message().find("Java 1.8"), std::string::npos) << java8.status();
+}
+
 TEST(RenderJvmOptions, HeapJolokiaAndReplace) {
   auto s = Settings();
   s.jolokia_jar = "/opt/jolokia.jar";

@@ -76,10 +76,12 @@ class FakeNodeControl : public NodeControl {
   absl::Status ImportSSTables(const std::string& keyspace, const std::string& table,
                               const std::string& directory, bool) override {
     std::lock_guard<std::mutex> lock(mu);
+    if (!import_result.ok()) return import_result;
     imports.push_back(keyspace + "." + table + " " + directory);
     return absl::OkStatus();
   }
   std::vector<std::string> imports;  // "ks.table dir" of each import
+  absl::Status import_result;        // not OK: every import fails so
   absl::Status BulkLoad(const std::string& directory) override {
     std::lock_guard<std::mutex> lock(mu);
     loads.push_back(directory);

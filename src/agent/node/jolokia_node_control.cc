@@ -376,18 +376,24 @@ absl::Status JolokiaNodeControl::ImportSSTables(const std::string& keyspace,
       absl::StrCat("org.apache.cassandra.db:type=Tables,keyspace=", keyspace, ",table=", table);
   // srcPaths, resetLevel, clearRepaired, verifySSTables, verifyTokens, invalidateCaches,
   // extendedVerify, copyData (false: moved, the staging copy is not kept twice on disk).
-  ASSIGN_OR_RETURN(
-      json failed,
-      client_.One(
-          JolokiaClient::Exec(
-              mbean,
-              "importNewSSTables(java.util.Set,boolean,boolean,boolean,boolean,boolean,"
-              "boolean,boolean)",
-              {json::array({directory}), true, true, true, verify_tokens, true, false, false}),
-          absl::Hours(2)));
-  if (failed.is_array() && !failed.empty()) {
+  absl::StatusOr<json> failed = client_.One(
+      JolokiaClient::Exec(
+          mbean,
+          "importNewSSTables(java.util.Set,boolean,boolean,boolean,boolean,boolean,"
+          "boolean,boolean)",
+          {json::array({directory}), true, true, true, verify_tokens, true, false, false}),
+      absl::Hours(2));
+  if (!failed.ok() && absl::StrContains(failed.status().message(), "to type java.util.Set")) {
+    // Jolokia converts a JSON array to a Set from 2.5 on, which needs Java 17; a node on Java 11
+    // (Cassandra 4.x) runs 2.3.0, which cannot call this method at all.
+    return absl::UnimplementedError(
+        absl::StrCat("this node's Jolokia cannot pass the Set importNewSSTables takes: ",
+                     failed.status().message()));
+  }
+  if (!failed.ok()) return failed.status();
+  if (failed->is_array() && !failed->empty()) {
     return absl::FailedPreconditionError(absl::StrCat("import into ", keyspace, ".", table,
-                                                      " refused the SSTables of ", failed.dump()));
+                                                      " refused the SSTables of ", failed->dump()));
   }
   return absl::OkStatus();
 }

@@ -59,7 +59,8 @@ class NodeControl {
   virtual absl::StatusOr<api::SnapshotList> ListSnapshots() = 0;
   // Moves the SSTables in `directory` into the table (ColumnFamilyStore.importNewSSTables:
   // verified, tokens checked against the node's ranges when `verify_tokens`, caches
-  // invalidated). FailedPrecondition naming the directory when the node refused them.
+  // invalidated). FailedPrecondition naming the directory when the node refused them;
+  // Unimplemented when this node cannot import at all (Jolokia 2.3.0 on Java 11).
   virtual absl::Status ImportSSTables(const std::string& keyspace, const std::string& table,
                                       const std::string& directory, bool verify_tokens) = 0;
   // Streams the SSTables in `directory` (<...>/<keyspace>/<table dir>) to the replicas of

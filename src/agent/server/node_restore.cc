@@ -168,25 +168,41 @@ absl::StatusOr<StagedFiles> FetchNodeFiles(const BackupIdentity& self,
   return staged;
 }
 
+absl::StatusOr<bool> LoadStagedTables(node::NodeControl& node, const StagedFiles& staged,
+                                      const api::OperationRequest& r,
+                                      const std::atomic<bool>* cancel) {
+  bool loaded = r.load;
+  for (const auto& [table, dir] : staged.tables) {
+    if (cancel && *cancel) return absl::CancelledError("restore cancelled");
+    if (!loaded) {
+      const absl::Status imported = node.ImportSSTables(
+          table.first, backup::TableOfDirectory(table.second), dir, r.verify_tokens);
+      if (!absl::IsUnimplemented(imported)) {
+        RETURN_IF_ERROR(imported);
+        continue;
+      }
+      // A node that cannot import (Cassandra 4.x on Java 11, see ImportSSTables) streams its
+      // files to their replicas instead: the same rows restored, sent to every replica.
+      spdlog::warn("restore {}: {}; streaming the files to their replicas instead", r.backup,
+                   imported.message());
+      loaded = true;
+    }
+    // The staging folder is <...>/<keyspace>/<table>-<id>: the loader reads both names there.
+    RETURN_IF_ERROR(base::Annotate(node.BulkLoad(dir), absl::StrCat("bulk load ", dir)));
+  }
+  return loaded;
+}
+
 absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
                          const api::OperationRequest& r, backup::DownloadStats& stats,
                          const std::atomic<bool>* cancel) {
   ASSIGN_OR_RETURN(const StagedFiles staged, FetchNodeFiles(self, r, stats, cancel));
-  for (const auto& [table, dir] : staged.tables) {
-    if (cancel && *cancel) return absl::CancelledError("restore cancelled");
-    if (r.load) {
-      // The staging folder is <...>/<keyspace>/<table>-<id>: the loader reads both names there.
-      RETURN_IF_ERROR(base::Annotate(node.BulkLoad(dir), absl::StrCat("bulk load ", dir)));
-    } else {
-      RETURN_IF_ERROR(node.ImportSSTables(table.first, backup::TableOfDirectory(table.second), dir,
-                                          r.verify_tokens));
-    }
-  }
+  ASSIGN_OR_RETURN(const bool loaded, LoadStagedTables(node, staged, r, cancel));
   std::error_code ec;
   fs::remove_all(StagingDir(self, r), ec);
   spdlog::info("restore {}: {} files of {} tables {} ({} already fetched)", r.backup, staged.files,
                staged.tables.size(),
-               r.load ? absl::StrCat("streamed to their replicas from ", r.source_node)
+               loaded ? absl::StrCat("streamed to their replicas from ", r.source_node)
                       : std::string("imported"),
                stats.files_skipped.load());
   return absl::OkStatus();

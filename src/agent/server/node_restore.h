@@ -49,6 +49,13 @@ absl::StatusOr<StagedFiles> FetchNodeFiles(const BackupIdentity& self,
                                            backup::DownloadStats& stats,
                                            const std::atomic<bool>* cancel);
 
+// Puts the staged tables' files into Cassandra: imported into this node (verified, tokens
+// checked when request.verify_tokens), or streamed to their replicas when request.load or when
+// the node cannot import (Cassandra 4.x on Java 11). Returns whether they were streamed.
+absl::StatusOr<bool> LoadStagedTables(node::NodeControl& node, const StagedFiles& staged,
+                                      const api::OperationRequest& request,
+                                      const std::atomic<bool>* cancel);
+
 absl::Status RestoreNode(node::NodeControl& node, const BackupIdentity& self,
                          const api::OperationRequest& request, backup::DownloadStats& stats,
                          const std::atomic<bool>* cancel);

@@ -1,5 +1,6 @@
 #include "agent/server/node_restore.h"
 
+#include "agent/node/fake_node_control.h"
 #include "gtest/gtest.h"
 
 namespace agent::server {
@@ -15,6 +16,53 @@ backup::Manifest TwoKeyspaces() {
   m.keyspaces["system_auth"] = m.keyspaces["bk1"];
   m.keyspaces["system"] = {{{"class", "org.apache.cassandra.locator.LocalStrategy"}}, true};
   return m;
+}
+
+StagedFiles TwoTables() {
+  StagedFiles staged;
+  staged.tables[{"bk1", "t-58b87d40f20511f18f58c7127f6e4033"}] = "/stage/bk1/t";
+  staged.tables[{"bk1", "u-68b87d40f20511f18f58c7127f6e4033"}] = "/stage/bk1/u";
+  staged.files = 4;
+  return staged;
+}
+
+TEST(NodeRestoreTest, StagedTablesAreImportedIntoTheNodeOrStreamedWhenTheRequestLoads) {
+  api::OperationRequest r;
+  r.backup = "b1";
+  node::FakeNodeControl node;
+  auto loaded = LoadStagedTables(node, TwoTables(), r, nullptr);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_FALSE(*loaded);
+  EXPECT_EQ(node.imports, (std::vector<std::string>{"bk1.t /stage/bk1/t", "bk1.u /stage/bk1/u"}));
+  EXPECT_TRUE(node.loads.empty());
+
+  r.load = true;
+  node::FakeNodeControl loader;
+  loaded = LoadStagedTables(loader, TwoTables(), r, nullptr);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(*loaded);
+  EXPECT_TRUE(loader.imports.empty());
+  EXPECT_EQ(loader.loads, (std::vector<std::string>{"/stage/bk1/t", "/stage/bk1/u"}));
+}
+
+// Jolokia 2.3.0 (the one a Java 11 node runs) cannot pass importNewSSTables its Set: the files
+// are streamed to their replicas instead, every table, not the restore failed.
+TEST(NodeRestoreTest, ANodeThatCannotImportStreamsTheFilesInstead) {
+  api::OperationRequest r;
+  r.backup = "b1";
+  node::FakeNodeControl node;
+  node.import_result = absl::UnimplementedError("no Set");
+  auto loaded = LoadStagedTables(node, TwoTables(), r, nullptr);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(*loaded);
+  EXPECT_EQ(node.loads, (std::vector<std::string>{"/stage/bk1/t", "/stage/bk1/u"}));
+
+  // Any other refusal fails the restore, naming it: nothing streamed behind the node's back.
+  node::FakeNodeControl refusing;
+  refusing.import_result = absl::FailedPreconditionError("import into bk1.t refused");
+  loaded = LoadStagedTables(refusing, TwoTables(), r, nullptr);
+  EXPECT_TRUE(absl::IsFailedPrecondition(loaded.status())) << loaded.status();
+  EXPECT_TRUE(refusing.loads.empty());
 }
 
 TEST(NodeRestoreTest, RestoredKeyspacesAreTheUsersOrThoseAskedForIfTheBackupHasThem) {
