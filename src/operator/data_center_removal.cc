@@ -33,6 +33,7 @@ namespace res = kube::resources;
 
 absl::StatusOr<Flow> ClusterReconciler::RemoveDataCenter(Pass& p) {
   if (p.leaving_dcs.empty() || !p.bootstrapped) return Flow::kContinue;
+  if (p.Upgrading()) return Flow::kContinue;      // after the upgrade (upgrade.cc)
   const std::string dc = *p.leaving_dcs.begin();  // one at a time
   // Its members still in the ring: those whose member Service remains (decommission removes it).
   std::vector<const Member*> remaining;

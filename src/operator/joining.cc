@@ -106,6 +106,7 @@ absl::StatusOr<Flow> ClusterReconciler::JoinDataCenter(Pass& p) {
     return Flow::kContinue;  // the rest of the pass goes on; the new data center waits
   };
   if (!p.operation.is_null()) return wait("an operation runs");
+  if (p.Upgrading()) return wait("the upgrade runs (a new node cannot join a mixed-version ring)");
   if (p.cleanup.is_object()) return wait("the cleanup after the last scale-up runs");
   // The new data centers' members have no StatefulSet replica yet: AllUp does not expect them.
   if (!AllUp(p)) return wait("not every member is UN");

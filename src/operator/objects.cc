@@ -402,8 +402,16 @@ absl::Status ClusterReconciler::ApplyStatefulSet(Pass& p, const std::string& dc,
   const kube::ObjectPtr observed = it == p.statefulsets.end() ? nullptr : it->second;
   RackSpec to_apply = rack;
   to_apply.volume_claim_template = ClaimTemplateToApply(rack, observed);
+  // While an upgrade runs, each rack on its own version (upgrade.cc).
+  const ClusterSpec* spec = &p.spec;
+  ClusterSpec upgrading;
+  if (auto image = p.rack_image.find(name); image != p.rack_image.end()) {
+    upgrading = p.spec;
+    upgrading.image = image->second;
+    spec = &upgrading;
+  }
   RETURN_IF_ERROR(Apply(p, res::kStatefulSets,
-                        RackStatefulSet(p.spec, dc, to_apply, replicas,
+                        RackStatefulSet(*spec, dc, to_apply, replicas,
                                         p.config_hash[ConfigConfigMapName(p.spec, dc, rack.name)]),
                         observed));
   p.replicas[name] = replicas;

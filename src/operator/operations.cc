@@ -146,6 +146,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueOperation(Pass& p) {
 // ---- replacement --------------------------------------------------------------------------
 
 absl::StatusOr<Flow> ClusterReconciler::StartRequestedReplacement(Pass& p) {
+  if (p.Upgrading()) return Flow::kContinue;  // after the upgrade (upgrade.cc)
   for (Member& m : p.members) {
     if (!m.pod_object || m.pod_object->label(kLabelReplace) != "true") continue;
     if (p.leaving_dcs.count(m.dc)) continue;  // it leaves the cluster: nothing to replace

@@ -31,6 +31,7 @@ struct ClusterReconciler::Pass {
     if (old_status.contains("cleanup")) cleanup = old_status["cleanup"];
     if (old_status.contains("dataCenterJoin")) dc_join = old_status["dataCenterJoin"];
     version = kube::StringField(old_status, "version");
+    if (old_status.contains("upgrade")) upgrade = old_status["upgrade"];
     auth_ready = old_status.value("authReady", false);
     if (old_status["restoreFrom"].is_object()) restore_from = old_status["restoreFrom"];
     if (old_status["systemReplication"].is_object()) {
@@ -108,8 +109,19 @@ struct ClusterReconciler::Pass {
   // members get no settings and the scale steps leave them alone until their join begins.
   kube::Json dc_join;
   // status.version: the Cassandra version the cluster was last accepted at (the spec.version its
-  // templates run); a refused spec.version leaves it (upgrade.cc).
+  // templates run, or go to while an upgrade runs); a refused spec.version leaves it (upgrade.cc).
   std::string version;
+  // status.upgrade (null: none): the version change under way — every node's snapshot, then one
+  // rack at a time, then upgradesstables after a major (upgrade.cc). Scaling, data center
+  // changes, requested replacements and repairs wait for it.
+  kube::Json upgrade;
+  bool Upgrading() const { return upgrade.is_object(); }
+  // A spec.version accepted but not started yet (the upgrade step starts it once nothing else
+  // runs); "" when none.
+  std::string upgrade_wanted;
+  // The image of a rack's StatefulSet while an upgrade runs (by StatefulSet name): the new
+  // version for the racks done and the one rolling, the old one for the rest. Empty: spec.image.
+  std::map<std::string, std::string> rack_image;
   std::set<std::string> new_dcs;
   // Data centers taken out of the spec whose StatefulSets remain: their members (listed, not
   // wanted) leave the cluster one at a time (data_center_removal.cc).

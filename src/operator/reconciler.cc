@@ -52,6 +52,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"lost-nodes", &ClusterReconciler::ReplaceOnLostNodes, false},
     {"replace-requests", &ClusterReconciler::StartRequestedReplacement, false},
     {"replay-restarts", &ClusterReconciler::RestartForReplay, false},
+    {"upgrade", &ClusterReconciler::Upgrade, false},
     {"rolling-restart", &ClusterReconciler::RollPods, false},
     {"scale-up", &ClusterReconciler::ScaleUp, false},
     {"cleanup", &ClusterReconciler::Cleanup, false},

@@ -159,6 +159,15 @@ class ClusterReconciler : public kube::Reconciler {
   // version a member runs: an unsupported path refused (the pass goes on at the accepted
   // version), a supported one accepted and recorded before any template changes.
   absl::StatusOr<Flow> PlanVersion(Pass& p);
+  // upgrade.cc: an accepted version change of a running cluster (status.upgrade): started once
+  // nothing else runs, then every node's snapshot, one rack at a time, upgradesstables after a
+  // major. Scaling, data center changes, requested replacements and repairs wait for it.
+  absl::StatusOr<Flow> Upgrade(Pass& p);
+  std::string UpgradeBlocker(const Pass& p) const;
+  absl::StatusOr<Flow> SnapshotForUpgrade(Pass& p);
+  absl::StatusOr<Flow> RollUpgradeRack(Pass& p);
+  absl::StatusOr<Flow> UpgradeSSTables(Pass& p);
+  absl::StatusOr<Flow> FinishUpgrade(Pass& p, kube::Json upgrade);
   absl::StatusOr<Flow> EnsureSuperuser(Pass& p);
   // restore_from.cc: a Cluster created from a backup: its members paired with the backup's
   // nodes and given their tokens before any is created; its Restore once it is Ready.

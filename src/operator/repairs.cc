@@ -418,8 +418,10 @@ absl::Status RepairReconciler::Continue(Pass& p) {
     return first_error;
   }
 
-  // A disruptive operation of the Cluster (a roll, a scale, a replacement) goes first.
-  if (FieldAt(p.cluster->json(), {"status", "operation"}).is_object()) {
+  // A disruptive operation of the Cluster (a roll, a scale, a replacement) goes first, and an
+  // upgrade: Cassandra does not repair across versions.
+  if (FieldAt(p.cluster->json(), {"status", "operation"}).is_object() ||
+      FieldAt(p.cluster->json(), {"status", "upgrade"}).is_object()) {
     for (const RunningSegment& r : p.status.running) StopEverywhere(p, r);
     if (!p.status.running.empty()) {
       spdlog::info("repair {}: {} segments stopped for the Cluster's operation",

@@ -134,6 +134,7 @@ void SetRecords(const Pass& p, Json& status) {
   SetOrErase(status, "operation", p.operation);
   SetOrErase(status, "cleanup", p.cleanup);
   SetOrErase(status, "dataCenterJoin", p.dc_join);
+  SetOrErase(status, "upgrade", p.upgrade);
   if (!p.version.empty()) status["version"] = p.version;
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
   if (!p.restore_from.is_null()) status["restoreFrom"] = p.restore_from;
@@ -146,7 +147,14 @@ struct Progress {
 
 Progress ProgressOf(const Pass& p, const Tally& t, bool replicas_match) {
   Progress out;
-  if (!p.operation.is_null()) {
+  if (p.Upgrading() && !p.progress_reason.empty()) {
+    out = {p.progress_reason, p.progress_message};
+    if (!p.operation.is_null()) {
+      absl::StrAppend(&out.message, "; ", kube::StringField(p.operation, "kind"), " of ",
+                      kube::StringField(p.operation, "pod"), ": ",
+                      kube::StringField(p.operation, "phase"));
+    }
+  } else if (!p.operation.is_null()) {
     out.reason = kube::StringField(p.operation, "kind");
     const std::string pod = kube::StringField(p.operation, "pod");
     out.message = absl::StrCat(out.reason, pod.empty() ? "" : " of ", pod, ": ",
@@ -270,7 +278,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
       operation_kind != ToString(OperationKind::kReplicateSystemKeyspaces) &&
       operation_kind != ToString(OperationKind::kRecreateStatefulSet);
   const bool pods_updated = PodsAtCurrentRevision(p);
-  const bool settled = all_up && replicas_match && p.auth_ready && !disruptive_operation;
+  const bool settled =
+      all_up && replicas_match && p.auth_ready && !disruptive_operation && !p.Upgrading();
   const bool is_ready = settled && pods_updated;
   const Progress progress = ProgressOf(p, tally, replicas_match);
   const std::string up =

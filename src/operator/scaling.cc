@@ -56,6 +56,7 @@ Flow ClusterReconciler::RefuseScaleDown(Pass& p, const char* reason, const std::
 
 absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
   if (!p.bootstrapped) return Flow::kContinue;
+  if (p.Upgrading()) return Flow::kContinue;  // after the upgrade (upgrade.cc)
   for (const auto& dc : p.spec.dcs) {
     if (p.JoiningDc() == dc.name) continue;  // its members rebuild first (joining.cc)
     const RackSpec* shrink = RackToShrink(p, dc);
@@ -178,6 +179,7 @@ absl::Status ClusterReconciler::LowerSystemKeyspaces(Pass& p, CqlSession& sessio
 
 absl::StatusOr<Flow> ClusterReconciler::ScaleUp(Pass& p) {
   if (!p.bootstrapped) return Flow::kContinue;
+  if (p.Upgrading()) return Flow::kContinue;  // after the upgrade (upgrade.cc)
   for (const auto& dc : p.spec.dcs) {
     // A data center new to the running cluster joins all at once, then rebuilds (joining.cc).
     if (p.new_dcs.count(dc.name) || p.JoiningDc() == dc.name) continue;

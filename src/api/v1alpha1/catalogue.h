@@ -79,8 +79,19 @@ inline constexpr char kMajorVersionSkipped[] = "MajorVersionSkipped";
 inline constexpr char kMajorVersionDowngrade[] = "MajorVersionDowngrade";
 inline constexpr char kMinorVersionDowngrade[] = "MinorVersionDowngrade";
 inline constexpr char kUnparsableVersion[] = "UnparsableVersion";
+// VersionChangeRefused while an upgrade runs (status.upgrade): a third version asked for, or
+// going back once nodes run the new major.
+inline constexpr char kUpgradeInProgress[] = "UpgradeInProgress";
 // Event: a new spec.version accepted (status.version), the roll to it begins.
 inline constexpr char kVersionAccepted[] = "VersionAccepted";
+// An upgrade (status.upgrade): Progressing reason while it runs and its events — every node's
+// snapshot, each rack rolled, upgradesstables node by node — then Upgraded; UpgradeAbandoned
+// when spec.version went back to the version it started from.
+inline constexpr char kUpgrading[] = "Upgrading";
+inline constexpr char kUpgradeSnapshot[] = "UpgradeSnapshot";
+inline constexpr char kUpgradingSSTables[] = "UpgradingSSTables";
+inline constexpr char kUpgraded[] = "Upgraded";
+inline constexpr char kUpgradeAbandoned[] = "UpgradeAbandoned";
 // Events (and Progressing reasons while the operation runs).
 inline constexpr char kCreating[] = "Creating";                      // racks created at once
 inline constexpr char kSuperuserCreated[] = "SuperuserCreated";      // generated superuser ready
@@ -206,6 +217,13 @@ inline constexpr char kRestoring[] = "Restoring";  // its Restore runs
 inline constexpr char kComplete[] = "Complete";
 inline constexpr char kFailed[] = "Failed";  // its Restore failed; deleting it starts another
 }  // namespace restore_from_phase
+
+// ---- status.upgrade.phase: a version change under way (upgrade.cc) ------------------------
+namespace upgrade_phase {
+inline constexpr char kSnapshotting[] = "Snapshotting";            // every node snapshots first
+inline constexpr char kRolling[] = "Rolling";                      // one rack at a time
+inline constexpr char kUpgradingSSTables[] = "UpgradingSSTables";  // after a major, node by node
+}  // namespace upgrade_phase
 
 // ---- status.operation: the crash-safe record of the one disruptive operation -------------
 // Values run 0..last with no gaps (catalogue.cc parses by iterating them): add new ones last.

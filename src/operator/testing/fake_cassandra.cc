@@ -302,6 +302,22 @@ void FakeCluster::RunNodes() {
                                                     : "repair failed: Repair job failed (fake)";
     }
     if (op.op.kind == api::kOpRebuild && !op.fail && n) n->rebuilt_from = op.request.source_dc;
+    const std::string version = n ? n->release_version : "";
+    if (op.op.kind == api::kOpSnapshot) {
+      auto [_, taken] = snapshots[op.pod].emplace(op.request.tag, version);
+      if (!taken) {
+        op.op.state = api::kStateFailed;
+        op.op.message = absl::StrCat("Snapshot ", op.request.tag, " already exists.");
+      }
+    } else if (op.op.kind == api::kOpClearSnapshot) {
+      if (op.request.tag.empty()) {
+        snapshots[op.pod].clear();
+      } else {
+        snapshots[op.pod].erase(op.request.tag);
+      }
+    } else if (op.op.kind == api::kOpUpgradeSSTables) {
+      sstables_upgraded[op.pod].push_back(version);
+    }
     if (op.op.kind == api::kOpRepair && !op.fail && !op.request.run.empty()) {
       ++repaired[absl::StrCat(op.request.keyspace, " ", absl::StrJoin(op.request.ranges, ","))];
     }

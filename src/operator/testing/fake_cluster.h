@@ -165,6 +165,10 @@ class FakeCluster : public ObjectReader,
   std::vector<std::string> read_log;   // "GET Secret/x": what the reconciler read past its caches
   std::vector<RecordedEvent> events;
   std::vector<std::string> agent_requests;  // "pod kind" of each started agent operation
+  // What a node's volume keeps across restarts: its snapshots (tag -> the version that took it;
+  // Cassandra refuses a tag it has) and each upgradesstables run (the version it ran on).
+  std::map<std::string, std::map<std::string, std::string>> snapshots;  // by pod
+  std::map<std::string, std::vector<std::string>> sstables_upgraded;    // by pod
   bool HasEvent(const std::string& reason) const;
 
   // ObjectReader / ObjectWriter / StatusWriter.
