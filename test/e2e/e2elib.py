@@ -120,15 +120,17 @@ SCENARIO = os.path.splitext(os.path.basename(sys.argv[0]))[0]  # e.g. 04_scale_u
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def cassandra_version():
-    v = os.environ.get("CASSANDRA_VERSION")
+def cassandra_version(variable="CASSANDRA_VERSION"):
+    v = os.environ.get(variable)
     if v:
         return v
     with open(os.path.join(ROOT, "versions.env")) as f:
-        return re.search(r"^CASSANDRA_VERSION=(\S+)", f.read(), re.M)[1]
+        return re.search(rf"^{variable}=(\S+)", f.read(), re.M)[1]
 
 
 CASSANDRA_VERSION = cassandra_version()
+# The version 17 upgrades from (its image is built beside CASSANDRA_VERSION's by run.sh).
+UPGRADE_FROM_VERSION = cassandra_version("CASSANDRA_UPGRADE_FROM_VERSION")
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ t=$SECONDS
 eval "$(bash "$root/test/cluster/local-cluster.sh" up)"
 echo "e2e: cluster up in $((SECONDS - t))s"
 t=$SECONDS
-bash "$root/hack/images.sh" cassandra agent operator
+# 17 upgrades a Cluster from CASSANDRA_UPGRADE_FROM_VERSION: that version's image beside.
+bash "$root/hack/images.sh" cassandra "cassandra:$CASSANDRA_UPGRADE_FROM_VERSION" agent operator
 echo "e2e: images ready in $((SECONDS - t))s"
 # The kubectl plugin the scenarios drive as a user would (kubectl finds it on PATH).
 t=$SECONDS
@@ -37,7 +38,7 @@ echo "e2e: prometheus ready in $((SECONDS - t))s"
 export KUBECTL HELM
 KUBECTL="$(bash "$root/hack/tools.sh")/kubectl"
 HELM="$(bash "$root/hack/tools.sh")/helm"
-export CASSANDRA_VERSION
+export CASSANDRA_VERSION CASSANDRA_UPGRADE_FROM_VERSION
 t=$SECONDS
 bash "$root/hack/helm-install.sh"
 echo "e2e: operator installed in $((SECONDS - t))s"
