@@ -54,6 +54,8 @@ struct RestConfig {
   bool insecure_skip_tls_verify = false;
   std::string client_cert_pem;
   std::string client_key_pem;
+  // The name the server's certificate is verified against; empty: the server's host.
+  std::string tls_server_name;
   std::shared_ptr<TokenSource> token_source;  // null: no bearer token
   std::string ns = "default";                 // the context's (or pod's) namespace
   std::string user_agent = "ringkeeper";

@@ -101,9 +101,12 @@ absl::Status ConfigureTls(SSL_CTX* ctx, const RestConfig& config, const std::str
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
-    if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {  // not an IP address
+    // The name the certificate must carry: the host dialled, unless the config names another
+    // (a server reached by an address its certificate cannot know, like a pod's).
+    const std::string& name = config.tls_server_name.empty() ? host : config.tls_server_name;
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) {  // not an IP address
       ERR_clear_error();
-      X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+      X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
     }
   }
   if (!config.ca_pem.empty()) {

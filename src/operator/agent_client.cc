@@ -17,13 +17,28 @@ absl::StatusOr<T> Decode(const absl::StatusOr<std::string>& body, const char* wh
   }
 }
 
+AgentCredentials PlainCredentials(const std::string& token) {
+  AgentCredentials c;
+  c.token = token;
+  return c;
+}
+
 }  // namespace
 
 AgentClient::AgentClient(const std::string& address, const std::string& token,
-                         absl::Duration timeout) {
+                         absl::Duration timeout)
+    : AgentClient(address, PlainCredentials(token), timeout) {}
+
+AgentClient::AgentClient(const std::string& address, const AgentCredentials& credentials,
+                         absl::Duration timeout, int port) {
   kube::RestConfig config;
-  config.server = absl::StrCat("http://", address, ":", agent::api::kAgentPort);
-  config.token_source = std::make_shared<kube::StaticTokenSource>(token);
+  const bool tls = !credentials.ca_pem.empty();
+  config.server = absl::StrCat(tls ? "https://" : "http://", address, ":", port);
+  config.ca_pem = credentials.ca_pem;
+  config.tls_server_name = credentials.server_name;
+  config.client_cert_pem = credentials.client_cert_pem;
+  config.client_key_pem = credentials.client_key_pem;
+  config.token_source = std::make_shared<kube::StaticTokenSource>(credentials.token);
   config.timeout = timeout;
   config.max_response_bytes = size_t{16} << 20;
   config.user_agent = "ringkeeper-operator";

@@ -1,5 +1,6 @@
 // The operator's client of a Cassandra pod's agent (the HTTP API in src/agent/api/api.h), over
-// the same HTTP transport as the Kubernetes client, with the cluster's bearer token.
+// the same HTTP transport as the Kubernetes client, with the cluster's bearer token, over mutual
+// TLS when the credentials carry certificates.
 //
 // Errors: Unavailable when the agent cannot be reached or Cassandra behind it is not up (503);
 // AlreadyExists when a conflicting operation runs (409); NotFound for an unknown operation id;
@@ -19,11 +20,24 @@
 
 namespace ringkeeper {
 
+// How the operator proves itself to a Cluster's agents, and knows them: the bearer token, and
+// with TLS the CA the agents' certificate chains to, the name that certificate carries (the
+// operator dials pod IPs, which no certificate can know in advance), and the operator's client
+// certificate, which the agents require.
+struct AgentCredentials {
+  std::string token;
+  std::string ca_pem;  // empty: plain HTTP
+  std::string server_name;
+  std::string client_cert_pem, client_key_pem;
+};
+
 class AgentClient : public NodeAgent {
  public:
   // `address`: the pod's IP (or its member Service IP); the agent listens on kAgentPort.
   AgentClient(const std::string& address, const std::string& token,
               absl::Duration timeout = absl::Seconds(10));
+  AgentClient(const std::string& address, const AgentCredentials& credentials,
+              absl::Duration timeout = absl::Seconds(10), int port = agent::api::kAgentPort);
 
   absl::StatusOr<agent::api::NodeInfo> NodeInfo() override;
   absl::StatusOr<agent::api::ConfigKeys> ConfigKeys() override;
