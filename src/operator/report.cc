@@ -129,7 +129,9 @@ Json DataCentersStatus(const Pass& p, Tally& tally) {
 
 // The operation, cleanup and system replication records, as the pass leaves them.
 void SetRecords(const Pass& p, Json& status) {
-  status["bootstrapped"] = p.bootstrapped;
+  // Sticky: a pass that ended before the bootstrap step (an API error early on) has not
+  // computed it, and must not report a running cluster as never created.
+  status["bootstrapped"] = p.bootstrapped || p.old_status.value("bootstrapped", false);
   status["authReady"] = p.auth_ready;
   SetOrErase(status, "operation", p.operation);
   SetOrErase(status, "cleanup", p.cleanup);

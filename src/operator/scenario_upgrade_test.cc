@@ -321,5 +321,51 @@ TEST_F(Scenario, GoingBackBeforeAnyNodeRestartedAbandonsTheUpgrade) {
   ExpectQuiet();
 }
 
+// The operator stops between the two writes that start an upgrade (the record, then
+// status.version), and between the two that abandon one (status.version, then the record
+// cleared: the other order would leave the abandoned version accepted, with no record, and roll
+// the nodes to it): the next passes finish the job.
+TEST_F(UpgradeScenario, AStopBetweenTwoStatusWritesIsFinishedByTheNextPass) {
+  CreateReady(1, 3);
+  world.fail_status_write = [](const Json& status) {
+    return status.contains("upgrade") && status.value("version", "") == "6.0.1";
+  };
+  Upgrade("6.0.1");
+  // The pass the write fails in ends with that error; the next ones go on.
+  for (int i = 0; i < 10 && world.fail_status_write; ++i) (void)Pass();
+  ASSERT_EQ(world.fail_status_write, nullptr) << "the injected failure never fired";
+  // The pass ended in the version step, before the bootstrap step: still a created cluster.
+  EXPECT_EQ(world.StatusField("bootstrapped"), true);
+  ASSERT_TRUE(RunUntil([&] { return Ready() && world.StatusField("lastUpgrade").is_object(); }, 200,
+                       [&] { Watch(); }))
+      << world.Status().dump(2);
+  EXPECT_EQ(Version(world.StatusField("version")), "6.0.1");
+  EXPECT_TRUE(violations.empty()) << absl::StrJoin(violations, "\n");
+
+  world.PatchCluster({{"spec", {{"version", "6.0.2"}}}});
+  ASSERT_TRUE(
+      RunUntil([&] { return Version(world.StatusField("upgrade")["phase"]) == "Snapshotting"; }));
+  // The second of the abandonment's two writes fails.
+  int writes = 0;
+  world.fail_status_write = [&writes](const Json&) { return ++writes == 2; };
+  world.PatchCluster({{"spec", {{"version", "6.0.1"}}}});
+  for (int i = 0; i < 10 && world.fail_status_write; ++i) (void)Pass();
+  ASSERT_EQ(world.fail_status_write, nullptr) << "the injected failure never fired";
+  // The pass ended in the version step, before the bootstrap step: still a created cluster.
+  EXPECT_EQ(world.StatusField("bootstrapped"), true);
+  bool ran_abandoned = false;
+  ASSERT_TRUE(RunUntil([&] { return Ready() && world.StatusField("upgrade").is_null(); }, 200,
+                       [&] {
+                         for (const FakeNode* n : world.Ring()) {
+                           ran_abandoned |= n->release_version == "6.0.2";
+                         }
+                       }))
+      << world.Status().dump(2);
+  EXPECT_FALSE(ran_abandoned) << "a node ran the abandoned version";
+  EXPECT_EQ(Version(world.StatusField("version")), "6.0.1");
+  for (const std::string r : {"r1", "r2", "r3"}) EXPECT_EQ(TemplateVersion(world, r), "6.0.1");
+  ExpectQuiet();
+}
+
 }  // namespace
 }  // namespace ringkeeper::testing

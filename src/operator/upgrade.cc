@@ -139,6 +139,9 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::PlanVersion(Pass& p) 
   if (p.Upgrading()) {
     const std::string to = kube::StringField(p.upgrade, "to");
     if (wanted == to) {
+      // The record is written before status.version: a pass that stopped between the two writes
+      // left the old version there, which the report puts right.
+      p.version = to;
       PinToUpgrade(p);
       return Flow::kContinue;
     }
@@ -157,14 +160,19 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::PlanVersion(Pass& p) 
                        " is abandoned; members that run ", to, " restart on ", from,
                        " one at a time; snapshot ", kube::StringField(p.upgrade, "snapshot"),
                        " kept"));
-    RETURN_IF_ERROR(WriteStatusField(p, "upgrade", nullptr));
-    p.upgrade = nullptr;
+    // status.version first: a pass that stops between the two writes finds the record and
+    // abandons it again, where the other order would leave `to` accepted with no record.
     RETURN_IF_ERROR(WriteStatusField(p, "version", from));
     p.version = from;
+    RETURN_IF_ERROR(WriteStatusField(p, "upgrade", nullptr));
+    p.upgrade = nullptr;
     return Flow::kContinue;
   }
   if (p.version == wanted) return Flow::kContinue;
-  if (!p.bootstrapped && !p.old_status.value("bootstrapped", false)) {
+  const bool created = p.old_status.value("bootstrapped", false) ||
+                       std::any_of(p.members.begin(), p.members.end(),
+                                   [](const Member& m) { return m.bootstrapped; });
+  if (!created) {
     // Not created yet: nothing runs that a snapshot would keep; the spec's version is taken.
     p.version = wanted;
     RETURN_IF_ERROR(WriteStatusField(p, "version", wanted));

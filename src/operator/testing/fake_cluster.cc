@@ -298,6 +298,10 @@ absl::StatusOr<kube::Object> FakeCluster::UpdateStatus(const kube::Resource& r,
     return ApiError(404, "NotFound", "this fake holds the status of Clusters and Repairs only");
   }
   const bool is_repair = r.kind == kRepairs.kind;
+  if (fail_status_write && fail_status_write(cluster.json()["status"])) {
+    fail_status_write = nullptr;
+    return ApiError(503, "ServiceUnavailable", "injected: the operator stopped here");
+  }
   ++writes_;
   write_log.push_back(absl::StrCat("STATUS ", r.kind, "/", cluster.name()));
   kube::Store& store = is_repair ? repairs_ : clusters_;

@@ -9,6 +9,7 @@
 // Not thread-safe: one test drives it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -116,6 +117,9 @@ class FakeCluster : public ObjectReader,
   std::set<std::string> fail_apply_once;
   // "Kind/name" whose next delete fails (a crash or an API error mid-pass).
   std::set<std::string> fail_delete_once;
+  // A status write this predicate picks (given the status written) fails, once: the operator
+  // stopped between two writes. Cleared when it fires.
+  std::function<bool(const kube::Json& status)> fail_status_write;
   // Pods created from this StatefulSet revision crash-loop (a bad image or setting).
   std::string crash_revision;
   // StorageClass `name` (cluster-scoped), created or changed; "standard" (the default class,
