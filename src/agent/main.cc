@@ -312,6 +312,9 @@ void AddServeFlags(CLI::App& serve_cmd, agent::server::ServerOptions& serve,
                        "the keys `init --keys-out` wrote (GET /v1/config/keys)");
   serve_cmd.add_option("--tls-cert", serve.tls_cert, "serve HTTPS with this certificate (PEM)");
   serve_cmd.add_option("--tls-key", serve.tls_key, "its private key (PEM)");
+  serve_cmd.add_option("--health-port", serve.health_port,
+                       "a plain HTTP port for /healthz, /readyz and /metrics only (with TLS: "
+                       "the kubelet's probes and Prometheus have no client certificate)");
   serve_cmd.add_option("--client-ca", serve.client_ca,
                        "require client certificates signed by this CA (mTLS)");
   serve_cmd.add_option("--cql-host", cql.host, "this node's CQL address (for /v1/schema)");

@@ -114,9 +114,16 @@ Server::Server(ServerOptions options, node::NodeControl* node, SchemaVersionsPro
                                  options_.data_dir, std::move(keyspaces), std::move(execute)}),
       http_(MakeHttpServer(options_)) {
   Routes();
+  if (options_.health_port > 0) {
+    health_ = std::make_unique<httplib::Server>();
+    ProbeRoutes(*health_);
+  }
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  if (health_thread_.joinable()) health_thread_.join();
+}
 
 bool Server::TokenMatches(const std::string& presented, const std::string& expected) {
   if (expected.empty()) return false;
@@ -267,9 +274,7 @@ void Server::ServeSetSeeds(const std::string& body, httplib::Response& res) {
   Reply(res, 200, api::SeedList{*now});
 }
 
-void Server::Routes() {
-  Guard();
-  auto& s = *http_;
+void Server::ProbeRoutes(httplib::Server& s) {
   s.Get(api::kHealthz, [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -277,6 +282,12 @@ void Server::Routes() {
         [this](const httplib::Request&, httplib::Response& res) { ServeMetrics(res); });
   s.Get(api::kReadyz,
         [this](const httplib::Request&, httplib::Response& res) { ServeReadyz(res); });
+}
+
+void Server::Routes() {
+  Guard();
+  auto& s = *http_;
+  ProbeRoutes(s);
   s.Get(api::kNodeInfo, [this](const httplib::Request&, httplib::Response& res) {
     auto info = node_->GetNodeInfo();
     if (!info.ok()) return ReplyError(res, info.status());
@@ -395,6 +406,16 @@ absl::Status Server::Run() {
     return absl::UnavailableError(
         absl::StrCat("cannot bind ", options_.listen_address, ":", options_.port));
   }
+  if (health_) {
+    if (!health_->bind_to_port(options_.listen_address.c_str(), options_.health_port)) {
+      http_->stop();
+      return absl::UnavailableError(
+          absl::StrCat("cannot bind ", options_.listen_address, ":", options_.health_port));
+    }
+    health_thread_ = std::thread([this] { health_->listen_after_bind(); });
+    spdlog::info("agent serving probes and metrics on {}:{} (plain HTTP)", options_.listen_address,
+                 options_.health_port);
+  }
   spdlog::info("agent serving on {}:{}", options_.listen_address, options_.port);
   http_->listen_after_bind();
   return absl::OkStatus();
@@ -402,8 +423,11 @@ absl::Status Server::Run() {
 
 void Server::Stop() {
   if (http_) http_->stop();
+  if (health_) health_->stop();
 }
 
-bool Server::Listening() const { return http_->is_running(); }
+bool Server::Listening() const {
+  return http_->is_running() && (!health_ || health_->is_running());
+}
 
 }  // namespace agent::server

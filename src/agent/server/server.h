@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "agent/node/node_control.h"
@@ -46,6 +47,9 @@ struct ServerOptions {
   // the bearer token is still required where it is without TLS. The same cert/key/CA are used
   // as client credentials towards peers' agents. Files are read once, at construction.
   std::string tls_cert, tls_key, client_ca;
+  // With TLS, the kubelet's probes and Prometheus present no client certificate: a second,
+  // plain HTTP port serving only the anonymous routes (/healthz, /readyz, /metrics). 0: none.
+  int health_port = 0;
   // Labels on every metric, and this node's name in backups.
   std::string cluster, dc, rack, pod;
   std::string data_dir;  // the node's data volume (backups read its snapshots there)
@@ -85,7 +89,8 @@ class Server {
 
  private:
   void Routes();
-  void Guard();  // authentication, error replies, request log
+  void ProbeRoutes(httplib::Server& s);  // the anonymous routes, on either server
+  void Guard();                          // authentication, error replies, request log
   void ServeMetrics(httplib::Response& res);
   void ServeReadyz(httplib::Response& res);
   void ServeConfigKeys(httplib::Response& res);
@@ -100,6 +105,8 @@ class Server {
   Operations operations_;
   std::mutex conf_mu_;  // one writer of cassandra.yaml at a time
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<httplib::Server> health_;  // options_.health_port's, or null
+  std::thread health_thread_;
 };
 
 }  // namespace agent::server

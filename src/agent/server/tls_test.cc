@@ -60,6 +60,7 @@ class TlsTest : public ::testing::Test {
     o.tls_cert = d + "/server.pem";
     o.tls_key = d + "/server.key";
     o.client_ca = d + "/ca.pem";
+    o.health_port = port_ + 1;
     server_ = std::make_unique<Server>(o, &node_);
     thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
     const absl::Time deadline = absl::Now() + absl::Seconds(5);
@@ -113,6 +114,32 @@ TEST_F(TlsTest, PlainHttpGetsNoAnswer) {
   plain.set_read_timeout(5, 0);
   auto r = plain.Get(api::kHealthz);
   EXPECT_TRUE(!r || r->status != 200);
+}
+
+// The kubelet's probes and Prometheus have no client certificate: the anonymous routes, and
+// only they, also answer in plain HTTP on the health port.
+TEST_F(TlsTest, TheHealthPortServesTheAnonymousRoutesOnlyInPlainHttp) {
+  httplib::Client plain("127.0.0.1", port_ + 1);
+  plain.set_read_timeout(5, 0);
+  auto health = plain.Get(api::kHealthz);
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  auto metrics = plain.Get(api::kMetrics);
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("ringkeeper_agent_node_reachable"), std::string::npos);
+  auto ready = plain.Get(api::kReadyz);
+  ASSERT_TRUE(ready);
+  EXPECT_NE(ready->status, 404);
+  // The API is not there, with the token or without.
+  auto ring = plain.Get(api::kRing, {{"Authorization", "Bearer s3cret"}});
+  ASSERT_TRUE(ring);
+  EXPECT_EQ(ring->status, 404);
+  httplib::Client post("127.0.0.1", port_ + 1);
+  auto op = post.Post(api::kOperations, {{"Authorization", "Bearer s3cret"}}, R"({"kind":"drain"})",
+                      "application/json");
+  ASSERT_TRUE(op);
+  EXPECT_EQ(op->status, 404);
 }
 
 TEST(TlsOptions, UnloadableFilesAreAnErrorNotPlainHttp) {
