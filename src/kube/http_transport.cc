@@ -29,6 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "base/openssl_error.h"
 #include "base/status_macros.h"
 #include "base/stop_signals.h"
 #include "httplib.h"
@@ -73,14 +74,7 @@ absl::StatusOr<Origin> ParseServer(absl::string_view server) {
   return o;
 }
 
-std::string OpenSslError() {
-  const unsigned long code = ERR_get_error();  // NOLINT(google-runtime-int): OpenSSL's type
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof(buf));
-  return buf;
-}
+using base::OpenSslError;
 
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 BioPtr MemoryBio(const std::string& pem) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/openssl_error.h"
 #include "base/status_macros.h"
 
 namespace ringkeeper::pki {
@@ -25,15 +26,7 @@ using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
 using Store = std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)>;
 using StoreContext = std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)>;
 
-// The oldest error OpenSSL queued (the cause), and the queue cleared.
-std::string OpenSslError() {
-  const unsigned long code = ERR_get_error();  // NOLINT(google-runtime-int): OpenSSL's type
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof(buf));
-  return buf;
-}
+using base::OpenSslError;
 
 absl::Status Failed(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", OpenSslError()));
