@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/v1alpha1/catalogue.h"
+#include "api/v1alpha1/fields.h"
 #include "base/status_macros.h"
 #include "kube/object.h"
 #include "operator/pass.h"
@@ -47,14 +48,6 @@ std::string RackKey(const std::string& dc, const std::string& rack) {
 bool Contains(const Json& list, const std::string& value) {
   if (!list.is_array()) return false;
   return std::find(list.begin(), list.end(), Json(value)) != list.end();
-}
-
-std::vector<std::string> Strings(const Json& list) {
-  std::vector<std::string> out;
-  if (list.is_array()) {
-    for (const auto& v : list) out.push_back(v.get<std::string>());
-  }
-  return out;
 }
 
 // A node reports its release ("5.0.9"); an image tag may carry a suffix ("5.0.9-custom").
@@ -169,10 +162,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::PlanVersion(Pass& p) 
     return Flow::kContinue;
   }
   if (p.version == wanted) return Flow::kContinue;
-  const bool created = p.old_status.value("bootstrapped", false) ||
-                       std::any_of(p.members.begin(), p.members.end(),
-                                   [](const Member& m) { return m.bootstrapped; });
-  if (!created) {
+  if (!fields::Bool(p.old_status, "bootstrapped")) {
     // Not created yet: nothing runs that a snapshot would keep; the spec's version is taken.
     p.version = wanted;
     RETURN_IF_ERROR(WriteStatusField(p, "version", wanted));
@@ -333,7 +323,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::RollUpgradeRack(Pass&
   p.progress_reason = reason::kUpgrading;
   p.progress_message = absl::StrCat(
       "upgrade to ", to, ": rack ", rack, ", ", on_new, " of ", members, " members on ", to,
-      "; racks done: ", absl::StrJoin(Strings(up["racksDone"]), ", "));
+      "; racks done: ", absl::StrJoin(fields::Strings(up, "racksDone"), ", "));
   if (!done) return Flow::kContinue;  // RollPods restarts its pods, one at a time
   up["racksDone"].push_back(rack);
   std::string next;
@@ -347,7 +337,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::RollUpgradeRack(Pass&
     up["rack"] = next;
     Event(p, false, reason::kUpgrading,
           absl::StrCat("rack ", rack, " runs ", to, ": rack ", next, " restarts next"));
-  } else if (up.value("major", false)) {
+  } else if (fields::Bool(up, "major")) {
     up.erase("rack");
     up["phase"] = upgrade_phase::kUpgradingSSTables;
     std::vector<std::string> pending;
@@ -368,7 +358,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::RollUpgradeRack(Pass&
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::UpgradeSSTables(Pass& p) {
   Json up = p.upgrade;
   Json& sstables = up["sstables"];
-  std::vector<std::string> pending = Strings(sstables["pending"]);
+  std::vector<std::string> pending = fields::Strings(sstables, "pending");
   std::string running = kube::StringField(sstables, "running");
   p.progress_reason = reason::kUpgrading;
   p.progress_message =
@@ -429,7 +419,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::FinishUpgrade(Pass& p
                {"snapshot", tag},
                {"startedAt", up["startedAt"]},
                {"completedAt", kube::FormatRfc3339(seams_.clock->Now())}};
-  if (up.value("major", false)) {
+  if (fields::Bool(up, "major")) {
     last["sstablesUpgraded"] = up["sstables"]["upgraded"];
     last["sstablesFailed"] = up["sstables"]["failed"];
   }

@@ -11,11 +11,12 @@ import json
 import sys
 import time
 
+from e2elib import pods as e2e_pods
 from e2elib import (CASSANDRA_VERSION, CRD, DC, KEYSPACE, QUORUM, RF, ROWS, UPGRADE_FROM_VERSION,
-                    Load, Names, apply, check_rows, cluster_manifest, condition, connect,
-                    delete_namespace, event_messages, events, expect_no_client_failures, figure,
-                    get, kubectl, log, on_node, pod_ready, release_namespace, run_scenario,
-                    service_ip, superuser, timed, wait, wait_strict)
+                    Load, Names, apply, check_rows, cluster_manifest, cluster_obj, condition,
+                    connect, delete_namespace, event_messages, events, expect_no_client_failures,
+                    figure, kubectl, log, on_node, pod_ready, ready_with, release_namespace,
+                    run_scenario, service_ip, superuser, timed, wait, wait_strict)
 from cassandra.concurrent import execute_concurrent_with_args
 
 NS_UP = "e2e-upgrade"
@@ -44,21 +45,19 @@ def pod_of(rack):
     return f"{NAME}-{DC}-{rack}-0"
 
 
+N = Names(NAME, NS_UP)
+
+
 def cluster():
-    return get(CRD, NAME, ns=NS_UP) or {}
+    return cluster_obj(N) or {}
 
 
 def ready():
-    c = cluster()
-    st = c.get("status") or {}
-    r = condition(c, "Ready") or {}
-    return (r.get("status") == "True" and st.get("membersSummary") == "3/3"
-            and st.get("observedGeneration", -1) >= c["metadata"]["generation"] and c)
+    return ready_with(N, 3)
 
 
 def pods():
-    return {p["metadata"]["name"]: p for p in json.loads(kubectl(
-        "get", "pods", "-l", f"cassandra.rook.io/cluster={NAME}", "-o", "json", ns=NS_UP))["items"]}
+    return e2e_pods(N)
 
 
 def template_versions():
@@ -102,12 +101,12 @@ def scenario_upgrade():
     apply(manifest(FROM), ns=NS_UP)
     wait(f"Cluster {NAME} Ready 3/3 on {FROM}", ready, 900, ns=NS_UP, interval=2)
     timed("upgrade", f"3 racks created on Cassandra {FROM}", t0)
-    n = Names(NAME, NS_UP)
-    creds = superuser(n)
+    creds = superuser(N)
     client_ip = service_ip(f"{NAME}-{DC}-client", ns=NS_UP)
     assert set(release_versions(creds).values()) == {FROM}
     assert cluster()["status"].get("version") == FROM, cluster()["status"]
     c, session = wait("CQL login", lambda: connect(client_ip, *creds), 120, ns=NS_UP)
+    load = None
     try:
         session.execute(f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
                         f"{{'class': 'NetworkTopologyStrategy', '{DC}': {RF}}}")
@@ -223,13 +222,14 @@ def scenario_upgrade():
                              "/opt/cassandra/logs/system.log || true", ns=NS_UP)
             assert int(logged.strip() or 0) >= 1, f"{pod_of(rack)}: no upgradesstables logged"
         # Under 5.0's storage_compatibility_mode CASSANDRA_4 the new version still writes 4.1's
-        # SSTable format (nb): upgradesstables found nothing older to rewrite, and says so.
+        # SSTable format (nb): upgradesstables ran (above) and found nothing older to rewrite.
         figure("upgrade", "upgradesstables", f"done on {len(last['sstablesUpgraded'])} nodes")
         figure("upgrade", "Upgraded", event_messages(NS_UP, "Upgraded")[-1][:90])
         load.set_phase("after the upgrade")
         check_rows(session, load, "after the upgrade")
-        load.stop()
     finally:
+        if load:
+            load.stop()
         c.shutdown()
 
 
