@@ -7,12 +7,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/node/fake_node_control.h"
-#include "agent/server/server.h"
+#include "agent/server/serving_for_test.h"
 #include "gtest/gtest.h"
 #include "operator/agent_client.h"
 #include "pki/pki.h"
@@ -51,15 +50,10 @@ class AgentClientTlsTest : public ::testing::Test {
     o.tls_cert = write("agent.pem", agent.cert_pem);
     o.tls_key = write("agent.key", agent.key_pem);
     o.client_ca = write("ca.pem", ca_.cert_pem);
-    server_ = std::make_unique<agent::server::Server>(o, &node_);
-    thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (!server_->Listening() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    serving_ = std::make_unique<agent::server::ServingForTest>(o, &node_);
   }
   void TearDown() override {
-    server_->Stop();
-    thread_.join();
-    server_.reset();
+    serving_.reset();
     fs::remove_all(dir_);
   }
   AgentCredentials Credentials() const {
@@ -77,8 +71,7 @@ class AgentClientTlsTest : public ::testing::Test {
   fs::path dir_;
   int port_ = 0;
   pki::KeyPair ca_, operator_;
-  std::unique_ptr<agent::server::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<agent::server::ServingForTest> serving_;
 };
 
 TEST_F(AgentClientTlsTest, TheOperatorsCertificateAndTheAgentsNameMakeTheConnection) {

@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "absl/time/clock.h"
 #include "agent/node/fake_node_control.h"
+#include "agent/server/serving_for_test.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
@@ -43,16 +43,11 @@ class ServerTest : public ::testing::Test {
     o.conf_dir = conf_dir_.string();
     options_ = o;
     port_ = o.port;
-    server_ = std::make_unique<Server>(o, &node_, [this] { return schema_; });
-    thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (!server_->Listening() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    serving_ = std::make_unique<ServingForTest>(o, &node_, [this] { return schema_; });
   }
   void TearDown() override {
     node_.Release();
-    server_->Stop();
-    thread_.join();
-    server_.reset();
+    serving_.reset();
     std::filesystem::remove_all(locations_);
   }
   httplib::Result Get(const std::string& path, const std::string& token = "s3cret") {
@@ -97,8 +92,7 @@ class ServerTest : public ::testing::Test {
   absl::StatusOr<cql::SchemaVersions> schema_ = absl::UnavailableError("cql: connect refused");
   std::filesystem::path token_file_, keys_file_, locations_;
   int port_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
+  std::unique_ptr<ServingForTest> serving_;
 };
 
 TEST_F(ServerTest, WrongOrMissingTokenIs401AndNothingIsDone) {
@@ -153,15 +147,10 @@ TEST_F(ServerTest, SeedsNeedTheConfFolder) {
   ServerOptions o = options_;
   o.conf_dir = "";
   o.port = port_ + 1;
-  Server other(o, &node_);
-  std::thread t([&] { ASSERT_TRUE(other.Run().ok()); });
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (!other.Listening() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  ServingForTest other(o, &node_);
   httplib::Client c("127.0.0.1", port_ + 1);
   auto r = c.Put(api::kSeeds, {{"Authorization", "Bearer s3cret"}}, R"({"seeds":["10.0.0.1"]})",
                  "application/json");
-  other.Stop();
-  t.join();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 409) << r->body;
   EXPECT_NE(r->body.find("--conf-dir"), std::string::npos) << r->body;

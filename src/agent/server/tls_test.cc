@@ -7,12 +7,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/node/fake_node_control.h"
-#include "agent/server/server.h"
+#include "agent/server/serving_for_test.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
@@ -61,15 +60,10 @@ class TlsTest : public ::testing::Test {
     o.tls_key = d + "/server.key";
     o.client_ca = d + "/ca.pem";
     o.health_port = port_ + 1;
-    server_ = std::make_unique<Server>(o, &node_);
-    thread_ = std::thread([this] { ASSERT_TRUE(server_->Run().ok()); });
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (!server_->Listening() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    serving_ = std::make_unique<ServingForTest>(o, &node_);
   }
   void TearDown() override {
-    server_->Stop();
-    thread_.join();
-    server_.reset();
+    serving_.reset();
     fs::remove_all(dir_);
   }
   // GET `path` over HTTPS (server verified against our CA), as `client` ("" = no cert).
@@ -87,8 +81,7 @@ class TlsTest : public ::testing::Test {
   node::FakeNodeControl node_;
   fs::path dir_;
   int port_ = 0;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
+  std::unique_ptr<ServingForTest> serving_;
 };
 
 TEST_F(TlsTest, ClientWithoutCertificateIsRefusedAtHandshake) {
