@@ -317,6 +317,9 @@ void AddServeFlags(CLI::App& serve_cmd, agent::server::ServerOptions& serve,
                        "the kubelet's probes and Prometheus have no client certificate)");
   serve_cmd.add_option("--client-ca", serve.client_ca,
                        "require client certificates signed by this CA (mTLS)");
+  serve_cmd.add_option("--peer-tls-name", serve.peer_server_name,
+                       "the name peers' certificates are verified against (they are dialled by "
+                       "address)");
   serve_cmd.add_option("--cql-host", cql.host, "this node's CQL address (for /v1/schema)");
   serve_cmd.add_option("--cql-port", cql.port, "this node's CQL port");
   auto* cql_file_opt =

@@ -20,17 +20,6 @@
 
 namespace ringkeeper {
 
-// How the operator proves itself to a Cluster's agents, and knows them: the bearer token, and
-// with TLS the CA the agents' certificate chains to, the name that certificate carries (the
-// operator dials pod IPs, which no certificate can know in advance), and the operator's client
-// certificate, which the agents require.
-struct AgentCredentials {
-  std::string token;
-  std::string ca_pem;  // empty: plain HTTP
-  std::string server_name;
-  std::string client_cert_pem, client_key_pem;
-};
-
 class AgentClient : public NodeAgent {
  public:
   // `address`: the pod's IP (or its member Service IP); the agent listens on kAgentPort.

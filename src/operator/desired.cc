@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operator/agent_credentials.h"
 
 namespace ringkeeper {
 namespace {
@@ -54,8 +55,9 @@ Json RestrictedContainerSecurity() {
           {"capabilities", {{"drop", {"ALL"}}}}};
 }
 
+// On the agent's plain health port: the kubelet has no client certificate for the API port.
 Json HttpProbe(const char* path, int period, int failures, int timeout) {
-  return {{"httpGet", {{"path", path}, {"port", agent::api::kAgentPort}}},
+  return {{"httpGet", {{"path", path}, {"port", agent::api::kHealthPort}}},
           {"periodSeconds", period},
           {"failureThreshold", failures},
           {"timeoutSeconds", timeout}};
@@ -134,10 +136,11 @@ Json CassandraServiceAccount(const ClusterSpec& c) {
   return sa;
 }
 
-Json AgentTokenSecret(const ClusterSpec& c, const std::string& token) {
+Json AgentTokenSecret(const ClusterSpec& c, const std::map<std::string, std::string>& data) {
   Json s = Object("v1", "Secret", Metadata(c, AgentTokenSecretName(c)));
   s["type"] = "Opaque";
-  s["stringData"] = {{"token", token}};
+  s["data"] = Json::object();
+  for (const auto& [key, bytes] : data) s["data"][key] = absl::Base64Escape(bytes);
   return s;
 }
 
@@ -300,6 +303,11 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
       {"args",
        {"serve", "--listen=0.0.0.0", absl::StrCat("--port=", agent::api::kAgentPort),
         "--token-file=/etc/ringkeeper/token/token",
+        // Mutual TLS on the API port: the Cluster's agent CA, the agents' shared certificate
+        // (agent_credentials.h); the probes and /metrics in plain HTTP on the health port.
+        "--tls-cert=/etc/ringkeeper/token/tls.crt", "--tls-key=/etc/ringkeeper/token/tls.key",
+        "--client-ca=/etc/ringkeeper/token/ca.crt",
+        absl::StrCat("--health-port=", agent::api::kHealthPort),
         absl::StrCat("--jolokia-port=", agent::api::kJolokiaPort),
         absl::StrCat("--data-dir=", kDataDir), "--cluster=" + c.name, "--dc=" + dc,
         "--rack=" + rack.name, "--pod=$(POD_NAME)",
@@ -307,7 +315,9 @@ Json AgentContainer(const ClusterSpec& c, const std::string& dc, const RackSpec&
         // What init derived from this image's jar: the operator checks spec.config against it.
         "--config-keys-file=/opt/ringkeeper/config-keys.txt"}},
       {"env", {EnvFromField("POD_NAME", "metadata.name")}},
-      {"ports", {{{"name", "agent"}, {"containerPort", agent::api::kAgentPort}}}},
+      {"ports",
+       {{{"name", "agent"}, {"containerPort", agent::api::kAgentPort}},
+        {{"name", "metrics"}, {"containerPort", agent::api::kHealthPort}}}},
       {"readinessProbe", HttpProbe(agent::api::kHealthz, 10, 3, 3)},
       {"livenessProbe", HttpProbe(agent::api::kHealthz, 20, 3, 5)},
       {"resources",
@@ -364,8 +374,15 @@ Json PodSpec(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
         {{"name", "ringkeeper"}, {"emptyDir", Json::object()}},
         {{"name", "members"}, {"configMap", {{"name", MembersConfigMapName(c, dc, rack.name)}}}},
         {{"name", "config"}, {"configMap", {{"name", ConfigConfigMapName(c, dc, rack.name)}}}},
+        // The agents' Secret, but its CA's key and the operator's certificate.
         {{"name", "token"},
-         {"secret", {{"secretName", AgentTokenSecretName(c)}, {"defaultMode", 0440}}}},
+         {"secret",
+          {{"secretName", AgentTokenSecretName(c)},
+           {"defaultMode", 0440},
+           {"items", Json::array({{{"key", kAgentSecretToken}, {"path", "token"}},
+                                  {{"key", kAgentSecretCa}, {"path", "ca.crt"}},
+                                  {{"key", kAgentSecretCert}, {"path", "tls.crt"}},
+                                  {{"key", kAgentSecretKey}, {"path", "tls.key"}}})}}}},
         {{"name", "superuser"},
          {"secret", {{"secretName", c.superuser_secret}, {"defaultMode", 0440}}}},
         // Written when a backup starts (the operator copies the location's credentials), so
@@ -404,6 +421,8 @@ Json RackStatefulSet(const ClusterSpec& c, const std::string& dc, const RackSpec
   // spec.annotations first, so the operator's own keys win over a user's of the same name.
   Json pod_annotations = c.pod_annotations;
   pod_annotations[kAnnotationConfigHash] = config_hash;
+  // How the operator speaks to this template's agents (a pod of an older one: plain HTTP).
+  pod_annotations[kAnnotationAgentTls] = kAgentTlsMutual;
   // A new value is a new template revision: RollPods restarts the pods one at a time.
   if (!c.restarted_at.empty()) pod_annotations[kAnnotationRestartedAt] = c.restarted_at;
 

@@ -37,7 +37,8 @@ kube::Json HeadlessService(const ClusterSpec& c, const std::string& dc);
 kube::Json ClientService(const ClusterSpec& c, const std::string& dc);
 kube::Json PodDisruptionBudget(const ClusterSpec& c, const std::string& dc);
 kube::Json CassandraServiceAccount(const ClusterSpec& c);
-kube::Json AgentTokenSecret(const ClusterSpec& c, const std::string& token);
+// The agents' Secret with `data` (key -> bytes; agent_credentials.h says which keys).
+kube::Json AgentTokenSecret(const ClusterSpec& c, const std::map<std::string, std::string>& data);
 // The storage locations' credentials every agent mounts (naming.h): `files` maps a location's
 // name to its file (the access key id and the secret, one a line).
 kube::Json StorageCredentialsSecret(const ClusterSpec& c,

@@ -70,9 +70,9 @@ TEST(DesiredTest, DataCenterServicesPdbAndServiceAccount) {
   Json su = SuperuserSecret(c, "admin", "pw");
   EXPECT_EQ(su["metadata"]["name"], "c-superuser");
   EXPECT_EQ(su["stringData"], Json({{"username", "admin"}, {"password", "pw"}}));
-  Json token = AgentTokenSecret(c, "t0k");
+  Json token = AgentTokenSecret(c, {{"token", "t0k"}, {"ca.crt", "CA"}});
   EXPECT_EQ(token["metadata"]["name"], "c-agent-token");
-  EXPECT_EQ(token["stringData"], Json({{"token", "t0k"}}));
+  EXPECT_EQ(token["data"], Json({{"token", "dDBr"}, {"ca.crt", "Q0E="}}));
 }
 
 TEST(DesiredTest, RackStatefulSetShape) {
@@ -199,8 +199,23 @@ TEST(DesiredTest, RackStatefulSetPod) {
   const std::string init_command = agent_init["command"][2].get<std::string>();
   EXPECT_NE(init_command.find("--cassandra-lib /base-conf/lib"), std::string::npos);
 
-  // Ready = UN as the peers see it, which only the agent knows.
-  EXPECT_EQ(cassandra["readinessProbe"]["httpGet"], Json({{"path", "/readyz"}, {"port", 8090}}));
+  // Ready = UN as the peers see it, which only the agent knows; asked on its plain health port
+  // (the kubelet has no client certificate for the API's mutual TLS).
+  EXPECT_EQ(cassandra["readinessProbe"]["httpGet"], Json({{"path", "/readyz"}, {"port", 8091}}));
+  EXPECT_EQ(agent["livenessProbe"]["httpGet"], Json({{"path", "/healthz"}, {"port", 8091}}));
+  EXPECT_EQ(Named(agent["ports"], "metrics")["containerPort"], 8091);  // Prometheus, plain
+
+  // The agent serves its API in mutual TLS from the Cluster's agent CA, and says so to the
+  // operator on the template.
+  std::set<std::string> args;
+  for (const Json& a : agent["args"]) args.insert(a.get<std::string>());
+  for (const char* arg :
+       {"--tls-cert=/etc/ringkeeper/token/tls.crt", "--tls-key=/etc/ringkeeper/token/tls.key",
+        "--client-ca=/etc/ringkeeper/token/ca.crt", "--health-port=8091"}) {
+    EXPECT_TRUE(args.count(arg)) << arg;
+  }
+  EXPECT_EQ(sts["spec"]["template"]["metadata"]["annotations"]["cassandra.rook.io/agent-tls"],
+            "mutual");
 
   // The data volume is the claim template, mounted where Cassandra keeps its data.
   for (Json* ct : {&cassandra, &agent_init, &agent}) {
@@ -225,6 +240,13 @@ TEST(DesiredTest, RackStatefulSetPod) {
   EXPECT_EQ(Named(pod["volumes"], "members")["configMap"]["name"], "c-dc1-r1-members");
   EXPECT_EQ(Named(pod["volumes"], "config")["configMap"]["name"], "c-dc1-r1-config");
   EXPECT_EQ(Named(pod["volumes"], "token")["secret"]["secretName"], "c-agent-token");
+  // Neither the CA's key nor the operator's certificate reaches a pod.
+  std::set<std::string> projected;
+  const Json token_volume = Named(pod["volumes"], "token");
+  for (const Json& item : token_volume["secret"]["items"]) {
+    projected.insert(item["key"].get<std::string>());
+  }
+  EXPECT_EQ(projected, (std::set<std::string>{"token", "ca.crt", "tls.crt", "tls.key"}));
   EXPECT_EQ(Named(pod["volumes"], "superuser")["secret"]["secretName"], "c-superuser");
 
   // agent init learns the pod IP only when the pod starts, and reads its own member settings

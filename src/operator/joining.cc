@@ -245,7 +245,7 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
       p.progress_message = absl::StrCat("the rebuild of ", running, " waits for its pod");
       return Flow::kContinue;
     }
-    auto op = Agent(p, m->pod_ip)->Operation(kube::StringField(join, "operationId"));
+    auto op = Agent(p, *m)->Operation(kube::StringField(join, "operationId"));
     if (op.ok() && op->state == api::kStateRunning) {
       p.progress_message = absl::StrCat("data center ", name, ": ", running, " rebuilds from ",
                                         source, " (", rebuilt.size(), " of ", total, " done)");
@@ -302,7 +302,7 @@ absl::StatusOr<Flow> ClusterReconciler::RebuildDataCenter(Pass& p) {
   api::OperationRequest rebuild;
   rebuild.kind = api::kOpRebuild;
   rebuild.source_dc = source;
-  auto started = Agent(p, next->pod_ip)->Start(rebuild);
+  auto started = Agent(p, *next)->Start(rebuild);
   if (absl::IsAlreadyExists(started.status())) return Flow::kWait;  // a rebuild runs there
   if (!started.ok()) return base::Annotate(started.status(), "start rebuild");
   join["running"] = next->pod;

@@ -132,16 +132,33 @@ std::vector<std::string> Seeds(const ClusterReconciler::Pass& p, const Settings&
 }  // namespace
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSecrets(Pass& p) {
-  if (p.agent_token.empty()) {
-    const std::string token = RandomSecret(40);
-    auto created = seams_.writer->Create(res::kSecrets, AgentTokenSecret(p.spec, token));
-    if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
-    if (created.ok()) {
-      p.agent_token = token;
-      std::lock_guard<std::mutex> lock(mu_);
-      agent_tokens_[p.spec.uid] = token;
+  if (!p.agent_secret_found || p.agent_credentials.token.empty() ||
+      p.agent_credentials.ca_pem.empty()) {
+    ASSIGN_OR_RETURN(auto data, NewAgentTls(seams_.clock->Now()));
+    // A token the agents already know is kept: the running pods read it from their volume.
+    data[kAgentSecretToken] =
+        p.agent_credentials.token.empty() ? RandomSecret(40) : p.agent_credentials.token;
+    const Json secret = AgentTokenSecret(p.spec, data);
+    if (!p.agent_secret_found) {
+      // Created, never applied over: two passes that both found none must not each make a token.
+      auto created = seams_.writer->Create(res::kSecrets, secret);
+      if (absl::IsAlreadyExists(created.status())) return Flow::kWait;  // read by the next pass
+      if (!created.ok()) return created.status();
+    } else {
+      // A Secret from before the agents spoke TLS (or one a user emptied): the rest added. The
+      // pods' templates ask for the new keys from this pass on, which rolls them one at a time.
+      auto applied = seams_.writer->Apply(res::kSecrets, secret);
+      if (!applied.ok()) return applied.status();
+      Event(p, false, reason::kAgentTlsAdded,
+            absl::StrCat("the agents' CA and certificates added to Secret ",
+                         AgentTokenSecretName(p.spec),
+                         "; each pod serves mutual TLS once the roll has restarted it"));
     }
-    return Flow::kWait;  // an existing one is read by the next pass
+    const bool created = !p.agent_secret_found;
+    p.agent_credentials = AgentCredentialsOf(secret);
+    p.agent_secret_found = true;
+    agent_credentials_.Put(p.spec.uid, p.agent_credentials);
+    if (created) return Flow::kWait;
   }
   if (p.spec.generate_superuser && !p.old_status.value("authReady", false)) {
     {
@@ -302,7 +319,7 @@ std::vector<std::string> ClusterReconciler::UnknownConfigKeys(Pass& p,
     // until one runs it, the pods' init containers check the keys instead.
     for (const Member& m : p.members) {
       if (!m.info || m.info->release_version != p.spec.version || m.pod_ip.empty()) continue;
-      auto answer = Agent(p, m.pod_ip)->ConfigKeys();
+      auto answer = Agent(p, m)->ConfigKeys();
       if (!answer.ok()) {
         spdlog::debug("cluster {}: config keys from {}: {}", p.cluster.key().ToString(), m.pod,
                       answer.status().ToString());

@@ -170,29 +170,20 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
                              [](const Member& m) { return m.bootstrapped; });
 
   // The agents: each running member's own view of itself and of the ring.
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = agent_tokens_.find(p.spec.uid); it != agent_tokens_.end()) {
-      p.agent_token = it->second;
-    }
+  auto credentials = agent_credentials_.Get(p.spec);
+  if (credentials.ok()) {
+    p.agent_credentials = *std::move(credentials);
+    p.agent_secret_found = true;
+  } else if (!absl::IsNotFound(credentials.status())) {
+    return credentials.status();
   }
-  if (p.agent_token.empty()) {
-    auto secret = seams_.reader->Get(res::kSecrets, p.spec.ns, AgentTokenSecretName(p.spec));
-    if (secret.ok()) {
-      p.agent_token = Base64Decoded(kube::StringField(secret->json()["data"], "token"));
-      std::lock_guard<std::mutex> lock(mu_);
-      agent_tokens_[p.spec.uid] = p.agent_token;
-    } else if (!absl::IsNotFound(secret.status())) {
-      return secret.status();
-    }
-  }
-  if (!p.agent_token.empty()) {
+  if (!p.agent_credentials.token.empty()) {
     for (Member& m : p.members) {
       if (m.pod_ip.empty()) continue;
       // A leaving data center's member that left the ring (its Service removed): its node no
       // longer gossips, and its stale view of the ring would call the others down.
       if (p.leaving_dcs.count(m.dc) && m.address.empty()) continue;
-      std::shared_ptr<NodeAgent> agent = Agent(p, m.pod_ip);
+      std::shared_ptr<NodeAgent> agent = Agent(p, m);
       auto info = agent->NodeInfo();
       if (info.ok()) m.info = *std::move(info);
       auto ring = agent->Ring();

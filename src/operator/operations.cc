@@ -249,7 +249,7 @@ absl::Status ClusterReconciler::SeedReplacement(Pass& p, const Member& m) {
     RETURN_IF_ERROR(RecordOperation(p, operation));
   }
   for (const auto& [peer, seeds] : tell) {
-    if (auto now = Agent(p, peer->pod_ip)->SetSeeds(seeds); !now.ok()) {
+    if (auto now = Agent(p, *peer)->SetSeeds(seeds); !now.ok()) {
       spdlog::warn("cluster {}: {} could not list {} (replacing {}) as a seed: {}",
                    p.cluster.key().ToString(), peer->pod, m.address, m.pod, now.status().message());
     }
@@ -264,7 +264,7 @@ void ClusterReconciler::UnseedReplacement(Pass& p) {
     auto own = settings.find(pod.get<std::string>());
     if (!peer || peer->pod_ip.empty() || own == settings.end()) continue;
     // A peer that does not answer keeps one seed more until its pod restarts: harmless.
-    if (auto now = Agent(p, peer->pod_ip)->SetSeeds(own->second.seeds); !now.ok()) {
+    if (auto now = Agent(p, *peer)->SetSeeds(own->second.seeds); !now.ok()) {
       spdlog::warn("cluster {}: {} keeps its replacement seed: {}", p.cluster.key().ToString(),
                    peer->pod, now.status().message());
     }
@@ -357,7 +357,7 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueRestart(Pass& p) {
       // Drain first (clients are told, memtables flushed), then delete; an unreachable agent
       // leaves the drain to the pod's preStop hook.
       if (m->info && m->info->operation_mode != "DRAINED") {
-        auto started = Agent(p, m->pod_ip)->Start(api::OperationRequest{.kind = api::kOpDrain});
+        auto started = Agent(p, *m)->Start(api::OperationRequest{.kind = api::kOpDrain});
         if (!started.ok() && !absl::IsAlreadyExists(started.status())) {
           spdlog::warn("cluster {}: drain {}: {}", p.cluster.key().ToString(), pod,
                        started.status().message());

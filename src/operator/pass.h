@@ -90,7 +90,9 @@ struct ClusterReconciler::Pass {
   std::map<std::string, kube::ObjectPtr> statefulsets, services, pods, configmaps, pvcs, pdbs;
   std::vector<Member> members;                                       // rack by rack, ordinal order
   std::vector<std::pair<std::string, agent::api::Ring>> ring_views;  // viewer pod, its ring
-  std::string agent_token;
+  // From the Secret <cluster>-agent-token (agent_credentials.h); found: the Secret exists.
+  AgentCredentials agent_credentials;
+  bool agent_secret_found = false;
 
   // Never created (no StatefulSet, never bootstrapped): all members start at once, on tokens
   // computed here.

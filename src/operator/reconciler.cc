@@ -62,7 +62,10 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
 };
 
 ClusterReconciler::ClusterReconciler(Seams seams, Caches caches, ReconcilerOptions options)
-    : seams_(seams), caches_(caches), options_(std::move(options)) {}
+    : seams_(seams),
+      caches_(caches),
+      options_(std::move(options)),
+      agent_credentials_(seams.reader) {}
 
 namespace {
 
@@ -192,8 +195,8 @@ absl::Status ClusterReconciler::DeleteIfSame(Pass& p, const kube::Resource& r,
   return deleted;
 }
 
-std::shared_ptr<NodeAgent> ClusterReconciler::Agent(Pass& p, const std::string& address) {
-  return seams_.agents->For(address, p.agent_token);
+std::shared_ptr<NodeAgent> ClusterReconciler::Agent(Pass& p, const Member& m) {
+  return seams_.agents->For(m.pod_ip, CredentialsFor(p.agent_credentials, m.pod_object.get()));
 }
 
 void ClusterReconciler::Event(Pass& p, bool warning, const char* reason,

@@ -27,6 +27,7 @@
 #include "api/v1alpha1/naming.h"
 #include "kube/controller.h"
 #include "kube/store.h"
+#include "operator/agent_credentials.h"
 #include "operator/cluster_metrics.h"
 #include "operator/own_writes.h"
 #include "operator/seams.h"
@@ -255,15 +256,16 @@ class ClusterReconciler : public kube::Reconciler {
   absl::Status WriteStatusField(Pass& p, const char* field, const kube::Json& value);
   absl::Status Report(Pass& p, const absl::Status& step_error);
   absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);
-  std::shared_ptr<NodeAgent> Agent(Pass& p, const std::string& address);
+  // The agent of `m` (at its pod's IP), in the way its pod serves (agent_credentials.h).
+  std::shared_ptr<NodeAgent> Agent(Pass& p, const Member& m);
   void Event(Pass& p, bool warning, const char* reason, const std::string& message);
 
   const Seams seams_;
   const Caches caches_;
   const ReconcilerOptions options_;
 
-  mutable std::mutex mu_;                            // guards the maps below
-  std::map<std::string, std::string> agent_tokens_;  // cluster uid -> token
+  AgentCredentialsCache agent_credentials_;
+  mutable std::mutex mu_;  // guards the maps below
   // Cluster uid -> each member's tokens from the backup (spec.restoreFrom), once planned.
   std::map<std::string, std::map<std::string, std::vector<std::string>>> restore_tokens_;
   OwnWrites written_;  // the Cluster as our last write left it

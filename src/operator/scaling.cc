@@ -130,9 +130,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueDecommission(Pass& p) {
       if (m && m->info && m->info->operation_mode == "NORMAL") {
         // A whole data center leaving goes past Cassandra's check that the data center keeps a
         // keyspace's factor there (data_center_removal.cc says why that is safe).
-        auto started = Agent(p, m->pod_ip)
-                           ->Start(api::OperationRequest{.kind = api::kOpDecommission,
-                                                         .force = p.leaving_dcs.count(dc) > 0});
+        auto started = Agent(p, *m)->Start(api::OperationRequest{
+            .kind = api::kOpDecommission, .force = p.leaving_dcs.count(dc) > 0});
         if (!started.ok() && !absl::IsAlreadyExists(started.status())) {
           return base::Annotate(started.status(), "start decommission");
         }
@@ -250,7 +249,7 @@ absl::StatusOr<Flow> ClusterReconciler::Cleanup(Pass& p) {
     Member* m = p.Find(running);
     bool finished = !m || m->pod_ip.empty();
     if (m && !m->pod_ip.empty()) {
-      auto op = Agent(p, m->pod_ip)->Operation(kube::StringField(cleanup, "operationId"));
+      auto op = Agent(p, *m)->Operation(kube::StringField(cleanup, "operationId"));
       if (op.ok() && op->state == api::kStateRunning) return Flow::kContinue;
       if (op.ok() && op->state != api::kStateSucceeded) {
         Event(p, true, reason::kCleanup,
@@ -272,7 +271,7 @@ absl::StatusOr<Flow> ClusterReconciler::Cleanup(Pass& p) {
     if (!m || m->pod_ip.empty()) {
       pending.erase(pending.begin());
     } else {
-      auto op = Agent(p, m->pod_ip)->Start(api::OperationRequest{.kind = api::kOpCleanup});
+      auto op = Agent(p, *m)->Start(api::OperationRequest{.kind = api::kOpCleanup});
       if (absl::IsAlreadyExists(op.status())) return Flow::kContinue;
       if (!op.ok()) return base::Annotate(op.status(), "start cleanup");
       running = m->pod;

@@ -3,6 +3,7 @@
 // writes nothing".
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 #include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
@@ -128,13 +129,32 @@ TEST_F(Scenario, PausedClusterOnlyReports) {
   ExpectQuiet();
 }
 
-TEST_F(Scenario, AgentTokenIsRequiredByEveryAgent) {
+TEST_F(Scenario, EveryAgentIsReachedOverMutualTlsWithTheOperatorsCertificateAndTheToken) {
   CreateReady(1);
-  // The fake agents refuse any token but the Secret's: a Ready cluster proves the operator
-  // used it. A wrong one is refused.
+  // The fake agents of the pods the operator made serve mutual TLS and refuse any other way in
+  // (and any token but the Secret's): a Ready cluster with no refusal proves the operator came in
+  // the right way. The other ways are refused.
+  EXPECT_EQ(world.agent_tls_refusals, std::vector<std::string>{});
   auto pod = world.Find(res::kPods, PodOf(0));
-  auto agent = world.For(kube::StringField(pod->json()["status"], "podIP"), "wrong");
-  EXPECT_TRUE(absl::IsUnauthenticated(agent->NodeInfo().status()));
+  EXPECT_TRUE(ServesAgentTls(pod.get()));
+  const std::string ip = kube::StringField(pod->json()["status"], "podIP");
+  auto secret = world.Find(res::kSecrets, "c-agent-token");
+  ASSERT_TRUE(secret);
+  const AgentCredentials right = AgentCredentialsOf(secret->json());
+  ASSERT_NE(right.ca_pem, "");
+  EXPECT_TRUE(world.For(ip, right)->NodeInfo().ok());
+
+  AgentCredentials wrong_token = right;
+  wrong_token.token = "wrong";
+  EXPECT_TRUE(absl::IsUnauthenticated(world.For(ip, wrong_token)->NodeInfo().status()));
+  EXPECT_TRUE(absl::IsUnavailable(
+      world.For(ip, AgentCredentials{.token = right.token})->NodeInfo().status()));
+  AgentCredentials agents_own = right;  // the CA's other client certificate is not the operator's
+  ASSERT_TRUE(absl::Base64Unescape(kube::StringField(secret->json()["data"], kAgentSecretCert),
+                                   &agents_own.client_cert_pem));
+  EXPECT_TRUE(absl::IsUnavailable(world.For(ip, agents_own)->NodeInfo().status()));
+  EXPECT_EQ(world.agent_tls_refusals.size(), 2u);
+  world.agent_tls_refusals.clear();
   ExpectQuiet();
 }
 

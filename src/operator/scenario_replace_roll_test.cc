@@ -140,5 +140,51 @@ TEST_F(Scenario, NewOperatorProcessFinishesAnInterruptedReplacement) {
   ExpectQuiet();
 }
 
+// A Cluster an operator made before the agents spoke TLS: its Secret holds the token only, its
+// pods' template has no TLS. The new operator adds the CA and certificates to the Secret (the
+// token kept: the running agents read it), then rolls the pods one at a time, draining each
+// through its agent in plain HTTP; each restarted pod is spoken to in mutual TLS.
+TEST_F(Scenario, AClusterFromBeforeAgentTlsMovesToItPodByPodKeepingItsToken) {
+  CreateReady(3);
+  auto secret = world.Find(res::kSecrets, "c-agent-token");
+  ASSERT_TRUE(secret);
+  const std::string token = AgentCredentialsOf(secret->json()).token;
+  // What the older operator left: the token alone, pods of another revision without the
+  // annotation (the fake's agents then serve plain HTTP).
+  Json older = secret->json();
+  older["data"] = {{"token", older["data"]["token"]}};
+  ASSERT_TRUE(world.Apply(res::kSecrets, older).ok());
+  for (int i = 0; i < 3; ++i) {
+    Json pod = world.Find(res::kPods, PodOf(i))->json();
+    pod["metadata"]["annotations"].erase(kAnnotationAgentTls);
+    pod["metadata"]["labels"]["controller-revision-hash"] = "c-dc1-r1-older";
+    ASSERT_TRUE(world.Apply(res::kPods, pod).ok());
+  }
+  RestartOperator();
+  const size_t drains_before = world.agent_requests.size();
+
+  int most_down = 0;
+  ASSERT_TRUE(RunUntil(
+      [&] {
+        for (int i = 0; i < 3; ++i) {
+          if (!ServesAgentTls(world.Find(res::kPods, PodOf(i)).get())) return false;
+        }
+        return Ready();
+      },
+      80, [&] { most_down = std::max(most_down, NotReadyPods()); }));
+  EXPECT_EQ(most_down, 1);
+  EXPECT_TRUE(world.HasEvent(reason::kAgentTlsAdded));
+  const AgentCredentials now =
+      AgentCredentialsOf(world.Find(res::kSecrets, "c-agent-token")->json());
+  EXPECT_EQ(now.token, token);
+  EXPECT_NE(now.ca_pem, "");
+  int drains = 0;
+  for (size_t i = drains_before; i < world.agent_requests.size(); ++i) {
+    drains += absl::EndsWith(world.agent_requests[i], " drain");
+  }
+  EXPECT_EQ(drains, 3);  // each older pod drained (in plain HTTP) before its restart
+  ExpectQuiet();         // and no agent reached in a way its pod does not serve
+}
+
 }  // namespace
 }  // namespace ringkeeper::testing

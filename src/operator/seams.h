@@ -92,11 +92,23 @@ class NodeAgent {
   virtual absl::StatusOr<agent::api::SeedList> SetSeeds(const std::vector<std::string>& seeds) = 0;
 };
 
+// How the operator proves itself to a Cluster's agents, and knows them: the bearer token, and
+// with TLS the CA the agents' certificate chains to, the name that certificate carries (the
+// operator dials pod IPs, which no certificate can know in advance), and the operator's client
+// certificate, which the agents require (agent_credentials.h).
+struct AgentCredentials {
+  std::string token;
+  std::string ca_pem;  // empty: plain HTTP
+  std::string server_name;
+  std::string client_cert_pem, client_key_pem;
+};
+
 class NodeAgents {
  public:
   virtual ~NodeAgents() = default;
-  // The agent of the pod at `address`, authenticated with `token`.
-  virtual std::shared_ptr<NodeAgent> For(const std::string& address, const std::string& token) = 0;
+  // The agent of the pod at `address`, reached with `credentials`.
+  virtual std::shared_ptr<NodeAgent> For(const std::string& address,
+                                         const AgentCredentials& credentials) = 0;
 };
 
 struct CqlCredentials {

@@ -98,12 +98,14 @@ void RecorderEvents::Event(const kube::Object& regarding, bool warning, const st
 }
 
 std::shared_ptr<NodeAgent> HttpNodeAgents::For(const std::string& address,
-                                               const std::string& token) {
+                                               const AgentCredentials& credentials) {
   const absl::Time now = absl::Now();
   std::lock_guard<std::mutex> lock(mu_);
   std::erase_if(agents_, [&](const auto& e) { return now - e.second.last_used >= idle_; });
-  Entry& entry = agents_[absl::StrCat(token, "@", address)];
-  if (!entry.agent) entry.agent = std::make_shared<AgentClient>(address, token);
+  // A pod that moved to TLS, or new certificates, is a new client.
+  Entry& entry = agents_[absl::StrCat(credentials.token, "|", credentials.ca_pem, "|",
+                                      credentials.client_cert_pem, "@", address)];
+  if (!entry.agent) entry.agent = std::make_shared<AgentClient>(address, credentials);
   entry.last_used = now;
   return entry.agent;
 }

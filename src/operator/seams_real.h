@@ -50,7 +50,8 @@ class RecorderEvents : public EventSink {
 class HttpNodeAgents : public NodeAgents {
  public:
   explicit HttpNodeAgents(absl::Duration idle = absl::Minutes(5)) : idle_(idle) {}
-  std::shared_ptr<NodeAgent> For(const std::string& address, const std::string& token) override;
+  std::shared_ptr<NodeAgent> For(const std::string& address,
+                                 const AgentCredentials& credentials) override;
   size_t size() const;
 
  private:
@@ -60,7 +61,7 @@ class HttpNodeAgents : public NodeAgents {
   };
   const absl::Duration idle_;
   mutable std::mutex mu_;
-  std::map<std::string, Entry> agents_;  // by token + address
+  std::map<std::string, Entry> agents_;  // by credentials + address
 };
 
 class CqlClientSessions : public CqlSessions {

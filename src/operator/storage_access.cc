@@ -137,28 +137,18 @@ absl::Status StorageAccess::CopyCredentials(const ClusterSpec& cluster) {
   return seams_.writer->Apply(res::kSecrets, desired).status();
 }
 
-absl::StatusOr<std::string> StorageAccess::AgentToken(const ClusterSpec& cluster) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = agent_tokens_.find(cluster.uid); it != agent_tokens_.end()) return it->second;
-  }
-  ASSIGN_OR_RETURN(kube::Object secret,
-                   seams_.reader->Get(res::kSecrets, cluster.ns, AgentTokenSecretName(cluster)));
-  const std::string token = Decoded(FieldAt(secret.json(), {"data"}), "token");
-  if (token.empty()) return absl::UnavailableError("the agents' token Secret has no token yet");
-  std::lock_guard<std::mutex> lock(mu_);
-  agent_tokens_[cluster.uid] = token;
-  return token;
-}
-
 absl::StatusOr<std::shared_ptr<NodeAgent>> StorageAccess::AgentOf(const ClusterSpec& cluster,
                                                                   const kube::Store& pods,
                                                                   const std::string& pod) {
   kube::ObjectPtr object = pods.Get(kube::ObjectKey{cluster.ns, pod}.ToString());
   const std::string ip = object ? StringField(FieldAt(object->json(), {"status"}), "podIP") : "";
   if (ip.empty()) return absl::UnavailableError("waiting for the pod to have an address");
-  ASSIGN_OR_RETURN(const std::string token, AgentToken(cluster));
-  return seams_.agents->For(ip, token);
+  const bool tls = ServesAgentTls(object.get());
+  ASSIGN_OR_RETURN(const AgentCredentials credentials, agent_credentials_.Get(cluster, tls));
+  if (credentials.token.empty()) {
+    return absl::UnavailableError("the agents' Secret has no token yet");
+  }
+  return seams_.agents->For(ip, CredentialsFor(credentials, object.get()));
 }
 
 agent::api::StorageLocation StorageAccess::AgentLocation(const StorageLocationSpec& l) {

@@ -16,6 +16,7 @@
 #include "agent/api/api.h"
 #include "api/v1alpha1/cluster.h"
 #include "kube/store.h"
+#include "operator/agent_credentials.h"
 #include "operator/seams.h"
 
 namespace ringkeeper {
@@ -108,7 +109,7 @@ absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const Cluster
 // Thread-safe.
 class StorageAccess {
  public:
-  explicit StorageAccess(Seams seams) : seams_(seams) {}
+  explicit StorageAccess(Seams seams) : seams_(seams), agent_credentials_(seams.reader) {}
 
   // NotFound when the Secret is missing, InvalidArgument when a key is missing or empty.
   absl::StatusOr<StorageCredentials> ReadCredentials(const ClusterSpec& cluster,
@@ -116,10 +117,8 @@ class StorageAccess {
   // Every location whose credentials can be read, into the Secret the agents mount (applied
   // only when it differs).
   absl::Status CopyCredentials(const ClusterSpec& cluster);
-  // The token the Cluster's agents expect (cached by the Cluster's uid).
-  absl::StatusOr<std::string> AgentToken(const ClusterSpec& cluster);
-  // The agent of member `pod` (found in `pods`, the pod cache): Unavailable while the pod has
-  // no address yet.
+  // The agent of member `pod` (found in `pods`, the pod cache), in the way its pod serves (plain
+  // HTTP or mutual TLS; agent_credentials.h): Unavailable while the pod has no address yet.
   absl::StatusOr<std::shared_ptr<NodeAgent>> AgentOf(const ClusterSpec& cluster,
                                                      const kube::Store& pods,
                                                      const std::string& pod);
@@ -137,8 +136,7 @@ class StorageAccess {
 
  private:
   Seams seams_;
-  std::mutex mu_;
-  std::map<std::string, std::string> agent_tokens_;  // by Cluster uid
+  AgentCredentialsCache agent_credentials_;
 };
 
 }  // namespace ringkeeper

@@ -136,7 +136,7 @@ absl::Status ClusterReconciler::AlterSystemKeyspaces(Pass& p, Json& op) {
 absl::StatusOr<Flow> ClusterReconciler::FollowRepair(Pass& p, Json& op, const Member& m,
                                                      const std::string& keyspace) {
   Json& repairs = op["repairs"];
-  auto repair = Agent(p, m.pod_ip)->Operation(kube::StringField(repairs, "operationId"));
+  auto repair = Agent(p, m)->Operation(kube::StringField(repairs, "operationId"));
   if (repair.ok() && repair->state == api::kStateRunning) return Flow::kWait;
   if (!repair.ok() && !absl::IsNotFound(repair.status())) return repair.status();
   repairs.erase("operationId");
@@ -183,8 +183,8 @@ absl::StatusOr<Flow> ClusterReconciler::ContinueSystemReplication(Pass& p) {
       if (flow == Flow::kWait) return Flow::kWait;
       continue;
     }
-    auto started = Agent(p, m->pod_ip)
-                       ->Start(api::OperationRequest{.kind = api::kOpRepair, .keyspace = item[1]});
+    auto started =
+        Agent(p, *m)->Start(api::OperationRequest{.kind = api::kOpRepair, .keyspace = item[1]});
     if (absl::IsAlreadyExists(started.status())) return Flow::kWait;  // another repair runs
     if (!started.ok()) return base::Annotate(started.status(), "start repair");
     repairs["operationId"] = started->id;

@@ -248,7 +248,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::SnapshotForUpgrade(Pa
     }
     // Taken on a live node: a member down is waited for (its data is in no snapshot yet).
     if (m.pod_ip.empty() || !m.up_everywhere) continue;
-    auto agent = Agent(p, m.pod_ip);
+    auto agent = Agent(p, m);
     Json& node = up["snapshots"][m.pod];  // {step: clear_snapshot | snapshot, operationId}
     // Cleared first: a snapshot of this tag left by an attempt whose answer was lost would make
     // Cassandra refuse the tag. No node has restarted yet, so nothing of the old version is lost.
@@ -367,7 +367,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::UpgradeSSTables(Pass&
   if (!running.empty()) {
     const Member* m = p.Find(running);
     if (m && !m->pod_ip.empty()) {
-      auto op = Agent(p, m->pod_ip)->Operation(kube::StringField(sstables, "operationId"));
+      auto op = Agent(p, *m)->Operation(kube::StringField(sstables, "operationId"));
       if (!op.ok() && !absl::IsNotFound(op.status())) return op.status();
       if (op.ok() && op->state == api::kStateRunning) return Flow::kContinue;
       if (op.ok() && op->state == api::kStateSucceeded) {
@@ -398,7 +398,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::UpgradeSSTables(Pass&
   if (!m || m->pod_ip.empty()) {
     pending.erase(pending.begin());
   } else {
-    auto op = Agent(p, m->pod_ip)->Start(api::OperationRequest{.kind = api::kOpUpgradeSSTables});
+    auto op = Agent(p, *m)->Start(api::OperationRequest{.kind = api::kOpUpgradeSSTables});
     if (absl::IsAlreadyExists(op.status())) return Flow::kContinue;
     if (!op.ok()) return base::Annotate(op.status(), "start upgradesstables");
     running = m->pod;

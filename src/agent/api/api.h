@@ -26,6 +26,16 @@ namespace agent::api {
 
 // The sidecar's port (HTTP API and /metrics); Jolokia's port inside the pod (127.0.0.1 only).
 inline constexpr int kAgentPort = 8090;
+// With mutual TLS on kAgentPort: the plain port of the kubelet's probes and of Prometheus, which
+// present no client certificate (kHealthz, kReadyz and kMetrics only).
+inline constexpr int kHealthPort = 8091;
+// The names in a Cluster's agent certificates (its CA issues them; the operator makes all three).
+// The agents' shared server certificate carries kAgentTlsName as its DNS name: the operator and
+// the peers dial addresses no certificate can know in advance, and verify this name instead. With
+// a client CA, only a client certificate whose subject is kOperatorTlsName may use the API; any
+// other the CA issued (a peer's: the agents' certificate is also a client one) reads kRing only.
+inline constexpr char kAgentTlsName[] = "ringkeeper-agent";
+inline constexpr char kOperatorTlsName[] = "ringkeeper-operator";
 inline constexpr int kJolokiaPort = 8778;
 
 inline constexpr char kHealthz[] = "/healthz";

@@ -97,6 +97,18 @@ bool SetupTls(SSL_CTX& ctx, const ServerOptions& o) {
   return true;
 }
 
+// The subject common name of the client certificate the TLS handshake verified; "" without one.
+std::string ClientCertificateName(const httplib::Request& req) {
+  if (req.ssl == nullptr) return "";
+  X509* cert = SSL_get1_peer_certificate(req.ssl);
+  if (cert == nullptr) return "";
+  char name[256] = {0};
+  const int n =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof(name));
+  X509_free(cert);
+  return n > 0 ? std::string(name, n) : "";
+}
+
 std::unique_ptr<httplib::Server> MakeHttpServer(const ServerOptions& o) {
   if (o.tls_cert.empty() && o.tls_key.empty()) return std::make_unique<httplib::Server>();
   return std::make_unique<httplib::SSLServer>([o](SSL_CTX& ctx) { return SetupTls(ctx, o); });
@@ -146,6 +158,15 @@ void Server::Guard() {
     const std::string expected = ReadToken(options_.token_file);
     if (!absl::StartsWith(header, "Bearer ") || !TokenMatches(header.substr(7), expected)) {
       Reply(res, 401, api::Error{"unauthorized"});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // A peer (the agents share a certificate, server and client) asks for the ring; everything
+    // else, which reads or changes the node, is the operator's alone.
+    const bool peer_route = req.method == "GET" && req.path == api::kRing;
+    if (!options_.client_ca.empty() && !peer_route &&
+        ClientCertificateName(req) != api::kOperatorTlsName) {
+      Reply(res, 403,
+            api::Error{absl::StrCat("forbidden: ", req.path, " takes the operator's certificate")});
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -365,11 +386,15 @@ std::string Server::PeersState(const std::string& self, const std::string& host_
   const std::string token = ReadToken(options_.token_file);
   std::map<std::string, int> votes;
   int answers = 0;
+  const bool tls = !options_.tls_cert.empty();
   for (const auto& peer : peers) {
-    const bool tls = !options_.tls_cert.empty();
+    // With TLS the peer is dialled at its address under the name its certificate carries.
+    const std::string host =
+        tls && !options_.peer_server_name.empty() ? options_.peer_server_name : peer;
     httplib::Client client(
-        absl::StrCat(tls ? "https://" : "http://", peer, ":", options_.peer_agent_port),
+        absl::StrCat(tls ? "https://" : "http://", host, ":", options_.peer_agent_port),
         options_.tls_cert, options_.tls_key);
+    if (host != peer) client.set_hostname_addr_map({{host, peer}});
     if (tls && !options_.client_ca.empty()) client.set_ca_cert_path(options_.client_ca.c_str());
     client.set_connection_timeout(1, 0);
     client.set_read_timeout(5, 0);

@@ -43,10 +43,13 @@ struct ServerOptions {
   std::string token_file;
   int peer_agent_port = api::kAgentPort;
   // TLS: with cert and key (PEM files) the server speaks HTTPS only; with client_ca as well,
-  // the handshake requires a client certificate signed by that CA (mTLS), on every route, and
-  // the bearer token is still required where it is without TLS. The same cert/key/CA are used
-  // as client credentials towards peers' agents. Files are read once, at construction.
+  // the handshake requires a client certificate signed by that CA (mTLS), on every route, the
+  // bearer token is still required where it is without TLS, and every route but GET kRing
+  // requires the operator's certificate (api::kOperatorTlsName). The same cert/key/CA are the
+  // client credentials towards peers' agents, whose certificates are verified against
+  // `peer_server_name` (peers are dialled by address). Files are read once, at construction.
   std::string tls_cert, tls_key, client_ca;
+  std::string peer_server_name = api::kAgentTlsName;
   // With TLS, the kubelet's probes and Prometheus present no client certificate: a second,
   // plain HTTP port serving only the anonymous routes (/healthz, /readyz, /metrics). 0: none.
   int health_port = 0;

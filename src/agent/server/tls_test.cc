@@ -1,6 +1,7 @@
 // `agent serve` over mTLS, with certificates made by the openssl CLI at test time: the handshake
 // refuses a client without a certificate or with one from another CA; the right certificate
-// still needs the bearer token.
+// still needs the bearer token; only the operator's certificate reaches past the ring; the peers
+// asked for their view of this node are verified by the agents' shared name.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,8 +48,12 @@ class TlsTest : public ::testing::Test {
                              ".key -CAcreateserial -days 1 -extfile ", d, "/", name, ".ext -out ",
                              d, "/", name, ".pem"));
     };
-    ASSERT_TRUE(issue("server", "ca", "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth"));
+    // The agents' shared certificate: server and client (peers ask each other for the ring).
+    ASSERT_TRUE(issue("server", "ca",
+                      absl::StrCat("subjectAltName=IP:127.0.0.1,DNS:", api::kAgentTlsName,
+                                   "\\nextendedKeyUsage=serverAuth,clientAuth")));
     ASSERT_TRUE(issue("client", "ca", "extendedKeyUsage=clientAuth"));
+    ASSERT_TRUE(issue(api::kOperatorTlsName, "ca", "extendedKeyUsage=clientAuth"));
     ASSERT_TRUE(issue("stranger", "other-ca", "extendedKeyUsage=clientAuth"));
     std::ofstream(dir_ / "token") << "s3cret\n";
 
@@ -60,6 +65,8 @@ class TlsTest : public ::testing::Test {
     o.tls_key = d + "/server.key";
     o.client_ca = d + "/ca.pem";
     o.health_port = port_ + 1;
+    o.peer_agent_port = port_ + 2;
+    options_ = o;
     serving_ = std::make_unique<ServingForTest>(o, &node_);
   }
   void TearDown() override {
@@ -78,9 +85,17 @@ class TlsTest : public ::testing::Test {
     return c.Get(path.c_str(), {{"Authorization", "Bearer " + token}});
   }
 
+  // /readyz on the health port of a server with `o`.
+  static httplib::Result Readyz(const ServerOptions& o) {
+    httplib::Client plain("127.0.0.1", o.health_port);
+    plain.set_read_timeout(10, 0);
+    return plain.Get(api::kReadyz);
+  }
+
   node::FakeNodeControl node_;
   fs::path dir_;
   int port_ = 0;
+  ServerOptions options_;
   std::unique_ptr<ServingForTest> serving_;
 };
 
@@ -100,6 +115,60 @@ TEST_F(TlsTest, RightCertificateStillNeedsTheToken) {
   auto no_token = Get(api::kRing, "client", "wrong");
   ASSERT_TRUE(no_token);
   EXPECT_EQ(no_token->status, 401);
+}
+
+// The agents' certificate is a client one too (peers ask each other for the ring): the CA alone
+// does not let it, or any other it issued, drain or decommission a node.
+TEST_F(TlsTest, OnlyTheOperatorsCertificateReachesPastTheRing) {
+  for (const std::string& client : {std::string("client"), std::string("server")}) {
+    auto ring = Get(api::kRing, client);
+    ASSERT_TRUE(ring) << client << ": " << httplib::to_string(ring.error());
+    EXPECT_EQ(ring->status, 200) << client;
+    auto node = Get(api::kNodeInfo, client);
+    ASSERT_TRUE(node);
+    EXPECT_EQ(node->status, 403) << client;
+    EXPECT_NE(node->body.find("the operator's certificate"), std::string::npos) << node->body;
+  }
+  const std::string d = dir_.string();
+  httplib::SSLClient peer("127.0.0.1", port_, d + "/server.pem", d + "/server.key");
+  peer.set_ca_cert_path((d + "/ca.pem").c_str());
+  auto drain = peer.Post(api::kOperations, {{"Authorization", "Bearer s3cret"}},
+                         R"({"kind":"drain"})", "application/json");
+  ASSERT_TRUE(drain);
+  EXPECT_EQ(drain->status, 403);
+
+  auto node = Get(api::kNodeInfo, api::kOperatorTlsName);
+  ASSERT_TRUE(node) << httplib::to_string(node.error());
+  EXPECT_EQ(node->status, 200);
+  EXPECT_EQ(Get(api::kNodeInfo, api::kOperatorTlsName, "wrong")->status, 401);
+}
+
+// Ready asks the peers for their view of this node: over mTLS, at the peer's address, the peer's
+// certificate verified against the agents' shared name (no certificate knows the addresses).
+TEST_F(TlsTest, PeersAreAskedOverMutualTlsAndVerifiedByTheAgentsName) {
+  // A peer at 127.0.0.2 on the peer port, whose ring has this node UN.
+  node_.extra_endpoints = {{"127.0.0.2", "dc1", "r1", "U", "N", "h2", 1, 1.0, 16}};
+  node::FakeNodeControl peer_node;
+  ServerOptions peer = options_;
+  peer.listen_address = "127.0.0.2";
+  peer.port = options_.peer_agent_port;
+  peer.health_port = 0;
+  ServingForTest peer_serving(peer, &peer_node);
+
+  auto ready = Readyz(options_);
+  ASSERT_TRUE(ready) << httplib::to_string(ready.error());
+  EXPECT_EQ(ready->status, 200) << ready->body;
+
+  // Verified against another name, the same peer is not believed.
+  ServerOptions doubting = options_;
+  doubting.port = port_ + 3;
+  doubting.health_port = port_ + 4;
+  doubting.peer_server_name = "somebody-else";
+  ServingForTest doubting_serving(doubting, &node_);
+  auto not_ready = Readyz(doubting);
+  ASSERT_TRUE(not_ready) << httplib::to_string(not_ready.error());
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_NE(not_ready->body.find("peers see ?"), std::string::npos) << not_ready->body;
 }
 
 TEST_F(TlsTest, PlainHttpGetsNoAnswer) {

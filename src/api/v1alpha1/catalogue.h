@@ -93,8 +93,11 @@ inline constexpr char kUpgradingSSTables[] = "UpgradingSSTables";
 inline constexpr char kUpgraded[] = "Upgraded";
 inline constexpr char kUpgradeAbandoned[] = "UpgradeAbandoned";
 // Events (and Progressing reasons while the operation runs).
-inline constexpr char kCreating[] = "Creating";                      // racks created at once
-inline constexpr char kSuperuserCreated[] = "SuperuserCreated";      // generated superuser ready
+inline constexpr char kCreating[] = "Creating";                  // racks created at once
+inline constexpr char kSuperuserCreated[] = "SuperuserCreated";  // generated superuser ready
+// An older Cluster's agents' Secret given a CA and certificates: its pods move to mutual TLS
+// as the template change rolls them.
+inline constexpr char kAgentTlsAdded[] = "AgentTlsAdded";
 inline constexpr char kScalingUp[] = "ScalingUp";                    // a member is being added
 inline constexpr char kCleanup[] = "Cleanup";                        // cleanup after a scale-up
 inline constexpr char kStaleVolumeDeleted[] = "StaleVolumeDeleted";  // PVC of a member that left

@@ -12,8 +12,10 @@
 #include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
 #include "kube/resource.h"
+#include "operator/agent_credentials.h"
 #include "operator/desired.h"
 #include "operator/testing/fake_cluster.h"
+#include "pki/pki.h"
 
 namespace ringkeeper::testing {
 namespace {
@@ -31,8 +33,11 @@ bool PodReadyIn(const Json& pod) {
 
 class FakeAgent : public NodeAgent {
  public:
-  FakeAgent(FakeCluster& world, std::string pod_ip, bool token_ok)
-      : world_(world), pod_ip_(std::move(pod_ip)), token_ok_(token_ok) {}
+  FakeAgent(FakeCluster& world, std::string pod_ip, bool token_ok, std::string tls_refused)
+      : world_(world),
+        pod_ip_(std::move(pod_ip)),
+        token_ok_(token_ok),
+        tls_refused_(std::move(tls_refused)) {}
 
   absl::StatusOr<api::NodeInfo> NodeInfo() override {
     ASSIGN_OR_RETURN(FakeNode * n, Reach(true));
@@ -76,6 +81,10 @@ class FakeAgent : public NodeAgent {
  private:
   // The agent answers when its pod runs; node figures need Cassandra up behind it.
   absl::StatusOr<FakeNode*> Reach(bool need_cassandra) {
+    if (!tls_refused_.empty()) {
+      world_.agent_tls_refusals.push_back(absl::StrCat(pod_ip_, ": ", tls_refused_));
+      return absl::UnavailableError("agent: " + tls_refused_);
+    }
     if (!token_ok_) return absl::UnauthenticatedError("agent: bad token");
     FakeNode* n = world_.NodeAt(pod_ip_);
     if (!n || world_.agent_down.count(n->pod) || !world_.KubeNodeReady(world_.KubeNodeOf(n->pod))) {
@@ -88,6 +97,7 @@ class FakeAgent : public NodeAgent {
   FakeCluster& world_;
   const std::string pod_ip_;
   const bool token_ok_;
+  const std::string tls_refused_;
 };
 
 class FakeSession : public CqlSession {
@@ -541,12 +551,33 @@ absl::StatusOr<api::Operation> FakeCluster::GetOperation(const std::string& pod,
   return it->second.op;
 }
 
-std::shared_ptr<NodeAgent> FakeCluster::For(const std::string& address, const std::string& token) {
+std::shared_ptr<NodeAgent> FakeCluster::For(const std::string& address,
+                                            const AgentCredentials& credentials) {
   kube::ObjectPtr secret =
       secrets_.Get(kube::ObjectKey{cluster_key_.ns, cluster_key_.name + "-agent-token"}.ToString());
-  std::string expected;
-  if (secret) absl::Base64Unescape(kube::StringField(secret->json()["data"], "token"), &expected);
-  return std::make_shared<FakeAgent>(*this, address, !expected.empty() && expected == token);
+  const AgentCredentials expected =
+      secret ? AgentCredentialsOf(secret->json()) : AgentCredentials{};
+  kube::ObjectPtr pod;
+  for (const auto& p : pods_.List()) {
+    if (kube::StringField(p->json()["status"], "podIP") == address) pod = p;
+  }
+  std::string refused;
+  if (pod && ServesAgentTls(pod.get())) {
+    if (credentials.ca_pem.empty()) {
+      refused = "plain HTTP to an agent serving mutual TLS";
+    } else if (credentials.ca_pem != expected.ca_pem ||
+               credentials.server_name != api::kAgentTlsName) {
+      refused = "the agent's certificate not trusted under that CA and name";
+    } else if (!pki::Verify(credentials.client_cert_pem, expected.ca_pem, absl::Now()).ok() ||
+               pki::Inspect(credentials.client_cert_pem)->subject_common_name !=
+                   api::kOperatorTlsName) {
+      refused = "no operator's certificate from the Cluster's CA";
+    }
+  } else if (pod && !credentials.ca_pem.empty()) {
+    refused = "TLS to an agent serving plain HTTP";
+  }
+  const bool token_ok = !expected.token.empty() && expected.token == credentials.token;
+  return std::make_shared<FakeAgent>(*this, address, token_ok, refused);
 }
 
 absl::StatusOr<std::unique_ptr<CqlSession>> FakeCluster::Connect(const std::string& host,

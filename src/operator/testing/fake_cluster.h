@@ -128,6 +128,9 @@ class FakeCluster : public ObjectReader,
   static constexpr char kDefaultStorageClass[] = "standard";
   // Pods whose agent does not answer.
   std::set<std::string> agent_down;
+  // Agents reached in the wrong way ("pod IP: why"): TLS to a plain one, plain or the wrong
+  // certificate to a TLS one.
+  std::vector<std::string> agent_tls_refusals;
 
   // The cassandra.yaml keys the nodes' Cassandra knows (their agents serve them), and how many
   // times an agent was asked.
@@ -188,7 +191,11 @@ class FakeCluster : public ObjectReader,
   void Event(const kube::Object& regarding, bool warning, const std::string& reason,
              const std::string& message) override;
   // NodeAgents.
-  std::shared_ptr<NodeAgent> For(const std::string& address, const std::string& token) override;
+  // Each agent checks the token against the Secret, and speaks as its pod's template says
+  // (agent_credentials.h): plain HTTP, or mutual TLS with the Secret's CA and the operator's
+  // certificate. A call in the wrong way fails as the real handshake would, and is counted.
+  std::shared_ptr<NodeAgent> For(const std::string& address,
+                                 const AgentCredentials& credentials) override;
   // CqlSessions.
   absl::StatusOr<std::unique_ptr<CqlSession>> Connect(const std::string& host,
                                                       const CqlCredentials& login) override;

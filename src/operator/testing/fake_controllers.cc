@@ -110,9 +110,13 @@ void FakeCluster::CreatePod(const Json& sts_spec, const std::string& pod,
   for (const auto& c : sts_spec["template"]["spec"]["containers"]) {
     containers.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")}});
   }
-  Json p = {{"metadata", {{"name", pod}, {"labels", labels}}},
-            {"spec", {{"volumes", volumes}, {"containers", containers}}},
-            {"status", {{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}};
+  Json p = {
+      {"metadata",
+       {{"name", pod},
+        {"labels", labels},
+        {"annotations", sts_spec["template"]["metadata"].value("annotations", Json::object())}}},
+      {"spec", {{"volumes", volumes}, {"containers", containers}}},
+      {"status", {{"conditions", {{{"type", "Ready"}, {"status", "False"}}}}}}};
   if (node.empty()) {
     p["status"]["conditions"].push_back(
         {{"type", "PodScheduled"},

@@ -72,6 +72,9 @@ void Scenario::ExpectQuiet() {
   EXPECT_TRUE(writes.empty()) << "the next pass wrote: " << absl::StrJoin(writes, ", ")
                               << "; status changes: "
                               << Json::diff(status_before, world.Status()).dump();
+  // Throughout the scenario, each agent was spoken to as its pod serves (agent_credentials.h).
+  EXPECT_TRUE(world.agent_tls_refusals.empty())
+      << "agents reached in the wrong way: " << absl::StrJoin(world.agent_tls_refusals, "; ");
 }
 
 void Scenario::SetMembers(int members, const std::string& rack) {

@@ -32,7 +32,8 @@ class Scenario : public ::testing::Test {
   bool Ready() const { return world.ConditionTrue("Ready"); }
   // A new operator process: the reconciler is rebuilt, nothing in memory survives.
   void RestartOperator();
-  // The next pass writes nothing (no apply, create, delete or status write).
+  // The next pass writes nothing (no apply, create, delete or status write), and no agent was
+  // ever reached in a way its pod does not serve (FakeCluster::agent_tls_refusals).
   void ExpectQuiet();
   // Pod name of rack `rack` (r1, r2...) ordinal `i` in dc1.
   static std::string PodOf(int i, const std::string& rack = "r1") {

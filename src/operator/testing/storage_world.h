@@ -203,8 +203,11 @@ class FakeWorld : public ObjectReader,
              const std::string& message) override {
     events.push_back(absl::StrCat(warning ? "Warning " : "Normal ", reason, ": ", message));
   }
-  std::shared_ptr<NodeAgent> For(const std::string& address, const std::string& token) override {
-    EXPECT_EQ(token, "agent-token");
+  // The pods here carry no TLS annotation: plain HTTP with the token.
+  std::shared_ptr<NodeAgent> For(const std::string& address,
+                                 const AgentCredentials& credentials) override {
+    EXPECT_EQ(credentials.token, "agent-token");
+    EXPECT_EQ(credentials.ca_pem, "");
     FakeAgentState& state = agents[address];
     state.stored = &stored;
     int last = 0;  // 10.244.0.1X is kPods[X]
