@@ -17,17 +17,7 @@ absl::StatusOr<T> Decode(const absl::StatusOr<std::string>& body, const char* wh
   }
 }
 
-AgentCredentials PlainCredentials(const std::string& token) {
-  AgentCredentials c;
-  c.token = token;
-  return c;
-}
-
 }  // namespace
-
-AgentClient::AgentClient(const std::string& address, const std::string& token,
-                         absl::Duration timeout)
-    : AgentClient(address, PlainCredentials(token), timeout) {}
 
 AgentClient::AgentClient(const std::string& address, const AgentCredentials& credentials,
                          absl::Duration timeout, int port) {

@@ -22,9 +22,8 @@ namespace ringkeeper {
 
 class AgentClient : public NodeAgent {
  public:
-  // `address`: the pod's IP (or its member Service IP); the agent listens on kAgentPort.
-  AgentClient(const std::string& address, const std::string& token,
-              absl::Duration timeout = absl::Seconds(10));
+  // `address`: the pod's IP (or its member Service IP); the agent listens on `port`. Plain HTTP
+  // when the credentials carry no CA.
   AgentClient(const std::string& address, const AgentCredentials& credentials,
               absl::Duration timeout = absl::Seconds(10), int port = agent::api::kAgentPort);
 
