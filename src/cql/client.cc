@@ -2,6 +2,10 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/openssl_error.h"
+#include "base/status_macros.h"
 
 namespace cql {
 namespace {
@@ -181,27 +187,63 @@ std::string Render(const Type& t, const std::string& v, bool quoted, int depth =
   }
 }
 
-bool WriteAll(int fd, const std::string& data) {
+}  // namespace
+
+bool Client::WriteAll(const std::string& data) {
   size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    const size_t want = data.size() - off;
+    ssize_t n = ssl_ != nullptr ? SSL_write(ssl_, data.data() + off, static_cast<int>(want))
+                                : ::send(fd_, data.data() + off, want, MSG_NOSIGNAL);
     if (n <= 0) return false;
     off += static_cast<size_t>(n);
   }
   return true;
 }
 
-bool ReadAll(int fd, char* buf, size_t len) {
+bool Client::ReadAll(char* buf, size_t len) {
   size_t off = 0;
   while (off < len) {
-    ssize_t n = ::recv(fd, buf + off, len - off, 0);
+    const size_t want = len - off;
+    ssize_t n = ssl_ != nullptr ? SSL_read(ssl_, buf + off, static_cast<int>(want))
+                                : ::recv(fd_, buf + off, want, 0);
     if (n <= 0) return false;
     off += static_cast<size_t>(n);
   }
   return true;
 }
 
-}  // namespace
+absl::Status Client::StartTls(const TlsOptions& tls) {
+  ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+  if (ssl_ctx_ == nullptr) return absl::InternalError("cql: no TLS context");
+  SSL_CTX_set_min_proto_version(ssl_ctx_, TLS1_2_VERSION);
+  // The CA from memory: every certificate in the PEM is trusted.
+  BIO* bio = BIO_new_mem_buf(tls.ca_pem.data(), static_cast<int>(tls.ca_pem.size()));
+  X509_STORE* store = SSL_CTX_get_cert_store(ssl_ctx_);
+  int trusted = 0;
+  while (X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    trusted += X509_STORE_add_cert(store, ca) == 1;
+    X509_free(ca);
+  }
+  BIO_free(bio);
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (trusted == 0) return absl::InvalidArgumentError("cql: the TLS CA has no certificate");
+  SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_PEER, nullptr);
+  ssl_ = SSL_new(ssl_ctx_);
+  if (ssl_ == nullptr) return absl::InternalError("cql: no TLS session");
+  if (!tls.server_name.empty()) {
+    SSL_set_tlsext_host_name(ssl_, tls.server_name.c_str());
+    SSL_set1_host(ssl_, tls.server_name.c_str());
+  }
+  SSL_set_fd(ssl_, fd_);
+  if (SSL_connect(ssl_) != 1) {
+    const long verify = SSL_get_verify_result(ssl_);  // NOLINT(google-runtime-int): OpenSSL
+    const std::string why =
+        verify != X509_V_OK ? X509_verify_cert_error_string(verify) : base::OpenSslError();
+    return absl::UnavailableError(absl::StrCat("cql: TLS: ", why));
+  }
+  return absl::OkStatus();
+}
 
 std::string EncodeFrame(uint8_t opcode, int16_t stream, const std::string& body) {
   std::string out;
@@ -319,12 +361,17 @@ absl::StatusOr<std::string> StripFrameExtras(uint8_t flags, const std::string& b
 }
 
 Client::~Client() {
+  if (ssl_ != nullptr) {
+    SSL_shutdown(ssl_);
+    SSL_free(ssl_);
+  }
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 absl::Status Client::Send(uint8_t opcode, const std::string& body) {
   stream_ = static_cast<int16_t>((stream_ + 1) & 0x7fff);
-  if (!WriteAll(fd_, EncodeFrame(opcode, stream_, body))) {
+  if (!WriteAll(EncodeFrame(opcode, stream_, body))) {
     return absl::UnavailableError("cql: send failed");
   }
   return absl::OkStatus();
@@ -332,7 +379,7 @@ absl::Status Client::Send(uint8_t opcode, const std::string& body) {
 
 absl::StatusOr<std::pair<uint8_t, std::string>> Client::Receive() {
   char header[9];
-  if (!ReadAll(fd_, header, sizeof(header))) return absl::UnavailableError("cql: connection lost");
+  if (!ReadAll(header, sizeof(header))) return absl::UnavailableError("cql: connection lost");
   if ((header[0] & 0x7f) != kVersion) {
     return absl::InternalError(absl::StrCat("cql: unexpected protocol version ", header[0] & 0x7f));
   }
@@ -341,7 +388,7 @@ absl::StatusOr<std::pair<uint8_t, std::string>> Client::Receive() {
   for (int i = 5; i < 9; ++i) len = (len << 8) | static_cast<uint8_t>(header[i]);
   if (len > (256u << 20)) return absl::InternalError("cql: frame too large");
   std::string body(len, '\0');
-  if (len && !ReadAll(fd_, body.data(), len)) return absl::UnavailableError("cql: connection lost");
+  if (len && !ReadAll(body.data(), len)) return absl::UnavailableError("cql: connection lost");
   auto payload = StripFrameExtras(static_cast<uint8_t>(header[1]), body);
   if (!payload.ok()) return payload.status();
   return std::make_pair(static_cast<uint8_t>(header[4]), *std::move(payload));
@@ -350,7 +397,8 @@ absl::StatusOr<std::pair<uint8_t, std::string>> Client::Receive() {
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& host, int port,
                                                         const std::string& user,
                                                         const std::string& password,
-                                                        absl::Duration timeout) {
+                                                        absl::Duration timeout,
+                                                        const TlsOptions& tls) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -369,6 +417,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& host,
     return absl::UnavailableError(
         absl::StrCat("cql: connect ", host, ":", port, ": ", std::strerror(errno)));
   }
+  if (!tls.ca_pem.empty()) RETURN_IF_ERROR(client->StartTls(tls));
   if (auto s = client->Send(kOpStartup, EncodeStartup()); !s.ok()) return s;
   auto reply = client->Receive();
   if (!reply.ok()) return reply.status();

@@ -15,6 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace cql {
 
 struct Row {
@@ -24,6 +27,13 @@ struct Row {
 struct ResultSet {
   std::vector<std::string> column_names;
   std::vector<Row> rows;
+};
+
+// Client-to-node encryption: the node's certificate must chain to `ca_pem` and, when
+// `server_name` is set, carry that name (nodes are dialled by address). Empty ca_pem: plain TCP.
+struct TlsOptions {
+  std::string ca_pem;
+  std::string server_name;
 };
 
 enum class Consistency : uint16_t {
@@ -37,18 +47,26 @@ enum class Consistency : uint16_t {
 class Client {
  public:
   ~Client();
-  // Connects, sends STARTUP, and answers AUTHENTICATE with SASL PLAIN (user/password).
-  static absl::StatusOr<std::unique_ptr<Client>> Connect(
-      const std::string& host, int port, const std::string& user, const std::string& password,
-      absl::Duration timeout = absl::Seconds(10));
+  // Connects (over TLS with `tls.ca_pem`: Unavailable when the handshake or the verification
+  // fails, with OpenSSL's reason), sends STARTUP, and answers AUTHENTICATE with SASL PLAIN.
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& host, int port,
+                                                         const std::string& user,
+                                                         const std::string& password,
+                                                         absl::Duration timeout = absl::Seconds(10),
+                                                         const TlsOptions& tls = {});
   absl::StatusOr<ResultSet> Query(const std::string& cql,
                                   Consistency consistency = Consistency::kLocalQuorum);
 
  private:
   explicit Client(int fd) : fd_(fd) {}
+  absl::Status StartTls(const TlsOptions& tls);
+  bool WriteAll(const std::string& data);
+  bool ReadAll(char* buf, size_t len);
   absl::Status Send(uint8_t opcode, const std::string& body);
   absl::StatusOr<std::pair<uint8_t, std::string>> Receive();
   int fd_;
+  ssl_ctx_st* ssl_ctx_ = nullptr;  // with TLS (OpenSSL's SSL_CTX and SSL)
+  ssl_st* ssl_ = nullptr;
   int16_t stream_ = 0;
 };
 
