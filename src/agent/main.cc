@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,7 @@ void ArchivePass(const ArchiveFlags& f, const agent::server::ServerOptions& serv
 struct CqlFlags {
   std::string host = "127.0.0.1", credentials_file, credentials_dir;
   int port = 9042;
+  std::string tls_ca_file, tls_name;  // client encryption: the CA (PEM file), the nodes' name
 };
 
 // A member of a Cluster created from a backup: its source node's files fetched onto the empty
@@ -203,8 +205,17 @@ int RunServe(const agent::server::ServerOptions& serve, const agent::node::Jolok
       credentials = agent::server::ReadCqlCredentialsDir(cql_flags.credentials_dir);
     }
     if (!credentials.ok()) return credentials.status();
+    cql::TlsOptions tls;
+    if (!cql_flags.tls_ca_file.empty()) {
+      std::ifstream in(cql_flags.tls_ca_file);  // re-read: kubelet refreshes the mounted Secret
+      tls.ca_pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (tls.ca_pem.empty()) {
+        return absl::UnavailableError("cql: cannot read the CA " + cql_flags.tls_ca_file);
+      }
+      tls.server_name = cql_flags.tls_name;
+    }
     return cql::Client::Connect(cql_flags.host, cql_flags.port, credentials->username,
-                                credentials->password, timeout);
+                                credentials->password, timeout, tls);
   };
   auto schema_versions = [&connect]() -> absl::StatusOr<cql::SchemaVersions> {
     auto client = connect();
@@ -322,6 +333,10 @@ void AddServeFlags(CLI::App& serve_cmd, agent::server::ServerOptions& serve,
                        "address)");
   serve_cmd.add_option("--cql-host", cql.host, "this node's CQL address (for /v1/schema)");
   serve_cmd.add_option("--cql-port", cql.port, "this node's CQL port");
+  serve_cmd.add_option("--cql-tls-ca", cql.tls_ca_file,
+                       "client encryption: the CA the node's certificate chains to (PEM file)");
+  serve_cmd.add_option("--cql-tls-name", cql.tls_name,
+                       "client encryption: the name the node's certificate carries");
   auto* cql_file_opt =
       serve_cmd.add_option("--cql-credentials-file", cql.credentials_file,
                            "role and password, one a line (mounted Secret; re-read on use)");

@@ -443,6 +443,18 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
        [](Json& c) {
          Spec(c)["storageLocations"] = {S3Location("s3", "a-bucket"), S3Location("s3", "b-bucket")};
        }},
+      {"spec.tls", "renewBefore at most half of it",
+       [](Json& c) {
+         Spec(c)["tls"] = {{"certificateValidity", "100h"}, {"renewBefore", "51h"}};
+       }},
+      {"spec.tls", "certificateValidity must be at least 1h",
+       [](Json& c) {
+         Spec(c)["tls"] = {{"certificateValidity", "30m"}, {"renewBefore", "10m"}};
+       }},
+      {"spec.tls.renewBefore", "should match",
+       [](Json& c) {
+         Spec(c)["tls"] = {{"renewBefore", "30 days"}};
+       }},
   };
   for (const BadManifest& b : bad) {
     SCOPED_TRACE(b.field + ": " + b.says);
@@ -489,6 +501,7 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
                                       {"segmentsPerNode", 32},
                                       {"segmentTimeoutSeconds", 3600}}};
   seed_.json()["spec"]["autoRepair"] = {{"gcGraceFraction", 0.6}};
+  seed_.json()["spec"]["tls"] = {{"internode", false}, {"caSecretName", "my-ca"}};
   // Strict: a field the schema lacked would be refused here, not silently pruned.
   auto created = CreateStrict(seed_);
   ASSERT_TRUE(created.ok()) << created.status();
@@ -504,6 +517,10 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
   const Json& weekly = created->json()["spec"]["repairs"][0];
   EXPECT_EQ(weekly["successfulRepairsHistoryLimit"], 3);
   EXPECT_EQ(weekly["failedRepairsHistoryLimit"], 1);
+  const Json& tls = created->json()["spec"]["tls"];
+  EXPECT_EQ(tls["client"], true);
+  EXPECT_EQ(tls["certificateValidity"], "8760h");
+  EXPECT_EQ(tls["renewBefore"], "720h");
   const Json& autorepair = created->json()["spec"]["autoRepair"];
   EXPECT_EQ(autorepair["enabled"], true);
   EXPECT_EQ(autorepair["intensity"], 0.5);

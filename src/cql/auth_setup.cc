@@ -13,13 +13,15 @@ std::string QuoteLiteral(const std::string& s) {
 
 absl::StatusOr<SchemaVersions> SetupSuperuser(const std::string& host, int port,
                                               const std::string& user, const std::string& password,
-                                              absl::Duration agreement_timeout) {
+                                              absl::Duration agreement_timeout,
+                                              const TlsOptions& tls) {
   if (user.empty() || user == "cassandra") {
     return absl::InvalidArgumentError("superuser name must be set and not \"cassandra\"");
   }
-  auto admin = Client::Connect(host, port, user, password);
+  auto admin = Client::Connect(host, port, user, password, absl::Seconds(10), tls);
   if (!admin.ok() && absl::IsUnauthenticated(admin.status())) {
-    ASSIGN_OR_RETURN(auto bootstrap, Client::Connect(host, port, "cassandra", "cassandra"));
+    ASSIGN_OR_RETURN(auto bootstrap,
+                     Client::Connect(host, port, "cassandra", "cassandra", absl::Seconds(10), tls));
     // Role names are identifiers: double-quote them, literal-quote the password.
     RETURN_IF_ERROR(base::Annotate(
         bootstrap
@@ -30,7 +32,7 @@ absl::StatusOr<SchemaVersions> SetupSuperuser(const std::string& host, int port,
                     Consistency::kQuorum)
             .status(),
         "create superuser role"));
-    admin = Client::Connect(host, port, user, password);
+    admin = Client::Connect(host, port, user, password, absl::Seconds(10), tls);
   }
   if (!admin.ok()) return base::Annotate(admin.status(), "log in as the superuser");
   RETURN_IF_ERROR(

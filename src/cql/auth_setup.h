@@ -9,13 +9,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cql/client.h"
 #include "cql/schema.h"
 
 namespace cql {
 
 absl::StatusOr<SchemaVersions> SetupSuperuser(const std::string& host, int port,
                                               const std::string& user, const std::string& password,
-                                              absl::Duration agreement_timeout = absl::Seconds(60));
+                                              absl::Duration agreement_timeout = absl::Seconds(60),
+                                              const TlsOptions& tls = {});
 
 // Quotes a CQL string literal ('' doubling).
 std::string QuoteLiteral(const std::string& s);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "operator/agent_credentials.h"
+#include "operator/node_tls.h"
 
 namespace ringkeeper {
 namespace {
@@ -136,12 +137,17 @@ Json CassandraServiceAccount(const ClusterSpec& c) {
   return sa;
 }
 
-Json AgentTokenSecret(const ClusterSpec& c, const std::map<std::string, std::string>& data) {
-  Json s = Object("v1", "Secret", Metadata(c, AgentTokenSecretName(c)));
+Json OwnedSecret(const ClusterSpec& c, const std::string& name,
+                 const std::map<std::string, std::string>& data) {
+  Json s = Object("v1", "Secret", Metadata(c, name));
   s["type"] = "Opaque";
   s["data"] = Json::object();
   for (const auto& [key, bytes] : data) s["data"][key] = absl::Base64Escape(bytes);
   return s;
+}
+
+Json AgentTokenSecret(const ClusterSpec& c, const std::map<std::string, std::string>& data) {
+  return OwnedSecret(c, AgentTokenSecretName(c), data);
 }
 
 Json StorageCredentialsSecret(const ClusterSpec& c,
@@ -165,6 +171,8 @@ Json ConfigConfigMap(const ClusterSpec& c, const std::string& dc, const std::str
                      const Json& rack_overrides) {
   Json merged = rack_overrides.is_object() ? rack_overrides : Json::object();
   merged.merge_patch(c.config);
+  // spec.tls's encryption options win over the user's own (node_tls.h).
+  merged.merge_patch(EncryptionOptions(c.tls));
   Json cm = Object("v1", "ConfigMap", Metadata(c, ConfigConfigMapName(c, dc, rack), dc, rack));
   cm["data"] = {{"cassandra.yaml", merged.dump(2) + "\n"}};
   return cm;
@@ -398,6 +406,24 @@ Json PodSpec(const ClusterSpec& c, const std::string& dc, const RackSpec& rack,
     pod_spec["volumes"].push_back(
         {{"name", LocationVolumeName(l.name)},
          {"persistentVolumeClaim", {{"claimName", l.filesystem.claim_name}}}});
+  }
+  if (c.tls.enabled) {
+    // spec.tls: the nodes' certificate (node_tls.h), never the CA's key. The agent reads the CA
+    // for its own CQL sessions.
+    pod_spec["volumes"].push_back(
+        {{"name", "node-tls"},
+         {"secret",
+          {{"secretName", NodeTlsSecretName(c)},
+           {"defaultMode", 0440},
+           {"items", Json::array({{{"key", kNodeTlsCa}, {"path", kNodeTlsCa}},
+                                  {{"key", kNodeTlsPem}, {"path", kNodeTlsPem}}})}}}});
+    for (Json& container : pod_spec["containers"]) {
+      container["volumeMounts"].push_back(Mount("node-tls", kNodeTlsDir, true));
+      if (container["name"] == kAgentContainer && c.tls.client) {
+        container["args"].push_back(absl::StrCat("--cql-tls-ca=", kNodeTlsDir, "/", kNodeTlsCa));
+        container["args"].push_back("--cql-tls-name=" + NodeTlsServerName(c));
+      }
+    }
   }
   pod_spec["affinity"] = Affinity(c, dc, rack.placement);
   pod_spec["topologySpreadConstraints"] = TopologySpreadConstraints(c, dc);

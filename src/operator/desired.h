@@ -37,7 +37,10 @@ kube::Json HeadlessService(const ClusterSpec& c, const std::string& dc);
 kube::Json ClientService(const ClusterSpec& c, const std::string& dc);
 kube::Json PodDisruptionBudget(const ClusterSpec& c, const std::string& dc);
 kube::Json CassandraServiceAccount(const ClusterSpec& c);
-// The agents' Secret with `data` (key -> bytes; agent_credentials.h says which keys).
+// An Opaque Secret of the Cluster (owned by it) with `data` (key -> bytes).
+kube::Json OwnedSecret(const ClusterSpec& c, const std::string& name,
+                       const std::map<std::string, std::string>& data);
+// The agents' Secret with `data` (agent_credentials.h says which keys).
 kube::Json AgentTokenSecret(const ClusterSpec& c, const std::map<std::string, std::string>& data);
 // The storage locations' credentials every agent mounts (naming.h): `files` maps a location's
 // name to its file (the access key id and the secret, one a line).

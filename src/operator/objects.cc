@@ -288,9 +288,12 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureConfig(Pass& p)
   }
   for (Rendered& r : racks) {
     // Everything that needs a restart when it changes (the template carries this hash).
-    p.config_hash[r.name] = HashOf(Json{{"config", r.configmap["data"]},
-                                        {"heap", p.spec.heap_size},
-                                        {"jvm", p.spec.jvm_extra_options}});
+    Json restart_inputs = {{"config", r.configmap["data"]},
+                           {"heap", p.spec.heap_size},
+                           {"jvm", p.spec.jvm_extra_options}};
+    // The nodes' certificate: a renewal rolls the pods (a Cluster without TLS keeps its hash).
+    if (!p.node_tls_hash.empty()) restart_inputs["tls"] = p.node_tls_hash;
+    p.config_hash[r.name] = HashOf(restart_inputs);
     auto cm = p.configmaps.find(r.name);
     auto sts = p.statefulsets.find(r.statefulset);
     if (!p.config_refusal.empty() && cm != p.configmaps.end() && sts != p.statefulsets.end()) {
@@ -450,15 +453,15 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsurePdbs(Pass& p) {
 
 // ---- the superuser ----------------------------------------------------------------------
 
-absl::StatusOr<std::pair<std::string, std::string>> ClusterReconciler::SuperuserCredentials(
-    Pass& p) {
+absl::StatusOr<CqlCredentials> ClusterReconciler::SuperuserCredentials(Pass& p) {
   auto login = ReadSuperuser(*seams_.reader, p.spec);
   if (absl::IsNotFound(login.status())) {
     std::lock_guard<std::mutex> lock(mu_);
     superuser_secret_seen_.erase(p.spec.uid);  // gone: the next pass makes a new one
   }
   if (!login.ok()) return login.status();
-  return std::make_pair(login->user, login->password);
+  login->tls = p.cql_tls;  // what the nodes run this pass (the tls step)
+  return login;
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass& p) {
@@ -468,11 +471,11 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureSuperuser(Pass&
   const Member* target = p.FirstUp();
   if (!target) return Flow::kWait;
   ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-  absl::Status setup = seams_.cql->SetupSuperuser(target->address, {creds.first, creds.second});
+  absl::Status setup = seams_.cql->SetupSuperuser(target->address, creds);
   if (!setup.ok()) return base::Annotate(setup, "create the superuser");
   p.auth_ready = true;
   Event(p, false, reason::kSuperuserCreated,
-        absl::StrCat("superuser ", creds.first, " ready; the default cassandra role is disabled"));
+        absl::StrCat("superuser ", creds.user, " ready; the default cassandra role is disabled"));
   return Flow::kContinue;
 }
 

@@ -118,6 +118,13 @@ struct ClusterReconciler::Pass {
   // changes, requested replacements and repairs wait for it.
   kube::Json upgrade;
   bool Upgrading() const { return upgrade.is_object(); }
+  // status.tls (null: none): the encryption the nodes run, set at creation (node_tls_step.cc);
+  // spec.tls within the pass is brought to it. `node_tls_hash` names the nodes' certificate
+  // (the templates' config hash carries it: a renewal rolls the pods); `cql_tls` is how the
+  // operator's CQL sessions reach the nodes.
+  kube::Json tls;
+  std::string node_tls_hash;
+  cql::TlsOptions cql_tls;
   // A spec.version accepted but not started yet (the upgrade step starts it once nothing else
   // runs); "" when none.
   std::string upgrade_wanted;

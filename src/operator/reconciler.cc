@@ -32,6 +32,7 @@ std::string Base64Decoded(const std::string& encoded) {
 const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"observe", &ClusterReconciler::Observe, true},
     {"secrets", &ClusterReconciler::EnsureSecrets, false},
+    {"tls", &ClusterReconciler::EnsureTls, false},
     {"service-account", &ClusterReconciler::EnsureServiceAccount, false},
     {"services", &ClusterReconciler::EnsureServices, false},
     {"version", &ClusterReconciler::PlanVersion, false},

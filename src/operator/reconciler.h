@@ -125,6 +125,7 @@ class ClusterReconciler : public kube::Reconciler {
   // observe.cc, objects.cc, report.cc: observe, apply the desired objects, report.
   absl::StatusOr<Flow> Observe(Pass& p);
   absl::StatusOr<Flow> EnsureSecrets(Pass& p);
+  absl::StatusOr<Flow> EnsureTls(Pass& p);
   absl::StatusOr<Flow> EnsureServiceAccount(Pass& p);
   absl::StatusOr<Flow> EnsureServices(Pass& p);
   absl::StatusOr<Flow> EnsureConfig(Pass& p);
@@ -255,7 +256,7 @@ class ClusterReconciler : public kube::Reconciler {
   // status.<field> set to `value` (erased when null) and written now, before acting on it.
   absl::Status WriteStatusField(Pass& p, const char* field, const kube::Json& value);
   absl::Status Report(Pass& p, const absl::Status& step_error);
-  absl::StatusOr<std::pair<std::string, std::string>> SuperuserCredentials(Pass& p);
+  absl::StatusOr<CqlCredentials> SuperuserCredentials(Pass& p);
   // The agent of `m` (at its pod's IP), in the way its pod serves (agent_credentials.h).
   std::shared_ptr<NodeAgent> Agent(Pass& p, const Member& m);
   void Event(Pass& p, bool warning, const char* reason, const std::string& message);

@@ -105,7 +105,7 @@ absl::StatusOr<std::vector<repair::TableCoverage>> RepairScheduler::Schema(Pass&
       return it->second.tables;
     }
   }
-  ASSIGN_OR_RETURN(CqlCredentials login, ReadSuperuser(*seams_.reader, p.spec));
+  ASSIGN_OR_RETURN(CqlCredentials login, ReadSuperuser(*seams_.reader, p.spec, p.cluster.get()));
   absl::Status last = absl::UnavailableError("the Cluster reports no member with an address");
   for (const auto& [pod, host] : MemberAddresses(*p.cluster, *caches_.services)) {
     auto session = seams_.cql->Connect(host, login);

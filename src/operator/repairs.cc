@@ -245,7 +245,8 @@ absl::Status RepairReconciler::Start(Pass& p) {
 
 absl::StatusOr<std::vector<std::string>> RepairReconciler::KeyspacesToRepair(Pass& p) {
   const std::string host = p.address_of.begin()->second;
-  ASSIGN_OR_RETURN(CqlCredentials login, ReadSuperuser(*seams_.reader, p.cluster_spec));
+  ASSIGN_OR_RETURN(CqlCredentials login,
+                   ReadSuperuser(*seams_.reader, p.cluster_spec, p.cluster.get()));
   auto session = seams_.cql->Connect(host, login);
   if (!session.ok()) return base::Annotate(session.status(), "CQL session to read the schema");
   ASSIGN_OR_RETURN(auto replication, ReadReplication(**session));

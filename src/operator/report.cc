@@ -137,6 +137,8 @@ void SetRecords(const Pass& p, Json& status) {
   SetOrErase(status, "cleanup", p.cleanup);
   SetOrErase(status, "dataCenterJoin", p.dc_join);
   SetOrErase(status, "upgrade", p.upgrade);
+  // Sticky like bootstrapped: a pass that ended before the tls step has not read it.
+  SetOrErase(status, "tls", p.tls.is_null() ? kube::FieldAt(p.old_status, {"tls"}) : p.tls);
   if (!p.version.empty()) status["version"] = p.version;
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
   if (!p.restore_from.is_null()) status["restoreFrom"] = p.restore_from;
@@ -208,7 +210,8 @@ void SetVerdicts(const Pass& p, Conditions& conditions) {
   for (const auto& [type, none] :
        {std::pair{condition::kScaleDownRefused, "no scale-down is refused"},
         std::pair{condition::kDataCenterChangeRefused, "no data center change is refused"},
-        std::pair{condition::kVersionChangeRefused, "spec.version is the version accepted"}}) {
+        std::pair{condition::kVersionChangeRefused, "spec.version is the version accepted"},
+        std::pair{condition::kTlsRefused, "spec.tls is what the nodes run"}}) {
     auto it = p.refusals.find(type);
     if (it == p.refusals.end()) {
       conditions.Set(type, false, reason::kNotRefused, none);
@@ -297,6 +300,8 @@ absl::Status ClusterReconciler::Report(Pass& p, const absl::Status& step_error) 
   } else if (auto refused = p.refusals.find(condition::kVersionChangeRefused);
              refused != p.refusals.end()) {
     conditions.Set(condition::kReady, false, refused->second.reason, refused->second.message);
+  } else if (auto tls = p.refusals.find(condition::kTlsRefused); tls != p.refusals.end()) {
+    conditions.Set(condition::kReady, false, tls->second.reason, tls->second.message);
   } else if (settled && !pods_updated) {
     conditions.Set(condition::kReady, false, reason::kPodsNotUpdated,
                    "a new pod template (config, version, JVM, restart request) is not rolled out "

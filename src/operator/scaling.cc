@@ -84,7 +84,7 @@ absl::StatusOr<Flow> ClusterReconciler::ScaleDown(Pass& p) {
     }
     // 2. No user keyspace needs more nodes than are left (scale_down.h).
     ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-    auto client = seams_.cql->Connect(leaving->address, {creds.first, creds.second});
+    auto client = seams_.cql->Connect(leaving->address, creds);
     if (!client.ok()) return base::Annotate(client.status(), "read replication factors");
     ASSIGN_OR_RETURN(auto replication, ReadReplication(**client));
     int cluster_after = 0;

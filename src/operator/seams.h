@@ -114,6 +114,7 @@ class NodeAgents {
 struct CqlCredentials {
   std::string user;
   std::string password;
+  cql::TlsOptions tls;  // a cluster with client encryption (spec.tls): its CA and the nodes' name
 };
 
 // One CQL connection. Not thread-safe.

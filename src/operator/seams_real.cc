@@ -136,14 +136,17 @@ class ClientSession : public CqlSession {
 
 absl::StatusOr<std::unique_ptr<CqlSession>> CqlClientSessions::Connect(
     const std::string& host, const CqlCredentials& login) {
-  auto client = cql::Client::Connect(host, port_, login.user, login.password);
+  auto client =
+      cql::Client::Connect(host, port_, login.user, login.password, absl::Seconds(10), login.tls);
   if (!client.ok()) return client.status();
   return std::make_unique<ClientSession>(*std::move(client));
 }
 
 absl::Status CqlClientSessions::SetupSuperuser(const std::string& host,
                                                const CqlCredentials& superuser) {
-  return cql::SetupSuperuser(host, port_, superuser.user, superuser.password).status();
+  return cql::SetupSuperuser(host, port_, superuser.user, superuser.password, absl::Seconds(60),
+                             superuser.tls)
+      .status();
 }
 
 absl::Time SystemClock::Now() const { return absl::Now(); }

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "operator/desired.h"
+#include "operator/node_tls.h"
 
 namespace ringkeeper {
 namespace {
@@ -38,7 +39,8 @@ std::vector<ReportedMember> ReportedMembers(const kube::Object& cluster) {
   return out;
 }
 
-absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const ClusterSpec& cluster) {
+absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const ClusterSpec& cluster,
+                                             const kube::Object* cluster_object) {
   auto secret = reader.Get(res::kSecrets, cluster.ns, cluster.superuser_secret);
   if (!secret.ok()) return base::Annotate(secret.status(), "superuser Secret");
   const Json& data = FieldAt(secret->json(), {"data"});
@@ -46,6 +48,12 @@ absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const Cluster
   if (out.user.empty() || out.password.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "Secret ", cluster.superuser_secret, " needs non-empty keys username and password"));
+  }
+  const Json& tls = cluster_object ? FieldAt(cluster_object->json(), {"status", "tls"}) : Json();
+  if (tls.is_object() && tls.value("client", false)) {
+    auto nodes = reader.Get(res::kSecrets, cluster.ns, NodeTlsSecretName(cluster));
+    if (!nodes.ok()) return base::Annotate(nodes.status(), "the nodes' TLS Secret");
+    out.tls = {Decoded(FieldAt(nodes->json(), {"data"}), kNodeTlsCa), NodeTlsServerName(cluster)};
   }
   return out;
 }

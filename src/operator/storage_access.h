@@ -104,7 +104,10 @@ std::string LocationNames(const ClusterSpec& cluster);
 
 // The Cluster's superuser, from its Secret (keys username and password): FailedPrecondition
 // when a key is empty, the reader's error when the Secret cannot be read.
-absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const ClusterSpec& cluster);
+// With `cluster_object` whose status.tls says client encryption, over TLS (the CA from the node
+// Secret, node_tls.h).
+absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const ClusterSpec& cluster,
+                                             const kube::Object* cluster_object = nullptr);
 
 // Thread-safe.
 class StorageAccess {

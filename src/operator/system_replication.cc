@@ -45,10 +45,10 @@ absl::StatusOr<std::unique_ptr<CqlSession>> ClusterReconciler::AdminSession(Pass
   const Member* target = p.FirstUp();
   if (!target) return absl::UnavailableError("no member is UN to take a CQL session");
   ASSIGN_OR_RETURN(auto creds, SuperuserCredentials(p));
-  auto client = seams_.cql->Connect(target->address, {creds.first, creds.second});
+  auto client = seams_.cql->Connect(target->address, creds);
   // Before the superuser exists (and only then) the default account still logs in.
   if (!p.auth_ready && absl::IsUnauthenticated(client.status())) {
-    client = seams_.cql->Connect(target->address, {"cassandra", "cassandra"});
+    client = seams_.cql->Connect(target->address, {"cassandra", "cassandra", creds.tls});
   }
   if (!client.ok()) return base::Annotate(client.status(), "CQL session");
   return client;

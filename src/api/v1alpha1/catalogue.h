@@ -28,6 +28,9 @@ inline constexpr char kConfigRefused[] = "ConfigRefused";
 // The last spec.version is refused (an unsupported upgrade path: version_path.h); the cluster
 // stays on the version it was accepted at (status.version), nothing rolls.
 inline constexpr char kVersionChangeRefused[] = "VersionChangeRefused";
+// spec.tls cannot be put in force as asked (a CA Secret missing, not matching its key, expired or
+// not a CA; internode encryption switched on a running cluster): the nodes keep what they run.
+inline constexpr char kTlsRefused[] = "TLSRefused";
 // spec.paused: the operator observes and reports only.
 inline constexpr char kPaused[] = "Paused";
 // Every data volume (each claim and each StatefulSet's claim template) has the spec's size.
@@ -98,6 +101,12 @@ inline constexpr char kSuperuserCreated[] = "SuperuserCreated";  // generated su
 // An older Cluster's agents' Secret given a CA and certificates: its pods move to mutual TLS
 // as the template change rolls them.
 inline constexpr char kAgentTlsAdded[] = "AgentTlsAdded";
+// spec.tls: the nodes' certificate issued (or renewed: its end near, its validity changed); the
+// pods roll to take it.
+inline constexpr char kCertificatesIssued[] = "CertificatesIssued";
+inline constexpr char kCertificatesRenewed[] = "CertificatesRenewed";
+inline constexpr char kCaRefused[] = "CARefused";
+inline constexpr char kTlsChangeRefused[] = "TLSChangeRefused";
 inline constexpr char kScalingUp[] = "ScalingUp";                    // a member is being added
 inline constexpr char kCleanup[] = "Cleanup";                        // cleanup after a scale-up
 inline constexpr char kStaleVolumeDeleted[] = "StaleVolumeDeleted";  // PVC of a member that left

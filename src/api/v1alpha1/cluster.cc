@@ -153,6 +153,28 @@ absl::Status ParsePolicies(const kube::Object& cluster, const Json& spec, Cluste
   return absl::OkStatus();
 }
 
+// spec.tls (defaults as in the CRD).
+absl::Status ParseTls(const Json& spec, ClusterSpec& c) {
+  const Json& tls = FieldAt(spec, {"tls"});
+  if (!tls.is_object()) return absl::OkStatus();
+  c.tls.enabled = true;
+  c.tls.client = tls.value("client", true);
+  c.tls.internode = tls.value("internode", true);
+  c.tls.ca_secret = StringField(tls, "caSecretName");
+  for (const auto& [key, field] : {std::pair{"certificateValidity", &c.tls.validity},
+                                   std::pair{"renewBefore", &c.tls.renew_before}}) {
+    const std::string text = StringField(tls, key);
+    if (!text.empty() && !absl::ParseDuration(text, field)) {
+      return absl::InvalidArgumentError(absl::StrCat("spec.tls.", key, ": not a duration: ", text));
+    }
+  }
+  if (c.tls.renew_before * 2 > c.tls.validity) {
+    return absl::InvalidArgumentError(
+        "spec.tls.renewBefore must be at most half of spec.tls.certificateValidity");
+  }
+  return absl::OkStatus();
+}
+
 // spec.storageLocations (defaults as in the CRD, for objects stored before it had them).
 absl::Status ParseStorageLocations(const Json& spec, ClusterSpec& c) {
   const Json& locations = FieldAt(spec, {"storageLocations"});
@@ -368,6 +390,7 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (absl::Status s = ParseBackupSchedules(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseRepairSchedules(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseRestoreFrom(spec, c); !s.ok()) return s;
+  if (absl::Status s = ParseTls(spec, c); !s.ok()) return s;
   c.commit_log_archive = StringField(FieldAt(spec, {"commitLogArchive"}), "storageLocation");
   if (!c.commit_log_archive.empty() && !c.FindStorageLocation(c.commit_log_archive)) {
     return absl::InvalidArgumentError(

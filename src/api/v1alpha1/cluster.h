@@ -130,6 +130,17 @@ struct RestoreFromSpec {
   bool set() const { return !backup.empty(); }
 };
 
+// spec.tls: client-to-node (CQL) and internode encryption, every node's certificate from a CA
+// (the operator's own, made at the first pass, or the user's Secret), renewed by a roll.
+struct TlsSpec {
+  bool enabled = false;  // spec.tls is set
+  bool client = true;
+  bool internode = true;
+  std::string ca_secret;  // the user's CA Secret; "" = the operator's (naming.h CaSecretName)
+  absl::Duration validity = absl::Hours(24 * 365);
+  absl::Duration renew_before = absl::Hours(24 * 30);
+};
+
 struct ClusterSpec {
   std::string name;
   std::string ns;
@@ -163,6 +174,7 @@ struct ClusterSpec {
   // spec.commitLogArchive.storageLocation: where every node ships its commit log segments (a
   // restore to a point in time replays them); "" = not archived.
   std::string commit_log_archive;
+  TlsSpec tls;
 
   const StorageLocationSpec* FindStorageLocation(const std::string& name) const;
   const DataCenterSpec* FindDc(const std::string& dc) const;

@@ -44,6 +44,10 @@ std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
   return StatefulSetName(c, dc, rack) + "-config";
 }
 std::string AgentTokenSecretName(const ClusterSpec& c) { return c.name + "-agent-token"; }
+std::string CaSecretName(const ClusterSpec& c) {
+  return c.tls.ca_secret.empty() ? c.name + "-ca" : c.tls.ca_secret;
+}
+std::string NodeTlsSecretName(const ClusterSpec& c) { return c.name + "-node-tls"; }
 std::string StorageCredentialsSecretName(const ClusterSpec& c) {
   return c.name + "-storage-credentials";
 }

@@ -48,6 +48,10 @@ std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
 std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,
                                 const std::string& rack);
 std::string AgentTokenSecretName(const ClusterSpec& c);
+// spec.tls: the operator's CA (ca.crt, ca.key) unless spec.tls.caSecretName names the user's,
+// and the nodes' certificate (ca.crt, node.pem: key and certificate), which the pods mount.
+std::string CaSecretName(const ClusterSpec& c);
+std::string NodeTlsSecretName(const ClusterSpec& c);
 // The storage locations' credentials, one key per location (the access key id and the secret,
 // one a line), mounted in every agent at kStorageCredentialsDir.
 std::string StorageCredentialsSecretName(const ClusterSpec& c);

@@ -568,7 +568,7 @@ std::shared_ptr<NodeAgent> FakeCluster::For(const std::string& address,
     } else if (credentials.ca_pem != expected.ca_pem ||
                credentials.server_name != api::kAgentTlsName) {
       refused = "the agent's certificate not trusted under that CA and name";
-    } else if (!pki::Verify(credentials.client_cert_pem, expected.ca_pem, absl::Now()).ok() ||
+    } else if (!pki::Verify(credentials.client_cert_pem, expected.ca_pem, now_).ok() ||
                pki::Inspect(credentials.client_cert_pem)->subject_common_name !=
                    api::kOperatorTlsName) {
       refused = "no operator's certificate from the Cluster's CA";
@@ -580,9 +580,44 @@ std::shared_ptr<NodeAgent> FakeCluster::For(const std::string& address,
   return std::make_shared<FakeAgent>(*this, address, token_ok, refused);
 }
 
+absl::Status FakeCluster::CqlHandshake(const std::string& host, const CqlCredentials& login) {
+  // The node's client encryption, as its rack's cassandra.yaml says (what it started with is
+  // close enough: the operator refuses to change it on a running cluster).
+  std::string pod;
+  for (const auto& [_, n] : nodes_) {
+    if (n.address == host) pod = n.pod;
+  }
+  bool tls = false;
+  if (const size_t dash = pod.rfind('-'); dash != std::string::npos) {
+    if (kube::ObjectPtr cm = configmaps_.Get(
+            kube::ObjectKey{cluster_key_.ns, pod.substr(0, dash) + "-config"}.ToString())) {
+      const Json yaml = Json::parse(kube::StringField(cm->json()["data"], "cassandra.yaml"),
+                                    nullptr, /*allow_exceptions=*/false);
+      const Json& options = kube::FieldAt(yaml, {"client_encryption_options"});
+      tls = options.is_object() && options.value("enabled", false);
+    }
+  }
+  std::string refused;
+  if (tls && login.tls.ca_pem.empty()) {
+    refused = "plain CQL to a node requiring TLS";
+  } else if (!tls && !login.tls.ca_pem.empty()) {
+    refused = "TLS to a node serving plain CQL";
+  } else if (tls) {
+    kube::ObjectPtr nodes =
+        secrets_.Get(kube::ObjectKey{cluster_key_.ns, cluster_key_.name + "-node-tls"}.ToString());
+    std::string ca;
+    if (nodes) absl::Base64Unescape(kube::StringField(nodes->json()["data"], "ca.crt"), &ca);
+    if (ca.empty() || ca != login.tls.ca_pem) refused = "the node's certificate not from that CA";
+  }
+  if (refused.empty()) return absl::OkStatus();
+  cql_tls_refusals.push_back(absl::StrCat(pod, ": ", refused));
+  return absl::UnavailableError("CQL: " + refused);
+}
+
 absl::StatusOr<std::unique_ptr<CqlSession>> FakeCluster::Connect(const std::string& host,
                                                                  const CqlCredentials& login) {
   if (!Serving(host)) return absl::UnavailableError("CQL: no node serving at " + host);
+  RETURN_IF_ERROR(CqlHandshake(host, login));
   // The default role logs in until the superuser replaces it; then only the superuser does.
   const std::string allowed = superuser.empty() ? "cassandra" : superuser;
   if (login.user != allowed) {
@@ -594,6 +629,7 @@ absl::StatusOr<std::unique_ptr<CqlSession>> FakeCluster::Connect(const std::stri
 
 absl::Status FakeCluster::SetupSuperuser(const std::string& host, const CqlCredentials& login) {
   if (!Serving(host)) return absl::UnavailableError("CQL: no node serving at " + host);
+  RETURN_IF_ERROR(CqlHandshake(host, login));
   superuser = login.user;
   return absl::OkStatus();
 }

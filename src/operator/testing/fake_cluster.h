@@ -85,6 +85,8 @@ class FakeCluster : public ObjectReader,
 
   // The world moves by one step (5 s of the fake clock): controllers, kubelet, nodes.
   void Tick();
+  // Time passes with nothing happening (a certificate nearing its end).
+  void AdvanceClock(absl::Duration d) { now_ += d; }
 
   // Objects, by kind store and name (null when absent).
   kube::ObjectPtr Find(const kube::Resource& r, const std::string& name) const;
@@ -131,6 +133,9 @@ class FakeCluster : public ObjectReader,
   // Agents reached in the wrong way ("pod IP: why"): TLS to a plain one, plain or the wrong
   // certificate to a TLS one.
   std::vector<std::string> agent_tls_refusals;
+  // CQL sessions refused for their encryption ("pod: why"): plain to a node whose cassandra.yaml
+  // requires client TLS, TLS to one that does not, or a CA not the node Secret's.
+  std::vector<std::string> cql_tls_refusals;
 
   // The cassandra.yaml keys the nodes' Cassandra knows (their agents serve them), and how many
   // times an agent was asked.
@@ -212,6 +217,7 @@ class FakeCluster : public ObjectReader,
     bool fail = false;  // ends failed
   };
   FakeNode* NodeAt(const std::string& pod_ip);
+  absl::Status CqlHandshake(const std::string& host, const CqlCredentials& login);
   // The settings the operator wrote for `pod` (what its node starts with).
   agent::api::InitSettings SettingsOf(const std::string& pod) const;
   // Some up peer lists `n` as a seed (so gossips to it whatever its state).

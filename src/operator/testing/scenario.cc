@@ -75,6 +75,8 @@ void Scenario::ExpectQuiet() {
   // Throughout the scenario, each agent was spoken to as its pod serves (agent_credentials.h).
   EXPECT_TRUE(world.agent_tls_refusals.empty())
       << "agents reached in the wrong way: " << absl::StrJoin(world.agent_tls_refusals, "; ");
+  EXPECT_TRUE(world.cql_tls_refusals.empty())
+      << "CQL sessions in the wrong encryption: " << absl::StrJoin(world.cql_tls_refusals, "; ");
 }
 
 void Scenario::SetMembers(int members, const std::string& rack) {
