@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""e2e 17: a version upgrade. A Cluster of three racks (one member each) created at the previous
-major (CASSANDRA_UPGRADE_FROM_VERSION, 4.1.x) with rows written at QUORUM; a "downgrade" to 3.11
-refused with nothing touched; then spec.version set to CASSANDRA_VERSION (5.0.x) while a client
-writes and reads at QUORUM: every node snapshots first, one rack at a time restarts on the new
-version, then upgradesstables runs on each node, with no failed request and every row readable.
-Helpers and state: e2elib.py."""
+"""e2e 17: a version upgrade. A Cluster of three racks (one member each), encrypted (spec.tls:
+client and internode, the operator's CA), created at the previous major
+(CASSANDRA_UPGRADE_FROM_VERSION, 4.1.x) with rows written at QUORUM over TLS; a "downgrade" to
+3.11 refused with nothing touched; then spec.version set to CASSANDRA_VERSION (5.0.x) while a
+client writes and reads at QUORUM: every node snapshots first, one rack at a time restarts on the
+new version, then upgradesstables runs on each node, with no failed request and every row
+readable. The Cluster is left for 18 (TLS). Helpers and state: e2elib.py."""
 import calendar
 import copy
 import json
@@ -13,10 +14,11 @@ import time
 
 from e2elib import pods as e2e_pods
 from e2elib import (CASSANDRA_VERSION, CRD, DC, KEYSPACE, QUORUM, RF, ROWS, UPGRADE_FROM_VERSION,
-                    Load, Names, apply, check_rows, cluster_manifest, cluster_obj, condition,
-                    connect, delete_namespace, event_messages, events, expect_no_client_failures,
-                    figure, kubectl, log, on_node, pod_ready, ready_with, release_namespace,
-                    run_scenario, service_ip, superuser, timed, wait, wait_strict)
+                    Load, Names, apply, check_rows, cluster_ca, cluster_manifest, cluster_obj,
+                    condition, connect, delete_namespace, event_messages, events,
+                    expect_no_client_failures, figure, kubectl, log, on_node, pod_ready,
+                    ready_with, run_scenario, service_ip, superuser, timed, tls_context, wait,
+                    wait_strict)
 from cassandra.concurrent import execute_concurrent_with_args
 
 NS_UP = "e2e-upgrade"
@@ -26,8 +28,8 @@ RACKS = ("r1", "r2", "r3")
 TAG = f"upgrade-{FROM}-to-{TO}"
 NEEDS = (f"the images cassandra:{FROM} and cassandra:{TO} imported (run.sh builds both); room "
          "for three Cassandra nodes (16's namespace deleted or being deleted: waited for)")
-LEAVES = ("namespace e2e-upgrade being deleted (not waited for) unless E2E_KEEP=1 or a scenario "
-          "failed (kept for inspection)")
+LEAVES = ("the Cluster upgrade in e2e-upgrade: 3 racks of one member, encrypted, Ready on "
+          f"{CASSANDRA_VERSION}, the table {KEYSPACE}.kv (18 uses it, then deletes the namespace)")
 
 
 def manifest(version):
@@ -36,6 +38,7 @@ def manifest(version):
     m = cluster_manifest(NAME, 1)
     m["metadata"]["namespace"] = NS_UP
     m["spec"]["version"] = version
+    m["spec"]["tls"] = {}  # client and internode encryption from the operator's CA (18)
     seed = m["spec"]["dataCenter"]["racks"][0]
     m["spec"]["dataCenter"]["racks"] = [dict(copy.deepcopy(seed), name=r) for r in RACKS]
     return m
@@ -72,9 +75,10 @@ def template_versions():
     return out
 
 
-def release_versions(creds):
+def release_versions(creds, ctx):
     return {rack: on_node(service_ip(pod_of(rack), ns=NS_UP), creds, lambda s: s.execute(
-        "SELECT release_version FROM system.local").one().release_version) for rack in RACKS}
+        "SELECT release_version FROM system.local").one().release_version, ssl_context=ctx)
+        for rack in RACKS}
 
 
 def snapshot_taken(pod):
@@ -102,10 +106,12 @@ def scenario_upgrade():
     wait(f"Cluster {NAME} Ready 3/3 on {FROM}", ready, 900, ns=NS_UP, interval=2)
     timed("upgrade", f"3 racks created on Cassandra {FROM}", t0)
     creds = superuser(N)
+    ctx = tls_context(cluster_ca(N))
     client_ip = service_ip(f"{NAME}-{DC}-client", ns=NS_UP)
-    assert set(release_versions(creds).values()) == {FROM}
+    assert set(release_versions(creds, ctx).values()) == {FROM}
     assert cluster()["status"].get("version") == FROM, cluster()["status"]
-    c, session = wait("CQL login", lambda: connect(client_ip, *creds), 120, ns=NS_UP)
+    c, session = wait("CQL login over TLS",
+                      lambda: connect(client_ip, *creds, ssl_context=ctx), 120, ns=NS_UP)
     load = None
     try:
         session.execute(f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
@@ -142,7 +148,7 @@ def scenario_upgrade():
             cluster(), "VersionChangeRefused") or {}).get("status") == "False", 120, ns=NS_UP)
 
         # The upgrade, under load.
-        load = Load(client_ip, creds, max_seconds=1500)
+        load = Load(client_ip, creds, max_seconds=1500, ssl_context=ctx)
         load.start()
         wait("the client's first confirmed writes", lambda: len(load.confirmed()) >= 20, 60,
              ns=NS_UP)
@@ -191,7 +197,7 @@ def scenario_upgrade():
         figure("upgrade", "status.upgrade phases seen", " → ".join(phases))
 
         # Every node on the new version; every pod recreated, rack by rack.
-        assert release_versions(creds) == {r: TO for r in RACKS}
+        assert release_versions(creds, ctx) == {r: TO for r in RACKS}
         assert set(template_versions().values()) == {TO}, template_versions()
         now = pods()
         for name, (old_uid, _) in before.items():
@@ -233,10 +239,5 @@ def scenario_upgrade():
         c.shutdown()
 
 
-def main():
-    scenario_upgrade()
-    release_namespace(NS_UP)
-
-
 if __name__ == "__main__":
-    sys.exit(run_scenario(main, NEEDS, LEAVES, doc=scenario_upgrade.__doc__))
+    sys.exit(run_scenario(scenario_upgrade, NEEDS, LEAVES))

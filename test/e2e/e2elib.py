@@ -67,6 +67,7 @@ import os
 import random
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -793,9 +794,10 @@ logging.getLogger("cassandra").setLevel(logging.ERROR)
 
 
 def connect(contact, user, password, whitelist=False, connect_timeout=10, dc=DC,
-            consistency=QUORUM):
+            consistency=QUORUM, ssl_context=None, server_hostname=None):
     """A client of the cluster at `contact`: only `contact` (whitelist), else token-aware with
-    its requests in data center `dc` (no remote host is used), at `consistency`."""
+    its requests in data center `dc` (no remote host is used), at `consistency`. Over TLS with
+    `ssl_context` (spec.tls), the nodes' certificate checked for `server_hostname` when given."""
     lbp = (WhiteListRoundRobinPolicy([contact]) if whitelist
            else TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=dc)))
     profile = ExecutionProfile(load_balancing_policy=lbp, consistency_level=consistency,
@@ -804,12 +806,29 @@ def connect(contact, user, password, whitelist=False, connect_timeout=10, dc=DC,
                       execution_profiles={EXEC_PROFILE_DEFAULT: profile},
                       connect_timeout=connect_timeout, protocol_version=5,
                       reconnection_policy=ExponentialReconnectionPolicy(0.5, 8),
-                      max_schema_agreement_wait=30)
+                      max_schema_agreement_wait=30, ssl_context=ssl_context,
+                      ssl_options={"server_hostname": server_hostname} if server_hostname
+                      else None)
     try:
         return cluster, cluster.connect()
     except Exception:
         cluster.shutdown()
         raise
+
+
+def cluster_ca(n):
+    """The PEM of the CA a Cluster's nodes are certified by (spec.tls: the Secret <cluster>-ca)."""
+    data = json.loads(kubectl("get", "secret", f"{n.cluster}-ca", "-o", "json", ns=n.ns))["data"]
+    return base64.b64decode(data["ca.crt"]).decode()
+
+
+def tls_context(ca_pem=None, check_hostname=False):
+    """A client TLS context trusting `ca_pem` only (None: the system's store, which does not
+    know the Cluster's CA); names checked only with check_hostname (the client dials IPs)."""
+    ctx = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+    ctx.check_hostname = check_hostname
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
 
 
 def superuser(n):
@@ -844,9 +863,9 @@ def default_login_refused(ip):
     return False
 
 
-def on_node(ip, creds, fn):
+def on_node(ip, creds, fn, ssl_context=None):
     """fn(session) on the node at ip only."""
-    cluster, session = connect(ip, *creds, whitelist=True)
+    cluster, session = connect(ip, *creds, whitelist=True, ssl_context=ssl_context)
     try:
         return fn(session)
     finally:
@@ -894,9 +913,9 @@ class Load(threading.Thread):
     max_seconds. Thread-safe: the test switches phases and reads counts while it runs."""
 
     def __init__(self, contact, creds, max_seconds, phase="steady", written=(),
-                 first_key=LOAD_FIRST_KEY):
+                 first_key=LOAD_FIRST_KEY, ssl_context=None):
         super().__init__(name="cql-load", daemon=True)
-        self.cluster, self.session = connect(contact, *creds)
+        self.cluster, self.session = connect(contact, *creds, ssl_context=ssl_context)
         self.ins = self.session.prepare(f"INSERT INTO {KEYSPACE}.kv (k, v) VALUES (?, ?)")
         self.sel = self.session.prepare(f"SELECT v FROM {KEYSPACE}.kv WHERE k = ?")
         for s in (self.ins, self.sel):
