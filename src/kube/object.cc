@@ -1,5 +1,6 @@
 #include "kube/object.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace kube {
@@ -8,6 +9,12 @@ std::string StringField(const Json& obj, const char* key) {
   if (!obj.is_object()) return "";
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string SecretData(const Json& secret, const char* key) {
+  std::string out;
+  if (!absl::Base64Unescape(StringField(FieldAt(secret, {"data"}), key), &out)) return "";
+  return out;
 }
 
 int64_t IntField(const Json& obj, const char* key) {

@@ -26,6 +26,8 @@ using Json = nlohmann::json;
 // Json::value throws on a type mismatch.
 std::string StringField(const Json& obj, const char* key);
 int64_t IntField(const Json& obj, const char* key);
+// A Secret's data[key], base64-decoded; "" when absent or not base64.
+std::string SecretData(const Json& secret, const char* key);
 // obj[k1][k2]...; a null Json where a key is missing or a step is not an object (the const
 // operator[] must never see a missing key).
 const Json& FieldAt(const Json& obj, std::initializer_list<const char*> path);

@@ -1,6 +1,5 @@
 #include "operator/agent_credentials.h"
 
-#include "absl/strings/escaping.h"
 #include "agent/api/api.h"
 #include "api/v1alpha1/naming.h"
 #include "base/status_macros.h"
@@ -12,14 +11,11 @@ namespace {
 
 namespace res = kube::resources;
 
-std::string DecodedKey(const kube::Json& data, const char* key) {
-  std::string out;
-  if (!data.is_object()) return out;
-  auto it = data.find(key);
-  if (it == data.end() || !it->is_string() || !absl::Base64Unescape(it->get<std::string>(), &out)) {
-    return "";
-  }
-  return out;
+// Plain HTTP with the bearer token.
+AgentCredentials TokenOnly(const std::string& token) {
+  AgentCredentials c;
+  c.token = token;
+  return c;
 }
 
 }  // namespace
@@ -44,15 +40,13 @@ absl::StatusOr<std::map<std::string, std::string>> NewAgentTls(absl::Time now) {
 }
 
 AgentCredentials AgentCredentialsOf(const kube::Json& secret) {
-  const kube::Json data =
-      secret.is_object() ? secret.value("data", kube::Json::object()) : kube::Json::object();
   AgentCredentials c;
-  c.token = DecodedKey(data, kAgentSecretToken);
-  c.ca_pem = DecodedKey(data, kAgentSecretCa);
-  c.client_cert_pem = DecodedKey(data, kAgentSecretOperatorCert);
-  c.client_key_pem = DecodedKey(data, kAgentSecretOperatorKey);
+  c.token = kube::SecretData(secret, kAgentSecretToken);
+  c.ca_pem = kube::SecretData(secret, kAgentSecretCa);
+  c.client_cert_pem = kube::SecretData(secret, kAgentSecretOperatorCert);
+  c.client_key_pem = kube::SecretData(secret, kAgentSecretOperatorKey);
   if (c.ca_pem.empty() || c.client_cert_pem.empty() || c.client_key_pem.empty()) {
-    return AgentCredentials{.token = c.token};
+    return TokenOnly(c.token);
   }
   c.server_name = agent::api::kAgentTlsName;
   return c;
@@ -66,7 +60,7 @@ bool ServesAgentTls(const kube::Object* pod) {
 
 AgentCredentials CredentialsFor(const AgentCredentials& all, const kube::Object* pod) {
   if (ServesAgentTls(pod)) return all;
-  return AgentCredentials{.token = all.token};
+  return TokenOnly(all.token);
 }
 
 absl::StatusOr<AgentCredentials> AgentCredentialsCache::Get(const ClusterSpec& cluster, bool tls) {

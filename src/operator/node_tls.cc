@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/v1alpha1/naming.h"
@@ -13,23 +12,13 @@ namespace {
 
 using kube::Json;
 
-std::string DataKey(const Json& secret, const char* key) {
-  const Json data = secret.is_object() ? secret.value("data", Json::object()) : Json::object();
-  std::string out;
-  auto it = data.find(key);
-  if (it == data.end() || !it->is_string() || !absl::Base64Unescape(it->get<std::string>(), &out)) {
-    return "";
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<pki::KeyPair> CaFromSecret(const Json& secret, const std::string& name,
                                           absl::Time now) {
-  pki::KeyPair ca{DataKey(secret, "ca.crt"), DataKey(secret, "ca.key")};
+  pki::KeyPair ca{kube::SecretData(secret, "ca.crt"), kube::SecretData(secret, "ca.key")};
   if (ca.cert_pem.empty() || ca.key_pem.empty()) {
-    ca = {DataKey(secret, "tls.crt"), DataKey(secret, "tls.key")};
+    ca = {kube::SecretData(secret, "tls.crt"), kube::SecretData(secret, "tls.key")};
   }
   if (ca.cert_pem.empty() || ca.key_pem.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(

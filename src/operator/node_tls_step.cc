@@ -6,7 +6,6 @@
 // nodes' certificate issued or renewed into the node Secret before any pod needs it; a renewal
 // changes the config hash, which rolls the pods one at a time (RollPods). A refusal (condition
 // TLSRefused) changes nothing the nodes run.
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
@@ -21,12 +20,6 @@ namespace {
 
 using kube::Json;
 namespace res = kube::resources;
-
-std::string Decoded(const Json& secret, const char* key) {
-  std::string out;
-  absl::Base64Unescape(kube::StringField(kube::FieldAt(secret, {"data"}), key), &out);
-  return out;
-}
 
 }  // namespace
 
@@ -67,7 +60,8 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureTls(Pass& p) {
   const std::string ca_name = CaSecretName(p.spec);
   auto node_secret = seams_.reader->Get(res::kSecrets, p.spec.ns, NodeTlsSecretName(p.spec));
   if (!node_secret.ok() && !absl::IsNotFound(node_secret.status())) return node_secret.status();
-  const std::string node_cert = node_secret.ok() ? Decoded(node_secret->json(), kNodeTlsCert) : "";
+  const std::string node_cert =
+      node_secret.ok() ? kube::SecretData(node_secret->json(), kNodeTlsCert) : "";
 
   // The CA: the operator's made once; the user's (or a hand-edited one) checked.
   auto ca_secret = seams_.reader->Get(res::kSecrets, p.spec.ns, ca_name);
@@ -142,7 +136,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureTls(Pass& p) {
         absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", info->not_after, absl::UTCTimeZone());
   }
   if (p.spec.tls.client) {
-    p.cql_tls = {ca.ok() ? ca->cert_pem : Decoded(node_secret->json(), kNodeTlsCa),
+    p.cql_tls = {ca.ok() ? ca->cert_pem : kube::SecretData(node_secret->json(), kNodeTlsCa),
                  NodeTlsServerName(p.spec)};
   }
   return Flow::kContinue;

@@ -169,9 +169,6 @@ struct ClusterReconciler::Pass {
 // status[field] = value, or the field erased when value is null.
 void SetOrErase(kube::Json& status, const char* field, const kube::Json& value);
 
-// The bytes a Secret's data field holds ("" when it is not base64).
-std::string Base64Decoded(const std::string& encoded);
-
 // Every member that has a pod (but `except`) is UN as every node sees it, and every such node
 // answered (operations.cc).
 bool AllUp(const ClusterReconciler::Pass& p, const std::string& except = "");

@@ -3,7 +3,6 @@
 #include <random>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -21,11 +20,6 @@ namespace ringkeeper {
 
 using kube::Json;
 namespace res = kube::resources;
-
-std::string Base64Decoded(const std::string& encoded) {
-  std::string out;
-  return absl::Base64Unescape(encoded, &out) ? out : "";
-}
 
 // The steps of a pass, in order. A step returning kWait ends the pass there (the rest needs
 // what it waits for); status is reported after every pass, whatever happened.

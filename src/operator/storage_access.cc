@@ -17,11 +17,6 @@ using kube::FieldAt;
 using kube::Json;
 using kube::StringField;
 
-std::string Decoded(const Json& data, const std::string& key) {
-  std::string out;
-  return absl::Base64Unescape(StringField(data, key.c_str()), &out) ? out : "";
-}
-
 }  // namespace
 
 std::vector<ReportedMember> ReportedMembers(const kube::Object& cluster) {
@@ -43,8 +38,8 @@ absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const Cluster
                                              const kube::Object* cluster_object) {
   auto secret = reader.Get(res::kSecrets, cluster.ns, cluster.superuser_secret);
   if (!secret.ok()) return base::Annotate(secret.status(), "superuser Secret");
-  const Json& data = FieldAt(secret->json(), {"data"});
-  CqlCredentials out{Decoded(data, "username"), Decoded(data, "password")};
+  CqlCredentials out{kube::SecretData(secret->json(), "username"),
+                     kube::SecretData(secret->json(), "password")};
   if (out.user.empty() || out.password.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "Secret ", cluster.superuser_secret, " needs non-empty keys username and password"));
@@ -53,7 +48,7 @@ absl::StatusOr<CqlCredentials> ReadSuperuser(ObjectReader& reader, const Cluster
   if (tls.is_object() && tls.value("client", false)) {
     auto nodes = reader.Get(res::kSecrets, cluster.ns, NodeTlsSecretName(cluster));
     if (!nodes.ok()) return base::Annotate(nodes.status(), "the nodes' TLS Secret");
-    out.tls = {Decoded(FieldAt(nodes->json(), {"data"}), kNodeTlsCa), NodeTlsServerName(cluster)};
+    out.tls = {kube::SecretData(nodes->json(), kNodeTlsCa), NodeTlsServerName(cluster)};
   }
   return out;
 }
@@ -118,9 +113,8 @@ absl::StatusOr<StorageCredentials> StorageAccess::ReadCredentials(const ClusterS
                                             cluster.ns));
   }
   if (!secret.ok()) return secret.status();
-  const Json& data = FieldAt(secret->json(), {"data"});
-  StorageCredentials c{Decoded(data, location.access_key_id_key),
-                       Decoded(data, location.secret_access_key_key)};
+  StorageCredentials c{kube::SecretData(secret->json(), location.access_key_id_key.c_str()),
+                       kube::SecretData(secret->json(), location.secret_access_key_key.c_str())};
   if (c.access_key_id.empty() || c.secret_access_key.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("Secret ", location.credentials_secret, " needs non-empty keys ",
