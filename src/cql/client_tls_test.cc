@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -100,7 +101,7 @@ class TlsNode {
   int listener_ = -1;
   int port_ = 0;
   SSL_CTX* ctx_ = nullptr;
-  bool handshake_done_ = false;
+  std::atomic<bool> handshake_done_{false};  // written by the node's thread
   std::thread thread_;
 };
 

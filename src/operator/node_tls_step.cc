@@ -49,10 +49,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureTls(Pass& p) {
                         ", set at creation (switching a running cluster without losing requests "
                         "needs a migration through optional encryption, not built): nothing "
                         "changes"));
-    const std::string ca_secret = p.spec.tls.ca_secret;
-    p.spec.tls = running;
-    p.spec.tls.ca_secret =
-        recorded.is_object() ? kube::StringField(recorded, "caSecret") : ca_secret;
+    p.spec.tls = running;  // the CA Secret named is still the spec's (running copied it)
   }
   if (!p.spec.tls.enabled) return Flow::kContinue;
 
@@ -60,8 +57,11 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureTls(Pass& p) {
   const std::string ca_name = CaSecretName(p.spec);
   auto node_secret = seams_.reader->Get(res::kSecrets, p.spec.ns, NodeTlsSecretName(p.spec));
   if (!node_secret.ok() && !absl::IsNotFound(node_secret.status())) return node_secret.status();
+  // The nodes' certificate and the CA it was issued by, kept beside it.
   const std::string node_cert =
       node_secret.ok() ? kube::SecretData(node_secret->json(), kNodeTlsCert) : "";
+  const std::string node_ca =
+      node_secret.ok() ? kube::SecretData(node_secret->json(), kNodeTlsCa) : "";
 
   // The CA: the operator's made once; the user's (or a hand-edited one) checked.
   auto ca_secret = seams_.reader->Get(res::kSecrets, p.spec.ns, ca_name);
@@ -84,10 +84,10 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureTls(Pass& p) {
 
   std::string why =
       node_cert.empty() ? "" : RenewalReason(node_cert, ca.ok() ? ca->cert_pem : "", p.spec, now);
-  if (ca.ok() && !node_cert.empty() && !pki::Verify(node_cert, ca->cert_pem, now).ok() &&
-      pki::Inspect(node_cert).ok() && recorded.is_object()) {
+  if (ca.ok() && !node_cert.empty() && recorded.is_object() && node_ca != ca->cert_pem) {
     // Another CA for a running cluster: nodes on either side of the roll would not trust each
-    // other (the trust bundle that would bridge it is not built).
+    // other (the trust bundle that would bridge it is not built). Asked of the CA the node
+    // Secret records, not of a verification, which an expired certificate fails as well.
     ca = absl::FailedPreconditionError(
         absl::StrCat("Secret ", ca_name,
                      " holds another CA than the one the nodes' certificate is from: "
@@ -106,39 +106,33 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureTls(Pass& p) {
     why.clear();  // nothing is renewed from a refused CA
   }
 
-  std::string serving = node_cert;
-  if (ca.ok() && (node_cert.empty() || !why.empty())) {
+  std::string serving = node_cert, serving_ca = node_ca;
+  const bool issue = ca.ok() && (node_cert.empty() || !why.empty());
+  if (issue) {
     ASSIGN_OR_RETURN(auto data, IssueNodeTls(*ca, p.spec, now));
-    ASSIGN_OR_RETURN(
-        kube::Object applied,
-        seams_.writer->Apply(res::kSecrets, OwnedSecret(p.spec, NodeTlsSecretName(p.spec), data)));
+    RETURN_IF_ERROR(
+        seams_.writer->Apply(res::kSecrets, OwnedSecret(p.spec, NodeTlsSecretName(p.spec), data))
+            .status());
     serving = data[kNodeTlsCert];
-    auto info = pki::Inspect(serving);
-    const std::string until =
-        info.ok() ? absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", info->not_after, absl::UTCTimeZone())
-                  : "?";
-    if (node_cert.empty()) {
-      Event(p, false, reason::kCertificatesIssued,
-            absl::StrCat("the nodes' certificate issued by ", ca_name, ", valid until ", until));
-    } else {
-      Event(p, false, reason::kCertificatesRenewed,
-            absl::StrCat("the nodes' certificate renewed (", why, "), valid until ", until,
-                         "; the pods roll one at a time to take it"));
-    }
+    serving_ca = ca->cert_pem;
+  }
+  auto info = pki::Inspect(serving);
+  const std::string until =
+      info.ok() ? absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", info->not_after, absl::UTCTimeZone()) : "";
+  if (issue && node_cert.empty()) {
+    Event(p, false, reason::kCertificatesIssued,
+          absl::StrCat("the nodes' certificate issued by ", ca_name, ", valid until ", until));
+  } else if (issue) {
+    Event(p, false, reason::kCertificatesRenewed,
+          absl::StrCat("the nodes' certificate renewed (", why, "), valid until ", until,
+                       "; the pods roll one at a time to take it"));
   }
 
-  auto info = pki::Inspect(serving);
   p.node_tls_hash = HashOf(Json(serving));
   p.tls = {
       {"client", p.spec.tls.client}, {"internode", p.spec.tls.internode}, {"caSecret", ca_name}};
-  if (info.ok()) {
-    p.tls["notAfter"] =
-        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", info->not_after, absl::UTCTimeZone());
-  }
-  if (p.spec.tls.client) {
-    p.cql_tls = {ca.ok() ? ca->cert_pem : kube::SecretData(node_secret->json(), kNodeTlsCa),
-                 NodeTlsServerName(p.spec)};
-  }
+  if (!until.empty()) p.tls["notAfter"] = until;
+  if (p.spec.tls.client) p.cql_tls = {serving_ca, NodeTlsServerName(p.spec)};
   return Flow::kContinue;
 }
 

@@ -129,6 +129,20 @@ TEST_F(TlsScenario, TheCertificateIsRenewedBeforeItsEndByARollOnePodAtATime) {
   ExpectQuiet();
 }
 
+// The operator was away past the certificate's end (or its renewal kept failing): an expired
+// certificate from the same CA is renewed, not taken for another CA's.
+TEST_F(TlsScenario, AnExpiredCertificateOfTheSameCaIsRenewed) {
+  CreateWithTls({{"certificateValidity", "2h"}, {"renewBefore", "1h"}});
+  ASSERT_TRUE(RunUntil([&] { return Ready(); }));
+  const std::string first = NodeCert();
+  world.AdvanceClock(absl::Hours(3));
+  ASSERT_TRUE(RunUntil([&] { return NodeCert() != first && Ready() && NotReadyPods() == 0; }));
+  EXPECT_FALSE(world.ConditionTrue(condition::kTlsRefused));
+  EXPECT_TRUE(
+      pki::Verify(NodeCert(), Data(world.Find(res::kSecrets, "c-ca"), "ca.crt"), world.Now()).ok());
+  ExpectQuiet();
+}
+
 TEST_F(TlsScenario, AnotherValidityAskedRenewsByARoll) {
   CreateWithTls(Json::object());
   ASSERT_TRUE(RunUntil([&] { return Ready(); }));
