@@ -455,6 +455,22 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
        [](Json& c) {
          Spec(c)["tls"] = {{"renewBefore", "30 days"}};
        }},
+      {"spec.autoscaling", "period must be at least 30s",
+       [](Json& c) {
+         Spec(c)["autoscaling"] = {{"maxMembers", 6}, {"period", "10s"}};
+       }},
+      {"spec.autoscaling.maxMembers", "Required value",
+       [](Json& c) {
+         Spec(c)["autoscaling"] = {{"storageUsedPercent", 70}};
+       }},
+      {"spec.autoscaling.maxMembers", "should be greater than or equal to 1",
+       [](Json& c) {
+         Spec(c)["autoscaling"] = {{"maxMembers", 0}};
+       }},
+      {"spec.autoscaling.storageUsedPercent", "should be less than or equal to 99",
+       [](Json& c) {
+         Spec(c)["autoscaling"] = {{"maxMembers", 6}, {"storageUsedPercent", 100}};
+       }},
   };
   for (const BadManifest& b : bad) {
     SCOPED_TRACE(b.field + ": " + b.says);
@@ -502,6 +518,7 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
                                       {"segmentTimeoutSeconds", 3600}}};
   seed_.json()["spec"]["autoRepair"] = {{"gcGraceFraction", 0.6}};
   seed_.json()["spec"]["tls"] = {{"internode", false}, {"caSecretName", "my-ca"}};
+  seed_.json()["spec"]["autoscaling"] = {{"maxMembers", 9}};
   // Strict: a field the schema lacked would be refused here, not silently pruned.
   auto created = CreateStrict(seed_);
   ASSERT_TRUE(created.ok()) << created.status();
@@ -521,6 +538,9 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
   EXPECT_EQ(tls["client"], true);
   EXPECT_EQ(tls["certificateValidity"], "8760h");
   EXPECT_EQ(tls["renewBefore"], "720h");
+  const Json& autoscaling = created->json()["spec"]["autoscaling"];
+  EXPECT_EQ(autoscaling["storageUsedPercent"], 75);
+  EXPECT_EQ(autoscaling["period"], "30m");
   const Json& autorepair = created->json()["spec"]["autoRepair"];
   EXPECT_EQ(autorepair["enabled"], true);
   EXPECT_EQ(autorepair["intensity"], 0.5);

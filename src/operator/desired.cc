@@ -499,6 +499,17 @@ bool AppliedFrom(const Json& desired_with_hash, const kube::Object& observed) {
   return have.has_value() && *have == want;
 }
 
+std::string HumanBytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return absl::StrFormat("%.1f %s", v, units[u]);
+}
+
 int64_t ParseByteQuantity(const std::string& quantity) {
   static const std::pair<const char*, double> kSuffixes[] = {{"Ki", 1024.0},
                                                              {"Mi", 1024.0 * 1024},

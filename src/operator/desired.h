@@ -92,5 +92,7 @@ bool AppliedFrom(const kube::Json& desired_with_hash, const kube::Object& observ
 
 // Parses a Kubernetes quantity of bytes ("512Mi", "2G", "1073741824"); -1 when invalid.
 int64_t ParseByteQuantity(const std::string& quantity);
+// Bytes for people: "1.5 GiB".
+std::string HumanBytes(int64_t bytes);
 
 }  // namespace ringkeeper

@@ -14,6 +14,7 @@
 #include "api/v1alpha1/naming.h"
 #include "kube/object.h"
 #include "kube/store.h"
+#include "operator/autoscaling.h"
 #include "operator/desired.h"
 #include "operator/reconciler.h"
 #include "operator/system_keyspaces.h"
@@ -34,6 +35,8 @@ struct ClusterReconciler::Pass {
     if (old_status.contains("upgrade")) upgrade = old_status["upgrade"];
     auth_ready = old_status.value("authReady", false);
     if (old_status["restoreFrom"].is_object()) restore_from = old_status["restoreFrom"];
+    // A pass that does not reach the autoscale step measured nothing: the timers stop.
+    if (old_status.contains("autoscaling")) autoscaling = WithoutTimers(old_status["autoscaling"]);
     if (old_status["systemReplication"].is_object()) {
       system_replication = old_status["systemReplication"];
     }
@@ -125,6 +128,9 @@ struct ClusterReconciler::Pass {
   kube::Json tls;
   std::string node_tls_hash;
   cql::TlsOptions cql_tls;
+  // status.autoscaling (autoscaling.h): each data center's usage and timer, as the autoscale step
+  // left them (their timers stopped when it did not judge them in this pass).
+  kube::Json autoscaling;
   // A spec.version accepted but not started yet (the upgrade step starts it once nothing else
   // runs); "" when none.
   std::string upgrade_wanted;

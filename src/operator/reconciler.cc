@@ -29,6 +29,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"tls", &ClusterReconciler::EnsureTls, false},
     {"service-account", &ClusterReconciler::EnsureServiceAccount, false},
     {"services", &ClusterReconciler::EnsureServices, false},
+    {"autoscaling-limits", &ClusterReconciler::CheckAutoscaling, false},
     {"version", &ClusterReconciler::PlanVersion, false},
     {"config", &ClusterReconciler::EnsureConfig, false},
     {"restore-from", &ClusterReconciler::PlanRestoreFrom, false},
@@ -54,6 +55,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"scale-down", &ClusterReconciler::ScaleDown, false},
     {"dc-removal", &ClusterReconciler::RemoveDataCenter, false},
     {"dc-rebuild", &ClusterReconciler::RebuildDataCenter, false},
+    {"autoscale", &ClusterReconciler::Autoscale, false},  // last: only when nothing else runs
 };
 
 ClusterReconciler::ClusterReconciler(Seams seams, Caches caches, ReconcilerOptions options)

@@ -195,6 +195,11 @@ class ClusterReconciler : public kube::Reconciler {
   absl::StatusOr<Flow> ScaleUp(Pass& p);
   absl::StatusOr<Flow> Cleanup(Pass& p);
   absl::StatusOr<Flow> ScaleDown(Pass& p);
+  // autoscaling_step.cc (autoscaling.h): spec.autoscaling's maximum checked against every data
+  // center's size early in the pass; a data center grown by one last, in a settled pass only.
+  absl::StatusOr<Flow> CheckAutoscaling(Pass& p);
+  absl::StatusOr<Flow> Autoscale(Pass& p);
+  static bool Settled(const Pass& p);
   // Records a refusal for the condition `type` (True, with this reason and message) and sends a
   // Warning event (of `event_reason`, else `reason`) unless the condition already says so: one
   // event per new refusal, not one per pass. The pass goes on with what does not depend on the

@@ -16,17 +16,6 @@ namespace {
 
 using kube::Json;
 
-std::string HumanBytes(int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return absl::StrFormat("%.1f %s", v, units[u]);
-}
-
 using Pass = ClusterReconciler::Pass;
 
 // status.conditions, each set once per pass; lastTransitionTime moves only when status does.
@@ -139,6 +128,7 @@ void SetRecords(const Pass& p, Json& status) {
   SetOrErase(status, "upgrade", p.upgrade);
   // Sticky like bootstrapped: a pass that ended before the tls step has not read it.
   SetOrErase(status, "tls", p.tls.is_null() ? kube::FieldAt(p.old_status, {"tls"}) : p.tls);
+  SetOrErase(status, "autoscaling", p.spec.autoscaling.enabled ? p.autoscaling : Json());
   if (!p.version.empty()) status["version"] = p.version;
   if (!p.system_replication.empty()) status["systemReplication"] = p.system_replication;
   if (!p.restore_from.is_null()) status["restoreFrom"] = p.restore_from;
@@ -211,7 +201,8 @@ void SetVerdicts(const Pass& p, Conditions& conditions) {
        {std::pair{condition::kScaleDownRefused, "no scale-down is refused"},
         std::pair{condition::kDataCenterChangeRefused, "no data center change is refused"},
         std::pair{condition::kVersionChangeRefused, "spec.version is the version accepted"},
-        std::pair{condition::kTlsRefused, "spec.tls is what the nodes run"}}) {
+        std::pair{condition::kTlsRefused, "spec.tls is what the nodes run"},
+        std::pair{condition::kAutoscalingRefused, "spec.autoscaling is followed (or not set)"}}) {
     auto it = p.refusals.find(type);
     if (it == p.refusals.end()) {
       conditions.Set(type, false, reason::kNotRefused, none);

@@ -46,6 +46,10 @@ class ObjectWriter {
   // AlreadyExists when the name is taken.
   virtual absl::StatusOr<kube::Object> Create(const kube::Resource& r,
                                               const kube::Json& object) = 0;
+  // PUT of `object` (a Cluster whose spec the operator changes: spec.autoscaling), conditional
+  // on its metadata.resourceVersion: Conflict when the object changed since it was read.
+  virtual absl::StatusOr<kube::Object> Update(const kube::Resource& r,
+                                              const kube::Json& object) = 0;
   // Deletes `name` only while it is the object with `uid`: NotFound when gone, Conflict when the
   // name now belongs to another object.
   virtual absl::Status Delete(const kube::Resource& r, const std::string& ns,

@@ -28,6 +28,11 @@ absl::StatusOr<kube::Object> KubeObjects::Create(const kube::Resource& r,
   return client_.Create(r, kube::Object(object));
 }
 
+absl::StatusOr<kube::Object> KubeObjects::Update(const kube::Resource& r,
+                                                 const kube::Json& object) {
+  return client_.Update(r, kube::Object(object));
+}
+
 absl::Status KubeObjects::Delete(const kube::Resource& r, const std::string& ns,
                                  const std::string& name, const std::string& uid, Deletion how) {
   kube::DeleteOptions options;

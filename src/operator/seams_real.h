@@ -25,6 +25,7 @@ class KubeObjects : public ObjectReader, public ObjectWriter, public StatusWrite
                                    const std::string& name) override;
   absl::StatusOr<kube::Object> Apply(const kube::Resource& r, const kube::Json& object) override;
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
+  absl::StatusOr<kube::Object> Update(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
                       const std::string& uid, Deletion how) override;
   absl::StatusOr<kube::Object> UpdateStatus(const kube::Resource& r,

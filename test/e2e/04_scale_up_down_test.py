@@ -1,27 +1,107 @@
 #!/usr/bin/env python3
-"""e2e 04: scale 3→4 (Cleanup event) and 4→3 (StatefulSet, member Service, status shrink), with
-the background client. Shared helpers and the run's state: e2elib.py; run in order by run.sh."""
+"""e2e 04: scale 3→4 by the autoscaler (spec.autoscaling: data load over requested storage above
+the threshold for the period; the normal scale-up follows, Cleanup event), held at its maximum
+(4) while the load stays above, then 4→3 by the user (StatefulSet, member Service, status
+shrink), with the background client. Shared helpers and the run's state: e2elib.py; run in
+order by run.sh."""
+import json
+import os
 import sys
 import time
 
-from e2elib import (NS, check_rows, client_on_main, events, patch_members, run_scenario, timed,
-                    wait, wait_ready, wait_scaled_down)
+from cassandra import ConsistencyLevel
+from cassandra.query import SimpleStatement
+
+from e2elib import (CRD, NS, check_rows, client_on_main, cluster_obj, event_messages, events,
+                    figure, kubectl, log, patch_members, run_scenario, timed, wait, wait_ready,
+                    wait_scaled_down)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
-LEAVES = "the shared Cluster Ready 3/3 (scaled to 4 and back)"
+LEAVES = "the shared Cluster Ready 3/3 (grown to 4 by its autoscaling and scaled back by hand)"
+
+# 24 MiB of incompressible rows at RF 3: every node holds them (72 MiB in all), which is 2.3% of
+# the 3 GiB the three members request and still 1.7% of the 4 GiB four request: over a 1%
+# threshold before the growth and after it (so the maximum is reached and held).
+FILL_ROWS, FILL_ROW_BYTES = 96, 256 * 1024
+THRESHOLD_PERCENT, PERIOD = 1, "30s"
+
+
+def fill(m, session):
+    """The rows that push the data load over the threshold, flushed to SSTables on every node
+    (Load counts SSTables, not memtables)."""
+    session.execute("CREATE TABLE IF NOT EXISTS e2e.fill (k int PRIMARY KEY, v blob) "
+                    "WITH compression = {'enabled': 'false'}")
+    insert = session.prepare("INSERT INTO e2e.fill (k, v) VALUES (?, ?)")
+    insert.consistency_level = ConsistencyLevel.QUORUM
+    for k in range(FILL_ROWS):
+        session.execute(insert, (k, os.urandom(FILL_ROW_BYTES)))
+    for i in range(3):
+        kubectl("exec", m.pod(i), "-c", "cassandra", "--", "nodetool", "flush", "e2e", "fill",
+                timeout=120)
+
+
+def autoscaling_entry(m):
+    obj = cluster_obj(m) or {}
+    dcs = ((obj.get("status") or {}).get("autoscaling") or {}).get("dataCenters") or [{}]
+    return dcs[0]
+
+
+def spec_members(m):
+    return cluster_obj(m)["spec"]["dataCenter"]["racks"][0]["members"]
 
 
 def scenario_scale_up_down(m, load, session):
-    """4. 3→4 with a Cleanup event, then 4→3."""
-    load.set_phase("scale up 3→4")
+    """4. 3→4 by the autoscaler (its event says the figures), held at its maximum of 4 (event,
+    no fifth member), then 4→3 by the user."""
+    load.set_phase("autoscale 3→4")
     cleanups = events(NS, "Cleanup")
+    grown = len(event_messages(NS, "AutoscaledUp"))
     t = time.monotonic()
-    patch_members(m, 4)
+    fill(m, session)
+    timed("4 scale", f"{FILL_ROWS * FILL_ROW_BYTES >> 20} MiB written at QUORUM and flushed", t)
+    t = time.monotonic()
+    kubectl("patch", CRD, m.cluster, "--type=merge", "-p", json.dumps(
+        {"spec": {"autoscaling": {"maxMembers": 4, "storageUsedPercent": THRESHOLD_PERCENT,
+                                  "period": PERIOD}}}), ns=m.ns)
+    entry = wait("status.autoscaling: the data load at or above the threshold",
+                 lambda: autoscaling_entry(m) if "aboveSince" in autoscaling_entry(m) else None,
+                 120)
+    log(f"status.autoscaling: {entry}")
+    figure("4 scale", "data load / requested storage before (threshold 1%)",
+           f"{entry['storageUsedPercent']}% ({entry['loadBytes'] >> 20} MiB of "
+           f"{entry['requestedBytes'] >> 20} MiB)")
+    messages = wait("an AutoscaledUp event",
+                    lambda: event_messages(NS, "AutoscaledUp")[grown:] or None, 300)
+    timed("4 scale", f"autoscaling on → AutoscaledUp (period {PERIOD})", t)
+    log(f"AutoscaledUp: {messages[0]}")
+    assert "grows from 3 to 4 members" in messages[0], messages[0]
+    assert spec_members(m) == 4, "the autoscaler wrote the rack's members"
     wait_ready(m, 4, 600)
-    timed("4 scale", "3→4 → Ready 4/4", t)
+    timed("4 scale", "autoscaling on → Ready 4/4", t)
     wait("a Cleanup event after the scale-up", lambda: events(NS, "Cleanup") > cleanups, 300)
-    timed("4 scale", "3→4 → Cleanup event", t)
+    timed("4 scale", "autoscaling on → Cleanup event", t)
 
+    # Still over the threshold at four: the maximum holds (said once, no fifth member).
+    t = time.monotonic()
+    at_max = wait("an AutoscalingAtMaximum event",
+                  lambda: event_messages(NS, "AutoscalingAtMaximum") or None, 300)
+    timed("4 scale", "Ready 4/4 → AutoscalingAtMaximum", t)
+    log(f"AutoscalingAtMaximum: {at_max[-1]}")
+    assert "maxMembers (4)" in at_max[-1], at_max[-1]
+    assert spec_members(m) == 4, "grew past its maximum"
+    sts = json.loads(kubectl("get", "statefulset", m.sts, "-o", "json", ns=m.ns))
+    assert sts["spec"]["replicas"] == 4, f"StatefulSet at {sts['spec']['replicas']}, not 4"
+    entry = autoscaling_entry(m)
+    assert entry.get("atMaximum") is True, entry
+    assert entry["lastScaleUp"]["from"] == 3 and entry["lastScaleUp"]["to"] == 4, entry
+    figure("4 scale", "data load / requested storage at the maximum",
+           f"{entry['storageUsedPercent']}% ({entry['loadBytes'] >> 20} MiB of "
+           f"{entry['requestedBytes'] >> 20} MiB)")
+
+    # The user takes over: autoscaling off, the fill dropped, back to 3.
+    kubectl("patch", CRD, m.cluster, "--type=json", "-p", json.dumps(
+        [{"op": "remove", "path": "/spec/autoscaling"}]), ns=m.ns)
+    session.execute(SimpleStatement("DROP TABLE e2e.fill"))
     load.set_phase("scale down 4→3")
     t = time.monotonic()
     patch_members(m, 3)
@@ -31,7 +111,7 @@ def scenario_scale_up_down(m, load, session):
 
 
 def main():
-    with client_on_main("scale up 3→4") as (m, load, session, _):
+    with client_on_main("autoscale 3→4") as (m, load, session, _):
         scenario_scale_up_down(m, load, session)
 
 

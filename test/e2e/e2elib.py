@@ -15,7 +15,8 @@ order (the scenario files in brackets):
      `helm upgrade` of the operator's chart leaves the running cluster untouched (03a);
      the kubectl plugin's status matches nodetool, cqlsh by kubectl exec and by the plugin, a
      Repair by the plugin (03b); the plugin's restart (07a) and replace (09);
-  4. scale 3→4 (Cleanup event) and 4→3 (StatefulSet, member Service, status shrink) (04);
+  4. scale 3→4 by the autoscaler (data load over the threshold for the period; Cleanup event),
+     held at its maximum, and 4→3 by the user (StatefulSet, member Service, status shrink) (04);
   5. scale to 2 refused (ScaleDownRefused names the keyspace and its RF) and back (05);
   6. a pod and its PVC deleted: the member comes back with the same address, UN (06);
   7. a config change restarts every pod one at a time with zero client failures (07);
@@ -1094,6 +1095,11 @@ def require_main_ready(m, members=3):
     if not obj:
         raise PreconditionFailed(f"precondition: Cluster {m.ns}/{m.cluster} exists (02_create_three"
                                  "_test creates it; it did not)")
+    if "autoscaling" in obj["spec"]:
+        log(f"precondition: {m.cluster} has spec.autoscaling (04 failed before removing it): "
+            "removed")
+        kubectl("patch", CRD, m.cluster, "--type=json", "-p", json.dumps(
+            [{"op": "remove", "path": "/spec/autoscaling"}]), ns=m.ns)
     if ready_with(m, members):
         return obj
     spec_members = obj["spec"]["dataCenter"]["racks"][0].get("members")

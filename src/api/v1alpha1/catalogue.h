@@ -31,6 +31,9 @@ inline constexpr char kVersionChangeRefused[] = "VersionChangeRefused";
 // spec.tls cannot be put in force as asked (a CA Secret missing, not matching its key, expired or
 // not a CA; internode encryption switched on a running cluster): the nodes keep what they run.
 inline constexpr char kTlsRefused[] = "TLSRefused";
+// spec.autoscaling cannot be followed (its maxMembers is below a data center's size): nothing
+// grows until it is raised; the members stay as they are.
+inline constexpr char kAutoscalingRefused[] = "AutoscalingRefused";
 // spec.paused: the operator observes and reports only.
 inline constexpr char kPaused[] = "Paused";
 // Every data volume (each claim and each StatefulSet's claim template) has the spec's size.
@@ -107,6 +110,12 @@ inline constexpr char kCertificatesIssued[] = "CertificatesIssued";
 inline constexpr char kCertificatesRenewed[] = "CertificatesRenewed";
 inline constexpr char kCaRefused[] = "CARefused";
 inline constexpr char kTlsChangeRefused[] = "TLSChangeRefused";
+// spec.autoscaling: a data center's members raised by one (the figures in the message), or its
+// usage stays over the threshold at maxMembers (Warning, once until the usage drops or the
+// maximum is raised); AutoscalingRefused's reason: maxMembers below a data center's size.
+inline constexpr char kAutoscaledUp[] = "AutoscaledUp";
+inline constexpr char kAutoscalingAtMaximum[] = "AutoscalingAtMaximum";
+inline constexpr char kMaximumBelowSize[] = "MaximumBelowSize";
 inline constexpr char kScalingUp[] = "ScalingUp";                    // a member is being added
 inline constexpr char kCleanup[] = "Cleanup";                        // cleanup after a scale-up
 inline constexpr char kStaleVolumeDeleted[] = "StaleVolumeDeleted";  // PVC of a member that left

@@ -1,6 +1,7 @@
 #include "api/v1alpha1/cluster.h"
 
 #include <cctype>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -148,6 +149,32 @@ absl::Status ParsePolicies(const kube::Object& cluster, const Json& spec, Cluste
   if (const Json& annotations = FieldAt(spec, {"annotations"}); annotations.is_object()) {
     for (const auto& [key, value] : annotations.items()) {
       if (value.is_string()) c.pod_annotations[key] = value.get<std::string>();
+    }
+  }
+  return absl::OkStatus();
+}
+
+// spec.autoscaling (defaults as in the CRD).
+absl::Status ParseAutoscaling(const Json& spec, ClusterSpec& c) {
+  const Json& autoscaling = FieldAt(spec, {"autoscaling"});
+  if (!autoscaling.is_object()) return absl::OkStatus();
+  c.autoscaling.enabled = true;
+  c.autoscaling.max_members = static_cast<int>(kube::IntField(autoscaling, "maxMembers"));
+  if (c.autoscaling.max_members < 1) {
+    return absl::InvalidArgumentError("spec.autoscaling.maxMembers must be at least 1");
+  }
+  if (autoscaling.contains("storageUsedPercent")) {
+    c.autoscaling.storage_used_percent =
+        static_cast<int>(kube::IntField(autoscaling, "storageUsedPercent"));
+  }
+  if (c.autoscaling.storage_used_percent < 1 || c.autoscaling.storage_used_percent > 99) {
+    return absl::InvalidArgumentError("spec.autoscaling.storageUsedPercent must be 1 to 99");
+  }
+  if (const std::string period = StringField(autoscaling, "period"); !period.empty()) {
+    if (!absl::ParseDuration(period, &c.autoscaling.period) ||
+        c.autoscaling.period < absl::Seconds(30)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.autoscaling.period: not a duration of 30s or more: ", period));
     }
   }
   return absl::OkStatus();
@@ -391,12 +418,36 @@ absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defa
   if (absl::Status s = ParseRepairSchedules(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseRestoreFrom(spec, c); !s.ok()) return s;
   if (absl::Status s = ParseTls(spec, c); !s.ok()) return s;
+  if (absl::Status s = ParseAutoscaling(spec, c); !s.ok()) return s;
   c.commit_log_archive = StringField(FieldAt(spec, {"commitLogArchive"}), "storageLocation");
   if (!c.commit_log_archive.empty() && !c.FindStorageLocation(c.commit_log_archive)) {
     return absl::InvalidArgumentError(
         "spec.commitLogArchive.storageLocation must name one of spec.storageLocations");
   }
   return c;
+}
+
+absl::StatusOr<Json::json_pointer> RackMembersPointer(const Json& cluster, const std::string& dc,
+                                                      const std::string& rack) {
+  const Json& spec = FieldAt(cluster, {"spec"});
+  auto in = [&](const Json& d, const std::string& at) -> std::optional<Json::json_pointer> {
+    if (StringField(d, "name") != dc) return std::nullopt;
+    const Json& racks = FieldAt(d, {"racks"});
+    for (size_t i = 0; racks.is_array() && i < racks.size(); ++i) {
+      if (StringField(racks[i], "name") == rack) {
+        return Json::json_pointer(absl::StrCat(at, "/racks/", i, "/members"));
+      }
+    }
+    return std::nullopt;
+  };
+  for (const char* key : {"dataCenter", "datacenter"}) {
+    if (auto found = in(FieldAt(spec, {key}), absl::StrCat("/spec/", key))) return *found;
+  }
+  const Json& list = FieldAt(spec, {"dataCenters"});
+  for (size_t i = 0; list.is_array() && i < list.size(); ++i) {
+    if (auto found = in(list[i], absl::StrCat("/spec/dataCenters/", i))) return *found;
+  }
+  return absl::NotFoundError(absl::StrCat("the spec has no rack ", dc, "/", rack));
 }
 
 }  // namespace ringkeeper

@@ -141,6 +141,17 @@ struct TlsSpec {
   absl::Duration renew_before = absl::Hours(24 * 30);
 };
 
+// spec.autoscaling: a data center grows by one member when its data load (Cassandra's live
+// SSTables, as `nodetool status` shows) over the storage its members' data volumes request stays
+// at or above `storage_used_percent` for `period`, up to `max_members`; it never shrinks on its
+// own (autoscaling.h).
+struct AutoscalingSpec {
+  bool enabled = false;  // spec.autoscaling is set
+  int max_members = 0;   // per data center
+  int storage_used_percent = 75;
+  absl::Duration period = absl::Minutes(30);
+};
+
 struct ClusterSpec {
   std::string name;
   std::string ns;
@@ -175,6 +186,7 @@ struct ClusterSpec {
   // restore to a point in time replays them); "" = not archived.
   std::string commit_log_archive;
   TlsSpec tls;
+  AutoscalingSpec autoscaling;
 
   const StorageLocationSpec* FindStorageLocation(const std::string& name) const;
   const DataCenterSpec* FindDc(const std::string& dc) const;
@@ -187,5 +199,12 @@ struct Defaults {
 };
 
 absl::StatusOr<ClusterSpec> ParseCluster(const kube::Object& cluster, const Defaults& defaults);
+
+// Where a rack's `members` is in a Cluster's JSON (whichever of dataCenter, datacenter and
+// dataCenters holds its data center), e.g. "/spec/dataCenters/1/racks/0/members"; NotFound when
+// the spec has no such rack.
+absl::StatusOr<kube::Json::json_pointer> RackMembersPointer(const kube::Json& cluster,
+                                                            const std::string& dc,
+                                                            const std::string& rack);
 
 }  // namespace ringkeeper

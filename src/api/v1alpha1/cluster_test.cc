@@ -396,6 +396,61 @@ TEST(ClusterSpecTest, NodeLossPolicy) {
   EXPECT_NE(bad.status().message().find("notReadyTimeout"), std::string::npos) << bad.status();
 }
 
+TEST(ClusterSpecTest, Autoscaling) {
+  auto off = ParseCluster(
+      ClusterWith({{"version", "5.0.9"}, {"dataCenter", OneRackDc("dc1", "r1", 3)}}), Defaults{});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->autoscaling.enabled);
+  auto defaults = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                            {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                            {"autoscaling", {{"maxMembers", 6}}}}),
+                               Defaults{});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->autoscaling.enabled);
+  EXPECT_EQ(defaults->autoscaling.max_members, 6);
+  EXPECT_EQ(defaults->autoscaling.storage_used_percent, 75);
+  EXPECT_EQ(defaults->autoscaling.period, absl::Minutes(30));
+  auto set = ParseCluster(
+      ClusterWith(
+          {{"version", "5.0.9"},
+           {"dataCenter", OneRackDc("dc1", "r1", 3)},
+           {"autoscaling", {{"maxMembers", 4}, {"storageUsedPercent", 5}, {"period", "1m30s"}}}}),
+      Defaults{});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->autoscaling.storage_used_percent, 5);
+  EXPECT_EQ(set->autoscaling.period, absl::Seconds(90));
+  for (const Json& bad : {Json{{"maxMembers", 0}}, Json{{"maxMembers", 3}, {"period", "10s"}},
+                          Json{{"maxMembers", 3}, {"period", "soon"}},
+                          Json{{"maxMembers", 3}, {"storageUsedPercent", 100}}}) {
+    auto refused = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                             {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                             {"autoscaling", bad}}),
+                                Defaults{});
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(refused.status().message().find("spec.autoscaling"), std::string::npos)
+        << refused.status();
+  }
+}
+
+TEST(ClusterSpecTest, RackMembersPointerFindsTheRackWhereverItsDataCenterIs) {
+  Json one = ClusterWith({{"version", "5.0.9"}, {"dataCenter", OneRackDc("dc1", "r1", 3)}}).json();
+  auto at = RackMembersPointer(one, "dc1", "r1");
+  ASSERT_TRUE(at.ok()) << at.status();
+  EXPECT_EQ(at->to_string(), "/spec/dataCenter/racks/0/members");
+  EXPECT_EQ(one.at(*at), 3);
+  Json rook = ClusterWith({{"version", "5.0.9"}, {"datacenter", OneRackDc("dc1", "r1", 3)}}).json();
+  EXPECT_EQ(RackMembersPointer(rook, "dc1", "r1")->to_string(), "/spec/datacenter/racks/0/members");
+  Json second = OneRackDc("dc2", "a", 1);
+  second["racks"].push_back({{"name", "b"}, {"members", 2}});
+  Json many =
+      ClusterWith({{"version", "5.0.9"}, {"dataCenters", {OneRackDc("dc1", "a", 1), second}}})
+          .json();
+  EXPECT_EQ(RackMembersPointer(many, "dc2", "b")->to_string(),
+            "/spec/dataCenters/1/racks/1/members");
+  EXPECT_EQ(RackMembersPointer(many, "dc2", "c").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(RackMembersPointer(many, "dc3", "a").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST(ClusterSpecTest, StorageLocationsWithTheirDefaults) {
   Json locations =
       Json::array({{{"name", "versity"},

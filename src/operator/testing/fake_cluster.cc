@@ -292,6 +292,30 @@ void FakeCluster::UserCreate(const kube::Resource& r, Json object) {
   Put(r, Stamp(std::move(object), nullptr, r));
 }
 
+absl::StatusOr<kube::Object> FakeCluster::Update(const kube::Resource& r, const Json& object) {
+  if (r.kind != kClusters.kind) {
+    return ApiError(404, "NotFound", "this fake updates the spec of Clusters only");
+  }
+  ++writes_;
+  write_log.push_back(
+      absl::StrCat("UPDATE ", r.kind, "/", kube::StringField(object["metadata"], "name")));
+  kube::ObjectPtr current = Cluster();
+  if (kube::StringField(object["metadata"], "name") != current->name()) {
+    return ApiError(404, "NotFound", "object not found");
+  }
+  if (current->resource_version() != kube::StringField(object["metadata"], "resourceVersion")) {
+    return ApiError(409, "Conflict", "the object has been modified");
+  }
+  // The main resource's PUT changes the spec (the status subresource keeps the status).
+  Json j = current->json();
+  j["spec"] = object["spec"];
+  if (j["spec"] != current->json()["spec"]) j["metadata"]["generation"] = current->generation() + 1;
+  j["metadata"]["resourceVersion"] = std::to_string(++resource_version_);
+  auto written = std::make_shared<const kube::Object>(std::move(j));
+  clusters_.Upsert(written);
+  return *written;
+}
+
 absl::StatusOr<kube::Object> FakeCluster::UpdateStatus(const kube::Resource& r,
                                                        const kube::Object& cluster) {
   if (r.kind != kClusters.kind && r.kind != kRepairs.kind) {

@@ -188,6 +188,8 @@ class FakeCluster : public ObjectReader,
                                    const std::string& name) override;
   absl::StatusOr<kube::Object> Apply(const kube::Resource& r, const kube::Json& object) override;
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const kube::Json& object) override;
+  // Clusters only (the operator changes no other spec): conditional on the resourceVersion.
+  absl::StatusOr<kube::Object> Update(const kube::Resource& r, const kube::Json& object) override;
   absl::Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
                       const std::string& uid, Deletion how) override;
   absl::StatusOr<kube::Object> UpdateStatus(const kube::Resource& r,

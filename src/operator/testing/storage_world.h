@@ -164,6 +164,10 @@ class FakeWorld : public ObjectReader,
     secrets[object["metadata"]["name"].get<std::string>()] = object;
     return kube::Object(object);
   }
+  // The backup and restore reconcilers change no spec.
+  absl::StatusOr<kube::Object> Update(const kube::Resource& r, const Json&) override {
+    return absl::UnimplementedError("this fake changes no " + r.kind + "'s spec");
+  }
   absl::StatusOr<kube::Object> Create(const kube::Resource& r, const Json& object) override {
     if (r.kind != "Backup") return Apply(r, object);
     const std::string name = object["metadata"]["name"].get<std::string>();
