@@ -39,6 +39,8 @@ inline const Resource kServiceAccounts{"", "v1", "serviceaccounts", "ServiceAcco
 inline const Resource kStatefulSets{"apps", "v1", "statefulsets", "StatefulSet", true};
 inline const Resource kDeployments{"apps", "v1", "deployments", "Deployment", true};
 inline const Resource kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
+inline const Resource kNetworkPolicies{"networking.k8s.io", "v1", "networkpolicies",
+                                       "NetworkPolicy", true};
 inline const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets",
                                             "PodDisruptionBudget", true};
 inline const Resource kStorageClasses{"storage.k8s.io", "v1", "storageclasses", "StorageClass",

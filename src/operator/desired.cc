@@ -130,6 +130,31 @@ Json PodDisruptionBudget(const ClusterSpec& c, const std::string& dc) {
   return pdb;
 }
 
+Json AgentNetworkPolicy(const ClusterSpec& c, const OperatorPods& operator_pods) {
+  Json policy =
+      Object("networking.k8s.io/v1", "NetworkPolicy", Metadata(c, AgentNetworkPolicyName(c)));
+  const Json cluster_pods = {{"matchLabels", {{kLabelCluster, c.name}}}};
+  auto ports = [](const char* protocol, int from, int to) {
+    Json p = {{"protocol", protocol}, {"port", from}};
+    if (to > from) p["endPort"] = to;
+    return p;
+  };
+  constexpr int kAgent = agent::api::kAgentPort;
+  policy["spec"] = {
+      {"podSelector", cluster_pods},
+      {"policyTypes", {"Ingress"}},
+      {"ingress",
+       {{{"ports",
+          {ports("TCP", 1, kAgent - 1), ports("TCP", kAgent + 1, 65535), ports("UDP", 1, 65535)}}},
+        {{"from",
+          {{{"namespaceSelector",
+             {{"matchLabels", {{"kubernetes.io/metadata.name", operator_pods.ns}}}}},
+            {"podSelector", {{"matchLabels", operator_pods.labels}}}},
+           {{"podSelector", cluster_pods}}}},
+         {"ports", {ports("TCP", kAgent, kAgent)}}}}}};
+  return policy;
+}
+
 Json CassandraServiceAccount(const ClusterSpec& c) {
   Json sa = Object("v1", "ServiceAccount", Metadata(c, ServiceAccountName(c)));
   // Neither Cassandra nor the agent talks to the Kubernetes API: no token in the pods.

@@ -36,6 +36,17 @@ kube::Json MemberService(const ClusterSpec& c, const std::string& dc, const std:
 kube::Json HeadlessService(const ClusterSpec& c, const std::string& dc);
 kube::Json ClientService(const ClusterSpec& c, const std::string& dc);
 kube::Json PodDisruptionBudget(const ClusterSpec& c, const std::string& dc);
+
+// The operator's pods, as a NetworkPolicy names them: their namespace and labels.
+struct OperatorPods {
+  std::string ns;  // "": unknown (an operator run outside the cluster): no policy is made
+  std::map<std::string, std::string> labels;
+};
+// Ingress to the cluster's pods: every port but the agents' API (kAgentPort) from anywhere (CQL,
+// internode, the health and metrics port), the agents' API from the operator's pods and the
+// cluster's own (peers read each other's ring) only. Traffic from a pod's own node is allowed
+// whatever a policy says (the kubelet's probes; `kubectl port-forward`).
+kube::Json AgentNetworkPolicy(const ClusterSpec& c, const OperatorPods& operator_pods);
 kube::Json CassandraServiceAccount(const ClusterSpec& c);
 // An Opaque Secret of the Cluster (owned by it) with `data` (key -> bytes).
 kube::Json OwnedSecret(const ClusterSpec& c, const std::string& name,

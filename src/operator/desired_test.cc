@@ -75,6 +75,35 @@ TEST(DesiredTest, DataCenterServicesPdbAndServiceAccount) {
   EXPECT_EQ(token["data"], Json({{"token", "dDBr"}, {"ca.crt", "Q0E="}}));
 }
 
+TEST(DesiredTest, AgentNetworkPolicyKeepsTheAgentsApiToTheOperatorAndTheClustersPods) {
+  ClusterSpec c = Spec();
+  Json policy = AgentNetworkPolicy(
+      c, {.ns = "ops", .labels = {{"app.kubernetes.io/name", "ringkeeper-operator"}}});
+  EXPECT_EQ(policy["apiVersion"], "networking.k8s.io/v1");
+  EXPECT_EQ(policy["metadata"]["name"], c.name + "-agent");
+  EXPECT_EQ(policy["metadata"]["ownerReferences"][0]["uid"], c.uid);
+  const Json& spec = policy["spec"];
+  const Json cluster_pods = {{"matchLabels", {{"cassandra.rook.io/cluster", c.name}}}};
+  EXPECT_EQ(spec["podSelector"], cluster_pods);
+  EXPECT_EQ(spec["policyTypes"], Json({"Ingress"}));
+  ASSERT_EQ(spec["ingress"].size(), 2u);
+  // From anywhere: every TCP port but 8090 (CQL 9042, internode 7000, health and metrics 8091),
+  // and UDP.
+  const Json& open = spec["ingress"][0];
+  EXPECT_FALSE(open.contains("from"));
+  EXPECT_EQ(open["ports"], Json::parse(R"([{"protocol":"TCP","port":1,"endPort":8089},
+      {"protocol":"TCP","port":8091,"endPort":65535},
+      {"protocol":"UDP","port":1,"endPort":65535}])"));
+  // 8090 from the operator's pods (in their namespace) and the cluster's own (same namespace).
+  const Json& agent = spec["ingress"][1];
+  EXPECT_EQ(agent["ports"], Json::parse(R"([{"protocol":"TCP","port":8090}])"));
+  EXPECT_EQ(agent["from"], Json::parse(R"([
+      {"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"ops"}},
+       "podSelector":{"matchLabels":{"app.kubernetes.io/name":"ringkeeper-operator"}}},
+      {"podSelector":{"matchLabels":{"cassandra.rook.io/cluster":")" +
+                                       c.name + R"("}}}])"));
+}
+
 TEST(DesiredTest, RackStatefulSetShape) {
   ClusterSpec c = Spec();
   RackSpec rack = c.dcs[0].racks[0];

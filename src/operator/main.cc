@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/v1alpha1/backup.h"
@@ -157,6 +158,7 @@ constexpr OwnedKind kOwnedKinds[] = {
     {&res::kPersistentVolumeClaims, &ringkeeper::Caches::pvcs,
      ringkeeper::KeepOfPersistentVolumeClaim},
     {&res::kPodDisruptionBudgets, &ringkeeper::Caches::pdbs, nullptr},
+    {&res::kNetworkPolicies, &ringkeeper::Caches::networkpolicies, nullptr},
     {&res::kServiceAccounts, &ringkeeper::Caches::serviceaccounts, nullptr},
 };
 
@@ -191,6 +193,10 @@ class Stopper {
 struct Flags {
   std::string kubeconfig, watch_namespace, lease_namespace, lease_name = "ringkeeper-operator";
   std::string identity, log_level = "info", agent_image = "ringkeeper/ringkeeper-agent:dev";
+  // The operator's pods, for the NetworkPolicy that keeps the agents' API to them.
+  std::string operator_namespace,
+      operator_pod_labels = "app.kubernetes.io/name=ringkeeper-operator";
+  bool agent_network_policy = true;
   bool leader_elect = true;
   int metrics_port = 8080, health_port = 8081, workers = 2;
   double resync_seconds = 15, lease_seconds = 10, renew_seconds = 7, retry_seconds = 2;
@@ -215,6 +221,14 @@ struct Flags {
                    "seconds a Cluster's pass waits after a change, so a burst makes one pass");
     app.add_option("--default-agent-image", agent_image,
                    "agent image when a Cluster has no sidecarImage");
+    app.add_option("--agent-network-policy", agent_network_policy,
+                   "make each Cluster's NetworkPolicy: its agents' API port reachable from the "
+                   "operator's pods and the cluster's own only");
+    app.add_option("--operator-namespace", operator_namespace,
+                   "the operator pods' namespace (default: $POD_NAMESPACE; unset: no "
+                   "NetworkPolicy, the operator runs outside the cluster)");
+    app.add_option("--operator-pod-labels", operator_pod_labels,
+                   "the operator pods' labels, k=v[,k=v]");
     app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   }
 };
@@ -550,6 +564,22 @@ int main(int argc, char** argv) {
   ringkeeper::ReconcilerOptions options;
   options.defaults.agent_image = flags.agent_image;
   options.resync = absl::Seconds(flags.resync_seconds);
+  if (flags.agent_network_policy) {
+    options.operator_pods.ns = flags.operator_namespace;
+    if (const char* ns = std::getenv("POD_NAMESPACE"); ns && options.operator_pods.ns.empty()) {
+      options.operator_pods.ns = ns;
+    }
+    for (absl::string_view pair :
+         absl::StrSplit(flags.operator_pod_labels, ',', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+      options.operator_pods.labels[kv.first] = kv.second;
+    }
+    if (options.operator_pods.ns.empty()) {
+      spdlog::warn(
+          "no --operator-namespace nor $POD_NAMESPACE: no NetworkPolicy guards the agents' "
+          "API port (their mutual TLS still does)");
+    }
+  }
   ringkeeper::KubeObjects objects(client, "ringkeeper-operator");
   ringkeeper::RecorderEvents event_sink(events);
   ringkeeper::HttpNodeAgents agents;

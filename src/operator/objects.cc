@@ -451,6 +451,18 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsurePdbs(Pass& p) {
   return Flow::kContinue;
 }
 
+absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureNetworkPolicy(Pass& p) {
+  if (options_.operator_pods.ns.empty()) return Flow::kContinue;
+  auto it = p.networkpolicies.find(AgentNetworkPolicyName(p.spec));
+  if (absl::Status applied =
+          Apply(p, res::kNetworkPolicies, AgentNetworkPolicy(p.spec, options_.operator_pods),
+                it == p.networkpolicies.end() ? nullptr : it->second);
+      !applied.ok()) {
+    p.apply_errors.push_back(std::move(applied));
+  }
+  return Flow::kContinue;
+}
+
 // ---- the superuser ----------------------------------------------------------------------
 
 absl::StatusOr<CqlCredentials> ClusterReconciler::SuperuserCredentials(Pass& p) {

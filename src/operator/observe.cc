@@ -158,6 +158,7 @@ absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::Observe(Pass& p) {
   collect(caches_.configmaps, p.configmaps);
   collect(caches_.pvcs, p.pvcs);
   collect(caches_.pdbs, p.pdbs);
+  if (caches_.networkpolicies) collect(caches_.networkpolicies, p.networkpolicies);
   p.volumes = ObserveVolumes(p.spec, p.statefulsets, p.pvcs);
 
   ListMembers(p);

@@ -90,7 +90,8 @@ struct ClusterReconciler::Pass {
   kube::Json old_status;  // the status as the API server has it now
 
   // Observed (caches), by name.
-  std::map<std::string, kube::ObjectPtr> statefulsets, services, pods, configmaps, pvcs, pdbs;
+  std::map<std::string, kube::ObjectPtr> statefulsets, services, pods, configmaps, pvcs, pdbs,
+      networkpolicies;
   std::vector<Member> members;                                       // rack by rack, ordinal order
   std::vector<std::pair<std::string, agent::api::Ring>> ring_views;  // viewer pod, its ring
   // From the Secret <cluster>-agent-token (agent_credentials.h); found: the Secret exists.

@@ -39,6 +39,7 @@ const ClusterReconciler::Step ClusterReconciler::kSteps[] = {
     {"statefulsets", &ClusterReconciler::EnsureStatefulSets, false},
     {"volumes", &ClusterReconciler::GrowVolumes, false},
     {"pdbs", &ClusterReconciler::EnsurePdbs, false},
+    {"network-policy", &ClusterReconciler::EnsureNetworkPolicy, false},
     {"bootstrap", &ClusterReconciler::TrackBootstrap, true},
     {"system-keyspaces", &ClusterReconciler::ReplicateSystemKeyspaces, false},
     {"superuser", &ClusterReconciler::EnsureSuperuser, false},

@@ -29,6 +29,7 @@
 #include "kube/store.h"
 #include "operator/agent_credentials.h"
 #include "operator/cluster_metrics.h"
+#include "operator/desired.h"
 #include "operator/own_writes.h"
 #include "operator/seams.h"
 
@@ -50,6 +51,7 @@ struct Caches {
   // Every ConfigMap of the watched namespaces, metadata only: whether a rack's own ConfigMap
   // exists and at which version, so its text is read from the API only when it changed.
   const kube::Store* configmap_metadata = nullptr;
+  const kube::Store* networkpolicies = nullptr;  // metadata only
 };
 
 struct ReconcilerOptions {
@@ -70,6 +72,9 @@ struct ReconcilerOptions {
   absl::Duration start_timeout = absl::Minutes(10);
   // Where a Cluster created from a backup reads it (spec.restoreFrom); not owned.
   BackupStorage* backup_storage = nullptr;
+  // Who besides a cluster's own pods may reach its agents' API (AgentNetworkPolicy); no policy
+  // while its namespace is unknown.
+  OperatorPods operator_pods;
 };
 
 // One member (pod) as observed in this pass.
@@ -137,6 +142,7 @@ class ClusterReconciler : public kube::Reconciler {
   std::vector<std::string> UnknownConfigKeys(Pass& p, const std::set<std::string>& keys);
   absl::StatusOr<Flow> EnsureStatefulSets(Pass& p);
   absl::StatusOr<Flow> EnsurePdbs(Pass& p);
+  absl::StatusOr<Flow> EnsureNetworkPolicy(Pass& p);
   // volume_growth.cc: claims raised to the spec's size, StatefulSets re-created to match.
   absl::StatusOr<Flow> GrowVolumes(Pass& p);
   absl::StatusOr<Flow> RecreateStatefulSets(Pass& p);

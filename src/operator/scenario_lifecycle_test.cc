@@ -15,6 +15,20 @@ namespace {
 using kube::Json;
 namespace res = kube::resources;
 
+TEST_F(Scenario, TheAgentsApiIsKeptToTheOperatorByANetworkPolicyPutBackWhenDeleted) {
+  CreateReady(3);
+  kube::ObjectPtr policy = world.Find(res::kNetworkPolicies, "c-agent");
+  ASSERT_NE(policy, nullptr);
+  EXPECT_EQ(policy->json()["spec"]["ingress"][1]["from"][0]["namespaceSelector"]["matchLabels"]
+                          ["kubernetes.io/metadata.name"],
+            "ringkeeper-system");
+  ExpectQuiet();
+  world.UserDelete(res::kNetworkPolicies, "c-agent");
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_NE(world.Find(res::kNetworkPolicies, "c-agent"), nullptr);
+  ExpectQuiet();
+}
+
 TEST_F(Scenario, CreateStartsEveryMemberAtOnceOnPrecomputedTokens) {
   key = world.CreateCluster(ClusterManifest(3));
   int passes = 0;

@@ -35,6 +35,7 @@ std::string ClientServiceName(const ClusterSpec& c, const std::string& dc) {
 std::string PdbName(const ClusterSpec& c, const std::string& dc) {
   return absl::StrCat(c.name, "-", dc);
 }
+std::string AgentNetworkPolicyName(const ClusterSpec& c) { return c.name + "-agent"; }
 std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
                                  const std::string& rack) {
   return StatefulSetName(c, dc, rack) + "-members";

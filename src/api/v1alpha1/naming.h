@@ -43,6 +43,8 @@ std::string PodName(const ClusterSpec& c, const std::string& dc, const std::stri
 std::string HeadlessServiceName(const ClusterSpec& c, const std::string& dc);
 std::string ClientServiceName(const ClusterSpec& c, const std::string& dc);
 std::string PdbName(const ClusterSpec& c, const std::string& dc);
+// The NetworkPolicy that keeps the agents' API port to the operator and the cluster's own pods.
+std::string AgentNetworkPolicyName(const ClusterSpec& c);
 std::string MembersConfigMapName(const ClusterSpec& c, const std::string& dc,
                                  const std::string& rack);
 std::string ConfigConfigMapName(const ClusterSpec& c, const std::string& dc,

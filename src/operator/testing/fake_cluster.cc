@@ -38,7 +38,8 @@ std::string KeyOf(const std::string& ns, const std::string& name) {
 }  // namespace
 
 FakeCluster::FakeCluster() {
-  for (kube::Store* store : {&statefulsets_, &services_, &pods_, &configmaps_, &pvcs_, &pdbs_}) {
+  for (kube::Store* store :
+       {&statefulsets_, &services_, &pods_, &configmaps_, &pvcs_, &pdbs_, &networkpolicies_}) {
     AddClusterIndex(*store);  // as the operator's informers
   }
   SetStorageClass(kDefaultStorageClass, /*allow_expansion=*/true);
@@ -54,8 +55,9 @@ FakeCluster::FakeCluster() {
 
 Caches FakeCluster::caches() const {
   // The fake keeps every ConfigMap in one store: the owned ones and the users'.
-  return Caches{&clusters_, &statefulsets_, &services_,        &pods_,      &configmaps_, &pvcs_,
-                &pdbs_,     &restores_,     &serviceaccounts_, &configmaps_};
+  return Caches{&clusters_,        &statefulsets_, &services_,       &pods_,
+                &configmaps_,      &pvcs_,         &pdbs_,           &restores_,
+                &serviceaccounts_, &configmaps_,   &networkpolicies_};
 }
 
 RepairCaches FakeCluster::repair_caches() const {
@@ -80,6 +82,7 @@ const kube::Store* FakeCluster::StoreFor(const kube::Resource& r) const {
   if (r.resource == "configmaps") return &configmaps_;
   if (r.resource == "persistentvolumeclaims") return &pvcs_;
   if (r.resource == "poddisruptionbudgets") return &pdbs_;
+  if (r.resource == "networkpolicies") return &networkpolicies_;
   if (r.resource == "secrets") return &secrets_;
   if (r.resource == "serviceaccounts") return &serviceaccounts_;
   if (r.resource == "restores") return &restores_;

@@ -251,8 +251,8 @@ class FakeCluster : public ObjectReader,
   void StartNode(const kube::Object& pod);
   std::string PvcOf(const std::string& pod) const;
 
-  kube::Store clusters_, statefulsets_, services_, pods_, configmaps_, pvcs_, pdbs_, secrets_,
-      serviceaccounts_, restores_, repairs_, others_;
+  kube::Store clusters_, statefulsets_, services_, pods_, configmaps_, pvcs_, pdbs_,
+      networkpolicies_, secrets_, serviceaccounts_, restores_, repairs_, others_;
   int64_t resource_version_ = 1;
   int uid_counter_ = 0;
   int pod_ip_counter_ = 10;

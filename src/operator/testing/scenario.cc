@@ -36,6 +36,8 @@ void Scenario::RestartOperator() {
   options.short_wait = absl::Seconds(5);
   options.backup_storage = backup_storage;
   options.metrics = &metrics;
+  options.operator_pods = {.ns = "ringkeeper-system",
+                           .labels = {{"app.kubernetes.io/name", "ringkeeper-operator"}}};
   reconciler = std::make_unique<ClusterReconciler>(world.seams(), world.caches(), options);
 }
 
