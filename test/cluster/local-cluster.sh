@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A real single-node Kubernetes on this machine, for the e2e tier and the demo: etcd,
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubelet on containerd + runc with a CNI
-# bridge, kube-proxy in iptables mode, and rancher's local-path-provisioner behind a StorageClass
-# named `default` (PVCs bind; deleting a PVC deletes its data). All run as plain processes.
+# bridge, kube-proxy in iptables mode, kube-network-policies (NetworkPolicies enforced: the bridge
+# CNI enforces none), and rancher's local-path-provisioner behind a StorageClass named `default`
+# (PVCs bind; deleting a PVC deletes its data). All run as plain processes.
 #
 #   test/cluster/local-cluster.sh up       start what is not running, wait until the node is Ready;
 #                                          idempotent (a second `up` returns in seconds)
@@ -25,7 +26,8 @@
 # State: ${RINGKEEPER_CLUSTER_DIR:-/var/lib/ringkeeper-cluster} (PKI, etcd, containerd, kubelet,
 # volumes, logs/*.log). Ports (beside kube-env.sh's 23790/26443): etcd 13790/13800, apiserver
 # 16443, controller-manager 16444, scheduler 16445, kubelet 10250 (node address) and 16448
-# (healthz), kube-proxy 16449 (metrics) and 16456 (healthz). All below the kernel's ephemeral range
+# (healthz), kube-proxy 16449 (metrics) and 16456 (healthz), kube-network-policies 16457
+# (metrics). All below the kernel's ephemeral range
 # (32768-60999): a port in it can be held by any outgoing connection's local end at the moment a
 # component binds (a CI run failed so: "bind 127.0.0.1:36444: address already in use").
 set -euo pipefail
@@ -61,6 +63,7 @@ SCHED_PORT=16445
 KUBELET_HEALTHZ_PORT=16448
 PROXY_METRICS_PORT=16449
 PROXY_HEALTHZ_PORT=16456
+NETPOL_METRICS_PORT=16457
 ETCD_URL="http://127.0.0.1:$ETCD_PORT"
 APISERVER_URL="https://$NODE_IP:$APISERVER_PORT"
 # containerd's state (sockets, task bundles) and runc's root for our namespace. The runc shim keeps
@@ -77,7 +80,7 @@ ZONE_LABELS+=",failure-domain.beta.kubernetes.io/zone=us-east-1c"
 
 # In start order; `down` stops them in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet
-  kube-proxy local-path-provisioner volume-resizer)
+  kube-proxy network-policies local-path-provisioner volume-resizer)
 
 log() { printf 'local-cluster: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -400,6 +403,10 @@ kubelet_healthy() {
   [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' \
     "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz" 2>/dev/null)" = 200 ]
 }
+network_policies_up() {
+  [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.1:$NETPOL_METRICS_PORT/metrics" 2>/dev/null)" = 200 ]
+}
 proxy_healthy() {
   [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' \
     "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz" 2>/dev/null)" = 200 ]
@@ -421,7 +428,7 @@ all_healthy() {
   [ -f "$PKI/.complete" ] && [ -f "$STATE/env" ] || return 1
   for c in "${COMPONENTS[@]}"; do is_running "$c" || return 1; done
   etcd_healthy && apiserver_ready && kcm_healthy && sched_healthy && kubelet_healthy &&
-    proxy_healthy && node_ready && storageclass_exists
+    proxy_healthy && network_policies_up && node_ready && storageclass_exists
 }
 
 # --- components -------------------------------------------------------------------------------
@@ -499,6 +506,17 @@ start_proxy() {
   start kube-proxy "$KBIN/kube-proxy" --config="$STATE/kube-proxy/config.yaml" --v=1
 }
 
+# kube-network-policies (hack/network-policies.sh) queues each new connection from or to a pod
+# that some NetworkPolicy selects to userspace, where the policies judge it (established ones
+# pass in the kernel; so does traffic from root on the node: the kubelet's probes, the e2e's own
+# calls). Fail-open: were it to die, traffic would flow (e2e 03e would find the agents' policy
+# not enforced) rather than every Cassandra pod be cut off.
+start_network_policies() {
+  start network-policies "$NPBIN" -kubeconfig="$STATE/kubeconfig-admin" \
+    -hostname-override="$NODE" -metrics-bind-address="127.0.0.1:$NETPOL_METRICS_PORT" \
+    -netfilter-bug-1766-fix=false -disable-nri -fail-open -v=1
+}
+
 start_provisioner() {
   start local-path-provisioner "$CBIN/local-path-provisioner" start \
     --kubeconfig="$STATE/kubeconfig-admin" --namespace=local-path-storage \
@@ -560,6 +578,7 @@ cmd_up() {
   KBIN=$(bash "$root/hack/kubebin/build.sh" etcd kube-apiserver kube-controller-manager \
     kube-scheduler kubelet kube-proxy | tail -n1)
   CBIN=$(bash "$root/hack/cluster/build.sh" | tail -n1)
+  NPBIN=$(bash "$root/hack/network-policies.sh" | tail -n1)
   # shellcheck disable=SC2034 # read by launch (test/lib/processes.sh): containerd finds its shim on PATH
   LAUNCH_PATH=$CBIN
   TOOLS=$(bash "$root/hack/tools.sh" | tail -n1)
@@ -582,9 +601,11 @@ cmd_up() {
   load_images
   is_running kubelet || start_kubelet
   is_running kube-proxy || start_proxy
+  is_running network-policies || start_network_policies
   wait_until "kube-controller-manager /healthz" kube-controller-manager kcm_healthy
   wait_until "kube-scheduler /healthz" kube-scheduler sched_healthy
   wait_until "kube-proxy /healthz" kube-proxy proxy_healthy
+  wait_until "kube-network-policies /metrics" network-policies network_policies_up
   wait_until "kubelet /healthz" kubelet kubelet_healthy
   wait_until "node $NODE Ready" kubelet node_ready
   wait_until "the default ServiceAccount" kube-controller-manager default_serviceaccount
@@ -666,7 +687,9 @@ cmd_down() {
   if [ -d "$STATE" ]; then
     [ -f "$MARKER" ] || die "$STATE is not a local-cluster state dir; not touching it"
     lock
-    for c in volume-resizer local-path-provisioner kube-proxy kubelet; do stop "$c"; done
+    for c in volume-resizer local-path-provisioner network-policies kube-proxy kubelet; do
+      stop "$c"
+    done
     kill_containers
     for ((c = ${#COMPONENTS[@]} - 1; c >= 0; c--)); do stop "${COMPONENTS[c]}"; done
   fi
@@ -722,7 +745,7 @@ cmd_status() {
   done
   local name check
   for name in etcd_healthy apiserver_ready kcm_healthy sched_healthy containerd_up kubelet_healthy \
-    proxy_healthy node_ready storageclass_exists; do
+    proxy_healthy network_policies_up node_ready storageclass_exists; do
     check=ok
     "$name" || { check=failing; ok=1; }
     echo "check $name: $check"

@@ -15,6 +15,7 @@ order (the scenario files in brackets):
      `helm upgrade` of the operator's chart leaves the running cluster untouched (03a);
      the kubectl plugin's status matches nodetool, cqlsh by kubectl exec and by the plugin, a
      Repair by the plugin (03b); the plugin's restart (07a) and replace (09);
+     the agents' port refused to a stranger pod by the Cluster's NetworkPolicy (03e);
   4. scale 3→4 by the autoscaler (data load over the threshold for the period; Cleanup event),
      held at its maximum, and 4→3 by the user (StatefulSet, member Service, status shrink) (04);
   5. scale to 2 refused (ScaleDownRefused names the keyspace and its RF) and back (05);
