@@ -23,9 +23,9 @@ int64_t RequestedBytes(const DataCenterSpec& dc) {
 AutoscaleVerdict JudgeDataCenter(const AutoscalingSpec& spec, const DataCenterUsage& usage,
                                  const Json& previous, absl::Time now) {
   AutoscaleVerdict v;
+  // The percent, not the bytes: a load that moves with every write would rewrite the status at
+  // every pass (the bytes are in the events).
   v.record = {{"name", usage.dc},
-              {"loadBytes", usage.load_bytes},
-              {"requestedBytes", usage.requested_bytes},
               {"storageUsedPercent",
                usage.requested_bytes > 0 ? usage.load_bytes * 100 / usage.requested_bytes : 0}};
   if (previous.is_object() && previous.contains("lastScaleUp")) {

@@ -6,8 +6,8 @@
 // always measured on a settled ring, and the normal scale-up (one member at a time, cleanup)
 // follows from the members the step writes.
 //
-// The record of each data center is status.autoscaling.dataCenters[]: {name, loadBytes,
-// requestedBytes, storageUsedPercent, aboveSince, atMaximum, lastScaleUp}. Pure; thread-safe.
+// The record of each data center is status.autoscaling.dataCenters[]: {name, storageUsedPercent,
+// aboveSince, atMaximum, lastScaleUp}. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -135,10 +135,11 @@ TEST_F(AutoscalingScenario, BelowTheThresholdNothingGrowsAndTheUsageIsShown) {
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(SpecMembers(), 3);
   EXPECT_EQ(Entry()["storageUsedPercent"], 39);
-  EXPECT_EQ(Entry()["loadBytes"], kMi * 1200);
-  EXPECT_EQ(Entry()["requestedBytes"], int64_t{3} << 30);
   EXPECT_FALSE(Entry().contains("aboveSince"));
   EXPECT_FALSE(world.ConditionTrue(condition::kAutoscalingRefused));
+  ExpectQuiet();
+  // Writes move the load a little all the time: the status is not rewritten for it.
+  world.Node(PodOf(0))->load_bytes += 1024;
   ExpectQuiet();
 }
 

@@ -68,8 +68,7 @@ def scenario_scale_up_down(m, load, session):
                  120)
     log(f"status.autoscaling: {entry}")
     figure("4 scale", "data load / requested storage before (threshold 1%)",
-           f"{entry['storageUsedPercent']}% ({entry['loadBytes'] >> 20} MiB of "
-           f"{entry['requestedBytes'] >> 20} MiB)")
+           f"{entry['storageUsedPercent']}%")
     messages = wait("an AutoscaledUp event",
                     lambda: event_messages(NS, "AutoscaledUp")[grown:] or None, 300)
     timed("4 scale", f"autoscaling on → AutoscaledUp (period {PERIOD})", t)
@@ -95,8 +94,7 @@ def scenario_scale_up_down(m, load, session):
     assert entry.get("atMaximum") is True, entry
     assert entry["lastScaleUp"]["from"] == 3 and entry["lastScaleUp"]["to"] == 4, entry
     figure("4 scale", "data load / requested storage at the maximum",
-           f"{entry['storageUsedPercent']}% ({entry['loadBytes'] >> 20} MiB of "
-           f"{entry['requestedBytes'] >> 20} MiB)")
+           f"{entry['storageUsedPercent']}%")
 
     # The user takes over: autoscaling off, the fill dropped, back to 3.
     kubectl("patch", CRD, m.cluster, "--type=json", "-p", json.dumps(
