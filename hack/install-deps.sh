@@ -16,6 +16,8 @@ packages=(
   # and Kubernetes are built from the Go module proxy, runc and the CNI plugins are Debian's
   runc containernetworking-plugins iptables conntrack podman buildah debootstrap uidmap
   python3-venv
+  # patch: hack/network-policies.sh applies ours to kube-network-policies before building it
+  patch
   # Maven: jars for the tests and the images are fetched on the host (hack/images.sh says why)
   maven
   # promtool (the alert rules' tests) and the Prometheus server the dashboards' queries run on
