@@ -87,12 +87,7 @@ absl::StatusOr<Flow> ClusterReconciler::Autoscale(Pass& p) {
         return Flow::kWait;
       }
       if (!written.ok()) return base::Annotate(written.status(), "autoscaling: grow " + dc.name);
-      p.cluster = *std::move(written);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        written_.Remember(p.cluster.key().ToString(),
-                          std::make_shared<const kube::Object>(p.cluster));
-      }
+      KeepWritten(p, *std::move(written));
       grew = true;
       const std::string message =
           absl::StrCat("data center ", dc.name, " grows from ", usage.members, " to ",

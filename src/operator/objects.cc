@@ -438,28 +438,27 @@ absl::Status ClusterReconciler::ApplyStatefulSet(Pass& p, const std::string& dc,
   return absl::OkStatus();
 }
 
+void ClusterReconciler::ApplyOrNote(Pass& p, const kube::Resource& r, kube::Json desired,
+                                    const std::map<std::string, kube::ObjectPtr>& observed) {
+  auto it = observed.find(kube::StringField(desired["metadata"], "name"));
+  if (absl::Status applied =
+          Apply(p, r, std::move(desired), it == observed.end() ? nullptr : it->second);
+      !applied.ok()) {
+    p.apply_errors.push_back(std::move(applied));
+  }
+}
+
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsurePdbs(Pass& p) {
   for (const auto& dc : p.spec.dcs) {
-    auto it = p.pdbs.find(PdbName(p.spec, dc.name));
-    if (absl::Status applied =
-            Apply(p, res::kPodDisruptionBudgets, PodDisruptionBudget(p.spec, dc.name),
-                  it == p.pdbs.end() ? nullptr : it->second);
-        !applied.ok()) {
-      p.apply_errors.push_back(std::move(applied));
-    }
+    ApplyOrNote(p, res::kPodDisruptionBudgets, PodDisruptionBudget(p.spec, dc.name), p.pdbs);
   }
   return Flow::kContinue;
 }
 
 absl::StatusOr<ClusterReconciler::Flow> ClusterReconciler::EnsureNetworkPolicy(Pass& p) {
   if (options_.operator_pods.ns.empty()) return Flow::kContinue;
-  auto it = p.networkpolicies.find(AgentNetworkPolicyName(p.spec));
-  if (absl::Status applied =
-          Apply(p, res::kNetworkPolicies, AgentNetworkPolicy(p.spec, options_.operator_pods),
-                it == p.networkpolicies.end() ? nullptr : it->second);
-      !applied.ok()) {
-    p.apply_errors.push_back(std::move(applied));
-  }
+  ApplyOrNote(p, res::kNetworkPolicies, AgentNetworkPolicy(p.spec, options_.operator_pods),
+              p.networkpolicies);
   return Flow::kContinue;
 }
 

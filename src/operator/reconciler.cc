@@ -137,11 +137,15 @@ absl::Status ClusterReconciler::WriteStatus(Pass& p, const Json& status) {
   next.json()["status"] = status;
   auto written = seams_.status->UpdateStatus(kClusters, next);
   if (!written.ok()) return written.status();
-  p.cluster = *std::move(written);
   p.old_status = status;
+  KeepWritten(p, *std::move(written));
+  return absl::OkStatus();
+}
+
+void ClusterReconciler::KeepWritten(Pass& p, kube::Object written) {
+  p.cluster = std::move(written);
   std::lock_guard<std::mutex> lock(mu_);
   written_.Remember(p.cluster.key().ToString(), std::make_shared<const kube::Object>(p.cluster));
-  return absl::OkStatus();
 }
 
 void SetOrErase(Json& status, const char* field, const Json& value) {

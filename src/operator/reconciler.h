@@ -251,6 +251,10 @@ class ClusterReconciler : public kube::Reconciler {
   // Applies `desired` (server-side apply) unless `observed` was applied from the same content.
   absl::Status Apply(Pass& p, const kube::Resource& r, kube::Json desired,
                      const kube::ObjectPtr& observed);
+  // Apply against the observed object of the same name; a failure is noted in p.apply_errors
+  // (reported as ReconcileError) without stopping the pass.
+  void ApplyOrNote(Pass& p, const kube::Resource& r, kube::Json desired,
+                   const std::map<std::string, kube::ObjectPtr>& observed);
   // Writes status.operation (or clears it with a null) now, before acting on it.
   absl::Status RecordOperation(Pass& p, const kube::Json& operation);
   // Starts an operation: records it (before any of it is done), announces it with an event,
@@ -264,6 +268,9 @@ class ClusterReconciler : public kube::Reconciler {
   absl::Status DeleteIfSame(Pass& p, const kube::Resource& r, const std::string& name,
                             const std::string& uid, Deletion how = Deletion::kGraceful);
   absl::Status WriteStatus(Pass& p, const kube::Json& status);
+  // `written` (our write of the Cluster, spec or status) is the pass's Cluster from now on, and
+  // is what the next pass starts from until the cache has it (OwnWrites).
+  void KeepWritten(Pass& p, kube::Object written);
   // status.<field> set to `value` (erased when null) and written now, before acting on it.
   absl::Status WriteStatusField(Pass& p, const char* field, const kube::Json& value);
   absl::Status Report(Pass& p, const absl::Status& step_error);
