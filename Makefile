@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := test/env/kube-env.sh
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 20
 
 .PHONY: help deps build unit integration cassandra-tests lint fuzz test bench bench-scale demo env-up env-down clean \
   cluster-up cluster-down cluster-status images e2e e2e-ci e2e-full

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Runs each libFuzzer target for a bounded time from the checked-in seed corpus (copied, so
-# the corpus the run grows stays in the build dir). A crash fails the run and leaves its input
-# in the build dir.
+# Runs each libFuzzer target for a bounded time from the checked-in seed corpus plus what earlier
+# runs on this machine found (~/.cache/ringkeeper/fuzz-corpus, or $RINGKEEPER_FUZZ_CORPUS: each run
+# goes on from the coverage the last one reached instead of starting over from the seeds). A
+# crash fails the run and leaves its input in the build dir.
 #   hack/fuzz.sh <fuzz build dir> <seconds per target>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/fuzz}
-seconds=${2:-30}
+seconds=${2:-20}
+corpora=${RINGKEEPER_FUZZ_CORPUS:-$HOME/.cache/ringkeeper/fuzz-corpus}
 for target in object_json watch_frame cql_result config_jar; do
-  corpus="$build/corpus/$target"
+  corpus="$corpora/$target"
   mkdir -p "$corpus"
   cp -n fuzz/corpus/$target/* "$corpus/"
   echo "fuzzing $target for ${seconds}s"

@@ -471,6 +471,10 @@ TEST_F(ClusterCrdTest, RefusesBadManifests) {
        [](Json& c) {
          Spec(c)["autoscaling"] = {{"maxMembers", 6}, {"storageUsedPercent", 100}};
        }},
+      {"spec.autoscaling.cpuUsedPercent", "should be less than or equal to 1000",
+       [](Json& c) {
+         Spec(c)["autoscaling"] = {{"maxMembers", 6}, {"cpuUsedPercent", 1001}};
+       }},
   };
   for (const BadManifest& b : bad) {
     SCOPED_TRACE(b.field + ": " + b.says);
@@ -541,6 +545,7 @@ TEST_F(ClusterCrdTest, AcceptsWhatTheRulesAllow) {
   const Json& autoscaling = created->json()["spec"]["autoscaling"];
   EXPECT_EQ(autoscaling["storageUsedPercent"], 75);
   EXPECT_EQ(autoscaling["period"], "30m");
+  EXPECT_FALSE(autoscaling.contains("cpuUsedPercent"));  // CPU not judged unless asked
   const Json& autorepair = created->json()["spec"]["autoRepair"];
   EXPECT_EQ(autorepair["enabled"], true);
   EXPECT_EQ(autorepair["intensity"], 0.5);

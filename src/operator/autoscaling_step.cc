@@ -4,6 +4,7 @@
 // A growth is one write of the rack's members in the Cluster's spec, conditional on the
 // version read; the normal scale-up does the rest.
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -69,8 +70,24 @@ absl::StatusOr<Flow> ClusterReconciler::Autoscale(Pass& p) {
   for (const DataCenterSpec& dc : p.spec.dcs) {
     DataCenterUsage usage{
         .dc = dc.name, .members = dc.members(), .requested_bytes = RequestedBytes(dc)};
+    const bool cpu = p.spec.autoscaling.cpu_used_percent > 0;
+    if (cpu) {
+      usage.cpu_known = true;
+      usage.cpu_cores_requested = RequestedCores(dc);
+    }
     for (const Member& m : p.members) {
-      if (m.dc == dc.name && m.info) usage.load_bytes += m.info->load_bytes;
+      if (m.dc != dc.name || !m.info) continue;
+      usage.load_bytes += m.info->load_bytes;
+      if (!cpu) continue;
+      const std::optional<double> cores =
+          m.info->process_cpu_nanos > 0
+              ? cpu_rates_.Observe(m.pod_uid, m.info->process_cpu_nanos, now)
+              : std::nullopt;
+      if (cores) {
+        usage.cpu_cores_used += *cores;
+      } else {
+        usage.cpu_known = false;  // its first reading (or an agent that cannot tell)
+      }
     }
     AutoscaleVerdict verdict =
         JudgeDataCenter(p.spec.autoscaling, usage, PreviousEntry(previous, dc.name), now);

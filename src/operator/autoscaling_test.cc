@@ -127,12 +127,136 @@ TEST(AutoscalingTest, WithoutTimersKeepsTheFiguresAndTheLastDecision) {
                   {{{"name", "dc1"},
                     {"storageUsedPercent", 80},
                     {"aboveSince", "2026-01-01T00:00:00Z"},
+                    {"cpuAboveSince", "2026-01-01T00:00:00Z"},
                     {"atMaximum", true},
                     {"lastScaleUp", {{"to", 4}}}}}}};
   Json stopped = WithoutTimers(status);
   EXPECT_EQ(stopped["dataCenters"][0],
             Json({{"name", "dc1"}, {"storageUsedPercent", 80}, {"lastScaleUp", {{"to", 4}}}}));
   EXPECT_TRUE(WithoutTimers(nullptr).is_null());
+}
+
+AutoscalingSpec CpuSpec(int max, int cpu_percent, absl::Duration period) {
+  AutoscalingSpec spec = Spec(max, 75, period);
+  spec.cpu_used_percent = cpu_percent;
+  return spec;
+}
+
+// 3 members requesting 2 cores in all, using `cores`; storage far below its threshold.
+DataCenterUsage CpuUsage(double cores, bool known = true) {
+  DataCenterUsage u = Usage(3, kGi / 10, 3 * kGi);
+  u.cpu_known = known;
+  u.cpu_cores_used = cores;
+  u.cpu_cores_requested = 2;
+  return u;
+}
+
+TEST(AutoscalingTest, CpuAboveItsThresholdForThePeriodGrowsWithItsFigures) {
+  const AutoscalingSpec spec = CpuSpec(6, 80, absl::Minutes(5));
+  auto below = JudgeDataCenter(spec, CpuUsage(1.59), nullptr, kT0);
+  EXPECT_FALSE(below.record.contains("cpuAboveSince"));
+  auto first = JudgeDataCenter(spec, CpuUsage(1.6), nullptr, kT0);  // exactly 80%
+  EXPECT_EQ(first.action, Action::kNone);
+  EXPECT_EQ(first.record["cpuAboveSince"], "2026-01-01T00:00:00Z");
+  EXPECT_FALSE(first.record.contains("aboveSince"));  // storage at 3%
+  EXPECT_FALSE(first.record.contains("cpuUsedPercent")) << "it moves every pass: events only";
+  auto almost = JudgeDataCenter(spec, CpuUsage(1.9), first.record, kT0 + absl::Seconds(299));
+  EXPECT_EQ(almost.action, Action::kNone);
+  auto grown = JudgeDataCenter(spec, CpuUsage(1.9), almost.record, kT0 + absl::Minutes(5));
+  EXPECT_EQ(grown.action, Action::kGrow);
+  // The reason first, then the other criterion's figures.
+  EXPECT_EQ(grown.figures,
+            "Cassandra's CPU use 1.90 cores is 95% of the 2 cores its 3 members request "
+            "(threshold 80%), at or above it since 2026-01-01T00:00:00Z (5m; period 5m); data "
+            "load 102.4 MiB is 3% of the 3.0 GiB its 3 members request (threshold 75%)");
+  EXPECT_FALSE(grown.record.contains("cpuAboveSince"));  // measured again on the grown ring
+  // Back below: the CPU timer is gone.
+  auto dropped = JudgeDataCenter(spec, CpuUsage(1.0), first.record, kT0 + absl::Minutes(1));
+  EXPECT_FALSE(dropped.record.contains("cpuAboveSince"));
+}
+
+TEST(AutoscalingTest, AnUnknownCpuUseNeitherStartsNorStopsItsTimer) {
+  const AutoscalingSpec spec = CpuSpec(6, 80, absl::Minutes(5));
+  auto none = JudgeDataCenter(spec, CpuUsage(0, /*known=*/false), nullptr, kT0);
+  EXPECT_FALSE(none.record.contains("cpuAboveSince"));
+  const Json running = {{"name", "dc1"}, {"cpuAboveSince", "2026-01-01T00:00:00Z"}};
+  auto kept = JudgeDataCenter(spec, CpuUsage(0, false), running, kT0 + absl::Minutes(10));
+  EXPECT_EQ(kept.record["cpuAboveSince"], "2026-01-01T00:00:00Z");
+  EXPECT_EQ(kept.action, Action::kNone) << "no growth on a use not measured";
+}
+
+TEST(AutoscalingTest, CpuIsJudgedOnlyWhenAskedAndRequested) {
+  // Not asked (cpuUsedPercent unset): any CPU use is ignored.
+  auto unasked = JudgeDataCenter(Spec(6, 75, absl::Seconds(30)), CpuUsage(100), nullptr, kT0);
+  EXPECT_FALSE(unasked.record.contains("cpuAboveSince"));
+  // Asked, but no rack requests CPU: nothing to compare with.
+  DataCenterUsage unrequested = CpuUsage(100);
+  unrequested.cpu_cores_requested = 0;
+  EXPECT_FALSE(JudgeDataCenter(CpuSpec(6, 80, absl::Seconds(30)), unrequested, nullptr, kT0)
+                   .record.contains("cpuAboveSince"));
+}
+
+TEST(AutoscalingTest, BothCriteriaAboveGiveBothFiguresAndOneGrowth) {
+  const AutoscalingSpec spec = CpuSpec(6, 50, absl::Minutes(1));
+  DataCenterUsage both = CpuUsage(1.5);
+  both.load_bytes = 3 * kGi;  // 100% of the storage too (threshold 75%)
+  auto first = JudgeDataCenter(spec, both, nullptr, kT0);
+  auto grown = JudgeDataCenter(spec, both, first.record, kT0 + absl::Minutes(1));
+  EXPECT_EQ(grown.action, Action::kGrow);
+  EXPECT_NE(grown.figures.find("data load 3.0 GiB is 100%"), std::string::npos) << grown.figures;
+  EXPECT_NE(grown.figures.find("; Cassandra's CPU use 1.50 cores is 75%"), std::string::npos)
+      << grown.figures;
+  // At the maximum, the CPU says so too, once.
+  auto at_max = JudgeDataCenter(CpuSpec(3, 50, absl::Minutes(1)), CpuUsage(1.5), first.record,
+                                kT0 + absl::Minutes(1));
+  EXPECT_EQ(at_max.action, Action::kAtMaximum);
+  auto again = JudgeDataCenter(CpuSpec(3, 50, absl::Minutes(1)), CpuUsage(1.5), at_max.record,
+                               kT0 + absl::Minutes(2));
+  EXPECT_EQ(again.action, Action::kNone);
+  EXPECT_EQ(again.record["atMaximum"], true);
+}
+
+TEST(AutoscalingTest, CpuQuantitiesAndWhatARackRequests) {
+  EXPECT_DOUBLE_EQ(ParseCpuCores("250m"), 0.25);
+  EXPECT_DOUBLE_EQ(ParseCpuCores("2"), 2);
+  EXPECT_DOUBLE_EQ(ParseCpuCores("1.5"), 1.5);
+  EXPECT_DOUBLE_EQ(ParseCpuCores("2000m"), 2);
+  EXPECT_EQ(ParseCpuCores(""), 0);
+  EXPECT_EQ(ParseCpuCores("lots"), 0);
+  EXPECT_EQ(ParseCpuCores("-1"), 0);
+  DataCenterSpec dc = Dc("dc1", {Rack("a", 2), Rack("b", 1)});
+  dc.racks[0].resources = {{"requests", {{"cpu", "500m"}}}, {"limits", {{"cpu", "2"}}}};
+  dc.racks[1].resources = {{"limits", {{"cpu", "1"}}}};  // requested as its limit
+  EXPECT_DOUBLE_EQ(RequestedCores(dc), 2 * 0.5 + 1);
+  dc.racks[1].resources = Json::object();
+  EXPECT_EQ(RequestedCores(dc), 0) << "a rack without CPU: the data center is not judged on it";
+}
+
+TEST(CpuRatesTest, TwoReadingsMakeARateAndARestartStartsOver) {
+  CpuRates rates(absl::Seconds(10));
+  const int64_t kSecond = 1'000'000'000;
+  EXPECT_EQ(rates.Observe("pod-a", 100 * kSecond, kT0), std::nullopt);  // one reading
+  // Too close to the first to tell: still none.
+  EXPECT_EQ(rates.Observe("pod-a", 101 * kSecond, kT0 + absl::Seconds(5)), std::nullopt);
+  // 30 s of CPU over 20 s: 1.5 cores.
+  EXPECT_EQ(rates.Observe("pod-a", 130 * kSecond, kT0 + absl::Seconds(20)), 1.5);
+  // Within the interval, the last rate stands.
+  EXPECT_EQ(rates.Observe("pod-a", 131 * kSecond, kT0 + absl::Seconds(25)), 1.5);
+  EXPECT_EQ(rates.Observe("pod-a", 135 * kSecond, kT0 + absl::Seconds(30)), 0.5);
+  // The process restarted (its time went back): a first reading again.
+  EXPECT_EQ(rates.Observe("pod-a", 2 * kSecond, kT0 + absl::Seconds(40)), std::nullopt);
+  EXPECT_EQ(rates.Observe("pod-a", 7 * kSecond, kT0 + absl::Seconds(50)), 0.5);
+  // Pods apart.
+  EXPECT_EQ(rates.Observe("pod-b", 7 * kSecond, kT0 + absl::Seconds(50)), std::nullopt);
+}
+
+TEST(CpuRatesTest, APodNotReadForLongIsForgotten) {
+  CpuRates rates(absl::Seconds(10), absl::Minutes(30));
+  const int64_t kSecond = 1'000'000'000;
+  EXPECT_EQ(rates.Observe("gone", kSecond, kT0), std::nullopt);
+  EXPECT_EQ(rates.Observe("other", kSecond, kT0 + absl::Minutes(31)), std::nullopt);
+  // Swept: "gone" starts over rather than averaging over half an hour.
+  EXPECT_EQ(rates.Observe("gone", 2 * kSecond, kT0 + absl::Minutes(31)), std::nullopt);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "kube/controller.h"
 #include "kube/store.h"
 #include "operator/agent_credentials.h"
+#include "operator/autoscaling.h"
 #include "operator/cluster_metrics.h"
 #include "operator/desired.h"
 #include "operator/own_writes.h"
@@ -302,6 +303,8 @@ class ClusterReconciler : public kube::Reconciler {
   std::map<std::string, RackConfigRead> rack_configs_;
   // "<uid>/<generation>" of the Clusters whose commit log archive credentials were copied.
   std::set<std::string> archive_credentials_copied_;
+  // The members' CPU readings, for spec.autoscaling.cpuUsedPercent (its own lock).
+  CpuRates cpu_rates_;
 };
 
 }  // namespace ringkeeper

@@ -1,7 +1,8 @@
 // Scenarios of spec.autoscaling (autoscaling.h): a data center grows by one member once its data
-// load over requested storage stayed at or above the threshold for the period, through the normal
-// scale-up, and stops at the maximum; the timer runs only while nothing else does and survives a
-// new operator; a maximum below the size is refused and changes nothing.
+// load over requested storage (or its Cassandra's CPU use over requested CPU) stayed at or above
+// the threshold for the period, through the normal scale-up, and stops at the maximum; the timer
+// runs only while nothing else does and survives a new operator; a maximum below the size is
+// refused and changes nothing.
 #include "absl/strings/match.h"
 #include "api/v1alpha1/catalogue.h"
 #include "kube/resource.h"
@@ -21,6 +22,25 @@ class AutoscalingScenario : public Scenario {
         {{"spec",
           {{"autoscaling",
             {{"maxMembers", max}, {"storageUsedPercent", percent}, {"period", period}}}}}});
+  }
+  // On CPU: storage at its highest threshold (never reached here).
+  void AutoscaleOnCpu(int max, int cpu_percent, const std::string& period) {
+    world.PatchCluster({{"spec",
+                         {{"autoscaling",
+                           {{"maxMembers", max},
+                            {"storageUsedPercent", 99},
+                            {"cpuUsedPercent", cpu_percent},
+                            {"period", period}}}}}});
+  }
+  // The seed-like cluster of 3 in one rack whose pods request `cpu` each.
+  void CreateReadyRequestingCpu(const std::string& cpu) {
+    Json manifest = ClusterManifest(3);
+    manifest["spec"]["dataCenter"]["racks"][0]["resources"] = {{"requests", {{"cpu", cpu}}}};
+    key = world.CreateCluster(manifest);
+    ASSERT_TRUE(RunUntil([&] { return Ready(); })) << world.Status().dump(2);
+  }
+  void CpuEach(double cores) {
+    for (const FakeNode* n : world.Ring()) world.Node(n->pod)->cpu_cores = cores;
   }
   // Every node of the ring holds `each` bytes of live data (the Load its agent reports).
   void LoadEach(int64_t each) {
@@ -221,6 +241,72 @@ TEST_F(AutoscalingScenario, TheFewestMembersRackGrowsInAClusterOfRacks) {
   EXPECT_EQ(racks[2]["members"], 1);
   ASSERT_TRUE(RunUntil([&] { return Ready() && world.StatusField("cleanup").is_null(); }, 60));
   EXPECT_EQ(world.StatefulSetReplicas("c-dc1-r2"), 2);
+}
+
+TEST_F(AutoscalingScenario, CpuAboveItsThresholdForThePeriodGrowsByOneAndTheEventSaysWhy) {
+  CreateReadyRequestingCpu("500m");  // 1.5 cores requested by the three
+  CpuEach(0.45);                     // 90% of each request
+  AutoscaleOnCpu(/*max=*/4, /*cpu_percent=*/80, "1m");
+  // A rate needs two readings: the first settled pass starts no timer.
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_FALSE(Entry().contains("cpuAboveSince")) << Entry().dump();
+  ASSERT_TRUE(RunUntil([&] { return Entry().contains("cpuAboveSince"); }, 4));
+  EXPECT_FALSE(Entry().contains("aboveSince")) << "storage is far below";
+  const absl::Time since = *kube::ParseRfc3339(Entry()["cpuAboveSince"].get<std::string>());
+  ASSERT_TRUE(RunUntil([&] { return SpecMembers() == 4; }, 20,
+                       [&] {
+                         if (SpecMembers() == 3) {
+                           EXPECT_LT(world.Now() - since, absl::Minutes(1) + absl::Seconds(5));
+                         }
+                       }));
+  EXPECT_GE(world.Now() - since, absl::Minutes(1));
+  const std::string grew = EventOf(reason::kAutoscaledUp);
+  EXPECT_TRUE(absl::StartsWith(grew,
+                               "data center dc1 grows from 3 to 4 members (rack r1: 3 to 4): "
+                               "Cassandra's CPU use 1.35 cores is 90% of the 1.5 cores its 3 "
+                               "members request (threshold 80%)"))
+      << grew;
+  // The normal scale-up follows; the new member barely works (the fake's 0.05 cores): 70% of
+  // the 2 cores the four request, below the threshold, so nothing more.
+  ASSERT_TRUE(RunUntil([&] { return Ready() && world.StatusField("cleanup").is_null(); }, 60));
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(SpecMembers(), 4);
+  EXPECT_EQ(EventsOf(reason::kAutoscaledUp), 1);
+  EXPECT_FALSE(Entry().contains("cpuAboveSince"));
+  // The CPU use, which moves at every pass, is not in the status: nothing is rewritten for it.
+  CpuEach(0.2);
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_TRUE(Pass().ok());
+  ExpectQuiet();
+}
+
+TEST_F(AutoscalingScenario, ANewOperatorMeasuresCpuAgainButKeepsItsTimer) {
+  CreateReadyRequestingCpu("1");
+  CpuEach(0.9);
+  AutoscaleOnCpu(4, 80, "1m");
+  ASSERT_TRUE(RunUntil([&] { return Entry().contains("cpuAboveSince"); }, 5));
+  const std::string since = Entry()["cpuAboveSince"];
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Pass().ok());
+  RestartOperator();  // no readings: its first pass has no rate
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(Entry()["cpuAboveSince"], since) << "kept, neither stopped nor restarted";
+  ASSERT_TRUE(RunUntil([&] { return SpecMembers() == 4; }, 12));
+  EXPECT_EQ(EventsOf(reason::kAutoscaledUp), 1);
+}
+
+TEST_F(AutoscalingScenario, AProcessRestartedInPlaceIsMeasuredAgainNotAsANegativeRate) {
+  CreateReadyRequestingCpu("1");
+  CpuEach(0.9);
+  AutoscaleOnCpu(4, 80, "2m");
+  ASSERT_TRUE(RunUntil([&] { return Entry().contains("cpuAboveSince"); }, 5));
+  // Its CPU time starts over (a process restarted in its pod, as the kubelet does after a crash):
+  // no rate from it until two readings of the new process; the use is never taken as negative.
+  world.Node(PodOf(0))->cpu_nanos = 0;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_TRUE(Entry().contains("cpuAboveSince"));
+  ASSERT_TRUE(RunUntil([&] { return SpecMembers() == 4; }, 30));
+  EXPECT_TRUE(absl::StrContains(EventOf(reason::kAutoscaledUp), "Cassandra's CPU use 2.70 cores"))
+      << EventOf(reason::kAutoscaledUp);
 }
 
 }  // namespace

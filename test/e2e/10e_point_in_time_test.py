@@ -9,12 +9,14 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (CRD, DC, MAIN, NS, QUORUM, S3Server, apply, client_on_main, figure, finished,
-                    kubectl, log, pods, run_scenario, table_keys, timed, wait, wait_rolled)
+from e2elib import (CRD, DC, FS_CLAIM, FS_LOCATION, MAIN, NS, QUORUM, S3Server, apply,
+                    client_on_main, figure, finished, kubectl, log, pods, pods_mounting,
+                    run_scenario, storage_locations_with_fs, table_keys, timed, wait, wait_rolled)
 
 NEEDS = "the shared Cluster Ready 3/3 with storage location 'versity' (10a; state: the S3 directory)"
-LEAVES = ("the shared Cluster Ready 3/3 archiving its commit log to 'versity'; keyspace pit as "
-          "Restore e2e-pit left it (rows before the point in time)")
+LEAVES = ("the shared Cluster Ready 3/3 archiving its commit log to 'versity', with the "
+          "filesystem location 'fs' (claim e2e-backups-fs) mounted in every pod (for 10f: one roll "
+          "for both); keyspace pit as Restore e2e-pit left it (rows before the point in time)")
 
 BUCKET = "e2e-backups"
 IN_BACKUP, BEFORE, AFTER = range(0, 1000), range(1000, 2000), range(2000, 3000)
@@ -58,7 +60,7 @@ def restore(name, spec):
 
 
 def scenario_point_in_time(m, load, session, s3):
-    """10e. Archiving turned on (a roll, one pod at a time). Keyspace pit: 1,000 rows, Backup e2e-pit-b, 1,000 rows more, the point in time T
+    """10e. Archiving turned on (a roll, one pod at a time; 10f's location added in it). Keyspace pit: 1,000 rows, Backup e2e-pit-b, 1,000 rows more, the point in time T
     (a whole second), 1,000 rows after it. The recovery point from the storage alone is
     measured: how long a write takes to be in a stored segment of every node while 512 KiB
     writes fill the 32 MiB segments (each node's agent ships them). A Restore of pit to T: all 2,000 rows before T back and none of the 1,000
@@ -68,11 +70,15 @@ def scenario_point_in_time(m, load, session, s3):
     load.set_phase("archiving on (roll)")
     before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
     t0 = time.monotonic()
-    kubectl("patch", CRD, MAIN, "--type=merge", "-p",
-            json.dumps({"spec": {"commitLogArchive": {"storageLocation": "versity"}}}))
+    # 10f's filesystem location in the same change: one roll for both.
+    kubectl("patch", CRD, MAIN, "--type=merge", "-p", json.dumps({"spec": {
+        "commitLogArchive": {"storageLocation": "versity"},
+        "storageLocations": storage_locations_with_fs(m)}}))
     _, worst, _ = wait_rolled(m, before)
-    timed("pitr", "archiving on: the roll (3 pods, one at a time)", t0)
+    timed("pitr", f"archiving on, location '{FS_LOCATION}' added: the roll (3 pods, one at a time)",
+          t0)
     assert worst <= 1
+    assert len(pods_mounting(m, FS_CLAIM)) == 3, pods_mounting(m, FS_CLAIM)
     assert load.failures("archiving on (roll)") == 0, "client requests failed during the roll"
 
     load.set_phase("point in time: writes")

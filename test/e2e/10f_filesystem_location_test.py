@@ -9,16 +9,18 @@ import time
 
 from cassandra.concurrent import execute_concurrent_with_args
 
-from e2elib import (DC, MAIN, NS, QUORUM, apply, client_on_main, event_messages, figure, finished,
-                    get, items, kubectl, log, pods, run_scenario, table_keys, timed, wait, wait_rolled)
+from e2elib import (DC, FS_CLAIM, FS_LOCATION, MAIN, NS, QUORUM, apply, client_on_main,
+                    event_messages, figure, finished, get, items, kubectl, log, pods,
+                    pods_mounting, run_scenario, storage_locations_with_fs, table_keys, timed,
+                    wait, wait_rolled)
 
-NEEDS = "the shared Cluster Ready 3/3"
+NEEDS = ("the shared Cluster Ready 3/3; the location 'fs' mounted in every pod by 10e's roll (added "
+         "here, with a roll, when it is not)")
 LEAVES = ("the shared Cluster Ready 3/3 with the filesystem location 'fs' (claim e2e-backups-fs) "
           "mounted in every pod; keyspace bkfs as Restore e2e-fs-r left it; Backups e2e-fs-1, "
           "e2e-fs-2 and one scheduled one kept in 'fs'")
 
-CLAIM = "e2e-backups-fs"
-LOCATION = "fs"
+CLAIM, LOCATION = FS_CLAIM, FS_LOCATION
 SCHEDULE = "fs-every-minute"
 FIRST, SECOND = range(0, 2000), range(2000, 2500)
 
@@ -76,7 +78,8 @@ def scheduled():
 
 
 def scenario_filesystem(m, load, session):
-    """10f. A PVC added as storage location 'fs' (a roll: every pod mounts it). Keyspace bkfs:
+    """10f. A PVC added as storage location 'fs' (a roll: every pod mounts it; 10e's roll when it
+    ran before). Keyspace bkfs:
     2,000 rows, Backup e2e-fs-1; 500 rows more, Backup e2e-fs-2 sends only the new files (bytes
     of both printed); the files are in the volume, each manifest's files stored with their size;
     e2e-fs-1 verified on request by the operator through the agents; bkfs dropped and restored
@@ -85,22 +88,20 @@ def scenario_filesystem(m, load, session):
     manifests are gone from the volume and no data file is left that no manifest lists. No
     failed client request."""
     load.set_phase("filesystem location: roll")
-    apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-           "metadata": {"name": CLAIM, "namespace": NS},
-           # One node here: ReadWriteOnce lets every pod of it mount the volume. A cluster on
-           # several nodes needs ReadWriteMany (NFS, CephFS, EFS...).
-           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "default",
-                    "resources": {"requests": {"storage": "1Gi"}}}})
-    before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
-    t0 = time.monotonic()
-    locations = [loc for loc in get("cluster", MAIN)["spec"].get("storageLocations") or []
-                 if loc["name"] != LOCATION]
-    kubectl("patch", "cluster", MAIN, "--type=merge", "-p", json.dumps({"spec": {
-        "storageLocations": locations + [{"name": LOCATION,
-                                          "filesystem": {"claimName": CLAIM}}]}}))
-    _, worst, _ = wait_rolled(m, before)
-    timed("filesystem", "location added: the roll (3 pods mount the claim, one at a time)", t0)
-    assert worst <= 1
+    if FS_LOCATION in {loc["name"] for loc in get("cluster", MAIN)["spec"].get("storageLocations")
+                       or []}:
+        log(f"location '{FS_LOCATION}' on the Cluster already (10e added it in its roll)")
+    else:
+        before = {name: p["metadata"]["uid"] for name, p in pods(m).items()}
+        t0 = time.monotonic()
+        kubectl("patch", "cluster", MAIN, "--type=merge", "-p", json.dumps({"spec": {
+            "storageLocations": storage_locations_with_fs(m)}}))
+        _, worst, _ = wait_rolled(m, before)
+        timed("filesystem", "location added: the roll (3 pods mount the claim, one at a time)", t0)
+        assert worst <= 1
+    mounting = pods_mounting(m, CLAIM)
+    figure("filesystem", f"pods mounting the claim {CLAIM}", len(mounting))
+    assert len(mounting) == 3, mounting
     root = volume_dir()
     log(f"the claim's volume is {root} on this machine")
 

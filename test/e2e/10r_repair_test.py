@@ -6,9 +6,10 @@ taken out of the ring (`nodetool disablegossip`: its peers see it down and send 
 process stays, as a stopped one would be restarted by the kubelet at once), 10,000 rows written
 at ONE through another node, the node back. A preview Repair reports the mismatching ranges and
 bytes; a full Repair runs segment by segment; a second preview reports none; every row is then
-read at ONE from each node alone (its two peers out of the ring), counted. Then a Repair of the
-client's keyspace under the background client at QUORUM:
-0 failed requests, the client's p99 printed beside the same load without a repair.
+read at ONE from the node that missed them, alone (its two peers out of the ring), counted (its
+peers took every write: counting them alone proves nothing and took two minutes). Then a Repair of
+the client's keyspace under the background client at QUORUM: 0 failed requests, the client's p99
+printed beside the same load without a repair.
 Helpers and state: e2elib.py."""
 import sys
 import time
@@ -76,7 +77,7 @@ def repair(name, spec, timeout):
 
 
 def scenario_divergence(m, creds, addresses):
-    """10r. Divergence, preview, repair, preview, every row on every node."""
+    """10r. Divergence, preview, repair, preview, every row on the node that missed them."""
     for i in range(3):
         nodetool(m, i, "disablehandoff")
     ddl, schema = connect(service_ip(m.client), *creds)
@@ -125,12 +126,12 @@ def scenario_divergence(m, creds, addresses):
            f"{after['preview']['mismatchingRanges']} / {after['preview']['mismatchingBytes']}")
     assert after["preview"]["mismatchingRanges"] == 0, after
 
-    # Every row read at ONE from each node alone: its two peers out of the ring (gossip off),
-    # so that only its own replica can answer.
-    counts = [count_alone(m, i, addresses, creds) for i in range(3)]
-    figure("10r repair", "rows read at ONE from pod 0 / 1 / 2 alone (its peers DN)",
-           " / ".join(map(str, counts)))
-    assert counts == [ROWS] * 3, counts
+    # Every row read at ONE from pod 2 alone: its two peers out of the ring (gossip off), so that
+    # only its own replica, which the repair filled, can answer.
+    count = count_alone(m, 2, addresses, creds)
+    figure("10r repair", f"rows read at ONE from {m.pod(2)} alone (missed the writes; peers DN)",
+           f"{count} of {ROWS}")
+    assert count == ROWS, count
 
 
 # The caches a login and a superuser's query read: held while a node is alone.

@@ -143,7 +143,7 @@ def check_with_prometheus(m, load, start):
         # (the Repair's time and the coverage it left, which the Cluster's status gets a moment
         # after the Repair's own).
         wait_strict("the finished Repair's time and coverage scraped",
-                    lambda: prom.query(f'ringkeeper_repair_duration_seconds{{repair="dash-full"}}')
+                    lambda: prom.query('ringkeeper_repair_duration_seconds{repair="dash-full"}')
                     and prom.query(f'ringkeeper_repair_last_success_timestamp_seconds{{namespace='
                                    f'"{NS}",cluster="{MAIN}",keyspace="{KEYSPACE}"}} > 0'), 90)
         t = time.monotonic()

@@ -16,7 +16,7 @@ from e2elib import pods as e2e_pods
 from e2elib import (CASSANDRA_VERSION, CRD, DC, KEYSPACE, QUORUM, RF, ROWS, UPGRADE_FROM_VERSION,
                     Load, Names, apply, check_rows, cluster_ca, cluster_manifest, cluster_obj,
                     condition, connect, delete_namespace, event_messages, events,
-                    expect_no_client_failures, figure, kubectl, log, on_node, pod_ready,
+                    expect_no_client_failures, figure, free_room, kubectl, log, on_node, pod_ready,
                     ready_with, run_scenario, service_ip, superuser, timed, tls_context, wait,
                     wait_strict)
 from cassandra.concurrent import execute_concurrent_with_args
@@ -97,8 +97,7 @@ def scenario_upgrade():
     4.1 → 3.11 downgrade refused with nothing touched; then every node's snapshot before any
     restart, one rack at a time, upgradesstables on each node; 0 failed requests, every row read
     back, the snapshots on every volume."""
-    if kubectl("get", "namespace", "e2e-multi", "--ignore-not-found", "-o", "name", ns=None):
-        delete_namespace("e2e-multi", 300)  # 16's three nodes: room for these
+    free_room("e2e-multi", 300)  # 16's nodes: room for these
     delete_namespace(NS_UP, 300)  # an earlier run's
     kubectl("create", "namespace", NS_UP, ns=None)
     t0 = time.monotonic()

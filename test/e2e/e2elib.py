@@ -497,6 +497,32 @@ def wait_rolled(n, before, timeout=900):
     return obj, worst["not ready"], order
 
 
+# The filesystem storage location 10f uses. 10e adds it in the same spec change that turns
+# commit log archiving on: both need every pod restarted, and one roll costs two minutes.
+FS_CLAIM, FS_LOCATION = "e2e-backups-fs", "fs"
+
+
+def storage_locations_with_fs(n):
+    """The claim FS_CLAIM made, and the Cluster's spec.storageLocations with FS_LOCATION on it
+    (for a merge patch: the list is replaced whole)."""
+    apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+           "metadata": {"name": FS_CLAIM, "namespace": n.ns},
+           # One node here: ReadWriteOnce lets every pod of it mount the volume. A cluster on
+           # several nodes needs ReadWriteMany (NFS, CephFS, EFS...).
+           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "default",
+                    "resources": {"requests": {"storage": "1Gi"}}}}, ns=n.ns)
+    others = [loc for loc in get("cluster", n.cluster, ns=n.ns)["spec"].get("storageLocations")
+              or [] if loc["name"] != FS_LOCATION]
+    return others + [{"name": FS_LOCATION, "filesystem": {"claimName": FS_CLAIM}}]
+
+
+def pods_mounting(n, claim):
+    """The Cluster's pods whose volumes include `claim`."""
+    return sorted(name for name, p in pods(n).items()
+                  if any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim
+                         for v in p["spec"].get("volumes") or []))
+
+
 def kubectl_wait_ready(n, timeout):
     """`kubectl wait --for=condition=Ready` as a user would; diagnostics on failure."""
     timeout = int(min(timeout, max(remaining(), 1)))
@@ -589,6 +615,15 @@ def delete_namespace(ns, timeout):
          timeout, ns=ns, interval=2)
 
 
+def free_room(ns, timeout):
+    """Namespace ns deleted, waited for until its pods are gone: their nodes' memory and CPU are
+    free. The namespace itself goes later (its controller retries with a backoff: half a minute
+    and more after the last pod); a scenario that re-creates it uses delete_namespace."""
+    kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", ns=None)
+    wait(f"namespace {ns}'s pods gone",
+         lambda: not kubectl("get", "pods", "-o", "name", ns=ns), timeout, ns=ns, interval=2)
+
+
 # --- the operator's processes, Lease, metrics -----------------------------------------------
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -612,6 +647,27 @@ def operator_processes():
             continue
         host = next((e[9:].decode() for e in env if e.startswith(b"HOSTNAME=")), "")
         if host.startswith(OPERATOR + "-"):
+            out[int(d)] = host
+    return out
+
+
+def cassandra_processes(pod_names):
+    """Host PID -> pod name of the Cassandra JVM of each of `pod_names` (CassandraDaemon on its
+    command line, the pod's name as its HOSTNAME)."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                if b"org.apache.cassandra.service.CassandraDaemon" not in f.read():
+                    continue
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        host = next((e[9:].decode() for e in env if e.startswith(b"HOSTNAME=")), "")
+        if host in pod_names:
             out[int(d)] = host
     return out
 

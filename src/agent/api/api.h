@@ -133,6 +133,9 @@ struct NodeInfo {
   // Compactions waiting to run (the Compaction PendingTasks metric): a repair segment waits while
   // a replica is behind.
   int64_t pending_compactions = 0;
+  // The Cassandra process's CPU time since it started (the JVM's ProcessCpuTime), in
+  // nanoseconds; 0 when unknown. Two readings make its CPU use (operator/autoscaling.h CpuRates).
+  int64_t process_cpu_nanos = 0;
 };
 
 // GET kSchema: the schema versions this node sees (its system.local and system.peers, over CQL)
@@ -313,7 +316,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeInfo, host_id, address, self
                                                 operation_mode, native_transport_running, tokens,
                                                 load_bytes, schema_version, release_version,
                                                 data_volume_used_bytes, data_volume_total_bytes,
-                                                replayed, replaying, pending_compactions)
+                                                replayed, replaying, pending_compactions,
+                                                process_cpu_nanos)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConfigKeys, keys)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SeedList, seeds)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SchemaAgreement, agreed, local_version,

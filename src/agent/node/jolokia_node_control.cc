@@ -111,6 +111,7 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
       JolokiaClient::Read("org.apache.cassandra.metrics:type=Storage,name=Load", "Count"),
       JolokiaClient::Read("org.apache.cassandra.metrics:type=Compaction,name=PendingTasks",
                           "Value"),
+      JolokiaClient::Read("java.lang:type=OperatingSystem", "ProcessCpuTime"),
   });
   ASSIGN_OR_RETURN(json responses, client_.Bulk(requests));
   ASSIGN_OR_RETURN(json ss, JolokiaClient::Value(responses[0]));
@@ -131,6 +132,9 @@ absl::StatusOr<api::NodeInfo> JolokiaNodeControl::GetNodeInfo() {
   }
   if (auto pending = JolokiaClient::Value(responses[2]); pending.ok() && pending->is_number()) {
     info.pending_compactions = pending->get<int64_t>();
+  }
+  if (auto cpu = JolokiaClient::Value(responses[3]); cpu.ok() && cpu->is_number()) {
+    info.process_cpu_nanos = std::max<int64_t>(0, cpu->get<int64_t>());  // -1: not supported
   }
   static const std::map<std::string, std::string> kModes = {{"NORMAL", "UN"},
                                                             {"JOINING", "UJ"},

@@ -102,6 +102,21 @@ def ring_agrees_with_nodetool(cluster):
     assert info["host_id"] == nt["127.0.0.1"]["host_id"]
     assert len(info["tokens"]) == 8 and info["schema_version"], info
     assert info["native_transport_running"] is True, info  # /readyz requires it
+    # The JVM's CPU time (ProcessCpuTime, for autoscaling on CPU): what the kernel counts for the
+    # Cassandra process, read just before and after it (in clock ticks, hence the margin).
+    before = process_cpu_seconds(n1.cassandra.pid)
+    info = n1.api("GET", "/v1/node")[1]
+    after = process_cpu_seconds(n1.cassandra.pid)
+    cpu = info["process_cpu_nanos"] / 1e9
+    print(f"process CPU: /proc {before:.2f}s <= agent {cpu:.2f}s <= /proc {after:.2f}s")
+    assert before > 1 and before - 0.05 <= cpu <= after + 0.05, (before, cpu, after)
+
+
+def process_cpu_seconds(pid):
+    """utime + stime of `pid` (/proc/<pid>/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @case

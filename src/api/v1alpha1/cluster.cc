@@ -170,6 +170,13 @@ absl::Status ParseAutoscaling(const Json& spec, ClusterSpec& c) {
   if (c.autoscaling.storage_used_percent < 1 || c.autoscaling.storage_used_percent > 99) {
     return absl::InvalidArgumentError("spec.autoscaling.storageUsedPercent must be 1 to 99");
   }
+  if (autoscaling.contains("cpuUsedPercent")) {
+    c.autoscaling.cpu_used_percent =
+        static_cast<int>(kube::IntField(autoscaling, "cpuUsedPercent"));
+    if (c.autoscaling.cpu_used_percent < 1 || c.autoscaling.cpu_used_percent > 1000) {
+      return absl::InvalidArgumentError("spec.autoscaling.cpuUsedPercent must be 1 to 1000");
+    }
+  }
   if (const std::string period = StringField(autoscaling, "period"); !period.empty()) {
     if (!absl::ParseDuration(period, &c.autoscaling.period) ||
         c.autoscaling.period < absl::Seconds(30)) {

@@ -149,6 +149,9 @@ struct AutoscalingSpec {
   bool enabled = false;  // spec.autoscaling is set
   int max_members = 0;   // per data center
   int storage_used_percent = 75;
+  // Cassandra's CPU use over the CPU its members request, in percent (over 100 when their
+  // limit allows more); 0: CPU is not judged.
+  int cpu_used_percent = 0;
   absl::Duration period = absl::Minutes(30);
 };
 

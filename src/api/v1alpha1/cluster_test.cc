@@ -410,18 +410,24 @@ TEST(ClusterSpecTest, Autoscaling) {
   EXPECT_EQ(defaults->autoscaling.max_members, 6);
   EXPECT_EQ(defaults->autoscaling.storage_used_percent, 75);
   EXPECT_EQ(defaults->autoscaling.period, absl::Minutes(30));
-  auto set = ParseCluster(
-      ClusterWith(
-          {{"version", "5.0.9"},
-           {"dataCenter", OneRackDc("dc1", "r1", 3)},
-           {"autoscaling", {{"maxMembers", 4}, {"storageUsedPercent", 5}, {"period", "1m30s"}}}}),
-      Defaults{});
+  EXPECT_EQ(defaults->autoscaling.cpu_used_percent, 0);  // CPU not judged
+  auto set = ParseCluster(ClusterWith({{"version", "5.0.9"},
+                                       {"dataCenter", OneRackDc("dc1", "r1", 3)},
+                                       {"autoscaling",
+                                        {{"maxMembers", 4},
+                                         {"storageUsedPercent", 5},
+                                         {"cpuUsedPercent", 150},
+                                         {"period", "1m30s"}}}}),
+                          Defaults{});
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ(set->autoscaling.storage_used_percent, 5);
+  EXPECT_EQ(set->autoscaling.cpu_used_percent, 150);
   EXPECT_EQ(set->autoscaling.period, absl::Seconds(90));
   for (const Json& bad : {Json{{"maxMembers", 0}}, Json{{"maxMembers", 3}, {"period", "10s"}},
                           Json{{"maxMembers", 3}, {"period", "soon"}},
-                          Json{{"maxMembers", 3}, {"storageUsedPercent", 100}}}) {
+                          Json{{"maxMembers", 3}, {"storageUsedPercent", 100}},
+                          Json{{"maxMembers", 3}, {"cpuUsedPercent", 0}},
+                          Json{{"maxMembers", 3}, {"cpuUsedPercent", 1001}}}) {
     auto refused = ParseCluster(ClusterWith({{"version", "5.0.9"},
                                              {"dataCenter", OneRackDc("dc1", "r1", 3)},
                                              {"autoscaling", bad}}),

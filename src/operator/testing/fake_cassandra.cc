@@ -2,6 +2,7 @@
 // and volume exist, with its data on the PVC), the ring they form, the agents that answer for
 // them (token checked, operations run over ticks) and CQL sessions (keyspaces, the superuser).
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "absl/strings/escaping.h"
@@ -196,6 +197,7 @@ void FakeCluster::StartNode(const kube::Object& pod) {
     }
   }
   n.mode = "STARTING";
+  n.cpu_nanos = 0;  // a new process
   n.ticks_to_normal = 1;
   n.seeds = settings.seeds;
   n.replacing = false;
@@ -235,7 +237,8 @@ void FakeCluster::RunNodes() {
     kube::ObjectPtr pod = Find(res::kPods, name);
     if (!pod) n.up = false;
     if (!n.up) continue;
-    if (n.replacing && !GossipedTo(n)) continue;  // hibernating, unheard: joins no further
+    n.cpu_nanos += std::llround(n.cpu_cores * 5e9);  // a tick is 5 s
+    if (n.replacing && !GossipedTo(n)) continue;     // hibernating, unheard: joins no further
     if (n.ticks_to_normal > 0 && --n.ticks_to_normal == 0) {
       n.state = "N";
       n.mode = "NORMAL";
@@ -435,6 +438,7 @@ api::NodeInfo FakeCluster::InfoOf(const FakeNode& n) const {
   info.native_transport_running = n.mode == "NORMAL";
   for (int i = 0; i < 16; ++i) info.tokens.push_back(std::to_string(i));
   info.load_bytes = n.load_bytes;
+  info.process_cpu_nanos = n.cpu_nanos;
   info.data_volume_used_bytes = n.volume_used_bytes;
   info.data_volume_total_bytes = n.volume_total_bytes;
   if (auto it = pending_compactions.find(n.pod); it != pending_compactions.end()) {

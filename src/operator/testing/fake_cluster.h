@@ -37,6 +37,8 @@ struct FakeNode {
   int ticks_to_normal = 0;        // joining/starting: ticks left
   int ticks_to_leave = 0;         // leaving: ticks left
   int64_t load_bytes = 1 << 20;
+  double cpu_cores = 0.05;  // what its process uses while up (a test sets it)
+  int64_t cpu_nanos = 0;    // its process's CPU time since it started
   int64_t volume_used_bytes = 10 << 20;
   int64_t volume_total_bytes = 1 << 30;
   bool in_ring = false;
