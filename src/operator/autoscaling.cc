@@ -102,41 +102,37 @@ AutoscaleVerdict JudgeDataCenter(const AutoscalingSpec& spec, const DataCenterUs
   // The figures of each criterion measured: those above their threshold for the period (the
   // reasons) first, then the others, so that an event tells the whole picture.
   std::vector<std::string> reasons, context;
-  if (usage.requested_bytes > 0) {
-    std::string figures =
-        absl::StrCat("data load ", HumanBytes(usage.load_bytes), " is ",
-                     v.record["storageUsedPercent"].get<int64_t>(), "% of the ",
-                     HumanBytes(usage.requested_bytes), " its ", usage.members,
-                     " members request (threshold ", spec.storage_used_percent, "%)");
+  // A criterion measured: its timer (`timer` in the record) started, kept or gone; its figures
+  // among the reasons once it lasted the period.
+  auto judge = [&](bool above, const char* timer, std::string figures) {
     bool lasted = false;
-    // load / requested >= percent / 100, in integers (a petabyte × 100 still fits).
-    if (usage.load_bytes * 100 >= spec.storage_used_percent * usage.requested_bytes) {
-      const absl::Time since = AboveSince(previous, "aboveSince", now);
-      v.record["aboveSince"] = kube::FormatRfc3339(since);
+    if (above) {
+      const absl::Time since = AboveSince(previous, timer, now);
+      v.record[timer] = kube::FormatRfc3339(since);
       lasted = now - since >= spec.period;
       if (lasted) absl::StrAppend(&figures, ", ", Lasted(since, now, spec.period));
     }
     (lasted ? reasons : context).push_back(std::move(figures));
+  };
+  if (usage.requested_bytes > 0) {
+    // load / requested >= percent / 100, in integers (a petabyte × 100 still fits).
+    judge(usage.load_bytes * 100 >= spec.storage_used_percent * usage.requested_bytes, "aboveSince",
+          absl::StrCat("data load ", HumanBytes(usage.load_bytes), " is ",
+                       v.record["storageUsedPercent"].get<int64_t>(), "% of the ",
+                       HumanBytes(usage.requested_bytes), " its ", usage.members,
+                       " members request (threshold ", spec.storage_used_percent, "%)"));
   }
   if (spec.cpu_used_percent > 0 && usage.cpu_cores_requested > 0) {
-    if (!usage.cpu_known) {  // no rate yet: the timer as it was
-      if (previous.is_object() && previous.contains("cpuAboveSince")) {
-        v.record["cpuAboveSince"] = previous["cpuAboveSince"];
-      }
-    } else {
-      std::string figures = absl::StrCat(
-          "Cassandra's CPU use ", absl::StrFormat("%.2f", usage.cpu_cores_used), " cores is ",
-          std::llround(usage.cpu_cores_used * 100 / usage.cpu_cores_requested), "% of the ",
-          absl::StrFormat("%g", usage.cpu_cores_requested), " cores its ", usage.members,
-          " members request (threshold ", spec.cpu_used_percent, "%)");
-      bool lasted = false;
-      if (usage.cpu_cores_used * 100 >= spec.cpu_used_percent * usage.cpu_cores_requested) {
-        const absl::Time since = AboveSince(previous, "cpuAboveSince", now);
-        v.record["cpuAboveSince"] = kube::FormatRfc3339(since);
-        lasted = now - since >= spec.period;
-        if (lasted) absl::StrAppend(&figures, ", ", Lasted(since, now, spec.period));
-      }
-      (lasted ? reasons : context).push_back(std::move(figures));
+    if (usage.cpu_known) {
+      judge(usage.cpu_cores_used * 100 >= spec.cpu_used_percent * usage.cpu_cores_requested,
+            "cpuAboveSince",
+            absl::StrCat(
+                "Cassandra's CPU use ", absl::StrFormat("%.2f", usage.cpu_cores_used), " cores is ",
+                std::llround(usage.cpu_cores_used * 100 / usage.cpu_cores_requested), "% of the ",
+                absl::StrFormat("%g", usage.cpu_cores_requested), " cores its ", usage.members,
+                " members request (threshold ", spec.cpu_used_percent, "%)"));
+    } else if (previous.is_object() && previous.contains("cpuAboveSince")) {
+      v.record["cpuAboveSince"] = previous["cpuAboveSince"];  // no rate yet: the timer as it was
     }
   }
   if (reasons.empty()) return v;

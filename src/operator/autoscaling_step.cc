@@ -67,10 +67,10 @@ absl::StatusOr<Flow> ClusterReconciler::Autoscale(Pass& p) {
   const Json previous = p.old_status.value("autoscaling", Json::object());
   Json entries = Json::array();
   bool grew = false;
+  const bool cpu = p.spec.autoscaling.cpu_used_percent > 0;  // judged on CPU too
   for (const DataCenterSpec& dc : p.spec.dcs) {
     DataCenterUsage usage{
         .dc = dc.name, .members = dc.members(), .requested_bytes = RequestedBytes(dc)};
-    const bool cpu = p.spec.autoscaling.cpu_used_percent > 0;
     if (cpu) {
       usage.cpu_known = true;
       usage.cpu_cores_requested = RequestedCores(dc);

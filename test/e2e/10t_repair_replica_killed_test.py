@@ -7,28 +7,16 @@ import signal
 import sys
 import time
 
-from e2elib import (KEYSPACE, MAIN, NS, apply, client_on_main, connect, figure, get, kubectl,
-                    log, run_scenario, service_ip, status_of, timed, wait)
+from e2elib import (KEYSPACE, MAIN, NS, apply, cassandra_processes, client_on_main, connect,
+                    figure, get, kubectl, log, run_scenario, service_ip, status_of, timed, wait)
 
 NEEDS = "the shared Cluster Ready 3/3 (02), the table e2e.kv and its rows (03)"
 LEAVES = "the shared Cluster Ready 3/3 (the killed node restarted by its kubelet), Repair rp-replica"
 
 
 def cassandra_pid(pod):
-    """Host PID of the Cassandra JVM of `pod` (its container's HOSTNAME is the pod's name)."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                if b"org.apache.cassandra.service.CassandraDaemon" not in f.read():
-                    continue
-            with open(f"/proc/{d}/environ", "rb") as f:
-                if f"HOSTNAME={pod}".encode() in f.read().split(b"\0"):
-                    return int(d)
-        except OSError:
-            continue
-    return None
+    """Host PID of the Cassandra JVM of `pod`, None when it runs none."""
+    return next(iter(cassandra_processes({pod})), None)
 
 
 def coordinates_a_repair(session):

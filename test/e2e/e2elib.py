@@ -629,47 +629,38 @@ def free_room(ns, timeout):
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def operator_processes():
-    """Host PID -> pod name of every ringkeeper-operator process running in an operator pod (the
-    container's HOSTNAME is its pod's name)."""
+def pod_processes(is_it, in_pod):
+    """Host PID -> pod name of every process on this machine whose command line (its arguments,
+    as bytes) `is_it` accepts and whose HOSTNAME (its container's: the pod's name) `in_pod` does."""
     out = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/cmdline", "rb") as f:
-                arg0 = f.read().split(b"\0")[0]
-            if os.path.basename(arg0) != OPERATOR.encode():
-                continue
-            with open(f"/proc/{d}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-        except OSError:
-            continue
-        host = next((e[9:].decode() for e in env if e.startswith(b"HOSTNAME=")), "")
-        if host.startswith(OPERATOR + "-"):
-            out[int(d)] = host
-    return out
-
-
-def cassandra_processes(pod_names):
-    """Host PID -> pod name of the Cassandra JVM of each of `pod_names` (CassandraDaemon on its
-    command line, the pod's name as its HOSTNAME)."""
-    out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                if b"org.apache.cassandra.service.CassandraDaemon" not in f.read():
+                if not is_it(f.read().split(b"\0")):
                     continue
             with open(f"/proc/{d}/environ", "rb") as f:
                 env = f.read().split(b"\0")
         except OSError:
             continue
         host = next((e[9:].decode() for e in env if e.startswith(b"HOSTNAME=")), "")
-        if host in pod_names:
+        if in_pod(host):
             out[int(d)] = host
     return out
+
+
+def operator_processes():
+    """Host PID -> pod name of every ringkeeper-operator process running in an operator pod."""
+    return pod_processes(lambda argv: os.path.basename(argv[0]) == OPERATOR.encode(),
+                         lambda host: host.startswith(OPERATOR + "-"))
+
+
+def cassandra_processes(pod_names):
+    """Host PID -> pod name of the Cassandra JVM of each of `pod_names`."""
+    return pod_processes(
+        lambda argv: any(b"org.apache.cassandra.service.CassandraDaemon" in a for a in argv),
+        lambda host: host in pod_names)
 
 
 def proc_cpu_ticks(pid):

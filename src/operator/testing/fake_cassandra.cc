@@ -237,8 +237,8 @@ void FakeCluster::RunNodes() {
     kube::ObjectPtr pod = Find(res::kPods, name);
     if (!pod) n.up = false;
     if (!n.up) continue;
-    n.cpu_nanos += std::llround(n.cpu_cores * 5e9);  // a tick is 5 s
-    if (n.replacing && !GossipedTo(n)) continue;     // hibernating, unheard: joins no further
+    n.cpu_nanos += std::llround(n.cpu_cores * absl::ToDoubleSeconds(kTick) * 1e9);
+    if (n.replacing && !GossipedTo(n)) continue;  // hibernating, unheard: joins no further
     if (n.ticks_to_normal > 0 && --n.ticks_to_normal == 0) {
       n.state = "N";
       n.mode = "NORMAL";

@@ -85,7 +85,9 @@ class FakeCluster : public ObjectReader,
   kube::Json Condition(const std::string& type) const;
   bool ConditionTrue(const std::string& type) const;
 
-  // The world moves by one step (5 s of the fake clock): controllers, kubelet, nodes.
+  // One step of the fake clock.
+  static constexpr absl::Duration kTick = absl::Seconds(5);
+  // The world moves by one step (kTick): controllers, kubelet, nodes.
   void Tick();
   // Time passes with nothing happening (a certificate nearing its end).
   void AdvanceClock(absl::Duration d) { now_ += d; }

@@ -19,7 +19,7 @@ using kube::Json;
 namespace res = kube::resources;
 
 void FakeCluster::Tick() {
-  now_ += absl::Seconds(5);
+  now_ += kTick;
   RunPodGarbageCollector();
   RunStatefulSetController();
   RunVolumeResizer();
